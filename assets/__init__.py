@@ -1,0 +1,1 @@
+"""Files shipped with pfwizard: the demo MiaB configuration, the theme, unit files."""

@@ -1,0 +1,5 @@
+import sys
+
+from pfwizard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,37 @@
+"""`pfwizard demo`: open the wizard on a temporary copy of the bundled MiaB v75 config."""
+
+from __future__ import annotations
+
+import argparse
+
+from pfwizard import exitcodes
+from pfwizard.chain import Chain
+from pfwizard.demo import prepare_demo
+from pfwizard.maincf import MainCf
+
+HELP = "try pfwizard on a bundled Mail-in-a-Box v75 configuration (no mail server needed)"
+
+CHAIN_PARAMS = (
+    "smtpd_helo_restrictions",
+    "smtpd_sender_restrictions",
+    "smtpd_relay_restrictions",
+    "smtpd_recipient_restrictions",
+    "smtpd_milters",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--print", action="store_true", dest="print_only",
+                        help="print the demo's restriction chains instead of opening the wizard")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = prepare_demo()
+    cf = MainCf.read(root / "etc" / "main.cf")
+    print(f"pfwizard demo: a copy of MiaB v75's configuration in {root}/etc")
+    for name in CHAIN_PARAMS:
+        value = cf.get(name)
+        print(f"\n{name}:" + ("  (not set: Postfix default)" if value is None else ""))
+        for n, item in enumerate(Chain.parse(value or ""), 1):
+            print(f"  {n:2}. {item}")
+    return exitcodes.OK

@@ -1,0 +1,247 @@
+"""A private Postfix instance for tests: its own config, queue and data dirs, loopback only.
+
+``master`` runs in the foreground as our child (no daemonising), inside a private mount
+namespace where /etc/resolv.conf is bind-mounted to point at the stub DNS server, so DNS-based
+restrictions are deterministic and nothing leaves the machine.  Everything has a timeout and
+the instance is stopped by its pid, SIGKILL of its process group as the fallback
+(postlogd can wedge on a full log socket: see shared/notes/postfix-facts.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+POSTFIX_SBIN = Path("/usr/lib/postfix/sbin")
+COMMAND_TIMEOUT = 30
+
+# Services the bench needs; chroot column "n" everywhere (no chroot in a temp dir).
+MASTER_CF = """\
+# pfwizard test bench master.cf (generated)
+{listen}      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+# Mailboxes the bench accepts (virtual domain box.example.com, as on MiaB).
+MAILBOXES = ("admin@box.example.com", "dmarc@box.example.com", "mick@box.example.com")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def base_main_cf(root: Path, port: int) -> dict[str, str]:
+    """Parameters every bench instance has; tests layer MiaB's chains on top."""
+    etc = root / "etc"
+    return {
+        "compatibility_level": "3.6",
+        "queue_directory": str(root / "spool"),
+        "data_directory": str(root / "lib"),
+        "inet_interfaces": "127.0.0.1",
+        "inet_protocols": "ipv4",
+        "myhostname": "box.example.com",
+        "mydomain": "example.com",
+        "myorigin": "box.example.com",
+        "mydestination": "localhost",
+        # 127.0.0.2 is "inside"; 127.0.0.1 and 127.0.0.3 are outside senders.
+        "mynetworks": "127.0.0.2/32",
+        "virtual_mailbox_domains": "box.example.com",
+        "virtual_mailbox_maps": f"texthash:{etc}/virtual_mailboxes",
+        "virtual_transport": "discard:",
+        "alias_maps": "",
+        "alias_database": "",
+        "maillog_file": str(root / "maillog"),
+        "maillog_file_prefixes": str(root),
+        "smtpd_banner": "$myhostname ESMTP bench",
+        "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+        # Rejections must not cost a second each in tests.
+        "smtpd_error_sleep_time": "0",
+        "in_flow_delay": "0",
+        "smtpd_client_connection_rate_limit": "0",
+    }
+
+
+class PostfixInstance:
+    """One private Postfix. ``start()`` → use → ``stop()``; or use it as a context manager."""
+
+    def __init__(self, dns_ip: str | None = None, port: int | None = None) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="pfwizard-bench-", dir="/tmp"))
+        # Every parent must be traversable by the postfix user (postfix-facts.md).
+        os.chmod(self.root, 0o755)
+        self.port = port or free_port()
+        self.dns_ip = dns_ip
+        self.config_dir = self.root / "etc"
+        self.maillog = self.root / "maillog"
+        self.proc: subprocess.Popen[bytes] | None = None
+        for sub in ("etc", "spool", "lib"):
+            (self.root / sub).mkdir(mode=0o755)
+        # data_directory belongs to the mail owner (master refuses to start otherwise).
+        shutil.chown(self.root / "lib", user="postfix")
+        self.params: dict[str, str] = base_main_cf(self.root, self.port)
+        (self.config_dir / "virtual_mailboxes").write_text(
+            "".join(f"{m} ok\n" for m in MAILBOXES)
+        )
+        self.write_master_cf()
+        self.write_main_cf()
+        resolv = f"nameserver {dns_ip}\noptions timeout:1 attempts:1\n" if dns_ip else ""
+        (self.root / "resolv.conf").write_text(resolv or "nameserver 127.0.0.254\n")
+
+    # ---- configuration -------------------------------------------------------------------
+    @property
+    def main_cf(self) -> Path:
+        return self.config_dir / "main.cf"
+
+    def write_master_cf(self) -> None:
+        (self.config_dir / "master.cf").write_text(
+            MASTER_CF.format(listen=f"127.0.0.1:{self.port}")
+        )
+
+    def write_main_cf(self, extra: Mapping[str, str] | None = None, raw_tail: str = "") -> None:
+        """(Re)write main.cf: bench base, then ``extra`` parameters, then raw text."""
+        params = dict(self.params)
+        if extra:
+            params.update(extra)
+        text = "".join(f"{k} = {v}\n" for k, v in params.items()) + raw_tail
+        self.main_cf.write_text(text)
+        self.cool_down()
+
+    def cool_down(self, *paths: Path) -> None:
+        """Backdate mtimes: Postfix re-reads files younger than ~2 s ("cool down")."""
+        past = time.time() - 10
+        for p in (self.main_cf, self.config_dir / "master.cf", *paths):
+            if p.exists():
+                os.utime(p, (past, past))
+
+    # ---- commands ------------------------------------------------------------------------
+    def run(self, *argv: str, check: bool = True, timeout: int = COMMAND_TIMEOUT
+            ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
+                              check=check)
+
+    def postconf(self, *args: str) -> str:
+        return self.run("postconf", "-c", str(self.config_dir), *args).stdout
+
+    def postfix(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("postfix", "-c", str(self.config_dir), *args, check=check)
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        # `postfix check` creates the queue directories with the right owners.
+        self.postfix("check")
+        master = f"{POSTFIX_SBIN}/master -c {self.config_dir} -s"
+        script = (
+            f"mount --bind {self.root}/resolv.conf /etc/resolv.conf && exec {master}"
+        )
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.wait_listening()
+
+    def wait_listening(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"bench master exited {self.proc.returncode}: {err}")
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=0.5
+            ):
+                return
+            time.sleep(0.01)
+        raise RuntimeError(f"bench Postfix not listening on 127.0.0.1:{self.port}")
+
+    def reload(self) -> None:
+        self.postfix("reload")
+        # master re-reads its config asynchronously; give it a moment to re-listen.
+        time.sleep(0.05)
+        self.wait_listening()
+
+    def restart(self) -> None:
+        self.stop(cleanup=False)
+        self.start()
+
+    def stop(self, cleanup: bool = True) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+            # Children (smtpd, postlogd, ...) are in the same session; make sure none linger.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc = None
+        if cleanup:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self) -> PostfixInstance:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- the mail log --------------------------------------------------------------------
+    def log_text(self) -> str:
+        try:
+            return self.maillog.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def noqueue_lines(self, since: int = 0) -> list[str]:
+        """NOQUEUE lines in the log, from byte offset ``since`` (see ``log_mark``)."""
+        return [ln for ln in self.log_text()[since:].splitlines() if "NOQUEUE:" in ln]
+
+    def log_mark(self) -> int:
+        return len(self.log_text())
+
+
+@contextlib.contextmanager
+def running_instance(dns_ip: str | None = None) -> Iterator[PostfixInstance]:
+    inst = PostfixInstance(dns_ip=dns_ip)
+    try:
+        inst.start()
+        yield inst
+    finally:
+        inst.stop()

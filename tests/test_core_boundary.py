@@ -1,0 +1,39 @@
+"""The core never imports Textual: non-TUI commands start fast and the core is usable alone."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import pfwizard
+
+
+def core_modules() -> list[str]:
+    mods = pkgutil.walk_packages(pfwizard.__path__, "pfwizard.")
+    return sorted(m.name for m in mods if not m.name.endswith("__main__"))
+
+
+def test_importing_every_core_module_does_not_load_textual():
+    mods = core_modules()
+    assert "pfwizard.maincf" in mods
+    code = (
+        "import importlib, sys\n"
+        f"for m in {mods!r}: importlib.import_module(m)\n"
+        "bad = sorted(k for k in sys.modules if k == 'textual' or k.startswith('textual.')"
+        " or k.split('.')[0] in ('tui', 'screens'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "", f"core imported UI modules: {out.stdout}"
+
+
+def test_cli_help_does_not_load_textual():
+    code = (
+        "import sys\nfrom pfwizard.cli import build_parser\nbuild_parser()\n"
+        "print(any(k.startswith('textual') for k in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "False"
