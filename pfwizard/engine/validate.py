@@ -4,7 +4,8 @@
 in place for the next smtpd), so the whole config directory is copied into the state
 directory, the change is applied there, and Postfix is asked about the copy:
 
-- ``postfix -c STAGE check`` (exit code and its own words);
+- ``postfix -c STAGE check`` (exit code and its own words), first: a broken main.cf makes
+  every other Postfix command fail with the same message;
 - ``postconf -c STAGE -n`` warnings that the live config does not have ("unused parameter"
   is how a misspelt name shows);
 - ``postmap`` of every staged indexed table, ``postmap -q`` of regexp/pcre/cidr tables (a broken
@@ -106,6 +107,15 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate
              else "no analyser available")
 
+    progress("check", "start", f"postfix check on a staged copy of {stage.live}")
+    res = tools.check(stage.dir)
+    out = stage.unstage(res.output)
+    if not res.ok:
+        progress("check", "failed", out)
+        raise StepFailed("check", f"postfix check failed (exit {res.returncode})", out)
+    progress("check", "ok", out)
+    log.append(out)
+
     for f in stage.plan.files:
         if f.after is None or f.map_type is None:
             continue
@@ -127,15 +137,6 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
             raise StepFailed("postmap", f"{what} {f.map_type}:{f.path} reports errors", out)
         progress("postmap", "ok", f"{f.map_type}:{f.path}")
         log.append(out)
-
-    progress("check", "start", f"postfix check on a staged copy of {stage.live}")
-    res = tools.check(stage.dir)
-    out = stage.unstage(res.output)
-    if not res.ok:
-        progress("check", "failed", out)
-        raise StepFailed("check", f"postfix check failed (exit {res.returncode})", out)
-    progress("check", "ok", out)
-    log.append(out)
 
     progress("postconf", "start", "postconf warnings")
     new = set(stage.unstage(w) for w in warning_lines(tools.warnings(stage.dir)))
