@@ -15,6 +15,8 @@ from pathlib import Path
 
 TEMP_PREFIX = ".pfwizard-tmp-"
 """Every temp file pfwizard leaves in a config directory starts with this (recovery sweeps)."""
+TEMP_GLOBS = (TEMP_PREFIX + "*", "__db." + TEMP_PREFIX + "*")
+"""Temp files to sweep; postmap's Berkeley DB builds ``hash:`` maps in ``__db.NAME.db`` first."""
 
 
 @dataclass(frozen=True)

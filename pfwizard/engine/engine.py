@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import cast
 
 from pfwizard.engine import backup, confirm, lock
-from pfwizard.engine.atomic import TEMP_PREFIX, AtomicWriter, FileMeta, read_or_none
+from pfwizard.engine.atomic import TEMP_GLOBS, AtomicWriter, FileMeta, read_or_none
 from pfwizard.engine.changeset import (
     OWN_TABLE_DIR,
     ChangeSet,
@@ -482,8 +482,9 @@ class Engine:
     def _sweep_temp(self, entry: JournalEntry) -> None:
         for d in {Path(r.path).parent for r in entry.files}:
             if d.is_dir():
-                for p in d.glob(TEMP_PREFIX + "*"):
-                    p.unlink(missing_ok=True)
+                for pattern in TEMP_GLOBS:
+                    for p in d.glob(pattern):
+                        p.unlink(missing_ok=True)
 
     # ---- rollback and recovery ------------------------------------------------------------
     def _rollback_locked(self, entry_id: str, run: _Run, kind: str) -> ApplyResult:

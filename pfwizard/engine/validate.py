@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pfwizard.engine.atomic import TEMP_PREFIX
+from pfwizard.engine.atomic import TEMP_GLOBS
 from pfwizard.engine.changeset import INDEX_SUFFIX, PROBED_TYPES, Plan
 from pfwizard.engine.errors import StepFailed
 from pfwizard.engine.pftools import PostfixTools, warning_lines
@@ -47,7 +47,7 @@ class Stage:
 
     def __enter__(self) -> Stage:
         shutil.copytree(self.live_real, self.dir, symlinks=True,
-                        ignore=shutil.ignore_patterns(TEMP_PREFIX + "*"))
+                        ignore=shutil.ignore_patterns(*TEMP_GLOBS))
         for f in [*self.plan.files, *self.plan.indexes]:
             staged = self.staged(f.path)
             if f.after is None:
