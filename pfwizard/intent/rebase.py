@@ -198,10 +198,10 @@ class RestorePlan:
         return changed
 
 
-def _chain_plan(cf: MainCf, ci: ChainIntent, name: str,
-                glued: list[GluedContinuation]) -> ChainPlan:
+def _chain_plan(cf: MainCf, ci: ChainIntent, name: str, glued: list[GluedContinuation],
+                miab_values: dict[str, str | None]) -> ChainPlan:
     effective = cf.get(name)
-    miab_value = value_without_glue(cf, name)
+    miab_value = miab_values[name] if name in miab_values else value_without_glue(cf, name)
     current = Chain.parse(effective or "")
     miab_now = Chain.parse(miab_value) if miab_value is not None else None
     base = ci.base or Chain([])
@@ -258,11 +258,17 @@ def table_problem(ti: TableIntent, *, compare_content: bool) -> str | None:
 
 
 def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *,
-               compare_tables: bool = False) -> RestorePlan:
+               compare_tables: bool = False,
+               miab_values: dict[str, str | None] | None = None,
+               uncaptured_glue: bool = True) -> RestorePlan:
     """The rebase of ``cust`` onto ``cf``. ``compare_tables``: rewrite tables whose content
-    differs from the recorded one (apply PROFILE); otherwise only lost tables are rebuilt."""
+    differs from the recorded one (apply PROFILE); otherwise only lost tables are rebuilt.
+    ``miab_values``: MiaB's value of a chain when main.cf holds more than MiaB's (default: the
+    definition without glued lines). ``uncaptured_glue``: report glued lines of parameters
+    not customised (a conflict: dropping them loses the admin's text)."""
     glued = glued_by_parameter(cf)
-    chains = [_chain_plan(cf, ci, name, glued.get(name, [])) for name, ci in cust.chains.items()]
+    chains = [_chain_plan(cf, ci, name, glued.get(name, []), miab_values or {})
+              for name, ci in cust.chains.items()]
     params = [_parameter_plan(cf, pi) for pi in cust.parameters.values()
               if pi.name not in cust.chains]
     for p in params:
@@ -271,7 +277,7 @@ def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *
     # nothing to put back, so dropping the lines loses the admin's text: that needs a decision.
     captured = set(cust.chains) | set(cust.parameters)
     uncaptured = [(name, gl, value_without_glue(cf, name)) for name, gl in glued.items()
-                  if name not in captured]
+                  if name not in captured and uncaptured_glue]
     tables = [TablePlan(ti, table_problem(ti, compare_content=compare_tables))
               for ti in cust.tables.values()]
     return RestorePlan(chains, params, tables, uncaptured, policy)
