@@ -81,3 +81,67 @@ def run_setup(text: str, values: Mapping[str, str | None]) -> str:
 def run_setup_on(path: Path, values: Mapping[str, str | None]) -> None:
     """Rewrite ``path`` in place, as MiaB does (no backup, no temp file)."""
     path.write_text(run_setup(path.read_text(), values))
+
+
+# ---- the admin's customisations used across the restore tests --------------------------------
+SEED000_TABLE = (
+    "# Cisco Secure Email Threat Defense (DMARC domains)\n"
+    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+)
+SEED001_TABLE = "box.example.com REJECT Oh no you don't. You're not local!\n"
+HELO_RESTRICTIONS = ("permit_mynetworks, permit_sasl_authenticated, "
+                     "reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname")
+
+
+def customise(config_dir: Path, state_dir: Path) -> None:
+    """Seed 000's allowlist, seed 001's own-domain spoof block and HELO hardening, made with
+    the core and recorded as intent, the way the wizard does it."""
+    from pfwizard.chain import Chain, Item
+    from pfwizard.intent import IntentFile, record_chain, record_parameter, record_table
+
+    main_cf = config_dir / "main.cf"
+    cf = MainCf.read(main_cf)
+    store = IntentFile.for_state_dir(state_dir)
+    tables = config_dir / "pfwizard"
+    tables.mkdir(exist_ok=True)
+    allow, own = tables / "cisco_dmarc_sender_access", tables / "own_domains"
+    allow.write_text(SEED000_TABLE)
+    own.write_text(SEED001_TABLE)
+    record_table(store, str(allow), "regexp", SEED000_TABLE,
+                 why="Cisco ESA DMARC reporters send from domains without DNS (seed 000)")
+    record_table(store, str(own), "hash", SEED001_TABLE, why="own domains (seed 001)")
+
+    sender = Chain.parse(cf.get("smtpd_sender_restrictions") or "")
+    new = sender.copy()
+    new.insert_before("reject_unknown_sender_domain",
+                      Item("check_sender_access", f"regexp:{allow}"))
+    record_chain(store, "smtpd_sender_restrictions", sender, new, why="seed 000")
+    cf.set("smtpd_sender_restrictions", new.render())
+
+    rcpt = Chain.parse(cf.get("smtpd_recipient_restrictions") or "")
+    new = rcpt.copy()
+    new.insert_after("permit_mynetworks", Item("check_sender_access", f"hash:{own}"))
+    record_chain(store, "smtpd_recipient_restrictions", rcpt, new,
+                 why="outsiders may not use our own domains as sender (seed 001)")
+    cf.set("smtpd_recipient_restrictions", new.render())
+
+    for name, value in (("smtpd_helo_required", "yes"),
+                        ("smtpd_helo_restrictions", HELO_RESTRICTIONS)):
+        record_parameter(store, name, cf.get(name), value, why="HELO hardening")
+        cf.set(name, value)
+    main_cf.write_bytes(cf.to_bytes())
+    store.save()
+
+
+def box(tmp: Path, fixture: str = "main.cf.v66-fresh") -> tuple[Path, Path]:
+    """A MiaB config directory from a fixture, plus an empty state directory.
+
+    The fixtures' ``myorigin = /etc/mailname`` names a file this test machine lacks (postmap
+    reads it); it is the only line changed, and MiaB's setup never touches it.
+    """
+    config_dir, state_dir = tmp / "etc", tmp / "state"
+    config_dir.mkdir()
+    text = (FIXTURES / fixture).read_text()
+    (config_dir / "main.cf").write_text(
+        text.replace("\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n"))
+    return config_dir, state_dir
