@@ -62,7 +62,8 @@ class Pattern:
 
     @property
     def source(self) -> str:
-        return f"{'!' if self.negated else ''}{self.delimiter}{self.body}{self.delimiter}{self.flags}"
+        bang = "!" if self.negated else ""
+        return f"{bang}{self.delimiter}{self.body}{self.delimiter}{self.flags}"
 
 
 @dataclass
