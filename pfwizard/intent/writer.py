@@ -20,6 +20,8 @@ from pfwizard import postfix
 from pfwizard.intent.model import TableIntent
 from pfwizard.maincf import MainCf
 
+_INDEX_SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
+
 
 @dataclass
 class Outcome:
@@ -36,6 +38,8 @@ class Prepared:
     diff: str
     is_empty: bool
     plan: Any
+    rebuild: list[TableIntent] = field(default_factory=list)
+    """Indexed tables whose source is as recorded but whose index (.db) is lost."""
 
 
 def _engine_module() -> Any | None:
@@ -82,7 +86,12 @@ class Writer:
             if hasattr(cs, "kind"):
                 cs.kind = kind
             plan = engine.plan(cs)
-            return Prepared(plan.unified_diff(), bool(plan.is_empty), (engine, plan))
+            # The engine rebuilds an index only when its source changes; a lost .db next to
+            # an unchanged source is rebuilt here (nothing to back up: it does not exist).
+            rebuild = [t for t in tables if _index_lost(t)]
+            diff = plan.unified_diff() + "".join(
+                f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild)
+            return Prepared(diff, bool(plan.is_empty) and not rebuild, (engine, plan), rebuild)
         return self._fallback_prepare(params, tables)
 
     def apply(self, prepared: Prepared,
@@ -96,6 +105,12 @@ class Writer:
                 if progress is not None:
                     progress(f"{ev.step}: {ev.status}" + (f" ({ev.detail})" if ev.detail else ""))
 
+            for t in prepared.rebuild:
+                out = _rebuild_index(engine, t)
+                relay(type("Ev", (), {"step": "postmap", "status": "ok",
+                                      "detail": out or t.path})())
+            if plan.is_empty:
+                return Outcome(True)
             res = engine.apply(plan, progress=relay)
             return Outcome(bool(res.ok), res.error, bool(getattr(res, "refused", False)),
                            res.entry_id, res.postfix_output,
@@ -142,6 +157,26 @@ class Writer:
                 if not res.ok:
                     return Outcome(False, "postfix reload failed", output=res.output)
         return Outcome(True, output="\n".join(out))
+
+
+def _index_lost(t: TableIntent) -> bool:
+    suffix = _INDEX_SUFFIX.get(t.map_type)
+    p = Path(t.path)
+    if suffix is None or not p.exists() or Path(t.path + suffix).exists():
+        return False
+    try:
+        return p.read_bytes() == t.content.encode()
+    except OSError:
+        return False
+
+
+def _rebuild_index(engine: Any, t: TableIntent) -> str:
+    tables = importlib.import_module("pfwizard.engine.tables")
+    atomic = importlib.import_module("pfwizard.engine.atomic")
+    path = Path(t.path)
+    return str(tables.install_indexed(engine.writer, engine.tools, engine.config_dir, path,
+                                      path.read_bytes(), t.map_type,
+                                      atomic.FileMeta.of(path), None))
 
 
 def _diff(path: Path, before: bytes | None, after: bytes) -> str:
