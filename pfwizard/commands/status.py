@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
-from typing import Any
 
 from pfwizard import exitcodes, miab
+from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent import IntentFile, build_plan
 from pfwizard.intent.report import describe
@@ -32,19 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def danger_findings(cf: MainCf, config_dir: Path) -> list[Finding]:
-    """Danger findings from pfwizard's analyser, once it is installed."""
-    try:
-        mod = importlib.import_module("pfwizard.analyser")
-    except ImportError:
-        return []
-    analyse: Any = getattr(mod, "analyse", None)
-    if not callable(analyse):
-        return []
-    try:
-        found = analyse(cf)
-    except TypeError:
-        found = analyse(cf, config_dir)
-    return [f for f in found if isinstance(f, Finding) and f.severity is Severity.DANGER]
+    """Danger findings from pfwizard's analyser (main.cf, master.cf and the tables)."""
+    return [f for f in analyse(cf, config_dir) if f.severity is Severity.DANGER]
 
 
 def run(args: argparse.Namespace) -> int:
