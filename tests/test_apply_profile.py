@@ -19,10 +19,20 @@ chains:
       - insert: check_sender_access regexp:{cfg}/pfwizard/allow
         before: reject_unknown_sender_domain
         why: Cisco DMARC reporters
+  smtpd_recipient_restrictions:
+    base: permit_sasl_authenticated,permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.[2..11],reject_unlisted_recipient,check_policy_service inet:127.0.0.1:10023,check_policy_service inet:127.0.0.1:12340
+    operations:
+      - insert: check_sender_access hash:{cfg}/pfwizard/own_domains
+        after: permit_mynetworks
 parameters:
   smtpd_helo_required:
     value: "yes"
 tables:
+  {cfg}/pfwizard/own_domains:
+    type: hash
+    content: |
+      box.example.com REJECT not from outside
+
   {cfg}/pfwizard/allow:
     type: regexp
     content: |
@@ -57,6 +67,7 @@ def test_apply_is_idempotent_and_keeps_hand_comments(tmp_path, capsys):
            "reject_unknown_sender_domain" in (cf.get("smtpd_sender_restrictions") or "")
     assert cf.get("smtpd_helo_required") == "yes"
     assert (config_dir / "pfwizard" / "allow").read_text() == "/\\.iphmx\\.com$/ PERMIT\n"
+    assert (config_dir / "pfwizard" / "own_domains.db").exists()
     state = (state_dir / "customizations.yaml").read_text()
     for comment in ("# Hand notes", "# keep this one, see ticket 4711", "# since 2024"):
         assert comment in state
