@@ -74,6 +74,16 @@ def test_restore_gives_v75_chains_with_the_admin_items(upgraded, capsys):
     assert "nothing to do" in capsys.readouterr().out
     assert pf(config_dir, state_dir, "status") == exitcodes.OK
 
+    # `sudo mailinabox` again (same release): missing again, restored again, same result.
+    run_setup_on(config_dir / "main.cf", release_values())
+    assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
+    out = capsys.readouterr().out
+    assert "customisations missing" in out and "MiaB changed the base" not in out
+    assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes") == exitcodes.CHANGED
+    assert [items(v) for v in postconf_h(config_dir, SENDER, RCPT)] == [want_sender.items,
+                                                                         want_rcpt.items]
+    assert MainCf.read(config_dir / "main.cf").glued_continuations() == []
+
 
 @needs_postfix
 def test_anchor_removed_by_miab_is_a_conflict_and_nothing_is_written(upgraded, capsys):
