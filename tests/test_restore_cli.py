@@ -173,3 +173,17 @@ def test_install_hook_writes_the_units(tmp_path, capsys):
         res = subprocess.run(["systemd-analyze", "verify", str(units / "pfwizard-restore.path")],
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
+
+
+@needs_postfix
+def test_on_a_terminal_it_shows_the_plan_and_asks(upgraded, capsys, monkeypatch):
+    config_dir, state_dir = upgraded
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    before = (config_dir / "main.cf").read_bytes()
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert pf(config_dir, state_dir, "--no-reload", "restore") == exitcodes.REFUSED
+    out = capsys.readouterr().out
+    assert "+smtpd_sender_restrictions = " in out and "declined" in out
+    assert (config_dir / "main.cf").read_bytes() == before
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    assert pf(config_dir, state_dir, "--no-reload", "restore") == exitcodes.CHANGED
