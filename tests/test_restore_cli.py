@@ -187,3 +187,23 @@ def test_on_a_terminal_it_shows_the_plan_and_asks(upgraded, capsys, monkeypatch)
     assert (config_dir / "main.cf").read_bytes() == before
     monkeypatch.setattr("builtins.input", lambda prompt: "y")
     assert pf(config_dir, state_dir, "--no-reload", "restore") == exitcodes.CHANGED
+
+
+@needs_postfix
+def test_adopt_reads_back_what_miab_commented_out(tmp_path, capsys):
+    config_dir, state_dir = box(tmp_path, "main.cf.customized-after-v75-setup")
+    assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
+    out = capsys.readouterr().out
+    assert "commented out by MiaB: smtpd_recipient_restrictions" in out
+    assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes",
+              "--adopt") == exitcodes.CHANGED
+    out = capsys.readouterr().out
+    assert "adopted smtpd_sender_restrictions" in out
+    assert "insert reject_rbl_client bl.spamcop.net" in out
+    before = MainCf.read(FIXTURES / "main.cf.customized-before-v75-setup")
+    sender, rcpt = postconf_h(config_dir, SENDER, RCPT)
+    assert items(sender) == items(before.get(SENDER))
+    assert items(rcpt) == items(before.get(RCPT))
+    assert MainCf.read(config_dir / "main.cf").glued_continuations() == []
+    assert pf(config_dir, state_dir, "status") == exitcodes.OK
+    assert "why: adopted from main.cf line 82" in (state_dir / "customizations.yaml").read_text()

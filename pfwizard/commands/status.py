@@ -9,6 +9,7 @@ from pfwizard import exitcodes, miab
 from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent import IntentFile, build_plan
+from pfwizard.intent.adopt import find_adoptions
 from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf
 
@@ -16,7 +17,8 @@ HELP = "report whether your customisations survived the last MiaB upgrade"
 
 EPILOG = """\
 status reports: in sync; customisations missing (after an upgrade); MiaB changed the base
-under a customisation; glued continuation lines; tables to rebuild; danger findings.
+under a customisation; glued continuation lines; tables to rebuild; danger findings;
+hand-made customisations a MiaB setup run commented out (restore --adopt reads them back).
 exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.
 """
 
@@ -41,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     store = IntentFile.for_state_dir(args.state_dir)
     plan = build_plan(cf, store.model)
     dangers = danger_findings(cf, config_dir)
+    adoptable = find_adoptions(cf, set(store.model.chains))
     release = miab.installed_release(args.miab_dir)
-    drift = not plan.in_sync or bool(plan.conflicts) or bool(dangers)
+    drift = not plan.in_sync or bool(plan.conflicts) or bool(dangers) or bool(adoptable)
     if args.quiet:
         return exitcodes.FINDINGS if drift else exitcodes.OK
     recorded = store.model.miab_release
@@ -54,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for f in dangers:
         print(f"{f.severity.symbol} {f}")
+    for a in adoptable:
+        print(f"commented out by MiaB: {a.describe()}; `pfwizard restore --adopt` puts it back")
     if drift:
         print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)")
         return exitcodes.FINDINGS
