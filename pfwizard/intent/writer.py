@@ -18,7 +18,7 @@ from pfwizard.engine import (
     TableChange,
     default_gate,
 )
-from pfwizard.engine.changeset import INDEX_SUFFIX
+from pfwizard.engine.changeset import index_path
 from pfwizard.engine.tables import install_indexed
 from pfwizard.findings import Finding
 from pfwizard.intent.model import TableIntent
@@ -44,9 +44,9 @@ class Prepared:
 
 
 def _index_lost(t: TableIntent) -> bool:
-    suffix = INDEX_SUFFIX.get(t.map_type)
     p = Path(t.path)
-    if suffix is None or not p.exists() or Path(t.path + suffix).exists():
+    idx = index_path(p, t.map_type)
+    if idx is None or not p.exists() or idx.exists():
         return False
     try:
         return p.read_bytes() == t.content.encode()
