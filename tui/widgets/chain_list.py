@@ -135,9 +135,14 @@ class ChainList(OptionList):
             return self.has_table() and not self.milters
         return True
 
+    _table_shown = False
+
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)
-        self.refresh_bindings()
+        # The footer re-renders on refresh_bindings: only when the Table key comes or goes.
+        if self.has_table() != self._table_shown:
+            self._table_shown = not self._table_shown
+            self.refresh_bindings()
 
     def info_text(self) -> str:
         item = self.current()
@@ -151,7 +156,17 @@ class ChainList(OptionList):
             lines.append(f"[{info.level.symbol}] {info.level.value.upper()}: {info.risk}")
         return "\n".join(lines)
 
-    # ---- actions ---------------------------------------------------------------------------
+    # ---- actions -------------------------------------------------------------------------
+    # No wrap-around at the ends: on a restriction list "up from the top" landing on the
+    # last entry is how a wrong entry gets moved or removed.
+    def action_cursor_up(self) -> None:
+        if self.highlighted:
+            super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if self.highlighted is not None and self.highlighted < self.option_count - 1:
+            super().action_cursor_down()
+
     def _changed(self, highlight: int | None) -> None:
         self.reload(highlight)
         self.post_message(self.Changed(self))
