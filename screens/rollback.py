@@ -77,7 +77,7 @@ class RollbackScreen(WizardScreen):
         if idx is None or not self.entries:
             diff.update("")
             return
-        diff.update(diff_text(entry_diff(self.entries[idx])))
+        diff.update(diff_text(entry_diff(self.entries[idx]), 44))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show()

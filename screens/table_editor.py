@@ -41,7 +41,7 @@ class TableEditorScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
             yield TextArea(self.session.table_text(self.path), id="table",
-                           soft_wrap=False, show_line_numbers=True)
+                           soft_wrap=True, show_line_numbers=True)
             yield Static(id="error", classes="error", markup=False)
             yield Input(placeholder="lookup tester: an address, then enter", id="lookup")
             yield Static(id="answer", markup=False)

@@ -20,17 +20,17 @@ from pfwizard.findings import Finding
 from pfwizard.session import Session, restriction_info
 
 HELP = """\
-A restriction list: Postfix tries the entries from top to bottom and stops at the first
-that permits or rejects.  Order matters.
+A restriction list: Postfix tries the entries from top to bottom and
+stops at the first that permits or rejects. Order matters.
 
-  j / k, up / down            highlight the next / previous entry
-  K / J, shift+up / shift+down, ctrl+up / ctrl+down
-                              move the highlighted entry up / down
-  a  (or insert)              add an entry from the catalogue (before the highlighted one)
-  x  (or delete)              remove the highlighted entry
-  e  (or enter)               edit the entry's argument
-  t                           open the entry's lookup table (check_*_access)
-  z  (or ctrl+z)              undo the last change
+  j/k, up/down          highlight the next / previous entry
+  K/J, shift+up/down,   move the highlighted entry up / down
+  ctrl+up/down
+  a (or insert)         add from the catalogue, before the highlight
+  x (or delete)         remove the highlighted entry
+  e (or enter)          edit the entry's argument
+  t                     open the entry's lookup table (check_*_access)
+  z (or ctrl+z)         undo the last change
 """
 
 
