@@ -63,7 +63,7 @@ class TableEditorScreen(ModalScreen[bool]):
         text = self.content()
         pm = postmap_query(self.session.config_dir, self.map_type, text, key)
         kind = KIND.get(self.restriction, "sender")
-        sm = access_answer(self.session.config_dir, self.map_type, text, key, kind)
+        sm = access_answer(self.map_type, text, key, kind)
         self.query_one("#answer", Static).update(
             f"postmap -q {key}: {pm}\nsmtpd ({self.restriction}): {sm}")
 

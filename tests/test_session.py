@@ -99,7 +99,7 @@ def test_tables_inside_the_config_dir_only(tmp_path):
     s.set_table(str(s.own_table_path("t")), "a OK", "hash")
     assert s.table_text(str(s.own_table_path("t"))) == "a OK\n"
     cs = s.changeset()
-    assert [(t.path, t.content, t.map_type) for t in cs.tables] == [
+    assert [(str(t.path), t.content, t.map_type) for t in cs.tables] == [
         (str(s.own_table_path("t")), "a OK\n", "hash")]
 
 

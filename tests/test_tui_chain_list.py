@@ -108,7 +108,9 @@ async def test_add_filter_offers_only_stage_valid_entries(tmp_path):
         await pilot.press("a")
         await pilot.pause()
         shown = [i.name for i in app.screen.shown]
-        assert "reject_unauth_destination" not in shown  # relay/recipient only
+        from pfwizard import catalogue
+        assert shown == [r.name for r in catalogue.for_list("helo")]
+        assert "reject_multi_recipient_bounce" not in shown  # recipient/data only
         assert "reject_unknown_helo_hostname" in shown
         await pilot.press("escape")
         await pilot.pause()

@@ -65,6 +65,9 @@ class FakeEngine:
     def history(self) -> list[Entry]:
         return list(self.entries)
 
+    def diff(self, entry_id: str) -> str | None:
+        return next((e.diff for e in self.entries if e.id == entry_id), None)
+
     def rollback(self, entry_id: str) -> Result:
         self.rolled_back.append(entry_id)
         return Result(True, entry_id="20261122-0003")
