@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pfwizard import exitcodes, miab
 from pfwizard.intent import IntentFile, Policy, build_plan
+from pfwizard.intent.adopt import find_adoptions
 from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.hook import install_hook
 from pfwizard.intent.writer import Writer
@@ -18,8 +19,10 @@ HELP = "re-apply your customisations on top of what a MiaB upgrade wrote"
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
 new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
-tables are rebuilt. Conflicts (anchor gone, MiaB now ships your item elsewhere, you removed
-something MiaB changed) are listed and nothing is written unless --on-conflict is given.
+tables are rebuilt. With --adopt, customisations you made by hand before pfwizard, which a
+MiaB setup run commented out, are read back and recorded first. Conflicts (anchor gone,
+MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
+nothing is written unless --on-conflict is given.
 exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and rolled back,
 4 conflict / declined / refused (nothing written).
 """
@@ -34,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "is dropped; skip: apply the rest and keep it recorded")
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release")
+    parser.add_argument("--adopt", action="store_true",
+                        help="first read back customisations made by hand that a MiaB setup "
+                             "run commented out, and record them in customizations.yaml")
     parser.add_argument("--install-hook", choices=("systemd", "cron"),
                         help="install a systemd path unit (or a cron entry) that runs "
                              "`pfwizard restore --yes --on-conflict=skip` after MiaB "
@@ -61,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     config_dir = Path(args.config_dir)
     cf = MainCf.read(config_dir / "main.cf")
     store = IntentFile.for_state_dir(args.state_dir)
+    if args.adopt:
+        for adoption in find_adoptions(cf, set(store.model.chains)):
+            print(f"adopted {adoption.describe()}")
+            store.set_chain(adoption.intent)
     policy = Policy(args.on_conflict) if args.on_conflict else None
     plan = build_plan(cf, store.model, policy)
     release = miab.installed_release(args.miab_dir)

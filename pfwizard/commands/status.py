@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
-from typing import Any
 
 from pfwizard import exitcodes, miab
+from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent import IntentFile, build_plan
+from pfwizard.intent.adopt import find_adoptions
 from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf
 
@@ -17,7 +17,8 @@ HELP = "report whether your customisations survived the last MiaB upgrade"
 
 EPILOG = """\
 status reports: in sync; customisations missing (after an upgrade); MiaB changed the base
-under a customisation; glued continuation lines; tables to rebuild; danger findings.
+under a customisation; glued continuation lines; tables to rebuild; danger findings;
+hand-made customisations a MiaB setup run commented out (restore --adopt reads them back).
 exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.
 """
 
@@ -32,19 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def danger_findings(cf: MainCf, config_dir: Path) -> list[Finding]:
-    """Danger findings from pfwizard's analyser, once it is installed."""
-    try:
-        mod = importlib.import_module("pfwizard.analyser")
-    except ImportError:
-        return []
-    analyse: Any = getattr(mod, "analyse", None)
-    if not callable(analyse):
-        return []
-    try:
-        found = analyse(cf)
-    except TypeError:
-        found = analyse(cf, config_dir)
-    return [f for f in found if isinstance(f, Finding) and f.severity is Severity.DANGER]
+    """Danger findings from pfwizard's analyser (main.cf, master.cf and the tables)."""
+    return [f for f in analyse(cf, config_dir) if f.severity is Severity.DANGER]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     store = IntentFile.for_state_dir(args.state_dir)
     plan = build_plan(cf, store.model)
     dangers = danger_findings(cf, config_dir)
+    adoptable = find_adoptions(cf, set(store.model.chains))
     release = miab.installed_release(args.miab_dir)
-    drift = not plan.in_sync or bool(plan.conflicts) or bool(dangers)
+    drift = not plan.in_sync or bool(plan.conflicts) or bool(dangers) or bool(adoptable)
     if args.quiet:
         return exitcodes.FINDINGS if drift else exitcodes.OK
     recorded = store.model.miab_release
@@ -66,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for f in dangers:
         print(f"{f.severity.symbol} {f}")
+    for a in adoptable:
+        print(f"commented out by MiaB: {a.describe()}; `pfwizard restore --adopt` puts it back")
     if drift:
         print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)")
         return exitcodes.FINDINGS
