@@ -32,6 +32,11 @@ class FileMeta:
         return cls(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
 
 
+def can_access(path: Path, mode: int) -> bool:
+    """os.access for the effective user (who pfwizard writes as, e.g. after sudo)."""
+    return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:

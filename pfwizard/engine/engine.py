@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import cast
 
 from pfwizard.engine import backup, confirm, lock
-from pfwizard.engine.atomic import TEMP_GLOBS, AtomicWriter, FileMeta, read_or_none
+from pfwizard.engine.atomic import TEMP_GLOBS, AtomicWriter, FileMeta, can_access, read_or_none
 from pfwizard.engine.changeset import (
     OWN_TABLE_DIR,
     ChangeSet,
@@ -238,7 +238,7 @@ class Engine:
         except PermissionError as exc:
             raise Refused(f"cannot write the state directory {self.state_dir} "
                           f"({exc.strerror}): run pfwizard with sudo") from None
-        if not os.access(self.config_dir, os.W_OK):
+        if not can_access(self.config_dir, os.W_OK):
             raise Refused(f"cannot write into {self.config_dir}: permission denied; "
                           "run pfwizard with sudo")
 

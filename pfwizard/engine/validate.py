@@ -10,7 +10,8 @@ directory, the change is applied there, and Postfix is asked about the copy:
   is how a misspelt name shows);
 - ``postmap`` of every staged indexed table, ``postmap -q`` of regexp/pcre/cidr tables (a broken
   pattern is otherwise only a warning at run time);
-- the gate (pfwizard's analyser): a danger finding blocks.
+- the gate (pfwizard's analyser), after postmap so that new indexed tables exist in the
+  copy: a danger finding blocks.
 
 main.cf often names tables by absolute path in the live directory; in the copy those paths
 are pointed at the staged files, so Postfix checks the new tables, not the old ones.
@@ -97,16 +98,6 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     """Raise StepFailed naming the first thing that fails; return Postfix's output."""
     log: list[str] = []
 
-    progress("gate", "start", "pfwizard's analyser")
-    findings = run_gate(gate, stage)
-    danger = [f for f in findings if f.severity is Severity.DANGER]
-    if danger:
-        text = "\n".join(stage.unstage(str(f)) for f in danger)
-        progress("gate", "failed", text)
-        raise StepFailed("gate", f"blocked by {len(danger)} danger finding(s)", text)
-    progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate
-             else "no analyser available")
-
     progress("check", "start", f"postfix check on a staged copy of {stage.live}")
     res = tools.check(stage.dir)
     out = stage.unstage(res.output)
@@ -137,6 +128,16 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
             raise StepFailed("postmap", f"{what} {f.map_type}:{f.path} reports errors", out)
         progress("postmap", "ok", f"{f.map_type}:{f.path}")
         log.append(out)
+
+    progress("gate", "start", "pfwizard's analyser")
+    findings = run_gate(gate, stage)
+    danger = [f for f in findings if f.severity is Severity.DANGER]
+    if danger:
+        text = "\n".join(stage.unstage(str(f)) for f in danger)
+        progress("gate", "failed", text)
+        raise StepFailed("gate", f"blocked by {len(danger)} danger finding(s)", text)
+    progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate
+             else "no analyser available")
 
     progress("postconf", "start", "postconf warnings")
     new = set(stage.unstage(w) for w in warning_lines(tools.warnings(stage.dir)))
