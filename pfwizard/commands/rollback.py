@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 from pfwizard import exitcodes
+
+# The same y/N question restore asks (one prompt, one behaviour on EOF).
+from pfwizard.commands.restore import _ask
 from pfwizard.engine import Engine, JournalEntry, Refused, StepEvent
 from pfwizard.engine.atomic import can_access
 
@@ -110,14 +113,6 @@ def _progress(ev: StepEvent) -> None:
             print(f"      {ln}")
     else:
         print(f"{head}{f' ({detail})' if detail else ''}")
-
-
-def _ask(question: str) -> bool:
-    try:
-        answer = input(f"{question} [y/N] ")
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
 
 
 def _to(engine: Engine, entry_id: str, args: argparse.Namespace) -> int:
