@@ -34,7 +34,9 @@ _COMMENTED_DEF_RE = re.compile(r"[ \t]*#[ \t]*([A-Za-z0-9_][A-Za-z0-9_.\-/]*)[ \
 # Control characters that never belong in a text config file (tab, CR, VT, FF are whitespace).
 _BINARY_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # Control characters refused in values pfwizard writes: one injected newline = one new parameter.
-_VALUE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# TAB is allowed: it is plain whitespace to Postfix (and common in continuation lines, so a value
+# read back with get() can be written again with set()).
+_VALUE_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class LineKind(Enum):
@@ -69,7 +71,7 @@ class Definition:
     value: str
     index: int  # physical line index (0-based) of the first line
     continuation: tuple[int, ...]  # physical line indices appended to the value
-    end: int  # last physical line index (inclusive) of the logical line, comments included
+    end: int  # last physical line index (inclusive): the last continuation line, or index
 
     @property
     def lineno(self) -> int:
@@ -124,6 +126,13 @@ def check_value(name: str, value: str) -> str:
         )
     if len(value) > MAX_LINE_CHARS:
         raise ValueRefused(f"refusing to write {name}: value longer than {MAX_LINE_CHARS} chars")
+    try:
+        value.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise ValueRefused(
+            f"refusing to write {name}: the value cannot be written as bytes "
+            f"({value[exc.start]!r} at position {exc.start})"
+        ) from exc
     return value.strip(_WS)
 
 
@@ -323,6 +332,10 @@ class MainCf:
     def lines(self) -> list[PhysicalLine]:
         return list(self._lines)
 
+    def line_ending(self) -> str:
+        """The file's line terminator (CRLF in a CRLF file), for the lines pfwizard adds."""
+        return next((ln.eol for ln in self._lines if ln.eol), "\n")
+
     # ---- editing -------------------------------------------------------------------------
     def set(self, name: str, value: str) -> None:
         """Write ``name = value`` on one line in place of the last active definition.
@@ -335,9 +348,9 @@ class MainCf:
         text = f"{name} = {value}"
         d = self.last_definition(name)
         if d is None:
+            eol = self.line_ending()
             if self._lines and self._lines[-1].eol == "":
-                self._lines[-1].eol = "\n"
-            eol = self._lines[0].eol if self._lines and self._lines[0].eol else "\n"
+                self._lines[-1].eol = eol
             self._lines.append(PhysicalLine(text, eol))
         else:
             # Keep the line's own terminator (CRLF files stay CRLF).
