@@ -92,7 +92,7 @@ def line_lists(draw: st.DrawFn) -> list[str]:
 @st.composite
 def join_lines(draw: st.DrawFn, lines: list[str]) -> bytes:
     crlf = draw(st.sampled_from(("lf", "lf", "crlf", "mixed")))
-    out = []
+    out: list[str] = []
     for ln in lines:
         eol = {"lf": "\n", "crlf": "\r\n"}.get(crlf) or draw(st.sampled_from(("\n", "\r\n")))
         out.append(ln + eol)
