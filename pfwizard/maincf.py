@@ -25,6 +25,7 @@ from pfwizard.errors import ConfigError, ValueRefused
 
 # Postfix's ISSPACE(): the C locale's isspace().
 _WS = " \t\n\v\f\r"
+_WS_RE = re.compile("[ \t\n\v\f\r]")
 # One physical line longer than this is not a hand-written main.cf (a 10 MB line is garbage).
 MAX_LINE_CHARS = 64 * 1024
 # Characters Postfix allows in a parameter name in practice (also service-specific names).
@@ -159,7 +160,7 @@ def _split_nameval(logical: str) -> tuple[str, str] | str:
     eq = logical.find("=")
     head = logical if eq < 0 else logical[:eq]
     name = head.strip(_WS)
-    if eq < 0 or any(c in _WS for c in name):
+    if eq < 0 or _WS_RE.search(name):
         return "missing '=' after parameter name"
     if not name:
         return "missing parameter name"
@@ -187,12 +188,15 @@ class MainCf:
                     path, i + 1, f"line is {len(line.text)} characters long "
                     f"(more than {MAX_LINE_CHARS}): this is not a main.cf file"
                 )
-            bad = _BINARY_RE.search(line.text)
-            if bad:
-                raise ConfigError(
-                    path, i + 1, f"binary data (byte 0x{ord(bad.group()):02x} at column "
-                    f"{bad.start() + 1}): this is not a text main.cf file"
-                )
+        # One search over the whole text; only a hit pays for finding its line.
+        if _BINARY_RE.search(text):
+            for i, line in enumerate(lines):
+                bad = _BINARY_RE.search(line.text)
+                if bad:
+                    raise ConfigError(
+                        path, i + 1, f"binary data (byte 0x{ord(bad.group()):02x} at column "
+                        f"{bad.start() + 1}): this is not a text main.cf file"
+                    )
         cf = cls(lines, path)
         cf._analyse()  # raise on syntax errors now, not at first use
         return cf
