@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pfwizard.analyser import analyse_params, postfix_refuses_relay
@@ -54,6 +54,13 @@ def _params(relay: list[str], rcpt: list[str], cls: list[str], policy: str) -> d
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(relay=chains, rcpt=chains, cls=class_chains)
+# smtpd dies: no guard anywhere
+@example(relay=["permit_mynetworks"], rcpt=[], cls=["permit"])
+# guarded: MiaB's own relay list
+@example(relay=["permit_sasl_authenticated", "permit_mynetworks", "reject_unauth_destination"],
+         rcpt=["permit_mynetworks"], cls=["permit"])
+# smtpd starts (its check stops inside the class and finds the guard after it) but relays
+@example(relay=["permit"], rcpt=["CLASS", "reject_unauth_destination"], cls=["permit"])
 def test_open_relay_verdict_agrees_with_smtpd(bench, relay, rcpt, cls):
     params = _params(relay, rcpt, cls, bench.policy.address)
     mark = bench.instance.log_mark()

@@ -18,6 +18,7 @@ from pfwizard import catalogue
 from pfwizard.analyser import analyse_params
 from pfwizard.catalogue import ArgKind
 from tests.conftest import needs_bench
+from tests.test_analyser_bench import talk
 
 # Accept the bench's outside client writing to admin@box.example.com: they end the list.
 # The address probes wait for the verify service (smtpd polls it, sleeping between polls);
@@ -59,17 +60,8 @@ def _params(key: str, value: str) -> dict[str, str]:
 def _run(bench, key: str):
     data = "Subject: catalogue\n\nbody\n" if key in ("data", "end_of_data") else None
 
-    def talk():
-        return bench.dialogue(helo="client.example.com", mail_from="sender@example.com",
-                              rcpt_to="admin@box.example.com", data=data, timeout=10)
-
-    d = talk()
-    if d.replies and d.replies[0].code == 0:
-        # No banner at all: a stalled bench (seen under heavy load; see the report), not a
-        # refused name (that is a 451 reply). Once more on a fresh instance.
-        bench.restart()
-        d = talk()
-    return d
+    return talk(bench, helo="client.example.com", mail_from="sender@example.com",
+                rcpt_to="admin@box.example.com", data=data)
 
 
 def _assert_no_server_error(d, what: str) -> None:
