@@ -7,6 +7,7 @@ about made through the core (MainCf/Chain), never hand-written main.cf text.
 from __future__ import annotations
 
 import subprocess
+import time
 
 from pfwizard.analyser import analyse
 from pfwizard.chain import Chain, Item
@@ -22,6 +23,29 @@ SEED_TABLE = (
 # Matches the seed's allowlist pattern; the test lists its domain in the stub DBL.
 LISTED_DOMAIN = "esa5.hc1234-5.iphmx.com"
 LISTED_SENDER = f"MAILER-DAEMON@{LISTED_DOMAIN}"
+
+
+# `postfix reload` only signals master; under load master may re-read main.cf a moment later,
+# after the next test step already rewrote (truncated) it, and then runs on an empty config
+# (seen: smtpd looking for /var/spool/postfix/private/proxymap and sleeping 10 s). So every
+# reconfiguration here waits for master's own "reload" log line.
+RELOADED = ("reload -- version", "daemon started")
+
+
+def settle(bench, mark: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(r in bench.instance.log_text()[mark:] for r in RELOADED):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
+def configure(bench, params=None, miab: str | None = None):
+    """bench.configure / configure_miab, returning only once master runs the new config."""
+    mark = bench.instance.log_mark()
+    out = bench.configure_miab(miab, params) if miab else bench.configure(params)
+    settle(bench, mark)
+    return out
 
 
 def talk(bench, **kw):
@@ -42,7 +66,9 @@ def _edit_sender_chain(bench, edit) -> MainCf:
     cf.set("smtpd_sender_restrictions", chain.render())
     bench.instance.main_cf.write_bytes(cf.to_bytes())
     bench.instance.cool_down(*bench.config_dir.iterdir())
+    mark = bench.instance.log_mark()
     bench.reload()
+    settle(bench, mark)
     return cf
 
 
@@ -53,7 +79,7 @@ def _bypass(cf: MainCf, bench) -> list:
 
 @needs_bench
 def test_seed000_allowlist_before_dbl_lets_listed_senders_through(bench):
-    bench.configure_miab("main.cf.v75-fresh")
+    configure(bench, miab="main.cf.v75-fresh")
     table = bench.config_dir / "cisco_dmarc_sender_access"
     table.write_text(SEED_TABLE)
     listed = f"{LISTED_DOMAIN}.dbl.spamhaus.org"
@@ -97,7 +123,7 @@ def _seed_before_and_after(bench, table) -> None:
 
 @needs_bench
 def test_missing_table_is_found_before_smtpd_fails(bench):
-    bench.configure_miab("main.cf.v75-fresh")
+    configure(bench, miab="main.cf.v75-fresh")
     gone = bench.config_dir / "not_written_yet"
     cf = _edit_sender_chain(bench, lambda c: c.items.insert(
         0, Item("check_sender_access", f"texthash:{gone}")))
@@ -113,14 +139,14 @@ def test_missing_table_is_found_before_smtpd_fails(bench):
 @needs_bench
 def test_rbl_without_reply_filter_rejects_on_an_error_answer(bench):
     """The stub zen.spamhaus.org answers 127.255.255.254 ("query refused") for this client."""
-    params = bench.configure_miab("main.cf.v75-fresh")
+    params = configure(bench, miab="main.cf.v75-fresh")
     d = talk(bench, mail_from="someone@example.org", rcpt_to="admin@box.example.com",
                        source=LISTED_REFUSED_CODE)
     assert d.rcpt.code == 250, d.replies  # MiaB v68's filter ignores the error code
 
     old = params["smtpd_recipient_restrictions"].replace("zen.spamhaus.org=127.0.0.[2..11]",
                                                          "zen.spamhaus.org")
-    bench.configure(dict(params, smtpd_recipient_restrictions=old))
+    configure(bench, dict(params, smtpd_recipient_restrictions=old))
     cf = MainCf.read(bench.instance.main_cf)
     found = [f for f in analyse(cf, bench.config_dir) if f.code == "rbl-no-reply-filter"]
     assert len(found) == 1 and found[0].entry == "reject_rbl_client zen.spamhaus.org"
@@ -131,7 +157,7 @@ def test_rbl_without_reply_filter_rejects_on_an_error_answer(bench):
 
 @needs_bench
 def test_dead_entry_never_runs(bench):
-    bench.configure({"smtpd_sender_restrictions":
+    configure(bench, {"smtpd_sender_restrictions":
                      "permit, reject_unknown_sender_domain"})
     cf = MainCf.read(bench.instance.main_cf)
     dead = [f for f in analyse(cf, bench.config_dir) if f.code == "dead-entry"]

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from pfwizard.analyser import analyse_params, postfix_refuses_relay
 from tests.conftest import needs_bench
+from tests.test_analyser_bench import configure
 
 POLICY = "<policy>"
 ENTRIES = (
@@ -64,7 +65,7 @@ def _params(relay: list[str], rcpt: list[str], cls: list[str], policy: str) -> d
 def test_open_relay_verdict_agrees_with_smtpd(bench, relay, rcpt, cls):
     params = _params(relay, rcpt, cls, bench.policy.address)
     mark = bench.instance.log_mark()
-    bench.configure(params)
+    configure(bench, params)
     d = bench.dialogue(mail_from="sender@example.com", rcpt_to=FOREIGN, timeout=10)
     answered = _answered(d)
     died = not answered and _died(bench, mark)

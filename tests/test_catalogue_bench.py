@@ -18,7 +18,7 @@ from pfwizard import catalogue
 from pfwizard.analyser import analyse_params
 from pfwizard.catalogue import ArgKind
 from tests.conftest import needs_bench
-from tests.test_analyser_bench import talk
+from tests.test_analyser_bench import configure, talk
 
 # Accept the bench's outside client writing to admin@box.example.com: they end the list.
 # The address probes wait for the verify service (smtpd polls it, sleeping between polls);
@@ -83,14 +83,14 @@ def test_every_catalogue_name_is_accepted_in_each_list_it_claims(bench, key):
     batch = [r for r in claimed if r.name not in ALONE]
     entries = [f"warn_if_reject {_entry(r, bench, str(table))}" for r in batch]
     entries.append(f"check_policy_service {bench.policy.address}")
-    bench.configure(_params(key, ", ".join(entries)))
+    configure(bench, _params(key, ", ".join(entries)))
     bench.policy.requests.clear()
     d = _run(bench, key)
     _assert_no_server_error(d, f"{key} batch")
     assert bench.policy.requests, f"smtpd did not reach the end of the {key} list: {d.replies}"
     for r in claimed:
         if r.name in ALONE:
-            bench.configure(_params(key, _entry(r, bench, str(table))))
+            configure(bench, _params(key, _entry(r, bench, str(table))))
             _assert_no_server_error(_run(bench, key), f"{key}: {r.name}")
 
 
@@ -99,7 +99,7 @@ def test_misspelt_name_caught_by_us_not_by_postfix_check(bench):
     chain = ("reject_non_fqdn_sender, reject_unknown_sender_domian, "
              "reject_authenticated_sender_login_mismatch")
     params = {"smtpd_sender_restrictions": chain}
-    bench.configure(params)
+    configure(bench, params)
     check = subprocess.run(["postfix", "-c", str(bench.config_dir), "check"],
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0  # Postfix itself sees nothing wrong ...
