@@ -43,8 +43,8 @@ def agree(table: Table, keys: list[str]) -> Simulator:
 
 
 # ---- pattern pieces ----------------------------------------------------------------------
-ALPHA = "abAB.@-x1"
-lit = st.sampled_from(list("abAB1x") + ["\\.", "@", "-", "\\-", "\\d", "\\@"])
+ALPHA = "abdAB.@-x1D"
+lit = st.sampled_from([*"abAB1x", "\\.", "@", "-", "\\-", "\\d", "\\@"])
 klass = st.sampled_from(["[ab]", "[^a]", "[A-B]", "[a.-]", "[[:digit:]]", "[]a]", "[\\.]",
                          "[[:upper:]x]", "[^[:alpha:]]"])
 atom = st.one_of(lit, lit, klass, st.just("."))
@@ -118,10 +118,21 @@ def test_common_patterns_are_evaluated_without_postmap() -> None:
 
 @needs_postfix
 def test_untranslatable_patterns_fall_back_to_postmap() -> None:
-    text = "/^(a+)\\1$/ REJECT dup\n/a{,2}x/x OK\n"  # back-reference; basic syntax
+    text = ("/^(a+)\\1$/ REJECT dup\n"    # back-reference
+            "/a{,2}x/x OK\n"               # basic syntax
+            "/^u\\d$/ D\n"                 # glibc: matches nothing
+            "/^b/ B\n")
     table = Table.parse(text, "regexp", "/etc/postfix/x")
-    sim = agree(table, ["aa", "aaa", "ab", "a{,2}x", "x"])
+    sim = agree(table, ["aa", "aaa", "ab", "a{,2}x", "x", "ud", "u1", "bb"])
     assert sim.uses_postmap
+    # Only the untranslated lines go to postmap; line numbers stay exact.
+    assert sim.query("aa").line == 1 and sim.query("a{,2}x").line == 2
+    assert sim.query("bb").line == 4
+
+
+@needs_postfix
+def test_pcre_backtracking_pattern() -> None:
+    agree(Table.parse("/(.*)*aa/ OK\n", "pcre", "/etc/postfix/x"), ["AA", "1", "aa", "@"])
 
 
 def test_translation_refuses_what_it_cannot_be_sure_of() -> None:
@@ -130,9 +141,9 @@ def test_translation_refuses_what_it_cannot_be_sure_of() -> None:
         with pytest.raises(Untranslatable):
             translate(Pattern(body), "regexp")
         del why
-    # glibc ERE: \d is the letter d, not a digit.
-    tr = translate(Pattern("^\\d$"), "regexp")
-    assert tr.regex.search(b"d") and not tr.regex.search(b"1")
+    # glibc ERE, case-insensitive: \d matches nothing, \D matches d or D: left to Postfix.
+    with pytest.raises(Untranslatable):
+        translate(Pattern("^\\d$"), "regexp")
     assert translate(Pattern("^\\d$"), "pcre").regex.search(b"1")
 
 

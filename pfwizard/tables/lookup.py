@@ -58,16 +58,52 @@ def _fold(key: str) -> str:
 class _Rule:
     line: Line
     first: Translated | None
+    """None: Postfix evaluates this rule (see _Oracle)."""
     second: Translated | None
     enclosing: tuple[int, ...]  # indices (into _PatternEngine.ifs) of enclosing IFs
     max_sub: int
 
 
+class _Oracle:
+    """Asks postmap about one rule at a time (a one-line copy of the table), for the rules
+    whose patterns we do not translate.  Answers are cached per (rule text, key)."""
+
+    def __init__(self, type: str, config_dir: str | Path | None) -> None:
+        self.type = type
+        self.config_dir = config_dir
+        self.cache: dict[tuple[str, str], str | None] = {}
+
+    def prefetch(self, rule_text: str, keys: list[str]) -> None:
+        todo = [k for k in keys if (rule_text, k) not in self.cache]
+        if not todo:
+            return
+        one = Table.parse(rule_text + "\n", self.type, "rule")
+        batchable = [k for k in todo if k and "\n" not in k and "\t" not in k]
+        got = postmap_batch(one, batchable, self.config_dir) if batchable else {}
+        for k in todo:
+            if k in got:
+                m = got[k]
+                self.cache[(rule_text, k)] = m.value if m else None
+            else:
+                m = postmap_single(one, k, self.config_dir)
+                self.cache[(rule_text, k)] = m.value if m else None
+
+    def ask(self, rule_text: str, key: str) -> str | None:
+        if (rule_text, key) not in self.cache:
+            self.prefetch(rule_text, [key])
+        return self.cache[(rule_text, key)]
+
+
 class _PatternEngine:
-    def __init__(self, table: Table, skipped: frozenset[int]) -> None:
+    def __init__(self, table: Table, skipped: frozenset[int],
+                 config_dir: str | Path | None) -> None:
         self.dialect = table.type
+        self.oracle = _Oracle(table.type, config_dir)
         self.rules: list[_Rule] = []
-        self.ifs: list[tuple[Translated, bool]] = []
+        # (translated or None, negated, text for the oracle)
+        self.ifs: list[tuple[Translated | None, bool, str]] = []
+        self.oracle_texts: list[str] = []
+        self.reasons: list[str] = []
         lines = [ln for ln in table.lines if ln.is_rule and not ln.skipped
                  and ln.lineno not in skipped]
         _, orphans = nesting(lines)
@@ -78,7 +114,11 @@ class _PatternEngine:
                 continue
             if ln.kind is Kind.IF:
                 assert ln.pattern is not None
-                self.ifs.append((self._tr(ln.pattern), ln.pattern.negated))
+                tr = self._tr(ln.pattern)
+                text = f"{ln.pattern.source} X"
+                if tr is None:
+                    self.oracle_texts.append(text)
+                self.ifs.append((tr, ln.pattern.negated, text))
                 stack.append(len(self.ifs) - 1)
             elif ln.kind is Kind.ENDIF:
                 stack.pop()
@@ -86,14 +126,28 @@ class _PatternEngine:
                 assert ln.pattern is not None
                 max_sub = max_replacement_index(ln.action)
                 first = self._tr(ln.pattern)
-                if max_sub and (not first.captures_safe or max_sub > first.groups):
-                    raise Untranslatable("$number substitution")
                 second = self._tr(ln.second) if ln.second else None
+                if first is not None and max_sub and (
+                        not first.captures_safe or max_sub > first.groups):
+                    self.reasons.append(f"line {ln.lineno}: $number substitution")
+                    first = None
+                if ln.second is not None and second is None:
+                    first = None
+                if first is None:
+                    self.oracle_texts.append(ln.text)
                 self.rules.append(_Rule(ln, first, second, tuple(stack), max_sub))
         self._build_index()
 
-    def _tr(self, p: Pattern) -> Translated:
-        return translate(p, self.dialect)
+    def _tr(self, p: Pattern) -> Translated | None:
+        try:
+            return translate(p, self.dialect)
+        except Untranslatable as exc:
+            self.reasons.append(f"{p.source}: {exc}")
+            return None
+
+    def prefetch(self, keys: list[str]) -> None:
+        for text in self.oracle_texts:
+            self.oracle.prefetch(text, keys)
 
     def _build_index(self) -> None:
         def grams(lit: bytes) -> list[bytes]:
@@ -101,15 +155,16 @@ class _PatternEngine:
 
         freq: Counter[bytes] = Counter()
         for r in self.rules:
-            if r.first and not r.line.pattern.negated:  # type: ignore[union-attr]
+            if r.first is not None and r.line.pattern is not None \
+                    and not r.line.pattern.negated:
                 freq.update(set(grams(r.first.literal)))
         self.index_ci: dict[bytes, list[int]] = {}
         self.index_cs: dict[bytes, list[int]] = {}
         self.always: list[int] = []
         for i, r in enumerate(self.rules):
-            assert r.first is not None and r.line.pattern is not None
-            g = grams(r.first.literal)
-            if r.line.pattern.negated or not g:
+            assert r.line.pattern is not None
+            g = grams(r.first.literal) if r.first is not None else []
+            if r.first is None or r.line.pattern.negated or not g:
                 self.always.append(i)
                 continue
             best = min(g, key=lambda x: freq[x])
@@ -134,6 +189,12 @@ class _PatternEngine:
     def _hit(tr: Translated, negated: bool, key: bytes) -> bool:
         return (tr.regex.search(key) is not None) != negated
 
+    def _if_holds(self, k: int, key: bytes, key_text: str) -> bool:
+        tr, neg, text = self.ifs[k]
+        if tr is None:
+            return self.oracle.ask(text, key_text) is not None
+        return self._hit(tr, neg, key)
+
     def query(self, key_text: str) -> Match | None:
         key = key_text.encode("utf-8", errors="surrogateescape")
         if_cache: dict[int, bool] = {}
@@ -142,14 +203,18 @@ class _PatternEngine:
             ok = True
             for k in r.enclosing:
                 if k not in if_cache:
-                    tr, neg = self.ifs[k]
-                    if_cache[k] = self._hit(tr, neg, key)
+                    if_cache[k] = self._if_holds(k, key, key_text)
                 if not if_cache[k]:
                     ok = False
                     break
             if not ok:
                 continue
-            assert r.first is not None and r.line.pattern is not None
+            assert r.line.pattern is not None
+            if r.first is None:
+                value = self.oracle.ask(r.line.text, key_text)
+                if value is not None:
+                    return Match(value, r.line.lineno)
+                continue
             m = r.first.regex.search(key)
             if (m is not None) == r.line.pattern.negated:
                 continue
@@ -280,7 +345,9 @@ class Simulator:
         self._fixed: dict[str, Match] | None = None
         try:
             if table.is_pattern:
-                self._engine = _PatternEngine(table, skipped)
+                self._engine = _PatternEngine(table, skipped, config_dir)
+                if self._engine.oracle_texts:
+                    self.fallback_reason = "; ".join(self._engine.reasons)
             elif table.type == "cidr":
                 self._engine = _CidrEngine(table, skipped)
             else:
@@ -296,11 +363,12 @@ class Simulator:
 
     @property
     def uses_postmap(self) -> bool:
+        """Whether some (or all) of the answers come from postmap."""
         return self.fallback_reason is not None
 
     def query(self, key: str) -> Match | None:
         """One lookup with the key as given, exactly like ``postmap -q KEY``."""
-        if self.uses_postmap:
+        if self._engine is None and self._fixed is None:
             return postmap_single(self.table, key, self.config_dir)
         if self._fixed is not None:
             return self._fixed.get(_fold(key))
@@ -310,9 +378,11 @@ class Simulator:
     def query_many(self, keys: Iterable[str]) -> dict[str, Match | None]:
         """Many lookups; a table we cannot evaluate goes to ``postmap -q -`` in one run."""
         keys = list(dict.fromkeys(keys))
-        if not self.uses_postmap:
-            return {k: self.query(k) for k in keys}
-        return postmap_batch(self.table, keys, self.config_dir)
+        if self._engine is None and self._fixed is None:
+            return postmap_batch(self.table, keys, self.config_dir)
+        if isinstance(self._engine, _PatternEngine):
+            self._engine.prefetch(keys)
+        return {k: self.query(k) for k in keys}
 
 
 def postmap_batch(table: Table, keys: list[str], config_dir: str | Path | None = None
