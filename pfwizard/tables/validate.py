@@ -143,6 +143,24 @@ def _line_problems(table: Table, line: Line, classes: frozenset[str]) -> list[Pr
     return out
 
 
+def _duplicates(table: Table) -> list[Problem]:
+    """postmap keeps the first of two keys that differ only in case (it says so without a
+    line number for hash/btree, so we say where)."""
+    seen: dict[str, int] = {}
+    out = []
+    for ln in table.entries:
+        if ln.skipped:
+            continue
+        k = ln.key.lower() if ln.key.isascii() else ln.key.casefold()
+        if k in seen:
+            out.append(Problem(table.path, ln.lineno, f'duplicate entry: "{ln.key}" (line '
+                               f"{seen[k]} has it already; Postfix uses that one)", WARNING,
+                               "pfwizard"))
+        else:
+            seen[k] = ln.lineno
+    return out
+
+
 def validate(table: Table, config_dir: str | Path | None = None, *,
              ask_postfix: bool = True, restriction_classes: frozenset[str] = frozenset()
              ) -> list[Problem]:
@@ -151,6 +169,8 @@ def validate(table: Table, config_dir: str | Path | None = None, *,
     problems: list[Problem] = []
     for line in table.lines:
         problems.extend(_line_problems(table, line, restriction_classes))
+    if table.is_fixed:
+        problems.extend(_duplicates(table))
     if ask_postfix and postfix.available():
         said = postfix_warnings(table, config_dir)
         predicted = {(p.line, p.message) for p in problems}
