@@ -52,8 +52,10 @@ def test_seed000_everything_wrong_with_the_table() -> None:
         assert f.message.startswith("line 2:")
         proven(f, table)
 
-    # The i flag: upper case gets no answer, exactly the seed's "There is no output."
+    # The i flag: upper case gets no answer from postmap, exactly the seed's "There is no
+    # output."  Only info: smtpd lower-cases the sender first (test_tables_bench proves it).
     case = found["case-sensitive-flag"]
+    assert case.severity is Severity.INFO
     assert case.example_answer is None and case.example.isupper()
     assert "case-SENSITIVE" in case.message and "Perl" in case.message
     assert postmap_q(table, case.example.lower()) == "PERMIT"
@@ -70,6 +72,16 @@ def test_seed000_everything_wrong_with_the_table() -> None:
     forge = found["forgeable-allow"]
     assert forge.severity is Severity.CAUTION and forge.example_answer == "PERMIT"
     assert "MAIL FROM" in forge.message
+
+
+@needs_postfix
+def test_capitals_in_a_case_sensitive_pattern_never_match_mail() -> None:
+    table = Table.parse("/^MAILER-DAEMON@esa[0-9]*\\.iphmx\\.com$/i PERMIT\n", "regexp",
+                        "/etc/postfix/x")
+    f = by_code(lint(table))["case-sensitive-never-matches"]
+    assert f.example == "mailer-daemon@esa.iphmx.com" and f.example_answer is None
+    proven(f, table)
+    assert postmap_q(table, "MAILER-DAEMON@esa.iphmx.com") == "PERMIT"
 
 
 @needs_postfix

@@ -7,6 +7,9 @@ tests ask ``postmap -q`` the same key.
 Checks:
 - ``case-sensitive-flag``: in a Postfix regexp/pcre table patterns ignore case by default and
   the ``i`` flag *toggles* that, so ``/.../i`` is case-sensitive (Perl: the opposite).
+  ``postmap -q`` shows it; smtpd does not, because it lower-cases addresses before lookup
+  (smtpd_resolve.c), which makes ``case-sensitive-never-matches`` the real trap: a
+  case-sensitive pattern with capitals never matches a sender or recipient.
 - ``basic-regexp-flag``: regexp's ``x`` flag turns *off* extended syntax (Perl: allow spaces).
 - ``perl-escape``: ``\\d`` in a POSIX regexp is no digit class (glibc matches nothing).
 - ``unanchored-end`` / ``matches-local-part``: a pattern naming a domain that also matches
@@ -130,17 +133,30 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
         key = None  # our example is not answered by this line: show no proof rather than a bad one
 
     if _toggled_off(p.flags, "i"):
-        flipped = None
-        if key is not None:
-            flipped = key.swapcase()
-            if _answer_line(sim, flipped) == line.lineno:
+        capitals = re.search(r"(?<!\\)(?<!\[:)[A-Z]", re.sub(r"\[:[a-z]+:\]", "", p.body))
+        if capitals:
+            lower = key.lower() if key else None
+            if lower is not None and _answer_line(sim, lower) == line.lineno:
+                lower = None
+            emit("case-sensitive-never-matches", Severity.CAUTION, line,
+                 "the 'i' after the pattern makes it case-SENSITIVE (in Postfix, patterns "
+                 "ignore case unless 'i' switches that off; Perl does the opposite), and the "
+                 "pattern has capital letters. smtpd lower-cases sender and recipient "
+                 "addresses before it looks them up, so this line never matches real mail"
+                 + (f" ({lower!r} gets no answer)" if lower else "")
+                 + ". Remove the 'i'.", lower)
+        else:
+            flipped = key.swapcase() if key else None
+            if flipped is not None and _answer_line(sim, flipped) == line.lineno:
                 flipped = None
-        emit("case-sensitive-flag", Severity.CAUTION, line,
-             "the 'i' after the pattern makes it case-SENSITIVE. In Postfix, patterns ignore "
-             "case by default and 'i' switches that off (Perl does the opposite). Senders who "
-             "write the same address in other capitals get no answer from this line"
-             + (f": {key!r} matches, {flipped!r} does not." if flipped and key else ".")
-             + " Remove the 'i' to match any capitalisation.", flipped)
+            emit("case-sensitive-flag", Severity.INFO, line,
+                 "the 'i' after the pattern makes it case-SENSITIVE: in Postfix, patterns "
+                 "ignore case by default and 'i' switches that off (Perl does the opposite)."
+                 + (f" That is why 'postmap -q {flipped}' prints nothing while "
+                    f"'postmap -q {key}' matches." if flipped and key else "")
+                 + " Real mail still matches, because smtpd lower-cases sender and recipient "
+                 "addresses before the lookup; but capitals added to this pattern later would "
+                 "never match. Remove the 'i' to say what you mean.", flipped)
     if table.type == "regexp" and _toggled_off(p.flags, "x"):
         emit("basic-regexp-flag", Severity.CAUTION, line,
              "the 'x' flag does not mean 'ignore spaces' here: in a Postfix regexp table it "

@@ -452,8 +452,10 @@ def search_keys(address: str, kind: str = "sender", *, fixed: bool = True,
                 null_key: str = "<>", myorigin: str | None = None) -> list[str]:
     """The keys smtpd tries, in order, for check_<kind>_access with ``address``.
 
-    Follows smtpd_check.c/mail_addr_find.c (Postfix 3.6/3.7): the null sender is one lookup of
-    ``smtpd_null_access_lookup_key``; otherwise the full address (quoted form first), then for
+    Follows smtpd_check.c/smtpd_resolve.c/mail_addr_find.c (Postfix 3.6/3.7): the null sender
+    is one lookup of ``smtpd_null_access_lookup_key``; otherwise the address is completed with
+    ``@$myorigin`` and folded to lower case (even for regexp/pcre tables), then tried in full
+    (quoted form first), then for
     fixed tables only: the address without extension, the domain and its parents
     (``example.com``, ``com`` or ``.example.com``, ``.com`` per
     ``parent_domain_matches_subdomains``), ``user+ext@`` and ``user@``."""
@@ -463,6 +465,9 @@ def search_keys(address: str, kind: str = "sender", *, fixed: bool = True,
         if myorigin is None:
             return []  # smtpd warns "no @domain in address" and skips the table
         address = f"{address}@{myorigin}"
+    # smtpd_resolve.c: the resolved address is always case folded, for every table type
+    # (so a case-sensitive regexp with capitals never matches a sender or recipient).
+    address = _fold(address)
 
     keys: list[str] = []
 
@@ -506,7 +511,8 @@ def access_lookup(table: Table | Simulator, address: str, kind: str = "sender", 
                   parent_domain_matches_subdomains: bool = True, recipient_delimiter: str = "",
                   null_key: str = "<>", myorigin: str | None = None) -> LookupResult | None:
     """What ``check_<kind>_access TYPE:TABLE`` finds for ``address`` (None: nothing, the
-    restriction list goes on).  Indexed tables fold the key to lower case; regexp/pcre don't."""
+    restriction list goes on).  ``postmap -q`` folds only keys of indexed tables, but smtpd
+    lower-cases sender and recipient addresses before any lookup (see ``search_keys``)."""
     sim = table if isinstance(table, Simulator) else Simulator(table)
     keys = search_keys(address, kind, fixed=sim.table.is_fixed,
                        parent_domain_matches_subdomains=parent_domain_matches_subdomains,
