@@ -149,40 +149,57 @@ class _PatternEngine:
         for text in self.oracle_texts:
             self.oracle.prefetch(text, keys)
 
+    # Index pieces are the pattern's required literal cut into GRAM-byte pieces (shorter
+    # literals are one piece): long pieces are rare, so a key runs few patterns.
+    GRAM = 8
+
     def _build_index(self) -> None:
         def grams(lit: bytes) -> list[bytes]:
-            return [lit[i : i + 3] for i in range(len(lit) - 2)]
+            n = min(len(lit), self.GRAM)
+            return [lit[i : i + n] for i in range(len(lit) - n + 1)] if n >= 3 else []
 
-        freq: Counter[bytes] = Counter()
+        # Patterns that must match for rule r to match: its own (unless negated) and those
+        # of the plain "if /x/" blocks around it.  Index r under the rarest piece of any.
+        musts: list[list[Translated]] = []
         for r in self.rules:
-            if r.first is not None and r.line.pattern is not None \
-                    and not r.line.pattern.negated:
-                freq.update(set(grams(r.first.literal)))
+            assert r.line.pattern is not None
+            need = [r.first] if r.first is not None and not r.line.pattern.negated else []
+            need += [tr for tr, neg, _ in (self.ifs[k] for k in r.enclosing)
+                     if tr is not None and not neg]
+            musts.append([t for t in need if grams(t.literal)])
+        freq: Counter[bytes] = Counter()
+        for need in musts:
+            for t in need:
+                freq.update(set(grams(t.literal)))
         self.index_ci: dict[bytes, list[int]] = {}
         self.index_cs: dict[bytes, list[int]] = {}
         self.always: list[int] = []
-        for i, r in enumerate(self.rules):
-            assert r.line.pattern is not None
-            g = grams(r.first.literal) if r.first is not None else []
-            if r.first is None or r.line.pattern.negated or not g:
+        lengths: set[int] = set()
+        for i, need in enumerate(musts):
+            if not need:
                 self.always.append(i)
                 continue
-            best = min(g, key=lambda x: freq[x])
-            (self.index_ci if r.first.icase else self.index_cs).setdefault(best, []).append(i)
+            best, icase = min(((g, t.icase) for t in need for g in grams(t.literal)),
+                              key=lambda x: freq[x[0]])
+            lengths.add(len(best))
+            (self.index_ci if icase else self.index_cs).setdefault(best, []).append(i)
+        self.lengths = sorted(lengths)
 
     def candidates(self, key: bytes) -> list[int]:
         low = key.lower()
         seen: set[int] = set(self.always)
         ci, cs = self.index_ci, self.index_cs
-        for i in range(len(key) - 2):
-            if ci:
-                hit = ci.get(low[i : i + 3])
-                if hit:
-                    seen.update(hit)
-            if cs:
-                hit = cs.get(key[i : i + 3])
-                if hit:
-                    seen.update(hit)
+        n = len(key)
+        for size in self.lengths:
+            for i in range(n - size + 1):
+                if ci:
+                    hit = ci.get(low[i : i + size])
+                    if hit:
+                        seen.update(hit)
+                if cs:
+                    hit = cs.get(key[i : i + size])
+                    if hit:
+                        seen.update(hit)
         return sorted(seen)
 
     @staticmethod
