@@ -159,3 +159,33 @@ def test_validate_path_stays_inside_the_config_dir() -> None:
                 str(conf), "a\nb"]:
         with pytest.raises(ValueRefused):
             validate_path(bad, conf)
+
+
+def test_keys_smtpd_never_looks_up() -> None:
+    t = Table.parse("@example.com REJECT\n*.spam.test REJECT\n10.0.0.0/8 REJECT\n"
+                    "example.org REJECT\n", "hash", PATH)
+    warned = {p.line for p in validate(t, ask_postfix=False) if p.severity == "warning"}
+    assert warned == {1, 2, 3}
+
+
+@needs_postfix
+def test_every_indexed_type_postfix_supports_round_trips() -> None:
+    from pfwizard import postfix as pf
+    from pfwizard.tables.lookup import Simulator, postmap_batch
+    from pfwizard.tables.model import INDEXED_TYPES
+
+    conf = Path(tempfile.mkdtemp())
+    (conf / "main.cf").write_text("compatibility_level = 3.6\n")
+    os.utime(conf / "main.cf", (0, 0))  # no "cool down" pause
+    kinds = sorted(pf.supported_map_types(conf) & set(INDEXED_TYPES))
+    assert "hash" in kinds
+    text = "# c\nA@B.test OK\nb.test REJECT x\n"
+    for kind in kinds:
+        t = Table.parse(text, kind, PATH)
+        assert t.render() == text and not errors(validate(t, conf))
+        keys = ["a@b.test", "B.TEST", "c.test"]
+        theirs = postmap_batch(t, keys, conf)
+        sim = Simulator(t, conf)
+        for k in keys:
+            ours = sim.query(k)
+            assert (ours.value if ours else None) == (theirs[k].value if theirs[k] else None)

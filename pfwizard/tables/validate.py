@@ -116,6 +116,25 @@ def postfix_skipped(table: Table, config_dir: str | Path | None = None) -> froze
                      if any(drops_line(m) for m in msgs))
 
 
+_PREFIX_RE = re.compile(r"[0-9.]+/[0-9]+\Z|[0-9a-fA-F:]+/[0-9]+\Z")
+
+
+def key_problems(key: str) -> list[str]:
+    """Keys of an indexed access table that smtpd never looks up (access(5))."""
+    out = []
+    if key.startswith("@") and len(key) > 1:
+        out.append(f"smtpd never looks up {key!r} in an access table: write "
+                   f"{key[1:]!r} (it also covers subdomains, per "
+                   "parent_domain_matches_subdomains)")
+    if "*" in key:
+        out.append(f"'*' in {key!r} is not a wildcard in an indexed table: it only matches a "
+                   "literal '*'. Write the parent domain instead, or use a regexp: table")
+    if _PREFIX_RE.match(key):
+        out.append(f"{key!r}: network/prefix keys only work in a cidr: table; an indexed "
+                   "table matches whole addresses or 1-3 leading octets ('192.168')")
+    return out
+
+
 def _line_problems(table: Table, line: Line, classes: frozenset[str]) -> list[Problem]:
     out: list[Problem] = []
 
@@ -133,6 +152,9 @@ def _line_problems(table: Table, line: Line, classes: frozenset[str]) -> list[Pr
         line.text.encode("utf-8")
     except UnicodeEncodeError:
         add("not UTF-8: Postfix (smtputf8_enable = yes) ignores this line")
+    if line.kind is Kind.ENTRY and not line.skipped and table.is_fixed:
+        for msg in key_problems(line.key):
+            add(msg, WARNING)
     if line.kind is Kind.ENTRY and not line.skipped:
         act = classify(line.action, classes)
         if act.error and line.action:
