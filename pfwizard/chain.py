@@ -18,7 +18,9 @@ from pfwizard import catalogue
 from pfwizard.errors import ValueRefused
 
 _SEP = ", \t\r\n"
-_TOKEN_RE = re.compile(r"[^, \t\r\n]+")
+# Like smtpd's mystrtokq(): a word ends at a comma or whitespace, except inside {braces}
+# (``check_policy_service { inet:127.0.0.1:10023, timeout=10s }``, ``inline:{ a=b, c=d }``).
+_TOKEN_RE = re.compile(r"(?:[^, \t\r\n{}]|\{(?:[^{}]|\{[^{}]*\})*\}|[{}])+")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ class Chain:
 
     def copy(self) -> Chain:
         return Chain(list(self.items), self.separator)
+
+
+def tokens(value: str) -> list[str]:
+    """The words smtpd splits a restriction list into (commas, whitespace; braces kept whole)."""
+    return _TOKEN_RE.findall(value)
 
 
 def _guess_separator(value: str) -> str:

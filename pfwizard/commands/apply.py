@@ -1,20 +1,49 @@
-"""`pfwizard apply` (not built yet: see the issue that owns it)."""
+"""`pfwizard apply PROFILE.yaml`: apply a customisations file non-interactively."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 
-from pfwizard import exitcodes
+from pfwizard import miab
+from pfwizard.intent import IntentFile, Policy
+from pfwizard.intent.execute import Request, execute
+from pfwizard.intent.profile import plan_profile, record_profile
+from pfwizard.intent.writer import Writer
+from pfwizard.maincf import MainCf
 
-HELP = "apply (not available yet)"
+HELP = "apply a customisations file (same format as customizations.yaml) without questions"
+
+EPILOG = """\
+For configuration management: the profile's operations are replayed onto this box's MiaB
+values (any release), its tables written, its parameters set, through the safe apply engine;
+then it is recorded in this box's customizations.yaml so `pfwizard restore` keeps it after
+upgrades. Running it again changes nothing.
+exit codes: 0 unchanged (already applied, or --dry-run), 10 changed, 2 error (the profile is
+invalid: the message names the line; nothing applied), 3 failed and rolled back,
+4 conflict / refused (nothing written).
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.add_argument("profile", metavar="PROFILE.yaml", help="the customisations file")
+    parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
+                        help="keep-miab: MiaB's value wins; skip: apply the rest")
+    parser.add_argument("--miab-dir", metavar="DIR",
+                        help="the Mail-in-a-Box checkout, for its release")
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("pfwizard apply: not available in this version yet", file=sys.stderr)
-    return exitcodes.ERROR
+    profile = IntentFile.load(args.profile).model
+    config_dir = Path(args.config_dir)
+    cf = MainCf.read(config_dir / "main.cf")
+    state = IntentFile.for_state_dir(args.state_dir)
+    policy = Policy(args.on_conflict) if args.on_conflict else None
+    plan = plan_profile(cf, state, profile, policy)
+    release = miab.installed_release(args.miab_dir)
+    req = Request(f"apply profile {Path(args.profile).name}", kind="apply", release=release,
+                  dry_run=args.dry_run,
+                  update=lambda s: record_profile(s, cf, plan, profile, release))
+    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload)
+    return execute(plan, state, writer, req)

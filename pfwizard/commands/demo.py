@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pfwizard import exitcodes
+from pfwizard import exitcodes, postfix
 from pfwizard.chain import Chain
 from pfwizard.demo import prepare_demo
 from pfwizard.maincf import MainCf
@@ -25,8 +25,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the demo's restriction chains instead of opening the wizard")
 
 
+def demo_notes(root: object) -> tuple[str, ...]:
+    """What the demo does and skips, said plainly on the Welcome screen."""
+    notes = [f"demo: a temporary copy in {root}; the system's Postfix is never touched "
+             "or reloaded"]
+    if postfix.available():
+        notes.append("demo: postconf, postmap and postfix check run on the copy")
+    else:
+        notes.append("demo: Postfix is not installed here, so postconf/postmap/postfix "
+                     "check are skipped; diffs and findings still work")
+    return tuple(notes)
+
+
 def run(args: argparse.Namespace) -> int:
     root = prepare_demo()
+    if not args.print_only:
+        from pfwizard.commands.wizard import open_wizard
+        from pfwizard.session import Session
+
+        session = Session.open(root / "etc", root / "state", reload=False, demo=True,
+                               miab_checkout=root / "mailinabox")
+        return open_wizard(session, args, demo_notes(root))
     cf = MainCf.read(root / "etc" / "main.cf")
     print(f"pfwizard demo: a copy of MiaB v75's configuration in {root}/etc")
     for name in CHAIN_PARAMS:

@@ -1,4 +1,4 @@
-"""`pfwizard restore` (not built yet: see the issue that owns it)."""
+"""`pfwizard restore`: put the recorded customisations back after a MiaB upgrade."""
 
 from __future__ import annotations
 
@@ -6,15 +6,70 @@ import argparse
 import sys
 
 from pfwizard import exitcodes
+from pfwizard.intent import Policy
+from pfwizard.intent.context import open_restore
+from pfwizard.intent.hook import install_hook
 
-HELP = "restore (not available yet)"
+HELP = "re-apply your customisations on top of what a MiaB upgrade wrote"
+
+EPILOG = """\
+Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
+new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
+tables are rebuilt. With --adopt, customisations you made by hand before pfwizard, which a
+MiaB setup run commented out, are read back and recorded first. Conflicts (anchor gone,
+MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
+nothing is written unless --on-conflict is given.
+exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and rolled back,
+4 conflict / declined / refused (nothing written).
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="do not ask (for scripts, cron and the systemd hook)")
+    parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
+                        help="keep-miab: MiaB's value wins and the conflicting customisation "
+                             "is dropped; skip: apply the rest and keep it recorded")
+    parser.add_argument("--miab-dir", metavar="DIR",
+                        help="the Mail-in-a-Box checkout, for its release")
+    parser.add_argument("--adopt", action="store_true",
+                        help="first read back customisations made by hand that a MiaB setup "
+                             "run commented out, and record them in customizations.yaml")
+    parser.add_argument("--install-hook", choices=("systemd", "cron"),
+                        help="install a systemd path unit (or a cron entry) that runs "
+                             "`pfwizard restore --yes --on-conflict=skip` after MiaB "
+                             "rewrites main.cf, then exit")
+    parser.add_argument("--hook-dir", metavar="DIR",
+                        help="where to install the hook (default /etc/systemd/system or "
+                             "/etc/cron.d); no systemctl call when given")
+
+
+def _ask(question: str) -> bool:
+    # The wizard's restore screen takes over here once it exists; until then, a plain y/N.
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("pfwizard restore: not available in this version yet", file=sys.stderr)
-    return exitcodes.ERROR
+    if args.install_hook:
+        for line in install_hook(args.install_hook, args.config_dir, args.state_dir,
+                                 args.hook_dir):
+            print(line)
+        return exitcodes.OK
+    ctx = open_restore(args.config_dir, args.state_dir,
+                       policy=Policy(args.on_conflict) if args.on_conflict else None,
+                       adopt=args.adopt, miab_dir=args.miab_dir)
+    for adoption in ctx.adopted:
+        print(f"adopted {adoption.describe()}")
+    if not args.yes and not args.dry_run and not sys.stdin.isatty():
+        code = ctx.run(dry_run=True)
+        if code == exitcodes.OK and not ctx.plan.in_sync:
+            print("not a terminal: run again with --yes to apply", file=sys.stderr)
+            return exitcodes.REFUSED
+        return code
+    confirm = None if args.yes or args.dry_run else _ask
+    return ctx.run(reload=not args.no_reload, dry_run=args.dry_run, confirm=confirm)

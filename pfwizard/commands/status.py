@@ -1,20 +1,70 @@
-"""`pfwizard status` (not built yet: see the issue that owns it)."""
+"""`pfwizard status`: are the recorded customisations in force? (for people, cron, monitoring)"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import json
+from pathlib import Path
 
-from pfwizard import exitcodes
+from pfwizard import exitcodes, miab
+from pfwizard.analyser import analyse
+from pfwizard.findings import Finding, Severity
+from pfwizard.intent.context import open_restore
+from pfwizard.intent.report import describe
+from pfwizard.maincf import MainCf
 
-HELP = "status (not available yet)"
+HELP = "report whether your customisations survived the last MiaB upgrade"
+
+EPILOG = """\
+status reports: in sync; customisations missing (after an upgrade); MiaB changed the base
+under a customisation; glued continuation lines; tables to rebuild; danger findings;
+hand-made customisations a MiaB setup run commented out (restore --adopt reads them back).
+exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.add_argument("--miab-dir", metavar="DIR",
+                        help="the Mail-in-a-Box checkout, for its release (default: "
+                             f"${miab.CHECKOUT_ENV}, else /root/mailinabox)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("-q", "--quiet", action="store_true",
+                     help="print nothing; the exit code says it all")
+    out.add_argument("--json", action="store_true", help="print the status as JSON")
+
+
+def danger_findings(cf: MainCf, config_dir: Path) -> list[Finding]:
+    """Danger findings from pfwizard's analyser (main.cf, master.cf and the tables)."""
+    return [f for f in analyse(cf, config_dir) if f.severity is Severity.DANGER]
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("pfwizard status: not available in this version yet", file=sys.stderr)
-    return exitcodes.ERROR
+    ctx = open_restore(args.config_dir, args.state_dir, miab_dir=args.miab_dir)
+    plan = ctx.plan
+    dangers = danger_findings(ctx.cf, ctx.config_dir)
+    drift = (not plan.in_sync or bool(plan.conflicts) or bool(dangers)
+             or bool(ctx.adoptable))
+    code = exitcodes.FINDINGS if drift else exitcodes.OK
+    if args.quiet:
+        return code
+    if args.json:
+        data = ctx.to_dict()
+        data["in_sync"] = not drift
+        data["danger"] = [str(f) for f in dangers]
+        print(json.dumps(data, indent=2))
+        return code
+    recorded = ctx.store.model.miab_release
+    print(f"Mail-in-a-Box: {ctx.release or 'release unknown'}"
+          + (f"; customisations recorded on {recorded}" if recorded else ""))
+    if ctx.store.model.is_empty():
+        print(f"no customisations recorded ({ctx.store.path})")
+    for line in describe(plan):
+        print(line)
+    for f in dangers:
+        print(f"{f.severity.symbol} {f}")
+    for a in ctx.adoptable:
+        print(f"commented out by MiaB: {a.describe()}; `pfwizard restore --adopt` puts it back")
+    print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)" if drift
+          else "=> in sync")
+    return code

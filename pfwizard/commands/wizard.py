@@ -1,11 +1,13 @@
-"""`pfwizard` with no subcommand: the wizard (the TUI arrives with the wizard issue)."""
+"""`pfwizard` with no subcommand: the wizard (Textual is imported only here, when run)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from pfwizard import exitcodes
+from pfwizard.session import Session
 
 HELP = "open the wizard (default)"
 
@@ -14,8 +16,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
+def no_color(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
+
+
+def open_wizard(session: Session, args: argparse.Namespace,
+                notes: tuple[str, ...] = ()) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
+              "non-interactive commands", file=sys.stderr)
+        return exitcodes.ERROR
+    from tui.app import PfwizardApp  # Textual loads only now
+
+    app = PfwizardApp(session, no_color=no_color(args), notes=notes)
+    code = app.run()
+    return int(code or 0)
+
+
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("pfwizard: the interactive wizard is not available in this version yet; "
-          "try `pfwizard demo`", file=sys.stderr)
-    return exitcodes.ERROR
+    session = Session.open(args.config_dir, args.state_dir,
+                           reload=not getattr(args, "no_reload", False))
+    return open_wizard(session, args)

@@ -1,0 +1,1 @@
+"""Pieces of the restriction analyser; ``pfwizard.analyser`` is the public entry point."""

@@ -1,0 +1,95 @@
+"""The safe apply engine: every change to Postfix's configuration goes through here.
+
+As safe as ``visudo`` (lock, validate, atomic install) and as forgiving as a router's "commit
+confirmed" (undo by itself unless the admin confirms).  No UI: the wizard, ``restore`` and
+``apply`` all call this API.
+
+Public API (keep these names; other parts of pfwizard are built against them)::
+
+    TableChange(path: Path, content: str | None, map_type: str)
+        content None deletes the table; relative paths are relative to the config directory;
+        tables pfwizard creates belong in <config_dir>/pfwizard/ (OWN_TABLE_DIR).
+        Indexed types (hash, btree, lmdb, cdb) are postmap'd; regexp/pcre/cidr/texthash not.
+    ChangeSet(summary: str, params: dict[str, str | None], tables: list[TableChange],
+              intent: dict | None = None, kind: str = "apply")
+        params: main.cf edits through MainCf.set/remove (None removes the parameter).
+        intent: opaque, recorded in the journal.  kind: "apply" or "restore".
+
+    engine = Engine(config_dir: Path, state_dir: Path, *, reload: bool = True,
+                    gate: Callable[[MainCf, Path], list[Finding]] | None = None,
+                    timeout: float = 60)
+        gate None: pfwizard.analyser.analyse if it exists (a DANGER finding blocks).
+        Extra keyword-only seams for tests: tools=PostfixTools, writer=AtomicWriter,
+        restart=callable (how to stop/start Postfix when a reload cannot revive smtpd).
+    engine.recover() -> list[str]          call at every start: undoes interrupted applies,
+                                           reverts overdue unconfirmed ones; messages to show
+    engine.plan(changeset) -> Plan         Plan.files: list[FilePlan(path, before, after, diff)]
+                                           Plan.unified_diff() -> str, Plan.is_empty
+    engine.apply(plan, progress: Callable[[StepEvent], None] | None = None,
+                 confirm_within: float | None = None) -> ApplyResult
+    engine.rollback(entry_id, progress=None) -> ApplyResult   (journaled: can be undone too)
+    engine.rollback_plan(entry_id) -> Plan  what rollback would write (show it first)
+    engine.history() -> list[JournalEntry]  oldest first; id, kind, time, user, summary,
+                                           files (FileRecord: checksums before/after, backup,
+                                           owner, mode), outcome, error, diff_available
+    engine.diff(entry_id) -> str | None    the diff shown when that entry was applied
+    engine.confirm(entry_id)               keep a change applied with confirm_within
+    StepEvent(step, status: "start"|"ok"|"failed"|"skipped", detail)
+    ApplyResult(ok, entry_id, steps, error, postfix_output, refused, outcome)
+        refused: nothing tried (locked, changed meanwhile, unsafe path, no permission).
+
+The transaction (``Engine.apply``):
+
+1. plan: a unified diff per file (``--dry-run`` stops here);
+2. guard: one pfwizard at a time (flock in the state directory); refuse, writing nothing,
+   if a file changed since the plan read it;
+3. validate on a staged copy of the config directory: the gate, postmap of staged tables,
+   ``postfix check``, new ``postconf`` warnings (see ``validate``);
+4. back up every file to be touched (and its index) into the journal, fsynced, before any
+   change (``journal``, ``backup``);
+5. write atomically (``atomic``); indexed tables via postmap on a temp source (``tables``);
+6. reload, then check smtpd really answers (``serving``);
+7. any failure in 5-6: restore every file, reload (restart if smtpd stays down), report with
+   Postfix's own output;
+8. optional confirm-or-revert by a detached watcher (``confirm``, ``watcher``).
+
+Outcomes in the journal: applied, pending-confirm, confirmed, reverted, failed (restored),
+refused (nothing written), recovered (interrupted, undone at the next start).
+"""
+
+from __future__ import annotations
+
+from pfwizard.engine.atomic import AtomicWriter, FileMeta
+from pfwizard.engine.changeset import (
+    OWN_TABLE_DIR,
+    ChangeSet,
+    FilePlan,
+    Plan,
+    TableChange,
+)
+from pfwizard.engine.engine import ApplyResult, Engine, StepEvent, default_gate
+from pfwizard.engine.errors import ChangedMeanwhile, Locked, Refused, StepFailed, UnsafePath
+from pfwizard.engine.journal import FileRecord, JournalEntry
+from pfwizard.engine.pftools import PostfixTools
+
+__all__ = [
+    "OWN_TABLE_DIR",
+    "ApplyResult",
+    "AtomicWriter",
+    "ChangeSet",
+    "ChangedMeanwhile",
+    "Engine",
+    "FileMeta",
+    "FilePlan",
+    "FileRecord",
+    "JournalEntry",
+    "Locked",
+    "Plan",
+    "PostfixTools",
+    "Refused",
+    "StepEvent",
+    "StepFailed",
+    "TableChange",
+    "UnsafePath",
+    "default_gate",
+]

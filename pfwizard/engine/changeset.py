@@ -1,0 +1,185 @@
+"""What the admin asked for (ChangeSet) and what it does to each file (Plan, with diffs).
+
+A plan remembers every file's bytes as they were when it was made: apply refuses if any of
+them changed since (``ChangedMeanwhile``), so a MiaB setup run in between is never overwritten.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pfwizard.engine.atomic import FileMeta, read_or_none
+from pfwizard.engine.errors import UnsafePath
+from pfwizard.errors import ValueRefused
+from pfwizard.maincf import MainCf
+
+OWN_TABLE_DIR = "pfwizard"
+"""Tables pfwizard creates live in ``<config_dir>/pfwizard/``: MiaB never rewrites it."""
+
+# Map types whose lookups go through an index file that ``postmap`` builds from the source.
+INDEX_SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
+# Map types Postfix reads straight from the source file (reload picks up the change).
+TEXT_TYPES = {"regexp", "pcre", "cidr", "texthash", "inline", "static"}
+# postmap -q validates these (a broken pattern is only a warning at run time).
+PROBED_TYPES = {"regexp", "pcre", "cidr"}
+
+
+def is_indexed(map_type: str) -> bool:
+    return map_type in INDEX_SUFFIX
+
+
+def index_path(path: Path, map_type: str) -> Path | None:
+    suffix = INDEX_SUFFIX.get(map_type)
+    return None if suffix is None else path.with_name(path.name + suffix)
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """Create, replace (``content``) or delete (``content=None``) one lookup table."""
+
+    path: Path
+    """Absolute, or relative to the config directory (e.g. ``pfwizard/sender_access``)."""
+    content: str | None
+    map_type: str
+    """``hash``, ``regexp``, ``pcre``, ``cidr``, ``texthash``, ``lmdb``...: indexed types
+    (hash, btree, lmdb, cdb) get their index rebuilt with postmap."""
+
+
+@dataclass
+class ChangeSet:
+    summary: str
+    """One line for the journal and ``rollback --list``."""
+    params: dict[str, str | None] = field(default_factory=dict)
+    """main.cf edits: ``name -> value``; ``None`` removes the parameter."""
+    tables: list[TableChange] = field(default_factory=list)
+    intent: dict[str, Any] | None = None
+    """Opaque to the engine; recorded in the journal (e.g. the wizard's answers)."""
+    kind: str = "apply"
+    """Journal kind: ``apply`` or ``restore`` (rollbacks are made by the engine itself)."""
+
+
+@dataclass
+class FilePlan:
+    path: Path
+    before: bytes | None
+    """Bytes when planned (``None``: the file does not exist)."""
+    after: bytes | None
+    """Bytes to write (``None``: delete the file)."""
+    diff: str
+    role: str = "table"
+    """``main.cf``, ``table`` or ``index`` (a postmap'd .db/.lmdb/.cdb: binary, no diff)."""
+    map_type: str | None = None
+    """For tables: the map type; an indexed type gets postmap'd after writing."""
+    meta: FileMeta | None = None
+    """Owner and mode to write with (``None``: keep the existing file's, or the default)."""
+    postmap: bool = False
+    """Build the index with postmap after writing (apply of an indexed table); a rollback
+    restores the index bytes from the backup instead."""
+
+    @property
+    def changes(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass
+class Plan:
+    config_dir: Path
+    files: list[FilePlan]
+    """Files as the admin sees them (main.cf, tables), in the order they will be written."""
+    summary: str = ""
+    intent: dict[str, Any] | None = None
+    kind: str = "apply"
+    indexes: list[FilePlan] = field(default_factory=list)
+    """Index files (binary) a rollback restores byte for byte; not shown in the diff."""
+    rollback_of: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(f.changes for f in self.files) and not any(
+            f.changes for f in self.indexes)
+
+    def unified_diff(self) -> str:
+        return "".join(f.diff for f in self.files)
+
+
+def text_diff(path: Path, before: bytes | None, after: bytes | None) -> str:
+    def lines(data: bytes | None) -> list[str]:
+        if data is None:
+            return []
+        return data.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
+
+    a, b = lines(before), lines(after)
+    out = []
+    for line in difflib.unified_diff(
+        a, b, "/dev/null" if before is None else f"a{path}",
+        "/dev/null" if after is None else f"b{path}",
+    ):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out).encode("utf-8", "replace").decode("utf-8", "replace")
+
+
+def resolve_inside(config_dir: Path, path: Path) -> Path:
+    """The real path of ``path``; refuse it if it (or a symlink on the way) leads outside."""
+    root = Path(os.path.realpath(config_dir))
+    full = path if path.is_absolute() else config_dir / path
+    real = Path(os.path.realpath(full))
+    if real != root and root not in real.parents:
+        why = " (through a symlink)" if Path(os.path.abspath(full)) != real else ""
+        raise UnsafePath(
+            f"refusing to write {full}: it leads outside the config directory {root}{why}"
+        )
+    if real.exists() and not real.is_file():
+        raise UnsafePath(f"refusing to write {full}: not a regular file")
+    return real
+
+
+def write_order(files: list[FilePlan]) -> list[FilePlan]:
+    """New tables before main.cf names them; main.cf stops naming a table before it goes:
+    a Postfix daemon starting in between never meets a missing map."""
+    main = [f for f in files if f.role == "main.cf"]
+    rest = [f for f in files if f.role != "main.cf"]
+    return ([f for f in rest if f.after is not None] + main
+            + [f for f in rest if f.after is None])
+
+
+def _main_cf_after(before: bytes, params: dict[str, str | None], path: Path) -> bytes:
+    cf = MainCf.parse(before, str(path))
+    for name, value in params.items():
+        if value is None:
+            cf.remove(name)
+        else:
+            cf.set(name, value)
+    return cf.to_bytes()
+
+
+def build_plan(config_dir: Path, changeset: ChangeSet) -> Plan:
+    """Read every file the change set touches and compute its new bytes and diff."""
+    files: list[FilePlan] = []
+    seen: set[Path] = set()
+    for t in changeset.tables:
+        if not t.map_type or not t.map_type.isalnum():
+            raise ValueRefused(f"not a Postfix map type: {t.map_type!r}")
+        if t.map_type in ("dbm", "sdbm"):
+            raise ValueRefused(f"{t.map_type}: tables pfwizard writes use hash, lmdb or cdb")
+        real = resolve_inside(config_dir, t.path)
+        if real in seen:
+            raise ValueRefused(f"{real} appears twice in one change")
+        seen.add(real)
+        before = read_or_none(real)
+        after = None if t.content is None else t.content.encode("utf-8")
+        files.append(FilePlan(real, before, after, text_diff(real, before, after),
+                              role="table", map_type=t.map_type,
+                              postmap=is_indexed(t.map_type)))
+    main_cf = resolve_inside(config_dir, Path("main.cf"))
+    if changeset.params:
+        before = main_cf.read_bytes()
+        after = _main_cf_after(before, changeset.params, main_cf)
+        files.append(FilePlan(main_cf, before, after, text_diff(main_cf, before, after),
+                              role="main.cf"))
+    files = write_order(files)
+    return Plan(config_dir, files, summary=changeset.summary, intent=changeset.intent,
+                kind=changeset.kind)

@@ -1,0 +1,520 @@
+"""The transaction: plan → guard → validate → back up → write → reload + serving check,
+with every failure after writing undone, and an optional confirm-or-revert.
+
+See the package docstring for the public API and the order of steps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import cast
+
+from pfwizard.engine import backup, confirm, lock
+from pfwizard.engine.atomic import TEMP_PREFIX, AtomicWriter, FileMeta, read_or_none
+from pfwizard.engine.changeset import (
+    OWN_TABLE_DIR,
+    ChangeSet,
+    FilePlan,
+    Plan,
+    build_plan,
+    index_path,
+    text_diff,
+    write_order,
+)
+from pfwizard.engine.errors import ChangedMeanwhile, Refused, StepFailed
+from pfwizard.engine.journal import (
+    APPLIED,
+    CONFIRMED,
+    FAILED,
+    IN_PROGRESS,
+    PENDING_CONFIRM,
+    RECOVERED,
+    REFUSED,
+    REVERTED,
+    Journal,
+    JournalEntry,
+    current_user,
+    now_iso,
+    sha256,
+)
+from pfwizard.engine.pftools import PostfixTools
+from pfwizard.engine.serving import ProbeFailed, master_cf_text, smtp_service, wait_serving
+from pfwizard.engine.tables import install_indexed
+from pfwizard.engine.validate import Gate, Stage, validate
+from pfwizard.errors import PostfixCommandError
+
+# A pending confirm-or-revert whose watcher should have acted this long ago is reverted by
+# the next pfwizard that starts (the machine rebooted, or the watcher was killed).
+CONFIRM_GRACE = 30.0
+# Postfix's master re-reads its configuration asynchronously after `postfix reload`.
+RELOAD_SETTLE = 0.15
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    step: str
+    """plan, guard, gate, postmap, check, postconf, backup, write, reload, serve, restore,
+    restart, confirm."""
+    status: str
+    """``start``, ``ok``, ``failed`` or ``skipped``."""
+    detail: str = ""
+    """Human text; for ``failed``, Postfix's own output when it has something to say."""
+
+
+@dataclass
+class ApplyResult:
+    ok: bool
+    entry_id: str | None
+    steps: list[StepEvent] = field(default_factory=list)
+    error: str | None = None
+    postfix_output: str = ""
+    refused: bool = False
+    """Nothing was tried: locked, files changed meanwhile, unsafe path, not root."""
+    outcome: str = ""
+    """The journal outcome (``applied``, ``pending-confirm``, ``failed``, ``refused``...)."""
+
+
+Progress = Callable[[StepEvent], None]
+
+
+def default_gate() -> Gate | None:
+    """pfwizard's analyser when it is installed (a danger finding blocks), else no gate."""
+    try:
+        mod = importlib.import_module("pfwizard.analyser")
+    except ImportError:
+        return None
+    fn = getattr(mod, "analyse", None)
+    return cast(Gate, fn) if callable(fn) else None
+
+
+class _Run:
+    """Collects the events of one operation and passes them on live."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.events: list[StepEvent] = []
+        self.output: list[str] = []
+
+    def __call__(self, step: str, status: str, detail: str = "") -> None:
+        ev = StepEvent(step, status, detail)
+        self.events.append(ev)
+        if self.progress is not None:
+            self.progress(ev)
+
+    def result(self, ok: bool, entry_id: str | None, outcome: str, error: str | None = None,
+               refused: bool = False) -> ApplyResult:
+        out = "\n".join(x for x in self.output if x.strip())
+        return ApplyResult(ok, entry_id, list(self.events), error, out, refused, outcome)
+
+
+class Engine:
+    def __init__(self, config_dir: Path, state_dir: Path, *, reload: bool = True,
+                 gate: Gate | None = None, timeout: float = 60,
+                 tools: PostfixTools | None = None, writer: AtomicWriter | None = None,
+                 restart: Callable[[], None] | None = None) -> None:
+        self.config_dir = Path(config_dir)
+        self.state_dir = Path(state_dir)
+        self.reload = reload
+        self.gate = gate if gate is not None else default_gate()
+        self.timeout = timeout
+        self.tools = tools or PostfixTools(timeout)
+        self.writer = writer or AtomicWriter()
+        self.restart_hook = restart
+        self.journal = Journal(self.state_dir, self.writer)
+
+    # ---- public API ------------------------------------------------------------------------
+    def plan(self, changeset: ChangeSet) -> Plan:
+        return build_plan(self.config_dir, changeset)
+
+    def apply(self, plan: Plan, progress: Progress | None = None,
+              confirm_within: float | None = None) -> ApplyResult:
+        run = _Run(progress)
+        try:
+            self._prepare()
+            with lock.hold(self.state_dir):
+                self._recover_locked(run)
+                return self._transaction(plan, run, confirm_within, use_gate=True)
+        except Refused as exc:
+            run("guard", "failed", str(exc))
+            return run.result(False, None, REFUSED, str(exc), refused=True)
+
+    def rollback(self, entry_id: str, progress: Progress | None = None) -> ApplyResult:
+        """Put every file ``entry_id`` touched back as it was before it; journaled too."""
+        run = _Run(progress)
+        try:
+            self._prepare()
+            with lock.hold(self.state_dir):
+                self._recover_locked(run)
+                return self._rollback_locked(entry_id, run, "rollback")
+        except Refused as exc:
+            run("guard", "failed", str(exc))
+            return run.result(False, None, REFUSED, str(exc), refused=True)
+
+    def rollback_plan(self, entry_id: str) -> Plan:
+        """What ``rollback(entry_id)`` would write (to show its diff first)."""
+        target = self.journal.load(entry_id)
+        if target is None:
+            raise Refused(f"no journal entry {entry_id!r} (see pfwizard rollback --list)")
+        if target.outcome in (IN_PROGRESS, REFUSED, FAILED, RECOVERED):
+            raise Refused(f"entry {entry_id} ({target.outcome}) changed nothing that is in "
+                          "force: there is nothing to roll back")
+        files: list[FilePlan] = []
+        indexes: list[FilePlan] = []
+        changed: list[str] = []
+        for rec in target.files:
+            path = Path(rec.path)
+            now = read_or_none(path)
+            want = self.journal.backup_bytes(target, rec)
+            if rec.role == "index":
+                indexes.append(FilePlan(path, now, want, "", role="index", meta=rec.meta))
+                continue
+            if sha256(now) != rec.sha256_after:
+                changed.append(f"{path} changed after entry {entry_id} wrote it")
+            files.append(FilePlan(path, now, want, text_diff(path, now, want), role=rec.role,
+                                  map_type=rec.map_type, meta=rec.meta))
+        if changed:
+            raise ChangedMeanwhile(
+                f"cannot roll back entry {entry_id}: " + "; ".join(changed)
+                + " (roll back the later entries first); nothing was written", changed)
+        return Plan(self.config_dir, write_order(files),
+                    summary=f"rollback of entry {entry_id}: {target.summary}",
+                    kind="rollback", indexes=indexes, rollback_of=entry_id)
+
+    def history(self) -> list[JournalEntry]:
+        return self.journal.entries()
+
+    def diff(self, entry_id: str) -> str | None:
+        return self.journal.diff(entry_id)
+
+    def recover(self, progress: Progress | None = None) -> list[str]:
+        """Undo any apply cut short (SIGKILL, power loss); revert overdue unconfirmed ones."""
+        if not (self.state_dir / "journal").is_dir():
+            return []
+        run = _Run(progress)
+        with lock.hold(self.state_dir, wait=self.timeout):
+            return self._recover_locked(run)
+
+    def confirm(self, entry_id: str) -> None:
+        """Keep a change applied with ``confirm_within``; refuses if it is too late."""
+        self._prepare()
+        with lock.hold(self.state_dir, wait=self.timeout):
+            entry = self.journal.load(entry_id)
+            if entry is None:
+                raise Refused(f"no journal entry {entry_id!r}")
+            if entry.outcome == CONFIRMED:
+                return
+            if entry.outcome != PENDING_CONFIRM:
+                raise Refused(f"entry {entry_id} is {entry.outcome}: nothing to confirm"
+                              + (" (it was not confirmed in time and was rolled back)"
+                                 if entry.outcome == REVERTED else ""))
+            entry.outcome = CONFIRMED
+            self.journal.save(entry)
+
+    def revert_unconfirmed(self, entry_id: str, wait: float = 600) -> ApplyResult | None:
+        """Called by the confirm-or-revert watcher at the deadline."""
+        run = _Run(None)
+        with lock.hold(self.state_dir, wait=wait):
+            entry = self.journal.load(entry_id)
+            if entry is None or entry.outcome != PENDING_CONFIRM:
+                return None
+            return self._rollback_locked(entry_id, run, "revert")
+
+    # ---- the transaction -------------------------------------------------------------------
+    def _prepare(self) -> None:
+        try:
+            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.state_dir, 0o700)
+            self.journal.ensure()
+        except PermissionError as exc:
+            raise Refused(f"cannot write the state directory {self.state_dir} "
+                          f"({exc.strerror}): run pfwizard with sudo") from None
+        if not os.access(self.config_dir, os.W_OK):
+            raise Refused(f"cannot write into {self.config_dir}: permission denied; "
+                          "run pfwizard with sudo")
+
+    def _guard(self, plan: Plan) -> list[str]:
+        changes = []
+        for f in [*plan.files, *plan.indexes]:
+            now = read_or_none(f.path)
+            if now != f.before:
+                if f.role == "index":
+                    changes.append(f"{f.path} changed since it was read")
+                else:
+                    changes.append(f"{f.path} changed since it was read:\n"
+                                   + text_diff(f.path, f.before, now))
+        return changes
+
+    def _new_entry(self, plan: Plan) -> JournalEntry:
+        return JournalEntry(id=self.journal.new_id(), kind=plan.kind, time=now_iso(),
+                            user=current_user(), summary=plan.summary,
+                            config_dir=str(self.config_dir), intent=plan.intent,
+                            rollback_of=plan.rollback_of)
+
+    def _finish(self, entry: JournalEntry, run: _Run, outcome: str,
+                error: str | None = None) -> None:
+        entry.outcome = outcome
+        entry.error = error
+        entry.postfix_output = "\n".join(x for x in run.output if x.strip())
+        entry.steps = [asdict(e) for e in run.events]
+        self.journal.save(entry)
+
+    def _refuse(self, plan: Plan, run: _Run, error: str, refused: bool) -> ApplyResult:
+        """Journal a refusal (nothing written) and say why."""
+        entry = self._new_entry(plan)
+        self.journal.create(entry)
+        self.journal.save_diff(entry, plan.unified_diff())
+        self._finish(entry, run, REFUSED, error)
+        return run.result(False, entry.id, REFUSED, error, refused=refused)
+
+    def _transaction(self, plan: Plan, run: _Run, confirm_within: float | None,
+                     use_gate: bool) -> ApplyResult:
+        changed_files = [f for f in plan.files if f.changes]
+        run("plan", "ok", f"{len(changed_files)} file(s) to change")
+        if plan.is_empty:
+            run("write", "skipped", "nothing to change")
+            return run.result(True, None, "unchanged")
+
+        run("guard", "start", "files unchanged since they were read?")
+        changes = self._guard(plan)
+        if changes:
+            msg = ("files changed since pfwizard read them (did MiaB's setup run?); "
+                   "nothing was written:\n" + "\n".join(changes))
+            run("guard", "failed", msg)
+            return self._refuse(plan, run, msg, refused=True)
+        run("guard", "ok", "")
+
+        try:
+            with Stage(plan, self.state_dir) as stage:
+                run.output.append(validate(stage, self.tools, self.gate if use_gate else None,
+                                           run))
+        except StepFailed as exc:
+            run.output.append(exc.output)
+            return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
+                                refused=False)
+        except PostfixCommandError as exc:
+            run.output.append(exc.output)
+            return self._refuse(plan, run, f"{exc}; nothing was written", refused=False)
+
+        was_running = self.reload and self.tools.running(self.config_dir)
+        entry = self._backup(plan, run)
+        wrote = False
+        try:
+            run("write", "start", "")
+            wrote = True
+            self._write(plan, run)
+            for rec in entry.files:
+                rec.sha256_after = sha256(read_or_none(Path(rec.path)))
+            run("write", "ok", f"{len(changed_files)} file(s) written")
+            self._reload_and_check(run, was_running)
+        except (StepFailed, OSError, PostfixCommandError) as exc:
+            step = exc.step if isinstance(exc, StepFailed) else "write"
+            output = exc.output if isinstance(exc, (StepFailed, PostfixCommandError)) else ""
+            if isinstance(exc, OSError):
+                error = f"{step} failed: {exc.strerror or exc} ({exc.filename or ''})"
+            else:
+                error = f"{step} failed: {exc}"
+            run(step, "failed", output or error)
+            run.output.append(output)
+            self._undo(entry, run, wrote, was_running)
+            self._finish(entry, run, FAILED, error + "; every file was put back as before"
+                         + (f":\n{output}" if output else ""))
+            return run.result(False, entry.id, FAILED, error)
+        except BaseException:
+            # KeyboardInterrupt and friends: never leave half a change behind.
+            self._undo(entry, run, wrote, was_running)
+            self._finish(entry, run, FAILED, "interrupted; every file was put back")
+            raise
+
+        if confirm_within is not None:
+            entry.confirm_deadline = time.time() + confirm_within
+            self._finish(entry, run, PENDING_CONFIRM)
+            confirm.spawn_watcher(self, entry.id, entry.confirm_deadline)
+            run("confirm", "start", f"confirm within {confirm_within:g} s "
+                f"(pfwizard rollback --confirm {entry.id}) or it is rolled back by itself")
+            return run.result(True, entry.id, PENDING_CONFIRM)
+        self._finish(entry, run, APPLIED)
+        return run.result(True, entry.id, APPLIED)
+
+    def _backup(self, plan: Plan, run: _Run) -> JournalEntry:
+        run("backup", "start", f"into {self.journal.root}")
+        entry = self._new_entry(plan)
+        self.journal.create(entry)
+        targets: list[tuple[Path, str, str | None]] = []
+        for f in plan.files:
+            targets.append((f.path, f.role, f.map_type))
+            if f.postmap and f.map_type is not None:
+                idx = index_path(f.path, f.map_type)
+                if idx is not None:
+                    targets.append((idx, "index", f.map_type))
+        targets += [(f.path, "index", f.map_type) for f in plan.indexes]
+        backup.capture(self.journal, entry, targets)
+        self.journal.save_diff(entry, plan.unified_diff())
+        # Written (and fsynced) before the first change: a crash from here on is undone.
+        self.journal.save(entry)
+        run("backup", "ok", f"journal entry {entry.id}: {len(entry.files)} file(s) saved")
+        return entry
+
+    def _default_meta(self, path: Path) -> FileMeta:
+        st = os.stat(self.config_dir)
+        return FileMeta(0o644, st.st_uid, st.st_gid)
+
+    def _write(self, plan: Plan, run: _Run) -> None:
+        for f in [*plan.files, *plan.indexes]:
+            if not f.changes:
+                continue
+            if f.after is None:
+                self.writer.remove(f.path)
+                if f.postmap and f.map_type is not None:
+                    idx = index_path(f.path, f.map_type)
+                    if idx is not None:
+                        self.writer.remove(idx)
+                run("write", "ok", f"removed {f.path}")
+                continue
+            meta = f.meta or (FileMeta.of(f.path) if f.path.exists()
+                              else self._default_meta(f.path))
+            if not f.path.parent.exists() and f.path.parent.name == OWN_TABLE_DIR:
+                f.path.parent.mkdir(mode=0o755)
+                os.chown(f.path.parent, meta.uid, meta.gid)
+            if f.postmap and f.map_type is not None:
+                idx = index_path(f.path, f.map_type)
+                imeta = FileMeta.of(idx) if idx is not None and idx.exists() else None
+                run("postmap", "start", f"{f.map_type}:{f.path}")
+                out = install_indexed(self.writer, self.tools, self.config_dir, f.path,
+                                      f.after, f.map_type, meta, imeta)
+                run.output.append(out)
+                run("postmap", "ok", out or f"{f.map_type}:{f.path}")
+            else:
+                self.writer.write(f.path, f.after, meta)
+            run("write", "ok", f"wrote {f.path}")
+
+    def _reload_and_check(self, run: _Run, was_running: bool) -> None:
+        if not self.reload:
+            run("reload", "skipped", "--no-reload: Postfix picks the change up at its next "
+                "reload or restart")
+            return
+        if not was_running:
+            run("reload", "skipped", "Postfix is not running: the change takes effect when "
+                "it starts")
+            return
+        run("reload", "start", f"postfix -c {self.config_dir} reload")
+        res = self.tools.reload(self.config_dir)
+        run.output.append(res.output)
+        if not res.ok:
+            raise StepFailed("reload", f"postfix reload failed (exit {res.returncode})",
+                             res.output)
+        run("reload", "ok", res.output)
+        self._check_serving(run)
+
+    def _check_serving(self, run: _Run) -> None:
+        time.sleep(RELOAD_SETTLE)
+        run("serve", "start", "is Postfix serving?")
+        if not self.tools.running(self.config_dir):
+            raise StepFailed("serve", "the Postfix master process is not running")
+        addr = smtp_service(master_cf_text(self.config_dir),
+                            self.tools.param(self.config_dir, "inet_interfaces"))
+        if addr is None:
+            run("serve", "skipped", "no smtpd inet service in master.cf to probe")
+            return
+        host = self.tools.param(self.config_dir, "myhostname") or "localhost"
+        try:
+            transcript = wait_serving(addr, host, f"postmaster@{host}")
+        except ProbeFailed as exc:
+            first, _, rest = str(exc).partition("\n")
+            raise StepFailed("serve", f"smtpd is not serving: {first}", rest) from None
+        run("serve", "ok", f"{addr}: {transcript.splitlines()[0]}")
+
+    def _restart(self, run: _Run) -> None:
+        run("restart", "start", "postfix stop; postfix start (a throttled smtpd needs it)")
+        if self.restart_hook is not None:
+            self.restart_hook()
+            run("restart", "ok", "")
+            return
+        res = self.tools.restart(self.config_dir)
+        run.output.append(res.output)
+        run("restart", "ok" if res.ok else "failed", res.output)
+
+    def _undo(self, entry: JournalEntry, run: _Run, wrote: bool, was_running: bool) -> None:
+        """Every file back as before, and Postfix back on the old configuration."""
+        run("restore", "start", f"putting back the files saved in entry {entry.id}")
+        self._sweep_temp(entry)
+        done = backup.restore(self.journal, entry, self.writer)
+        run("restore", "ok", "\n".join(done) or "nothing had changed yet")
+        if not (wrote and self.reload and was_running):
+            return
+        try:
+            if self.tools.running(self.config_dir):
+                res = self.tools.reload(self.config_dir)
+                run.output.append(res.output)
+                run("reload", "ok" if res.ok else "failed", "old configuration: " + res.output)
+                self._check_serving(run)
+                return
+        except (StepFailed, PostfixCommandError) as exc:
+            run("serve", "failed", f"on the old configuration: {exc}")
+        self._restart(run)
+        try:
+            self._check_serving(run)
+        except StepFailed as exc:
+            run("serve", "failed", f"still not serving after a restart: {exc}")
+
+    def _sweep_temp(self, entry: JournalEntry) -> None:
+        for d in {Path(r.path).parent for r in entry.files}:
+            if d.is_dir():
+                for p in d.glob(TEMP_PREFIX + "*"):
+                    p.unlink(missing_ok=True)
+
+    # ---- rollback and recovery ------------------------------------------------------------
+    def _rollback_locked(self, entry_id: str, run: _Run, kind: str) -> ApplyResult:
+        plan = self.rollback_plan(entry_id)
+        plan.kind = kind
+        if kind == "revert":
+            plan.summary = f"not confirmed in time: {plan.summary}"
+        # No analyser gate: a rollback restores what Postfix ran before, findings or not.
+        result = self._transaction(plan, run, None, use_gate=False)
+        if result.ok:
+            target = self.journal.load(entry_id)
+            if target is not None:
+                target.rolled_back_by = result.entry_id
+                if target.outcome == PENDING_CONFIRM:
+                    target.outcome = REVERTED
+                self.journal.save(target)
+        return result
+
+    def _recover_locked(self, run: _Run) -> list[str]:
+        msgs: list[str] = []
+        self.journal.sweep_unwritten()
+        for stale in self.state_dir.glob("stage-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for entry in self.journal.entries():
+            if entry.outcome == IN_PROGRESS:
+                self._sweep_temp(entry)
+                done = backup.restore(self.journal, entry, self.writer)
+                entry.outcome = RECOVERED
+                entry.error = ("interrupted (pfwizard was killed or the machine stopped); "
+                               "every file was put back as before")
+                self.journal.save(entry)
+                msgs.append(f"entry {entry.id} ({entry.summary}) was interrupted; "
+                            f"undone: {len(done)} file(s) put back")
+                run("recover", "ok", msgs[-1])
+                if done and self.reload and self.tools.running(self.config_dir):
+                    self._undo_reload(run)
+            elif (entry.outcome == PENDING_CONFIRM and entry.confirm_deadline is not None
+                  and time.time() > entry.confirm_deadline + CONFIRM_GRACE):
+                res = self._rollback_locked(entry.id, run, "revert")
+                msgs.append(f"entry {entry.id} was not confirmed in time: "
+                            + ("rolled back" if res.ok else f"rollback failed: {res.error}"))
+        return msgs
+
+    def _undo_reload(self, run: _Run) -> None:
+        try:
+            res = self.tools.reload(self.config_dir)
+            run.output.append(res.output)
+            self._check_serving(run)
+        except (StepFailed, PostfixCommandError):
+            self._restart(run)
+

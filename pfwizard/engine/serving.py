@@ -1,0 +1,149 @@
+"""Is Postfix really serving after a reload?  Ask smtpd itself, the way a client would.
+
+The listen address comes from master.cf's ``smtp`` inet service (``smtp`` = port 25 on
+``inet_interfaces``, or ``127.0.0.1:2525`` style).  The probe reads the 220 banner, then EHLO,
+MAIL FROM:<> and one RCPT from loopback, and fails on no banner or ``451 4.3.5`` (Postfix's
+"Server configuration error": an unknown restriction or map type only shows here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SMTPD_COMMANDS = ("smtpd", "postscreen")
+
+
+@dataclass(frozen=True)
+class ListenAddress:
+    host: str
+    port: int
+    service: str
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} (master.cf service {self.service!r})"
+
+
+def _logical_master_lines(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0] in " \t" and out:
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line)
+    return out
+
+
+def smtp_service(master_cf: str, inet_interfaces: str) -> ListenAddress | None:
+    """The public SMTP service: ``smtp`` (or port 25) first, else the first inet smtpd."""
+    found: list[ListenAddress] = []
+    for line in _logical_master_lines(master_cf):
+        f = line.split()
+        if len(f) < 8 or f[1] != "inet" or f[7] not in SMTPD_COMMANDS:
+            continue
+        name = f[0]
+        host, _, port_s = name.rpartition(":")
+        port = 25 if port_s == "smtp" else int(port_s) if port_s.isdigit() else None
+        if port is None:
+            continue
+        if not host:
+            host = _loopback_for(inet_interfaces)
+        found.append(ListenAddress(host.strip("[]"), port, name))
+    found.sort(key=lambda a: a.port != 25)
+    return found[0] if found else None
+
+
+def _loopback_for(inet_interfaces: str) -> str:
+    words = inet_interfaces.replace(",", " ").split()
+    if not words or words[0] in ("all", "loopback-only", "localhost"):
+        return "127.0.0.1"
+    for w in words:
+        if w.startswith("127.") or w == "[::1]" or w == "::1":
+            return w.strip("[]")
+    return words[0].strip("[]")
+
+
+class ProbeFailed(Exception):
+    pass
+
+
+def _reply(sock: socket.socket) -> str:
+    lines: list[str] = []
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ProbeFailed("connection closed" + (f" after {lines[-1]!r}" if lines
+                                                         else " without a reply"))
+            buf += chunk
+        raw, buf = buf.split(b"\n", 1)
+        line = raw.rstrip(b"\r").decode("utf-8", "replace")
+        lines.append(line)
+        if len(line) < 4 or line[3] != "-":
+            if buf:
+                raise ProbeFailed(f"unexpected data after reply {line!r}")
+            return line
+
+
+def probe(addr: ListenAddress, helo: str, rcpt: str, timeout: float = 10.0) -> str:
+    """One SMTP dialogue; returns the transcript, raises ProbeFailed with it on failure."""
+    transcript: list[str] = []
+
+    def step(sock: socket.socket, command: str | None) -> str:
+        if command is not None:
+            sock.sendall(command.encode() + b"\r\n")
+            transcript.append(f">>> {command}")
+        line = _reply(sock)
+        transcript.append(line)
+        if line.startswith("451 4.3.5") or line.startswith("421"):
+            raise ProbeFailed(f"smtpd answered {line!r}")
+        return line
+
+    try:
+        with socket.create_connection((addr.host, addr.port), timeout=timeout) as sock:
+            banner = step(sock, None)
+            if not banner.startswith("220"):
+                raise ProbeFailed(f"no 220 banner: {banner!r}")
+            step(sock, f"EHLO {helo}")
+            step(sock, "MAIL FROM:<>")
+            step(sock, f"RCPT TO:<{rcpt}>")
+            step(sock, "RSET")
+            with contextlib.suppress(OSError, ProbeFailed):
+                step(sock, "QUIT")
+    except ProbeFailed as exc:
+        raise ProbeFailed(f"{addr}: {exc}\n" + "\n".join(transcript)) from None
+    except OSError as exc:
+        raise ProbeFailed(f"{addr}: {exc.strerror or exc}\n" + "\n".join(transcript)) from None
+    return "\n".join(transcript)
+
+
+def wait_serving(addr: ListenAddress, helo: str, rcpt: str, within: float = 5.0) -> str:
+    """Probe until it passes or ``within`` seconds pass (master re-listens asynchronously).
+
+    Connection refused is retried until ``within`` (master may be re-binding); a banner-less
+    close or a ``451 4.3.5`` is a verdict once seen twice in a row.
+    """
+    deadline = time.monotonic() + within
+    verdicts = 0
+    while True:
+        try:
+            return probe(addr, helo, rcpt)
+        except ProbeFailed as exc:
+            refused = "refused" in str(exc).splitlines()[0].lower()
+            verdicts = 0 if refused else verdicts + 1
+            if verdicts >= 2 or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
+def master_cf_text(config_dir: Path) -> str:
+    try:
+        return (config_dir / "master.cf").read_text(errors="replace")
+    except OSError:
+        return ""

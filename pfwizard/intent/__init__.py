@@ -1,0 +1,58 @@
+"""Customisations as intent (customizations.yaml) and their rebase onto MiaB's values.
+
+Public API:
+- ``IntentFile.load(path)`` / ``IntentFile.for_state_dir(dir)``: read and validate
+  (``IntentError`` names the line); ``.model`` is a ``Customisations``; ``.save()``.
+- ``record_change(store, maincf_before, params, tables, reasons)``: what the wizard calls
+  after a successful apply (then ``store.save()``); built on ``record_chain``,
+  ``record_parameter`` and ``record_table``.
+- ``build_plan(maincf, customisations, policy)`` -> ``RestorePlan`` (status and restore).
+"""
+
+from pfwizard.intent.model import (
+    SCHEMA_VERSION,
+    ChainIntent,
+    Customisations,
+    Operation,
+    OpKind,
+    ParameterIntent,
+    TableIntent,
+)
+from pfwizard.intent.rebase import ChainPlan, ChainState, Policy, RestorePlan, build_plan
+from pfwizard.intent.record import (
+    diff_chains,
+    record_chain,
+    record_change,
+    record_parameter,
+    record_table,
+)
+from pfwizard.intent.replay import Conflict, ConflictKind, replay
+from pfwizard.intent.store import FILENAME, IntentError, IntentFile, default_path, parse_text
+
+__all__ = [
+    "FILENAME",
+    "SCHEMA_VERSION",
+    "ChainIntent",
+    "ChainPlan",
+    "ChainState",
+    "Conflict",
+    "ConflictKind",
+    "Customisations",
+    "IntentError",
+    "IntentFile",
+    "OpKind",
+    "Operation",
+    "ParameterIntent",
+    "Policy",
+    "RestorePlan",
+    "TableIntent",
+    "build_plan",
+    "default_path",
+    "diff_chains",
+    "parse_text",
+    "record_chain",
+    "record_change",
+    "record_parameter",
+    "record_table",
+    "replay",
+]

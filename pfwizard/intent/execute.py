@@ -1,0 +1,78 @@
+"""Carry out a rebase plan: show it, stop on conflicts, go through the engine, record the
+rebase in customizations.yaml. Shared by ``restore`` and ``apply PROFILE`` (and the TUI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pfwizard import exitcodes
+from pfwizard.engine import Refused
+from pfwizard.intent.rebase import RestorePlan
+from pfwizard.intent.report import describe
+from pfwizard.intent.store import IntentFile
+from pfwizard.intent.writer import Writer
+
+
+@dataclass
+class Request:
+    summary: str
+    kind: str = "restore"
+    release: str | None = None
+    dry_run: bool = False
+    confirm: Callable[[str], bool] | None = None
+    """Asked with the diff before writing; None: go ahead (--yes)."""
+    update: Callable[[IntentFile], bool] | None = None
+    """Records the outcome in customizations.yaml (default: the plan's rebase)."""
+
+
+def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
+            say: Callable[[str], None] = print) -> int:
+    """Returns an exit code: 0 nothing to do, 10 changed, 4 refused/conflict, 3 failed."""
+    conflicts = plan.conflicts
+    if plan.in_sync and not conflicts:
+        if req.update is not None and not req.dry_run and req.update(store):
+            store.save()
+        say("nothing to do: the customisations are in force (in sync)")
+        return exitcodes.OK
+    for line in describe(plan):
+        say(line)
+    if conflicts and plan.policy is None:
+        say("nothing written: decide the conflicts above, then run again with "
+            "--on-conflict=keep-miab (MiaB's value wins, the customisation is dropped) or "
+            "--on-conflict=skip (apply the rest, decide later)")
+        return exitcodes.REFUSED
+    update = req.update or (lambda s: plan.update_intent(s, req.release))
+    params, tables = plan.params(), plan.table_changes()
+    try:
+        prepared = writer.prepare(req.summary, params, tables,
+                                  {"kind": req.kind, "params": params,
+                                   "tables": [t.path for t in tables]}, req.kind)
+    except Refused as exc:
+        say(f"refused, nothing written: {exc}")
+        return exitcodes.REFUSED
+    if prepared.diff:
+        say(prepared.diff.rstrip("\n"))
+    if req.dry_run:
+        say("dry run: nothing written")
+        return exitcodes.OK
+    if prepared.is_empty:
+        if update(store):
+            store.save()
+            say(f"configuration unchanged; {store.path} updated")
+        else:
+            say("nothing to change")
+        return exitcodes.OK
+    if req.confirm is not None and not req.confirm("Apply these changes?"):
+        say("declined: nothing written")
+        return exitcodes.REFUSED
+    outcome = writer.apply(prepared, progress=say)
+    if outcome.output:
+        say(outcome.output)
+    if not outcome.ok:
+        say(f"not applied: {outcome.error}")
+        return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
+    if update(store):
+        store.save()
+    say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
+    return exitcodes.CHANGED

@@ -1,0 +1,109 @@
+"""Customisations as intent: what the admin changed, relative to MiaB's base, not a copy of it.
+
+A chain customisation is a list of operations on the restriction list MiaB shipped (its
+``base``): insert X before/after Y, remove X, move X before/after Y, change X to X'. Replayed
+onto whatever MiaB writes next, they put the admin's items back where they belong and keep
+everything MiaB added or changed meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pfwizard.chain import Chain, Item
+
+SCHEMA_VERSION = 1
+
+
+class OpKind(str, Enum):
+    INSERT = "insert"
+    REMOVE = "remove"
+    MOVE = "move"
+    CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One edit of a restriction list, relative to the items around it."""
+
+    kind: OpKind
+    item: Item
+    before: Item | None = None
+    """Anchor: the item goes right before this one (insert, move)."""
+    after: Item | None = None
+    """Anchor: the item goes right after this one (insert, move)."""
+    at: str | None = None
+    """``start`` or ``end`` for an insert without an anchor (default ``end``)."""
+    to: Item | None = None
+    """change: the new form of ``item`` (same restriction, another argument)."""
+    why: str | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)
+    """1-based line in customizations.yaml, for messages."""
+
+    def describe(self) -> str:
+        if self.kind is OpKind.CHANGE:
+            return f"change {self.item} to {self.to}"
+        where = ""
+        if self.before is not None:
+            where = f" before {self.before}"
+        elif self.after is not None:
+            where = f" after {self.after}"
+        elif self.kind is OpKind.INSERT:
+            where = " at the start" if self.at == "start" else " at the end"
+        return f"{self.kind.value} {self.item}{where}"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+@dataclass
+class ChainIntent:
+    """The admin's edits of one restriction list (``smtpd_sender_restrictions``, ...)."""
+
+    parameter: str
+    base: Chain | None
+    """MiaB's value the operations were made on; None: the parameter was not set."""
+    operations: list[Operation] = field(default_factory=list)
+    line: int | None = None
+
+
+@dataclass
+class ParameterIntent:
+    """A parameter pfwizard set to a whole value (``smtpd_helo_required = yes``)."""
+
+    name: str
+    value: str | None
+    """None: pfwizard removed the parameter (Postfix's default applies)."""
+    base: str | None = None
+    has_base: bool = False
+    """Whether ``base`` (the value before the change; None = not set) is known."""
+    why: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class TableIntent:
+    """A lookup table pfwizard owns; its content is kept so a lost table can be rebuilt."""
+
+    path: str
+    map_type: str
+    content: str
+    why: str | None = None
+    line: int | None = None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.map_type}:{self.path}"
+
+
+@dataclass
+class Customisations:
+    version: int = SCHEMA_VERSION
+    miab_release: str | None = None
+    chains: dict[str, ChainIntent] = field(default_factory=dict)
+    parameters: dict[str, ParameterIntent] = field(default_factory=dict)
+    tables: dict[str, TableIntent] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.chains or self.parameters or self.tables)

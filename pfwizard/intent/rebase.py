@@ -1,0 +1,275 @@
+"""Rebase the admin's customisations onto whatever MiaB wrote: the plan behind status/restore.
+
+Three-way, per restriction list: MiaB's value now (the definition without glued lines), the
+base the customisation was made on, and the admin's operations. The operations are replayed
+onto MiaB's value now, so everything MiaB added or changed stays and the admin's items go back
+at their anchors. What cannot be placed without guessing is a ``Conflict``.
+
+After a successful restore the recorded base becomes MiaB's value now, so a second run finds
+nothing to do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from pfwizard.chain import Chain
+from pfwizard.engine.changeset import index_path
+from pfwizard.intent.glued import glued_by_parameter, value_without_glue
+from pfwizard.intent.model import (
+    ChainIntent,
+    Customisations,
+    Operation,
+    ParameterIntent,
+    TableIntent,
+)
+from pfwizard.intent.replay import Conflict, ConflictKind, replay
+from pfwizard.intent.store import IntentFile
+from pfwizard.maincf import GluedContinuation, MainCf
+
+
+class Policy(str, Enum):
+    """What to do with conflicts (None: stop and ask)."""
+
+    KEEP_MIAB = "keep-miab"
+    """MiaB's value wins: the conflicting customisation is dropped from customizations.yaml."""
+    SKIP = "skip"
+    """Apply the rest; keep the conflicting customisation recorded, to decide later."""
+
+
+class ChainState(str, Enum):
+    IN_SYNC = "in sync"
+    MISSING = "customisations missing"
+    BASE_CHANGED = "MiaB changed the base under a customisation"
+    GLUED = "glued continuation lines"
+
+
+@dataclass
+class ChainPlan:
+    parameter: str
+    intent: ChainIntent
+    miab_now: Chain | None
+    """The value MiaB wrote (without glued lines); None: parameter not set."""
+    current: Chain
+    """The effective value (what Postfix uses now, glued lines included)."""
+    target: Chain
+    """The admin's intent on the base it was made on."""
+    result: Chain
+    glued: list[GluedContinuation] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    conflicting: list[Operation] = field(default_factory=list)
+
+    @property
+    def base(self) -> Chain | None:
+        return self.intent.base
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.glued and self.current.items == self.target.items
+
+    @property
+    def base_changed(self) -> bool:
+        base = self.base.items if self.base else []
+        now = self.miab_now.items if self.miab_now else []
+        return base != now and self.current.items != self.target.items
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.glued) or self.result.items != self.current.items
+
+    def states(self) -> list[ChainState]:
+        if self.in_sync:
+            return [ChainState.IN_SYNC]
+        out: list[ChainState] = []
+        if self.current.items != self.target.items:
+            out.append(ChainState.MISSING)
+        if self.base_changed:
+            out.append(ChainState.BASE_CHANGED)
+        if self.glued:
+            out.append(ChainState.GLUED)
+        return out
+
+
+@dataclass
+class ParameterPlan:
+    intent: ParameterIntent
+    current: str | None
+    conflict: Conflict | None = None
+    glued: list[GluedContinuation] = field(default_factory=list)
+
+    @property
+    def in_sync(self) -> bool:
+        return self.current == self.intent.value and not self.glued
+
+    @property
+    def changes(self) -> bool:
+        return not self.in_sync and self.conflict is None
+
+
+@dataclass
+class TablePlan:
+    intent: TableIntent
+    problem: str | None
+    """Why it needs writing (missing, map missing, content differs); None: as recorded."""
+
+
+@dataclass
+class RestorePlan:
+    chains: list[ChainPlan]
+    parameters: list[ParameterPlan]
+    tables: list[TablePlan]
+    glued_uncaptured: list[tuple[str, list[GluedContinuation], str | None]]
+    """(parameter, glued lines, MiaB's value without them) with no customisation recorded."""
+    policy: Policy | None = None
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        out = [c for ch in self.chains for c in ch.conflicts]
+        out += [p.conflict for p in self.parameters if p.conflict is not None]
+        out += [Conflict(ConflictKind.GLUED_UNCAPTURED, name,
+                         f"{len(gl)} glued continuation group(s) and no recorded "
+                         f"customisation to put back: {gl[0].describe()}")
+                for name, gl, _ in self.glued_uncaptured]
+        return out
+
+    @property
+    def notes(self) -> list[str]:
+        return [n for ch in self.chains for n in ch.notes]
+
+    @property
+    def in_sync(self) -> bool:
+        return (all(c.in_sync for c in self.chains) and all(p.in_sync for p in self.parameters)
+                and not any(t.problem for t in self.tables) and not self.glued_uncaptured)
+
+    def params(self) -> dict[str, str | None]:
+        """main.cf edits for the engine (a set drops the glued lines of that definition)."""
+        out: dict[str, str | None] = {}
+        for ch in self.chains:
+            if ch.changes:
+                out[ch.parameter] = ch.result.render()
+        for p in self.parameters:
+            if p.changes:
+                out[p.intent.name] = p.intent.value
+        if self.policy is Policy.KEEP_MIAB:
+            for name, _, miab_value in self.glued_uncaptured:
+                out[name] = miab_value or ""
+        return out
+
+    def table_changes(self) -> list[TableIntent]:
+        return [t.intent for t in self.tables if t.problem]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.params() or self.table_changes())
+
+    def update_intent(self, store: IntentFile, release: str | None = None) -> bool:
+        """Record the rebase in customizations.yaml: new bases, dropped customisations.
+        Returns True if the file needs saving."""
+        changed = False
+        for ch in self.chains:
+            ci = ch.intent
+            if ch.in_sync:
+                continue
+            ops = ci.operations
+            if ch.conflicting and self.policy is Policy.KEEP_MIAB:
+                ops = [o for o in ops if o not in ch.conflicting]
+            elif ch.conflicting:
+                continue  # skipped: keep base and operations to decide next time
+            new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line)
+            if not ops:
+                store.remove("chains", ci.parameter)
+            else:
+                store.set_chain(new)
+            changed = True
+        for p in self.parameters:
+            if p.conflict is not None and self.policy is Policy.KEEP_MIAB:
+                store.remove("parameters", p.intent.name)
+                changed = True
+        if release and store.model.miab_release != release:
+            store.set_release(release)
+            changed = True
+        return changed
+
+
+def _chain_plan(cf: MainCf, ci: ChainIntent, name: str, glued: list[GluedContinuation],
+                miab_values: dict[str, str | None]) -> ChainPlan:
+    effective = cf.get(name)
+    miab_value = miab_values[name] if name in miab_values else value_without_glue(cf, name)
+    current = Chain.parse(effective or "")
+    miab_now = Chain.parse(miab_value) if miab_value is not None else None
+    base = ci.base or Chain([])
+    target = replay(name, base, ci.operations).result
+    plan = ChainPlan(name, ci, miab_now, current, target, target, glued)
+    if plan.in_sync:
+        plan.result = current
+        return plan
+    if not glued and current.items == target.items:
+        plan.result = current
+        return plan
+    rp = replay(name, miab_now or Chain([], base.separator), ci.operations, base=ci.base,
+                miab_now=miab_now)
+    plan.result, plan.conflicts, plan.notes = rp.result, rp.conflicts, rp.notes
+    plan.conflicting = rp.conflicting
+    return plan
+
+
+def _parameter_plan(cf: MainCf, pi: ParameterIntent) -> ParameterPlan:
+    current = cf.get(pi.name)
+    plan = ParameterPlan(pi, current)
+    if current != pi.value and pi.has_base and current != pi.base:
+        def show(v: str | None) -> str:
+            return "not set" if v is None else repr(v)
+
+        plan.conflict = Conflict(
+            ConflictKind.PARAMETER_CHANGED, pi.name,
+            f"you set it to {show(pi.value)} (it was {show(pi.base)}); it is now "
+            f"{show(current)}")
+    return plan
+
+
+def table_problem(ti: TableIntent, *, compare_content: bool) -> str | None:
+    p = Path(ti.path)
+    if not p.exists():
+        return "missing"
+    db = index_path(p, ti.map_type)
+    if db is not None and not db.exists():
+        return f"{db.name} missing"
+    if compare_content:
+        try:
+            if p.read_text(encoding="utf-8", errors="surrogateescape") != ti.content:
+                return "content differs"
+        except OSError as exc:
+            return f"unreadable: {os.strerror(exc.errno or 0)}"
+        if db is not None and db.stat().st_mtime < p.stat().st_mtime:
+            return f"{db.name} older than its source"
+    return None
+
+
+def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *,
+               compare_tables: bool = False,
+               miab_values: dict[str, str | None] | None = None,
+               uncaptured_glue: bool = True) -> RestorePlan:
+    """The rebase of ``cust`` onto ``cf``. ``compare_tables``: rewrite tables whose content
+    differs from the recorded one (apply PROFILE); otherwise only lost tables are rebuilt.
+    ``miab_values``: MiaB's value of a chain when main.cf holds more than MiaB's (default: the
+    definition without glued lines). ``uncaptured_glue``: report glued lines of parameters
+    not customised (a conflict: dropping them loses the admin's text)."""
+    glued = glued_by_parameter(cf)
+    chains = [_chain_plan(cf, ci, name, glued.get(name, []), miab_values or {})
+              for name, ci in cust.chains.items()]
+    params = [_parameter_plan(cf, pi) for pi in cust.parameters.values()
+              if pi.name not in cust.chains]
+    for p in params:
+        p.glued = glued.get(p.intent.name, [])
+    # A glued parameter with a customisation is repaired by its own set; one without has
+    # nothing to put back, so dropping the lines loses the admin's text: that needs a decision.
+    captured = set(cust.chains) | set(cust.parameters)
+    uncaptured = [(name, gl, value_without_glue(cf, name)) for name, gl in glued.items()
+                  if name not in captured and uncaptured_glue]
+    tables = [TablePlan(ti, table_problem(ti, compare_content=compare_tables))
+              for ti in cust.tables.values()]
+    return RestorePlan(chains, params, tables, uncaptured, policy)

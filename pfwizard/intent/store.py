@@ -1,0 +1,443 @@
+"""``<state-dir>/customizations.yaml``: read, validate, update and write it back.
+
+The file is the admin's as much as pfwizard's: they may edit it and add comments. ruamel.yaml's
+round-trip mode keeps comments and order; pfwizard updates values in place and reuses the
+existing entries of an operations list, so a comment next to an entry stays with it.
+
+Schema (version 1)::
+
+    version: 1                      # required
+    miab_release: v75               # optional: MiaB release the bases come from
+    chains:                         # restriction lists, as operations on MiaB's base
+      smtpd_sender_restrictions:
+        base: reject_non_fqdn_sender, reject_unknown_sender_domain, ...   # or null: not set
+        operations:
+          - insert: check_sender_access regexp:/etc/postfix/pfwizard/allow
+            before: reject_unknown_sender_domain      # or after: ITEM, or at: start|end
+            why: Cisco DMARC reporters have no DNS    # optional, on every entry
+          - remove: ITEM
+          - move: ITEM
+            after: ITEM                               # or before: ITEM
+          - change: reject_rbl_client zen.spamhaus.org
+            to: reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]
+    parameters:                     # whole values pfwizard set
+      smtpd_helo_required:
+        value: "yes"                # null: pfwizard removed the parameter
+        base: null                  # optional: the value before (null: not set)
+    tables:                         # tables pfwizard owns, content kept for rebuilding
+      /etc/postfix/pfwizard/own_domains:
+        type: hash
+        content: |
+          box.example.com REJECT spoofed sender
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+from pfwizard.chain import Chain, Item
+from pfwizard.errors import ConfigError, ValueRefused
+from pfwizard.intent.model import (
+    SCHEMA_VERSION,
+    ChainIntent,
+    Customisations,
+    Operation,
+    OpKind,
+    ParameterIntent,
+    TableIntent,
+)
+from pfwizard.maincf import check_parameter_name
+
+FILENAME = "customizations.yaml"
+_TOP_KEYS = {"version", "miab_release", "chains", "parameters", "tables"}
+_OP_KEYS = {"insert", "remove", "move", "change", "before", "after", "at", "to", "why"}
+_HEADER = (
+    "pfwizard customisations: what you changed in Postfix's restrictions, kept as intent\n"
+    "relative to Mail-in-a-Box's values, so `pfwizard restore` can put it back after every\n"
+    "MiaB upgrade. You may edit this file and add comments; pfwizard keeps them.\n"
+)
+
+
+class IntentError(ConfigError):
+    """customizations.yaml is not valid: names the file and line; nothing is applied."""
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096  # a long chain stays on one line
+    y.preserve_quotes = True
+    return y
+
+
+def default_path(state_dir: str | Path) -> Path:
+    return Path(state_dir) / FILENAME
+
+
+def _line_of(node: Any, key: Any = None) -> int | None:
+    """1-based line of ``node`` (or of ``key`` inside it) in the YAML text."""
+    try:
+        if key is not None:
+            if isinstance(node, CommentedMap):
+                return int(node.lc.key(key)[0]) + 1
+            if isinstance(node, CommentedSeq):
+                return int(node.lc.item(key)[0]) + 1
+        return int(node.lc.line) + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+
+
+class _Parser:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, line: int | None, msg: str) -> IntentError:
+        return IntentError(self.path, line, msg)
+
+    def mapping(self, node: Any, what: str, line: int | None) -> CommentedMap:
+        if node is None:
+            return CommentedMap()
+        if not isinstance(node, CommentedMap):
+            raise self.fail(line, f"{what} must be a mapping (name: value lines)")
+        return node
+
+    def text(self, node: Any, key: str, what: str, *, optional: bool = False) -> str | None:
+        value = node.get(key)
+        if value is None:
+            if optional:
+                return None
+            raise self.fail(_line_of(node), f"{what}: '{key}' is missing")
+        if isinstance(value, bool):
+            return "yes" if value else "no"  # Postfix booleans; `value: true` means yes
+        if not isinstance(value, (str, int, float)):
+            raise self.fail(_line_of(node, key), f"{what}: '{key}' must be text")
+        return str(value)
+
+    def item(self, text: str, line: int | None, what: str) -> Item:
+        try:
+            return Item.parse(text)
+        except ValueRefused as exc:
+            raise self.fail(line, f"{what}: {exc}") from exc
+
+    def chain(self, text: str | None, line: int | None, what: str) -> Chain | None:
+        if text is None:
+            return None
+        if any(c in text for c in "\r\n\x00"):
+            raise self.fail(line, f"{what}: a restriction list is one line of text")
+        return Chain.parse(text)
+
+    def parse(self, doc: Any) -> Customisations:
+        if doc is None:
+            return Customisations()
+        top = self.mapping(doc, "the file", 1)
+        for key in top:
+            if key not in _TOP_KEYS:
+                raise self.fail(_line_of(top, key), f"unknown key '{key}' (expected one of "
+                                f"{', '.join(sorted(_TOP_KEYS))})")
+        version = top.get("version")
+        if version is None:
+            raise self.fail(1, f"'version: {SCHEMA_VERSION}' is missing")
+        if version != SCHEMA_VERSION:
+            raise self.fail(_line_of(top, "version"), f"version {version!r} is not supported "
+                            f"(this pfwizard reads version {SCHEMA_VERSION})")
+        cust = Customisations(version=SCHEMA_VERSION)
+        cust.miab_release = self.text(top, "miab_release", "miab_release", optional=True)
+        chains = self.mapping(top.get("chains"), "chains", _line_of(top, "chains"))
+        for name in chains:
+            cust.chains[str(name)] = self.chain_intent(chains, name)
+        params = self.mapping(top.get("parameters"), "parameters", _line_of(top, "parameters"))
+        for name in params:
+            cust.parameters[str(name)] = self.parameter(params, name)
+        tables = self.mapping(top.get("tables"), "tables", _line_of(top, "tables"))
+        for name in tables:
+            cust.tables[str(name)] = self.table(tables, name)
+        return cust
+
+    def _name(self, parent: CommentedMap, name: Any) -> str:
+        try:
+            return check_parameter_name(str(name))
+        except ValueRefused as exc:
+            raise self.fail(_line_of(parent, name), str(exc)) from exc
+
+    def chain_intent(self, parent: CommentedMap, name: Any) -> ChainIntent:
+        pname = self._name(parent, name)
+        line = _line_of(parent, name)
+        node = self.mapping(parent[name], pname, line)
+        for key in node:
+            if key not in ("base", "operations"):
+                raise self.fail(_line_of(node, key), f"{pname}: unknown key '{key}' "
+                                f"(expected base, operations)")
+        base = self.chain(self.text(node, "base", pname, optional=True),
+                          _line_of(node, "base"), f"{pname} base")
+        ops_node = node.get("operations") or CommentedSeq()
+        if not isinstance(ops_node, CommentedSeq):
+            raise self.fail(_line_of(node, "operations"),
+                            f"{pname}: operations must be a list (lines starting with '-')")
+        ops = [self.operation(pname, ops_node, i) for i in range(len(ops_node))]
+        return ChainIntent(pname, base, ops, line)
+
+    def operation(self, pname: str, seq: CommentedSeq, i: int) -> Operation:
+        line = _line_of(seq, i)
+        node = seq[i]
+        what = f"{pname} operation {i + 1}"
+        if not isinstance(node, CommentedMap):
+            raise self.fail(line, f"{what}: expected 'insert:', 'remove:', 'move:' or 'change:'")
+        for key in node:
+            if key not in _OP_KEYS:
+                raise self.fail(_line_of(node, key), f"{what}: unknown key '{key}'")
+        kinds = [k for k in OpKind if k.value in node]
+        if len(kinds) != 1:
+            raise self.fail(line, f"{what}: needs exactly one of insert, remove, move, change")
+        kind = kinds[0]
+        item = self.item(self.text(node, kind.value, what) or "", _line_of(node, kind.value),
+                         what)
+
+        def anchor(key: str) -> Item | None:
+            text = self.text(node, key, what, optional=True)
+            return None if text is None else self.item(text, _line_of(node, key), what)
+
+        before, after, to = anchor("before"), anchor("after"), anchor("to")
+        at = self.text(node, "at", what, optional=True)
+        why = self.text(node, "why", what, optional=True)
+        if before is not None and after is not None:
+            raise self.fail(line, f"{what}: give 'before' or 'after', not both")
+        if at is not None and at not in ("start", "end"):
+            raise self.fail(_line_of(node, "at"), f"{what}: 'at' must be start or end")
+        if kind is OpKind.CHANGE:
+            if to is None:
+                raise self.fail(line, f"{what}: change needs 'to: NEW FORM'")
+            if to.name != item.name:
+                raise self.fail(_line_of(node, "to"), f"{what}: change keeps the restriction "
+                                f"({item.name}); to replace it, remove one and insert the other")
+            if before or after or at:
+                raise self.fail(line, f"{what}: change takes no position")
+        elif to is not None:
+            raise self.fail(_line_of(node, "to"), f"{what}: 'to' belongs to change")
+        if kind is OpKind.MOVE and before is None and after is None:
+            raise self.fail(line, f"{what}: move needs 'before: ITEM' or 'after: ITEM'")
+        if kind is OpKind.REMOVE and (before or after or at):
+            raise self.fail(line, f"{what}: remove takes no position")
+        if at is not None and (before or after or kind is not OpKind.INSERT):
+            raise self.fail(line, f"{what}: 'at' is only for an insert without an anchor")
+        return Operation(kind, item, before, after, at, to, why, line)
+
+    def parameter(self, parent: CommentedMap, name: Any) -> ParameterIntent:
+        pname = self._name(parent, name)
+        line = _line_of(parent, name)
+        node = self.mapping(parent[name], pname, line)
+        for key in node:
+            if key not in ("value", "base", "why"):
+                raise self.fail(_line_of(node, key), f"{pname}: unknown key '{key}' "
+                                f"(expected value, base, why)")
+        if "value" not in node:
+            raise self.fail(line, f"{pname}: 'value' is missing (null removes the parameter)")
+        value = self.text(node, "value", pname, optional=True)
+        base = self.text(node, "base", pname, optional=True)
+        for text, key in ((value, "value"), (base, "base")):
+            if text is not None and any(c in text for c in "\r\n\x00"):
+                raise self.fail(_line_of(node, key), f"{pname}: {key} must be one line")
+        why = self.text(node, "why", pname, optional=True)
+        return ParameterIntent(pname, value, base, "base" in node, why, line)
+
+    def table(self, parent: CommentedMap, name: Any) -> TableIntent:
+        path = str(name)
+        line = _line_of(parent, name)
+        if not path.startswith("/"):
+            raise self.fail(line, f"table {path!r}: give the absolute path")
+        node = self.mapping(parent[name], path, line)
+        for key in node:
+            if key not in ("type", "content", "why"):
+                raise self.fail(_line_of(node, key), f"table {path}: unknown key '{key}' "
+                                f"(expected type, content, why)")
+        map_type = self.text(node, "type", f"table {path}") or ""
+        content = self.text(node, "content", f"table {path}", optional=True) or ""
+        why = self.text(node, "why", f"table {path}", optional=True)
+        if content and not content.endswith("\n"):
+            content += "\n"
+        return TableIntent(path, map_type, content, why, line)
+
+
+def parse_text(text: str, path: str = FILENAME) -> tuple[Any, Customisations]:
+    """(round-trip document, validated model); IntentError names the line of any problem."""
+    try:
+        doc = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise IntentError(path, line, f"not valid YAML: {exc.problem or exc}") from exc
+    except YAMLError as exc:
+        raise IntentError(path, None, f"not valid YAML: {exc}") from exc
+    return doc, _Parser(path).parse(doc)
+
+
+def _op_node(op: Operation, old: CommentedMap | None) -> CommentedMap:
+    node = old if old is not None else CommentedMap()
+    fields: dict[str, str | None] = {
+        op.kind.value: op.item.render(),
+        "before": op.before.render() if op.before else None,
+        "after": op.after.render() if op.after else None,
+        "at": op.at,
+        "to": op.to.render() if op.to else None,
+        "why": op.why,
+    }
+    for key in [k for k in node if fields.get(k) is None]:
+        del node[key]
+    for key, value in fields.items():
+        if value is not None and node.get(key) != value:
+            node[key] = value
+    return node
+
+
+def _quoted(value: str | None) -> str | None:
+    """Parameter values quoted, so `yes` stays text for every YAML reader (YAML 1.1: a bool)."""
+    return None if value is None else DoubleQuotedScalarString(value)
+
+
+class IntentFile:
+    """customizations.yaml: the validated model plus the document it came from."""
+
+    def __init__(self, path: Path, doc: Any, model: Customisations) -> None:
+        self.path = path
+        self.doc: CommentedMap = doc if isinstance(doc, CommentedMap) else CommentedMap()
+        self.model = model
+        if "version" not in self.doc:
+            self.doc.insert(0, "version", SCHEMA_VERSION)
+            self.doc.yaml_set_start_comment(_HEADER)
+
+    @classmethod
+    def load(cls, path: str | Path) -> IntentFile:
+        """Read and validate; a missing file is an empty set of customisations."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls(p, None, Customisations())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IntentError(str(p), None, f"cannot read: {exc}") from exc
+        doc, model = parse_text(text, str(p))
+        return cls(p, doc, model)
+
+    @classmethod
+    def for_state_dir(cls, state_dir: str | Path) -> IntentFile:
+        return cls.load(default_path(state_dir))
+
+    # ---- updates (each keeps the model and the document in step) ---------------------
+    def _section(self, key: str) -> CommentedMap:
+        node = self.doc.get(key)
+        if not isinstance(node, CommentedMap):
+            node = CommentedMap()
+            self.doc[key] = node
+        return node
+
+    def set_release(self, release: str | None) -> None:
+        if release and self.doc.get("miab_release") != release:
+            if "miab_release" in self.doc:
+                self.doc["miab_release"] = release
+            else:
+                self.doc.insert(1, "miab_release", release)
+        self.model.miab_release = release or self.model.miab_release
+
+    def set_chain(self, ci: ChainIntent) -> None:
+        section = self._section("chains")
+        node = section.get(ci.parameter)
+        if not isinstance(node, CommentedMap):
+            node = CommentedMap()
+            section[ci.parameter] = node
+        base = ci.base.render() if ci.base is not None else None
+        if node.get("base") != base or "base" not in node:
+            node["base"] = base
+        old_ops = node.get("operations")
+        old_nodes = list(old_ops) if isinstance(old_ops, CommentedSeq) else []
+        old_models = self.model.chains.get(ci.parameter)
+        pool = list(zip(old_models.operations if old_models else [], old_nodes, strict=False))
+        new_nodes: list[CommentedMap] = []
+        for op in ci.operations:
+            match = next((n for o, n in pool if o == op), None)
+            if match is not None:
+                pool = [(o, n) for o, n in pool if n is not match]
+            new_nodes.append(_op_node(op, match))
+        if isinstance(old_ops, CommentedSeq):
+            while len(old_ops):
+                old_ops.pop()
+            old_ops.extend(new_nodes)
+        else:
+            node["operations"] = CommentedSeq(new_nodes)
+        self.model.chains[ci.parameter] = ci
+
+    def set_parameter(self, pi: ParameterIntent) -> None:
+        section = self._section("parameters")
+        node = section.get(pi.name)
+        if not isinstance(node, CommentedMap):
+            node = CommentedMap()
+            section[pi.name] = node
+        wanted: dict[str, str | None] = {"value": _quoted(pi.value)}
+        if pi.has_base:
+            wanted["base"] = _quoted(pi.base)
+        if pi.why is not None:
+            wanted["why"] = pi.why
+        for key, value in wanted.items():
+            if key not in node or node.get(key) != value:
+                node[key] = value
+        self.model.parameters[pi.name] = pi
+
+    def set_table(self, ti: TableIntent) -> None:
+        section = self._section("tables")
+        node = section.get(ti.path)
+        if not isinstance(node, CommentedMap):
+            node = CommentedMap()
+            section[ti.path] = node
+        if node.get("type") != ti.map_type:
+            node["type"] = ti.map_type
+        if str(node.get("content", "")) != ti.content:
+            node["content"] = LiteralScalarString(ti.content)
+        if ti.why is not None and node.get("why") != ti.why:
+            node["why"] = ti.why
+        self.model.tables[ti.path] = ti
+
+    def remove(self, section: str, key: str) -> None:
+        node = self.doc.get(section)
+        if isinstance(node, CommentedMap) and key in node:
+            del node[key]
+        getattr(self.model, section).pop(key, None)
+
+    # ---- writing -------------------------------------------------------------------------
+    def dumps(self) -> str:
+        buf = io.StringIO()
+        _yaml().dump(self.doc, buf)
+        return buf.getvalue()
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write atomically (temp file, fsync, rename), mode 0600; re-validate first."""
+        target = Path(path) if path is not None else self.path
+        text = self.dumps()
+        parse_text(text, str(target))  # never write a file pfwizard could not read back
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".customizations.", dir=str(target.parent))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        dfd = os.open(str(target.parent), os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        return target
+

@@ -1,0 +1,108 @@
+"""The one door restore and apply-profile go through to change files: the safe apply engine
+(diff, lock, backup, analyser gate, postfix check on a staged copy, reload, rollback)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pfwizard.engine import ChangeSet as EngineChangeSet
+from pfwizard.engine import (
+    Engine,
+    FileMeta,
+    Plan,
+    StepEvent,
+    StepFailed,
+    TableChange,
+    default_gate,
+)
+from pfwizard.engine.changeset import index_path
+from pfwizard.engine.tables import install_indexed
+from pfwizard.findings import Finding
+from pfwizard.intent.model import TableIntent
+from pfwizard.maincf import MainCf
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    error: str | None = None
+    refused: bool = False
+    entry_id: str | None = None
+    output: str = ""
+
+
+@dataclass
+class Prepared:
+    diff: str
+    is_empty: bool
+    plan: Plan
+    rebuild: list[TableIntent] = field(default_factory=list)
+    """Indexed tables whose source is as recorded but whose index (.db) is lost."""
+
+
+def _index_lost(t: TableIntent) -> bool:
+    p = Path(t.path)
+    idx = index_path(p, t.map_type)
+    if idx is None or not p.exists() or idx.exists():
+        return False
+    try:
+        return p.read_bytes() == t.content.encode()
+    except OSError:
+        return False
+
+
+class Writer:
+    """Plan and apply main.cf parameter edits and table files through the engine."""
+
+    def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
+                 reload: bool = True) -> None:
+        self._building: set[str] = set()
+        self._analyse = default_gate()
+        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload,
+                             gate=self._gate if self._analyse is not None else None)
+
+    def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
+        """The analyser, except "missing table" for a table this very change builds: the
+        engine's gate runs before its postmap step (engine gap, reported)."""
+        assert self._analyse is not None
+        return [f for f in self._analyse(cf, config_dir)
+                if not (f.code == "missing-table"
+                        and any((f.entry or "").endswith(p) for p in self._building))]
+
+    def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
+                intent: dict[str, Any] | None = None, kind: str = "restore") -> Prepared:
+        changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
+        # The gate sees a staged copy of the config directory: match on the path inside it.
+        root = self.engine.config_dir.resolve()
+        self._building = {"/" + str(Path(t.path).resolve().relative_to(root))
+                          for t in tables if Path(t.path).resolve().is_relative_to(root)}
+        plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind))
+        # The engine rebuilds an index only when its source changes; a lost .db next to an
+        # unchanged source is rebuilt here (nothing to back up: it does not exist).
+        rebuild = [t for t in tables if _index_lost(t)]
+        diff = plan.unified_diff() + "".join(
+            f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild)
+        return Prepared(diff, plan.is_empty and not rebuild, plan, rebuild)
+
+    def apply(self, prepared: Prepared,
+              progress: Callable[[str], None] | None = None) -> Outcome:
+        def relay(ev: StepEvent) -> None:
+            if progress is not None:
+                progress(f"{ev.step}: {ev.status}" + (f" ({ev.detail})" if ev.detail else ""))
+
+        eng = self.engine
+        for t in prepared.rebuild:
+            path = Path(t.path)
+            try:
+                out = install_indexed(eng.writer, eng.tools, eng.config_dir, path,
+                                      path.read_bytes(), t.map_type, FileMeta.of(path), None)
+            except (StepFailed, OSError) as exc:
+                return Outcome(False, str(exc), output=getattr(exc, "output", ""))
+            relay(StepEvent("postmap", "ok", out or f"rebuilt {t.map_type}:{path}"))
+        if prepared.plan.is_empty:
+            return Outcome(True)
+        res = eng.apply(prepared.plan, progress=relay)
+        return Outcome(res.ok, res.error, res.refused, res.entry_id, res.postfix_output)

@@ -1,0 +1,92 @@
+"""Apply: the engine's steps as they happen, with Postfix's own output; on failure, what was
+put back."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Log, Static
+
+from tui.flow import Action
+from tui.stage import WizardScreen
+
+
+def step_line(event: Any) -> str:
+    status = str(getattr(event, "status", ""))
+    word = {"ok": "  ok  ", "done": "  ok  ", "start": " ...  ", "running": " ...  ",
+            "failed": "FAILED", "error": "FAILED", "skipped": " skip "}.get(status.lower(),
+                                                                          f"{status:^6}")
+    detail = str(getattr(event, "detail", "") or "")
+    return f"[{word}] {getattr(event, 'step', '?')}" + (f": {detail}" if detail else "")
+
+
+class ApplyScreen(WizardScreen):
+    STEP_ID = "apply"
+    HELP = ("Apply: pfwizard backs up every file, writes atomically, runs postmap and "
+            "postfix check, reloads Postfix and checks it answers. Any failure restores the "
+            "backup. n goes on when it is finished.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n,enter", "next", "Next", id="apply.next"),
+    ]
+    finished = False
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_title()
+        yield Static("Applying...", id="apply-status", markup=False)
+        yield Log(id="steps", highlight=False)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Log).focus()
+        self.run_worker(self._apply, thread=True, name="apply", exit_on_error=False)
+        super().on_mount()
+
+    def _apply(self) -> Any:
+        def progress(event: Any) -> None:
+            self.app.call_from_thread(self._step, event)
+
+        try:
+            result = self.wizard.engine.apply(self.wizard.plan, progress=progress,
+                                              confirm_within=self.wizard.confirm_within)
+        except Exception as exc:  # show the engine's own words; the engine restored files
+            result = _Failed(f"{type(exc).__name__}: {exc}")
+        self.app.call_from_thread(self._done, result)
+        return result
+
+    def _step(self, event: Any) -> None:
+        self.query_one(Log).write_line(step_line(event))
+
+    def _done(self, result: Any) -> None:
+        self.wizard.result = result
+        self.finished = True
+        log = self.query_one(Log)
+        out = str(getattr(result, "postfix_output", "") or "").strip()
+        if out:
+            log.write_line("Postfix said:")
+            for line in out.splitlines():
+                log.write_line(f"  {line}")
+        if getattr(result, "ok", False):
+            status = f"Applied (journal entry {getattr(result, 'entry_id', '?')}). n: next"
+        else:
+            status = (f"FAILED: {getattr(result, 'error', '')}. The previous configuration "
+                      "is in force. n: next")
+            self.wizard.exit_code = 3
+        self.query_one("#apply-status", Static).update(status)
+        self.refresh_title()
+
+    def action_next(self) -> None:
+        if not self.finished:
+            self.notify("Apply is still running.", timeout=2)
+            return
+        self.finish(Action.NEXT)
+
+
+class _Failed:
+    ok = False
+    entry_id = None
+    postfix_output = ""
+
+    def __init__(self, error: str) -> None:
+        self.error = error

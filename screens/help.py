@@ -1,0 +1,32 @@
+"""F1: help for the screen and for the widget that has the focus."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "close", "Close", id="help.close")]
+
+    def __init__(self, screen_help: str, widget_help: str) -> None:
+        super().__init__()
+        self.screen_help = screen_help
+        self.widget_help = widget_help
+
+    def compose(self) -> ComposeResult:
+        parts = [p for p in (self.widget_help, self.screen_help) if p]
+        text = "\n\n".join(parts) or "No help here."
+        with VerticalScroll(classes="dialog"):
+            yield Static("Help", classes="hint")
+            yield Static(text, markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

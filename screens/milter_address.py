@@ -1,0 +1,46 @@
+"""Ask for a milter address: ``inet:host:port`` or ``unix:/path`` (one word)."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static
+
+_ADDRESS = re.compile(r"(inet:[A-Za-z0-9.\-\[\]:]*:\d{1,5}|unix:/?[^\s,{}]+|/[^\s,{}]+)\Z")
+
+
+class MilterAddressScreen(ModalScreen["str | None"]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="milter_address.cancel")]
+    HELP = "A milter address: inet:127.0.0.1:8891 or unix:/run/opendkim/opendkim.sock."
+
+    def __init__(self, value: str) -> None:
+        super().__init__()
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Milter address (inet:HOST:PORT or unix:/PATH), enter to keep",
+                         classes="hint")
+            yield Input(self.value or "inet:127.0.0.1:", id="address")
+            yield Static(id="error", classes="error", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if not _ADDRESS.match(value):
+            self.query_one("#error", Static).update(
+                f"{value!r} is not a milter address: inet:HOST:PORT or unix:/PATH")
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

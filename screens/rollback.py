@@ -1,0 +1,108 @@
+"""Rollback: the journal as a list, each entry's diff, restore with confirmation."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.diffview import diff_text
+from tui.flow import Action
+from tui.stage import WizardScreen
+
+
+def entry_line(e: Any) -> str:
+    when = str(getattr(e, "time", "") or getattr(e, "timestamp", ""))[:16]
+    outcome = str(getattr(e, "outcome", "") or "")
+    return f"{getattr(e, 'id', '?')} {when} {outcome} {getattr(e, 'summary', '')}".strip()
+
+
+def entry_diff(engine: Any, e: Any) -> str:
+    return str(engine.diff(e.id) or "(no diff recorded for this entry)")
+
+
+class RollbackScreen(WizardScreen):
+    STEP_ID = "rollback"
+    HELP = ("Every apply, rollback and restore pfwizard made, newest first. j/k choose an "
+            "entry, its diff shows on the right; r restores the configuration from before "
+            "that entry (asks first; the restore is itself journaled, so it can be undone).")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor(1)", "Down", show=False, id="rollback.down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="rollback.up"),
+        Binding("r", "restore", "Restore", id="rollback.restore"),
+        Binding("b,escape", "back", "Back", id="rollback.back"),
+    ]
+
+    entries: list[Any]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_title()
+        with Horizontal(id="stage-body"):
+            yield OptionList(id="journal")
+            with VerticalScroll(classes="page", id="rollback-diff"):
+                yield Static(id="diff")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+        self.query_one("#journal", OptionList).focus()
+        super().on_mount()
+
+    def refresh_view(self) -> None:
+        try:
+            self.entries = list(reversed(self.wizard.engine.history()))
+        except Exception as exc:  # a broken journal is shown, not hidden
+            self.entries = []
+            self.notify(f"cannot read the journal: {exc}", severity="error")
+        lst = self.query_one("#journal", OptionList)
+        lst.set_options([Option(entry_line(e)) for e in self.entries] or
+                        [Option("No changes recorded yet.", disabled=True)])
+        if self.entries:
+            lst.highlighted = 0
+        self._show()
+
+    def _show(self) -> None:
+        idx = self.query_one("#journal", OptionList).highlighted
+        diff = self.query_one("#diff", Static)
+        if idx is None or not self.entries:
+            diff.update("")
+            return
+        diff.update(diff_text(entry_diff(self.wizard.engine, self.entries[idx]), 34))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show()
+
+    def action_cursor(self, delta: int) -> None:
+        lst = self.query_one("#journal", OptionList)
+        if delta > 0:
+            lst.action_cursor_down()
+        else:
+            lst.action_cursor_up()
+
+    def action_back(self) -> None:
+        self.finish(Action.BACK)
+
+    def action_restore(self) -> None:
+        idx = self.query_one("#journal", OptionList).highlighted
+        if idx is None or not self.entries:
+            return
+        entry = self.entries[idx]
+        from screens.confirm import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            res = self.wizard.engine.rollback(entry.id)
+            if getattr(res, "ok", False):
+                self.notify(f"Restored the configuration from before {entry.id}.")
+            else:
+                self.notify(f"Rollback failed: {getattr(res, 'error', res)}", severity="error")
+            self.refresh_view()
+
+        self.app.push_screen(ConfirmScreen(
+            f"Restore the configuration from before entry {entry.id}?\n"
+            f"{getattr(entry, 'summary', '')}"), done)

@@ -1,0 +1,84 @@
+"""A check_*_access entry's lookup table: edit it, and ask how a key would be answered,
+both as ``postmap -q`` (one exact key) and as smtpd searches it for this list (access(5))."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static, TextArea
+
+from pfwizard.errors import ValueRefused
+from pfwizard.session import Session, access_answer, postmap_query, validate_table
+
+# Which access(5) search a check_X_access entry does.
+KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",
+        "check_client_access": "client", "check_helo_access": "helo"}
+
+
+class TableEditorScreen(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2,ctrl+s", "save", "Save", id="table.save"),
+        Binding("f3", "focus_lookup", "Lookup", id="table.lookup"),
+        Binding("escape", "cancel", "Cancel", id="table.cancel"),
+    ]
+    HELP = ("One rule per line: KEY ACTION (regexp/pcre: /pattern/flags ACTION). "
+            "ACTION is OK/PERMIT, REJECT text, DUNNO, 4NN/5NN text... f2 saves the table into "
+            "the change (written only at Apply). f3 jumps to the lookup tester: type an "
+            "address and press enter to see postmap -q's answer and smtpd's.")
+
+    def __init__(self, session: Session, restriction: str, map_type: str, path: str) -> None:
+        super().__init__()
+        self.session = session
+        self.restriction = restriction
+        self.map_type = map_type
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
+            yield TextArea(self.session.table_text(self.path), id="table",
+                           soft_wrap=True, show_line_numbers=True)
+            yield Static(id="error", classes="error", markup=False)
+            yield Input(placeholder="lookup tester: an address, then enter", id="lookup")
+            yield Static(id="answer", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def content(self) -> str:
+        return self.query_one(TextArea).text
+
+    def action_focus_lookup(self) -> None:
+        self.query_one("#lookup", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        key = event.value.strip()
+        if not key:
+            return
+        text = self.content()
+        pm = postmap_query(self.session.config_dir, self.map_type, text, key)
+        kind = KIND.get(self.restriction, "sender")
+        sm = access_answer(self.map_type, text, key, kind)
+        self.query_one("#answer", Static).update(
+            f"postmap -q {key}: {pm}\nsmtpd ({self.restriction}): {sm}")
+
+    def action_save(self) -> None:
+        text = self.content()
+        problems = validate_table(self.session.config_dir, self.map_type, text)
+        if problems:
+            self.query_one("#error", Static).update("\n".join(problems[:3]))
+            return
+        try:
+            self.session.set_table(self.path, text, self.map_type)
+        except ValueRefused as exc:
+            self.query_one("#error", Static).update(str(exc))
+            return
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

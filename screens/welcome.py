@@ -1,0 +1,72 @@
+"""Welcome: which box and config, the MiaB release, findings on the config as it is now."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.flow import Action
+from tui.stage import WizardScreen
+from tui.widgets.risk_panel import findings_text
+
+
+class WelcomeScreen(WizardScreen):
+    STEP_ID = "welcome"
+    HELP = ("pfwizard walks through HELO, sender, recipient/relay and milter settings, shows "
+            "the risk of every choice, then the diff of every file. Nothing is written before "
+            "Apply; every apply is backed up and can be rolled back (r).")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n,enter", "next", "Start", id="welcome.next"),
+        Binding("r", "rollback", "History", id="welcome.rollback"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_title()
+        with VerticalScroll(classes="page", id="welcome-page"):
+            yield Static(self.body(), id="welcome-body")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#welcome-page").focus()
+        super().on_mount()
+
+    def body(self) -> Text:
+        s = self.session
+        text = Text()
+        text.append("Box: ", style="bold")
+        text.append(f"{s.box_name()}\n")
+        text.append("Postfix config: ", style="bold")
+        text.append(f"{s.config_dir}\n")
+        text.append("Backups & journal: ", style="bold")
+        text.append(f"{s.state_dir}\n")
+        release = s.miab_release()
+        text.append("Mail-in-a-Box: ", style="bold")
+        text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
+                    f"release unknown (no git checkout at {s.miab_checkout})\n")
+        for note in self.wizard.notes:
+            text.append(f"Note: {note}\n", style="yellow")
+        glued = s.cf.glued_continuations()
+        if glued:
+            text.append(f"\n! CAUTION: {len(glued)} glued continuation line(s) from a MiaB "
+                        "upgrade:\n", style="yellow")
+            for g in glued:
+                text.append(f"  {g.describe()}\n")
+        text.append("\nFindings on the current configuration\n", style="bold underline")
+        text.append_text(findings_text(s.findings(), empty="None: nothing to worry about."))
+        text.append("\nNothing has been written yet. Every change is shown as a diff before "
+                    "Apply.\n", style="bold")
+        return text
+
+    def refresh_view(self) -> None:
+        self.query_one("#welcome-body", Static).update(self.body())
+
+    def action_next(self) -> None:
+        self.finish(Action.NEXT)
+
+    def action_rollback(self) -> None:
+        self.finish(Action.GOTO, "rollback")

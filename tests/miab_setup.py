@@ -1,0 +1,148 @@
+"""A test double for MiaB's setup run on main.cf, behaving as tests/fixtures/miab/README.md says.
+
+- A line "names" a parameter if, after optional whitespace and an optional ``#`` (and spaces),
+  it starts with the exact name, optional spaces and ``=``.
+- The first line naming it is the anchor: ``name=value`` goes right after it (unless that line
+  is already the active ``name=value``). Later active lines with another value are commented
+  out by prefixing ``#``; a later duplicate of the same ``name=value`` is dropped.
+- One physical line at a time: continuation lines are never looked at, so a multi-line value
+  loses only its first line to the comment and the rest gets glued onto MiaB's new value.
+- Erased parameters (value ``None``): any active line is commented out, nothing is added.
+- Parameters named nowhere are appended at the end, in the order given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pfwizard import miab
+from pfwizard.maincf import MainCf
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "miab"
+# MiaB writes its own settings as name=value with no space around '='.
+_MIAB_LINE_RE = re.compile(r"([A-Za-z0-9_]+)=(.*)\Z")
+
+
+def release_values(fixture: str = "main.cf.v75-fresh") -> dict[str, str | None]:
+    """What a release's setup sets: every ``name=value`` line of its fresh install, plus the
+    parameters it erases (as ``None``)."""
+    values: dict[str, str | None] = {}
+    cf = MainCf.read(FIXTURES / fixture)
+    for d in cf.definitions():
+        m = _MIAB_LINE_RE.match(cf.lines[d.index].text)
+        if m and not d.continuation:
+            values[m.group(1)] = m.group(2)
+    for name in sorted(miab.ERASED):
+        values[name] = None
+    return values
+
+
+def _names(line: str, name: str) -> tuple[bool, str] | None:
+    """(is_comment, value) if ``line`` names ``name``, else None."""
+    m = re.match(r"\s*(#\s*)?" + re.escape(name) + r"\s*=\s*(.*?)\s*\Z", line, re.S)
+    if not m:
+        return None
+    return m.group(1) is not None, m.group(2)
+
+
+def run_setup(text: str, values: Mapping[str, str | None]) -> str:
+    """main.cf text after a setup run setting ``values`` (``None``: erase the parameter)."""
+    out: list[str] = []
+    placed: set[str] = set()
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        for name, value in values.items():
+            hit = _names(body, name)
+            if hit is None:
+                continue
+            is_comment, existing = hit
+            if not is_comment and existing == (value or ""):
+                if name not in placed:
+                    out.append(line)
+                    placed.add(name)
+                break  # a second identical active line is dropped
+            out.append(line if is_comment else "#" + body.rstrip() + "\n")
+            if name not in placed and value is not None:
+                out.append(f"{name}={value}\n")
+                placed.add(name)
+            break
+        else:
+            out.append(line)
+    for name, value in values.items():
+        if name not in placed and value is not None:
+            if out and not out[-1].endswith("\n"):
+                out[-1] += "\n"
+            out.append(f"{name}={value}\n")
+    return "".join(out)
+
+
+def run_setup_on(path: Path, values: Mapping[str, str | None]) -> None:
+    """Rewrite ``path`` in place, as MiaB does (no backup, no temp file)."""
+    path.write_text(run_setup(path.read_text(), values))
+
+
+# ---- the admin's customisations used across the restore tests --------------------------------
+SEED000_TABLE = (
+    "# Cisco Secure Email Threat Defense (DMARC domains)\n"
+    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+)
+SEED001_TABLE = "box.example.com REJECT Oh no you don't. You're not local!\n"
+HELO_RESTRICTIONS = ("permit_mynetworks, permit_sasl_authenticated, "
+                     "reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname")
+
+
+def customise(config_dir: Path, state_dir: Path) -> None:
+    """Seed 000's allowlist, seed 001's own-domain spoof block and HELO hardening, made with
+    the core and recorded as intent, the way the wizard does it."""
+    from pfwizard.chain import Chain, Item
+    from pfwizard.intent import IntentFile, record_chain, record_parameter, record_table
+
+    main_cf = config_dir / "main.cf"
+    cf = MainCf.read(main_cf)
+    store = IntentFile.for_state_dir(state_dir)
+    tables = config_dir / "pfwizard"
+    tables.mkdir(exist_ok=True)
+    allow, own = tables / "cisco_dmarc_sender_access", tables / "own_domains"
+    allow.write_text(SEED000_TABLE)
+    own.write_text(SEED001_TABLE)
+    record_table(store, str(allow), "regexp", SEED000_TABLE,
+                 why="Cisco ESA DMARC reporters send from domains without DNS (seed 000)")
+    record_table(store, str(own), "hash", SEED001_TABLE, why="own domains (seed 001)")
+
+    sender = Chain.parse(cf.get("smtpd_sender_restrictions") or "")
+    new = sender.copy()
+    new.insert_before("reject_unknown_sender_domain",
+                      Item("check_sender_access", f"regexp:{allow}"))
+    record_chain(store, "smtpd_sender_restrictions", sender, new, why="seed 000")
+    cf.set("smtpd_sender_restrictions", new.render())
+
+    rcpt = Chain.parse(cf.get("smtpd_recipient_restrictions") or "")
+    new = rcpt.copy()
+    new.insert_after("permit_mynetworks", Item("check_sender_access", f"hash:{own}"))
+    record_chain(store, "smtpd_recipient_restrictions", rcpt, new,
+                 why="outsiders may not use our own domains as sender (seed 001)")
+    cf.set("smtpd_recipient_restrictions", new.render())
+
+    for name, value in (("smtpd_helo_required", "yes"),
+                        ("smtpd_helo_restrictions", HELO_RESTRICTIONS)):
+        record_parameter(store, name, cf.get(name), value, why="HELO hardening")
+        cf.set(name, value)
+    main_cf.write_bytes(cf.to_bytes())
+    store.save()
+
+
+def box(tmp: Path, fixture: str = "main.cf.v66-fresh") -> tuple[Path, Path]:
+    """A MiaB config directory from a fixture, plus an empty state directory.
+
+    The fixtures' ``myorigin = /etc/mailname`` names a file this test machine lacks (postmap
+    reads it); it is the only line changed, and MiaB's setup never touches it.
+    """
+    config_dir, state_dir = tmp / "etc", tmp / "state"
+    config_dir.mkdir()
+    text = (FIXTURES / fixture).read_text()
+    (config_dir / "main.cf").write_text(
+        text.replace("\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n"))
+    (config_dir / "master.cf").write_bytes((FIXTURES / "master.cf.v75").read_bytes())
+    return config_dir, state_dir

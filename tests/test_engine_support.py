@@ -1,0 +1,75 @@
+"""Shared helpers for the engine tests (no tests here): seed 000's change as the standard
+example, snapshots of the config directory, SMTP verdicts."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from pfwizard.chain import Chain, Item
+from pfwizard.engine import ChangeSet, TableChange
+from pfwizard.maincf import MainCf
+
+SEED_TABLE = (
+    "# Cisco Secure Email Threat Defense (DMARC domains)\n"
+    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+)
+HASH_TABLE = "# DMARC reporters whose domains do not resolve\ncommscope.com OK\n"
+CISCO = "MAILER-DAEMON@esa4.commscope.iphmx.com"
+COMMSCOPE = "MAILER-DAEMON@reports.commscope.com"
+REGEXP_REL = Path("pfwizard/cisco_dmarc_sender_access")
+HASH_REL = Path("pfwizard/dmarc_sender_domains")
+
+
+def seed000_changeset(config_dir: Path) -> ChangeSet:
+    """Seed 000's fix: a regexp and a hash allowlist before reject_unknown_sender_domain."""
+    cf = MainCf.read(config_dir / "main.cf")
+    chain = Chain.parse(cf.get("smtpd_sender_restrictions") or "")
+    chain.insert_before("reject_unknown_sender_domain",
+                        Item("check_sender_access", f"regexp:{config_dir / REGEXP_REL}"))
+    chain.insert_before("reject_unknown_sender_domain",
+                        Item("check_sender_access", f"hash:{config_dir / HASH_REL}"))
+    return ChangeSet(
+        summary="seed 000: let Cisco ESA DMARC reporters through",
+        params={"smtpd_sender_restrictions": chain.render()},
+        tables=[TableChange(REGEXP_REL, SEED_TABLE, "regexp"),
+                TableChange(HASH_REL, HASH_TABLE, "hash")],
+        intent={"seed": "000"},
+    )
+
+
+def snapshot(config_dir: Path) -> dict[str, tuple[bytes, int, int, int]]:
+    """Every file under the config directory: bytes, mode, uid, gid."""
+    out = {}
+    for dirpath, _dirs, files in os.walk(config_dir):
+        for n in files:
+            p = Path(dirpath) / n
+            st = p.stat()
+            out[str(p.relative_to(config_dir))] = (p.read_bytes(), st.st_mode, st.st_uid,
+                                                   st.st_gid)
+    return out
+
+
+def verdicts(bench) -> tuple[int, int]:
+    """RCPT codes for the Cisco reporter and the commscope.com reporter (outside client)."""
+    codes = []
+    for sender in (CISCO, COMMSCOPE):
+        d = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=sender,
+                           rcpt_to="admin@box.example.com")
+        codes.append(d.rcpt.code)
+    return codes[0], codes[1]
+
+
+def state_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="pfwizard-state-", dir="/tmp"))
+
+
+def backdate(config_dir: Path) -> None:
+    """Postfix's ~2 s cool-down for young files: tests backdate instead of waiting."""
+    import time
+
+    past = time.time() - 10
+    for dirpath, _dirs, files in os.walk(config_dir):
+        for n in files:
+            os.utime(Path(dirpath) / n, (past, past))

@@ -1,0 +1,105 @@
+"""The wizard application: a Session, the flow of steps, the theme. No Postfix logic here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+import assets
+from pfwizard.session import Session
+from tui.flow import StageResult, next_step, step
+from tui.theme import PFWIZARD_ANSI
+
+CSS_FILE = Path(assets.__file__).resolve().parent / "pfwizard.tcss"
+
+
+class PfwizardApp(App[int]):
+    """``sudo pfwizard``: stage by stage, nothing written until Apply."""
+
+    CSS_PATH = str(CSS_FILE)
+    TITLE = "pfwizard"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "request_quit_key", "Quit", show=False, priority=True,
+                id="app.quit")]
+
+    def __init__(self, session: Session, *, start: str = "welcome",
+                 answers: Mapping[str, Mapping[str, Any]] | None = None,
+                 no_color: bool = False, notes: tuple[str, ...] = ()) -> None:
+        if no_color:
+            # Textual reads NO_COLOR when the App is built (no-color.org).
+            os.environ["NO_COLOR"] = "1"
+        super().__init__(ansi_color=True)
+        self.session = session
+        self.start_step = start
+        self.answers = dict(answers or {})
+        self.notes = notes
+        """Lines for the Welcome screen (e.g. what the demo skipped without Postfix)."""
+        self.current_step = start
+        self.result: Any = None
+        """The engine's ApplyResult once Apply ran."""
+        self.confirm_within: int | None = None
+        self.plan: Any = None
+        """The plan the admin reviewed (Apply writes exactly this)."""
+        self._engine: Any = None
+        self.exit_code = 0
+
+    def on_mount(self) -> None:
+        self.register_theme(PFWIZARD_ANSI)
+        self.theme = PFWIZARD_ANSI.name
+        self.show(self.start_step)
+
+    @property
+    def engine(self) -> Any:
+        """The apply engine, made on first use (Welcome and the stages never need it)."""
+        if self._engine is None:
+            self._engine = self.session.engine()
+        return self._engine
+
+    # ---- flow --------------------------------------------------------------------------
+    def show(self, step_id: str) -> None:
+        self.current_step = step_id
+        self.push_screen(step(step_id).make(), self._on_result)
+
+    def _on_result(self, result: StageResult | None) -> None:
+        if result is None:
+            return
+        target = next_step(self.current_step, result)
+        if target is None:
+            self.exit(self.exit_code)
+        else:
+            self.show(target)
+
+    def run_answers(self, screen: Any) -> None:
+        entry = self.answers.pop(screen.STEP_ID, None)
+        if entry is not None:
+            screen.answer(list(entry.get("ops", [])), str(entry.get("action", "next")))
+
+    # ---- state shown on every screen -------------------------------------------------------
+    def write_state(self) -> str:
+        if self.result is None:
+            return "nothing has been written yet"
+        if getattr(self.result, "ok", False):
+            return "change applied"
+        return "apply failed: previous config in force"
+
+    def request_quit(self) -> None:
+        if self.session.changed and self.result is None:
+            from screens.confirm import ConfirmScreen
+
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.exit(self.exit_code)
+
+            self.push_screen(ConfirmScreen(
+                "Quit without applying? Nothing has been written; your edits are lost."), done)
+        else:
+            self.exit(self.exit_code)
+
+    def action_request_quit_key(self) -> None:
+        self.request_quit()

@@ -1,0 +1,76 @@
+"""What every wizard screen shares: title line, "nothing written yet", Next/Back/Skip, F1."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.flow import NUMBERED, Action, StageResult, step
+
+if TYPE_CHECKING:
+    from pfwizard.session import Session
+    from tui.app import PfwizardApp
+
+
+class WizardScreen(Screen[StageResult]):
+    STEP_ID: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="wizard.help"),
+        Binding("q", "quit_wizard", "Quit", id="wizard.quit"),
+    ]
+
+    @property
+    def wizard(self) -> PfwizardApp:
+        return cast("PfwizardApp", self.app)
+
+    @property
+    def session(self) -> Session:
+        return self.wizard.session
+
+    def title_text(self) -> str:
+        s = step(self.STEP_ID)
+        pos = f" {NUMBERED.index(s.id) + 1}/{len(NUMBERED)}" if s.in_progress else ""
+        state = self.wizard.write_state()
+        return f"pfwizard{' demo' if self.session.demo else ''} · {s.title}{pos} · {state}"
+
+    def compose_title(self) -> ComposeResult:
+        yield Static(self.title_text(), id="title", markup=False)
+
+    def compose_footer(self) -> ComposeResult:
+        footer = Footer(compact=True, show_command_palette=False)
+        yield footer
+
+    def refresh_title(self) -> None:
+        self.query_one("#title", Static).update(self.title_text())
+
+    def finish(self, action: Action, target: str | None = None) -> None:
+        self.dismiss(StageResult(action, target))
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        focused = self.focused
+        text = getattr(focused, "HELP", "") if focused is not None else ""
+        self.app.push_screen(HelpScreen(self.HELP, str(text or "")))
+
+    def action_quit_wizard(self) -> None:
+        self.wizard.request_quit()
+
+    def on_mount(self) -> None:
+        self.wizard.run_answers(self)
+
+    def answer(self, ops: list[dict[str, object]], action: str) -> None:
+        """Drive this screen from an answers file: ops on the session, then the action."""
+        for op in ops:
+            self.session.apply_answer(op)
+        self.refresh_view()
+        if action != "stay":  # "stay": leave the screen showing (tests inspect it)
+            self.call_after_refresh(getattr(self, f"action_{action}"))
+
+    def refresh_view(self) -> None:
+        """Redraw from the session (after undo, answers, a dialog...)."""

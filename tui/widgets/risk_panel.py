@@ -1,0 +1,53 @@
+"""Beside a chain: the highlighted entry's risk, then the analyser's findings for the config.
+
+Severity is always spelt out (``X DANGER``, ``! CAUTION``, ``i INFO``), colour only helps.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from pfwizard.findings import Finding
+from tui.theme import SEVERITY_STYLE
+
+
+def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
+                  empty: str = "No findings.") -> Text:
+    text = Text()
+    if not findings:
+        text.append(empty + "\n")
+    for f in sorted(findings, key=lambda f: -f.severity.rank):
+        label = f"{f.severity.symbol} {f.severity.value.upper()}"
+        text.append(label, style=SEVERITY_STYLE[f.severity.value])
+        where = f.parameter.replace("smtpd_", "") if f.parameter else ""
+        if f.entry:
+            where += f" [{f.entry}]"
+        text.append(f" {f.code}", style="bold")
+        text.append(f" in {where}\n" if where else "\n")
+        text.append(f"  {f.message}\n")
+        if accepted is not None and f in accepted:
+            text.append("  (accepted by you)\n", style="italic")
+        if not f.acceptable:
+            text.append("  Cannot be accepted: fix it.\n", style="bold")
+    return text
+
+
+class RiskPanel(VerticalScroll, can_focus=True):
+    """Scrollable; focus it with tab to read long findings."""
+
+    HELP = ("The risk panel: the highlighted entry's risk, then every finding the analyser "
+            "has on the configuration as it will be after Apply.  X DANGER blocks Next until "
+            "fixed or accepted (an open relay can never be accepted).")
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="entry-risk")
+        yield Static(id="findings")
+
+    def show(self, entry: str, findings: list[Finding], accepted: set[Finding]) -> None:
+        head = Text(entry + "\n" if entry else "", style="")
+        self.query_one("#entry-risk", Static).update(head)
+        body = Text("Findings (whole config)\n", style="bold underline")
+        body.append_text(findings_text(findings, accepted))
+        self.query_one("#findings", Static).update(body)
