@@ -5,16 +5,16 @@
 - ``lookup``: ``Simulator``, ``postmap_query()``, ``access_lookup()`` -> LookupResult.
 - ``lint``: ``lint()`` -> [TableFinding] (a Finding with a proof key).
 - ``edit``: ``add_entry/replace_entry/remove_entry`` (new Table), ``validate_path()``.
+
+The submodules ``validate`` and ``lint`` keep their names here (``from pfwizard.tables
+import validate`` is the module), so their functions are not re-exported.
 """
 
 from pfwizard.tables.edit import add_entry, remove_entry, replace_entry, validate_path
-from pfwizard.tables.lint import TableFinding, lint
 from pfwizard.tables.lookup import LookupResult, Simulator, access_lookup, postmap_query
 from pfwizard.tables.model import Table, TableError
-from pfwizard.tables.validate import Problem, checked_content, validate
 
 __all__ = [
-    "LookupResult", "Problem", "Simulator", "Table", "TableError", "TableFinding",
-    "access_lookup", "add_entry", "checked_content", "lint", "postmap_query", "remove_entry",
-    "replace_entry", "validate", "validate_path",
+    "LookupResult", "Simulator", "Table", "TableError", "access_lookup", "add_entry",
+    "postmap_query", "remove_entry", "replace_entry", "validate_path",
 ]

@@ -48,7 +48,7 @@ class TableFinding(Finding):
 # A literal domain ending in a pattern: "\.com", "\.iphmx\.com" (what "names a domain").
 _Add = Callable[[str, Severity, Line, str, "str | None"], None]
 
-_DOMAIN_TAIL = re.compile(r"(\\\.[A-Za-z0-9-]+)+\Z")
+_DOMAIN_TAIL = re.compile(r"[A-Za-z0-9](\\?\.[A-Za-z0-9-]+)+\Z")
 _UNESCAPED_DOT = re.compile(r"(?<![\\\[])(?<=[A-Za-z0-9])\.(?=[A-Za-z0-9])")
 
 
@@ -177,23 +177,23 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
         return
     names_domain = _DOMAIN_TAIL.search(p.body) is not None
     act_word = line.action.split()[0] if line.action.split() else "its action"
+    wider: list[tuple[str, str, str]] = []  # (code, probe key, message)
     if names_domain and not shape.anchored_end:
         longer = key + ".attacker.example"
-        if _answer_line(sim, longer) == line.lineno:
-            emit("unanchored-end", Severity.DANGER if _permits(line) else Severity.CAUTION,
-                 line,
-                 "the pattern has no '$' at the end, so it also matches addresses that only "
-                 f"start with the domain: {longer!r} gets {act_word}. End the pattern with "
-                 "'$' to stop at the end of the address.", longer)
+        wider.append(("unanchored-end", longer,
+                      "the pattern has no '$' at the end, so it also matches addresses that "
+                      f"only start with the domain: {longer!r} gets {act_word}. End the "
+                      "pattern with '$' to stop at the end of the address."))
     if names_domain and "@" not in p.body and not shape.anchored_start:
-        domain = key.split("@", 1)[1] if "@" in key else key
-        local = domain + "@attacker.example"
-        if _answer_line(sim, local) == line.lineno:
-            emit("matches-local-part", Severity.DANGER if _permits(line) else Severity.CAUTION,
-                 line,
-                 "the pattern can match anywhere in the address, the user name included: "
-                 f"{local!r} (someone else's domain) gets {act_word}. Put '@' or '\\.' "
-                 "before the domain part, e.g. /@(.*\\.)?example\\.com$/.", local)
+        local = (key.split("@", 1)[1] if "@" in key else key) + "@attacker.example"
+        wider.append(("matches-local-part", local,
+                      "the pattern can match anywhere in the address, the user name "
+                      f"included: {local!r} (someone else's domain) gets {act_word}. Put '@' "
+                      "or '\\.' before the domain part, e.g. /@(.*\\.)?example\\.com$/."))
+    severity = Severity.DANGER if _permits(line) else Severity.CAUTION
+    for code, probe, message in wider:
+        if _answer_line(sim, probe) == line.lineno:
+            emit(code, severity, line, message, probe)
     if _UNESCAPED_DOT.search(p.body):
         other = example(p.body, table.type, dot="-")
         if other is not None:

@@ -94,6 +94,16 @@ class _Oracle:
         return self.cache[(rule_text, key)]
 
 
+def live_rules(table: Table, skipped: frozenset[int]) -> list[Line]:
+    """The entries, ifs and endifs Postfix uses, in order (``skipped``: lines it refused);
+    an ENDIF with no IF left to close is dropped, as Postfix does."""
+    lines = [ln for ln in table.lines if ln.is_rule and not ln.skipped
+             and ln.lineno not in skipped]
+    _, orphans = nesting(lines)
+    dead = {id(ln) for ln in orphans}
+    return [ln for ln in lines if id(ln) not in dead]
+
+
 class _PatternEngine:
     def __init__(self, table: Table, skipped: frozenset[int],
                  config_dir: str | Path | None) -> None:
@@ -104,14 +114,8 @@ class _PatternEngine:
         self.ifs: list[tuple[Translated | None, bool, str]] = []
         self.oracle_texts: list[str] = []
         self.reasons: list[str] = []
-        lines = [ln for ln in table.lines if ln.is_rule and not ln.skipped
-                 and ln.lineno not in skipped]
-        _, orphans = nesting(lines)
-        dead = {id(ln) for ln in orphans}
         stack: list[int] = []
-        for ln in lines:
-            if id(ln) in dead:
-                continue
+        for ln in live_rules(table, skipped):
             if ln.kind is Kind.IF:
                 assert ln.pattern is not None
                 tr = self._tr(ln.pattern)
@@ -279,14 +283,8 @@ class _CidrEngine:
         self.rules: list[tuple[Line, ipaddress.IPv4Network | ipaddress.IPv6Network, bool,
                                tuple[int, ...]]] = []
         self.ifs: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, bool]] = []
-        lines = [ln for ln in table.lines if ln.is_rule and not ln.skipped
-                 and ln.lineno not in skipped]
-        _, orphans = nesting(lines)
-        dead = {id(ln) for ln in orphans}
         stack: list[int] = []
-        for ln in lines:
-            if id(ln) in dead:
-                continue
+        for ln in live_rules(table, skipped):
             if ln.kind is Kind.ENDIF:
                 stack.pop()
                 continue
