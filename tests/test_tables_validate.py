@@ -11,7 +11,13 @@ import pytest
 
 from pfwizard.errors import ValueRefused
 from pfwizard.tables.actions import Effect, classify
-from pfwizard.tables.edit import add_entry, remove_entry, replace_entry, validate_path
+from pfwizard.tables.edit import (
+    add_entry,
+    content_to_install,
+    remove_entry,
+    replace_entry,
+    validate_path,
+)
 from pfwizard.tables.model import Table, TableError
 from pfwizard.tables.validate import (
     checked_content,
@@ -189,3 +195,20 @@ def test_every_indexed_type_postfix_supports_round_trips() -> None:
         for k in keys:
             ours = sim.query(k)
             assert (ours.value if ours else None) == (theirs[k].value if theirs[k] else None)
+
+
+@needs_postfix
+def test_content_to_install_checks_path_and_lines() -> None:
+    conf = Path(tempfile.mkdtemp())
+    (conf / "main.cf").write_text("compatibility_level = 3.6\n")
+    os.utime(conf / "main.cf", (0, 0))
+    good = Table.parse("/@(.*\\.)?iphmx\\.com$/ PERMIT\n", "regexp", str(conf / "cisco"))
+    path, data = content_to_install(good, conf)
+    assert path == (conf / "cisco").resolve() and data == good.to_bytes()
+    assert not path.exists()  # nothing written
+    outside = Table.parse(good.render(), "regexp", "/tmp/elsewhere")
+    with pytest.raises(ValueRefused, match="outside the Postfix config directory"):
+        content_to_install(outside, conf)
+    bad = Table.parse("/ok/ OK\n/a(/ PERMIT\n", "regexp", str(conf / "cisco"))
+    with pytest.raises(TableError, match="line 2"):
+        content_to_install(bad, conf)

@@ -15,6 +15,7 @@ from pfwizard.errors import ValueRefused
 from pfwizard.tables.actions import classify
 from pfwizard.tables.lookup import parse_network
 from pfwizard.tables.model import FIXED_TYPES, PATTERN_TYPES, Kind, Table, split_key
+from pfwizard.tables.validate import checked_content
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -140,3 +141,13 @@ def validate_path(path: str | Path, config_dir: str | Path) -> Path:
     if real.exists() and not real.is_file():
         raise ValueRefused(f"table path {text}: not a regular file")
     return real
+
+
+def content_to_install(table: Table, config_dir: str | Path, *,
+                       restriction_classes: frozenset[str] = frozenset()) -> tuple[Path, bytes]:
+    """Where ``table`` goes and the bytes to put there, for the apply engine to install.
+
+    ValueRefused when the path leads outside ``config_dir``; TableError naming the line when
+    a line is bad (Postfix itself checks patterns, networks and keys).  Writes nothing."""
+    path = validate_path(table.path, config_dir)
+    return path, checked_content(table, config_dir, restriction_classes=restriction_classes)
