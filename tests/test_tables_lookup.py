@@ -59,7 +59,7 @@ body = st.builds(lambda pre, parts, post: pre + "".join(parts) + post,
                           min_size=1, max_size=3),
                  st.sampled_from(["", "", "$"]))
 flags = st.sampled_from(["", "", "i", "m", "ii"])
-action = st.sampled_from(["OK", "REJECT", "DUNNO", "550 5.7.1 no", "PERMIT"])
+action = st.sampled_from(["OK", "REJECT", "DUNNO", "550 5.7.1 no", "PERMIT", "REJECT [$1] $$5"])
 rule = st.builds(lambda neg, b, f, a: f"{'!' if neg else ''}/{b}/{f} {a}",
                  st.booleans().map(lambda x: x and False) | st.just(False) | st.just(True),
                  body, flags, action)

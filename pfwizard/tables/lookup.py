@@ -14,6 +14,7 @@ one (negated patterns, short literals), in table order.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -251,30 +252,28 @@ def _literal(action: str) -> str:
     return action.replace("$$", "$")
 
 
-def _expand(action: str, m: object) -> str:
-    """Postfix's $number substitution (mac_parse): $$ -> $, $n/${n}/$(n) -> group n or ""."""
-    import re as _re
+_REF = re.compile(r"\$(?:\{(\d+)\}|\((\d+)\)|(\d+))")
 
-    match = m  # re.Match[bytes]
+
+def _expand(action: str, match: re.Match[bytes] | None) -> str:
+    """Postfix's $number substitution (mac_parse): $$ -> $, $n/${n}/$(n) -> group n or ""."""
     out = []
     i = 0
     while i < len(action):
-        c = action[i]
-        if c != "$":
-            out.append(c)
-            i += 1
-            continue
         if action.startswith("$$", i):
             out.append("$")
             i += 2
             continue
-        mm = _re.compile(r"\$(?:\{(\d+)\}|\((\d+)\)|(\d+))").match(action, i)
-        assert mm is not None
-        n = int(next(g for g in mm.groups() if g is not None))
-        grp = match.group(n) if match is not None else None  # type: ignore[attr-defined]
-        if grp:
-            out.append(grp.decode("utf-8", errors="surrogateescape"))
-        i = mm.end()
+        ref = _REF.match(action, i) if action[i] == "$" else None
+        if ref is None:
+            out.append(action[i])
+            i += 1
+            continue
+        n = int(next(g for g in ref.groups() if g is not None))
+        group = match.group(n) if match is not None else None
+        if group:
+            out.append(group.decode("utf-8", errors="surrogateescape"))
+        i = ref.end()
     return "".join(out)
 
 
