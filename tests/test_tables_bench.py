@@ -119,3 +119,84 @@ def test_seed000_table_on_the_bench(bench) -> None:
         d = bench.dialogue(mail_from=sender)
         assert (d.rcpt.code == 250) == (ours is not None and ours.action == "PERMIT"), (
             sender, str(d.rcpt))
+
+
+CLIENT_TABLE = (
+    "127.0.0.3   REJECT C-full\n"
+    "127.0.1     REJECT C-net3\n"
+    "127.1       REJECT C-net2\n"
+)
+HELO_FIXED = (
+    "example.test       REJECT H-parent\n"
+    ".deep.test         REJECT H-dotsub\n"
+    "exact.other.test   REJECT H-exact\n"
+    "1.2.3.4            REJECT H-numeric\n"
+    "2.3.4              REJECT H-never\n"
+)
+HELO_PATTERNS = (
+    "/^host\\./i REJECT H-case-sensitive\n"
+    "/\\.example\\.test$/ REJECT H-domain\n"
+)
+HELOS = ["mail.example.test", "MAIL.Example.TEST", "a.b.deep.test", "exact.other.test",
+         "x.exact.other.test", "1.2.3.4", "host.zzz.test", "HOST.zzz.test", "nothing.test"]
+
+
+@needs_bench
+@pytest.mark.parametrize("kind, extra", [("hash", ""), ("hash", "unknown REJECT C-unknown\n"),
+                                          ("texthash", ""), ("cidr", "")])
+def test_client_search_order_matches_smtpd(bench, kind: str, extra: str) -> None:
+    path = bench.config_dir / f"client_access_{kind}"
+    text = extra + CLIENT_TABLE
+    if kind == "cidr":
+        text = "127.0.0.3 REJECT C-full\n127.0.1.0/24 REJECT C-net3\n127.1.0.0/16 REJECT C-net2\n"
+    path.write_text(text)
+    if kind == "hash":
+        bench.instance.run("postmap", "-c", str(bench.config_dir), f"{kind}:{path}")
+    bench.instance.cool_down(path, path.with_name(path.name + ".db"))
+    bench.configure({"smtpd_client_restrictions": f"check_client_access {kind}:{path}"})
+    sim = Simulator(Table.read(path, kind), bench.config_dir)
+    seen = set()
+    for source in ["127.0.0.3", "127.0.0.4", "127.0.1.5", "127.1.2.3", "127.2.0.1"]:
+        ours = access_lookup(sim, "unknown", "client", client_address=source)
+        d = bench.dialogue(source=source, mail_from="someone@example.org")
+        if ours is None:
+            assert d.rcpt.code == 250, (source, str(d.rcpt))
+        else:
+            tag = ours.action.split()[1]
+            assert d.rcpt.code == 554 and str(d.rcpt).endswith(tag), (source, ours,
+                                                                      str(d.rcpt))
+            seen.add(tag)
+    assert seen == ({"C-unknown"} if extra else {"C-full", "C-net3", "C-net2"})
+
+
+@needs_bench
+@pytest.mark.parametrize("kind, parent", [("hash", True), ("hash", False), ("regexp", True),
+                                          ("pcre", True)])
+def test_helo_search_order_matches_smtpd(bench, kind: str, parent: bool) -> None:
+    path = bench.config_dir / f"helo_access_{kind}"
+    path.write_text(HELO_PATTERNS if kind in ("regexp", "pcre") else HELO_FIXED)
+    if kind == "hash":
+        bench.instance.run("postmap", "-c", str(bench.config_dir), f"{kind}:{path}")
+    bench.instance.cool_down(path, path.with_name(path.name + ".db"))
+    bench.configure({
+        "smtpd_helo_restrictions": f"check_helo_access {kind}:{path}",
+        "parent_domain_matches_subdomains":
+            "smtpd_access_maps" if parent else "debug_peer_list",
+    })
+    sim = Simulator(Table.read(path, kind), bench.config_dir)
+    seen = set()
+    for helo in HELOS:
+        ours = access_lookup(sim, helo, "helo", parent_domain_matches_subdomains=parent)
+        d = bench.dialogue(helo=helo, mail_from="someone@example.org")
+        if ours is None:
+            assert d.rcpt.code == 250, (helo, str(d.rcpt))
+        else:
+            tag = ours.action.split()[1]
+            assert d.rcpt.code == 554 and str(d.rcpt).endswith(tag), (helo, ours,
+                                                                      str(d.rcpt))
+            seen.add(tag)
+    assert "H-never" not in seen
+    if kind == "hash":
+        assert {"H-exact", "H-numeric", "H-parent" if parent else "H-dotsub"} <= seen
+    else:
+        assert {"H-case-sensitive", "H-domain"} <= seen

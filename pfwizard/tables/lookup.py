@@ -521,17 +521,56 @@ def search_keys(address: str, kind: str = "sender", *, fixed: bool = True,
     return keys
 
 
+def host_search_keys(name: str | None, addr: str | None = None, *, fixed: bool = True,
+                     parent_domain_matches_subdomains: bool = True) -> list[str]:
+    """The keys smtpd tries for check_client_access (name, then address) and
+    check_helo_access (name only): smtpd_check.c check_domain_access/check_addr_access.
+
+    The name as given, then (fixed tables only) its parent domains unless it is a numeric
+    address; a client without reverse DNS is looked up as ``unknown``.  Then the address and
+    (fixed tables only) its networks: ``1.2.3.4``, ``1.2.3``, ``1.2``, ``1``."""
+    keys: list[str] = []
+    if name:
+        keys.append(name)
+        numeric = parse_address(name) is not None
+        current = name
+        while fixed and not numeric:
+            nxt = current.find(".", 1)
+            if nxt < 0:
+                break
+            current = current[nxt + 1 :] if parent_domain_matches_subdomains else current[nxt:]
+            keys.append(current)
+    if addr:
+        keys.append(addr)
+        delim = ":" if ":" in addr else "."
+        current = addr
+        while fixed and delim in current:
+            current = current.rpartition(delim)[0]
+            if current:
+                keys.append(current)
+    return keys
+
+
 def access_lookup(table: Table | Simulator, address: str, kind: str = "sender", *,
                   parent_domain_matches_subdomains: bool = True, recipient_delimiter: str = "",
-                  null_key: str = "<>", myorigin: str | None = None) -> LookupResult | None:
+                  null_key: str = "<>", myorigin: str | None = None,
+                  client_address: str | None = None) -> LookupResult | None:
     """What ``check_<kind>_access TYPE:TABLE`` finds for ``address`` (None: nothing, the
-    restriction list goes on).  ``postmap -q`` folds only keys of indexed tables, but smtpd
-    lower-cases sender and recipient addresses before any lookup (see ``search_keys``)."""
+    restriction list goes on).  ``kind``: ``sender`` or ``recipient`` (a mail address),
+    ``client`` (``address`` = client hostname, ``client_address`` = its IP) or ``helo``.
+    ``postmap -q`` folds only keys of indexed tables, but smtpd lower-cases sender and
+    recipient addresses before any lookup (see ``search_keys``)."""
     sim = table if isinstance(table, Simulator) else Simulator(table)
-    keys = search_keys(address, kind, fixed=sim.table.is_fixed,
-                       parent_domain_matches_subdomains=parent_domain_matches_subdomains,
-                       recipient_delimiter=recipient_delimiter, null_key=null_key,
-                       myorigin=myorigin)
+    if kind in ("client", "helo"):
+        # ``address`` is the client hostname ("unknown" without reverse DNS) or HELO name.
+        keys = host_search_keys(address, client_address if kind == "client" else None,
+                                fixed=sim.table.is_fixed,
+                                parent_domain_matches_subdomains=parent_domain_matches_subdomains)
+    else:
+        keys = search_keys(address, kind, fixed=sim.table.is_fixed,
+                           parent_domain_matches_subdomains=parent_domain_matches_subdomains,
+                           recipient_delimiter=recipient_delimiter, null_key=null_key,
+                           myorigin=myorigin)
     for k in keys:
         m = sim.query(k)
         if m is not None:
