@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -91,15 +90,18 @@ def generate(path: Path, size_mb: int, reject_share: float) -> None:
 
 
 def timed(argv: list[str]) -> tuple[float, str, int]:
-    """Wall time, stdout and the child's peak RSS (KiB) of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    res = subprocess.run(argv, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if res.returncode not in (0, 1):
-        sys.exit(f"{argv[0]} failed: {res.stderr}")
-    return wall, res.stdout, max(peak, before)
+    """Wall time, stdout and this one child's peak RSS (KiB, from wait4)."""
+    with tempfile.TemporaryFile() as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{argv[0]} failed with exit {proc.returncode}")
+    return wall, text, usage.ru_maxrss
 
 
 def main() -> None:
