@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from pfwizard import exitcodes
+from pfwizard import allowlist, exitcodes
 from pfwizard.explain import BoxConfig, explain, group, parse_line, parse_since, reject_lines
 from pfwizard.explain.render import render_one, render_report
-from pfwizard.explain.scan import since_filter
+from pfwizard.explain.scan import Report, since_filter
 
 HELP = "explain why Postfix refused mail: which list and restriction, in plain words"
 
@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="WHEN",
                         help="only lines from WHEN on: '2026-11-22 03:00', 'today', '6h', '2d'")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--propose-allowlist", action="store_true",
+                        help="from senders refused by reject_unknown_sender_domain, propose "
+                             "one narrow regexp allowlist entry, checked with postmap -q")
 
 
 @contextmanager
@@ -87,7 +90,30 @@ def run(args: argparse.Namespace) -> int:
         }, indent=2))
     else:
         sys.stdout.write(render_report(report, source))
+    if args.propose_allowlist:
+        _propose(report, args.json)
     return exitcodes.FINDINGS if report.unexplained else exitcodes.OK
+
+
+def _propose(report: Report, as_json: bool) -> None:
+    senders = [s for g in report.groups if g.explanation.cause.id == "unknown-sender-domain"
+               for s in g.senders.counts]
+    if not senders:
+        print("No senders refused for an unresolvable domain: nothing to allowlist.")
+        return
+    try:
+        prop = allowlist.propose(senders)
+    except ValueError as exc:
+        print(f"No single allowlist entry proposed: {exc}.")
+        return
+    if as_json:
+        print(json.dumps({"allowlist": prop.line, "ok": prop.ok, "matched": prop.matched,
+                          "missed": prop.missed, "false_hits": prop.false_hits,
+                          "errors": prop.errors}, indent=2))
+    else:
+        print(prop.report())
+        print("Use it with recipe allowlist-unresolved-senders (sudo pfwizard): a "
+              "check_sender_access regexp: table placed before reject_unknown_sender_domain.")
 
 
 def _explain_lines(texts: list[str], box: BoxConfig, as_json: bool) -> int:
