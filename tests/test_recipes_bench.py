@@ -105,3 +105,86 @@ def test_recipe2_sender_placement_keeps_login_mismatch_first(bench):
     me = "mick@box.example.com"
     assert bench.dialogue(mail_from=me, rcpt_to=me, source=OUTSIDE).rcpt.code == 554
     assert bench.dialogue(mail_from=me, rcpt_to=me, source=INSIDE).rcpt.code == 250
+
+
+class FakeDovecotAuth:
+    """Just enough of Dovecot's auth protocol for smtpd (smtpd_sasl_type = dovecot):
+    PLAIN with one password for every user, on loopback TCP (smtpd_sasl_path = inet:...)."""
+
+    def __init__(self, password: str = "secret") -> None:
+        import socketserver
+        import threading
+
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nSPID\t1\nCUID\t1\n"
+                                 b"COOKIE\t" + b"0" * 32 + b"\nDONE\n")
+                for raw in self.rfile:
+                    parts = raw.decode().rstrip("\n").split("\t")
+                    if parts[0] != "AUTH":
+                        continue
+                    rid = parts[1]
+                    resp = next((p[5:] for p in parts if p.startswith("resp=")), None)
+                    if resp is None:
+                        self.wfile.write(f"CONT\t{rid}\t\n".encode())
+                        continue
+                    outer.answer(self.wfile, rid, resp)
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.password = password
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, wfile, rid: str, resp: str) -> None:
+        import base64
+
+        _, user, password = base64.b64decode(resp).decode().split("\0")
+        verdict = "OK" if password == self.password else "FAIL"
+        wfile.write(f"{verdict}\t{rid}\tuser={user}\n".encode())
+        wfile.flush()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@needs_bench
+def test_recipe2_authenticated_session_still_passes(bench):
+    """Seed 001: the same address over an authenticated session still passes."""
+    import smtplib
+
+    auth = FakeDovecotAuth()
+    try:
+        sasl = {"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "dovecot",
+                "smtpd_sasl_path": f"inet:127.0.0.1:{auth.port}"}
+        configure_v75(bench, extra=sasl)
+        cf = MainCf.read(bench.instance.main_cf)
+        apply(bench, reject_own_domain_senders(cf, bench.config_dir, ["box.example.com"]))
+        me = "mick@box.example.com"
+        assert bench.dialogue(mail_from=me, rcpt_to=me, source=OUTSIDE).rcpt.code == 554
+        conn = smtplib.SMTP(timeout=15, source_address=(OUTSIDE, 0))
+        try:
+            conn.connect("127.0.0.1", bench.port)
+            conn.ehlo("laptop.example.org")
+            conn.login(me, "secret")
+            assert conn.mail(me)[0] == 250
+            code, msg = conn.rcpt("friend@example.org")  # relayed: logged in
+            assert code == 250, msg
+            code, msg = conn.rcpt(me)
+            assert code == 250, msg
+            conn.rset()
+            # The placement left MiaB's login-mismatch check in force for logged-in users.
+            conn.mail("admin@box.example.com")
+            code, msg = conn.rcpt(me)
+            assert code == 553 and b"not owned by user" in msg, msg
+            conn.rset()
+        finally:
+            conn.close()
+    finally:
+        auth.stop()
