@@ -226,8 +226,9 @@ def propose(observed: Iterable[str], negatives: Iterable[str] = ()) -> Proposal:
     return prop
 
 
-def postmap_query(table_text: str, keys: list[str]) -> tuple[dict[str, str], list[str]]:
-    """``postmap -q - regexp:TEMP`` for all keys at once: {key: answer} and Postfix's errors.
+def postmap_query(table_text: str, keys: list[str],
+                  map_type: str = "regexp") -> tuple[dict[str, str], list[str]]:
+    """``postmap -q - TYPE:TEMP`` for all keys at once: {key: answer} and Postfix's errors.
 
     The table lives in a private temp dir with a minimal main.cf (postmap insists on one; the
     box's own may name files, like /etc/mailname, that postmap would then demand), so
@@ -242,7 +243,7 @@ def postmap_query(table_text: str, keys: list[str]) -> tuple[dict[str, str], lis
         past = os.path.getmtime(table) - 10  # no "cool down" pause for a young file
         for p in (main_cf, table):
             os.utime(p, (past, past))
-        res = postfix.postmap(tmp, "-q", "-", f"regexp:{table}",
+        res = postfix.postmap(tmp, "-q", "-", f"{map_type}:{table}",
                               input="".join(f"{k}\n" for k in keys), timeout=30)
         answers: dict[str, str] = {}
         for line in res.stdout.splitlines():

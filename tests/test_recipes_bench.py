@@ -188,3 +188,22 @@ def test_recipe2_authenticated_session_still_passes(bench):
             conn.close()
     finally:
         auth.stop()
+
+
+@needs_bench
+def test_recipe5_forged_from_refused_after_data(bench):
+    from pfwizard.recipes import forged_local_senders
+
+    configure_v75(bench)
+    cf = MainCf.read(bench.instance.main_cf)
+    prop = forged_local_senders(cf, bench.config_dir,
+                                ["admin@box.example.com", "mick@box.example.com"])
+    apply(bench, prop)
+    body = "From: {}\nTo: admin@box.example.com\nSubject: test\n\nhello\n"
+    forged = bench.dialogue(mail_from="a@example.org", source=INSIDE,
+                            data=body.format("nobody@box.example.com"))
+    end = forged.for_command("<end of data>")[0]
+    assert end.code == 550 and "forged local sender" in str(end), forged.replies
+    real = bench.dialogue(mail_from="a@example.org", source=INSIDE,
+                          data=body.format('"Mick" <mick@box.example.com>'))
+    assert real.for_command("<end of data>")[0].code == 250, real.replies
