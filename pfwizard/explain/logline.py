@@ -39,7 +39,7 @@ _REPLY_RE = re.compile(
 _DSN_ONLY_RE = re.compile(r"(?P<dsn>[245]\.\d{1,3}\.\d{1,3})\s*(?P<text>.*)$")
 # The attribute tail Postfix appends: "; from=<...> to=<...> proto=ESMTP helo=<...>".
 _ATTRS_RE = re.compile(r";\s+from=")
-_ATTR_RE = re.compile(r"\b(from|to|proto|helo)=(<[^>]*>?|\S*)")
+_ATTR_RE = re.compile(r"\b(from|to|proto|helo)=<?([^>\s]*)")
 
 # Postfix puts the object of the check first: "<addr>: Sender address rejected: ...".
 _OBJECT_RE = re.compile(r"<(?P<object>[^>]*)>:\s+(?P<text>.*)$")
@@ -99,14 +99,8 @@ class RejectLine:
         return (self.code // 100 == 4) if self.code else self.dsn.startswith("4")
 
 
-def _strip_angles(value: str) -> str:
-    if value.startswith("<"):
-        value = value[1:]
-    return value[:-1] if value.endswith(">") else value
-
-
 def _attrs(tail: str) -> dict[str, str]:
-    return {k: _strip_angles(v) for k, v in _ATTR_RE.findall(tail)}
+    return dict(_ATTR_RE.findall(tail))
 
 
 def parse_line(line: str) -> RejectLine | None:
@@ -161,7 +155,10 @@ def parse_line(line: str) -> RejectLine | None:
 def _locate(line: str) -> tuple[int, str, str, str] | None:
     """(index after "QUEUEID: kind: ", kind, queue id, syslog program) of the first marker."""
     best: tuple[int, str] | None = None
-    for kind in _KINDS:
+    k = line.find("NOQUEUE: reject: ")
+    if k >= 0:  # by far the most common shape: skip the search for the other markers
+        best = (k + 7, "reject")
+    for kind in _KINDS if best is None else ():
         k = line.find(f": {kind}: ")
         if k >= 0 and (best is None or k < best[0]):
             best = (k, kind)
