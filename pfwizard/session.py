@@ -6,8 +6,8 @@ result.  Nothing is written to disk here: ``changeset()`` hands the whole edit t
 engine, which plans, backs up, writes, checks and reloads.
 
 The screens (``screens/``) only call this module; every Postfix fact comes from the core
-(catalogue, analyser, tables, engine).  The adapters at the end of this module bridge to the
-parts of the core other issues deliver, so the wizard works while they are being built.
+(catalogue, analyser, tables, engine); the functions at the end of this module put their
+answers in the shape the screens show.
 """
 
 from __future__ import annotations
@@ -16,17 +16,21 @@ import contextlib
 import os
 import socket
 import subprocess
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pfwizard import catalogue as _catalogue
-from pfwizard import postfix
+from pfwizard import analyser, catalogue, postfix
 from pfwizard.chain import Chain, Item
-from pfwizard.errors import ValueRefused
+from pfwizard.engine import OWN_TABLE_DIR, ChangeSet, Engine, TableChange
+from pfwizard.errors import PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf, check_value
+from pfwizard.tables import lookup
+from pfwizard.tables import validate as table_validate
+from pfwizard.tables.model import Table
 
 # Which list key (catalogue.LISTS) each restriction parameter is.
 LIST_OF_PARAM = {
@@ -50,8 +54,6 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
                "milter_protocol"),
 }
 
-# Where the tables pfwizard creates live (a directory it owns under the config directory).
-OWN_TABLE_DIR = "pfwizard"
 DEFAULT_MIAB_CHECKOUT = "~/mailinabox"
 INDEXED_TYPES = frozenset({"hash", "btree", "lmdb", "cdb", "dbm", "sdbm"})
 
@@ -333,7 +335,7 @@ class Session:
         parts += [Path(t).name for t in sorted(self.tables)]
         return "wizard: " + (", ".join(parts) if parts else "no change")
 
-    def changeset(self) -> Any:
+    def changeset(self) -> ChangeSet:
         return make_changeset(
             summary=self.summary(),
             params=dict(self.edits),
@@ -341,9 +343,14 @@ class Session:
             intent=list(self.ops),
         )
 
-    def engine(self, gate: Callable[..., Any] | None = None) -> Any:
-        return make_engine(self.config_dir, self.state_dir, reload=self.reload,
-                                    gate=gate)
+    def engine(self) -> Engine:
+        """The apply engine for this config; its analyser gate lets through exactly the
+        findings the admin accepted in the wizard (never an unacceptable one)."""
+        return Engine(self.config_dir, self.state_dir, reload=self.reload, gate=self._gate)
+
+    def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
+        found = analyser.analyse(cf, config_dir)
+        return [f for f in found if not (f.acceptable and self.is_accepted(f))]
 
     # ---- facts for the Welcome and Milter screens --------------------------------------------
     def box_name(self) -> str:
@@ -412,9 +419,7 @@ def milter_state(address: str, queue_dir: Path, timeout: float = 0.3) -> MilterS
 
 
 
-# ==== adapters to the rest of the core ==========================================================
-# Each one calls the real module when it is there and falls back to something small and honest
-# (never a second implementation of Postfix's rules: the fallbacks say less, not something else).
+# ==== what the rest of the core says, in the shape the screens show ===========================
 
 
 @dataclass(frozen=True)
@@ -430,216 +435,38 @@ class RestrictionInfo:
 
 
 def argument_count(name: str) -> int:
-    return _catalogue.argument_count(name)
+    return catalogue.argument_count(name)
 
 
 def restriction_info(name: str) -> RestrictionInfo:
-    lookup = getattr(_catalogue, "lookup", None)
-    r = None
-    if lookup is not None:
-        with contextlib.suppress(KeyError, LookupError):
-            r = lookup(name)
+    r = catalogue.lookup(name)
     if r is None:
-        known = name.lower() in _FALLBACK_NAMES
-        return RestrictionInfo(name, "" if known else "not in pfwizard's catalogue",
-                               None, "", argument_count(name) > 0)
-    risk = getattr(r, "risk", None)
-    return RestrictionInfo(
-        name=str(getattr(r, "name", name)),
-        summary=str(getattr(r, "summary", "") or ""),
-        level=getattr(risk, "level", None),
-        risk=str(getattr(risk, "text", "") or ""),
-        takes_argument=argument_count(name) > 0,
-        arg_kind=str(getattr(getattr(r, "arg_kind", ""), "value", getattr(r, "arg_kind", ""))),
-    )
+        return RestrictionInfo(name, "not in pfwizard's catalogue: Postfix may not know it",
+                               Severity.CAUTION, "an unknown name makes every RCPT fail with "
+                               "451 4.3.5 once evaluation reaches it",
+                               argument_count(name) > 0)
+    return RestrictionInfo(r.name, r.summary, r.risk.level, r.risk.text,
+                           argument_count(name) > 0, r.arg_kind.value)
 
 
 def candidates(list_key: str) -> list[RestrictionInfo]:
     """Restrictions valid in this list (stage-valid entries only), for the add dialog."""
-    for_list = getattr(_catalogue, "for_list", None)
-    if for_list is not None:
-        names = [str(r.name) for r in for_list(list_key)]
-    else:
-        names = [n for n, lists in _FALLBACK.items() if list_key in lists]
-    return [restriction_info(n) for n in names]
+    return [restriction_info(r.name) for r in catalogue.for_list(list_key)]
 
 
 def parameter_risk(name: str, value: str) -> tuple[Severity, str] | None:
-    fn = getattr(_catalogue, "parameter_risk", None)
-    if fn is not None:
-        risk = fn(name, value)
-        return None if risk is None else (risk.level, str(risk.text))
-    if name == "milter_default_action" and value.strip() == "tempfail":
-        return (Severity.CAUTION, "when a milter is down, every message is deferred")
-    return None
+    risk = catalogue.parameter_risk(name, value)
+    return None if risk is None else (risk.level, risk.text)
 
 
 def analyse_params(params: Mapping[str, str], config_dir: Path) -> list[Finding]:
-    try:
-        from pfwizard import analyser  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return _fallback_findings(params)
-    found: list[Finding] = analyser.analyse_params(params, config_dir)
-    return found
-
-
-_RELAY_DEFAULT = "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"
-_STOPS_RELAY = frozenset({"reject_unauth_destination", "defer_unauth_destination", "reject",
-                          "defer", "defer_if_permit"})
-
-
-def _fallback_findings(params: Mapping[str, str]) -> list[Finding]:
-    """Only the rule Postfix itself dies on, until the analyser lands: the open relay."""
-
-    def guarded(value: str) -> bool:
-        for item in Chain.parse(value):
-            name = item.name.lower()
-            if name in _STOPS_RELAY:
-                return True
-            if name in ("permit", "ok"):
-                return False
-        return False
-
-    relay = params.get("smtpd_relay_restrictions", _RELAY_DEFAULT)
-    rcpt = params.get("smtpd_recipient_restrictions", "")
-    if guarded(relay) or guarded(rcpt):
-        return []
-    return [Finding("open-relay", Severity.DANGER,
-                    "neither smtpd_relay_restrictions nor smtpd_recipient_restrictions keeps "
-                    "reject_unauth_destination: anyone could relay mail through this server, "
-                    "and Postfix refuses to run smtpd like that",
-                    "smtpd_relay_restrictions", acceptable=False)]
-
-
-# A few common restrictions per list, only for the add dialog until the catalogue lands.
-_FALLBACK: dict[str, tuple[str, ...]] = {
-    "permit_mynetworks": ("client", "helo", "sender", "relay", "recipient", "data"),
-    "permit_sasl_authenticated": ("client", "helo", "sender", "relay", "recipient", "data"),
-    "reject_unauth_destination": ("relay", "recipient"),
-    "defer_unauth_destination": ("relay", "recipient"),
-    "reject_unknown_helo_hostname": ("helo", "sender", "recipient"),
-    "reject_invalid_helo_hostname": ("helo", "sender", "recipient"),
-    "reject_non_fqdn_helo_hostname": ("helo", "sender", "recipient"),
-    "reject_non_fqdn_sender": ("sender", "recipient"),
-    "reject_unknown_sender_domain": ("sender", "recipient"),
-    "reject_non_fqdn_recipient": ("recipient",),
-    "reject_unknown_recipient_domain": ("recipient",),
-    "reject_unlisted_recipient": ("recipient",),
-    "reject_unauth_pipelining": ("data", "client", "helo", "sender", "recipient"),
-    "check_client_access": ("client", "helo", "sender", "relay", "recipient"),
-    "check_helo_access": ("helo", "sender", "recipient"),
-    "check_sender_access": ("sender", "recipient"),
-    "check_recipient_access": ("recipient", "relay"),
-    "check_policy_service": ("client", "helo", "sender", "relay", "recipient", "data"),
-    "reject_rbl_client": ("client", "helo", "sender", "recipient"),
-    "reject_rhsbl_sender": ("sender", "recipient"),
-    "permit": ("client", "helo", "sender", "relay", "recipient", "data"),
-    "reject": ("client", "helo", "sender", "relay", "recipient", "data"),
-}
-_FALLBACK_NAMES = frozenset(_FALLBACK) | {"reject_authenticated_sender_login_mismatch"}
-
-
-# ---- engine ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _TableChange:
-    path: str
-    content: str | None
-    map_type: str
-
-
-@dataclass(frozen=True)
-class _ChangeSet:
-    summary: str
-    params: dict[str, str | None]
-    tables: list[_TableChange]
-    intent: Any = None
+    return analyser.analyse_params(params, config_dir)
 
 
 def make_changeset(summary: str, params: dict[str, str | None],
-                   tables: list[tuple[str, str, str]], intent: Any) -> Any:
-    try:
-        from pfwizard import engine  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return _ChangeSet(summary, params, [_TableChange(*t) for t in tables], intent)
-    tcs = [engine.TableChange(path=p, content=c, map_type=m) for p, c, m in tables]
-    return engine.ChangeSet(summary=summary, params=params, tables=tcs, intent=intent)
-
-
-def make_engine(config_dir: Path, state_dir: Path, *, reload: bool,
-                gate: Callable[..., Any] | None) -> Any:
-    try:
-        from pfwizard import engine  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return _PreviewEngine(config_dir)
-    return engine.Engine(config_dir, state_dir, reload=reload, gate=gate)
-
-
-@dataclass
-class _PreviewPlan:
-    files: dict[str, tuple[str, str]]
-
-    @property
-    def is_empty(self) -> bool:
-        return all(old == new for old, new in self.files.values())
-
-    def unified_diff(self) -> str:
-        import difflib
-
-        out: list[str] = []
-        for path, (old, new) in self.files.items():
-            out += difflib.unified_diff(old.splitlines(True), new.splitlines(True),
-                                        f"{path} (now)", f"{path} (after apply)")
-        return "".join(out)
-
-
-@dataclass(frozen=True)
-class _PreviewResult:
-    ok: bool
-    error: str
-    entry_id: str | None = None
-    steps: tuple[Any, ...] = ()
-    postfix_output: str = ""
-
-
-class _PreviewEngine:
-    """Stands in for the apply engine until it lands: shows the diff, refuses to write."""
-
-    def __init__(self, config_dir: Path) -> None:
-        self.config_dir = config_dir
-
-    def plan(self, cs: Any) -> _PreviewPlan:
-        main = self.config_dir / "main.cf"
-        cf = MainCf.read(main)
-        old = cf.render()
-        for name, value in cs.params.items():
-            if value is None:
-                cf.remove(name)
-            else:
-                cf.set(name, value)
-        files = {str(main): (old, cf.render())}
-        for t in cs.tables:
-            try:
-                before = Path(t.path).read_text(errors="replace")
-            except OSError:
-                before = ""
-            files[t.path] = (before, t.content or "")
-        return _PreviewPlan(files)
-
-    def apply(self, plan: Any, progress: Callable[[Any], None] | None = None,
-              confirm_within: float | None = None) -> _PreviewResult:
-        del plan, progress, confirm_within
-        return _PreviewResult(False, "this build of pfwizard has no apply engine: "
-                                     "nothing was written")
-
-    def history(self) -> list[Any]:
-        return []
-
-    def rollback(self, entry_id: str) -> _PreviewResult:
-        del entry_id
-        return _PreviewResult(False, "this build of pfwizard has no apply engine")
-
-    def confirm(self, entry_id: str) -> None:
-        del entry_id
+                   tables: list[tuple[str, str, str]], intent: Any) -> ChangeSet:
+    tcs = [TableChange(path=Path(p), content=c, map_type=m) for p, c, m in tables]
+    return ChangeSet(summary=summary, params=params, tables=tcs, intent={"wizard": intent})
 
 
 # ---- tables -----------------------------------------------------------------------------------
@@ -655,9 +482,13 @@ def split_table(arg: str, config_dir: Path) -> tuple[str, str]:
 
 
 def postmap_query(config_dir: Path, map_type: str, content: str, key: str) -> str:
-    """What ``postmap -q KEY type:TABLE`` answers for the table as edited (not yet written)."""
-    import tempfile
+    """What ``postmap -q KEY type:TABLE`` answers for the table as edited (not yet written).
 
+    Postfix itself answers when installed; otherwise the tables simulator, and it says so.
+    """
+    if not postfix.available():
+        found = lookup.postmap_query(Table.parse(content, map_type), key)
+        return f"{found or '(not found)'}  [simulated: Postfix is not installed]"
     with tempfile.TemporaryDirectory(prefix="pfwizard-q-") as tmp:
         src = Path(tmp) / "table"
         src.write_text(content)
@@ -671,39 +502,19 @@ def postmap_query(config_dir: Path, map_type: str, content: str, key: str) -> st
     return res.output or "(not found)"
 
 
-def access_answer(config_dir: Path, map_type: str, content: str, address: str,
-                  kind: str) -> str:
-    """What smtpd's access(5) search would find for ``address`` (tables helper's simulator)."""
+def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
+    """What smtpd's access(5) search would find for ``address`` (the tables simulator)."""
     try:
-        from pfwizard import tables  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return "not available in this build (the access search simulator is not installed)"
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="pfwizard-q-") as tmp:
-        src = Path(tmp) / "table"
-        src.write_text(content)
-        try:
-            answer = tables.access_lookup(f"{map_type}:{src}", address, kind=kind)
-        except Exception as exc:  # the simulator's own error is the answer worth showing
-            return f"error: {exc}"
-    return str(answer) if answer is not None else "(no match: the list goes on)"
+        found = lookup.access_lookup(Table.parse(content, map_type), address, kind=kind)
+    except PfwizardError as exc:
+        return f"error: {exc}"
+    if found is None:
+        return "no match: the list goes on to the next entry"
+    return f"{found.action} (key {found.matched_key!r}, line {found.line})"
 
 
 def validate_table(config_dir: Path, map_type: str, content: str) -> list[str]:
-    """Problems in a table as edited, one line each (empty: fine)."""
-    try:
-        from pfwizard import tables  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        tables = None
-    validate = getattr(tables, "validate_text", None) if tables else None
-    if validate is not None:
-        return [str(p) for p in validate(content, map_type, config_dir=config_dir)]
-    problems = []
-    for n, line in enumerate(content.splitlines(), 1):
-        body = line.strip()
-        if not body or body.startswith("#"):
-            continue
-        if len(body.split(None, 1)) < 2:
-            problems.append(f"line {n}: a key without an action: {body!r}")
-    return problems
+    """Errors in a table as edited, one line each (empty: fine to save)."""
+    table = Table.parse(content, map_type, path="table")
+    return [f"line {p.line}: {p.message}" if p.line else p.message
+            for p in table_validate.errors(table_validate.validate(table, config_dir))]

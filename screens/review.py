@@ -58,8 +58,18 @@ class ReviewScreen(WizardScreen):
         elif self.plan.is_empty:
             body.update("No change: nothing to apply. Press b to go back.")
         else:
-            body.update(diff_text(self.plan.unified_diff()))
+            body.update(diff_text(self.plan.unified_diff(), self.diff_width()))
         self.refresh_status()
+
+    def diff_width(self) -> int:
+        # The page's inner width (border and padding off), minus room for the scrollbar.
+        width = self.query_one("#review-page").size.width or self.app.size.width - 4
+        return max(20, width - 3)
+
+    def on_resize(self) -> None:
+        if self.plan is not None and not self.plan.is_empty:
+            self.query_one("#diff", Static).update(
+                diff_text(self.plan.unified_diff(), self.diff_width()))
 
     def refresh_status(self) -> None:
         secs = self.wizard.confirm_within

@@ -21,14 +21,8 @@ def entry_line(e: Any) -> str:
     return f"{getattr(e, 'id', '?')} {when} {outcome} {getattr(e, 'summary', '')}".strip()
 
 
-def entry_diff(e: Any) -> str:
-    for attr in ("diff", "unified_diff"):
-        value = getattr(e, attr, None)
-        if callable(value):
-            value = value()
-        if value:
-            return str(value)
-    return "(no diff recorded for this entry)"
+def entry_diff(engine: Any, e: Any) -> str:
+    return str(engine.diff(e.id) or "(no diff recorded for this entry)")
 
 
 class RollbackScreen(WizardScreen):
@@ -77,7 +71,7 @@ class RollbackScreen(WizardScreen):
         if idx is None or not self.entries:
             diff.update("")
             return
-        diff.update(diff_text(entry_diff(self.entries[idx])))
+        diff.update(diff_text(entry_diff(self.wizard.engine, self.entries[idx]), 34))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show()

@@ -41,7 +41,7 @@ class TableEditorScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
             yield TextArea(self.session.table_text(self.path), id="table",
-                           soft_wrap=False, show_line_numbers=True)
+                           soft_wrap=True, show_line_numbers=True)
             yield Static(id="error", classes="error", markup=False)
             yield Input(placeholder="lookup tester: an address, then enter", id="lookup")
             yield Static(id="answer", markup=False)
@@ -63,7 +63,7 @@ class TableEditorScreen(ModalScreen[bool]):
         text = self.content()
         pm = postmap_query(self.session.config_dir, self.map_type, text, key)
         kind = KIND.get(self.restriction, "sender")
-        sm = access_answer(self.session.config_dir, self.map_type, text, key, kind)
+        sm = access_answer(self.map_type, text, key, kind)
         self.query_one("#answer", Static).update(
             f"postmap -q {key}: {pm}\nsmtpd ({self.restriction}): {sm}")
 

@@ -31,23 +31,20 @@ def make_session(tmp: Path, fixture: str = "main.cf.v75-fresh", **kw: Any) -> Se
     return Session.open(etc, tmp / "state", **kw)
 
 
+def _cursor_blink_off() -> None:
+    """Inputs and text areas start with a steady cursor (stable snapshots, fewer timers)."""
+    from textual.widgets import Input, TextArea
+
+    for cls in (Input, TextArea):
+        cls.cursor_blink._default = False  # type: ignore[attr-defined]
+
+
 class TestApp(PfwizardApp):
     """The real app, with the terminal cursor steady for snapshots."""
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.cursor_blink_off()
-
-    def cursor_blink_off(self) -> None:
-        from textual.widgets import Input, TextArea
-
-        def off() -> None:
-            for screen in self.screen_stack:
-                for w in screen.query(Input):
-                    w.cursor_blink = False
-                for t in screen.query(TextArea):
-                    t.cursor_blink = False
-        self.set_interval(0.05, off)
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        _cursor_blink_off()
+        super().__init__(*args, **kw)
 
 
 def make_app(tmp: Path, *, start: str = "welcome", fixture: str = "main.cf.v75-fresh",

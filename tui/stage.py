@@ -69,19 +69,8 @@ class WizardScreen(Screen[StageResult]):
         for op in ops:
             self.session.apply_answer(op)
         self.refresh_view()
-        self.call_after_refresh(self.run_action, f"answer_{action}")
+        if action != "stay":  # "stay": leave the screen showing (tests inspect it)
+            self.call_after_refresh(getattr(self, f"action_{action}"))
 
     def refresh_view(self) -> None:
         """Redraw from the session (after undo, answers, a dialog...)."""
-
-    def action_answer_next(self) -> None:
-        self.run_action("next")
-
-    def action_answer_skip(self) -> None:
-        self.run_action("skip")
-
-    def action_answer_back(self) -> None:
-        self.run_action("back")
-
-    def action_answer_stay(self) -> None:
-        """Answers file: leave the screen showing (tests inspect it)."""

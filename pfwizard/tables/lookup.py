@@ -238,8 +238,9 @@ def _strip_brackets(text: str) -> str:
 
 
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # Lookup keys are bare addresses: only table patterns may be written in brackets.
     try:
-        return ipaddress.ip_address(_strip_brackets(text))
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 

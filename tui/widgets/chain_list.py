@@ -20,17 +20,17 @@ from pfwizard.findings import Finding
 from pfwizard.session import Session, restriction_info
 
 HELP = """\
-A restriction list: Postfix tries the entries from top to bottom and stops at the first
-that permits or rejects.  Order matters.
+A restriction list: Postfix tries the entries from top to bottom and
+stops at the first that permits or rejects. Order matters.
 
-  j / k, up / down            highlight the next / previous entry
-  K / J, shift+up / shift+down, ctrl+up / ctrl+down
-                              move the highlighted entry up / down
-  a  (or insert)              add an entry from the catalogue (before the highlighted one)
-  x  (or delete)              remove the highlighted entry
-  e  (or enter)               edit the entry's argument
-  t                           open the entry's lookup table (check_*_access)
-  z  (or ctrl+z)              undo the last change
+  j/k, up/down          highlight the next / previous entry
+  K/J, shift+up/down,   move the highlighted entry up / down
+  ctrl+up/down
+  a (or insert)         add from the catalogue, before the highlight
+  x (or delete)         remove the highlighted entry
+  e (or enter)          edit the entry's argument
+  t                     open the entry's lookup table (check_*_access)
+  z (or ctrl+z)         undo the last change
 """
 
 
@@ -135,9 +135,14 @@ class ChainList(OptionList):
             return self.has_table() and not self.milters
         return True
 
+    _table_shown = False
+
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)
-        self.refresh_bindings()
+        # The footer re-renders on refresh_bindings: only when the Table key comes or goes.
+        if self.has_table() != self._table_shown:
+            self._table_shown = not self._table_shown
+            self.refresh_bindings()
 
     def info_text(self) -> str:
         item = self.current()
@@ -151,7 +156,17 @@ class ChainList(OptionList):
             lines.append(f"[{info.level.symbol}] {info.level.value.upper()}: {info.risk}")
         return "\n".join(lines)
 
-    # ---- actions ---------------------------------------------------------------------------
+    # ---- actions -------------------------------------------------------------------------
+    # No wrap-around at the ends: on a restriction list "up from the top" landing on the
+    # last entry is how a wrong entry gets moved or removed.
+    def action_cursor_up(self) -> None:
+        if self.highlighted:
+            super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if self.highlighted is not None and self.highlighted < self.option_count - 1:
+            super().action_cursor_down()
+
     def _changed(self, highlight: int | None) -> None:
         self.reload(highlight)
         self.post_message(self.Changed(self))
