@@ -58,3 +58,20 @@ def test_xclient_shows_the_outsiders_view_from_inside(bench):
 def test_probe_reports_a_dead_port():
     res = probe("a@example.org", ["b@example.org"], port=1, timeout=2)
     assert not res.ok and "cannot connect" in res.error
+
+
+@needs_bench
+def test_cli_probe_explains_the_refusal(bench, capsys):
+    from pfwizard import exitcodes
+    from pfwizard.cli import main
+
+    configure_v75(bench, extra={"smtpd_authorized_xclient_hosts": "127.0.0.0/8"})
+    rc = main(["--config-dir", str(bench.config_dir), "explain", "--probe", CISCO,
+               "dmarc@box.example.com", "--probe-port", str(bench.port),
+               "--probe-helo", "esa4.commscope.iphmx.com"])
+    out = capsys.readouterr().out
+    assert rc == exitcodes.FINDINGS, out
+    assert "outside client, via XCLIENT" in out
+    assert "450 4.1.8" in out
+    assert "smtpd_sender_restrictions / reject_unknown_sender_domain" in out
+    assert "DATA" not in out.split("Transcript:")[1].split("\n\n")[0]
