@@ -207,3 +207,26 @@ def test_recipe5_forged_from_refused_after_data(bench):
     real = bench.dialogue(mail_from="a@example.org", source=INSIDE,
                           data=body.format('"Mick" <mick@box.example.com>'))
     assert real.for_command("<end of data>")[0].code == 250, real.replies
+
+
+@needs_bench
+def test_recipe3_reply_filter_stops_false_listing_and_helo_checks_bite(bench):
+    """MiaB before v68 had zen.spamhaus.org without a filter: the 'query refused' answer
+    127.255.255.254 (stub client 127.0.0.67) counted as listed. Recipe 3 filters it."""
+    from pfwizard.recipes import helo_dnsbl
+    from tests.bench.smtp import LISTED_REFUSED_CODE, LISTED_SBL
+
+    configure_v75(bench, fixture="main.cf.v66-fresh")
+    refused = bench.dialogue(mail_from="a@example.org", source=LISTED_REFUSED_CODE).rcpt
+    assert refused.code == 554 and "zen.spamhaus.org" in str(refused)
+    assert bench.dialogue(mail_from="a@example.org", helo="PC01").rcpt.code == 250
+
+    cf = MainCf.read(bench.instance.main_cf)
+    apply(bench, helo_dnsbl(cf))
+    assert bench.dialogue(mail_from="a@example.org",
+                          source=LISTED_REFUSED_CODE).rcpt.code == 250
+    assert bench.dialogue(mail_from="a@example.org", source=LISTED_SBL).rcpt.code == 554
+    helo = bench.dialogue(mail_from="a@example.org", helo="PC01").rcpt
+    assert helo.code == 504 and "need fully-qualified hostname" in str(helo)
+    assert bench.dialogue(mail_from="a@example.org", helo="PC01",
+                          source=INSIDE).rcpt.code == 250
