@@ -36,7 +36,7 @@ SUBMISSION = ("2026-11-22T03:54:03.123456+00:00 box postfix/submission/smtpd[77]
               "reject: RCPT from c[198.51.100.7]: 553 5.7.1 <boss@box.example.com>: Sender "
               "address rejected: not owned by user mick@box.example.com; "
               "from=<boss@box.example.com> to=<x@example.org> proto=ESMTP helo=<pc>")
-HEADER = ("Nov 22 04:00:00 box postfix/authclean[9]: 4F2A1B3C: reject: header From: "
+HEADER = ("Nov 22 04:00:00 box postfix/cleanup[9]: 4F2A1B3C: reject: header From: "
           "\"x\" <nobody@box.example.com> from c[198.51.100.7]; from=<nobody@box.example.com> "
           "to=<x@example.org> proto=ESMTP helo=<pc>: 5.7.1 forged local sender")
 MILTER = ("Nov 22 04:00:01 box postfix/cleanup[10]: 5B6C7D: milter-reject: END-OF-MESSAGE "
@@ -201,3 +201,7 @@ def test_submission_rejects_use_the_services_master_cf_overrides(tmp_path):
     line = parse_line(SUBMISSION.replace(": NOQUEUE: reject: ", ": NOQUEUE: milter-reject: "))
     exp = explain(line, box)  # type: ignore[arg-type]
     assert exp.setting == "smtpd_milters = inet:127.0.0.1:8891"
+    # A header_checks reject names the cleanup program, not the service: list every source.
+    hdr = explain(parse_line(HEADER), box)  # type: ignore[arg-type]
+    assert hdr.setting == ("header_checks (authclean in master.cf: "
+                           "pcre:/etc/postfix/outgoing_mail_header_filters)")
