@@ -155,3 +155,21 @@ def test_recipe5_hooks_main_cf_and_offers_authclean():
                            "outgoing_mail_header_filters,pcre:/etc/postfix/pfwizard/"
                            "forged_local_senders"]
     assert "authclean" in p.placements[0].risk
+
+
+def test_miab_sqlite_candidates_come_from_users_and_aliases(tmp_path):
+    import sqlite3
+
+    from pfwizard.recipes.own_domains import _sqlite_candidates
+
+    db = tmp_path / "users.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE users (email TEXT)")
+        con.execute("CREATE TABLE aliases (source TEXT)")
+        con.executemany("INSERT INTO users VALUES (?)",
+                        [("mick@box.example.com",), ("ann@example.net",)])
+        con.execute("INSERT INTO aliases VALUES ('@alias.example')")
+    cf = tmp_path / "virtual-mailbox-domains.cf"
+    cf.write_text(f"dbpath={db}\nquery = SELECT 1 FROM users WHERE email LIKE '%%@%s'\n")
+    assert _sqlite_candidates(f"sqlite:{cf}") == ["alias.example", "box.example.com",
+                                                   "example.net"]
