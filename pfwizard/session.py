@@ -481,25 +481,28 @@ def split_table(arg: str, config_dir: Path) -> tuple[str, str]:
     return kind, str(p)
 
 
-def postmap_query(config_dir: Path, map_type: str, content: str, key: str) -> str:
+def postmap_query(map_type: str, content: str, key: str) -> str:
     """What ``postmap -q KEY type:TABLE`` answers for the table as edited (not yet written).
 
-    Postfix itself answers when installed; otherwise the tables simulator, and it says so.
+    Postfix itself answers when installed (in a scratch config directory: the answer depends
+    only on the table, and the box's main.cf must not make postmap stop); otherwise the
+    tables simulator, and it says so.
     """
     if not postfix.available():
         found = lookup.postmap_query(Table.parse(content, map_type), key)
         return f"{found or '(not found)'}  [simulated: Postfix is not installed]"
     with tempfile.TemporaryDirectory(prefix="pfwizard-q-") as tmp:
+        (Path(tmp) / "main.cf").write_text("compatibility_level = 3.6\n")
         src = Path(tmp) / "table"
         src.write_text(content)
         if map_type in INDEXED_TYPES:
-            built = postfix.postmap(config_dir, f"{map_type}:{src}")
+            built = postfix.postmap(tmp, f"{map_type}:{src}")
             if not built.ok:
                 return f"postmap could not build the table: {built.output}"
-        res = postfix.postmap(config_dir, "-q", key, f"{map_type}:{src}")
-    if res.returncode == 1 and not res.stdout:
-        return "(not found)"
-    return res.output or "(not found)"
+        res = postfix.postmap(tmp, "-q", key, f"{map_type}:{src}")
+    if res.stderr.strip():
+        return f"{res.stdout.strip() or '(not found)'}; postmap said: {res.stderr.strip()}"
+    return res.stdout.strip() or "(not found)"
 
 
 def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
@@ -515,6 +518,10 @@ def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
 
 def validate_table(config_dir: Path, map_type: str, content: str) -> list[str]:
     """Errors in a table as edited, one line each (empty: fine to save)."""
-    table = Table.parse(content, map_type, path="table")
-    return [f"line {p.line}: {p.message}" if p.line else p.message
-            for p in table_validate.errors(table_validate.validate(table, config_dir))]
+    del config_dir  # Postfix checks the table in its own scratch directory
+    try:
+        table = Table.parse(content, map_type, path="table")
+        problems = table_validate.errors(table_validate.validate(table))
+    except PfwizardError as exc:
+        return [str(exc)]
+    return [f"line {p.line}: {p.message}" if p.line else p.message for p in problems]

@@ -12,13 +12,18 @@ from textual.widgets import Log, Static
 from tui.flow import Action
 from tui.stage import WizardScreen
 
+MAX_OUTPUT_LINES = 40
+
 
 def step_line(event: Any) -> str:
     status = str(getattr(event, "status", ""))
     word = {"ok": "  ok  ", "done": "  ok  ", "start": " ...  ", "running": " ...  ",
             "failed": "FAILED", "error": "FAILED", "skipped": " skip "}.get(status.lower(),
                                                                           f"{status:^6}")
-    detail = str(getattr(event, "detail", "") or "")
+    lines = str(getattr(event, "detail", "") or "").splitlines()
+    detail = lines[0] if lines else ""
+    if len(lines) > 1:
+        detail += f" (+{len(lines) - 1} more lines, below)"
     return f"[{word}] {getattr(event, 'step', '?')}" + (f": {detail}" if detail else "")
 
 
@@ -64,9 +69,14 @@ class ApplyScreen(WizardScreen):
         log = self.query_one(Log)
         out = str(getattr(result, "postfix_output", "") or "").strip()
         if out:
+            # Postfix repeats a warning once per service; each distinct line once is enough.
+            lines = list(dict.fromkeys(out.splitlines()))
             log.write_line("Postfix said:")
-            for line in out.splitlines():
+            for line in lines[:MAX_OUTPUT_LINES]:
                 log.write_line(f"  {line}")
+            if len(lines) > MAX_OUTPUT_LINES:
+                log.write_line(f"  ... {len(lines) - MAX_OUTPUT_LINES} more lines: "
+                               "pfwizard rollback --list shows the journal")
         if getattr(result, "ok", False):
             status = f"Applied (journal entry {getattr(result, 'entry_id', '?')}). n: next"
         else:

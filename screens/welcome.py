@@ -49,7 +49,7 @@ class WelcomeScreen(WizardScreen):
         text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
                     f"release unknown (no git checkout at {s.miab_checkout})\n")
         for note in self.wizard.notes:
-            text.append(f"Note: {note}\n", style="yellow")
+            text.append(f"{note}\n", style="yellow")
         glued = s.cf.glued_continuations()
         if glued:
             text.append(f"\n! CAUTION: {len(glued)} glued continuation line(s) from a MiaB "

@@ -107,3 +107,13 @@ def test_an_invalid_profile_applies_nothing(tmp_path, capsys):
            "start or end" in capsys.readouterr().err
     assert (config_dir / "main.cf").read_bytes() == before
     assert not state_dir.exists()
+
+
+def test_a_table_outside_the_config_directory_is_refused(tmp_path, capsys):
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(f"version: 1\ntables:\n  {tmp_path}/elsewhere:\n    type: regexp\n"
+                       "    content: |\n      /x/ PERMIT\n")
+    assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
+    assert "outside the config directory" in capsys.readouterr().out
+    assert not (tmp_path / "elsewhere").exists()

@@ -28,15 +28,19 @@ def wait_lines(bench, mark: int, n: int) -> list[str]:
         time.sleep(0.02)
 
 
-def configure_v75(bench, *tables, sender_prefix: str = "") -> None:
+def configure_v75(bench, *tables, sender_prefix: str = "",
+                  extra: dict[str, str] | None = None,
+                  fixture: str = "main.cf.v75-fresh") -> dict[str, str]:
     """MiaB v75's chains with one reload, tables backdated first (no cool-down pauses)."""
-    params = miab_chains("main.cf.v75-fresh", bench.policy.address, bench.config_dir)
+    params = miab_chains(fixture, bench.policy.address, bench.config_dir)
+    params.update(extra or {})
     if sender_prefix:
         params["smtpd_sender_restrictions"] = (
             f"{sender_prefix}, {params['smtpd_sender_restrictions']}")
     bench.instance.cool_down(bench.config_dir / "sender_login_maps", *tables)
     bench.configure(params)
     settle(bench)
+    return params
 
 
 def settle(bench) -> None:

@@ -34,3 +34,13 @@ def test_chains_already_recorded_are_left_alone():
     cf = MainCf.read(FIXTURES / "main.cf.customized-after-v75-setup")
     found = find_adoptions(cf, {"smtpd_sender_restrictions"})
     assert [a.intent.parameter for a in found] == ["smtpd_recipient_restrictions"]
+
+
+def test_an_old_miab_value_pfwizard_does_not_know_is_still_miab_s_trail():
+    # MiaB before v0.11 (2015) had no reject_authenticated_sender_login_mismatch.
+    cf = MainCf.parse(
+        "smtpd_sender_restrictions=reject_non_fqdn_sender,reject_unknown_sender_domain,"
+        "reject_authenticated_sender_login_mismatch,reject_rhsbl_sender dbl.spamhaus.org\n"
+        "#smtpd_sender_restrictions=reject_non_fqdn_sender,reject_unknown_sender_domain,"
+        "reject_rhsbl_sender dbl.spamhaus.org\n")
+    assert find_adoptions(cf) == []

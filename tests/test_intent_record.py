@@ -82,3 +82,24 @@ def test_engine_apply_recorded_then_restored_after_v75(tmp_path):
     assert [Chain.parse(v).items for v in got.splitlines()] == [want_sender.items,
                                                                 want_rcpt.items]
     assert len(engine.history()) == 2  # the wizard's apply and the restore, both journaled
+
+
+def test_a_milter_added_by_the_admin_survives_miab_adding_its_own(tmp_path):
+    from pfwizard.intent import build_plan
+
+    before = MainCf.parse("smtpd_milters=inet:127.0.0.1:8891\n")
+    store = IntentFile.load(tmp_path / "c.yaml")
+    record_change(store, before, {"smtpd_milters": "inet:127.0.0.1:8891 unix:/run/clamav"})
+    assert "smtpd_milters" in store.model.chains
+    # v0.07 added OpenDMARC to MiaB's milters.
+    after_upgrade = MainCf.parse("smtpd_milters=inet:127.0.0.1:8891 inet:127.0.0.1:8893\n")
+    assert build_plan(after_upgrade, store.model).params() == {
+        "smtpd_milters": "inet:127.0.0.1:8891 unix:/run/clamav inet:127.0.0.1:8893"}
+
+
+def test_removing_a_list_parameter_is_recorded_as_a_parameter(tmp_path):
+    before = MainCf.parse("smtpd_data_restrictions=reject_unauth_pipelining\n")
+    store = IntentFile.load(tmp_path / "c.yaml")
+    record_change(store, before, {"smtpd_data_restrictions": None})
+    pi = store.model.parameters["smtpd_data_restrictions"]
+    assert pi.value is None and pi.base == "reject_unauth_pipelining"

@@ -88,7 +88,7 @@ def test_miab_shipping_the_item_elsewhere_is_a_conflict_in_place_it_is_a_note():
     assert [c.kind for c in elsewhere.conflicts] == [ConflictKind.MIAB_SHIPS_ITEM]
     in_place = build_plan(MainCf.parse(f"{SENDER}=x,a,b,c\n"), cust)
     assert not in_place.conflicts and in_place.params() == {}
-    assert any("ships 'x' itself" in n for n in in_place.notes)
+    assert any("'x' is already where you wanted it" in n for n in in_place.notes)
 
 
 def test_removing_what_miab_changed_is_a_conflict():

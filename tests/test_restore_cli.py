@@ -51,6 +51,9 @@ def test_restore_gives_v75_chains_with_the_admin_items(upgraded, capsys):
     config_dir, state_dir = upgraded
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
     assert "customisations missing" in capsys.readouterr().out
+    yaml = state_dir / "customizations.yaml"
+    yaml.write_text(yaml.read_text().replace(
+        "        why: seed 000\n", "        why: seed 000   # asked on the forum, 2024\n"))
     before = (config_dir / "main.cf").read_bytes()
     assert pf(config_dir, state_dir, "--dry-run", "restore") == exitcodes.OK
     assert (config_dir / "main.cf").read_bytes() == before
@@ -68,6 +71,9 @@ def test_restore_gives_v75_chains_with_the_admin_items(upgraded, capsys):
     assert items(rcpt) == want_rcpt.items
     assert helo_req == "yes" and "reject_invalid_helo_hostname" in helo
     assert (config_dir / "pfwizard" / "own_domains.db").exists()
+    # The rebase is recorded (new base: v75's chain) and the admin's comment kept.
+    assert "# asked on the forum, 2024" in yaml.read_text()
+    assert "dbl.spamhaus.org=127.0.1.[2..99]" in yaml.read_text()
 
     capsys.readouterr()
     assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes") == exitcodes.OK

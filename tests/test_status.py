@@ -77,3 +77,14 @@ def test_a_danger_finding_is_drift(tmp_path, capsys):
         fh.write("smtpd_client_restrictions = check_client_access hash:/etc/postfix/nothere\n")
     assert status(config_dir, state_dir) == exitcodes.FINDINGS
     assert "DANGER" in capsys.readouterr().out
+
+
+def test_json_for_monitoring(tmp_path, capsys):
+    import json
+
+    config_dir, state_dir = box(tmp_path, "main.cf.customized-after-v75-setup")
+    assert status(config_dir, state_dir, "--json") == exitcodes.FINDINGS
+    data = json.loads(capsys.readouterr().out)
+    assert data["in_sync"] is False
+    assert [c["kind"] for c in data["conflicts"]] == ["glued-uncaptured"]
+    assert any("bl.spamcop.net" in a for a in data["adoptable"])

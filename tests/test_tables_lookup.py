@@ -43,8 +43,8 @@ def agree(table: Table, keys: list[str]) -> Simulator:
 
 
 # ---- pattern pieces ----------------------------------------------------------------------
-ALPHA = "abAB.@-x1"
-lit = st.sampled_from(list("abAB1x") + ["\\.", "@", "-", "\\-", "\\d", "\\@"])
+ALPHA = "abdAB.@-x1D"
+lit = st.sampled_from([*"abAB1x", "\\.", "@", "-", "\\-", "\\d", "\\@"])
 klass = st.sampled_from(["[ab]", "[^a]", "[A-B]", "[a.-]", "[[:digit:]]", "[]a]", "[\\.]",
                          "[[:upper:]x]", "[^[:alpha:]]"])
 atom = st.one_of(lit, lit, klass, st.just("."))
@@ -59,7 +59,7 @@ body = st.builds(lambda pre, parts, post: pre + "".join(parts) + post,
                           min_size=1, max_size=3),
                  st.sampled_from(["", "", "$"]))
 flags = st.sampled_from(["", "", "i", "m", "ii"])
-action = st.sampled_from(["OK", "REJECT", "DUNNO", "550 5.7.1 no", "PERMIT"])
+action = st.sampled_from(["OK", "REJECT", "DUNNO", "550 5.7.1 no", "PERMIT", "REJECT [$1] $$5"])
 rule = st.builds(lambda neg, b, f, a: f"{'!' if neg else ''}/{b}/{f} {a}",
                  st.booleans().map(lambda x: x and False) | st.just(False) | st.just(True),
                  body, flags, action)
@@ -118,10 +118,21 @@ def test_common_patterns_are_evaluated_without_postmap() -> None:
 
 @needs_postfix
 def test_untranslatable_patterns_fall_back_to_postmap() -> None:
-    text = "/^(a+)\\1$/ REJECT dup\n/a{,2}x/x OK\n"  # back-reference; basic syntax
+    text = ("/^(a+)\\1$/ REJECT dup\n"    # back-reference
+            "/a{,2}x/x OK\n"               # basic syntax
+            "/^u\\d$/ D\n"                 # glibc: matches nothing
+            "/^b/ B\n")
     table = Table.parse(text, "regexp", "/etc/postfix/x")
-    sim = agree(table, ["aa", "aaa", "ab", "a{,2}x", "x"])
+    sim = agree(table, ["aa", "aaa", "ab", "a{,2}x", "x", "ud", "u1", "bb"])
     assert sim.uses_postmap
+    # Only the untranslated lines go to postmap; line numbers stay exact.
+    assert sim.query("aa").line == 1 and sim.query("a{,2}x").line == 2
+    assert sim.query("bb").line == 4
+
+
+@needs_postfix
+def test_pcre_backtracking_pattern() -> None:
+    agree(Table.parse("/(.*)*aa/ OK\n", "pcre", "/etc/postfix/x"), ["AA", "1", "aa", "@"])
 
 
 def test_translation_refuses_what_it_cannot_be_sure_of() -> None:
@@ -130,9 +141,9 @@ def test_translation_refuses_what_it_cannot_be_sure_of() -> None:
         with pytest.raises(Untranslatable):
             translate(Pattern(body), "regexp")
         del why
-    # glibc ERE: \d is the letter d, not a digit.
-    tr = translate(Pattern("^\\d$"), "regexp")
-    assert tr.regex.search(b"d") and not tr.regex.search(b"1")
+    # glibc ERE, case-insensitive: \d matches nothing, \D matches d or D: left to Postfix.
+    with pytest.raises(Untranslatable):
+        translate(Pattern("^\\d$"), "regexp")
     assert translate(Pattern("^\\d$"), "pcre").regex.search(b"1")
 
 
@@ -193,6 +204,9 @@ def test_search_keys_follow_access5() -> None:
         "u@sub.example.com", "sub.example.com", ".example.com", ".com", "u@"]
     assert search_keys("", "sender") == ["<>"]
     assert search_keys("u@x.example", fixed=False) == ["u@x.example"]
+    assert search_keys("Postmaster", myorigin="Box.Example.com") == [
+        "postmaster@box.example.com", "box.example.com", "example.com", "com", "postmaster@"]
+    assert search_keys("MAILER-DAEMON@Esa.X.Test", fixed=False) == ["mailer-daemon@esa.x.test"]
     assert search_keys('john doe@x.example') == [
         '"john doe"@x.example', "john doe@x.example", "x.example", "example",
         '"john doe"@', "john doe@"]
@@ -203,7 +217,7 @@ def test_access_lookup_on_hash_folds_and_walks_parents() -> None:
                         "hash", "/etc/postfix/access")
     sim = Simulator(table, ask_postfix=False)
     r = access_lookup(sim, "Friend@Example.com")
-    assert r is not None and (r.action, r.matched_key) == ("OK", "Friend@Example.com")
+    assert r is not None and (r.action, r.matched_key) == ("OK", "friend@example.com")
     r = access_lookup(sim, "x@mail.example.com")
     assert r is not None and (r.action, r.matched_key, r.line) == (
         "REJECT", "example.com", 1)

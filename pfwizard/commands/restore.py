@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from pfwizard import exitcodes, miab
-from pfwizard.intent import IntentFile, Policy, build_plan
-from pfwizard.intent.adopt import find_adoptions
-from pfwizard.intent.execute import Request, execute
+from pfwizard import exitcodes
+from pfwizard.intent import Policy
+from pfwizard.intent.context import open_restore
 from pfwizard.intent.hook import install_hook
-from pfwizard.intent.writer import Writer
-from pfwizard.maincf import MainCf
 
 HELP = "re-apply your customisations on top of what a MiaB upgrade wrote"
 
@@ -64,27 +60,16 @@ def run(args: argparse.Namespace) -> int:
                                  args.hook_dir):
             print(line)
         return exitcodes.OK
-    config_dir = Path(args.config_dir)
-    cf = MainCf.read(config_dir / "main.cf")
-    store = IntentFile.for_state_dir(args.state_dir)
-    if args.adopt:
-        for adoption in find_adoptions(cf, set(store.model.chains)):
-            print(f"adopted {adoption.describe()}")
-            store.set_chain(adoption.intent)
-    policy = Policy(args.on_conflict) if args.on_conflict else None
-    plan = build_plan(cf, store.model, policy)
-    release = miab.installed_release(args.miab_dir)
-    confirm = None
-    if not args.yes and not args.dry_run:
-        if not sys.stdin.isatty():
-            plan_only = Request("", dry_run=True)
-            code = execute(plan, store, Writer(config_dir, args.state_dir), plan_only)
-            if code == exitcodes.OK and not plan.in_sync:
-                print("not a terminal: run again with --yes to apply", file=sys.stderr)
-                return exitcodes.REFUSED
-            return code
-        confirm = _ask
-    req = Request(f"restore customisations (MiaB {release or 'release unknown'})",
-                  kind="restore", release=release, dry_run=args.dry_run, confirm=confirm)
-    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload)
-    return execute(plan, store, writer, req)
+    ctx = open_restore(args.config_dir, args.state_dir,
+                       policy=Policy(args.on_conflict) if args.on_conflict else None,
+                       adopt=args.adopt, miab_dir=args.miab_dir)
+    for adoption in ctx.adopted:
+        print(f"adopted {adoption.describe()}")
+    if not args.yes and not args.dry_run and not sys.stdin.isatty():
+        code = ctx.run(dry_run=True)
+        if code == exitcodes.OK and not ctx.plan.in_sync:
+            print("not a terminal: run again with --yes to apply", file=sys.stderr)
+            return exitcodes.REFUSED
+        return code
+    confirm = None if args.yes or args.dry_run else _ask
+    return ctx.run(reload=not args.no_reload, dry_run=args.dry_run, confirm=confirm)

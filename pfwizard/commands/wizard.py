@@ -7,6 +7,7 @@ import os
 import sys
 
 from pfwizard import exitcodes
+from pfwizard.errors import PfwizardError
 from pfwizard.session import Session
 
 HELP = "open the wizard (default)"
@@ -26,9 +27,14 @@ def open_wizard(session: Session, args: argparse.Namespace,
         print("pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
               "non-interactive commands", file=sys.stderr)
         return exitcodes.ERROR
+    # An apply cut short (SIGKILL, SSH drop) is finished or undone before anything else.
+    try:
+        recovered = session.engine().recover()
+    except PfwizardError as exc:
+        recovered = [f"could not check for an interrupted apply: {exc}"]
     from tui.app import PfwizardApp  # Textual loads only now
 
-    app = PfwizardApp(session, no_color=no_color(args), notes=notes)
+    app = PfwizardApp(session, no_color=no_color(args), notes=(*notes, *recovered))
     code = app.run()
     return int(code or 0)
 

@@ -2,10 +2,11 @@
 
 MiaB's setup leaves the admin's old value in main.cf, next to its own line: as a commented-out
 line (``#smtpd_recipient_restrictions = ...``) and, for a multi-line value, as continuation
-lines glued onto MiaB's new value. ``find_adoptions`` reads them back and turns each into
-operations relative to the MiaB chain it was most likely made on (the known MiaB value closest
-to it), so ``restore`` can replay it like any recorded customisation. It proposes; the admin
-(or ``restore --adopt``) decides, and the result is shown before anything is written.
+lines glued onto MiaB's new value. Lines in MiaB's own form (``#name=value``, no spaces) are
+its trail of old values and are never taken for the admin's. ``find_adoptions`` reads the
+admin's back and turns each into operations relative to the MiaB chain it was most likely
+made on (the known MiaB value closest to it), so ``restore`` replays it like any other.
+It proposes; the admin (``restore --adopt``) decides, and sees the plan before any write.
 """
 
 from __future__ import annotations
@@ -54,10 +55,13 @@ def _old_value(cf: MainCf, name: str) -> tuple[str, int] | None:
     lines = cf.lines
     names = re.compile(r"[ \t]*#[ \t]*" + re.escape(name) + r"[ \t]*=(.*)\Z")
     known = [c.items for c in _known_values(cf, name)]
+    # MiaB writes `name=value` and comments its own old line by prefixing '#': that exact
+    # form is MiaB's trail (of releases pfwizard may not know), never taken for the admin's.
+    miab_trail = "#" + name + "="
     k = d.index + 1
     while k < len(lines) and lines[k].kind in (LineKind.COMMENT, LineKind.CONTINUATION):
         m = names.match(lines[k].text)
-        if m is not None:
+        if m is not None and not lines[k].text.startswith(miab_trail):
             parts = [m.group(1)]
             j = k + 1
             while j < len(lines) and lines[j].kind is LineKind.CONTINUATION:

@@ -136,9 +136,15 @@ def record_table(store: IntentFile, path: str, map_type: str, content: str,
     return ti
 
 
+# Lists MiaB may extend in a later release (v0.07 added OpenDMARC's milter): kept as
+# operations, like the restriction lists, so MiaB's additions survive a restore.
+_LIST_PARAMETERS = frozenset({"smtpd_milters", "non_smtpd_milters"})
+
+
 def is_restriction_list(name: str) -> bool:
-    """Parameters kept as operations (``smtpd_*_restrictions``); others as whole values."""
-    return name.endswith("_restrictions")
+    """Parameters kept as operations (``smtpd_*_restrictions``, milter lists); others as
+    whole values."""
+    return name.endswith("_restrictions") or name in _LIST_PARAMETERS
 
 
 def record_change(store: IntentFile, before: MainCf, params: Mapping[str, str | None],
@@ -153,7 +159,7 @@ def record_change(store: IntentFile, before: MainCf, params: Mapping[str, str | 
     why = reasons or {}
     for name, value in params.items():
         old = before.get(name)
-        if is_restriction_list(name):
+        if is_restriction_list(name) and value is not None:
             prior = Chain.parse(old) if old is not None else None
             record_chain(store, name, prior, Chain.parse(value or ""), why.get(name))
         else:
