@@ -13,6 +13,7 @@ answers in the shape the screens show.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import subprocess
@@ -127,7 +128,9 @@ class Session:
         return params
 
     def chain(self, param: str) -> Chain:
-        return Chain.parse(self.value(param) or "")
+        """A fresh copy of the chain (callers may edit it); parsing is cached per value."""
+        items, sep = _parse_chain(self.value(param) or "")
+        return Chain(list(items), sep)
 
     def _checkpoint(self) -> None:
         self._undo.append(_Snapshot(dict(self.edits), dict(self.tables), len(self.ops)))
@@ -373,6 +376,12 @@ class Session:
 
     def queue_directory(self) -> Path:
         return Path(self.effective_params().get("queue_directory", "/var/spool/postfix"))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_chain(value: str) -> tuple[tuple[Item, ...], str]:
+    chain = Chain.parse(value)
+    return tuple(chain.items), chain.separator
 
 
 def _check_item(item: Item) -> None:
