@@ -57,6 +57,13 @@ class ApplyScreen(WizardScreen):
                                               confirm_within=self.wizard.confirm_within)
         except Exception as exc:  # show the engine's own words; the engine restored files
             result = _Failed(f"{type(exc).__name__}: {exc}")
+        if getattr(result, "ok", False):
+            try:
+                where = self.session.record_intent()
+                note = f"customisations recorded in {where} (pfwizard restore uses them)"
+            except Exception as exc:  # the change is in force; say the record failed
+                note = f"WARNING: could not record the customisation: {exc}"
+            self.app.call_from_thread(self.query_one(Log).write_line, note)
         self.app.call_from_thread(self._done, result)
         return result
 

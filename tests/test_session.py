@@ -181,3 +181,20 @@ def test_session_open_refuses_a_broken_main_cf(tmp_path):
     (tmp_path / "main.cf").write_text("no equals sign here\n")
     with pytest.raises(ConfigError):
         Session.open(tmp_path, tmp_path / "state")
+
+
+def test_intent_recorded_after_apply_and_drift_reported(tmp_path):
+    s = make_session(tmp_path)
+    assert s.restore_status() == (True, [])
+    table = str(s.own_table_path("sender_access"))
+    s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
+                    "before": "reject_unknown_sender_domain"})
+    s.apply_answer({"table": table, "content": "/iphmx\\.com$/ PERMIT\n", "type": "regexp"})
+    s.apply_answer({"set": "smtpd_helo_required", "value": "yes"})
+    path = s.record_intent()
+    text = path.read_text()
+    assert "check_sender_access" in text and "reject_unknown_sender_domain" in text
+    assert "smtpd_helo_required" in text and "iphmx" in text
+    # main.cf was not changed here, so the recorded customisations are "missing".
+    in_sync, drift = s.restore_status()
+    assert not in_sync and any("smtpd_sender_restrictions" in line for line in drift)
