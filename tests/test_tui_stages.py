@@ -164,7 +164,7 @@ async def test_review_shows_the_diff_and_apply_reports_steps(tmp_path):
         assert isinstance(app.screen, ApplyScreen)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        lines = "\n".join(app.screen.query_one("#steps").lines)
+        lines = "\n".join(app.screen.written)
         assert "[  ok  ] postfix check" in lines and "refreshing" in lines
         await pilot.press("n")
         await pilot.pause()
