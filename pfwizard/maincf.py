@@ -25,6 +25,7 @@ from pfwizard.errors import ConfigError, ValueRefused
 
 # Postfix's ISSPACE(): the C locale's isspace().
 _WS = " \t\n\v\f\r"
+_WS_RE = re.compile("[ \t\n\v\f\r]")
 # One physical line longer than this is not a hand-written main.cf (a 10 MB line is garbage).
 MAX_LINE_CHARS = 64 * 1024
 # Characters Postfix allows in a parameter name in practice (also service-specific names).
@@ -34,7 +35,9 @@ _COMMENTED_DEF_RE = re.compile(r"[ \t]*#[ \t]*([A-Za-z0-9_][A-Za-z0-9_.\-/]*)[ \
 # Control characters that never belong in a text config file (tab, CR, VT, FF are whitespace).
 _BINARY_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # Control characters refused in values pfwizard writes: one injected newline = one new parameter.
-_VALUE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# TAB is allowed: it is plain whitespace to Postfix (and common in continuation lines, so a value
+# read back with get() can be written again with set()).
+_VALUE_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class LineKind(Enum):
@@ -69,7 +72,7 @@ class Definition:
     value: str
     index: int  # physical line index (0-based) of the first line
     continuation: tuple[int, ...]  # physical line indices appended to the value
-    end: int  # last physical line index (inclusive) of the logical line, comments included
+    end: int  # last physical line index (inclusive): the last continuation line, or index
 
     @property
     def lineno(self) -> int:
@@ -124,6 +127,13 @@ def check_value(name: str, value: str) -> str:
         )
     if len(value) > MAX_LINE_CHARS:
         raise ValueRefused(f"refusing to write {name}: value longer than {MAX_LINE_CHARS} chars")
+    try:
+        value.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise ValueRefused(
+            f"refusing to write {name}: the value cannot be written as bytes "
+            f"({value[exc.start]!r} at position {exc.start})"
+        ) from exc
     return value.strip(_WS)
 
 
@@ -150,7 +160,7 @@ def _split_nameval(logical: str) -> tuple[str, str] | str:
     eq = logical.find("=")
     head = logical if eq < 0 else logical[:eq]
     name = head.strip(_WS)
-    if eq < 0 or any(c in _WS for c in name):
+    if eq < 0 or _WS_RE.search(name):
         return "missing '=' after parameter name"
     if not name:
         return "missing parameter name"
@@ -178,12 +188,15 @@ class MainCf:
                     path, i + 1, f"line is {len(line.text)} characters long "
                     f"(more than {MAX_LINE_CHARS}): this is not a main.cf file"
                 )
-            bad = _BINARY_RE.search(line.text)
-            if bad:
-                raise ConfigError(
-                    path, i + 1, f"binary data (byte 0x{ord(bad.group()):02x} at column "
-                    f"{bad.start() + 1}): this is not a text main.cf file"
-                )
+        # One search over the whole text; only a hit pays for finding its line.
+        if _BINARY_RE.search(text):
+            for i, line in enumerate(lines):
+                bad = _BINARY_RE.search(line.text)
+                if bad:
+                    raise ConfigError(
+                        path, i + 1, f"binary data (byte 0x{ord(bad.group()):02x} at column "
+                        f"{bad.start() + 1}): this is not a text main.cf file"
+                    )
         cf = cls(lines, path)
         cf._analyse()  # raise on syntax errors now, not at first use
         return cf
@@ -323,6 +336,10 @@ class MainCf:
     def lines(self) -> list[PhysicalLine]:
         return list(self._lines)
 
+    def line_ending(self) -> str:
+        """The file's line terminator (CRLF in a CRLF file), for the lines pfwizard adds."""
+        return next((ln.eol for ln in self._lines if ln.eol), "\n")
+
     # ---- editing -------------------------------------------------------------------------
     def set(self, name: str, value: str) -> None:
         """Write ``name = value`` on one line in place of the last active definition.
@@ -335,9 +352,9 @@ class MainCf:
         text = f"{name} = {value}"
         d = self.last_definition(name)
         if d is None:
+            eol = self.line_ending()
             if self._lines and self._lines[-1].eol == "":
-                self._lines[-1].eol = "\n"
-            eol = self._lines[0].eol if self._lines and self._lines[0].eol else "\n"
+                self._lines[-1].eol = eol
             self._lines.append(PhysicalLine(text, eol))
         else:
             # Keep the line's own terminator (CRLF files stay CRLF).

@@ -144,4 +144,5 @@ def box(tmp: Path, fixture: str = "main.cf.v66-fresh") -> tuple[Path, Path]:
     text = (FIXTURES / fixture).read_text()
     (config_dir / "main.cf").write_text(
         text.replace("\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n"))
+    (config_dir / "master.cf").write_bytes((FIXTURES / "master.cf.v75").read_bytes())
     return config_dir, state_dir

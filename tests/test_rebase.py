@@ -88,7 +88,7 @@ def test_miab_shipping_the_item_elsewhere_is_a_conflict_in_place_it_is_a_note():
     assert [c.kind for c in elsewhere.conflicts] == [ConflictKind.MIAB_SHIPS_ITEM]
     in_place = build_plan(MainCf.parse(f"{SENDER}=x,a,b,c\n"), cust)
     assert not in_place.conflicts and in_place.params() == {}
-    assert any("ships 'x' itself" in n for n in in_place.notes)
+    assert any("'x' is already where you wanted it" in n for n in in_place.notes)
 
 
 def test_removing_what_miab_changed_is_a_conflict():
@@ -163,3 +163,30 @@ ITEMS = st.sampled_from([Item(n) for n in "abcdefg"] + [Item("reject_rbl_client"
 def test_recorded_operations_replay_to_the_admin_target(base, target):
     ops = diff_chains(SENDER, Chain(base), Chain(target))
     assert replay(SENDER, Chain(base), ops).result.items == target
+
+
+MIAB_NEW = st.sampled_from([Item("m1"), Item("m2"), Item("check_policy_service", "q"),
+                            Item("reject_rbl_client", "z=3")])
+
+
+@given(st.lists(ITEMS, unique=True, max_size=6), st.lists(ITEMS, unique=True, max_size=6),
+       st.lists(MIAB_NEW, unique=True, max_size=3), st.data())
+def test_rebase_keeps_what_miab_added_and_places_or_reports_every_insert(base, target, added,
+                                                                        data):
+    ops = diff_chains(SENDER, Chain(base), Chain(target))
+    # MiaB's next release: drops some of its items, adds new ones at random places.
+    now = [i for i in base if data.draw(st.booleans())]
+    for item in added:
+        now.insert(data.draw(st.integers(0, len(now))), item)
+    out = replay(SENDER, Chain(now), ops, base=Chain(base), miab_now=Chain(now))
+    result = out.result.items
+    removed_by_admin = {o.item for o in ops if o.kind is OpKind.REMOVE}
+    for item in now:
+        if item not in base or item not in removed_by_admin:
+            assert item in result or any(o.kind is OpKind.CHANGE and o.item == item
+                                         for o in ops), (item, ops)
+    failed = {o.to if o.kind is OpKind.CHANGE else o.item for o in out.conflicting}
+    for item in target:
+        if item not in base and item not in failed:
+            assert item in result
+    assert len(result) == len(set(result)) or len(now) != len(set(now))

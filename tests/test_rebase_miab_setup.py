@@ -35,3 +35,22 @@ def test_a_multi_line_value_loses_only_its_first_line():
                    "    permit_mynetworks,\n    reject\n")
     assert MainCf.parse(out).get("smtpd_sender_restrictions") == (
         "x,y    permit_mynetworks,    reject")
+
+
+def test_miab_knowledge_matches_the_fixtures():
+    from pfwizard import miab
+
+    for release, fixture in (("v66", "main.cf.v66-fresh"), ("v75", "main.cf.v75-fresh"),
+                             ("v75-3-gabcdef", "main.cf.v75-fresh")):
+        cf = MainCf.read(FIXTURES / fixture)
+        shipped = miab.shipped_chains(release)
+        assert shipped is not None
+        for name in miab.MANAGED_CHAINS:
+            assert shipped[name] == cf.get(name), (release, name)
+    assert miab.shipped_chains("v50") is None
+    # Everything v75's setup writes is known as managed; what it never sets is not.
+    for name in release_values():
+        assert miab.manages(name), name
+    for name in ("smtpd_helo_required", "smtpd_helo_restrictions", "postscreen_dnsbl_sites"):
+        assert miab.never_sets(name) and not miab.manages(name)
+    assert miab.erases("smtpd_data_restrictions")

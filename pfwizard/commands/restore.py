@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from pfwizard import exitcodes, miab
-from pfwizard.intent import IntentFile, Policy, build_plan
-from pfwizard.intent.execute import Request, execute
+from pfwizard import exitcodes
+from pfwizard.intent import Policy
+from pfwizard.intent.context import open_restore
 from pfwizard.intent.hook import install_hook
-from pfwizard.intent.writer import Writer
-from pfwizard.maincf import MainCf
 
 HELP = "re-apply your customisations on top of what a MiaB upgrade wrote"
 
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
 new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
-tables are rebuilt. Conflicts (anchor gone, MiaB now ships your item elsewhere, you removed
-something MiaB changed) are listed and nothing is written unless --on-conflict is given.
+tables are rebuilt. With --adopt, customisations you made by hand before pfwizard, which a
+MiaB setup run commented out, are read back and recorded first. Conflicts (anchor gone,
+MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
+nothing is written unless --on-conflict is given.
 exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and rolled back,
 4 conflict / declined / refused (nothing written).
 """
@@ -34,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "is dropped; skip: apply the rest and keep it recorded")
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release")
+    parser.add_argument("--adopt", action="store_true",
+                        help="first read back customisations made by hand that a MiaB setup "
+                             "run commented out, and record them in customizations.yaml")
     parser.add_argument("--install-hook", choices=("systemd", "cron"),
                         help="install a systemd path unit (or a cron entry) that runs "
                              "`pfwizard restore --yes --on-conflict=skip` after MiaB "
@@ -58,23 +60,16 @@ def run(args: argparse.Namespace) -> int:
                                  args.hook_dir):
             print(line)
         return exitcodes.OK
-    config_dir = Path(args.config_dir)
-    cf = MainCf.read(config_dir / "main.cf")
-    store = IntentFile.for_state_dir(args.state_dir)
-    policy = Policy(args.on_conflict) if args.on_conflict else None
-    plan = build_plan(cf, store.model, policy)
-    release = miab.installed_release(args.miab_dir)
-    confirm = None
-    if not args.yes and not args.dry_run:
-        if not sys.stdin.isatty():
-            plan_only = Request("", dry_run=True)
-            code = execute(plan, store, Writer(config_dir, args.state_dir), plan_only)
-            if code == exitcodes.OK and not plan.in_sync:
-                print("not a terminal: run again with --yes to apply", file=sys.stderr)
-                return exitcodes.REFUSED
-            return code
-        confirm = _ask
-    req = Request(f"restore customisations (MiaB {release or 'release unknown'})",
-                  kind="restore", release=release, dry_run=args.dry_run, confirm=confirm)
-    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload)
-    return execute(plan, store, writer, req)
+    ctx = open_restore(args.config_dir, args.state_dir,
+                       policy=Policy(args.on_conflict) if args.on_conflict else None,
+                       adopt=args.adopt, miab_dir=args.miab_dir)
+    for adoption in ctx.adopted:
+        print(f"adopted {adoption.describe()}")
+    if not args.yes and not args.dry_run and not sys.stdin.isatty():
+        code = ctx.run(dry_run=True)
+        if code == exitcodes.OK and not ctx.plan.in_sync:
+            print("not a terminal: run again with --yes to apply", file=sys.stderr)
+            return exitcodes.REFUSED
+        return code
+    confirm = None if args.yes or args.dry_run else _ask
+    return ctx.run(reload=not args.no_reload, dry_run=args.dry_run, confirm=confirm)

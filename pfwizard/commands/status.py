@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 from pathlib import Path
-from typing import Any
 
 from pfwizard import exitcodes, miab
+from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
-from pfwizard.intent import IntentFile, build_plan
+from pfwizard.intent.context import open_restore
 from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf
 
@@ -17,7 +17,8 @@ HELP = "report whether your customisations survived the last MiaB upgrade"
 
 EPILOG = """\
 status reports: in sync; customisations missing (after an upgrade); MiaB changed the base
-under a customisation; glued continuation lines; tables to rebuild; danger findings.
+under a customisation; glued continuation lines; tables to rebuild; danger findings;
+hand-made customisations a MiaB setup run commented out (restore --adopt reads them back).
 exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.
 """
 
@@ -27,47 +28,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release (default: "
                              f"${miab.CHECKOUT_ENV}, else /root/mailinabox)")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="print nothing; the exit code says it all")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("-q", "--quiet", action="store_true",
+                     help="print nothing; the exit code says it all")
+    out.add_argument("--json", action="store_true", help="print the status as JSON")
 
 
 def danger_findings(cf: MainCf, config_dir: Path) -> list[Finding]:
-    """Danger findings from pfwizard's analyser, once it is installed."""
-    try:
-        mod = importlib.import_module("pfwizard.analyser")
-    except ImportError:
-        return []
-    analyse: Any = getattr(mod, "analyse", None)
-    if not callable(analyse):
-        return []
-    try:
-        found = analyse(cf)
-    except TypeError:
-        found = analyse(cf, config_dir)
-    return [f for f in found if isinstance(f, Finding) and f.severity is Severity.DANGER]
+    """Danger findings from pfwizard's analyser (main.cf, master.cf and the tables)."""
+    return [f for f in analyse(cf, config_dir) if f.severity is Severity.DANGER]
 
 
 def run(args: argparse.Namespace) -> int:
-    config_dir = Path(args.config_dir)
-    cf = MainCf.read(config_dir / "main.cf")
-    store = IntentFile.for_state_dir(args.state_dir)
-    plan = build_plan(cf, store.model)
-    dangers = danger_findings(cf, config_dir)
-    release = miab.installed_release(args.miab_dir)
-    drift = not plan.in_sync or bool(plan.conflicts) or bool(dangers)
+    ctx = open_restore(args.config_dir, args.state_dir, miab_dir=args.miab_dir)
+    plan = ctx.plan
+    dangers = danger_findings(ctx.cf, ctx.config_dir)
+    drift = (not plan.in_sync or bool(plan.conflicts) or bool(dangers)
+             or bool(ctx.adoptable))
+    code = exitcodes.FINDINGS if drift else exitcodes.OK
     if args.quiet:
-        return exitcodes.FINDINGS if drift else exitcodes.OK
-    recorded = store.model.miab_release
-    print(f"Mail-in-a-Box: {release or 'release unknown'}"
+        return code
+    if args.json:
+        data = ctx.to_dict()
+        data["in_sync"] = not drift
+        data["danger"] = [str(f) for f in dangers]
+        print(json.dumps(data, indent=2))
+        return code
+    recorded = ctx.store.model.miab_release
+    print(f"Mail-in-a-Box: {ctx.release or 'release unknown'}"
           + (f"; customisations recorded on {recorded}" if recorded else ""))
-    if store.model.is_empty():
-        print(f"no customisations recorded ({store.path})")
+    if ctx.store.model.is_empty():
+        print(f"no customisations recorded ({ctx.store.path})")
     for line in describe(plan):
         print(line)
     for f in dangers:
         print(f"{f.severity.symbol} {f}")
-    if drift:
-        print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)")
-        return exitcodes.FINDINGS
-    print("=> in sync")
-    return exitcodes.OK
+    for a in ctx.adoptable:
+        print(f"commented out by MiaB: {a.describe()}; `pfwizard restore --adopt` puts it back")
+    print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)" if drift
+          else "=> in sync")
+    return code

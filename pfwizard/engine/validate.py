@@ -4,12 +4,14 @@
 in place for the next smtpd), so the whole config directory is copied into the state
 directory, the change is applied there, and Postfix is asked about the copy:
 
-- ``postfix -c STAGE check`` (exit code and its own words);
+- ``postfix -c STAGE check`` (exit code and its own words), first: a broken main.cf makes
+  every other Postfix command fail with the same message;
 - ``postconf -c STAGE -n`` warnings that the live config does not have ("unused parameter"
   is how a misspelt name shows);
 - ``postmap`` of every staged indexed table, ``postmap -q`` of regexp/pcre/cidr tables (a broken
   pattern is otherwise only a warning at run time);
-- the gate (pfwizard's analyser): a danger finding blocks.
+- the gate (pfwizard's analyser), after postmap so that new indexed tables exist in the
+  copy: a danger finding blocks.
 
 main.cf often names tables by absolute path in the live directory; in the copy those paths
 are pointed at the staged files, so Postfix checks the new tables, not the old ones.
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pfwizard.engine.atomic import TEMP_PREFIX
+from pfwizard.engine.atomic import TEMP_GLOBS
 from pfwizard.engine.changeset import INDEX_SUFFIX, PROBED_TYPES, Plan
 from pfwizard.engine.errors import StepFailed
 from pfwizard.engine.pftools import PostfixTools, warning_lines
@@ -46,7 +48,7 @@ class Stage:
 
     def __enter__(self) -> Stage:
         shutil.copytree(self.live_real, self.dir, symlinks=True,
-                        ignore=shutil.ignore_patterns(TEMP_PREFIX + "*"))
+                        ignore=shutil.ignore_patterns(*TEMP_GLOBS))
         for f in [*self.plan.files, *self.plan.indexes]:
             staged = self.staged(f.path)
             if f.after is None:
@@ -96,15 +98,14 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     """Raise StepFailed naming the first thing that fails; return Postfix's output."""
     log: list[str] = []
 
-    progress("gate", "start", "pfwizard's analyser")
-    findings = run_gate(gate, stage)
-    danger = [f for f in findings if f.severity is Severity.DANGER]
-    if danger:
-        text = "\n".join(stage.unstage(str(f)) for f in danger)
-        progress("gate", "failed", text)
-        raise StepFailed("gate", f"blocked by {len(danger)} danger finding(s)", text)
-    progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate
-             else "no analyser available")
+    progress("check", "start", f"postfix check on a staged copy of {stage.live}")
+    res = tools.check(stage.dir)
+    out = stage.unstage(res.output)
+    if not res.ok:
+        progress("check", "failed", out)
+        raise StepFailed("check", f"postfix check failed (exit {res.returncode})", out)
+    progress("check", "ok", out)
+    log.append(out)
 
     for f in stage.plan.files:
         if f.after is None or f.map_type is None:
@@ -128,14 +129,15 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
         progress("postmap", "ok", f"{f.map_type}:{f.path}")
         log.append(out)
 
-    progress("check", "start", f"postfix check on a staged copy of {stage.live}")
-    res = tools.check(stage.dir)
-    out = stage.unstage(res.output)
-    if not res.ok:
-        progress("check", "failed", out)
-        raise StepFailed("check", f"postfix check failed (exit {res.returncode})", out)
-    progress("check", "ok", out)
-    log.append(out)
+    progress("gate", "start", "pfwizard's analyser")
+    findings = run_gate(gate, stage)
+    danger = [f for f in findings if f.severity is Severity.DANGER]
+    if danger:
+        text = "\n".join(stage.unstage(str(f)) for f in danger)
+        progress("gate", "failed", text)
+        raise StepFailed("gate", f"blocked by {len(danger)} danger finding(s)", text)
+    progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate
+             else "no analyser available")
 
     progress("postconf", "start", "postconf warnings")
     new = set(stage.unstage(w) for w in warning_lines(tools.warnings(stage.dir)))

@@ -3,8 +3,9 @@
 Public API:
 - ``IntentFile.load(path)`` / ``IntentFile.for_state_dir(dir)``: read and validate
   (``IntentError`` names the line); ``.model`` is a ``Customisations``; ``.save()``.
-- ``record_chain(store, parameter, before, after, why)``, ``record_parameter(...)``,
-  ``record_table(...)``: what the wizard calls after an apply.
+- ``record_change(store, maincf_before, params, tables, reasons)``: what the wizard calls
+  after a successful apply (then ``store.save()``); built on ``record_chain``,
+  ``record_parameter`` and ``record_table``.
 - ``build_plan(maincf, customisations, policy)`` -> ``RestorePlan`` (status and restore).
 """
 
@@ -18,7 +19,13 @@ from pfwizard.intent.model import (
     TableIntent,
 )
 from pfwizard.intent.rebase import ChainPlan, ChainState, Policy, RestorePlan, build_plan
-from pfwizard.intent.record import diff_chains, record_chain, record_parameter, record_table
+from pfwizard.intent.record import (
+    diff_chains,
+    record_chain,
+    record_change,
+    record_parameter,
+    record_table,
+)
 from pfwizard.intent.replay import Conflict, ConflictKind, replay
 from pfwizard.intent.store import FILENAME, IntentError, IntentFile, default_path, parse_text
 
@@ -44,6 +51,7 @@ __all__ = [
     "diff_chains",
     "parse_text",
     "record_chain",
+    "record_change",
     "record_parameter",
     "record_table",
     "replay",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pfwizard import exitcodes
+from pfwizard.engine import Refused
 from pfwizard.intent.rebase import RestorePlan
 from pfwizard.intent.report import describe
 from pfwizard.intent.store import IntentFile
@@ -43,9 +44,13 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         return exitcodes.REFUSED
     update = req.update or (lambda s: plan.update_intent(s, req.release))
     params, tables = plan.params(), plan.table_changes()
-    prepared = writer.prepare(req.summary, params, tables,
-                              {"kind": req.kind, "params": params,
-                               "tables": [t.path for t in tables]}, req.kind)
+    try:
+        prepared = writer.prepare(req.summary, params, tables,
+                                  {"kind": req.kind, "params": params,
+                                   "tables": [t.path for t in tables]}, req.kind)
+    except Refused as exc:
+        say(f"refused, nothing written: {exc}")
+        return exitcodes.REFUSED
     if prepared.diff:
         say(prepared.diff.rstrip("\n"))
     if req.dry_run:

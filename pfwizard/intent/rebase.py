@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import Path
 
 from pfwizard.chain import Chain
+from pfwizard.engine.changeset import index_path
 from pfwizard.intent.glued import glued_by_parameter, value_without_glue
 from pfwizard.intent.model import (
     ChainIntent,
@@ -28,10 +29,6 @@ from pfwizard.intent.model import (
 from pfwizard.intent.replay import Conflict, ConflictKind, replay
 from pfwizard.intent.store import IntentFile
 from pfwizard.maincf import GluedContinuation, MainCf
-
-# Tables whose .db pfwizard must find next to the source file.
-INDEXED_TYPES = frozenset({"hash", "btree", "lmdb", "cdb", "dbm", "sdbm"})
-_DB_SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
 
 
 class Policy(str, Enum):
@@ -234,16 +231,11 @@ def _parameter_plan(cf: MainCf, pi: ParameterIntent) -> ParameterPlan:
     return plan
 
 
-def _db_path(ti: TableIntent) -> Path | None:
-    suffix = _DB_SUFFIX.get(ti.map_type)
-    return Path(ti.path + suffix) if suffix else None
-
-
 def table_problem(ti: TableIntent, *, compare_content: bool) -> str | None:
     p = Path(ti.path)
     if not p.exists():
         return "missing"
-    db = _db_path(ti)
+    db = index_path(p, ti.map_type)
     if db is not None and not db.exists():
         return f"{db.name} missing"
     if compare_content:

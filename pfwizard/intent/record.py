@@ -7,10 +7,13 @@ MiaB ships next.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from pfwizard.chain import Chain, Item
 from pfwizard.intent.model import ChainIntent, Operation, OpKind, ParameterIntent, TableIntent
 from pfwizard.intent.replay import replay
 from pfwizard.intent.store import IntentFile
+from pfwizard.maincf import MainCf
 
 
 def _lcs(a: list[Item], b: list[Item]) -> list[Item]:
@@ -131,3 +134,39 @@ def record_table(store: IntentFile, path: str, map_type: str, content: str,
     ti = TableIntent(path, map_type, content, reason)
     store.set_table(ti)
     return ti
+
+
+# Lists MiaB may extend in a later release (v0.07 added OpenDMARC's milter): kept as
+# operations, like the restriction lists, so MiaB's additions survive a restore.
+_LIST_PARAMETERS = frozenset({"smtpd_milters", "non_smtpd_milters"})
+
+
+def is_restriction_list(name: str) -> bool:
+    """Parameters kept as operations (``smtpd_*_restrictions``, milter lists); others as
+    whole values."""
+    return name.endswith("_restrictions") or name in _LIST_PARAMETERS
+
+
+def record_change(store: IntentFile, before: MainCf, params: Mapping[str, str | None],
+                  tables: Iterable[tuple[str, str | None, str]] = (),
+                  reasons: Mapping[str, str] | None = None) -> IntentFile:
+    """Record one successful apply (the engine's change set) in customizations.yaml.
+
+    ``before``: main.cf as it was before the apply; ``params``: name -> new value (None:
+    removed); ``tables``: (path, content or None for deleted, map type); ``reasons``: optional
+    "why" per parameter or table path. The caller saves (``store.save()``).
+    """
+    why = reasons or {}
+    for name, value in params.items():
+        old = before.get(name)
+        if is_restriction_list(name) and value is not None:
+            prior = Chain.parse(old) if old is not None else None
+            record_chain(store, name, prior, Chain.parse(value or ""), why.get(name))
+        else:
+            record_parameter(store, name, old, value, why.get(name))
+    for path, content, map_type in tables:
+        if content is None:
+            store.remove("tables", str(path))
+        else:
+            record_table(store, str(path), map_type, content, why.get(str(path)))
+    return store

@@ -121,8 +121,9 @@ class _Replayer:
         if k is not None and self.satisfied(op, k):
             if (op.kind is OpKind.INSERT and self.miab is not None
                     and op.item in self.miab and op.item not in self.base):
-                self.out.notes.append(f"{self.parameter}: MiaB now ships '{op.item}' itself, "
-                                      f"where you wanted it; nothing to do")
+                self.out.notes.append(f"{self.parameter}: '{op.item}' is already where you "
+                                      f"wanted it (MiaB ships it now, or it was added by "
+                                      f"hand); nothing to do")
             return
         if k is not None and op.kind is OpKind.INSERT and self.miab is not None \
                 and op.item in self.miab and op.item not in self.base:

@@ -1,22 +1,26 @@
-"""The one door restore and apply-profile go through to change files: the safe apply engine.
-
-A thin adapter over ``pfwizard.engine`` (diff, lock, backup, check, reload, rollback). Until
-the engine is installed, a minimal stand-in writes atomically and reloads, without journal or
-rollback; it says so in its result so nobody mistakes it for the real thing.
-"""
+"""The one door restore and apply-profile go through to change files: the safe apply engine
+(diff, lock, backup, analyser gate, postfix check on a staged copy, reload, rollback)."""
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pfwizard import postfix
+from pfwizard.engine import ChangeSet as EngineChangeSet
+from pfwizard.engine import (
+    Engine,
+    FileMeta,
+    Plan,
+    StepEvent,
+    StepFailed,
+    TableChange,
+    default_gate,
+)
+from pfwizard.engine.changeset import index_path
+from pfwizard.engine.tables import install_indexed
+from pfwizard.findings import Finding
 from pfwizard.intent.model import TableIntent
 from pfwizard.maincf import MainCf
 
@@ -28,33 +32,26 @@ class Outcome:
     refused: bool = False
     entry_id: str | None = None
     output: str = ""
-    steps: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Prepared:
     diff: str
     is_empty: bool
-    plan: Any
+    plan: Plan
+    rebuild: list[TableIntent] = field(default_factory=list)
+    """Indexed tables whose source is as recorded but whose index (.db) is lost."""
 
 
-def _engine_module() -> Any | None:
+def _index_lost(t: TableIntent) -> bool:
+    p = Path(t.path)
+    idx = index_path(p, t.map_type)
+    if idx is None or not p.exists() or idx.exists():
+        return False
     try:
-        return importlib.import_module("pfwizard.engine")
-    except ImportError:
-        return None
-
-
-def _engine_names(mod: Any) -> tuple[Any, Any, Any]:
-    """(Engine, ChangeSet, TableChange), from the package or its submodules."""
-    def find(name: str, sub: str) -> Any:
-        found = getattr(mod, name, None)
-        if found is None:
-            found = getattr(importlib.import_module(f"pfwizard.engine.{sub}"), name)
-        return found
-
-    return find("Engine", "engine"), find("ChangeSet", "changeset"), find("TableChange",
-                                                                          "changeset")
+        return p.read_bytes() == t.content.encode()
+    except OSError:
+        return False
 
 
 class Writer:
@@ -62,100 +59,50 @@ class Writer:
 
     def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
                  reload: bool = True) -> None:
-        self.config_dir = Path(config_dir)
-        self.state_dir = Path(state_dir)
-        self.reload = reload
-        self._mod = _engine_module()
+        self._building: set[str] = set()
+        self._analyse = default_gate()
+        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload,
+                             gate=self._gate if self._analyse is not None else None)
 
-    @property
-    def uses_engine(self) -> bool:
-        return self._mod is not None
+    def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
+        """The analyser, except "missing table" for a table this very change builds: the
+        engine's gate runs before its postmap step (engine gap, reported)."""
+        assert self._analyse is not None
+        return [f for f in self._analyse(cf, config_dir)
+                if not (f.code == "missing-table"
+                        and any((f.entry or "").endswith(p) for p in self._building))]
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore") -> Prepared:
-        if self._mod is not None:
-            engine_cls, changeset_cls, table_cls = _engine_names(self._mod)
-            engine = engine_cls(self.config_dir, self.state_dir, reload=self.reload)
-            cs = changeset_cls(summary, params,
-                               [table_cls(Path(t.path), t.content, t.map_type) for t in tables],
-                               intent)
-            if hasattr(cs, "kind"):
-                cs.kind = kind
-            plan = engine.plan(cs)
-            return Prepared(plan.unified_diff(), bool(plan.is_empty), (engine, plan))
-        return self._fallback_prepare(params, tables)
+        changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
+        # The gate sees a staged copy of the config directory: match on the path inside it.
+        root = self.engine.config_dir.resolve()
+        self._building = {"/" + str(Path(t.path).resolve().relative_to(root))
+                          for t in tables if Path(t.path).resolve().is_relative_to(root)}
+        plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind))
+        # The engine rebuilds an index only when its source changes; a lost .db next to an
+        # unchanged source is rebuilt here (nothing to back up: it does not exist).
+        rebuild = [t for t in tables if _index_lost(t)]
+        diff = plan.unified_diff() + "".join(
+            f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild)
+        return Prepared(diff, plan.is_empty and not rebuild, plan, rebuild)
 
     def apply(self, prepared: Prepared,
               progress: Callable[[str], None] | None = None) -> Outcome:
-        if prepared.is_empty:
+        def relay(ev: StepEvent) -> None:
+            if progress is not None:
+                progress(f"{ev.step}: {ev.status}" + (f" ({ev.detail})" if ev.detail else ""))
+
+        eng = self.engine
+        for t in prepared.rebuild:
+            path = Path(t.path)
+            try:
+                out = install_indexed(eng.writer, eng.tools, eng.config_dir, path,
+                                      path.read_bytes(), t.map_type, FileMeta.of(path), None)
+            except (StepFailed, OSError) as exc:
+                return Outcome(False, str(exc), output=getattr(exc, "output", ""))
+            relay(StepEvent("postmap", "ok", out or f"rebuilt {t.map_type}:{path}"))
+        if prepared.plan.is_empty:
             return Outcome(True)
-        if self._mod is not None:
-            engine, plan = prepared.plan
-
-            def relay(ev: Any) -> None:
-                if progress is not None:
-                    progress(f"{ev.step}: {ev.status}" + (f" ({ev.detail})" if ev.detail else ""))
-
-            res = engine.apply(plan, progress=relay)
-            return Outcome(bool(res.ok), res.error, bool(getattr(res, "refused", False)),
-                           res.entry_id, res.postfix_output,
-                           [f"{s.step}: {s.status}" for s in res.steps])
-        return self._fallback_apply(prepared)
-
-    # ---- stand-in until the engine lands -------------------------------------------------
-    def _fallback_prepare(self, params: dict[str, str | None],
-                          tables: list[TableIntent]) -> Prepared:
-        files: list[tuple[Path, bytes | None, bytes, str | None]] = []
-        for t in tables:
-            p = Path(t.path)
-            before = p.read_bytes() if p.exists() else None
-            files.append((p, before, t.content.encode(), t.map_type))
-        main_cf = self.config_dir / "main.cf"
-        if params:
-            before_cf = main_cf.read_bytes()
-            cf = MainCf.parse(before_cf, str(main_cf))
-            for name, value in params.items():
-                if value is None:
-                    cf.remove(name)
-                else:
-                    cf.set(name, value)
-            files.append((main_cf, before_cf, cf.to_bytes(), None))
-        diff = "".join(_diff(p, b, a) for p, b, a, _ in files)
-        empty = all(b == a for p, b, a, _ in files) and not any(
-            t.map_type in ("hash", "btree", "lmdb", "cdb") for t in tables)
-        return Prepared(diff, empty, files)
-
-    def _fallback_apply(self, prepared: Prepared) -> Outcome:
-        out: list[str] = ["(no apply engine installed: no backup, no rollback)"]
-        for path, _before, after, map_type in prepared.plan:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, after)
-            if map_type in ("hash", "btree", "lmdb", "cdb"):
-                res = postfix.postmap(self.config_dir, f"{map_type}:{path}")
-                if not res.ok:
-                    return Outcome(False, f"postmap {path} failed: {res.output}", output=res.output)
-        if self.reload:
-            status = postfix.postfix(self.config_dir, "status")
-            if status.ok:
-                res = postfix.postfix(self.config_dir, "reload")
-                out.append(res.output)
-                if not res.ok:
-                    return Outcome(False, "postfix reload failed", output=res.output)
-        return Outcome(True, output="\n".join(out))
-
-
-def _diff(path: Path, before: bytes | None, after: bytes) -> str:
-    a = [] if before is None else before.decode(errors="replace").splitlines(keepends=True)
-    b = after.decode(errors="replace").splitlines(keepends=True)
-    return "".join(difflib.unified_diff(a, b, f"a{path}", f"b{path}"))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+        res = eng.apply(prepared.plan, progress=relay)
+        return Outcome(res.ok, res.error, res.refused, res.entry_id, res.postfix_output)

@@ -35,54 +35,9 @@ class Action:
     """Why Postfix will not do what this value says (None: fine)."""
 
 
-# Restriction names smtpd 3.7 accepts (smtpd_check.c generic_checks).  The catalogue module
-# will own this list; until it offers ``lookup`` we keep our own copy (see known_restriction).
-_LOCAL_RESTRICTIONS = frozenset({
-    "check_address_map", "check_ccert_access", "check_client_access", "check_client_a_access",
-    "check_client_mx_access", "check_client_ns_access", "check_etrn_access",
-    "check_helo_access", "check_helo_a_access", "check_helo_mx_access", "check_helo_ns_access",
-    "check_policy_service", "check_recipient_maps", "check_recipient_access",
-    "check_recipient_a_access", "check_recipient_mx_access", "check_recipient_ns_access",
-    "check_relay_domains", "check_reverse_client_hostname_access",
-    "check_reverse_client_hostname_a_access", "check_reverse_client_hostname_mx_access",
-    "check_reverse_client_hostname_ns_access", "check_sasl_access", "check_sender_access",
-    "check_sender_a_access", "check_sender_mx_access", "check_sender_ns_access", "defer",
-    "defer_if_permit", "defer_if_reject", "defer_unauth_destination", "permit",
-    "permit_auth_destination", "permit_dnswl_client", "permit_inet_interfaces",
-    "permit_mx_backup", "permit_mynetworks", "permit_naked_ip_address", "permit_rhswl_client",
-    "permit_sasl_authenticated", "permit_tls_all_clientcerts", "permit_tls_clientcerts",
-    "reject", "reject_authenticated_sender_login_mismatch", "reject_invalid_helo_hostname",
-    "reject_invalid_hostname", "reject_known_sender_login_mismatch", "reject_maps_rbl",
-    "reject_multi_recipient_bounce", "reject_non_fqdn_helo_hostname",
-    "reject_non_fqdn_hostname", "reject_non_fqdn_recipient", "reject_non_fqdn_sender",
-    "reject_plaintext_session", "reject_rbl", "reject_rbl_client", "reject_rhsbl_client",
-    "reject_rhsbl_helo", "reject_rhsbl_recipient", "reject_rhsbl_reverse_client",
-    "reject_rhsbl_sender", "reject_sender_login_mismatch", "reject_unauth_destination",
-    "reject_unauth_pipelining", "reject_unauthenticated_sender_login_mismatch",
-    "reject_unknown_address", "reject_unknown_client", "reject_unknown_client_hostname",
-    "reject_unknown_helo_hostname", "reject_unknown_hostname",
-    "reject_unknown_recipient_domain", "reject_unknown_reverse_client_hostname",
-    "reject_unknown_sender_domain", "reject_unlisted_recipient", "reject_unlisted_sender",
-    "reject_unverified_recipient", "reject_unverified_sender", "sleep", "warn_if_reject",
-})
-_LOCAL_TAKES_ONE = frozenset({"sleep"})
-
-
 def known_restriction(name: str) -> bool:
-    """Whether smtpd knows the restriction ``name`` (case-insensitive)."""
-    # TODO(catalogue): when pfwizard.catalogue.lookup lands, it is the single source.
-    lookup = getattr(catalogue, "lookup", None)
-    if lookup is not None:
-        try:
-            if lookup(name) is not None:
-                return True
-        except (KeyError, ValueError):
-            pass
-    return name.lower() in _LOCAL_RESTRICTIONS
-
-
-def _argument_count(name: str) -> int:
-    return max(catalogue.argument_count(name), 1 if name.lower() in _LOCAL_TAKES_ONE else 0)
+    """Whether smtpd knows the restriction ``name`` (case-insensitive): the catalogue says."""
+    return catalogue.lookup(name) is not None
 
 
 _CODE = re.compile(r"[45][0-9][0-9]\Z")
@@ -144,7 +99,7 @@ def _restrictions(up: str, text: str, value: str, classes: frozenset[str]) -> Ac
             if re.fullmatch(r"[0-9]{3}", name):
                 why = f"{name} needs a text after it (e.g. '{name} 4.7.1 Go away')"
             return Action(up, text, Effect.RESTRICTIONS, why)
-        i += 1 + _argument_count(name)
+        i += 1 + catalogue.argument_count(name)
     first = words[0].lower() if words else ""
     effect = Effect.RESTRICTIONS
     if len(words) == 1 and first == "permit":

@@ -9,8 +9,10 @@ What "sure" means here:
   we compile *bytes* patterns, ``IGNORECASE`` folds ASCII only, character classes are ASCII.
 - regexp flags toggle: ``i`` (default on: case-insensitive), ``m`` (REG_NEWLINE), ``x`` (turns
   REG_EXTENDED *off*: basic syntax, which we do not translate).
-- ERE has no ``\\d``: glibc reads ``\\d`` as the letter ``d``; backslash is literal inside
-  brackets; ``$`` is the very end (Python's ``$`` also matches before a final newline).
+- ERE has no ``\\d``: glibc (case-insensitive, as Postfix uses it) matches *nothing* with
+  ``\\d`` and d or D with ``\\D``, so escaped letters other than GNU's ``\\w \\s \\b``... are left
+  to Postfix; backslash is literal inside brackets; ``$`` is the very end (Python's ``$`` also
+  matches before a final newline).
 - Back-references, collating elements, equivalence classes, BRE, stacked quantifiers
   (Python 3.11 would read ``a*+`` as possessive), odd intervals and empty alternatives are left
   to Postfix.
@@ -263,9 +265,10 @@ class _Translator:
                 self.break_run()
                 state[0] = "atom" if ch in "wWsS" else "anchor"
                 return
-            if nxt >= 0x80:
-                raise self.fail("escaped 8-bit byte")
-            # glibc ERE: any other escaped character is itself (\d is the letter d).
+            if nxt >= 0x80 or ch.isalpha():
+                # glibc with REG_ICASE: "\d" matches nothing at all, "\D" matches d or D.
+                raise self.fail(f"escaped letter \\{ch}")
+            # glibc ERE: an escaped punctuation character is itself.
             self.add_literal(nxt, atom_state=state)
             return
         pcre = {"d": r"[0-9]", "D": r"[^0-9]", "w": r"[0-9A-Za-z_]", "W": r"[^0-9A-Za-z_]",

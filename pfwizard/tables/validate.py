@@ -35,6 +35,11 @@ _KEEPS_LINE = (
     "ignoring obsolete regexp option",
     "is in \"key: value\" format",
     "duplicate entry",
+    # Run-time (lookup) warnings about the probe key, not about the table:
+    "backtracking limit exceeded",
+    "bad UTF-8",
+    "too many (...)",
+    "unknown pcre_exec error",
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -87,7 +92,7 @@ def postfix_warnings(table: Table, config_dir: str | Path | None = None) -> dict
         if table.type in INDEXED_TYPES:
             res = postfix.postmap(conf, f"{table.type}:{copy}")
         else:
-            res = postfix.postmap(conf, "-q", "pfwizard-probe@example.invalid",
+            res = postfix.postmap(conf, "-q", "x",
                                   f"{table.type}:{copy}")
         out: dict[int, list[str]] = {}
         fatal: list[str] = []
@@ -111,6 +116,25 @@ def postfix_skipped(table: Table, config_dir: str | Path | None = None) -> froze
                      if any(drops_line(m) for m in msgs))
 
 
+_PREFIX_RE = re.compile(r"[0-9.]+/[0-9]+\Z|[0-9a-fA-F:]+/[0-9]+\Z")
+
+
+def key_problems(key: str) -> list[str]:
+    """Keys of an indexed access table that smtpd never looks up (access(5))."""
+    out = []
+    if key.startswith("@") and len(key) > 1:
+        out.append(f"smtpd never looks up {key!r} in an access table: write "
+                   f"{key[1:]!r} (it also covers subdomains, per "
+                   "parent_domain_matches_subdomains)")
+    if "*" in key:
+        out.append(f"'*' in {key!r} is not a wildcard in an indexed table: it only matches a "
+                   "literal '*'. Write the parent domain instead, or use a regexp: table")
+    if _PREFIX_RE.match(key):
+        out.append(f"{key!r}: network/prefix keys only work in a cidr: table; an indexed "
+                   "table matches whole addresses or 1-3 leading octets ('192.168')")
+    return out
+
+
 def _line_problems(table: Table, line: Line, classes: frozenset[str]) -> list[Problem]:
     out: list[Problem] = []
 
@@ -128,6 +152,9 @@ def _line_problems(table: Table, line: Line, classes: frozenset[str]) -> list[Pr
         line.text.encode("utf-8")
     except UnicodeEncodeError:
         add("not UTF-8: Postfix (smtputf8_enable = yes) ignores this line")
+    if line.kind is Kind.ENTRY and not line.skipped and table.is_fixed:
+        for msg in key_problems(line.key):
+            add(msg, WARNING)
     if line.kind is Kind.ENTRY and not line.skipped:
         act = classify(line.action, classes)
         if act.error and line.action:
@@ -135,6 +162,24 @@ def _line_problems(table: Table, line: Line, classes: frozenset[str]) -> list[Pr
         if " #" in line.action or "\t#" in line.action:
             add("a '#' after the value is not a comment: its words become part of the action",
                 WARNING)
+    return out
+
+
+def _duplicates(table: Table) -> list[Problem]:
+    """postmap keeps the first of two keys that differ only in case (it says so without a
+    line number for hash/btree, so we say where)."""
+    seen: dict[str, int] = {}
+    out = []
+    for ln in table.entries:
+        if ln.skipped:
+            continue
+        k = ln.key.lower() if ln.key.isascii() else ln.key.casefold()
+        if k in seen:
+            out.append(Problem(table.path, ln.lineno, f'duplicate entry: "{ln.key}" (line '
+                               f"{seen[k]} has it already; Postfix uses that one)", WARNING,
+                               "pfwizard"))
+        else:
+            seen[k] = ln.lineno
     return out
 
 
@@ -146,6 +191,8 @@ def validate(table: Table, config_dir: str | Path | None = None, *,
     problems: list[Problem] = []
     for line in table.lines:
         problems.extend(_line_problems(table, line, restriction_classes))
+    if table.is_fixed:
+        problems.extend(_duplicates(table))
     if ask_postfix and postfix.available():
         said = postfix_warnings(table, config_dir)
         predicted = {(p.line, p.message) for p in problems}

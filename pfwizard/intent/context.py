@@ -1,0 +1,80 @@
+"""Everything a restore needs, read once: for ``status``, ``restore`` and the wizard's restore
+screen (which shows ``plan`` side by side and calls ``run`` with its own confirm and progress).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pfwizard import miab
+from pfwizard.intent.adopt import Adoption, find_adoptions
+from pfwizard.intent.execute import Request, execute
+from pfwizard.intent.rebase import Policy, RestorePlan, build_plan
+from pfwizard.intent.store import IntentFile
+from pfwizard.intent.writer import Writer
+from pfwizard.maincf import MainCf
+
+
+@dataclass
+class RestoreContext:
+    config_dir: Path
+    state_dir: Path
+    cf: MainCf
+    store: IntentFile
+    plan: RestorePlan
+    release: str | None
+    adopted: list[Adoption] = field(default_factory=list)
+    """Applied to ``store`` (in memory) when opened with ``adopt=True``."""
+    adoptable: list[Adoption] = field(default_factory=list)
+    """Hand-made values MiaB commented out that ``adopt=True`` would read back."""
+
+    def run(self, *, reload: bool = True, dry_run: bool = False,
+            confirm: Callable[[str], bool] | None = None,
+            say: Callable[[str], None] = print) -> int:
+        """Carry out the plan through the engine; returns pfwizard's exit code."""
+        req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
+                      kind="restore", release=self.release, dry_run=dry_run, confirm=confirm)
+        writer = Writer(self.config_dir, self.state_dir, reload=reload)
+        return execute(self.plan, self.store, writer, req, say)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A summary for monitoring (``status --json``)."""
+        p = self.plan
+        return {
+            "in_sync": p.in_sync and not p.conflicts and not self.adoptable,
+            "miab_release": self.release,
+            "recorded_release": self.store.model.miab_release,
+            "chains": {c.parameter: {"states": [s.value for s in c.states()],
+                                     "current": c.current.render(),
+                                     "restored": c.result.render(),
+                                     "glued_lines": [n for g in c.glued for n in g.glued_lines]}
+                       for c in p.chains},
+            "parameters": {x.intent.name: {"in_sync": x.in_sync, "current": x.current,
+                                           "yours": x.intent.value} for x in p.parameters},
+            "tables": {t.intent.path: t.problem for t in p.tables},
+            "conflicts": [{"kind": c.kind.value, "parameter": c.parameter,
+                           "message": c.message} for c in p.conflicts],
+            "adoptable": [a.describe() for a in self.adoptable],
+            "notes": p.notes,
+        }
+
+
+def open_restore(config_dir: str | Path, state_dir: str | Path, *,
+                 policy: Policy | None = None, adopt: bool = False,
+                 miab_dir: str | Path | None = None) -> RestoreContext:
+    """Read main.cf and customizations.yaml (errors name file and line) and plan the rebase."""
+    cdir, sdir = Path(config_dir), Path(state_dir)
+    cf = MainCf.read(cdir / "main.cf")
+    store = IntentFile.for_state_dir(sdir)
+    found = find_adoptions(cf, set(store.model.chains))
+    adopted: list[Adoption] = []
+    if adopt:
+        for adoption in found:
+            store.set_chain(adoption.intent)
+        adopted, found = found, []
+    plan = build_plan(cf, store.model, policy)
+    return RestoreContext(cdir, sdir, cf, store, plan, miab.installed_release(miab_dir),
+                          adopted, found)
