@@ -46,8 +46,17 @@ class WelcomeScreen(WizardScreen):
         text.append(f"{s.state_dir}\n")
         release = s.miab_release()
         text.append("Mail-in-a-Box: ", style="bold")
+        where = (f"no git checkout at {s.miab_checkout}" if s.miab_checkout else
+                 "no checkout found; set PFWIZARD_MIAB_DIR")
         text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
-                    f"release unknown (no git checkout at {s.miab_checkout})\n")
+                    f"release unknown ({where})\n")
+        in_sync, drift = s.restore_status()
+        if not in_sync:
+            text.append("\n! CAUTION: your recorded customisations are not all in force "
+                        "(a MiaB upgrade?). Quit and run: sudo pfwizard restore\n",
+                        style="yellow")
+            for line in drift[:8]:
+                text.append(f"  {line}\n")
         for note in self.wizard.notes:
             text.append(f"{note}\n", style="yellow")
         glued = s.cf.glued_continuations()
