@@ -134,7 +134,8 @@ def prefill(session: Session, proposal: Proposal) -> None:
     for name, value in proposal.params.items():
         session.set_value(name, value)
     for t in proposal.tables:
-        session.set_table(str(t.path), t.content, t.map_type)
+        if t.content is not None:  # None would delete a table; no recipe proposes that
+            session.set_table(str(t.path), t.content, t.map_type)
 
 
 class RecipesScreen(WizardScreen):
@@ -155,7 +156,8 @@ class RecipesScreen(WizardScreen):
     RecipesScreen .field { height: auto; }
     RecipesScreen .field Label { width: 16; }
     RecipesScreen .field Input { border: none; height: 1; width: 1fr; padding: 0; }
-    RecipesScreen .field TextArea { height: 4; width: 1fr; }
+    RecipesScreen .field TextArea { height: 6; width: 1fr; }
+    RecipesScreen #recipe-form { height: auto; max-height: 9; display: none; }
     RecipesScreen #recipe-preview { height: 1fr; border: round $secondary; }
     """
 
@@ -189,7 +191,10 @@ class RecipesScreen(WizardScreen):
     async def open(self, recipe_id: str) -> None:
         """Show ``recipe_id``'s inputs (defaults read from the box) and its proposal."""
         self.current, self.placement = recipe(recipe_id), None
+        # The list gives its rows to the form; Esc brings it back.
+        self.query_one(OptionList).display = False
         form = self.query_one("#recipe-form", VerticalScroll)
+        form.display = True
         await form.remove_children()
         self.fields = {}
         rows = []
@@ -208,7 +213,7 @@ class RecipesScreen(WizardScreen):
         assert self.current is not None
         for f in self.current.fields:
             w = self.fields[f.id]
-            out[f.id] = w.text if isinstance(w, TextArea) else w.value  # type: ignore[attr-defined]
+            out[f.id] = w.text if isinstance(w, TextArea) else w.value
         return out
 
     def set_input(self, field_id: str, value: str) -> None:
@@ -216,7 +221,7 @@ class RecipesScreen(WizardScreen):
         if isinstance(w, TextArea):
             w.text = value
         else:
-            w.value = value  # type: ignore[attr-defined]
+            w.value = value
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -231,15 +236,31 @@ class RecipesScreen(WizardScreen):
         self.query_one("#recipe-text", Static).update(self.preview())
 
     def preview(self) -> Text:
+        """The placement choice and its risk first (the decision), then what changes."""
         text = Text()
         if self.error:
             text.append(f"! Cannot propose this: {self.error}\n", style="bold yellow")
             return text
-        assert self.proposal is not None
-        text.append(self.proposal.describe() + "\n")
-        if len(self.proposal.placements) > 1:
-            text.append("F4: next placement (* marks the chosen one).  ", style="bold")
-        text.append("F2: use it (then Review).\n", style="bold")
+        prop = self.proposal
+        assert prop is not None
+        text.append(f"{prop.title}: {prop.summary}\n", style="bold")
+        if prop.placements:
+            text.append("Where" + (" (F4: next)" if len(prop.placements) > 1 else "") + ":\n",
+                        style="underline")
+        for p in prop.placements:
+            chosen = p.key == prop.placement
+            text.append(f"{'*' if chosen else ' '} placement {p.key}: {p.label}\n",
+                        style="bold" if chosen else "")
+            text.append(f"    risk ({p.severity.value}): {p.risk}\n")
+        text.append("Changes (F2: use them, then Review):\n", style="underline")
+        for name, value in prop.params.items():
+            text.append(f"  {name} = {value}\n" if value is not None else f"  remove {name}\n")
+        for t in prop.tables:
+            text.append(f"  table {t.map_type}:{t.path}\n")
+        for m in prop.master_cf:
+            text.append(f"  master.cf, by hand (not applied): {m}\n", style="yellow")
+        for n in prop.notes:
+            text.append(f"  note: {n}\n")
         return text
 
     def on_input_changed(self) -> None:
@@ -275,8 +296,11 @@ class RecipesScreen(WizardScreen):
         if self.current is not None:
             self.current, self.proposal = None, None
             self.fields = {}
-            self.query_one("#recipe-form", VerticalScroll).remove_children()
+            form = self.query_one("#recipe-form", VerticalScroll)
+            form.remove_children()
+            form.display = False
             self.query_one("#recipe-text", Static).update("Pick a recipe (arrows, Enter).")
+            self.query_one(OptionList).display = True
             self.query_one(OptionList).focus()
             return
         self.finish(Action.GOTO, "welcome")

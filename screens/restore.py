@@ -48,8 +48,30 @@ def _items(chain: Any) -> list[str]:
     return [] if chain is None else [i.render() for i in chain.items]
 
 
-def three_way(ch: ChainPlan) -> Table:
-    """MiaB now | base | yours (restored): one item per row, changes marked by a word-sign."""
+SIDE_BY_SIDE_WIDTH = 110
+"""Narrower than this (an 80-column SSH session), the three views are stacked: Postfix
+restriction names are long and folding them mid-word hides what changed."""
+
+
+def stacked(ch: ChainPlan) -> Text:
+    now, base, result = _items(ch.miab_now), _items(ch.base), _items(ch.result)
+    text = Text()
+    for title, col, other in (("MiaB now", now, base), ("base (yours made on)", base, None),
+                              ("yours, restored", result, now)):
+        text.append(f"  {title}:\n", style="bold")
+        for word in col or ["(not set)"]:
+            if other is not None and word not in other:
+                text.append(f"  + {word}\n", style="green")
+            else:
+                text.append(f"    {word}\n")
+    return text
+
+
+def three_way(ch: ChainPlan, width: int = SIDE_BY_SIDE_WIDTH) -> Table | Text:
+    """MiaB now | base | yours (restored): one item per row; ``+`` marks an item the column
+    to its left lacks (MiaB added it / yours, put back)."""
+    if width < SIDE_BY_SIDE_WIDTH:
+        return stacked(ch)
     now, base, result = _items(ch.miab_now), _items(ch.base), _items(ch.result)
     table = Table(expand=True, show_edge=False, pad_edge=False, box=None, padding=(0, 1))
     table.add_column("MiaB now", ratio=1, overflow="fold")
@@ -87,7 +109,7 @@ def conflicts_table(plan: RestorePlan) -> Table:
     return table
 
 
-def plan_view(ctx: RestoreContext) -> Group:
+def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
     plan = ctx.plan
     parts: list[Any] = []
     head = Text()
@@ -103,7 +125,7 @@ def plan_view(ctx: RestoreContext) -> Group:
         parts.append(Text(f"{ch.parameter}: {states}", style="bold underline"))
         if ch.in_sync:
             continue
-        parts.append(three_way(ch))
+        parts.append(three_way(ch, width))
         extra = Text()
         for m in miab_changes(ch):
             extra.append(f"  {m} (kept)\n")
@@ -184,8 +206,11 @@ class RestoreScreen(WizardScreen):
             body.update(Text(f"Cannot plan the restore: {self.error}\nNothing has been "
                              "written.", style="bold"))
         else:
-            self.view = plan_view(ctx)
+            self.view = plan_view(ctx, self.app.size.width)
             body.update(self.view)
+
+    def on_resize(self) -> None:
+        self.refresh_view()
 
     def action_policy(self, value: str) -> None:
         self.load(Policy(value) if value else None)
@@ -234,6 +259,16 @@ class RestoreReviewScreen(ReviewScreen):
             self.ready = True
             body.update(diff_text("\n".join(self.said), self.diff_width()))
         self.refresh_status()
+
+    def refresh_status(self) -> None:
+        where = "reloads Postfix" if self.session.reload else "no reload"
+        self.query_one("#review-status", Static).update(
+            f"Nothing written yet. a: apply (backup, postfix check, {where}; any failure "
+            "puts the old files back)")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Confirm-or-revert is the wizard's own apply path; restore does not offer it.
+        return action != "toggle_confirm"
 
     def action_apply(self) -> None:
         if not self.ready or self.error:
