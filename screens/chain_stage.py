@@ -34,7 +34,12 @@ class ChainStageScreen(WizardScreen):
         Binding("s", "skip", "Skip", id="stage.skip"),
         # Shown on the parameter line instead (the footer must fit 80 columns).
         Binding("l", "cycle_list", "List", show=False, id="stage.list"),
+        # tuix hook (issue 7): the seeds' recipes from any chain stage (F1 help names it).
+        Binding("c", "recipes", "Recipes", show=False, id="stage.recipes"),
     ]
+
+    def action_recipes(self) -> None:  # tuix hook
+        self.finish(Action.GOTO, "recipes")
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
