@@ -72,6 +72,7 @@ def test_seed000_session_on_the_bench(bench, term):
     entries = Engine(cdir, state).history()
     assert [e.outcome for e in entries] == ["applied"]
     assert entries[0].intent and entries[0].intent["wizard"][0]["op"] == "insert"
+    assert "check_sender_access" in (state / "customizations.yaml").read_text()
     after = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=SENDER,
                            rcpt_to="dmarc@box.example.com")
     assert after.rcpt.code == 250, after.replies
