@@ -235,18 +235,17 @@ class _Context:
     def first_outsider_permit_before_guard(self, key: str) -> Step | bool | None:
         """None: guarded (outsiders are rejected before relaying); a Step: the permit that
         opens it; True: no guard at all in this list."""
-        skip_next = False
+        warned = False  # warn_if_reject turns the next entry's reject into a log line
         for step in self.steps[key]:
-            if skip_next and step.kind is not StepKind.CLASS:
-                skip_next = False
+            if step.kind is StepKind.CLASS:
                 continue
-            name = step.item.name.lower()
-            if name == "warn_if_reject":
-                skip_next = True
+            if step.item.name.lower() == "warn_if_reject":
+                warned = True
                 continue
             r = step.restriction
-            if r is not None and r.guard and r.removed is None:
+            if r is not None and r.guard and r.removed is None and not warned:
                 return None
+            warned = False
             if self.outsider_permit(step):
                 return step
         return True
@@ -275,7 +274,11 @@ class _Context:
                          f"{r.name}{step.where} was removed in Postfix {r.removed}: after an "
                          "upgrade to that version smtpd answers 451 4.3.5 to every client "
                          f"reaching it. {r.risk.text}", step)
-            if key not in r.lists:
+            if key in ("data", "end_of_data") and r.target is catalogue.Target.RECIPIENT:
+                self.add("wrong-list", INFO,
+                         f"{r.name}{step.where} in {step.parameter} only works for messages "
+                         "with exactly one recipient", step)
+            elif key not in r.lists:
                 where = ", ".join(catalogue.LIST_PARAMS[k] for k in catalogue.LISTS
                                   if k in r.lists) or "smtpd_etrn_restrictions"
                 self.add("wrong-list", CAUTION,
@@ -286,10 +289,6 @@ class _Context:
                          f"{r.name}{step.where} does nothing in {step.parameter} because "
                          "smtpd_delay_reject = no: that list runs before the information it "
                          "checks is known", step)
-            elif key in ("data", "end_of_data") and r.target is catalogue.Target.RECIPIENT:
-                self.add("wrong-list", INFO,
-                         f"{r.name}{step.where} in {step.parameter} only works for messages "
-                         "with exactly one recipient", step)
             if r.dns:
                 self.add("dns-dependent", INFO,
                          f"{r.name}{step.where} needs DNS answers: when DNS is slow or failing "
@@ -430,10 +429,14 @@ class _Context:
             own = all(s.restriction is not None and s.restriction.name in MIAB_SENDER
                       for s in hits) and key == "sender"
             names = ", ".join(s.item.render() for s in hits)
+            late = [s for s in self.steps[key] if s.restriction is not None
+                    and s.restriction.name == "permit_sasl_authenticated"]
+            too_late = (f" (the one at position {late[0].index + 1} comes after them, too "
+                        "late)" if late else "")
             self.add("miab-hits-authenticated", INFO if own else CAUTION,
                      f"on Mail-in-a-Box the submission ports (587, 465) use the same {param} "
-                     "and it has no permit_sasl_authenticated before its checks, so your "
-                     f"logged-in users' outgoing mail goes through them too: {names}. "
+                     f"and it has no permit_sasl_authenticated before its checks{too_late}, so "
+                     f"your logged-in users' outgoing mail goes through them too: {names}. "
                      + ("These are MiaB's own checks." if own else
                         "A check added here can block your own users' mail; put "
                         "permit_sasl_authenticated before it if they should be exempt."),

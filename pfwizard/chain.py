@@ -57,6 +57,10 @@ class Chain:
 
     items: list[Item] = field(default_factory=list)
     separator: str = ", "
+    _source: tuple[tuple[Item, ...], str, str] | None = field(
+        default=None, repr=False, compare=False)
+    """(items, separator, text) as parsed: an unedited chain renders back byte for byte, even
+    with mixed separators (MiaB's glued continuation lines)."""
 
     @classmethod
     def parse(cls, value: str) -> Chain:
@@ -72,9 +76,13 @@ class Chain:
             else:
                 items.append(Item(name))
                 i += 1
-        return cls(items, _guess_separator(value))
+        sep = _guess_separator(value)
+        return cls(items, sep, (tuple(items), sep, value))
 
     def render(self) -> str:
+        src = self._source
+        if src is not None and src[1] == self.separator and tuple(self.items) == src[0]:
+            return src[2]
         return self.separator.join(item.render() for item in self.items)
 
     def __str__(self) -> str:
@@ -113,7 +121,7 @@ class Chain:
         return new
 
     def copy(self) -> Chain:
-        return Chain(list(self.items), self.separator)
+        return Chain(list(self.items), self.separator, self._source)
 
 
 def tokens(value: str) -> list[str]:

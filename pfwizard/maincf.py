@@ -9,8 +9,15 @@ and the admin's old continuation lines get glued onto whatever definition preced
 
 Effective value of a parameter: the last definition wins; its value is everything after the
 first ``=`` with the continuation lines appended as they are (newline removed, leading
-whitespace kept), surrounded whitespace trimmed.  This agrees with ``postconf -h`` up to
-postconf's own whitespace folding on output (proven by the differential tests).
+whitespace kept), surrounding whitespace trimmed.  This agrees with ``postconf -n``/``-h`` up to
+postconf's own output folding (runs of space, tab, CR, LF printed as one space), proven by the
+differential tests (tests/test_maincf_postconf.py).  One deliberate difference: Postfix keeps
+the CR of a CRLF line ending inside a multi-line value; pfwizard treats CRLF as the line end.
+The words are the same; only the whitespace between them differs.
+
+Edits follow ``postconf -e``/``-X`` (same effective values), with two differences: ``set``
+rewrites only the last definition (postconf -e rewrites every duplicate), and a new parameter
+after a last line without a newline goes on its own line (postconf -e glues it onto that line).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pfwizard.errors import ConfigError, ValueRefused
 
 # Postfix's ISSPACE(): the C locale's isspace().
 _WS = " \t\n\v\f\r"
+_WS_RE = re.compile("[ \t\n\v\f\r]")
 # One physical line longer than this is not a hand-written main.cf (a 10 MB line is garbage).
 MAX_LINE_CHARS = 64 * 1024
 # Characters Postfix allows in a parameter name in practice (also service-specific names).
@@ -34,7 +42,9 @@ _COMMENTED_DEF_RE = re.compile(r"[ \t]*#[ \t]*([A-Za-z0-9_][A-Za-z0-9_.\-/]*)[ \
 # Control characters that never belong in a text config file (tab, CR, VT, FF are whitespace).
 _BINARY_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # Control characters refused in values pfwizard writes: one injected newline = one new parameter.
-_VALUE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# TAB is allowed: it is plain whitespace to Postfix (and common in continuation lines, so a value
+# read back with get() can be written again with set()).
+_VALUE_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class LineKind(Enum):
@@ -69,7 +79,7 @@ class Definition:
     value: str
     index: int  # physical line index (0-based) of the first line
     continuation: tuple[int, ...]  # physical line indices appended to the value
-    end: int  # last physical line index (inclusive) of the logical line, comments included
+    end: int  # last physical line index (inclusive): the last continuation line, or index
 
     @property
     def lineno(self) -> int:
@@ -124,6 +134,13 @@ def check_value(name: str, value: str) -> str:
         )
     if len(value) > MAX_LINE_CHARS:
         raise ValueRefused(f"refusing to write {name}: value longer than {MAX_LINE_CHARS} chars")
+    try:
+        value.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise ValueRefused(
+            f"refusing to write {name}: the value cannot be written as bytes "
+            f"({value[exc.start]!r} at position {exc.start})"
+        ) from exc
     return value.strip(_WS)
 
 
@@ -150,7 +167,7 @@ def _split_nameval(logical: str) -> tuple[str, str] | str:
     eq = logical.find("=")
     head = logical if eq < 0 else logical[:eq]
     name = head.strip(_WS)
-    if eq < 0 or any(c in _WS for c in name):
+    if eq < 0 or _WS_RE.search(name):
         return "missing '=' after parameter name"
     if not name:
         return "missing parameter name"
@@ -178,12 +195,15 @@ class MainCf:
                     path, i + 1, f"line is {len(line.text)} characters long "
                     f"(more than {MAX_LINE_CHARS}): this is not a main.cf file"
                 )
-            bad = _BINARY_RE.search(line.text)
-            if bad:
-                raise ConfigError(
-                    path, i + 1, f"binary data (byte 0x{ord(bad.group()):02x} at column "
-                    f"{bad.start() + 1}): this is not a text main.cf file"
-                )
+        # One search over the whole text; only a hit pays for finding its line.
+        if _BINARY_RE.search(text):
+            for i, line in enumerate(lines):
+                bad = _BINARY_RE.search(line.text)
+                if bad:
+                    raise ConfigError(
+                        path, i + 1, f"binary data (byte 0x{ord(bad.group()):02x} at column "
+                        f"{bad.start() + 1}): this is not a text main.cf file"
+                    )
         cf = cls(lines, path)
         cf._analyse()  # raise on syntax errors now, not at first use
         return cf
@@ -323,6 +343,10 @@ class MainCf:
     def lines(self) -> list[PhysicalLine]:
         return list(self._lines)
 
+    def line_ending(self) -> str:
+        """The file's line terminator (CRLF in a CRLF file), for the lines pfwizard adds."""
+        return next((ln.eol for ln in self._lines if ln.eol), "\n")
+
     # ---- editing -------------------------------------------------------------------------
     def set(self, name: str, value: str) -> None:
         """Write ``name = value`` on one line in place of the last active definition.
@@ -335,9 +359,9 @@ class MainCf:
         text = f"{name} = {value}"
         d = self.last_definition(name)
         if d is None:
+            eol = self.line_ending()
             if self._lines and self._lines[-1].eol == "":
-                self._lines[-1].eol = "\n"
-            eol = self._lines[0].eol if self._lines and self._lines[0].eol else "\n"
+                self._lines[-1].eol = eol
             self._lines.append(PhysicalLine(text, eol))
         else:
             # Keep the line's own terminator (CRLF files stay CRLF).

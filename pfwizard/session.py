@@ -13,20 +13,21 @@ answers in the shape the screens show.
 from __future__ import annotations
 
 import contextlib
-import os
+import functools
 import socket
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pfwizard import analyser, catalogue, postfix
+from pfwizard import analyser, catalogue, miab, postfix
 from pfwizard.chain import Chain, Item
 from pfwizard.engine import OWN_TABLE_DIR, ChangeSet, Engine, TableChange
 from pfwizard.errors import PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
+from pfwizard.intent import IntentFile, build_plan, record_chain, record_parameter, record_table
+from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf, check_value
 from pfwizard.tables import lookup
 from pfwizard.tables import validate as table_validate
@@ -54,7 +55,6 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
                "milter_protocol"),
 }
 
-DEFAULT_MIAB_CHECKOUT = "~/mailinabox"
 INDEXED_TYPES = frozenset({"hash", "btree", "lmdb", "cdb", "dbm", "sdbm"})
 
 
@@ -91,7 +91,8 @@ class Session:
     cf: MainCf
     reload: bool = True
     demo: bool = False
-    miab_checkout: Path = field(default_factory=lambda: Path(DEFAULT_MIAB_CHECKOUT))
+    miab_checkout: Path | None = None
+    """MiaB's git checkout (None: $PFWIZARD_MIAB_DIR, else /root/mailinabox or ~/mailinabox)."""
     edits: dict[str, str | None] = field(default_factory=dict)
     tables: dict[str, TableEdit] = field(default_factory=dict)
     accepted: set[tuple[str, str | None, str | None]] = field(default_factory=set)
@@ -105,9 +106,8 @@ class Session:
              demo: bool = False, miab_checkout: str | Path | None = None) -> Session:
         cdir = Path(config_dir)
         cf = MainCf.read(cdir / "main.cf")
-        checkout = miab_checkout or os.environ.get("PFWIZARD_MIAB_DIR") or DEFAULT_MIAB_CHECKOUT
         return cls(cdir, Path(state_dir), cf, reload=reload, demo=demo,
-                   miab_checkout=Path(checkout).expanduser())
+                   miab_checkout=miab.find_checkout(miab_checkout))
 
     # ---- values ----------------------------------------------------------------------------
     def original(self, param: str) -> str | None:
@@ -127,7 +127,9 @@ class Session:
         return params
 
     def chain(self, param: str) -> Chain:
-        return Chain.parse(self.value(param) or "")
+        """A fresh copy of the chain (callers may edit it); parsing is cached per value."""
+        items, sep = _parse_chain(self.value(param) or "")
+        return Chain(list(items), sep)
 
     def _checkpoint(self) -> None:
         self._undo.append(_Snapshot(dict(self.edits), dict(self.tables), len(self.ops)))
@@ -358,14 +360,31 @@ class Session:
 
     def miab_release(self) -> str | None:
         """``git describe`` in MiaB's checkout (None when there is no checkout or no git)."""
-        if not (self.miab_checkout / ".git").exists():
-            return None
-        try:
-            res = subprocess.run(["git", "-C", str(self.miab_checkout), "describe", "--tags"],
-                                 capture_output=True, text=True, timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return res.stdout.strip() or None if res.returncode == 0 else None
+        return miab.installed_release(self.miab_checkout)
+
+    def restore_status(self) -> tuple[bool, list[str]]:
+        """(in sync, what differs) between customizations.yaml and main.cf: after a MiaB
+        upgrade this says which customisations are missing (``pfwizard restore``)."""
+        store = IntentFile.for_state_dir(self.state_dir)
+        plan = build_plan(self.cf, store.model)
+        if plan.in_sync and not plan.conflicts:
+            return True, []
+        return False, describe(plan)
+
+    def record_intent(self) -> Path:
+        """After a successful apply: keep what the admin did as intent in customizations.yaml
+        (chains as operations on MiaB's base), so ``pfwizard restore`` can put it back."""
+        store = IntentFile.for_state_dir(self.state_dir)
+        for param, value in self.edits.items():
+            before = self.cf.get(param)
+            if param in LIST_OF_PARAM or param in MILTER_LISTS:
+                record_chain(store, param, None if before is None else Chain.parse(before),
+                             Chain.parse(value or ""))
+            else:
+                record_parameter(store, param, before, value)
+        for t in self.tables.values():
+            record_table(store, t.path, t.map_type, t.content)
+        return store.save()
 
     def milter_states(self, param: str, timeout: float = 0.3) -> list[MilterState]:
         return [milter_state(item.name, self.queue_directory(), timeout)
@@ -373,6 +392,12 @@ class Session:
 
     def queue_directory(self) -> Path:
         return Path(self.effective_params().get("queue_directory", "/var/spool/postfix"))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_chain(value: str) -> tuple[tuple[Item, ...], str]:
+    chain = Chain.parse(value)
+    return tuple(chain.items), chain.separator
 
 
 def _check_item(item: Item) -> None:
@@ -481,25 +506,28 @@ def split_table(arg: str, config_dir: Path) -> tuple[str, str]:
     return kind, str(p)
 
 
-def postmap_query(config_dir: Path, map_type: str, content: str, key: str) -> str:
+def postmap_query(map_type: str, content: str, key: str) -> str:
     """What ``postmap -q KEY type:TABLE`` answers for the table as edited (not yet written).
 
-    Postfix itself answers when installed; otherwise the tables simulator, and it says so.
+    Postfix itself answers when installed (in a scratch config directory: the answer depends
+    only on the table, and the box's main.cf must not make postmap stop); otherwise the
+    tables simulator, and it says so.
     """
     if not postfix.available():
         found = lookup.postmap_query(Table.parse(content, map_type), key)
         return f"{found or '(not found)'}  [simulated: Postfix is not installed]"
     with tempfile.TemporaryDirectory(prefix="pfwizard-q-") as tmp:
+        (Path(tmp) / "main.cf").write_text("compatibility_level = 3.6\n")
         src = Path(tmp) / "table"
         src.write_text(content)
         if map_type in INDEXED_TYPES:
-            built = postfix.postmap(config_dir, f"{map_type}:{src}")
+            built = postfix.postmap(tmp, f"{map_type}:{src}")
             if not built.ok:
                 return f"postmap could not build the table: {built.output}"
-        res = postfix.postmap(config_dir, "-q", key, f"{map_type}:{src}")
-    if res.returncode == 1 and not res.stdout:
-        return "(not found)"
-    return res.output or "(not found)"
+        res = postfix.postmap(tmp, "-q", key, f"{map_type}:{src}")
+    if res.stderr.strip():
+        return f"{res.stdout.strip() or '(not found)'}; postmap said: {res.stderr.strip()}"
+    return res.stdout.strip() or "(not found)"
 
 
 def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
@@ -515,6 +543,10 @@ def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
 
 def validate_table(config_dir: Path, map_type: str, content: str) -> list[str]:
     """Errors in a table as edited, one line each (empty: fine to save)."""
-    table = Table.parse(content, map_type, path="table")
-    return [f"line {p.line}: {p.message}" if p.line else p.message
-            for p in table_validate.errors(table_validate.validate(table, config_dir))]
+    del config_dir  # Postfix checks the table in its own scratch directory
+    try:
+        table = Table.parse(content, map_type, path="table")
+        problems = table_validate.errors(table_validate.validate(table))
+    except PfwizardError as exc:
+        return [str(exc)]
+    return [f"line {p.line}: {p.message}" if p.line else p.message for p in problems]

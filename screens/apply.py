@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Log, Static
+from textual.widgets import RichLog, Static
 
 from tui.flow import Action
 from tui.stage import WizardScreen
+
+MAX_OUTPUT_LINES = 40
 
 
 def step_line(event: Any) -> str:
@@ -18,7 +20,10 @@ def step_line(event: Any) -> str:
     word = {"ok": "  ok  ", "done": "  ok  ", "start": " ...  ", "running": " ...  ",
             "failed": "FAILED", "error": "FAILED", "skipped": " skip "}.get(status.lower(),
                                                                           f"{status:^6}")
-    detail = str(getattr(event, "detail", "") or "")
+    lines = str(getattr(event, "detail", "") or "").splitlines()
+    detail = lines[0] if lines else ""
+    if len(lines) > 1:
+        detail += f" (+{len(lines) - 1} more lines, below)"
     return f"[{word}] {getattr(event, 'step', '?')}" + (f": {detail}" if detail else "")
 
 
@@ -32,14 +37,20 @@ class ApplyScreen(WizardScreen):
     ]
     finished = False
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[str] = []
+        """Every line shown, in order (tests and the journal read the same words)."""
+
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
         yield Static("Applying...", id="apply-status", markup=False)
-        yield Log(id="steps", highlight=False)
+        # Wrapped, not cut: Postfix's messages and paths are long, the terminal is 80 wide.
+        yield RichLog(id="steps", wrap=True, markup=False, highlight=False)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one(Log).focus()
+        self.query_one(RichLog).focus()
         self.run_worker(self._apply, thread=True, name="apply", exit_on_error=False)
         super().on_mount()
 
@@ -52,21 +63,36 @@ class ApplyScreen(WizardScreen):
                                               confirm_within=self.wizard.confirm_within)
         except Exception as exc:  # show the engine's own words; the engine restored files
             result = _Failed(f"{type(exc).__name__}: {exc}")
+        if getattr(result, "ok", False):
+            try:
+                where = self.session.record_intent()
+                note = f"customisations recorded in {where} (pfwizard restore uses them)"
+            except Exception as exc:  # the change is in force; say the record failed
+                note = f"WARNING: could not record the customisation: {exc}"
+            self.app.call_from_thread(self.write_line, note)
         self.app.call_from_thread(self._done, result)
         return result
 
+    def write_line(self, line: str) -> None:
+        self.written.append(line)
+        self.query_one(RichLog).write(line)
+
     def _step(self, event: Any) -> None:
-        self.query_one(Log).write_line(step_line(event))
+        self.write_line(step_line(event))
 
     def _done(self, result: Any) -> None:
         self.wizard.result = result
         self.finished = True
-        log = self.query_one(Log)
         out = str(getattr(result, "postfix_output", "") or "").strip()
         if out:
-            log.write_line("Postfix said:")
-            for line in out.splitlines():
-                log.write_line(f"  {line}")
+            # Postfix repeats a warning once per service; each distinct line once is enough.
+            lines = list(dict.fromkeys(out.splitlines()))
+            self.write_line("Postfix said:")
+            for line in lines[:MAX_OUTPUT_LINES]:
+                self.write_line(f"  {line}")
+            if len(lines) > MAX_OUTPUT_LINES:
+                self.write_line(f"  ... {len(lines) - MAX_OUTPUT_LINES} more lines: "
+                               "pfwizard rollback --list shows the journal")
         if getattr(result, "ok", False):
             status = f"Applied (journal entry {getattr(result, 'entry_id', '?')}). n: next"
         else:

@@ -12,6 +12,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.timer import Timer
 from textual.widgets import OptionList, Static
 
 from pfwizard.chain import Item
@@ -33,7 +34,12 @@ class ChainStageScreen(WizardScreen):
         Binding("s", "skip", "Skip", id="stage.skip"),
         # Shown on the parameter line instead (the footer must fit 80 columns).
         Binding("l", "cycle_list", "List", show=False, id="stage.list"),
+        # tuix hook (issue 7): the seeds' recipes from any chain stage (F1 help names it).
+        Binding("c", "recipes", "Recipes", show=False, id="stage.recipes"),
     ]
+
+    def action_recipes(self) -> None:  # tuix hook
+        self.finish(Action.GOTO, "recipes")
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -62,7 +68,7 @@ class ChainStageScreen(WizardScreen):
         return f"{param}{unset}{more}"
 
     def refresh_view(self) -> None:
-        self.query_one("#param-line", Static).update(self.param_line())
+        self.set_text("#param-line", self.param_line())
         self.chain_list.reload()
         self.refresh_panel()
         self.refresh_title()
@@ -72,13 +78,23 @@ class ChainStageScreen(WizardScreen):
         accepted = {f for f in findings if self.session.is_accepted(f)}
         self.query_one(RiskPanel).show(self.chain_list.info_text(), findings, accepted)
 
+    PANEL_DELAY: ClassVar[float] = 0.06
+    _panel_timer: Timer | None = None
+
+    def schedule_panel(self) -> None:
+        """Redraw the risk panel just after the list: the moved entry shows at once, and
+        holding J/K re-lays the panel out once at the end, not on every repeat."""
+        if self._panel_timer is not None:
+            self._panel_timer.stop()
+        self._panel_timer = self.set_timer(self.PANEL_DELAY, self.refresh_panel)
+
     def on_chain_list_changed(self, event: ChainList.Changed) -> None:
-        self.query_one("#param-line", Static).update(self.param_line())
-        self.refresh_panel()
+        self.set_text("#param-line", self.param_line())
         self.refresh_title()
+        self.schedule_panel()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self.refresh_panel()
+        self.schedule_panel()
 
     # ---- dialogs the list asks for -------------------------------------------------------
     def on_chain_list_request(self, event: ChainList.Request) -> None:

@@ -22,6 +22,7 @@ class DoneScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "keep", "Keep change", id="done.keep"),
         Binding("r", "history", "History", id="done.history"),
+        Binding("p", "probe", "Probe", id="done.probe"),  # tuix hook (issue 7)
         Binding("enter", "quit_wizard", "Quit", show=False, id="done.quit"),
     ]
     remaining: int | None = None
@@ -40,6 +41,11 @@ class DoneScreen(WizardScreen):
             self.set_interval(1.0, self._tick)
         self.refresh_view()
         super().on_mount()
+        # tuix hook (issue 7): after a recipe's Apply, probe with its sample addresses at
+        # once (not while a confirm-or-revert countdown needs this screen's y).
+        if (getattr(res, "ok", False) and self.wizard.probe_sample
+                and self.remaining is None):
+            self.action_probe()
 
     def _tick(self) -> None:
         if self.remaining is None or self.confirmed:
@@ -62,6 +68,7 @@ class DoneScreen(WizardScreen):
             text.append("Every file was put back; the previous configuration is in force.\n")
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
+        text.append("Live SMTP probe of this box (never delivers anything): p\n")  # tuix
         if self.remaining is not None:
             if self.confirmed:
                 text.append("\nConfirmed: the change stays.\n", style="bold")
@@ -83,6 +90,11 @@ class DoneScreen(WizardScreen):
         self.wizard.engine.confirm(res.entry_id)
         self.confirmed = True
         self.refresh_view()
+
+    def action_probe(self) -> None:  # tuix hook
+        from screens.probe import ProbeScreen
+
+        self.app.push_screen(ProbeScreen())
 
     def action_history(self) -> None:
         self.finish(Action.GOTO, "rollback")

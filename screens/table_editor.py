@@ -61,7 +61,7 @@ class TableEditorScreen(ModalScreen[bool]):
         if not key:
             return
         text = self.content()
-        pm = postmap_query(self.session.config_dir, self.map_type, text, key)
+        pm = postmap_query(self.map_type, text, key)
         kind = KIND.get(self.restriction, "sender")
         sm = access_answer(self.map_type, text, key, kind)
         self.query_one("#answer", Static).update(

@@ -23,6 +23,9 @@ class WelcomeScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n,enter", "next", "Start", id="welcome.next"),
         Binding("r", "rollback", "History", id="welcome.rollback"),
+        # tuix hook (issues 6, 7): restore when drift is found; the recipes from the seeds.
+        Binding("u", "restore", "Restore", id="welcome.restore"),
+        Binding("c", "recipes", "Recipes", id="welcome.recipes"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -46,10 +49,20 @@ class WelcomeScreen(WizardScreen):
         text.append(f"{s.state_dir}\n")
         release = s.miab_release()
         text.append("Mail-in-a-Box: ", style="bold")
+        where = (f"no git checkout at {s.miab_checkout}" if s.miab_checkout else
+                 "no checkout found; set PFWIZARD_MIAB_DIR")
         text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
-                    f"release unknown (no git checkout at {s.miab_checkout})\n")
+                    f"release unknown ({where})\n")
+        in_sync, drift = s.restore_status()
+        if not in_sync:
+            text.append("\n! CAUTION: your recorded customisations are not all in force "
+                        "(a MiaB upgrade?). Press u to restore them "
+                        "(or run: sudo pfwizard restore)\n",
+                        style="yellow")
+            for line in drift[:8]:
+                text.append(f"  {line}\n")
         for note in self.wizard.notes:
-            text.append(f"Note: {note}\n", style="yellow")
+            text.append(f"{note}\n", style="yellow")
         glued = s.cf.glued_continuations()
         if glued:
             text.append(f"\n! CAUTION: {len(glued)} glued continuation line(s) from a MiaB "
@@ -67,6 +80,12 @@ class WelcomeScreen(WizardScreen):
 
     def action_next(self) -> None:
         self.finish(Action.NEXT)
+
+    def action_restore(self) -> None:  # tuix hook
+        self.finish(Action.GOTO, "restore")
+
+    def action_recipes(self) -> None:  # tuix hook
+        self.finish(Action.GOTO, "recipes")
 
     def action_rollback(self) -> None:
         self.finish(Action.GOTO, "rollback")

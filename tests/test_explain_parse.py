@@ -22,6 +22,7 @@ from pfwizard.explain import (
 )
 from pfwizard.maincf import MainCf
 from tests.bench.miab import fixture_path
+from tests.conftest import needs_postfix
 
 # Seed 000, as the admin pasted it on the forum: no angle brackets, cut off after "to=<dmarc@".
 SEED000 = ("NOQUEUE: reject: RCPT from esa.hc681-85.ap.iphmx.com[139.138.45.99]: 450 4.1.8 "
@@ -35,7 +36,7 @@ SUBMISSION = ("2026-11-22T03:54:03.123456+00:00 box postfix/submission/smtpd[77]
               "reject: RCPT from c[198.51.100.7]: 553 5.7.1 <boss@box.example.com>: Sender "
               "address rejected: not owned by user mick@box.example.com; "
               "from=<boss@box.example.com> to=<x@example.org> proto=ESMTP helo=<pc>")
-HEADER = ("Nov 22 04:00:00 box postfix/authclean[9]: 4F2A1B3C: reject: header From: "
+HEADER = ("Nov 22 04:00:00 box postfix/cleanup[9]: 4F2A1B3C: reject: header From: "
           "\"x\" <nobody@box.example.com> from c[198.51.100.7]; from=<nobody@box.example.com> "
           "to=<x@example.org> proto=ESMTP helo=<pc>: 5.7.1 forged local sender")
 MILTER = ("Nov 22 04:00:01 box postfix/cleanup[10]: 5B6C7D: milter-reject: END-OF-MESSAGE "
@@ -187,3 +188,20 @@ def test_cli_log_from_stdin_and_exit_codes(tmp_path, capsys, monkeypatch):
     assert main(["--config-dir", str(conf), "explain"]) == exitcodes.ERROR
     assert main(["--config-dir", str(conf), "explain", "--log", str(tmp_path / "nope")]) \
         == exitcodes.ERROR
+
+
+@needs_postfix
+def test_submission_rejects_use_the_services_master_cf_overrides(tmp_path):
+    (tmp_path / "main.cf").write_bytes(fixture_path("main.cf.v75-fresh").read_bytes())
+    (tmp_path / "master.cf").write_bytes(fixture_path("master.cf.v75").read_bytes())
+    box = BoxConfig.load(tmp_path)
+    assert box.source == "postconf"
+    sub = box.for_syslog_name("postfix/submission")
+    assert sub.get("smtpd_milters") == "inet:127.0.0.1:8891"  # OpenDKIM only on submission
+    line = parse_line(SUBMISSION.replace(": NOQUEUE: reject: ", ": NOQUEUE: milter-reject: "))
+    exp = explain(line, box)  # type: ignore[arg-type]
+    assert exp.setting == "smtpd_milters = inet:127.0.0.1:8891"
+    # A header_checks reject names the cleanup program, not the service: list every source.
+    hdr = explain(parse_line(HEADER), box)  # type: ignore[arg-type]
+    assert hdr.setting == ("header_checks (authclean in master.cf: "
+                           "pcre:/etc/postfix/outgoing_mail_header_filters)")

@@ -103,13 +103,19 @@ def test_tables_inside_the_config_dir_only(tmp_path):
         (str(s.own_table_path("t")), "a OK\n", "hash")]
 
 
-def test_changeset_and_plan_show_the_seed_change(tmp_path):
-    s = make_session(tmp_path)
+def seed_change(s) -> str:
+    """Seed 000's allowlist before reject_unknown_sender_domain, plus HELO required."""
     table = str(s.own_table_path("sender_access"))
     s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
                     "before": "reject_unknown_sender_domain"})
     s.apply_answer({"table": table, "content": "/iphmx\\.com$/ PERMIT\n", "type": "regexp"})
     s.apply_answer({"set": "smtpd_helo_required", "value": "yes"})
+    return table
+
+
+def test_changeset_and_plan_show_the_seed_change(tmp_path):
+    s = make_session(tmp_path)
+    table = seed_change(s)
     cs = s.changeset()
     assert set(cs.params) == {SENDER, "smtpd_helo_required"}
     diff = s.engine().plan(cs).unified_diff()
@@ -181,3 +187,16 @@ def test_session_open_refuses_a_broken_main_cf(tmp_path):
     (tmp_path / "main.cf").write_text("no equals sign here\n")
     with pytest.raises(ConfigError):
         Session.open(tmp_path, tmp_path / "state")
+
+
+def test_intent_recorded_after_apply_and_drift_reported(tmp_path):
+    s = make_session(tmp_path)
+    assert s.restore_status() == (True, [])
+    seed_change(s)
+    path = s.record_intent()
+    text = path.read_text()
+    assert "check_sender_access" in text and "reject_unknown_sender_domain" in text
+    assert "smtpd_helo_required" in text and "iphmx" in text
+    # main.cf was not changed here, so the recorded customisations are "missing".
+    in_sync, drift = s.restore_status()
+    assert not in_sync and any("smtpd_sender_restrictions" in line for line in drift)

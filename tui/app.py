@@ -47,6 +47,10 @@ class PfwizardApp(App[int]):
         self.plan: Any = None
         """The plan the admin reviewed (Apply writes exactly this)."""
         self._engine: Any = None
+        # tuix hook (issues 6, 7): the restore screens' shared RestoreContext, and the
+        # sample addresses the live probe uses (a recipe fills them in).
+        self.restore: Any = None
+        self.probe_sample: tuple[str, list[str]] | None = None
         self.exit_code = 0
 
     def on_mount(self) -> None:

@@ -58,6 +58,15 @@ STEPS: tuple[Step, ...] = (
     Step("apply", "Apply", _screen("apply", "ApplyScreen")),
     Step("done", "Done", _screen("done", "DoneScreen")),
     Step("rollback", "Rollback", _screen("rollback", "RollbackScreen"), in_progress=False),
+    # tuix hook (issues 6, 7): restore after a MiaB upgrade, recipes, live probe.  Their
+    # screens always leave with GOTO, so the numbered order above is untouched.
+    Step("restore", "Restore", _screen("restore", "RestoreScreen"), in_progress=False),
+    Step("restore_review", "Restore: review", _screen("restore", "RestoreReviewScreen"),
+         in_progress=False),
+    Step("restore_apply", "Restore: apply", _screen("restore", "RestoreApplyScreen"),
+         in_progress=False),
+    Step("recipes", "Recipes", _screen("recipes", "RecipesScreen"), in_progress=False),
+    Step("probe", "Live probe", _screen("probe", "ProbeScreen"), in_progress=False),
 )
 STEP_IDS = tuple(s.id for s in STEPS)
 NUMBERED = tuple(s.id for s in STEPS if s.in_progress)

@@ -46,7 +46,17 @@ class WizardScreen(Screen[StageResult]):
         yield footer
 
     def refresh_title(self) -> None:
-        self.query_one("#title", Static).update(self.title_text())
+        self.set_text("#title", self.title_text())
+
+    def set_text(self, selector: str, content: object) -> None:
+        """Update a Static only when its content changes: every update re-lays the screen
+        out, and a key press should cost one redraw, not five."""
+        cache: dict[str, str] = self.__dict__.setdefault("_texts", {})
+        key = repr(content) if not isinstance(content, str) else content
+        if cache.get(selector) == key:
+            return
+        cache[selector] = key
+        self.query_one(selector, Static).update(content)  # type: ignore[arg-type]
 
     def finish(self, action: Action, target: str | None = None) -> None:
         self.dismiss(StageResult(action, target))

@@ -1,20 +1,63 @@
-"""`pfwizard check` (not built yet: see the issue that owns it)."""
+"""`pfwizard check`: every finding about the SMTP restriction lists, on the command line.
+
+Reads main.cf (and master.cf and the referenced tables when present) from --config-dir and
+prints each finding with its list, entry and reason.  Exit 0: nothing dangerous; 1: at least
+one danger finding; 2: the configuration could not be read (the message names file and line).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from pfwizard import exitcodes
+from pfwizard import analyser, exitcodes
+from pfwizard.errors import ConfigError
+from pfwizard.findings import Finding, Severity, worst
 
-HELP = "check (not available yet)"
+HELP = "check the SMTP restriction lists and say what is risky (exit 1 on danger)"
+
+_COLOURS = {Severity.INFO: "36", Severity.CAUTION: "33", Severity.DANGER: "1;31"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument("--min-severity", choices=[s.value for s in Severity],
+                        default="info", help="hide findings below this severity")
+
+
+def _use_colour(args: argparse.Namespace) -> bool:
+    if getattr(args, "no_color", False) or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def format_finding(f: Finding, colour: bool = False) -> str:
+    """One finding as text: severity word (never colour alone), code, where, reason."""
+    word = f"{f.severity.value.upper():7}"
+    if colour:
+        word = f"\x1b[{_COLOURS[f.severity]}m{word}\x1b[0m"
+    where = f.parameter or "main.cf"
+    if f.entry is not None:
+        pos = f" #{f.index + 1}" if f.index is not None else ""
+        where += f"{pos} [{f.entry}]"
+    return f"{f.severity.symbol} {word} {f.code}: {where}\n      {f.message}"
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("pfwizard check: not available in this version yet", file=sys.stderr)
-    return exitcodes.ERROR
+    config_dir = Path(getattr(args, "config_dir", None) or "/etc/postfix")
+    try:
+        cf, master = analyser.read_config(config_dir)
+    except ConfigError as exc:
+        print(f"pfwizard check: cannot read the configuration: {exc}", file=sys.stderr)
+        return exitcodes.ERROR
+    findings = analyser.analyse(cf, config_dir, master)
+    floor = Severity(getattr(args, "min_severity", "info")).rank
+    shown = [f for f in findings if f.severity.rank >= floor]
+    colour = _use_colour(args)
+    for f in shown:
+        print(format_finding(f, colour))
+    counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+    summary = ", ".join(f"{counts[s]} {s.value}" for s in reversed(list(Severity)))
+    print(f"{config_dir / 'main.cf'}: {summary}")
+    return exitcodes.FINDINGS if worst(findings) is Severity.DANGER else exitcodes.OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from pfwizard import exitcodes, postfix
 from pfwizard.chain import Chain
@@ -25,10 +26,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the demo's restriction chains instead of opening the wizard")
 
 
-def demo_notes(root: object) -> tuple[str, ...]:
+def localise(root: Path) -> list[str]:
+    """Make the copy usable on this machine; each change is said on the Welcome screen.
+
+    MiaB's ``myorigin = /etc/mailname`` makes every Postfix tool stop with "cannot open file"
+    where that file does not exist (any non-Debian box, a container): the demo gets its own.
+    """
+    said: list[str] = []
+    main = root / "etc" / "main.cf"
+    cf = MainCf.read(main)
+    if cf.get("myorigin") == "/etc/mailname" and not Path("/etc/mailname").exists():
+        mailname = root / "etc" / "mailname"
+        mailname.write_text((cf.get("myhostname") or "box.example.com") + "\n")
+        cf.set("myorigin", str(mailname))
+        main.write_bytes(cf.to_bytes())
+        said.append(f"demo: /etc/mailname does not exist here, so myorigin points at "
+                    f"{mailname}")
+    return said
+
+
+def demo_notes(root: Path) -> tuple[str, ...]:
     """What the demo does and skips, said plainly on the Welcome screen."""
     notes = [f"demo: a temporary copy in {root}; the system's Postfix is never touched "
-             "or reloaded"]
+             "or reloaded", *localise(root)]
     if postfix.available():
         notes.append("demo: postconf, postmap and postfix check run on the copy")
     else:

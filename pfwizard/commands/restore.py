@@ -60,6 +60,16 @@ def run(args: argparse.Namespace) -> int:
                                  args.hook_dir):
             print(line)
         return exitcodes.OK
+    if (not args.yes and not args.dry_run and not args.adopt and not args.on_conflict
+            and sys.stdin.isatty() and sys.stdout.isatty()):
+        # tuix hook (issue 6): on a terminal the wizard's restore screen shows the plan
+        # side by side and asks; Textual is imported only inside open_wizard.
+        from pfwizard.commands.wizard import open_wizard
+        from pfwizard.session import Session
+
+        session = Session.open(args.config_dir, args.state_dir, reload=not args.no_reload,
+                               miab_checkout=args.miab_dir)
+        return open_wizard(session, args, start="restore")
     ctx = open_restore(args.config_dir, args.state_dir,
                        policy=Policy(args.on_conflict) if args.on_conflict else None,
                        adopt=args.adopt, miab_dir=args.miab_dir)

@@ -1,20 +1,169 @@
-"""`pfwizard rollback` (not built yet: see the issue that owns it)."""
+"""`pfwizard rollback`: the journal of changes, undoing one, confirming a pending one."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from pfwizard import exitcodes
 
-HELP = "rollback (not available yet)"
+# The same y/N question restore asks (one prompt, one behaviour on EOF).
+from pfwizard.commands.restore import _ask
+from pfwizard.engine import Engine, JournalEntry, Refused, StepEvent
+from pfwizard.engine.atomic import can_access
+
+HELP = "list pfwizard's changes, undo one, or confirm a change pending confirmation"
+
+EPILOG = """\
+Every apply, restore and rollback is a journal entry in the state directory, with a backup of
+each file it touched.  --to ID puts every file that entry changed back as it was before it
+(main.cf, tables and their .db indexes), through the same checks as an apply: the rollback is
+itself an entry, so it can be rolled back too.  It refuses if a file changed after that entry
+(roll back the later entries first).  Changes applied with a confirmation deadline are
+rolled back by themselves unless confirmed with --confirm ID in time.
+exit codes: 0 done (or --dry-run, or listed), 2 error, 3 failed (the previous configuration
+is in force), 4 refused or declined (nothing written; e.g. not root: use sudo).
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.description = f"{HELP}.\n\n{EPILOG}"
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true",
+                      help="the journal: every change with its time, user, outcome, summary "
+                           "(the default)")
+    what.add_argument("--show", metavar="ID", help="one entry in full, with its diff")
+    what.add_argument("--to", metavar="ID",
+                      help="undo entry ID: its files go back as they were before it")
+    what.add_argument("--confirm", metavar="ID",
+                      help="keep change ID, applied with a confirmation deadline")
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask before writing")
+
+
+def _no_permission(config_dir: Path, state_dir: Path) -> str | None:
+    """Why this user cannot change the configuration (None: it can)."""
+    state_parent = state_dir if state_dir.exists() else state_dir.parent
+    for what, path in (("configuration directory", config_dir),
+                       ("state directory", state_parent)):
+        if path.exists() and not can_access(path, os.W_OK | os.X_OK):
+            return (f"cannot write the {what} {path}: permission denied. "
+                    f"Run it as root: sudo pfwizard rollback ...")
+    return None
+
+
+def _readable(state_dir: Path) -> str | None:
+    journal = state_dir / "journal"
+    if state_dir.exists() and not can_access(state_dir, os.R_OK | os.X_OK):
+        return (f"cannot read the journal in {state_dir}: permission denied. "
+                "Run it as root: sudo pfwizard rollback --list")
+    if journal.exists() and not can_access(journal, os.R_OK | os.X_OK):
+        return f"cannot read {journal}: permission denied (use sudo)"
+    return None
+
+
+def _line(e: JournalEntry) -> str:
+    when = e.time.replace("T", " ").replace("+00:00", "")
+    outcome = e.outcome
+    if e.rolled_back_by:
+        outcome += f", undone by {e.rolled_back_by}"
+    return f"{e.id:>4}  {when:19}  {e.user[:12]:12}  {e.kind:8}  {outcome:22}  {e.summary}"
+
+
+def _list(engine: Engine) -> int:
+    entries = engine.history()
+    if not entries:
+        print(f"no changes recorded yet in {engine.state_dir}")
+        return exitcodes.OK
+    print(f"{'ID':>4}  {'WHEN (UTC)':19}  {'USER':12}  {'KIND':8}  {'OUTCOME':22}  SUMMARY")
+    for e in entries:
+        print(_line(e))
+    print("\npfwizard rollback --show ID: details and diff; --to ID: undo it")
+    return exitcodes.OK
+
+
+def _show(engine: Engine, entry_id: str) -> int:
+    entry = next((e for e in engine.history() if e.id == entry_id), None)
+    if entry is None:
+        print(f"pfwizard: no journal entry {entry_id!r}", file=sys.stderr)
+        return exitcodes.ERROR
+    print(_line(entry))
+    if entry.error:
+        print(f"\n{entry.error}")
+    print("\nfiles:")
+    for f in entry.files:
+        before = (f.sha256_before or "absent")[:12]
+        after = (f.sha256_after or "absent")[:12]
+        print(f"  {f.path}  sha256 {before} -> {after}")
+    diff = engine.diff(entry_id)
+    if diff:
+        print("\n" + diff.rstrip("\n"))
+    return exitcodes.OK
+
+
+def _progress(ev: StepEvent) -> None:
+    if ev.status == "start" and not ev.detail:
+        return
+    head = f"  {ev.step}: {ev.status}"
+    detail = ev.detail.strip()
+    if "\n" in detail:
+        print(head)
+        for ln in detail.splitlines():
+            print(f"      {ln}")
+    else:
+        print(f"{head}{f' ({detail})' if detail else ''}")
+
+
+def _to(engine: Engine, entry_id: str, args: argparse.Namespace) -> int:
+    for msg in engine.recover():
+        print(f"pfwizard: {msg}")
+    try:
+        plan = engine.rollback_plan(entry_id)
+    except Refused as exc:
+        print(f"pfwizard: refused, nothing written: {exc}", file=sys.stderr)
+        return exitcodes.REFUSED
+    print(f"rollback of entry {entry_id} would write:")
+    print(plan.unified_diff().rstrip("\n") or "(index files only)")
+    if args.dry_run:
+        print("dry run: nothing written")
+        return exitcodes.OK
+    if not args.yes and not _ask(f"Roll back entry {entry_id}?"):
+        print("declined: nothing written")
+        return exitcodes.REFUSED
+    res = engine.rollback(entry_id, progress=_progress)
+    if res.ok:
+        print(f"rolled back entry {entry_id} (journal entry {res.entry_id}; "
+              f"undo it with: pfwizard rollback --to {res.entry_id})")
+        return exitcodes.OK
+    print(f"pfwizard: rollback not done: {res.error}", file=sys.stderr)
+    return exitcodes.REFUSED if res.refused else exitcodes.FAILED
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("pfwizard rollback: not available in this version yet", file=sys.stderr)
-    return exitcodes.ERROR
+    config_dir, state_dir = Path(args.config_dir), Path(args.state_dir)
+    engine = Engine(config_dir, state_dir, reload=not args.no_reload)
+    if args.to or args.confirm:
+        why = _no_permission(config_dir, state_dir)
+        if why:
+            print(f"pfwizard: {why}", file=sys.stderr)
+            return exitcodes.REFUSED
+    if args.to:
+        return _to(engine, args.to, args)
+    if args.confirm:
+        try:
+            engine.confirm(args.confirm)
+        except Refused as exc:
+            print(f"pfwizard: {exc}", file=sys.stderr)
+            return exitcodes.REFUSED
+        print(f"confirmed: entry {args.confirm} stays in force")
+        return exitcodes.OK
+    why = _readable(state_dir)
+    if why:
+        print(f"pfwizard: {why}", file=sys.stderr)
+        return exitcodes.REFUSED
+    if args.show:
+        return _show(engine, args.show)
+    # Without a flag on a terminal this will open the wizard's rollback screen; for now (and
+    # always when not on a terminal) it lists the journal.
+    return _list(engine)

@@ -7,6 +7,7 @@ import os
 import sys
 
 from pfwizard import exitcodes
+from pfwizard.errors import PfwizardError
 from pfwizard.session import Session
 
 HELP = "open the wizard (default)"
@@ -21,14 +22,20 @@ def no_color(args: argparse.Namespace) -> bool:
 
 
 def open_wizard(session: Session, args: argparse.Namespace,
-                notes: tuple[str, ...] = ()) -> int:
+                notes: tuple[str, ...] = (), start: str = "welcome") -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
               "non-interactive commands", file=sys.stderr)
         return exitcodes.ERROR
+    # An apply cut short (SIGKILL, SSH drop) is finished or undone before anything else.
+    try:
+        recovered = session.engine().recover()
+    except PfwizardError as exc:
+        recovered = [f"could not check for an interrupted apply: {exc}"]
     from tui.app import PfwizardApp  # Textual loads only now
 
-    app = PfwizardApp(session, no_color=no_color(args), notes=notes)
+    app = PfwizardApp(session, start=start, no_color=no_color(args),
+                      notes=(*notes, *recovered))
     code = app.run()
     return int(code or 0)
 
@@ -37,3 +44,10 @@ def run(args: argparse.Namespace) -> int:
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
     return open_wizard(session, args)
+
+
+def open_rollback(args: argparse.Namespace) -> int:
+    """The journal browser (`pfwizard rollback` without --to on a terminal)."""
+    session = Session.open(args.config_dir, args.state_dir,
+                           reload=not getattr(args, "no_reload", False))
+    return open_wizard(session, args, start="rollback")

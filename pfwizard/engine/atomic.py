@@ -15,6 +15,8 @@ from pathlib import Path
 
 TEMP_PREFIX = ".pfwizard-tmp-"
 """Every temp file pfwizard leaves in a config directory starts with this (recovery sweeps)."""
+TEMP_GLOBS = (TEMP_PREFIX + "*", "__db." + TEMP_PREFIX + "*")
+"""Temp files to sweep; postmap's Berkeley DB builds ``hash:`` maps in ``__db.NAME.db`` first."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class FileMeta:
     def of(cls, path: Path) -> FileMeta:
         st = os.stat(path)
         return cls(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def can_access(path: Path, mode: int) -> bool:
+    """os.access for the effective user (who pfwizard writes as, e.g. after sudo)."""
+    return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
 
 
 def fsync_dir(path: Path) -> None:

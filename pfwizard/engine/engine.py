@@ -11,12 +11,13 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
 
 from pfwizard.engine import backup, confirm, lock
-from pfwizard.engine.atomic import TEMP_PREFIX, AtomicWriter, FileMeta, read_or_none
+from pfwizard.engine.atomic import TEMP_GLOBS, AtomicWriter, FileMeta, can_access, read_or_none
 from pfwizard.engine.changeset import (
     OWN_TABLE_DIR,
     ChangeSet,
@@ -48,12 +49,11 @@ from pfwizard.engine.serving import ProbeFailed, master_cf_text, smtp_service, w
 from pfwizard.engine.tables import install_indexed
 from pfwizard.engine.validate import Gate, Stage, validate
 from pfwizard.errors import PostfixCommandError
+from pfwizard.postfix import Result
 
 # A pending confirm-or-revert whose watcher should have acted this long ago is reverted by
 # the next pfwizard that starts (the machine rebooted, or the watcher was killed).
 CONFIRM_GRACE = 30.0
-# Postfix's master re-reads its configuration asynchronously after `postfix reload`.
-RELOAD_SETTLE = 0.15
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,10 @@ class Engine:
         self.tools = tools or PostfixTools(timeout)
         self.writer = writer or AtomicWriter()
         self.restart_hook = restart
-        self.journal = Journal(self.state_dir, self.writer)
+        self.journal = Journal(self.state_dir)
+        self.before_reload: Callable[[], None] | None = None
+        """Test seam, called right before every reload: tests backdate mtimes there to skip
+        Postfix's ~2 s cool-down for young files (the product never hides it)."""
 
     # ---- public API ------------------------------------------------------------------------
     def plan(self, changeset: ChangeSet) -> Plan:
@@ -234,7 +237,7 @@ class Engine:
         except PermissionError as exc:
             raise Refused(f"cannot write the state directory {self.state_dir} "
                           f"({exc.strerror}): run pfwizard with sudo") from None
-        if not os.access(self.config_dir, os.W_OK):
+        if not can_access(self.config_dir, os.W_OK):
             raise Refused(f"cannot write into {self.config_dir}: permission denied; "
                           "run pfwizard with sudo")
 
@@ -289,10 +292,18 @@ class Engine:
             return self._refuse(plan, run, msg, refused=True)
         run("guard", "ok", "")
 
+        # Facts for the reload step, asked alongside validation (Postfix commands cost tens of
+        # ms each): is Postfix running, and where will smtpd listen (from the staged copy,
+        # which is what the live config will be).
+        facts = ThreadPoolExecutor(max_workers=2)
+        running = facts.submit(lambda: self.reload and self.tools.running(self.config_dir))
         try:
             with Stage(plan, self.state_dir) as stage:
+                listen = facts.submit(self.tools.params, stage.dir, "inet_interfaces",
+                                      "myhostname")
                 run.output.append(validate(stage, self.tools, self.gate if use_gate else None,
                                            run))
+                interfaces, host = listen.result()
         except StepFailed as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
@@ -300,9 +311,20 @@ class Engine:
         except PostfixCommandError as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written", refused=False)
+        finally:
+            facts.shutdown(wait=True)
 
-        was_running = self.reload and self.tools.running(self.config_dir)
-        entry = self._backup(plan, run)
+        was_running = running.result()
+        listen_at = (stage.unstage(interfaces), host)
+        try:
+            entry = self._backup(plan, run)
+        except OSError as exc:
+            # Nothing was changed yet; without a complete backup nothing will be.
+            error = (f"backup failed: {exc.strerror or exc} ({exc.filename or self.state_dir})"
+                     "; nothing was written")
+            run("backup", "failed", error)
+            self.journal.sweep_unwritten()
+            return run.result(False, None, REFUSED, error)
         wrote = False
         try:
             run("write", "start", "")
@@ -311,7 +333,7 @@ class Engine:
             for rec in entry.files:
                 rec.sha256_after = sha256(read_or_none(Path(rec.path)))
             run("write", "ok", f"{len(changed_files)} file(s) written")
-            self._reload_and_check(run, was_running)
+            self._reload_and_check(run, was_running, listen_at)
         except (StepFailed, OSError, PostfixCommandError) as exc:
             step = exc.step if isinstance(exc, StepFailed) else "write"
             output = exc.output if isinstance(exc, (StepFailed, PostfixCommandError)) else ""
@@ -393,7 +415,8 @@ class Engine:
                 self.writer.write(f.path, f.after, meta)
             run("write", "ok", f"wrote {f.path}")
 
-    def _reload_and_check(self, run: _Run, was_running: bool) -> None:
+    def _reload_and_check(self, run: _Run, was_running: bool,
+                          listen_at: tuple[str, str] | None = None) -> None:
         if not self.reload:
             run("reload", "skipped", "--no-reload: Postfix picks the change up at its next "
                 "reload or restart")
@@ -403,25 +426,31 @@ class Engine:
                 "it starts")
             return
         run("reload", "start", f"postfix -c {self.config_dir} reload")
-        res = self.tools.reload(self.config_dir)
+        res = self._reload()
         run.output.append(res.output)
         if not res.ok:
             raise StepFailed("reload", f"postfix reload failed (exit {res.returncode})",
                              res.output)
         run("reload", "ok", res.output)
-        self._check_serving(run)
+        self._check_serving(run, listen_at)
 
-    def _check_serving(self, run: _Run) -> None:
-        time.sleep(RELOAD_SETTLE)
+    def _reload(self) -> Result:
+        if self.before_reload is not None:
+            self.before_reload()
+        return self.tools.reload(self.config_dir)
+
+    def _check_serving(self, run: _Run, listen_at: tuple[str, str] | None = None) -> None:
         run("serve", "start", "is Postfix serving?")
-        if not self.tools.running(self.config_dir):
-            raise StepFailed("serve", "the Postfix master process is not running")
-        addr = smtp_service(master_cf_text(self.config_dir),
-                            self.tools.param(self.config_dir, "inet_interfaces"))
+        # No `postfix status` here: smtpd answering proves master is alive (it spawned it).
+        interfaces, host = listen_at or self.tools.params(self.config_dir, "inet_interfaces",
+                                                          "myhostname")
+        addr = smtp_service(master_cf_text(self.config_dir), interfaces)
         if addr is None:
+            if not self.tools.running(self.config_dir):
+                raise StepFailed("serve", "the Postfix master process is not running")
             run("serve", "skipped", "no smtpd inet service in master.cf to probe")
             return
-        host = self.tools.param(self.config_dir, "myhostname") or "localhost"
+        host = host or "localhost"
         try:
             transcript = wait_serving(addr, host, f"postmaster@{host}")
         except ProbeFailed as exc:
@@ -449,7 +478,7 @@ class Engine:
             return
         try:
             if self.tools.running(self.config_dir):
-                res = self.tools.reload(self.config_dir)
+                res = self._reload()
                 run.output.append(res.output)
                 run("reload", "ok" if res.ok else "failed", "old configuration: " + res.output)
                 self._check_serving(run)
@@ -465,8 +494,9 @@ class Engine:
     def _sweep_temp(self, entry: JournalEntry) -> None:
         for d in {Path(r.path).parent for r in entry.files}:
             if d.is_dir():
-                for p in d.glob(TEMP_PREFIX + "*"):
-                    p.unlink(missing_ok=True)
+                for pattern in TEMP_GLOBS:
+                    for p in d.glob(pattern):
+                        p.unlink(missing_ok=True)
 
     # ---- rollback and recovery ------------------------------------------------------------
     def _rollback_locked(self, entry_id: str, run: _Run, kind: str) -> ApplyResult:
@@ -512,7 +542,7 @@ class Engine:
 
     def _undo_reload(self, run: _Run) -> None:
         try:
-            res = self.tools.reload(self.config_dir)
+            res = self._reload()
             run.output.append(res.output)
             self._check_serving(run)
         except (StepFailed, PostfixCommandError):

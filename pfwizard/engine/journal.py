@@ -110,9 +110,10 @@ class JournalEntry:
 
 
 class Journal:
-    def __init__(self, state_dir: Path, writer: AtomicWriter | None = None) -> None:
+    def __init__(self, state_dir: Path) -> None:
         self.root = state_dir / "journal"
-        self.writer = writer or AtomicWriter()
+        # Its own writer: faults injected into the engine's writer must not hit the journal.
+        self.writer = AtomicWriter()
 
     def ensure(self) -> None:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -8,11 +8,9 @@ inject failures (postmap, postfix check, reload).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pty
 import selectors
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -26,8 +24,10 @@ def run_tty(argv: list[str], timeout: float) -> Result:
     master, slave = pty.openpty()
     env = dict(os.environ, LANG="C", LC_ALL="C")
     try:
+        # Same process group as pfwizard: if pfwizard is killed, its Postfix command goes too
+        # (a postmap left running could write into the config dir after recovery).
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=slave, env=env, start_new_session=True)
+                                stderr=slave, env=env)
     except FileNotFoundError as exc:
         os.close(master)
         raise PostfixCommandError(argv, 127, f"{argv[0]}: not installed") from exc
@@ -44,8 +44,7 @@ def run_tty(argv: list[str], timeout: float) -> Result:
         while sel.get_map():
             left = deadline - time.monotonic()
             if left <= 0:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
                 proc.wait()
                 text = (out[master] + out[outfd]).decode(errors="replace")
                 raise PostfixCommandError(argv, None, text)
@@ -97,9 +96,11 @@ class PostfixTools:
         return self.run("postmap", "-c", str(config_dir), "-q", "pfwizard-probe@invalid",
                         f"{map_type}:{path}")
 
-    def param(self, config_dir: Path, name: str) -> str:
-        res = self.run("postconf", "-c", str(config_dir), "-h", name)
-        return res.stdout.strip() if res.ok else ""
+    def params(self, config_dir: Path, *names: str) -> list[str]:
+        """Effective values (``postconf -h``), in order; "" for any it cannot tell."""
+        res = self.run("postconf", "-c", str(config_dir), "-h", *names)
+        values = res.stdout.splitlines() if res.ok else []
+        return [v.strip() for v in values] if len(values) == len(names) else [""] * len(names)
 
     def running(self, config_dir: Path) -> bool:
         return self.run("postfix", "-c", str(config_dir), "status").ok

@@ -42,6 +42,6 @@ def install_indexed(writer: AtomicWriter, tools: PostfixTools, config_dir: Path,
         fsync_dir(path.parent)
         return "\n".join(warning_lines(res))
     finally:
-        for p in (tmp, tmp_index):
+        for p in (tmp, tmp_index, tmp.with_name("__db." + tmp_index.name)):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()

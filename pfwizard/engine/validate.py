@@ -4,12 +4,14 @@
 in place for the next smtpd), so the whole config directory is copied into the state
 directory, the change is applied there, and Postfix is asked about the copy:
 
-- ``postfix -c STAGE check`` (exit code and its own words);
+- ``postfix -c STAGE check`` (exit code and its own words), first: a broken main.cf makes
+  every other Postfix command fail with the same message;
 - ``postconf -c STAGE -n`` warnings that the live config does not have ("unused parameter"
   is how a misspelt name shows);
 - ``postmap`` of every staged indexed table, ``postmap -q`` of regexp/pcre/cidr tables (a broken
   pattern is otherwise only a warning at run time);
-- the gate (pfwizard's analyser): a danger finding blocks.
+- the gate (pfwizard's analyser), after postmap so that new indexed tables exist in the
+  copy: a danger finding blocks.
 
 main.cf often names tables by absolute path in the live directory; in the copy those paths
 are pointed at the staged files, so Postfix checks the new tables, not the old ones.
@@ -22,14 +24,16 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pfwizard.engine.atomic import TEMP_PREFIX
+from pfwizard.engine.atomic import TEMP_GLOBS
 from pfwizard.engine.changeset import INDEX_SUFFIX, PROBED_TYPES, Plan
 from pfwizard.engine.errors import StepFailed
 from pfwizard.engine.pftools import PostfixTools, warning_lines
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf
+from pfwizard.postfix import Result
 
 Gate = Callable[[MainCf, Path], list[Finding]]
 
@@ -46,7 +50,7 @@ class Stage:
 
     def __enter__(self) -> Stage:
         shutil.copytree(self.live_real, self.dir, symlinks=True,
-                        ignore=shutil.ignore_patterns(TEMP_PREFIX + "*"))
+                        ignore=shutil.ignore_patterns(*TEMP_GLOBS))
         for f in [*self.plan.files, *self.plan.indexes]:
             staged = self.staged(f.path)
             if f.after is None:
@@ -91,10 +95,56 @@ def run_gate(gate: Gate | None, stage: Stage) -> list[Finding]:
     return gate(cf, stage.dir)
 
 
+def _table_checks(stage: Stage, tools: PostfixTools) -> list[tuple[str, str, Result]]:
+    """postmap every staged indexed table, ``postmap -q`` every regexp/pcre/cidr one."""
+    out = []
+    for f in stage.plan.files:
+        if f.after is None or f.map_type is None:
+            continue
+        staged = stage.staged(f.path)
+        if f.map_type in INDEX_SUFFIX:
+            out.append(("postmap", f"{f.map_type}:{f.path}",
+                        tools.postmap(stage.dir, f.map_type, staged)))
+        elif f.map_type in PROBED_TYPES:
+            out.append(("postmap -q", f"{f.map_type}:{f.path}",
+                        tools.probe(stage.dir, f.map_type, staged)))
+    return out
+
+
 def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
              progress: Callable[[str, str, str], None]) -> str:
-    """Raise StepFailed naming the first thing that fails; return Postfix's output."""
+    """Raise StepFailed naming the first thing that fails; return Postfix's output.
+
+    ``postfix check`` is the slow one (a shell script, ~0.3 s): the postconf and postmap
+    runs go alongside it, and the results are judged in a fixed order afterwards.
+    """
     log: list[str] = []
+    progress("check", "start", f"postfix check on a staged copy of {stage.live}")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        check = pool.submit(tools.check, stage.dir)
+        staged_warnings = pool.submit(tools.warnings, stage.dir)
+        live_warnings = pool.submit(tools.warnings, stage.live)
+        tables = _table_checks(stage, tools)
+        res = check.result()
+        new_w, old_w = staged_warnings.result(), live_warnings.result()
+
+    out = stage.unstage(res.output)
+    if not res.ok:
+        progress("check", "failed", out)
+        raise StepFailed("check", f"postfix check failed (exit {res.returncode})", out)
+    progress("check", "ok", out)
+    log.append(out)
+
+    for what, table, res in tables:
+        progress("postmap", "start", f"{what} {table}")
+        out = stage.unstage("\n".join(warning_lines(res)))
+        # postmap -q exits 1 for "not found", which is the expected answer to the probe.
+        bad_rc = res.returncode not in ((0, 1) if what == "postmap -q" else (0,))
+        if bad_rc or out:
+            progress("postmap", "failed", out)
+            raise StepFailed("postmap", f"{what} {table} reports errors", out)
+        progress("postmap", "ok", table)
+        log.append(out)
 
     progress("gate", "start", "pfwizard's analyser")
     findings = run_gate(gate, stage)
@@ -106,41 +156,9 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate
              else "no analyser available")
 
-    for f in stage.plan.files:
-        if f.after is None or f.map_type is None:
-            continue
-        staged = stage.staged(f.path)
-        if f.map_type in INDEX_SUFFIX:
-            res = tools.postmap(stage.dir, f.map_type, staged)
-            what = "postmap"
-        elif f.map_type in PROBED_TYPES:
-            res = tools.probe(stage.dir, f.map_type, staged)
-            what = "postmap -q"
-        else:
-            continue
-        progress("postmap", "start", f"{what} {f.map_type}:{f.path}")
-        out = stage.unstage("\n".join(warning_lines(res)))
-        # postmap -q exits 1 for "not found", which is the expected answer to the probe.
-        bad_rc = res.returncode not in ((0, 1) if what == "postmap -q" else (0,))
-        if bad_rc or out:
-            progress("postmap", "failed", out)
-            raise StepFailed("postmap", f"{what} {f.map_type}:{f.path} reports errors", out)
-        progress("postmap", "ok", f"{f.map_type}:{f.path}")
-        log.append(out)
-
-    progress("check", "start", f"postfix check on a staged copy of {stage.live}")
-    res = tools.check(stage.dir)
-    out = stage.unstage(res.output)
-    if not res.ok:
-        progress("check", "failed", out)
-        raise StepFailed("check", f"postfix check failed (exit {res.returncode})", out)
-    progress("check", "ok", out)
-    log.append(out)
-
     progress("postconf", "start", "postconf warnings")
-    new = set(stage.unstage(w) for w in warning_lines(tools.warnings(stage.dir)))
-    old = set(warning_lines(tools.warnings(stage.live)))
-    added = sorted(new - old)
+    new = {stage.unstage(w) for w in warning_lines(new_w)}
+    added = sorted(new - set(warning_lines(old_w)))
     if added:
         text = "\n".join(added)
         progress("postconf", "failed", text)

@@ -80,6 +80,8 @@ class BoxConfig:
     """``postconf`` (asked Postfix) or ``main.cf`` (read directly: no Postfix tools here)."""
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     """syslog_name → master.cf ``-o`` parameters of that service."""
+    services: dict[str, dict[str, str]] = field(default_factory=dict)
+    """master.cf service (``authclean/unix``) → its ``-o`` parameters."""
 
     def get(self, name: str) -> str:
         return self.params.get(name, DEFAULTS.get(name, ""))
@@ -93,7 +95,7 @@ class BoxConfig:
         if not extra or syslog_name == self.syslog_name:
             return self
         return BoxConfig({**self.params, **extra}, self.config_dir, syslog_name, self.source,
-                         self.overrides)
+                         self.overrides, self.services)
 
     def placements(self) -> Iterator[Placement]:
         """Every restriction of every list, in the order Postfix evaluates them."""
@@ -143,9 +145,9 @@ class BoxConfig:
             raise PostfixCommandError(res.argv, res.returncode, res.output)
         params = _parse_postconf(res.stdout)
         overrides: dict[str, dict[str, str]] = {}
+        per_service: dict[str, dict[str, str]] = {}
         svc = postfix.postconf(config_dir, "-P")
         if svc.ok:
-            per_service: dict[str, dict[str, str]] = {}
             for key, value in _parse_postconf(svc.stdout).items():
                 service, _, name = key.rpartition("/")
                 per_service.setdefault(service, {})[name] = value
@@ -153,7 +155,7 @@ class BoxConfig:
                 syslog_name = opts.get("syslog_name")
                 if syslog_name:
                     overrides[syslog_name] = opts
-        return cls(params, config_dir, overrides=overrides)
+        return cls(params, config_dir, overrides=overrides, services=per_service)
 
 
 def _parse_postconf(output: str) -> dict[str, str]:

@@ -286,6 +286,33 @@ UNKNOWN = Cause(
     "Search the restriction lists for a table or policy service that could answer it.")
 
 
+_DIGITS_RE = re.compile(r"\d+")
+# Reply texts repeat endlessly in a log; remembering which pattern matched a text's shape
+# (digits folded) saves trying ~30 patterns per line. Bounded: cleared when full.
+_SHAPE_CACHE: dict[str, Cause | None] = {}
+_SHAPE_CACHE_MAX = 4096
+
+
+def _first_match(text: str) -> tuple[Cause, re.Match[str]] | None:
+    shape = _DIGITS_RE.sub("0", text[:200])
+    cached = _SHAPE_CACHE.get(shape, UNKNOWN)
+    if cached is not UNKNOWN:
+        if cached is None:
+            return None
+        m = cached.pattern.search(text)
+        if m:
+            return cached, m
+    for cause in CAUSES:
+        m = cause.pattern.search(text)
+        if m:
+            if len(_SHAPE_CACHE) >= _SHAPE_CACHE_MAX:
+                _SHAPE_CACHE.clear()
+            _SHAPE_CACHE[shape] = cause
+            return cause, m
+    _SHAPE_CACHE[shape] = None
+    return None
+
+
 def classify(line: RejectLine) -> tuple[Cause, dict[str, str]]:
     """The cause of a reject line and the named parts its pattern captured."""
     if line.kind == "header":
@@ -294,8 +321,8 @@ def classify(line: RejectLine) -> tuple[Cause, dict[str, str]]:
         return MILTER, {"reason": line.reason}
     if line.program.endswith("postscreen"):
         return POSTSCREEN, {}
-    for cause in CAUSES:
-        m = cause.pattern.search(line.text)
-        if m:
-            return cause, {k: v for k, v in m.groupdict().items() if v is not None}
+    hit = _first_match(line.text)
+    if hit:
+        cause, m = hit
+        return cause, {k: v for k, v in m.groupdict().items() if v is not None}
     return UNKNOWN, {"reason": line.text}

@@ -35,6 +35,13 @@ _STAGE_LISTS = {
     "BDAT": LISTS[5:7],
 }
 _EARLY_LISTS = LISTS[:3]
+# Refusals of an outside sender an admin may try to "whitelist" in postgrey (seed 000).
+_OUTSIDE_SENDER_CAUSES = frozenset({
+    "unknown-sender-domain", "non-fqdn-sender", "unverified-sender", "rhsbl-sender",
+    "rhsbl-reverse-client", "rbl-client", "rhsbl-helo", "unknown-client-hostname",
+    "unknown-reverse-client-hostname", "non-fqdn-helo", "invalid-helo", "unknown-helo",
+    "sender-access", "client-access", "helo-access",
+})
 _GREYLIST_RE = re.compile(r"postgrey|:10023\b", re.IGNORECASE)
 _REJECTING_ACTION_RE = re.compile(r"^\s*(REJECT|DEFER|[45]\d\d\b|DEFER_IF_PERMIT|"
                                   r"DEFER_IF_REJECT|BCC_REJECT)", re.IGNORECASE)
@@ -225,7 +232,11 @@ def _setting(cause: Cause, box: BoxConfig) -> str | None:
     if cause is MILTER:
         return f"smtpd_milters = {box.get('smtpd_milters') or '(empty)'}"
     if cause is HEADER:
-        return f"header_checks = {box.get('header_checks') or '(set per service in master.cf)'}"
+        # The log names the cleanup program, not the master.cf service: list every source.
+        where = [f"main.cf: {box.get('header_checks')}"] if box.get("header_checks") else []
+        where += [f"{svc.split('/')[0]} in master.cf: {opts['header_checks']}"
+                  for svc, opts in sorted(box.services.items()) if opts.get("header_checks")]
+        return "header_checks (" + ("; ".join(where) or "not set: the config changed?") + ")"
     value = box.get(name)
     return f"{name} = {value}" if value else name
 
@@ -238,7 +249,7 @@ def _add_notes(exp: Explanation, box: BoxConfig) -> None:
             f"The log says 'RCPT from' although the refusal comes from {p.parameter}: with "
             "smtpd_delay_reject = yes (the default) Postfix evaluates the client, HELO and "
             "sender restrictions only when the RCPT TO command arrives.")
-    if p and exp.cause.id != "greylisted":
+    if p and exp.cause.id in _OUTSIDE_SENDER_CAUSES:
         order = list(box.placements())
         at = order.index(p) if p in order else -1
         later = [g for g in order[at + 1:] if g.item.name == "check_policy_service"]

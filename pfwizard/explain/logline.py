@@ -22,24 +22,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# "postfix/smtpd[123]: " or "postfix/submission/smtpd[123]: " (the syslog tag).
-_TAG_RE = re.compile(r"(?:^|\s)(?P<program>[\w.\-]+(?:/[\w.\-]+)*)\[(?P<pid>\d+)\]:\s")
+# After "QUEUEID: kind: " (found with str.find: a log scan parses many lines, and an
+# unanchored regex search over each is what would make it slow).
+_KINDS = ("reject", "milter-reject", "defer", "discard", "hold")
 _SMTPD_RE = re.compile(
-    r"(?P<queue_id>NOQUEUE|[0-9A-Za-z]+): (?P<kind>reject|milter-reject|defer|discard): "
     r"(?P<stage>[A-Z][A-Z\-]*) from (?P<client>[^\s\[]*)\[(?P<ip>[^\]]*)\](?::\d+)?: "
     r"(?P<rest>.*)$"
 )
 _HEADER_RE = re.compile(
-    r"(?P<queue_id>[0-9A-Za-z]+): (?P<kind>reject|discard|hold|warning): "
     r"(?P<stage>header|body) (?P<header>.*?) from (?P<client>[^\s\[]*)\[(?P<ip>[^\]]*)\];"
     r"(?P<attrs>.*?): (?P<reply>\d\.\d+\.\d+ .*|[45]\d\d .*)$"
 )
+_QUEUE_ID_RE = re.compile(r"NOQUEUE|[0-9A-Za-z]+\Z")
 _REPLY_RE = re.compile(
     r"(?P<code>[245]\d\d)(?:[ -](?P<dsn>[245]\.\d{1,3}\.\d{1,3}))?\s*(?P<text>.*)$")
 _DSN_ONLY_RE = re.compile(r"(?P<dsn>[245]\.\d{1,3}\.\d{1,3})\s*(?P<text>.*)$")
 # The attribute tail Postfix appends: "; from=<...> to=<...> proto=ESMTP helo=<...>".
 _ATTRS_RE = re.compile(r";\s+from=")
-_ATTR_RE = re.compile(r"\b(from|to|proto|helo)=(<[^>]*>?|\S*)")
+_ATTR_RE = re.compile(r"\b(from|to|proto|helo)=<?([^>\s]*)")
 
 # Postfix puts the object of the check first: "<addr>: Sender address rejected: ...".
 _OBJECT_RE = re.compile(r"<(?P<object>[^>]*)>:\s+(?P<text>.*)$")
@@ -99,23 +99,19 @@ class RejectLine:
         return (self.code // 100 == 4) if self.code else self.dsn.startswith("4")
 
 
-def _strip_angles(value: str) -> str:
-    if value.startswith("<"):
-        value = value[1:]
-    return value[:-1] if value.endswith(">") else value
-
-
 def _attrs(tail: str) -> dict[str, str]:
-    return {k: _strip_angles(v) for k, v in _ATTR_RE.findall(tail)}
+    return dict(_ATTR_RE.findall(tail))
 
 
 def parse_line(line: str) -> RejectLine | None:
     """A reject line's parts, or None when the line is not a reject Postfix logs."""
     line = line.rstrip("\r\n")
-    tag = _TAG_RE.search(line)
-    program = tag.group("program") if tag else ""
-    body = line[tag.end():] if tag else line
-    m = _SMTPD_RE.search(body)
+    found = _locate(line)
+    if found is None:
+        return None
+    at, kind, queue_id, program = found
+    body = line[at:]
+    m = _SMTPD_RE.match(body) if kind != "hold" else None
     if m:
         rest = m.group("rest")
         cut = _ATTRS_RE.search(rest)
@@ -130,14 +126,14 @@ def parse_line(line: str) -> RejectLine | None:
             if d:
                 dsn, text = d.group("dsn"), d.group("text")
         return RejectLine(
-            raw=line, kind=m.group("kind"), stage=m.group("stage"),
+            raw=line, kind=kind, stage=m.group("stage"),
             program=program or "postfix/smtpd", client_name=m.group("client"),
             client_ip=m.group("ip"), code=code, dsn=dsn, text=text.strip(),
             sender=attrs.get("from", ""), recipient=attrs.get("to", ""),
             helo=attrs.get("helo", ""), proto=attrs.get("proto", ""),
-            queue_id="" if m.group("queue_id") == "NOQUEUE" else m.group("queue_id"),
+            queue_id="" if queue_id == "NOQUEUE" else queue_id,
         )
-    h = _HEADER_RE.search(body)
+    h = _HEADER_RE.match(body) if queue_id != "NOQUEUE" else None
     if h:
         attrs = _attrs(h.group("attrs"))
         reply = h.group("reply")
@@ -151,9 +147,33 @@ def parse_line(line: str) -> RejectLine | None:
             client_name=h.group("client"), client_ip=h.group("ip"), code=code, dsn=dsn,
             text=text.strip(), sender=attrs.get("from", ""), recipient=attrs.get("to", ""),
             helo=attrs.get("helo", ""), proto=attrs.get("proto", ""),
-            queue_id=h.group("queue_id"), header=h.group("header"),
+            queue_id=queue_id, header=h.group("header"),
         )
     return None
+
+
+def _locate(line: str) -> tuple[int, str, str, str] | None:
+    """(index after "QUEUEID: kind: ", kind, queue id, syslog program) of the first marker."""
+    best: tuple[int, str] | None = None
+    k = line.find("NOQUEUE: reject: ")
+    if k >= 0:  # by far the most common shape: skip the search for the other markers
+        best = (k + 7, "reject")
+    for kind in _KINDS if best is None else ():
+        k = line.find(f": {kind}: ")
+        if k >= 0 and (best is None or k < best[0]):
+            best = (k, kind)
+    if best is None:
+        return None
+    k, kind = best
+    qs = line.rfind(" ", 0, k) + 1
+    queue_id = line[qs:k]
+    if not _QUEUE_ID_RE.match(queue_id):
+        return None
+    # "... box postfix/submission/smtpd[123]: QUEUEID: ..." -> "postfix/submission/smtpd".
+    head = line[:qs].rstrip()
+    tag = head[head.rfind(" ") + 1:] if head.endswith("]:") else ""
+    program = tag[: tag.rfind("[")] if "[" in tag else ""
+    return k + len(kind) + 4, kind, queue_id, program
 
 
 # ---- timestamps (for --since) ----------------------------------------------------------------

@@ -96,12 +96,10 @@ class ChainList(OptionList):
                     marks[f.index] = f
         return marks
 
-    def reload(self, highlight: int | None = None) -> None:
-        """Rebuild the lines from the session; keep (or set) the highlighted entry."""
-        keep = self.highlighted if highlight is None else highlight
+    def prompts(self) -> list[str]:
         items = self.items()
         marks = {} if self.milters else self._marks()
-        options: list[Option] = []
+        out: list[str] = []
         for n, item in enumerate(items):
             mark = marks.get(n)
             sym = f"{mark.severity.symbol} " if mark else "  "
@@ -110,16 +108,33 @@ class ChainList(OptionList):
             text = f"{sym}{n + 1:2}. {item.name}"
             if item.arg is not None:
                 text += f"\n      {item.arg}"
-            options.append(Option(text))
-        if not options:
-            options.append(Option("   (empty: press a to add)", disabled=True))
-        self.set_options(options)
-        if items:
-            self.highlighted = max(0, min(len(items) - 1, keep or 0))
+            out.append(text)
+        return out
+
+    _shown: list[str] | None = None
+
+    def reload(self, highlight: int | None = None) -> None:
+        """Redraw from the session; keep (or set) the highlighted entry.
+
+        A move changes two lines: only the lines that differ are replaced (a key press
+        must redraw fast over a slow SSH link and on a busy box)."""
+        keep = self.highlighted if highlight is None else highlight
+        prompts = self.prompts()
+        old = self._shown
+        if old is not None and prompts and len(old) == len(prompts):
+            for n, (a, b) in enumerate(zip(old, prompts, strict=True)):
+                if a != b:
+                    self.replace_option_prompt_at_index(n, b)
+        else:
+            self.set_options([Option(p) for p in prompts] or
+                             [Option("   (empty: press a to add)", disabled=True)])
+        self._shown = prompts or None
+        if prompts:
+            self.highlighted = max(0, min(len(prompts) - 1, keep or 0))
 
     @property
     def index(self) -> int:
-        return self.highlighted if self.highlighted is not None and self.items() else -1
+        return self.highlighted if self.highlighted is not None and self._shown else -1
 
     def current(self) -> Item | None:
         items = self.items()

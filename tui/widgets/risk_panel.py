@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from pfwizard.findings import Finding
+from pfwizard.findings import Finding, Severity
 from tui.theme import SEVERITY_STYLE
 
 
@@ -42,12 +42,30 @@ class RiskPanel(VerticalScroll, can_focus=True):
             "fixed or accepted (an open relay can never be accepted).")
 
     def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="danger")
         yield Static(id="entry-risk")
         yield Static(id="findings")
 
+    _shown: dict[str, str] | None = None
+
     def show(self, entry: str, findings: list[Finding], accepted: set[Finding]) -> None:
-        head = Text(entry + "\n" if entry else "", style="")
-        self.query_one("#entry-risk", Static).update(head)
+        # Danger first: a blocking finding must never hide below a long entry description.
+        danger = [f for f in findings if f.severity is Severity.DANGER]
+        rest = [f for f in findings if f.severity is not Severity.DANGER]
         body = Text("Findings (whole config)\n", style="bold underline")
-        body.append_text(findings_text(findings, accepted))
-        self.query_one("#findings", Static).update(body)
+        body.append_text(findings_text(rest, accepted,
+                                       empty="No other findings." if danger else "No findings."))
+        parts = {"#danger": findings_text(danger, accepted) if danger else Text(),
+                 "#entry-risk": Text(entry), "#findings": body}
+        shown = self._shown or {}
+        # Only what reads differently is redrawn: a move shifts findings' positions but
+        # rarely their words, and every update costs a re-layout.
+        for selector, text in parts.items():
+            key = text.markup
+            if shown.get(selector) == key:
+                continue
+            shown[selector] = key
+            static = self.query_one(selector, Static)
+            static.update(text)
+            static.display = bool(text.plain) or selector == "#findings"
+        self._shown = shown

@@ -1,0 +1,146 @@
+"""Wizard speed, measured the way an admin feels it: in a real pty at 80x24.
+
+1. Start-up: from launching ``pfwizard`` (the installed console script) to its first
+   interactive screen, against a minimal Textual app launched the same way (goal <= 1.3x).
+2. Key press to redrawn screen: move an entry (``J``/``K``) in a 15-entry chain and wait until
+   the entry is drawn on its new row (goal: median <= 50 ms).
+
+Run: ``.venv/bin/python benchmarks/bench_tui.py [--runs N]`` (needs the console script; see
+COMMON.md).  Prints medians; no assertions (speed is reported, not tested).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pexpect  # noqa: E402
+
+from pfwizard.maincf import MainCf  # noqa: E402
+from tests.pty_driver import Screen, pfwizard_script  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "miab" / "main.cf.v75-fresh"
+
+
+def make_config(tmp: Path, extra_entries: int = 0) -> Path:
+    etc = tmp / "etc"
+    etc.mkdir(parents=True)
+    shutil.copy(FIXTURE, etc / "main.cf")
+    if extra_entries:
+        cf = MainCf.read(etc / "main.cf")
+        for n in range(extra_entries):
+            (etc / f"t{n:02}").write_text(f"sender{n}@example.com OK\n")
+        tables = ",".join(f"check_sender_access texthash:{etc}/t{n:02}"
+                          for n in range(extra_entries))
+        cf.set("smtpd_sender_restrictions", f"{tables},{cf.get('smtpd_sender_restrictions')}")
+        (etc / "main.cf").write_bytes(cf.to_bytes())
+    return etc
+
+
+def spawn(argv: list[str]) -> pexpect.spawn:
+    env = {"TERM": "xterm-256color", "PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    return pexpect.spawn(argv[0], argv[1:], dimensions=(24, 80), env=env,
+                         encoding="utf-8", codec_errors="replace", timeout=30)
+
+
+def wait_screen(child: pexpect.spawn, screen: Screen, needle: str, timeout: float = 30) -> float:
+    deadline = time.perf_counter() + timeout
+    while needle not in screen.text():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{needle!r} not on screen:\n{screen.text()}")
+        with contextlib.suppress(pexpect.TIMEOUT):
+            screen.feed(child.read_nonblocking(65536, timeout=0.002))
+    return time.perf_counter()
+
+
+def time_start(argv: list[str], ready: str) -> float:
+    t0 = time.perf_counter()
+    child = spawn(argv)
+    screen = Screen()
+    t1 = wait_screen(child, screen, ready)
+    child.terminate(force=True)
+    return t1 - t0
+
+
+def startup(runs: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        etc = make_config(Path(tmp))
+        wiz = [pfwizard_script() or "pfwizard", "--config-dir", str(etc),
+               "--state-dir", f"{tmp}/state"]
+        mini = [sys.executable, str(ROOT / "benchmarks" / "minimal_textual_app.py")]
+        # One warm-up each: the first run pays for cold .pyc and page cache.
+        time_start(wiz, "r History")
+        time_start(mini, "Quit")
+        w = [time_start(wiz, "r History") for _ in range(runs)]
+        m = [time_start(mini, "Quit") for _ in range(runs)]
+    return statistics.median(w), statistics.median(m)
+
+
+def row_of(screen: Screen, needle: str) -> int:
+    for n, line in enumerate(screen.text().splitlines()):
+        if needle in line[:50]:  # the chain list only, not the risk panel beside it
+            return n
+    return -1
+
+
+def keypress(moves: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        etc = make_config(Path(tmp), extra_entries=11)  # + MiaB's 4 = 15 entries
+        child = spawn([pfwizard_script() or "pfwizard", "--config-dir", str(etc),
+                       "--state-dir", f"{tmp}/state", "--no-reload"])
+        screen = Screen()
+        wait_screen(child, screen, "r History")
+        child.send("n")
+        wait_screen(child, screen, "HELO")
+        child.send("n")
+        wait_screen(child, screen, " 1. check_sender_access")
+        samples: list[float] = []
+        # Move entry 1 down to the end and back, watching its number change on screen.
+        for i in range(moves):
+            down = (i // 14) % 2 == 0
+            pos = (i % 14) + 1 if down else 14 - (i % 14) - 1
+            target = f"{pos + 1:2}. check_sender_access"
+            expected_arg = "/t00"
+            t0 = time.perf_counter()
+            child.send("J" if down else "K")
+            deadline = t0 + 5
+            while True:
+                text = screen.text()
+                r = row_of(screen, expected_arg)
+                if r > 0 and target in text.splitlines()[r - 1][:50]:
+                    break
+                if time.perf_counter() > deadline:
+                    raise TimeoutError(f"move {i}: {target!r} not drawn:\n{text}")
+                with contextlib.suppress(pexpect.TIMEOUT):
+                    screen.feed(child.read_nonblocking(65536, timeout=0.001))
+            samples.append(time.perf_counter() - t0)
+        child.terminate(force=True)
+    return samples
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--moves", type=int, default=56)
+    args = ap.parse_args()
+    w, m = startup(args.runs)
+    print(f"start-up to first screen (median of {args.runs}): pfwizard {w * 1000:.0f} ms, "
+          f"minimal Textual app {m * 1000:.0f} ms, ratio {w / m:.2f}x (goal <= 1.3x)")
+    s = keypress(args.moves)
+    print(f"key press to redrawn move in a 15-entry chain ({len(s)} moves): median "
+          f"{statistics.median(s) * 1000:.1f} ms, p90 "
+          f"{sorted(s)[int(len(s) * 0.9)] * 1000:.1f} ms, max {max(s) * 1000:.1f} ms "
+          f"(goal: median <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()

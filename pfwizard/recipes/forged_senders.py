@@ -1,0 +1,106 @@
+"""Recipe 5 (seed 004): stop outgoing mail whose From: is a local address nobody owns.
+
+A pcre ``header_checks`` table, one line per local domain, refusing ``From:`` headers with an
+address in that domain that is not one of the box's real mailboxes or aliases. Tested the way
+the seed does, with sample headers through ``postmap -q - pcre:FILE``.
+
+Where it is hooked matters, and is why the seed's table "worked with postmap but Postfix was
+not filtering": ``header_checks`` in main.cf applies to the default ``cleanup`` service (port
+25 and local ``sendmail``/pickup: seed 004's infected PHP scripts). On MiaB, mail from
+logged-in users (submission/smtps) goes through the ``authclean`` cleanup, whose master.cf
+``-o header_checks=pcre:/etc/postfix/outgoing_mail_header_filters`` replaces main.cf's value:
+the table must be added there too (a master.cf edit MiaB resets on upgrade).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from pfwizard.allowlist import postmap_query
+from pfwizard.engine import TableChange
+from pfwizard.explain.causes import RECIPE_FORGED_LOCAL
+from pfwizard.findings import Severity
+from pfwizard.maincf import MainCf
+from pfwizard.recipes.model import PlacementOption, Proposal, own_table
+
+TABLE_NAME = "forged_local_senders"
+REPLY = "REJECT forged local sender"
+MIAB_AUTHCLEAN_CHECKS = "pcre:/etc/postfix/outgoing_mail_header_filters"
+# What may sit right before an address in a From: header.
+_DELIM = r"""[\s<"',:;(]"""
+_LOCAL_CHARS = r"""[^\s<>"',:;()@]"""
+
+
+def _pcre_escape(text: str) -> str:
+    return re.sub(r"([^A-Za-z0-9_-])", r"\\\1", text)
+
+
+def table_lines(addresses: Iterable[str]) -> list[str]:
+    """One pcre line per domain: a From: address in that domain that is not one of ours."""
+    by_domain: dict[str, set[str]] = {}
+    for addr in addresses:
+        local, _, domain = addr.strip().strip("<>").lower().rpartition("@")
+        if local and domain:
+            by_domain.setdefault(domain, set()).add(local)
+    lines = []
+    for domain in sorted(by_domain):
+        dom = _pcre_escape(domain)
+        users = "|".join(_pcre_escape(u) for u in sorted(by_domain[domain]))
+        # The address starts after a delimiter (so "xmick" is not "mick"); "+ext" is allowed;
+        # the domain must end there (so box.example.com.evil is another domain).
+        lines.append(
+            f"/^From:(?:.*{_DELIM})?(?!(?:{users})(?:\\+{_LOCAL_CHARS}*)?@{dom}(?![\\w.-]))"
+            f"{_LOCAL_CHARS}+@{dom}(?![\\w.-])/ {REPLY}")
+    return lines
+
+
+def try_headers(table_text: str, headers: list[str]) -> dict[str, str]:
+    """``postmap -q - pcre:FILE`` with sample header lines: {header: action} for matches."""
+    answers, errors = postmap_query(table_text, headers, map_type="pcre")
+    if errors:
+        raise ValueError("; ".join(errors))
+    return answers
+
+
+def forged_local_senders(cf: MainCf, config_dir: Path | str, addresses: Iterable[str],
+                         hook: str = "main-cf") -> Proposal:
+    addresses = list(addresses)
+    lines = table_lines(addresses)
+    if not lines:
+        raise ValueError("no local addresses given: the table would refuse nobody")
+    table = own_table(config_dir, TABLE_NAME)
+    text = ("# pfwizard: From: addresses in local domains that are not real mailboxes or "
+            "aliases\n" + "\n".join(lines) + "\n")
+    params: dict[str, str | None] = {}
+    master: list[str] = []
+    current = cf.get("header_checks") or ""
+    ref = f"pcre:{table}"
+    if ref not in current:
+        params["header_checks"] = f"{current}, {ref}" if current.strip() else ref
+    if hook == "authclean":
+        master.append(f"authclean: -o header_checks={MIAB_AUTHCLEAN_CHECKS},{ref}")
+    elif hook != "main-cf":
+        raise ValueError(f"unknown hook {hook!r}")
+    options = [
+        PlacementOption(
+            "main-cf", "header_checks in main.cf (cleanup: port 25 and local sendmail)",
+            "Catches scripts on the box sending through sendmail (seed 004) and outsiders "
+            "forging your users in From:. Does NOT apply to logged-in users on MiaB: their "
+            "mail goes through authclean, whose own header_checks replace this one. A "
+            "REJECT here comes after DATA: local scripts' mail bounces to their sender.",
+            Severity.CAUTION),
+        PlacementOption(
+            "authclean", "also in MiaB's authclean service (master.cf, submission path)",
+            "Also stops logged-in users (or a stolen password) sending with a made-up local "
+            "From:. master.cf's authclean entry is MiaB-managed: every upgrade resets it, "
+            "so this edit must be restored after each upgrade.", Severity.CAUTION),
+    ]
+    notes = ["pcre tables ignore case by default (the i flag turns that off).",
+             "Add every alias users send as: an address missing from the list is refused."]
+    return Proposal(RECIPE_FORGED_LOCAL, "Stop outgoing mail with forged local senders",
+                    f"header_checks refusing From: addresses not among {len(addresses)} "
+                    f"local mailboxes/aliases ({hook})",
+                    params=params, tables=[TableChange(table, text, "pcre")],
+                    placements=options, placement=hook, notes=notes, master_cf=master)

@@ -1,0 +1,131 @@
+"""Live probe (after Apply, or on demand from Done): seed 000's telnet test done for the admin.
+
+EHLO, MAIL FROM, RCPT TO with the admin's sample addresses against this box's smtp listener,
+then RSET/QUIT, never DATA; each refusal explained in plain words; what the probe could not
+show (no XCLIENT for this machine) said as such.  The work is ``pfwizard.live_probe``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Input, Label, RichLog, Static
+
+from pfwizard import live_probe
+from pfwizard.explain.render import explanation_lines
+from pfwizard.probe import OUTSIDE_ADDR
+from tui.stage import WizardScreen
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in text.replace(",", " ").split() if w]
+
+
+class ProbeScreen(WizardScreen):
+    STEP_ID = "probe"
+    HELP = ("Live probe: pfwizard connects to this box's smtp port and says EHLO, MAIL FROM "
+            "and RCPT TO with your sample addresses, then RSET and QUIT: never DATA, so "
+            "nothing is delivered. To see what an outside sender sees it asks Postfix for "
+            "XCLIENT (smtpd_authorized_xclient_hosts); without it the result says what could "
+            "not be shown. F5 (or Enter in a field) runs it; Esc goes back.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5,ctrl+r", "probe", "Probe", key_display="F5", id="probe.run"),
+        Binding("escape", "back", "Back", id="probe.back"),
+    ]
+    DEFAULT_CSS = """
+    ProbeScreen .field { height: 1; }
+    ProbeScreen .field Label { width: 8; }
+    ProbeScreen .field Input { border: none; height: 1; width: 1fr; padding: 0; }
+    ProbeScreen #probe-log { height: 1fr; border: round $secondary; }
+    """
+    outside: str | None = OUTSIDE_ADDR
+    """Address to impersonate with XCLIENT (None: probe as this machine)."""
+    source: str | None = None
+    """Local address to connect from (the bench uses 127.0.0.x)."""
+    running = False
+
+    def __init__(self, sender: str = "", recipients: list[str] | None = None, *,
+                 auto: bool = True) -> None:
+        super().__init__()
+        self.sender, self.recipients, self.auto = sender, list(recipients or []), auto
+        self.written: list[str] = []
+        self.last: live_probe.LiveProbe | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_title()
+        host, port = live_probe.smtp_listen_address(self.session.config_dir)
+        self.host, self.port = host, port
+        yield Static(f"Probing {host}:{port} (this box's smtp listener). Never DATA: "
+                     "nothing is delivered.", classes="hint", markup=False)
+        with Horizontal(classes="field"):
+            yield Label("Sender ")
+            yield Input(self.sender, placeholder="sample sender, e.g. dmarc@example.org",
+                        id="probe-sender")
+        with Horizontal(classes="field"):
+            yield Label("To     ")
+            yield Input(" ".join(self.recipients), placeholder="sample recipient(s)",
+                        id="probe-rcpt")
+        yield RichLog(id="probe-log", wrap=True, markup=False, highlight=False)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        sample = self.wizard.probe_sample
+        if sample and not self.sender:
+            self.query_one("#probe-sender", Input).value = sample[0]
+            self.query_one("#probe-rcpt", Input).value = " ".join(sample[1])
+        self.query_one("#probe-sender", Input).focus()
+        if self.auto and self.query_one("#probe-sender", Input).value:
+            self.action_probe()
+        super().on_mount()
+
+    def on_input_submitted(self) -> None:
+        self.action_probe()
+
+    def write_line(self, line: str) -> None:
+        self.written.append(line)
+        self.query_one(RichLog).write(line)
+
+    def action_probe(self) -> None:
+        sender = self.query_one("#probe-sender", Input).value.strip()
+        rcpts = _words(self.query_one("#probe-rcpt", Input).value)
+        if not sender or not rcpts:
+            self.notify("Give a sample sender and at least one recipient.", severity="warning")
+            return
+        if self.running:
+            return
+        self.running = True
+        self.wizard.probe_sample = (sender, rcpts)
+        self.write_line(f"Probing: MAIL FROM:<{sender}> RCPT TO: {', '.join(rcpts)} ...")
+        self.run_worker(lambda: self._run(sender, rcpts), thread=True, name="probe",
+                        exit_on_error=False)
+
+    def _run(self, sender: str, rcpts: list[str]) -> Any:
+        try:
+            out = live_probe.check(self.session.config_dir, sender, rcpts, host=self.host,
+                                   port=self.port, outside=self.outside, source=self.source)
+        except Exception as exc:  # show what went wrong; a probe never changes anything
+            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+            return None
+        self.app.call_from_thread(self._show, out)
+        return out
+
+    def _failed(self, error: str) -> None:
+        self.running = False
+        self.write_line(f"Probe failed: {error}")
+
+    def _show(self, out: live_probe.LiveProbe) -> None:
+        self.running, self.last = False, out
+        for line in out.result.summary().splitlines():
+            self.write_line(line)
+        for exp in out.explanations:
+            self.write_line(f"Why {exp.line.recipient} was refused:")
+            for line in explanation_lines(exp):
+                self.write_line(line)
+        if out.explain_error:
+            self.write_line(f"(could not explain the refusals: {out.explain_error})")
+
+    def action_back(self) -> None:
+        self.dismiss(None)

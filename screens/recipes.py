@@ -1,0 +1,306 @@
+"""Recipes from the field (the seeds): pick one, fill its inputs, see each placement's risk;
+the recipe's proposal then pre-fills the session's lists and tables and goes through Review
+and Apply like any change (the sample addresses feed the live probe after Apply).
+
+Every Postfix fact is ``pfwizard.recipes``; this module only says which inputs each recipe
+takes and hands them over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, OptionList, Static, TextArea
+
+from pfwizard import recipes
+from pfwizard.errors import PfwizardError
+from pfwizard.maincf import MainCf
+from pfwizard.recipes import Proposal
+from pfwizard.session import Session
+from tui.flow import Action
+from tui.stage import WizardScreen
+
+# Seed 000's pattern as the admin found it on the forum, without the /i flag (in a Postfix
+# regexp table /i turns case-insensitivity OFF).
+SEED000_TABLE = ("# Cisco Secure Email Threat Defense: DMARC reporters without DNS (seed 000)\n"
+                 "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/ PERMIT\n")
+SEED000_SENDER = "MAILER-DAEMON@esa4.commscope.iphmx.com"
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    area: bool = False
+    default: Callable[[Session], str] = lambda s: ""
+    placeholder: str = ""
+
+
+def _postmaster(s: Session) -> str:
+    return f"postmaster@{s.cf.get('mydomain') or s.cf.get('myhostname') or 'localhost'}"
+
+
+def _box_domains(s: Session) -> str:
+    try:
+        return " ".join(recipes.box_domains(s.config_dir))
+    except Exception:  # a box we cannot read: the admin types the domains
+        return ""
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in text.replace(",", " ").split() if w]
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("y", "yes", "true", "1", "on")
+
+
+PROBE = (Field("sender", "Probe sender", default=lambda s: ""),
+         Field("rcpt", "Probe to", default=_postmaster))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    id: str
+    seed: str
+    fields: tuple[Field, ...]
+    build: Callable[[MainCf, Session, dict[str, str], str | None], Proposal]
+    """(config, session, inputs, placement or None for the recipe's default) -> Proposal."""
+
+
+def _allowlist(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
+    return recipes.allowlist_unresolved_senders(cf, s.config_dir, v["table"],
+                                                placement=p or "before-unknown")
+
+
+def _own_domains(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
+    return recipes.reject_own_domain_senders(cf, s.config_dir, _words(v["domains"]) or None,
+                                             placement=p or "recipient")
+
+
+def _helo(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
+    return recipes.helo_dnsbl(cf, reject_unknown_helo=_flag(v["unknown"]),
+                              dnsbls=tuple(_words(v["dnsbls"])),
+                              rhsbls=tuple(_words(v["rhsbls"])))
+
+
+def _opendmarc(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
+    return recipes.opendmarc(cf, v["socket"], default_action=p or "accept")
+
+
+def _forged(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
+    return recipes.forged_local_senders(cf, s.config_dir, _words(v["addresses"]),
+                                        hook=p or "main-cf")
+
+
+RECIPES: tuple[Recipe, ...] = (
+    Recipe("allowlist-unresolved-senders", "seed 000",
+           (Field("table", "Allowlist (regexp table)", area=True,
+                  default=lambda s: SEED000_TABLE),
+            Field("sender", "Probe sender", default=lambda s: SEED000_SENDER), PROBE[1]),
+           _allowlist),
+    Recipe("reject-own-domain-senders", "seed 001",
+           (Field("domains", "Your domains", default=_box_domains,
+                  placeholder="read from virtual_mailbox_domains"), *PROBE),
+           _own_domains),
+    Recipe("helo-dnsbl", "seed 002",
+           (Field("unknown", "reject_unknown_helo_hostname (yes/no)", default=lambda s: "no"),
+            Field("dnsbls", "DNS blocklists", default=lambda s: "zen.spamhaus.org"),
+            Field("rhsbls", "Domain blocklists", default=lambda s: "dbl.spamhaus.org"),
+            *PROBE),
+           _helo),
+    Recipe("opendmarc", "seed 003",
+           (Field("socket", "OpenDMARC socket", default=lambda s: "inet:127.0.0.1:8893"),),
+           _opendmarc),
+    Recipe("forged-local-senders", "seed 004",
+           (Field("addresses", "Real mailboxes and aliases (one per line)", area=True,
+                  placeholder="user@example.com"),),
+           _forged),
+)
+
+
+def recipe(recipe_id: str) -> Recipe:
+    return next(r for r in RECIPES if r.id == recipe_id)
+
+
+def prefill(session: Session, proposal: Proposal) -> None:
+    """The proposal into the session: its parameters and tables, as the stages would."""
+    for name, value in proposal.params.items():
+        session.set_value(name, value)
+    for t in proposal.tables:
+        if t.content is not None:  # None would delete a table; no recipe proposes that
+            session.set_table(str(t.path), t.content, t.map_type)
+
+
+class RecipesScreen(WizardScreen):
+    """Pick a recipe; Enter opens its form; the form's proposal goes to Review."""
+
+    STEP_ID = "recipes"
+    HELP = ("Recipes: five real admins' fixes (the seeds), each as a guided change. Pick one "
+            "with the arrows and Enter; fill its inputs; F4 cycles where it goes (each "
+            "placement's risk is shown); F2 puts it into the wizard's lists and tables and "
+            "opens Review. Nothing is written before Apply.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2,ctrl+s", "use", "Use", key_display="F2", id="recipes.use"),
+        Binding("f4", "cycle_placement", "Placement", id="recipes.placement"),
+        Binding("escape", "back", "Back", id="recipes.back"),
+    ]
+    DEFAULT_CSS = """
+    RecipesScreen #recipe-list { height: auto; max-height: 7; border: round $secondary; }
+    RecipesScreen .field { height: auto; }
+    RecipesScreen .field Label { width: 16; }
+    RecipesScreen .field Input { border: none; height: 1; width: 1fr; padding: 0; }
+    RecipesScreen .field TextArea { height: 6; width: 1fr; }
+    RecipesScreen #recipe-form { height: auto; max-height: 9; display: none; }
+    RecipesScreen #recipe-preview { height: 1fr; border: round $secondary; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: Recipe | None = None
+        self.fields: dict[str, Input | TextArea] = {}
+        self.placement: str | None = None
+        self.proposal: Proposal | None = None
+        self.error = ""
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_title()
+        yield OptionList(*(f"{i}. {recipes.RECIPES[r.id]} ({r.seed})"
+                           for i, r in enumerate(RECIPES, 1)), id="recipe-list")
+        yield VerticalScroll(id="recipe-form")
+        with VerticalScroll(id="recipe-preview"):
+            yield Static(id="recipe-text")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        self.query_one("#recipe-text", Static).update(
+            "Pick a recipe (arrows, Enter). Nothing has been written yet.")
+        super().on_mount()
+
+    # ---- choosing and filling ----------------------------------------------------------
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        await self.open(RECIPES[event.option_index].id)
+
+    async def open(self, recipe_id: str) -> None:
+        """Show ``recipe_id``'s inputs (defaults read from the box) and its proposal."""
+        self.current, self.placement = recipe(recipe_id), None
+        # The list gives its rows to the form; Esc brings it back.
+        self.query_one(OptionList).display = False
+        form = self.query_one("#recipe-form", VerticalScroll)
+        form.display = True
+        await form.remove_children()
+        self.fields = {}
+        rows = []
+        for f in self.current.fields:
+            value = f.default(self.session)
+            widget: Any = (TextArea(value, id=f"field-{f.id}", soft_wrap=False) if f.area else
+                           Input(value, placeholder=f.placeholder, id=f"field-{f.id}"))
+            self.fields[f.id] = widget
+            rows.append(Horizontal(Label(f.label), widget, classes="field"))
+        await form.mount_all(rows)
+        rows[0].children[1].focus()
+        self.rebuild()
+
+    def inputs(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        assert self.current is not None
+        for f in self.current.fields:
+            w = self.fields[f.id]
+            out[f.id] = w.text if isinstance(w, TextArea) else w.value
+        return out
+
+    def set_input(self, field_id: str, value: str) -> None:
+        w = self.fields[field_id]
+        if isinstance(w, TextArea):
+            w.text = value
+        else:
+            w.value = value
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.proposal, self.error = None, ""
+        if self.current is None:
+            return
+        try:
+            self.proposal = self.current.build(self.session.cf, self.session, self.inputs(),
+                                               self.placement)
+        except (recipes.RecipeRefused, ValueError, OSError) as exc:
+            self.error = str(exc)
+        self.query_one("#recipe-text", Static).update(self.preview())
+
+    def preview(self) -> Text:
+        """The placement choice and its risk first (the decision), then what changes."""
+        text = Text()
+        if self.error:
+            text.append(f"! Cannot propose this: {self.error}\n", style="bold yellow")
+            return text
+        prop = self.proposal
+        assert prop is not None
+        text.append(f"{prop.title}: {prop.summary}\n", style="bold")
+        if prop.placements:
+            text.append("Where" + (" (F4: next)" if len(prop.placements) > 1 else "") + ":\n",
+                        style="underline")
+        for p in prop.placements:
+            chosen = p.key == prop.placement
+            text.append(f"{'*' if chosen else ' '} placement {p.key}: {p.label}\n",
+                        style="bold" if chosen else "")
+            text.append(f"    risk ({p.severity.value}): {p.risk}\n")
+        text.append("Changes (F2: use them, then Review):\n", style="underline")
+        for name, value in prop.params.items():
+            text.append(f"  {name} = {value}\n" if value is not None else f"  remove {name}\n")
+        for t in prop.tables:
+            text.append(f"  table {t.map_type}:{t.path}\n")
+        for m in prop.master_cf:
+            text.append(f"  master.cf, by hand (not applied): {m}\n", style="yellow")
+        for n in prop.notes:
+            text.append(f"  note: {n}\n")
+        return text
+
+    def on_input_changed(self) -> None:
+        self.rebuild()
+
+    def on_text_area_changed(self) -> None:
+        self.rebuild()
+
+    def action_cycle_placement(self) -> None:
+        if self.proposal is None or len(self.proposal.placements) < 2:
+            return
+        keys = [p.key for p in self.proposal.placements]
+        at = keys.index(self.proposal.placement) if self.proposal.placement in keys else -1
+        self.placement = keys[(at + 1) % len(keys)]
+        self.rebuild()
+
+    def action_use(self) -> None:
+        if self.proposal is None:
+            self.notify(f"Nothing to use: {self.error or 'pick a recipe first'}",
+                        severity="warning")
+            return
+        try:
+            prefill(self.session, self.proposal)
+        except PfwizardError as exc:
+            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            return
+        values = self.inputs()
+        if values.get("sender") and _words(values.get("rcpt", "")):
+            self.wizard.probe_sample = (values["sender"].strip(), _words(values["rcpt"]))
+        self.finish(Action.GOTO, "review")
+
+    def action_back(self) -> None:
+        if self.current is not None:
+            self.current, self.proposal = None, None
+            self.fields = {}
+            form = self.query_one("#recipe-form", VerticalScroll)
+            form.remove_children()
+            form.display = False
+            self.query_one("#recipe-text", Static).update("Pick a recipe (arrows, Enter).")
+            self.query_one(OptionList).display = True
+            self.query_one(OptionList).focus()
+            return
+        self.finish(Action.GOTO, "welcome")

@@ -1,0 +1,323 @@
+"""Restore after a MiaB upgrade: per restriction list, MiaB's value now | the base your
+customisation was made on | yours, restored; conflicts side by side with the policy choice;
+then the diff (Review) and the engine's steps (Apply), as for any change.
+
+All the work is ``pfwizard.intent`` (``open_restore`` and ``RestoreContext.run``); these
+screens only show its plan and carry the admin's choices.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from pfwizard import exitcodes
+from pfwizard.errors import PfwizardError
+from pfwizard.intent import ChainPlan, Policy, RestorePlan
+from pfwizard.intent.context import RestoreContext, open_restore
+from pfwizard.intent.report import miab_changes
+from pfwizard.intent.store import IntentError
+from screens.apply import ApplyScreen
+from screens.review import ReviewScreen
+from tui.diffview import diff_text
+from tui.flow import Action
+from tui.stage import WizardScreen
+
+POLICY_WORDS = {
+    None: "not chosen: nothing is written while conflicts are open",
+    Policy.KEEP_MIAB: "keep MiaB's value (your conflicting customisation is dropped)",
+    Policy.SKIP: "skip (apply the rest; the conflicting customisation stays recorded)",
+}
+_ENTRY_RE = re.compile(r"journal entry (\S+?)\)")
+
+
+def open_context(screen: WizardScreen, policy: Policy | None) -> RestoreContext:
+    s = screen.session
+    return open_restore(s.config_dir, s.state_dir, policy=policy, miab_dir=s.miab_checkout)
+
+
+def _items(chain: Any) -> list[str]:
+    return [] if chain is None else [i.render() for i in chain.items]
+
+
+SIDE_BY_SIDE_WIDTH = 110
+"""Narrower than this (an 80-column SSH session), the three views are stacked: Postfix
+restriction names are long and folding them mid-word hides what changed."""
+
+
+def stacked(ch: ChainPlan) -> Text:
+    now, base, result = _items(ch.miab_now), _items(ch.base), _items(ch.result)
+    text = Text()
+    for title, col, other in (("MiaB now", now, base), ("base (yours made on)", base, None),
+                              ("yours, restored", result, now)):
+        text.append(f"  {title}:\n", style="bold")
+        for word in col or ["(not set)"]:
+            if other is not None and word not in other:
+                text.append(f"  + {word}\n", style="green")
+            else:
+                text.append(f"    {word}\n")
+    return text
+
+
+def three_way(ch: ChainPlan, width: int = SIDE_BY_SIDE_WIDTH) -> Table | Text:
+    """MiaB now | base | yours (restored): one item per row; ``+`` marks an item the column
+    to its left lacks (MiaB added it / yours, put back)."""
+    if width < SIDE_BY_SIDE_WIDTH:
+        return stacked(ch)
+    now, base, result = _items(ch.miab_now), _items(ch.base), _items(ch.result)
+    table = Table(expand=True, show_edge=False, pad_edge=False, box=None, padding=(0, 1))
+    table.add_column("MiaB now", ratio=1, overflow="fold")
+    table.add_column("base (yours made on)", ratio=1, overflow="fold")
+    table.add_column("yours, restored", ratio=1, overflow="fold")
+    for i in range(max(len(now), len(base), len(result))):
+        cells = []
+        for col, other in ((now, base), (base, None), (result, now)):
+            if i >= len(col):
+                cells.append(Text(""))
+                continue
+            word = col[i]
+            if other is not None and word not in other:
+                # "+": not in the column to its left's list (MiaB added it / yours re-inserted)
+                cells.append(Text(f"+ {word}", style="green"))
+            else:
+                cells.append(Text(f"  {word}"))
+        table.add_row(*cells)
+    return table
+
+
+def conflicts_table(plan: RestorePlan) -> Table:
+    table = Table(expand=True, show_edge=False, box=None, padding=(0, 1))
+    table.add_column("MiaB now", ratio=1, overflow="fold")
+    table.add_column("your customisation", ratio=1, overflow="fold")
+    by_param = {c.parameter: c for c in plan.chains}
+    for c in plan.conflicts:
+        ch = by_param.get(c.parameter)
+        now = ch.miab_now.render() if ch is not None and ch.miab_now is not None else (
+            next((repr(p.current) for p in plan.parameters if p.intent.name == c.parameter),
+                 "(see below)"))
+        yours = c.operation.describe() if c.operation is not None else c.message
+        table.add_row(Text(f"{c.parameter}:\n{now}"), Text(f"! [{c.kind.value}] {yours}"))
+        table.add_row(Text(""), Text(c.message, style="italic"))
+    return table
+
+
+def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
+    plan = ctx.plan
+    parts: list[Any] = []
+    head = Text()
+    head.append("MiaB release: ", style="bold")
+    head.append(f"{ctx.release or 'unknown'}; customisations recorded for "
+                f"{ctx.store.model.miab_release or 'an unknown release'} in {ctx.store.path}\n")
+    if plan.in_sync and not plan.conflicts:
+        head.append("In sync: every customisation is in force. Nothing to restore.\n",
+                    style="bold")
+    parts.append(head)
+    for ch in plan.chains:
+        states = "; ".join(s.value for s in ch.states())
+        parts.append(Text(f"{ch.parameter}: {states}", style="bold underline"))
+        if ch.in_sync:
+            continue
+        parts.append(three_way(ch, width))
+        extra = Text()
+        for m in miab_changes(ch):
+            extra.append(f"  {m} (kept)\n")
+        for g in ch.glued:
+            extra.append(f"  ! glued lines repaired: main.cf {g.describe()}\n")
+        parts.append(extra)
+    other = Text()
+    for p in plan.parameters:
+        if p.in_sync:
+            other.append(f"{p.intent.name}: in sync\n")
+        else:
+            now = "not set" if p.current is None else repr(p.current)
+            want = "removed" if p.intent.value is None else repr(p.intent.value)
+            other.append(f"{p.intent.name}: MiaB now {now} | yours {want}\n", style="bold")
+    for t in plan.tables:
+        if t.problem:
+            other.append(f"table {t.intent.path}: {t.problem} (rebuilt from the record)\n")
+    for note in plan.notes:
+        other.append(f"note: {note}\n")
+    parts.append(other)
+    if plan.conflicts:
+        parts.append(Text(f"! Conflicts ({len(plan.conflicts)}): pfwizard does not guess",
+                          style="bold yellow"))
+        parts.append(conflicts_table(plan))
+        parts.append(Text(f"Policy: {POLICY_WORDS[plan.policy]}\n"
+                          "k: keep MiaB's value   s: skip for now   x: clear the choice",
+                          style="bold"))
+    return Group(*parts)
+
+
+class RestoreScreen(WizardScreen):
+    STEP_ID = "restore"
+    HELP = ("Restore: after a MiaB upgrade, your recorded customisations are replayed onto "
+            "what MiaB wrote. Each list shows MiaB's value now, the base you customised, and "
+            "yours restored (+ marks an item not in the column to its left). Conflicts are "
+            "never guessed: k keeps MiaB's value, s skips them for now. n reviews the diff; "
+            "nothing is written before Apply.")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n,enter", "next", "Review", id="restore.next"),
+        Binding("k", "policy('keep-miab')", "Keep MiaB", id="restore.keep_miab"),
+        Binding("s", "policy('skip')", "Skip conflicts", id="restore.skip"),
+        Binding("x", "policy('')", "Undecide", show=False, id="restore.undecide"),
+        Binding("b,escape", "back", "Back", id="restore.back"),
+    ]
+    error = ""
+    view: Group | None = None
+    """What the page shows (tests render it as plain text)."""
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_title()
+        with VerticalScroll(classes="page", id="restore-page"):
+            yield Static(id="restore-body")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#restore-page").focus()
+        if self.wizard.restore is None:
+            self.load(None)
+        self.refresh_view()
+        super().on_mount()
+
+    @property
+    def ctx(self) -> RestoreContext | None:
+        ctx: RestoreContext | None = self.wizard.restore
+        return ctx
+
+    def load(self, policy: Policy | None) -> None:
+        try:
+            self.wizard.restore = open_context(self, policy)
+            self.error = ""
+        except (IntentError, PfwizardError, OSError) as exc:
+            self.wizard.restore, self.error = None, str(exc)
+
+    def refresh_view(self) -> None:
+        body = self.query_one("#restore-body", Static)
+        ctx = self.ctx
+        if ctx is None:
+            body.update(Text(f"Cannot plan the restore: {self.error}\nNothing has been "
+                             "written.", style="bold"))
+        else:
+            self.view = plan_view(ctx, self.app.size.width)
+            body.update(self.view)
+
+    def on_resize(self) -> None:
+        self.refresh_view()
+
+    def action_policy(self, value: str) -> None:
+        self.load(Policy(value) if value else None)
+        self.refresh_view()
+
+    def action_next(self) -> None:
+        ctx = self.ctx
+        if ctx is None:
+            self.notify("Nothing to review: the restore could not be planned.",
+                        severity="error")
+            return
+        if ctx.plan.in_sync and not ctx.plan.conflicts:
+            self.notify("In sync: nothing to restore.")
+            return
+        if ctx.plan.conflicts and ctx.plan.policy is None:
+            self.notify("Choose what to do with the conflicts first: k or s.",
+                        severity="warning", timeout=6)
+            return
+        self.finish(Action.GOTO, "restore_review")
+
+    def action_back(self) -> None:
+        self.wizard.restore = None
+        self.finish(Action.GOTO, "welcome")
+
+
+class RestoreReviewScreen(ReviewScreen):
+    """The diff the restore would write (the engine's plan, as ``restore --dry-run``)."""
+
+    STEP_ID = "restore_review"
+    # ``plan`` (the wizard's engine Plan) stays None here: Textual also runs ReviewScreen's
+    # own handlers (on_resize), which must find nothing of theirs to redraw.
+    ready = False
+    said: list[str]
+
+    def refresh_view(self) -> None:
+        self.plan, self.error, self.said, self.ready = None, "", [], False
+        ctx: RestoreContext | None = self.wizard.restore
+        body = self.query_one("#diff", Static)
+        if ctx is None:
+            self.error = "no restore planned"
+            body.update("No restore planned. Press b to go back.")
+        else:
+            code = ctx.run(reload=self.session.reload, dry_run=True, say=self.said.append)
+            if code != exitcodes.OK:
+                self.error = "the restore cannot go ahead (see above)"
+            self.ready = True
+            body.update(diff_text("\n".join(self.said), self.diff_width()))
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        where = "reloads Postfix" if self.session.reload else "no reload"
+        self.query_one("#review-status", Static).update(
+            f"Nothing written yet. a: apply (backup, postfix check, {where}; any failure "
+            "puts the old files back)")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Confirm-or-revert is the wizard's own apply path; restore does not offer it.
+        return action != "toggle_confirm"
+
+    def action_apply(self) -> None:
+        if not self.ready or self.error:
+            self.notify(f"Nothing to apply: {self.error}", severity="warning")
+            return
+        self.finish(Action.GOTO, "restore_apply")
+
+    def action_back(self) -> None:
+        self.finish(Action.GOTO, "restore")
+
+
+class _Result:
+    def __init__(self, code: int, entry_id: str | None, error: str) -> None:
+        self.ok = code in (exitcodes.OK, exitcodes.CHANGED)
+        self.entry_id = entry_id
+        self.error = error
+        self.postfix_output = ""
+
+
+class RestoreApplyScreen(ApplyScreen):
+    """The engine's steps for the restore (``RestoreContext.run``: backup, write, check,
+    reload, rollback on failure; then customizations.yaml gets the new base)."""
+
+    STEP_ID = "restore_apply"
+
+    def _apply(self) -> Any:
+        ctx: RestoreContext | None = self.wizard.restore
+        said: list[str] = []
+
+        def say(line: str) -> None:
+            said.append(line)
+            self.app.call_from_thread(self.write_line, line)
+
+        if ctx is None:
+            result = _Result(exitcodes.ERROR, None, "no restore planned")
+        else:
+            try:
+                code = ctx.run(reload=self.session.reload, say=say)
+            except Exception as exc:  # the engine put the files back; show its words
+                code, said = exitcodes.FAILED, [*said, f"{type(exc).__name__}: {exc}"]
+            entry = next((m.group(1) for line in said for m in [_ENTRY_RE.search(line)] if m),
+                         None)
+            result = _Result(code, entry, "" if code in (0, 10) else said[-1] if said else "")
+        self.app.call_from_thread(self._done, result)
+        return result
+
+    def action_next(self) -> None:
+        if not self.finished:
+            self.notify("Restore is still running.", timeout=2)
+            return
+        self.wizard.restore = None
+        self.finish(Action.GOTO, "done")

@@ -1,0 +1,175 @@
+"""Recipes as proposals (no bench): what each changes on MiaB's real configs, and the risk
+text each placement carries. Recipes 1 and 2 run end to end in test_recipes_bench.py."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from pfwizard.chain import Chain
+from pfwizard.findings import Severity
+from pfwizard.maincf import MainCf
+from pfwizard.recipes import (
+    RecipeRefused,
+    allowlist_unresolved_senders,
+    box_domains,
+    reject_own_domain_senders,
+)
+from pfwizard.recipes.forged_senders import forged_local_senders, table_lines, try_headers
+from pfwizard.recipes.helo_dnsbl import helo_dnsbl
+from pfwizard.recipes.opendmarc import opendmarc, reachable
+from tests.bench.miab import fixture_path
+from tests.conftest import needs_postfix
+
+TABLE = "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ PERMIT\n"
+
+
+def v(name: str = "main.cf.v75-fresh") -> MainCf:
+    return MainCf.read(fixture_path(name))
+
+
+def names(value: str | None) -> list[str]:
+    return Chain.parse(value or "").names()
+
+
+def test_recipe1_placements_on_miab_v75():
+    a = allowlist_unresolved_senders(v(), "/etc/postfix", TABLE, "before-unknown")
+    assert names(a.params["smtpd_sender_restrictions"]) == [
+        "reject_non_fqdn_sender", "check_sender_access", "reject_unknown_sender_domain",
+        "reject_authenticated_sender_login_mismatch", "reject_rhsbl_sender"]
+    assert "reject_rhsbl_sender" in a.chosen.risk  # what a matching sender skips, by name
+    [t] = a.tables
+    assert str(t.path) == "/etc/postfix/pfwizard/unresolved_sender_allowlist"
+    assert t.map_type == "regexp" and t.content == TABLE
+    b = allowlist_unresolved_senders(v(), "/etc/postfix", TABLE, "after-rhsbl")
+    chain = Chain.parse(b.params["smtpd_sender_restrictions"] or "")
+    assert chain.names() == [
+        "reject_non_fqdn_sender", "reject_rhsbl_sender", "check_sender_access",
+        "reject_unknown_sender_domain", "reject_authenticated_sender_login_mismatch"]
+    assert chain.items[1].arg == "dbl.spamhaus.org=127.0.1.[2..99]"
+    assert b.chosen.severity is Severity.INFO
+    assert b.changeset().intent == {"recipe": "allowlist-unresolved-senders",
+                                    "placement": "after-rhsbl"}
+
+
+def test_recipe1_refuses_without_the_anchor():
+    cf = MainCf.parse("smtpd_sender_restrictions = reject_non_fqdn_sender\n")
+    with pytest.raises(RecipeRefused, match="reject_unknown_sender_domain"):
+        allowlist_unresolved_senders(cf, "/etc/postfix", TABLE)
+
+
+def test_recipe2_recipient_placement_on_miab_leaves_sender_list_alone():
+    p = reject_own_domain_senders(v(), "/etc/postfix", ["box.example.com", "example.net"])
+    assert list(p.params) == ["smtpd_recipient_restrictions"]
+    assert names(p.params["smtpd_recipient_restrictions"])[:3] == [
+        "permit_sasl_authenticated", "permit_mynetworks", "check_sender_access"]
+    assert p.tables[0].content.splitlines()[0].startswith("box.example.com REJECT ")
+
+
+def test_recipe2_adds_permits_when_the_recipient_list_lacks_them():
+    cf = MainCf.parse("smtpd_recipient_restrictions = reject_unauth_destination\n")
+    p = reject_own_domain_senders(cf, "/etc/postfix", ["box.example.com"])
+    assert names(p.params["smtpd_recipient_restrictions"]) == [
+        "permit_sasl_authenticated", "permit_mynetworks", "check_sender_access",
+        "reject_unauth_destination"]
+    assert any("added" in n for n in p.notes)
+
+
+@needs_postfix
+def test_box_domains_through_postfix_lookup(tmp_path):
+    domains = tmp_path / "domains"
+    domains.write_text("box.example.com OK\nexample.net OK\n# comment\n")
+    (tmp_path / "main.cf").write_text(
+        f"compatibility_level = 3.6\nvirtual_mailbox_domains = texthash:{domains}, "
+        f"literal.example\n")
+    assert box_domains(tmp_path) == ["box.example.com", "example.net", "literal.example"]
+
+
+def test_recipe3_filters_every_blocklist_on_v66():
+    p = helo_dnsbl(v("main.cf.v66-fresh"))
+    recipient = Chain.parse(p.params["smtpd_recipient_restrictions"] or "")
+    assert "reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]" in \
+        [i.render() for i in recipient]
+    sender = Chain.parse(p.params["smtpd_sender_restrictions"] or "")
+    assert "reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]" in [i.render() for i in sender]
+    assert p.params["smtpd_helo_required"] == "yes"
+    assert names(p.params["smtpd_helo_restrictions"]) == [
+        "permit_sasl_authenticated", "permit_mynetworks", "reject_invalid_helo_hostname",
+        "reject_non_fqdn_helo_hostname"]
+
+
+def test_recipe3_on_v75_keeps_existing_filters_and_adds_no_duplicates():
+    p = helo_dnsbl(v(), reject_unknown_helo=True)
+    assert "smtpd_recipient_restrictions" not in p.params  # zen already there, filtered
+    assert "smtpd_sender_restrictions" not in p.params
+    assert "reject_unknown_helo_hostname" in names(p.params["smtpd_helo_restrictions"])
+    risk = next(o for o in p.placements if o.key == "reject_unknown_helo_hostname")
+    assert risk.severity is Severity.CAUTION
+
+
+def test_recipe4_orders_dmarc_after_dkim_and_checks_the_socket():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        cf = MainCf.parse(f"smtpd_milters = inet:127.0.0.1:{port} inet:127.0.0.1:8891\n")
+        p = opendmarc(cf, socket_name=f"inet:127.0.0.1:{port}", default_action="accept")
+    assert p.params["smtpd_milters"] == f"inet:127.0.0.1:8891 inet:127.0.0.1:{port}"
+    assert p.params["milter_default_action"] == "accept"  # unset means tempfail
+    assert any(n.startswith("reachable: ") for n in p.notes)
+    assert {o.key for o in p.placements} == {"accept", "tempfail", "reject", "quarantine"}
+    assert next(o for o in p.placements if o.key == "reject").severity is Severity.DANGER
+
+
+def test_recipe4_on_miab_changes_nothing_but_reports_a_dead_socket(tmp_path):
+    p = opendmarc(v(), queue_directory=str(tmp_path))
+    assert p.params == {}  # MiaB already runs 8891 then 8893, default action accept
+    ok, detail = reachable("unix:opendmarc/opendmarc.sock", str(tmp_path))
+    assert not ok and str(tmp_path) in detail
+
+
+SAMPLES = {
+    "From: nobody@box.example.com": "REJECT forged local sender",
+    "From: mick@box.example.com": None,
+    'From: "Mick" <mick@box.example.com>': None,
+    "From: Mick+lists@box.example.com": None,
+    'From: "x" <xmick@box.example.com>': "REJECT forged local sender",
+    "From: someone@example.org": None,
+    "From: nobody@box.example.com.evil.example": None,
+    "Subject: nobody@box.example.com": None,
+}
+
+
+@needs_postfix
+def test_recipe5_table_tested_with_sample_headers_like_seed004():
+    text = "\n".join(table_lines(["admin@box.example.com", "mick@box.example.com"])) + "\n"
+    answers = try_headers(text, list(SAMPLES))
+    assert {h: answers.get(h) for h in SAMPLES} == SAMPLES
+
+
+def test_recipe5_hooks_main_cf_and_offers_authclean():
+    p = forged_local_senders(v(), "/etc/postfix", ["mick@box.example.com"], hook="authclean")
+    assert p.params["header_checks"] == "pcre:/etc/postfix/pfwizard/forged_local_senders"
+    assert p.master_cf == ["authclean: -o header_checks=pcre:/etc/postfix/"
+                           "outgoing_mail_header_filters,pcre:/etc/postfix/pfwizard/"
+                           "forged_local_senders"]
+    assert "authclean" in p.placements[0].risk
+
+
+def test_miab_sqlite_candidates_come_from_users_and_aliases(tmp_path):
+    import sqlite3
+
+    from pfwizard.recipes.own_domains import _sqlite_candidates
+
+    db = tmp_path / "users.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE users (email TEXT)")
+        con.execute("CREATE TABLE aliases (source TEXT)")
+        con.executemany("INSERT INTO users VALUES (?)",
+                        [("mick@box.example.com",), ("ann@example.net",)])
+        con.execute("INSERT INTO aliases VALUES ('@alias.example')")
+    cf = tmp_path / "virtual-mailbox-domains.cf"
+    cf.write_text(f"dbpath={db}\nquery = SELECT 1 FROM users WHERE email LIKE '%%@%s'\n")
+    assert _sqlite_candidates(f"sqlite:{cf}") == ["alias.example", "box.example.com",
+                                                   "example.net"]

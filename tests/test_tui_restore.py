@@ -1,0 +1,129 @@
+"""The wizard's restore screen on a v66 box customised, then upgraded by MiaB v75's setup:
+three-way view, conflicts and the policy choice, diff review, apply through the engine."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from rich.console import Console
+
+from pfwizard.chain import Chain, Item
+from pfwizard.intent import IntentFile
+from pfwizard.maincf import MainCf
+from pfwizard.session import Session
+from screens.done import DoneScreen
+from screens.restore import RestoreApplyScreen, RestoreReviewScreen, RestoreScreen
+from screens.welcome import WelcomeScreen
+from tests.conftest import needs_postfix
+from tests.miab_setup import FIXTURES, box, customise, release_values, run_setup_on
+from tests.tui_app import SIZE, TestApp
+
+SENDER, RCPT = "smtpd_sender_restrictions", "smtpd_recipient_restrictions"
+V75 = MainCf.read(FIXTURES / "main.cf.v75-fresh")
+
+
+def upgraded(tmp_path):
+    config_dir, state_dir = box(tmp_path)
+    customise(config_dir, state_dir)
+    run_setup_on(config_dir / "main.cf", release_values())
+    return config_dir, state_dir
+
+
+def app_for(config_dir, state_dir, start="restore"):
+    s = Session.open(config_dir, state_dir, reload=False,
+                     miab_checkout=config_dir / "no-mailinabox")
+    return TestApp(s, start=start)
+
+
+def body(app) -> str:
+    console = Console(width=76, record=True, file=io.StringIO())
+    console.print(app.screen.view)
+    return console.export_text()
+
+
+async def wait_finished(pilot, screen, timeout=60.0):
+    end = time.monotonic() + timeout
+    while not screen.finished and time.monotonic() < end:
+        await pilot.pause(0.1)
+    assert screen.finished
+
+
+@needs_postfix
+async def test_restore_screen_shows_three_way_and_applies(tmp_path):
+    config_dir, state_dir = upgraded(tmp_path)
+    app = app_for(config_dir, state_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, RestoreScreen)
+        text = body(app)
+        assert "MiaB now" in text and "base (yours made on)" in text
+        assert "customisations missing" in text
+        assert "+ check_sender_access" in text  # the admin's item, re-inserted
+        await pilot.press("n")
+        await pilot.pause()
+        review = app.screen
+        assert isinstance(review, RestoreReviewScreen)
+        diff = str(review.query_one("#diff").render())
+        assert "+smtpd_sender_restrictions" in diff.replace(" ", "") or "check_sender" in diff
+        assert (config_dir / "main.cf").read_text().count("cisco_dmarc") == 1  # commented
+        await pilot.press("a")
+        await pilot.pause()
+        apply = app.screen
+        assert isinstance(apply, RestoreApplyScreen)
+        await wait_finished(pilot, apply)
+        assert app.result.ok, apply.written
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, DoneScreen)
+        assert "OK: the change is in force" in str(app.screen.query_one("#done-body").render())
+    cf = MainCf.read(config_dir / "main.cf")
+    want = Chain.parse(V75.get(SENDER) or "")
+    want.insert_before("reject_unknown_sender_domain", Item(
+        "check_sender_access", f"regexp:{config_dir}/pfwizard/cisco_dmarc_sender_access"))
+    assert Chain.parse(cf.get(SENDER) or "").items == want.items
+    assert "own_domains" in (cf.get(RCPT) or "")
+    # Recorded: a second look finds it in sync.
+    again = app_for(config_dir, state_dir)
+    async with again.run_test(size=SIZE):
+        assert "In sync" in body(again)
+
+
+@needs_postfix
+async def test_conflict_shown_side_by_side_and_policy_needed(tmp_path):
+    config_dir, state_dir = upgraded(tmp_path)
+    cf = MainCf.read(config_dir / "main.cf")
+    cf.set(SENDER, "reject_non_fqdn_sender,reject_authenticated_sender_login_mismatch")
+    (config_dir / "main.cf").write_bytes(cf.to_bytes())
+    before = (config_dir / "main.cf").read_bytes()
+    app = app_for(config_dir, state_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        text = body(app)
+        assert "Conflicts (1)" in text and "[anchor-gone]" in text
+        assert "your customisation" in text and "not chosen" in text
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreScreen)  # blocked until a policy is chosen
+        await pilot.press("s")
+        await pilot.pause()
+        assert "skip (apply the rest" in body(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreReviewScreen)
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreScreen)
+    assert (config_dir / "main.cf").read_bytes() == before
+    assert "cisco_dmarc" in IntentFile.for_state_dir(state_dir).path.read_text()
+
+
+async def test_welcome_offers_restore_when_drift_is_found(tmp_path):
+    config_dir, state_dir = upgraded(tmp_path)
+    app = app_for(config_dir, state_dir, start="welcome")
+    async with app.run_test(size=SIZE) as pilot:
+        assert "Press u to restore" in str(app.screen.query_one("#welcome-body").render())
+        await pilot.press("u")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreScreen)
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
