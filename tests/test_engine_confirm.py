@@ -39,7 +39,6 @@ def state():
 @pytest.fixture
 def miab(bench):
     bench.configure_miab("main.cf.v75-fresh")
-    bench.restart()  # see test_engine_faults.miab
     return bench
 
 

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def applied(bench):
     """Seed 000's change applied through the engine; yields (bench, state dir, before)."""
     bench.configure_miab("main.cf.v75-fresh")
-    bench.restart()
     before = snapshot(bench.config_dir)
     state = state_dir()
     eng = Engine(bench.config_dir, state, gate=lambda cf, d: [], restart=bench.restart)

@@ -45,7 +45,15 @@ from pfwizard.engine.journal import (
     sha256,
 )
 from pfwizard.engine.pftools import PostfixTools
-from pfwizard.engine.serving import ProbeFailed, master_cf_text, smtp_service, wait_serving
+from pfwizard.engine.serving import (
+    ProbeFailed,
+    master_cf_text,
+    master_pid,
+    smtp_service,
+    smtpd_children,
+    wait_gone,
+    wait_serving,
+)
 from pfwizard.engine.tables import install_indexed
 from pfwizard.engine.validate import Gate, Stage, validate
 from pfwizard.errors import PostfixCommandError
@@ -127,6 +135,7 @@ class Engine:
         self.writer = writer or AtomicWriter()
         self.restart_hook = restart
         self.journal = Journal(self.state_dir)
+        self._queue_directory: Path | None = None
         self.before_reload: Callable[[], None] | None = None
         """Test seam, called right before every reload: tests backdate mtimes there to skip
         Postfix's ~2 s cool-down for young files (the product never hides it)."""
@@ -300,10 +309,10 @@ class Engine:
         try:
             with Stage(plan, self.state_dir) as stage:
                 listen = facts.submit(self.tools.params, stage.dir, "inet_interfaces",
-                                      "myhostname")
+                                      "myhostname", "queue_directory")
                 run.output.append(validate(stage, self.tools, self.gate if use_gate else None,
                                            run))
-                interfaces, host = listen.result()
+                interfaces, host, queue_dir = listen.result()
         except StepFailed as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
@@ -316,6 +325,8 @@ class Engine:
 
         was_running = running.result()
         listen_at = (stage.unstage(interfaces), host)
+        if queue_dir and self._queue_directory is None:
+            self._queue_directory = Path(queue_dir)
         try:
             entry = self._backup(plan, run)
         except OSError as exc:
@@ -343,7 +354,10 @@ class Engine:
                 error = f"{step} failed: {exc}"
             run(step, "failed", output or error)
             run.output.append(output)
-            self._undo(entry, run, wrote, was_running)
+            # smtpd that died (no banner) is throttled by master: only a restart revives it.
+            dead = step == "serve" and any(
+                w in error for w in ("no 220 banner", "timed out", "without a reply", "refused"))
+            self._undo(entry, run, wrote, was_running, restart=dead)
             self._finish(entry, run, FAILED, error + "; every file was put back as before"
                          + (f":\n{output}" if output else ""))
             return run.result(False, entry.id, FAILED, error)
@@ -437,7 +451,18 @@ class Engine:
     def _reload(self) -> Result:
         if self.before_reload is not None:
             self.before_reload()
-        return self.tools.reload(self.config_dir)
+        if self._queue_directory is None:
+            self._queue_directory = Path(self.tools.params(self.config_dir,
+                                                           "queue_directory")[0] or "/nonexistent")
+        master = master_pid(self._queue_directory)
+        old = smtpd_children(master)
+        res = self.tools.reload(self.config_dir)
+        if res.ok and not wait_gone(old, master):
+            # Not fatal: the probe may then meet an old smtpd; say so rather than hide it.
+            return Result(res.argv, res.returncode, res.stdout,
+                          res.stderr + "\npfwizard: smtpd processes of the old configuration "
+                          "were still running 5 s after the reload\n")
+        return res
 
     def _check_serving(self, run: _Run, listen_at: tuple[str, str] | None = None) -> None:
         run("serve", "start", "is Postfix serving?")
@@ -468,8 +493,10 @@ class Engine:
         run.output.append(res.output)
         run("restart", "ok" if res.ok else "failed", res.output)
 
-    def _undo(self, entry: JournalEntry, run: _Run, wrote: bool, was_running: bool) -> None:
-        """Every file back as before, and Postfix back on the old configuration."""
+    def _undo(self, entry: JournalEntry, run: _Run, wrote: bool, was_running: bool,
+              restart: bool = False) -> None:
+        """Every file back as before, and Postfix back on the old configuration (by a reload,
+        or by a restart when smtpd died: master throttles it and a reload does not help)."""
         run("restore", "start", f"putting back the files saved in entry {entry.id}")
         self._sweep_temp(entry)
         done = backup.restore(self.journal, entry, self.writer)
@@ -477,7 +504,7 @@ class Engine:
         if not (wrote and self.reload and was_running):
             return
         try:
-            if self.tools.running(self.config_dir):
+            if not restart and self.tools.running(self.config_dir):
                 res = self._reload()
                 run.output.append(res.output)
                 run("reload", "ok" if res.ok else "failed", "old configuration: " + res.output)

@@ -9,6 +9,7 @@ MAIL FROM:<> and one RCPT from loopback, and fails on no banner or ``451 4.3.5``
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ def _reply(sock: socket.socket) -> str:
             return line
 
 
-def probe(addr: ListenAddress, helo: str, rcpt: str, timeout: float = 10.0) -> str:
+def probe(addr: ListenAddress, helo: str, rcpt: str, timeout: float = 5.0) -> str:
     """One SMTP dialogue; returns the transcript, raises ProbeFailed with it on failure."""
     transcript: list[str] = []
 
@@ -127,7 +128,7 @@ def wait_serving(addr: ListenAddress, helo: str, rcpt: str, within: float = 5.0)
     """Probe until it passes or ``within`` seconds pass (master re-listens asynchronously).
 
     Connection refused is retried until ``within`` (master may be re-binding); a banner-less
-    close or a ``451 4.3.5`` is a verdict once seen twice in a row.
+    close or a ``451 4.3.5`` is a verdict once seen twice in a row, a timeout at once.
     """
     deadline = time.monotonic() + within
     verdicts = 0
@@ -135,11 +136,53 @@ def wait_serving(addr: ListenAddress, helo: str, rcpt: str, within: float = 5.0)
         try:
             return probe(addr, helo, rcpt)
         except ProbeFailed as exc:
-            refused = "refused" in str(exc).splitlines()[0].lower()
+            first = str(exc).splitlines()[0].lower()
+            refused = "refused" in first
             verdicts = 0 if refused else verdicts + 1
-            if verdicts >= 2 or time.monotonic() >= deadline:
+            # A probe that timed out has waited long enough to be a verdict on its own.
+            if verdicts >= 2 or "timed out" in first or time.monotonic() >= deadline:
                 raise
         time.sleep(0.1)
+
+
+def master_pid(queue_directory: Path) -> int | None:
+    try:
+        return int((queue_directory / "pid" / "master.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def smtpd_children(master: int | None) -> set[int]:
+    """PIDs of master's smtpd/postscreen children (Linux /proc; empty set elsewhere)."""
+    found: set[int] = set()
+    if master is None or not os.path.isdir("/proc"):
+        return found
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()
+        if comm in SMTPD_COMMANDS and len(fields) > 1 and fields[1] == str(master):
+            found.add(int(name))
+    return found
+
+
+def wait_gone(old: set[int], master: int | None, within: float = 5.0) -> bool:
+    """After a reload, wait until the smtpd processes of the old configuration have exited
+    (~50 ms): until then one of them may answer the probe with the old configuration."""
+    if not old:
+        return True
+    deadline = time.monotonic() + within
+    while old & smtpd_children(master):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def master_cf_text(config_dir: Path) -> str:
