@@ -100,7 +100,7 @@ def conflicts_table(plan: RestorePlan) -> Table:
     by_param = {c.parameter: c for c in plan.chains}
     for c in plan.conflicts:
         ch = by_param.get(c.parameter)
-        now = ch.miab_now.render() if ch is not None and ch.miab_now is not None else (
+        now = "\n".join(_items(ch.miab_now)) if ch is not None and ch.miab_now else (
             next((repr(p.current) for p in plan.parameters if p.intent.name == c.parameter),
                  "(see below)"))
         yours = c.operation.describe() if c.operation is not None else c.message
@@ -312,6 +312,9 @@ class RestoreApplyScreen(ApplyScreen):
             entry = next((m.group(1) for line in said for m in [_ENTRY_RE.search(line)] if m),
                          None)
             result = _Result(code, entry, "" if code in (0, 10) else said[-1] if said else "")
+            if self.wizard.start_step == "restore":
+                # `pfwizard restore` keeps its documented exit codes (10: restored).
+                self.wizard.exit_code = code
         self.app.call_from_thread(self._done, result)
         return result
 

@@ -54,6 +54,7 @@ class WelcomeScreen(WizardScreen):
         text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
                     f"release unknown ({where})\n")
         in_sync, drift = s.restore_status()
+        self.drift = not in_sync  # tuix hook: "u Restore" only when there is drift
         if not in_sync:
             text.append("\n! CAUTION: your recorded customisations are not all in force "
                         "(a MiaB upgrade?). Press u to restore them "
@@ -80,6 +81,11 @@ class WelcomeScreen(WizardScreen):
 
     def action_next(self) -> None:
         self.finish(Action.NEXT)
+
+    drift = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.drift if action == "restore" else True  # tuix hook
 
     def action_restore(self) -> None:  # tuix hook
         self.finish(Action.GOTO, "restore")
