@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.bench.dns import StubDNS  # noqa: E402
-from tests.bench.instance import PostfixInstance  # noqa: E402
-from tests.bench.smtp import OUTSIDE, dialogue  # noqa: E402
+from tests.bench.dns import StubDNS
+from tests.bench.instance import PostfixInstance
+from tests.bench.smtp import OUTSIDE, dialogue
 
 
 def timed(fn: Callable[[], object]) -> float:

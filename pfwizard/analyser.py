@@ -429,10 +429,14 @@ class _Context:
             own = all(s.restriction is not None and s.restriction.name in MIAB_SENDER
                       for s in hits) and key == "sender"
             names = ", ".join(s.item.render() for s in hits)
+            late = [s for s in self.steps[key] if s.restriction is not None
+                    and s.restriction.name == "permit_sasl_authenticated"]
+            too_late = (f" (the one at position {late[0].index + 1} comes after them, too "
+                        "late)" if late else "")
             self.add("miab-hits-authenticated", INFO if own else CAUTION,
                      f"on Mail-in-a-Box the submission ports (587, 465) use the same {param} "
-                     "and it has no permit_sasl_authenticated before its checks, so your "
-                     f"logged-in users' outgoing mail goes through them too: {names}. "
+                     f"and it has no permit_sasl_authenticated before its checks{too_late}, so "
+                     f"your logged-in users' outgoing mail goes through them too: {names}. "
                      + ("These are MiaB's own checks." if own else
                         "A check added here can block your own users' mail; put "
                         "permit_sasl_authenticated before it if they should be exempt."),

@@ -9,8 +9,15 @@ and the admin's old continuation lines get glued onto whatever definition preced
 
 Effective value of a parameter: the last definition wins; its value is everything after the
 first ``=`` with the continuation lines appended as they are (newline removed, leading
-whitespace kept), surrounded whitespace trimmed.  This agrees with ``postconf -h`` up to
-postconf's own whitespace folding on output (proven by the differential tests).
+whitespace kept), surrounding whitespace trimmed.  This agrees with ``postconf -n``/``-h`` up to
+postconf's own output folding (runs of space, tab, CR, LF printed as one space), proven by the
+differential tests (tests/test_maincf_postconf.py).  One deliberate difference: Postfix keeps
+the CR of a CRLF line ending inside a multi-line value; pfwizard treats CRLF as the line end.
+The words are the same; only the whitespace between them differs.
+
+Edits follow ``postconf -e``/``-X`` (same effective values), with two differences: ``set``
+rewrites only the last definition (postconf -e rewrites every duplicate), and a new parameter
+after a last line without a newline goes on its own line (postconf -e glues it onto that line).
 """
 
 from __future__ import annotations

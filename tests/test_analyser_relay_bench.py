@@ -52,7 +52,7 @@ def _params(relay: list[str], rcpt: list[str], cls: list[str], policy: str) -> d
 
 
 @needs_bench
-@settings(max_examples=30, deadline=None, derandomize=True,
+@settings(max_examples=20, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(relay=chains, rcpt=chains, cls=class_chains)
 # smtpd dies: no guard anywhere

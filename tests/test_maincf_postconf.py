@@ -1,6 +1,6 @@
 """Differential tests: pfwizard's reading and editing of main.cf against real Postfix.
 
-For every MiaB fixture and for generated files (tests/bench/maincf_gen.py), the value
+For every MiaB fixture and for 1000 generated files (tests/bench/maincf_gen.py), the value
 ``MainCf.get(name)`` gives equals what ``postconf -n`` prints, for every parameter the file sets;
 files postconf refuses we refuse too, naming the same line.  ``set``/``remove`` give the same
 effective values as ``postconf -e``/``-X`` on a copy, and change only the target definition.
@@ -12,6 +12,7 @@ values are compared through ``fold()``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -21,7 +22,7 @@ from pfwizard.errors import ConfigError
 from pfwizard.maincf import MainCf, PhysicalLine
 from tests.bench.maincf_gen import NAMES, main_cf_files, rejected_files, values
 from tests.bench.miab import FIXTURES
-from tests.bench.postconf import Postconf, Rejected, effective_many, fold
+from tests.bench.postconf import KNOWN_NAMES, Postconf, Rejected, effective_many, fold
 from tests.conftest import needs_postfix
 
 pytestmark = needs_postfix
@@ -40,10 +41,12 @@ def ours(cf: MainCf) -> dict[str, str]:
     return {name: fold(value) for name, value in cf.parameters().items()}
 
 
-def assert_same_values(cf: MainCf, postconf: dict[str, str] | Rejected) -> None:
+def assert_same_values(cf: MainCf, postconf: dict[str, str] | Rejected,
+                       known_only: bool = False) -> None:
     assert not isinstance(postconf, Rejected), postconf
-    mine = ours(cf)
-    # postconf -n leaves out names it does not know; every generated name is a known one.
+    # postconf -n leaves out names it does not know.  Generated files use known names, except
+    # where a rejected_files() line turned out valid after all (see the rejection test).
+    mine = {k: v for k, v in ours(cf).items() if not known_only or k in KNOWN_NAMES}
     assert {k: mine.get(k) for k in postconf} == postconf
     assert set(mine) == set(postconf)
     for name, value in postconf.items():
@@ -98,16 +101,7 @@ def test_glued_value_matches_postconf(oracle: Postconf) -> None:
 
 
 # ---- generated files -----------------------------------------------------------------------
-@pytest.mark.slow
-@MANY
-@given(data=main_cf_files())
-def test_generated_values_match_postconf(oracle: Postconf, data: bytes) -> None:
-    cf = MainCf.parse(data)
-    assert cf.to_bytes() == data
-    assert_same_values(cf, oracle.effective(data))
-
-
-REJECT_BATCH = 40
+REJECT_BATCH = 50
 
 
 @pytest.fixture(scope="module")
@@ -118,19 +112,26 @@ def oracles(tmp_path_factory: pytest.TempPathFactory) -> list[Postconf]:
 @pytest.mark.slow
 # No shrinking: with 40 slow files per example it would take minutes; the failing file is in
 # the assertion message.
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck),
           phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(files=st.lists(rejected_files(), min_size=REJECT_BATCH, max_size=REJECT_BATCH))
 def test_files_postconf_rejects_we_reject_on_the_same_line(oracles: list[Postconf],
                                                            files: list[bytes]) -> None:
-    # 5 x 40 files: postconf sleeps 1 s on every fatal error, so they run side by side.
+    """Files with a line lacking '=': where postconf stops, we stop, naming the same line."""
+    # 4 x 50 files: postconf sleeps 1 s on every fatal error, so they run side by side.
+    rejected = 0
     for data, got in zip(files, effective_many(oracles, files), strict=True):
-        assert isinstance(got, Rejected), (data, got)
+        if not isinstance(got, Rejected):
+            # "x" followed by a continuation line "  =y" is a fine definition of "x".
+            assert_same_values(MainCf.parse(data), got, known_only=True)
+            continue
+        rejected += 1
         with pytest.raises(ConfigError) as err:
             MainCf.parse(data, "/x/main.cf")
         assert err.value.line == got.line, data
         assert "missing" in err.value.message and got.message.startswith("missing")
         assert str(err.value).startswith(f"/x/main.cf, line {got.line}: ")
+    assert rejected > len(files) // 2
 
 
 def test_stray_continuation_at_top_postfix_warns_we_refuse(oracle: Postconf) -> None:
@@ -226,13 +227,25 @@ def test_set_appends_with_the_file_line_ending(oracle: Postconf) -> None:
     assert cf.to_bytes() == b"myhostname = a\r\nmydomain = b\r\nrelayhost = x\r\n"
 
 
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=2) as p:
+        yield p
+
+
 @pytest.mark.slow
 @MANY
 @given(data=main_cf_files(), name=NAMES, value=values(), remove=st.booleans())
-def test_generated_set_or_remove_matches_postconf(oracle: Postconf, data: bytes, name: str,
-                                                  value: str, remove: bool) -> None:
+def test_generated_files_match_postconf(oracles: list[Postconf], pool: ThreadPoolExecutor,
+                                        data: bytes, name: str, value: str,
+                                        remove: bool) -> None:
+    """1000 generated files: every get() equals postconf -n; set() or remove() on the file
+    gives what postconf -e / -X give on a copy.  The two postconf runs go side by side."""
+    cf = MainCf.parse(data)
+    assert cf.to_bytes() == data
     if remove:
-        check_remove(oracle, data, name)
+        edited = pool.submit(check_remove, oracles[1], data, name)
     else:
-        check_set(oracle, data, name, value)
-
+        edited = pool.submit(check_set, oracles[1], data, name, value)
+    assert_same_values(cf, oracles[0].effective(data))
+    edited.result()

@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
@@ -53,8 +54,6 @@ from pfwizard.postfix import Result
 # A pending confirm-or-revert whose watcher should have acted this long ago is reverted by
 # the next pfwizard that starts (the machine rebooted, or the watcher was killed).
 CONFIRM_GRACE = 30.0
-# Postfix's master re-reads its configuration asynchronously after `postfix reload`.
-RELOAD_SETTLE = 0.15
 
 
 @dataclass(frozen=True)
@@ -293,10 +292,18 @@ class Engine:
             return self._refuse(plan, run, msg, refused=True)
         run("guard", "ok", "")
 
+        # Facts for the reload step, asked alongside validation (Postfix commands cost tens of
+        # ms each): is Postfix running, and where will smtpd listen (from the staged copy,
+        # which is what the live config will be).
+        facts = ThreadPoolExecutor(max_workers=2)
+        running = facts.submit(lambda: self.reload and self.tools.running(self.config_dir))
         try:
             with Stage(plan, self.state_dir) as stage:
+                listen = facts.submit(self.tools.params, stage.dir, "inet_interfaces",
+                                      "myhostname")
                 run.output.append(validate(stage, self.tools, self.gate if use_gate else None,
                                            run))
+                interfaces, host = listen.result()
         except StepFailed as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
@@ -304,8 +311,11 @@ class Engine:
         except PostfixCommandError as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written", refused=False)
+        finally:
+            facts.shutdown(wait=True)
 
-        was_running = self.reload and self.tools.running(self.config_dir)
+        was_running = running.result()
+        listen_at = (stage.unstage(interfaces), host)
         try:
             entry = self._backup(plan, run)
         except OSError as exc:
@@ -323,7 +333,7 @@ class Engine:
             for rec in entry.files:
                 rec.sha256_after = sha256(read_or_none(Path(rec.path)))
             run("write", "ok", f"{len(changed_files)} file(s) written")
-            self._reload_and_check(run, was_running)
+            self._reload_and_check(run, was_running, listen_at)
         except (StepFailed, OSError, PostfixCommandError) as exc:
             step = exc.step if isinstance(exc, StepFailed) else "write"
             output = exc.output if isinstance(exc, (StepFailed, PostfixCommandError)) else ""
@@ -405,7 +415,8 @@ class Engine:
                 self.writer.write(f.path, f.after, meta)
             run("write", "ok", f"wrote {f.path}")
 
-    def _reload_and_check(self, run: _Run, was_running: bool) -> None:
+    def _reload_and_check(self, run: _Run, was_running: bool,
+                          listen_at: tuple[str, str] | None = None) -> None:
         if not self.reload:
             run("reload", "skipped", "--no-reload: Postfix picks the change up at its next "
                 "reload or restart")
@@ -421,24 +432,25 @@ class Engine:
             raise StepFailed("reload", f"postfix reload failed (exit {res.returncode})",
                              res.output)
         run("reload", "ok", res.output)
-        self._check_serving(run)
+        self._check_serving(run, listen_at)
 
     def _reload(self) -> Result:
         if self.before_reload is not None:
             self.before_reload()
         return self.tools.reload(self.config_dir)
 
-    def _check_serving(self, run: _Run) -> None:
-        time.sleep(RELOAD_SETTLE)
+    def _check_serving(self, run: _Run, listen_at: tuple[str, str] | None = None) -> None:
         run("serve", "start", "is Postfix serving?")
-        if not self.tools.running(self.config_dir):
-            raise StepFailed("serve", "the Postfix master process is not running")
-        addr = smtp_service(master_cf_text(self.config_dir),
-                            self.tools.param(self.config_dir, "inet_interfaces"))
+        # No `postfix status` here: smtpd answering proves master is alive (it spawned it).
+        interfaces, host = listen_at or self.tools.params(self.config_dir, "inet_interfaces",
+                                                          "myhostname")
+        addr = smtp_service(master_cf_text(self.config_dir), interfaces)
         if addr is None:
+            if not self.tools.running(self.config_dir):
+                raise StepFailed("serve", "the Postfix master process is not running")
             run("serve", "skipped", "no smtpd inet service in master.cf to probe")
             return
-        host = self.tools.param(self.config_dir, "myhostname") or "localhost"
+        host = host or "localhost"
         try:
             transcript = wait_serving(addr, host, f"postmaster@{host}")
         except ProbeFailed as exc:

@@ -96,9 +96,11 @@ class PostfixTools:
         return self.run("postmap", "-c", str(config_dir), "-q", "pfwizard-probe@invalid",
                         f"{map_type}:{path}")
 
-    def param(self, config_dir: Path, name: str) -> str:
-        res = self.run("postconf", "-c", str(config_dir), "-h", name)
-        return res.stdout.strip() if res.ok else ""
+    def params(self, config_dir: Path, *names: str) -> list[str]:
+        """Effective values (``postconf -h``), in order; "" for any it cannot tell."""
+        res = self.run("postconf", "-c", str(config_dir), "-h", *names)
+        values = res.stdout.splitlines() if res.ok else []
+        return [v.strip() for v in values] if len(values) == len(names) else [""] * len(names)
 
     def running(self, config_dir: Path) -> bool:
         return self.run("postfix", "-c", str(config_dir), "status").ok

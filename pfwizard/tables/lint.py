@@ -32,8 +32,8 @@ from pathlib import Path
 from pfwizard.findings import Finding, Severity
 from pfwizard.tables.actions import Effect, classify
 from pfwizard.tables.examples import example
-from pfwizard.tables.lookup import Simulator, _fold, parse_network
-from pfwizard.tables.model import Kind, Line, Table
+from pfwizard.tables.lookup import Simulator, parse_network
+from pfwizard.tables.model import Kind, Line, Table, fold_key
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ def _lint_shadowed(table: Table, sim: Simulator, emit: _Add) -> None:
     if table.is_fixed:
         first: dict[str, Line] = {}
         for ln in entries:
-            k = _fold(ln.key)
+            k = fold_key(ln.key)
             if k in first:
                 emit("shadowed", Severity.CAUTION, ln,
                      f"the key {ln.key!r} is already on line {first[k].lineno} (keys ignore "

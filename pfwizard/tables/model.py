@@ -37,6 +37,12 @@ REGEXP_FLAGS = "imx"
 PCRE_FLAGS = "imsxAEUX"
 
 
+def fold_key(key: str) -> str:
+    """Postfix's case folding of fixed-table keys and of mail addresses (casefold() with
+    UTF-8 on; for ASCII that is lower())."""
+    return key.lower() if key.isascii() else key.casefold()
+
+
 class TableError(ConfigError):
     """A table pfwizard refuses to read or write; names the file and the line."""
 

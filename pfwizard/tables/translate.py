@@ -80,6 +80,9 @@ def _emit_set(chars: set[int], negate: bool) -> str:
 
 
 def _lit(b: int) -> str:
+    # Letters and digits as themselves (cheaper for re to compile), everything else escaped.
+    if 0x30 <= b <= 0x39 or 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A:
+        return chr(b)
     return f"\\x{b:02x}"
 
 
@@ -100,6 +103,7 @@ class _Translator:
         self.runs: list[bytearray] = [bytearray()]
         self.depth = 0
         self.has_alt = False
+        self.last_was_literal = False
 
     # -- helpers ---------------------------------------------------------------------------
     def peek(self, k: int = 0) -> int | None:
@@ -115,6 +119,7 @@ class _Translator:
 
     def add_literal(self, b: int, *, atom_state: list[str]) -> None:
         self.out.append(_lit(b))
+        self.last_was_literal = True
         atom_state[0] = "atom"
         if self.depth == 0:
             self.runs[-1].append(b)
@@ -126,6 +131,8 @@ class _Translator:
         while self.i < len(self.src):
             c = self.src[self.i]
             ch = chr(c)
+            if ch not in "*+?{":
+                self.last_was_literal = False
             if ch == "\\":
                 self.escape(state)
             elif ch == "[":
@@ -215,7 +222,7 @@ class _Translator:
 
     def _undo_run_for_quantifier(self) -> None:
         # The last literal byte is optional or repeated: it is not a required run byte.
-        if self.depth == 0 and self.runs[-1] and self.out and self.out[-1].startswith("\\x"):
+        if self.depth == 0 and self.runs[-1] and self.last_was_literal:
             last = self.runs[-1].pop()
             self.runs.append(bytearray())
             del last

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pfwizard import postfix
 from pfwizard.tables.actions import classify
-from pfwizard.tables.model import INDEXED_TYPES, Kind, Line, Table, TableError
+from pfwizard.tables.model import INDEXED_TYPES, Kind, Line, Table, TableError, fold_key
 
 ERROR = "error"
 WARNING = "warning"
@@ -173,7 +173,7 @@ def _duplicates(table: Table) -> list[Problem]:
     for ln in table.entries:
         if ln.skipped:
             continue
-        k = ln.key.lower() if ln.key.isascii() else ln.key.casefold()
+        k = fold_key(ln.key)
         if k in seen:
             out.append(Problem(table.path, ln.lineno, f'duplicate entry: "{ln.key}" (line '
                                f"{seen[k]} has it already; Postfix uses that one)", WARNING,

@@ -188,12 +188,9 @@ class PostfixInstance:
             os.chmod(path, mode)
 
     def start(self) -> None:
+        mark = self.log_mark()
         self._spawn_master()
-        if self.probe_banner() == "silent":
-            # Connected but never greeted: the same wedge as in reload(); start once more.
-            self.stop(cleanup=False)
-            self._spawn_master()
-        self.wait_greeting()
+        self.wait_greeting(mark)
 
     def _spawn_master(self) -> None:
         self.make_queue_dirs()
@@ -208,7 +205,7 @@ class PostfixInstance:
         )
         self.wait_listening()
 
-    def probe_banner(self, timeout: float = 2.0) -> str:
+    def probe_banner(self, timeout: float = 0.2) -> str:
         """Connect once: "ok" (a 220 greeting), "closed" (no greeting: smtpd died or the
         connection was reset) or "silent" (connected, but nothing came within ``timeout``)."""
         try:
@@ -224,12 +221,19 @@ class PostfixInstance:
         except OSError:
             return "closed"
 
-    def wait_greeting(self, timeout: float = 2.0) -> None:
-        """Retry while connections are closed without a greeting (right after a restart);
-        give up quietly after ``timeout``: a test may have broken smtpd on purpose."""
+    def wait_greeting(self, since: int, timeout: float = 1.5) -> bool:
+        """Wait until smtpd greets: right after a restart the first connections may be reset.
+
+        Gives up at once when smtpd logged a fatal error since ``since`` (a test may break
+        smtpd on purpose: that is its business), else quietly after ``timeout``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.probe_banner() == "closed":
+        while time.monotonic() < deadline:
+            if self.probe_banner() == "ok":
+                return True
+            if " fatal: " in self.log_text()[since:]:
+                return False
             time.sleep(0.02)
+        return False
 
     def wait_listening(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -249,11 +253,6 @@ class PostfixInstance:
         # master re-reads its config asynchronously; give it a moment to re-listen.
         time.sleep(0.05)
         self.wait_listening()
-        # A config that kills smtpd shows as "closed" and is the test's business; "silent" is
-        # the bench wedged (a smtpd that read a torn main.cf; postlogd, postfix-facts.md):
-        # start afresh rather than let the test wait for its SMTP timeout.
-        if self.probe_banner() == "silent":
-            self.restart()
 
     def restart(self) -> None:
         self.stop(cleanup=False)
