@@ -116,9 +116,15 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
     head.append("MiaB release: ", style="bold")
     head.append(f"{ctx.release or 'unknown'}; customisations recorded for "
                 f"{ctx.store.model.miab_release or 'an unknown release'} in {ctx.store.path}\n")
-    if plan.in_sync and not plan.conflicts:
+    if ctx.store.model.is_empty():
+        head.append("No customisations recorded yet: every Apply from this wizard records "
+                    "its change here, for restore.\n", style="bold")
+    elif plan.in_sync and not plan.conflicts:
         head.append("In sync: every customisation is in force. Nothing to restore.\n",
                     style="bold")
+    for a in ctx.adoptable:
+        head.append(f"! hand-made, commented out by MiaB, not recorded: {a.describe()} "
+                    "(pfwizard restore --adopt records it)\n", style="yellow")
     parts.append(head)
     for ch in plan.chains:
         states = "; ".join(s.value for s in ch.states())
