@@ -48,6 +48,7 @@ class WelcomeScreen(WizardScreen):
         except Exception as exc:  # a broken customizations.yaml is reported, not fatal here
             self.restore = (False, [f"cannot read the customisations: {exc}"])
         self.refresh_view()
+        self.refresh_bindings()  # "u Restore" appears only once drift is known
 
     def body(self) -> Text:
         s = self.session
@@ -65,6 +66,7 @@ class WelcomeScreen(WizardScreen):
         text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
                     f"release unknown ({where})\n")
         in_sync, drift = self.restore or (True, [])
+        self.drift = not in_sync  # tuix hook: "u Restore" only when there is drift
         if self.restore is None:
             text.append("Customisations: checking...\n")
         elif not in_sync:
@@ -93,6 +95,11 @@ class WelcomeScreen(WizardScreen):
 
     def action_next(self) -> None:
         self.finish(Action.NEXT)
+
+    drift = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.drift if action == "restore" else True  # tuix hook
 
     def action_restore(self) -> None:  # tuix hook
         self.finish(Action.GOTO, "restore")

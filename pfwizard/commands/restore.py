@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _ask(question: str) -> bool:
-    # The wizard's restore screen takes over here once it exists; until then, a plain y/N.
+    # On a terminal the wizard's restore screen asks (see run); this plain y/N remains for
+    # --on-conflict / --adopt runs on a terminal without --yes.
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:
