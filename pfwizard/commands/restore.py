@@ -10,8 +10,6 @@ from pfwizard.intent import Policy
 from pfwizard.intent.context import open_restore
 from pfwizard.intent.hook import install_hook
 
-HELP = "re-apply your customisations on top of what a MiaB upgrade wrote"
-
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
 new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
@@ -25,7 +23,7 @@ exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and r
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.description = f"{parser.description}.\n\n{EPILOG}"
     parser.add_argument("-y", "--yes", action="store_true",
                         help="do not ask (for scripts, cron and the systemd hook)")
     parser.add_argument("--on-conflict", choices=[p.value for p in Policy],

@@ -10,8 +10,6 @@ from pfwizard import exitcodes
 from pfwizard.errors import PfwizardError
 from pfwizard.session import Session
 
-HELP = "open the wizard (default)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
