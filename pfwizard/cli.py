@@ -17,8 +17,20 @@ from pfwizard.errors import PfwizardError
 DEFAULT_CONFIG_DIR = "/etc/postfix"
 DEFAULT_STATE_DIR = "/var/lib/pfwizard"
 
-# Subcommand → module in pfwizard.commands (the order is the order of --help).
-COMMANDS = ("demo", "check", "status", "restore", "apply", "rollback", "explain")
+# Subcommand → one-line help; the code lives in pfwizard.commands.<name> and is imported only
+# when that command runs (or its --help is asked for): `pfwizard check` must not pay for the
+# wizard, the YAML library or the engine.
+COMMANDS: dict[str, str] = {
+    "demo": "try pfwizard on a bundled Mail-in-a-Box v75 configuration (no mail server needed)",
+    "check": "check the SMTP restriction lists and say what is risky (exit 1 on danger)",
+    "status": "report whether your customisations survived the last MiaB upgrade",
+    "restore": "re-apply your customisations on top of what a MiaB upgrade wrote",
+    "apply": "apply a customisations file (same format as customizations.yaml) without questions",
+    "rollback": "list pfwizard's changes, undo one, or confirm a change pending confirmation",
+    "explain": "explain why Postfix refused mail: which list and restriction, in plain words",
+}
+# Global options that take a value (skipped when looking for the subcommand name).
+_VALUE_OPTIONS = ("--config-dir", "--state-dir")
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -48,29 +60,45 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f"pfwizard.commands.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def selected_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, if any (options may come before it)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in _VALUE_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (to add its own options)."""
     parser = argparse.ArgumentParser(
         prog="pfwizard",
         description="Customise Postfix's SMTP restrictions on a Mail-in-a-Box safely, "
-                    "and get the customisations back after a MiaB upgrade.",
+                    "and get the customisations back after a MiaB upgrade. "
+                    "With no command, opens the wizard.",
         epilog=exitcodes.HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pfwizard {__version__}")
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        mod = _load(name)
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP, epilog=exitcodes.HELP,
+    for name, summary in COMMANDS.items():
+        mod = _load(name) if name == command else None
+        p = sub.add_parser(name, help=summary, description=summary, epilog=exitcodes.HELP,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         _global_options(p, suppress=True)
-        mod.add_arguments(p)
+        if mod is not None:
+            mod.add_arguments(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(selected_command(words)).parse_args(words)
     name = args.command or "wizard"
     try:
         return int(_load(name).run(args))

@@ -19,19 +19,23 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pfwizard import analyser, catalogue, miab, postfix
 from pfwizard.chain import Chain, Item
-from pfwizard.engine import OWN_TABLE_DIR, ChangeSet, Engine, TableChange
 from pfwizard.errors import PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
-from pfwizard.intent import IntentFile, build_plan, record_chain, record_parameter, record_table
-from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf, check_value
-from pfwizard.tables import lookup
-from pfwizard.tables import validate as table_validate
-from pfwizard.tables.model import Table
+
+if TYPE_CHECKING:
+    from pfwizard.engine import ChangeSet, Engine
+
+# The engine, tables and intent modules load when first used, not at start-up: the first
+# screen of `sudo pfwizard` should come up as fast as Textual allows.
+
+# Where the tables pfwizard creates live (= pfwizard.engine.OWN_TABLE_DIR, kept in step by
+# tests/test_session.py without importing the engine at start-up).
+OWN_TABLE_DIR = "pfwizard"
 
 # Which list key (catalogue.LISTS) each restriction parameter is.
 LIST_OF_PARAM = {
@@ -348,6 +352,8 @@ class Session:
     def engine(self) -> Engine:
         """The apply engine for this config; its analyser gate lets through exactly the
         findings the admin accepted in the wizard (never an unacceptable one)."""
+        from pfwizard.engine import Engine
+
         return Engine(self.config_dir, self.state_dir, reload=self.reload, gate=self._gate)
 
     def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
@@ -365,6 +371,9 @@ class Session:
     def restore_status(self) -> tuple[bool, list[str]]:
         """(in sync, what differs) between customizations.yaml and main.cf: after a MiaB
         upgrade this says which customisations are missing (``pfwizard restore``)."""
+        from pfwizard.intent import IntentFile, build_plan
+        from pfwizard.intent.report import describe
+
         store = IntentFile.for_state_dir(self.state_dir)
         plan = build_plan(self.cf, store.model)
         if plan.in_sync and not plan.conflicts:
@@ -374,6 +383,8 @@ class Session:
     def record_intent(self) -> Path:
         """After a successful apply: keep what the admin did as intent in customizations.yaml
         (chains as operations on MiaB's base), so ``pfwizard restore`` can put it back."""
+        from pfwizard.intent import IntentFile, record_chain, record_parameter, record_table
+
         store = IntentFile.for_state_dir(self.state_dir)
         for param, value in self.edits.items():
             before = self.cf.get(param)
@@ -490,6 +501,8 @@ def analyse_params(params: Mapping[str, str], config_dir: Path) -> list[Finding]
 
 def make_changeset(summary: str, params: dict[str, str | None],
                    tables: list[tuple[str, str, str]], intent: Any) -> ChangeSet:
+    from pfwizard.engine import ChangeSet, TableChange
+
     tcs = [TableChange(path=Path(p), content=c, map_type=m) for p, c, m in tables]
     return ChangeSet(summary=summary, params=params, tables=tcs, intent={"wizard": intent})
 
@@ -513,6 +526,9 @@ def postmap_query(map_type: str, content: str, key: str) -> str:
     only on the table, and the box's main.cf must not make postmap stop); otherwise the
     tables simulator, and it says so.
     """
+    from pfwizard.tables import lookup
+    from pfwizard.tables.model import Table
+
     if not postfix.available():
         found = lookup.postmap_query(Table.parse(content, map_type), key)
         return f"{found or '(not found)'}  [simulated: Postfix is not installed]"
@@ -532,6 +548,9 @@ def postmap_query(map_type: str, content: str, key: str) -> str:
 
 def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
     """What smtpd's access(5) search would find for ``address`` (the tables simulator)."""
+    from pfwizard.tables import lookup
+    from pfwizard.tables.model import Table
+
     try:
         found = lookup.access_lookup(Table.parse(content, map_type), address, kind=kind)
     except PfwizardError as exc:
@@ -543,6 +562,9 @@ def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
 
 def validate_table(config_dir: Path, map_type: str, content: str) -> list[str]:
     """Errors in a table as edited, one line each (empty: fine to save)."""
+    from pfwizard.tables import validate as table_validate
+    from pfwizard.tables.model import Table
+
     del config_dir  # Postfix checks the table in its own scratch directory
     try:
         table = Table.parse(content, map_type, path="table")

@@ -51,7 +51,8 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(f"Add to the {self.list_key} list (esc: cancel)", classes="hint")
+            yield Static(f"Add to the {self.list_key} list: type to filter, down: the list, "
+                         "enter: pick, esc: cancel", classes="hint")
             yield Input(placeholder="type to filter", id="filter")
             yield OptionList(id="choices")
             yield Static(id="risk", markup=False)

@@ -126,6 +126,10 @@ class ProbeScreen(WizardScreen):
                 self.write_line(line)
         if out.explain_error:
             self.write_line(f"(could not explain the refusals: {out.explain_error})")
+        if out.result.steps:
+            self.write_line("Every reply, as telnet would show it:")
+            for line in out.result.transcript().splitlines():
+                self.write_line(f"  {line}")
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -100,7 +100,7 @@ def conflicts_table(plan: RestorePlan) -> Table:
     by_param = {c.parameter: c for c in plan.chains}
     for c in plan.conflicts:
         ch = by_param.get(c.parameter)
-        now = ch.miab_now.render() if ch is not None and ch.miab_now is not None else (
+        now = "\n".join(_items(ch.miab_now)) if ch is not None and ch.miab_now else (
             next((repr(p.current) for p in plan.parameters if p.intent.name == c.parameter),
                  "(see below)"))
         yours = c.operation.describe() if c.operation is not None else c.message
@@ -116,9 +116,15 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
     head.append("MiaB release: ", style="bold")
     head.append(f"{ctx.release or 'unknown'}; customisations recorded for "
                 f"{ctx.store.model.miab_release or 'an unknown release'} in {ctx.store.path}\n")
-    if plan.in_sync and not plan.conflicts:
+    if ctx.store.model.is_empty():
+        head.append("No customisations recorded yet: every Apply from this wizard records "
+                    "its change here, for restore.\n", style="bold")
+    elif plan.in_sync and not plan.conflicts:
         head.append("In sync: every customisation is in force. Nothing to restore.\n",
                     style="bold")
+    for a in ctx.adoptable:
+        head.append(f"! hand-made, commented out by MiaB, not recorded: {a.describe()} "
+                    "(pfwizard restore --adopt records it)\n", style="yellow")
     parts.append(head)
     for ch in plan.chains:
         states = "; ".join(s.value for s in ch.states())
@@ -312,6 +318,9 @@ class RestoreApplyScreen(ApplyScreen):
             entry = next((m.group(1) for line in said for m in [_ENTRY_RE.search(line)] if m),
                          None)
             result = _Result(code, entry, "" if code in (0, 10) else said[-1] if said else "")
+            if self.wizard.start_step == "restore":
+                # `pfwizard restore` keeps its documented exit codes (10: restored).
+                self.wizard.exit_code = code
         self.app.call_from_thread(self._done, result)
         return result
 

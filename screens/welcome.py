@@ -34,9 +34,21 @@ class WelcomeScreen(WizardScreen):
             yield Static(self.body(), id="welcome-body")
         yield from self.compose_footer()
 
+    restore: tuple[bool, list[str]] | None = None
+
     def on_mount(self) -> None:
         self.query_one("#welcome-page").focus()
+        # The restore check reads customizations.yaml: after the first paint, not before.
+        self.call_after_refresh(self._check_restore)
         super().on_mount()
+
+    def _check_restore(self) -> None:
+        try:
+            self.restore = self.session.restore_status()
+        except Exception as exc:  # a broken customizations.yaml is reported, not fatal here
+            self.restore = (False, [f"cannot read the customisations: {exc}"])
+        self.refresh_view()
+        self.refresh_bindings()  # "u Restore" appears only once drift is known
 
     def body(self) -> Text:
         s = self.session
@@ -53,8 +65,11 @@ class WelcomeScreen(WizardScreen):
                  "no checkout found; set PFWIZARD_MIAB_DIR")
         text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
                     f"release unknown ({where})\n")
-        in_sync, drift = s.restore_status()
-        if not in_sync:
+        in_sync, drift = self.restore or (True, [])
+        self.drift = not in_sync  # tuix hook: "u Restore" only when there is drift
+        if self.restore is None:
+            text.append("Customisations: checking...\n")
+        elif not in_sync:
             text.append("\n! CAUTION: your recorded customisations are not all in force "
                         "(a MiaB upgrade?). Press u to restore them "
                         "(or run: sudo pfwizard restore)\n",
@@ -80,6 +95,11 @@ class WelcomeScreen(WizardScreen):
 
     def action_next(self) -> None:
         self.finish(Action.NEXT)
+
+    drift = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.drift if action == "restore" else True  # tuix hook
 
     def action_restore(self) -> None:  # tuix hook
         self.finish(Action.GOTO, "restore")

@@ -37,3 +37,18 @@ def test_cli_help_does_not_load_textual():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_a_command_imports_only_its_own_module():
+    """`pfwizard check` must not pay for the wizard, the YAML library or the apply engine."""
+    code = (
+        "import sys\nfrom pfwizard.cli import build_parser, selected_command\n"
+        "argv = ['--config-dir', 'check', 'check', '--min-severity', 'info']\n"
+        "assert selected_command(argv) == 'check', selected_command(argv)\n"
+        "build_parser(selected_command(argv)).parse_args(argv)\n"
+        "heavy = ('textual', 'ruamel', 'pfwizard.engine', 'pfwizard.intent', 'pfwizard.session')\n"
+        "print(sorted(k for k in sys.modules if k.startswith(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

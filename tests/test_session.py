@@ -200,3 +200,9 @@ def test_intent_recorded_after_apply_and_drift_reported(tmp_path):
     # main.cf was not changed here, so the recorded customisations are "missing".
     in_sync, drift = s.restore_status()
     assert not in_sync and any("smtpd_sender_restrictions" in line for line in drift)
+
+
+def test_own_table_dir_is_the_engines():
+    from pfwizard import engine, session
+
+    assert session.OWN_TABLE_DIR == engine.OWN_TABLE_DIR

@@ -25,8 +25,10 @@ def preview(app) -> str:
 
 
 async def open_recipe(pilot, index: int) -> None:
-    for _ in range(index):
-        await pilot.press("down")
+    from textual.widgets import OptionList
+
+    await pilot.pause()
+    pilot.app.screen.query_one(OptionList).highlighted = index
     await pilot.press("enter")
     await pilot.pause()
 
@@ -131,3 +133,38 @@ async def test_recipe1_seed000_end_to_end_on_the_bench(bench, monkeypatch):
     after = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=CISCO,
                            rcpt_to="dmarc@box.example.com", source=OUTSIDE)
     assert after.rcpt.code == 250, after.replies
+
+
+async def test_recipe2_own_domains_placement_and_prefill(tmp_path):
+    app = make_app(tmp_path, start="recipes")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_recipe(pilot, 1)
+        app.screen.set_input("domains", "box.example.com example.net")
+        await pilot.pause()
+        text = preview(app)
+        assert "* placement recipient" in text and "placement sender" in text
+        await pilot.press("f4")
+        await pilot.pause()
+        assert "* placement sender" in preview(app)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        sender = app.session.value(SENDER) or ""
+        assert "check_sender_access" in sender and "permit_sasl_authenticated" in sender
+        [table] = app.session.tables
+        assert "example.net" in app.session.tables[table].content
+
+
+async def test_recipes_3_and_4_propose_on_miab_v75(tmp_path):
+    app = make_app(tmp_path, start="recipes")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_recipe(pilot, 2)
+        assert "Cannot propose" not in preview(app) and "smtpd_helo" in preview(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        await open_recipe(pilot, 3)
+        text = preview(app)
+        assert "Cannot propose" not in text and "milter_default_action" in text
+        await pilot.press("f4")
+        await pilot.pause()
+        assert "* placement" in preview(app)

@@ -127,3 +127,15 @@ async def test_welcome_offers_restore_when_drift_is_found(tmp_path):
         await pilot.press("b")
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
+
+
+async def test_nothing_recorded_and_hand_made_lines_to_adopt(tmp_path):
+    config_dir, state_dir = box(tmp_path, "main.cf.customized-after-v75-setup")
+    app = app_for(config_dir, state_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        text = body(app)
+        assert "No customisations recorded yet" in text
+        assert "commented out by MiaB" in text and "--adopt" in text
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreScreen)  # glued lines, no policy: stays

@@ -57,3 +57,15 @@ def test_probe_cannot_connect(snap_compare, root, monkeypatch):  # noqa: F811
                 break
 
     assert snap_compare(app, terminal_size=SIZE, run_before=wait)
+
+
+def test_restore_conflict_side_by_side(snap_compare, root):  # noqa: F811
+    from pfwizard.maincf import MainCf
+
+    app = upgraded_app(root, "restore")
+    main_cf = app.session.config_dir / "main.cf"
+    cf = MainCf.read(main_cf)
+    cf.set("smtpd_sender_restrictions",
+           "reject_non_fqdn_sender,reject_authenticated_sender_login_mismatch")
+    main_cf.write_bytes(cf.to_bytes())
+    assert snap_compare(app, terminal_size=SIZE, press=["s", "end"])

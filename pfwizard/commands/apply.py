@@ -12,8 +12,6 @@ from pfwizard.intent.profile import plan_profile, record_profile
 from pfwizard.intent.writer import Writer
 from pfwizard.maincf import MainCf
 
-HELP = "apply a customisations file (same format as customizations.yaml) without questions"
-
 EPILOG = """\
 For configuration management: the profile's operations are replayed onto this box's MiaB
 values (any release), its tables written, its parameters set, through the safe apply engine;
@@ -26,7 +24,7 @@ invalid: the message names the line; nothing applied), 3 failed and rolled back,
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.description = f"{parser.description}.\n\n{EPILOG}"
     parser.add_argument("profile", metavar="PROFILE.yaml", help="the customisations file")
     parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
                         help="keep-miab: MiaB's value wins; skip: apply the rest")

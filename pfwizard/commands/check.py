@@ -16,8 +16,6 @@ from pfwizard import analyser, exitcodes
 from pfwizard.errors import ConfigError
 from pfwizard.findings import Finding, Severity, worst
 
-HELP = "check the SMTP restriction lists and say what is risky (exit 1 on danger)"
-
 _COLOURS = {Severity.INFO: "36", Severity.CAUTION: "33", Severity.DANGER: "1;31"}
 
 

@@ -10,8 +10,6 @@ from pfwizard.chain import Chain
 from pfwizard.demo import prepare_demo
 from pfwizard.maincf import MainCf
 
-HELP = "try pfwizard on a bundled Mail-in-a-Box v75 configuration (no mail server needed)"
-
 CHAIN_PARAMS = (
     "smtpd_helo_restrictions",
     "smtpd_sender_restrictions",

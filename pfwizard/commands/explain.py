@@ -15,8 +15,6 @@ from pfwizard.explain import BoxConfig, explain, group, parse_line, parse_since,
 from pfwizard.explain.render import render_one, render_report
 from pfwizard.explain.scan import Report, since_filter
 
-HELP = "explain why Postfix refused mail: which list and restriction, in plain words"
-
 EPILOG = """\
 examples:
   pfwizard explain 'NOQUEUE: reject: RCPT from x[192.0.2.1]: 450 4.1.8 <a@b.example>: ...'

@@ -10,8 +10,6 @@ from pfwizard.intent import Policy
 from pfwizard.intent.context import open_restore
 from pfwizard.intent.hook import install_hook
 
-HELP = "re-apply your customisations on top of what a MiaB upgrade wrote"
-
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
 new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
@@ -25,7 +23,7 @@ exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and r
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.description = f"{parser.description}.\n\n{EPILOG}"
     parser.add_argument("-y", "--yes", action="store_true",
                         help="do not ask (for scripts, cron and the systemd hook)")
     parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
@@ -46,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _ask(question: str) -> bool:
-    # The wizard's restore screen takes over here once it exists; until then, a plain y/N.
+    # On a terminal the wizard's restore screen asks (see run); this plain y/N remains for
+    # --on-conflict / --adopt runs on a terminal without --yes.
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:

@@ -14,8 +14,6 @@ from pfwizard.commands.restore import _ask
 from pfwizard.engine import Engine, JournalEntry, Refused, StepEvent
 from pfwizard.engine.atomic import can_access
 
-HELP = "list pfwizard's changes, undo one, or confirm a change pending confirmation"
-
 EPILOG = """\
 Every apply, restore and rollback is a journal entry in the state directory, with a backup of
 each file it touched.  --to ID puts every file that entry changed back as it was before it
@@ -29,7 +27,7 @@ is in force), 4 refused or declined (nothing written; e.g. not root: use sudo).
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.description = f"{parser.description}.\n\n{EPILOG}"
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--list", action="store_true",
                       help="the journal: every change with its time, user, outcome, summary "

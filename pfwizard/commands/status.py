@@ -13,8 +13,6 @@ from pfwizard.intent.context import open_restore
 from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf
 
-HELP = "report whether your customisations survived the last MiaB upgrade"
-
 EPILOG = """\
 status reports: in sync; customisations missing (after an upgrade); MiaB changed the base
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
@@ -24,7 +22,7 @@ exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = f"{HELP}.\n\n{EPILOG}"
+    parser.description = f"{parser.description}.\n\n{EPILOG}"
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release (default: "
                              f"${miab.CHECKOUT_ENV}, else /root/mailinabox)")

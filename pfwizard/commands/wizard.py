@@ -10,8 +10,6 @@ from pfwizard import exitcodes
 from pfwizard.errors import PfwizardError
 from pfwizard.session import Session
 
-HELP = "open the wizard (default)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
@@ -28,10 +26,12 @@ def open_wizard(session: Session, args: argparse.Namespace,
               "non-interactive commands", file=sys.stderr)
         return exitcodes.ERROR
     # An apply cut short (SIGKILL, SSH drop) is finished or undone before anything else.
-    try:
-        recovered = session.engine().recover()
-    except PfwizardError as exc:
-        recovered = [f"could not check for an interrupted apply: {exc}"]
+    recovered: list[str] = []
+    if (session.state_dir / "journal").is_dir():  # no journal: nothing to recover
+        try:
+            recovered = session.engine().recover()
+        except PfwizardError as exc:
+            recovered = [f"could not check for an interrupted apply: {exc}"]
     from tui.app import PfwizardApp  # Textual loads only now
 
     app = PfwizardApp(session, start=start, no_color=no_color(args),
