@@ -162,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.REFUSED
     if args.show:
         return _show(engine, args.show)
-    # Without a flag on a terminal this will open the wizard's rollback screen; for now (and
-    # always when not on a terminal) it lists the journal.
+    if not args.list and sys.stdin.isatty() and sys.stdout.isatty():
+        # No flag, on a terminal: the wizard's rollback screen (journal, diffs, restore one).
+        from pfwizard.commands.wizard import open_rollback
+
+        return open_rollback(args)
     return _list(engine)
