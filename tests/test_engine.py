@@ -247,12 +247,20 @@ def test_rollback_refuses_when_files_changed_after_the_entry(miab, state):
 
 
 @needs_bench
-def test_a_second_apply_of_the_same_change_is_empty(miab, state):
+def test_a_lost_index_is_rebuilt_and_a_second_apply_is_empty(miab, state):
     eng = make_engine(miab, state)
     assert eng.apply(eng.plan(seed000_changeset(miab.config_dir))).ok
+    # The change is in force: the same change set now plans nothing.
     cs = seed000_changeset(miab.config_dir)
     cs.params = {}
     assert eng.plan(cs).is_empty
+    index = miab.config_dir / "pfwizard" / "dmarc_sender_domains.db"
+    index.unlink()
+    plan = eng.plan(cs)
+    assert not plan.is_empty and "is missing: rebuild" in plan.unified_diff()
+    res = eng.apply(plan)
+    assert res.ok, res.error
+    assert index.exists() and verdicts(miab) == (250, 250)
 
 
 @needs_bench

@@ -79,9 +79,12 @@ class FilePlan:
     postmap: bool = False
     """Build the index with postmap after writing (apply of an indexed table); a rollback
     restores the index bytes from the backup instead."""
+    rebuild: bool = False
+    """The source is unchanged but its index is missing: postmap it anyway."""
+
     @property
     def changes(self) -> bool:
-        return self.before != self.after
+        return self.before != self.after or self.rebuild
 
 
 @dataclass
@@ -170,10 +173,13 @@ def build_plan(config_dir: Path, changeset: ChangeSet) -> Plan:
         seen.add(real)
         before = read_or_none(real)
         after = None if t.content is None else t.content.encode("utf-8")
-        # A lost index next to an unchanged source is rebuilt by pfwizard.intent.writer.
-        files.append(FilePlan(real, before, after, text_diff(real, before, after),
-                              role="table", map_type=t.map_type,
-                              postmap=is_indexed(t.map_type)))
+        idx = index_path(real, t.map_type)
+        lost = after is not None and after == before and idx is not None and not idx.exists()
+        diff = text_diff(real, before, after)
+        if lost:
+            diff = f"# {t.map_type}:{real}: unchanged, but its index {idx} is missing: rebuild\n"
+        files.append(FilePlan(real, before, after, diff, role="table", map_type=t.map_type,
+                              postmap=is_indexed(t.map_type), rebuild=lost))
     main_cf = resolve_inside(config_dir, Path("main.cf"))
     if changeset.params:
         before = main_cf.read_bytes()
