@@ -117,3 +117,23 @@ def test_a_table_outside_the_config_directory_is_refused(tmp_path, capsys):
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
     assert "outside the config directory" in capsys.readouterr().out
     assert not (tmp_path / "elsewhere").exists()
+
+
+@needs_postfix
+def test_confirm_within_reverts_an_unconfirmed_profile(tmp_path, capsys):
+    """`apply --confirm-within`: the engine's commit-confirmed, from the command line."""
+    import time
+
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    before = (config_dir / "main.cf").read_bytes()
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE.format(cfg=config_dir))
+    assert pf(config_dir, state_dir, "apply", str(profile),
+              "--confirm-within", "1") == exitcodes.CHANGED
+    out = capsys.readouterr().out
+    assert "unless confirmed: pfwizard rollback --confirm" in out
+    assert (config_dir / "main.cf").read_bytes() != before
+    deadline = time.monotonic() + 60
+    while (config_dir / "main.cf").read_bytes() != before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (config_dir / "main.cf").read_bytes() == before  # nobody confirmed: reverted

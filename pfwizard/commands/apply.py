@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("profile", metavar="PROFILE.yaml", help="the customisations file")
     parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
                         help="keep-miab: MiaB's value wins; skip: apply the rest")
+    parser.add_argument("--confirm-within", metavar="SECONDS", type=float,
+                        help="roll the change back by itself unless confirmed in time with "
+                             "`pfwizard rollback --confirm ID` (even if the session dies)")
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release")
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_profile(cf, state, profile, policy)
     release = miab.installed_release(args.miab_dir)
     req = Request(f"apply profile {Path(args.profile).name}", kind="apply", release=release,
-                  dry_run=args.dry_run,
+                  dry_run=args.dry_run, confirm_within=args.confirm_within,
                   update=lambda s: record_profile(s, cf, plan, profile, release))
     writer = Writer(config_dir, args.state_dir, reload=not args.no_reload)
     return execute(plan, state, writer, req)

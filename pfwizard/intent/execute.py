@@ -24,6 +24,8 @@ class Request:
     """Asked with the diff before writing; None: go ahead (--yes)."""
     update: Callable[[IntentFile], bool] | None = None
     """Records the outcome in customizations.yaml (default: the plan's rebase)."""
+    confirm_within: float | None = None
+    """Roll the change back by itself unless `pfwizard rollback --confirm ID` comes in time."""
 
 
 def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
@@ -66,7 +68,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if req.confirm is not None and not req.confirm("Apply these changes?"):
         say("declined: nothing written")
         return exitcodes.REFUSED
-    outcome = writer.apply(prepared, progress=say)
+    outcome = writer.apply(prepared, progress=say, confirm_within=req.confirm_within)
     if outcome.output:
         say(outcome.output)
     if not outcome.ok:
@@ -75,4 +77,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if update(store):
         store.save()
     say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
+    if req.confirm_within and outcome.entry_id:
+        say(f"it will be rolled back in {req.confirm_within:g} s unless confirmed: "
+            f"pfwizard rollback --confirm {outcome.entry_id}")
     return exitcodes.CHANGED

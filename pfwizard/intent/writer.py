@@ -87,8 +87,8 @@ class Writer:
             f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild)
         return Prepared(diff, plan.is_empty and not rebuild, plan, rebuild)
 
-    def apply(self, prepared: Prepared,
-              progress: Callable[[str], None] | None = None) -> Outcome:
+    def apply(self, prepared: Prepared, progress: Callable[[str], None] | None = None,
+              confirm_within: float | None = None) -> Outcome:
         def relay(ev: StepEvent) -> None:
             if progress is not None:
                 progress(f"{ev.step}: {ev.status}" + (f" ({ev.detail})" if ev.detail else ""))
@@ -104,5 +104,5 @@ class Writer:
             relay(StepEvent("postmap", "ok", out or f"rebuilt {t.map_type}:{path}"))
         if prepared.plan.is_empty:
             return Outcome(True)
-        res = eng.apply(prepared.plan, progress=relay)
+        res = eng.apply(prepared.plan, progress=relay, confirm_within=confirm_within)
         return Outcome(res.ok, res.error, res.refused, res.entry_id, res.postfix_output)
