@@ -173,3 +173,14 @@ def test_miab_sqlite_candidates_come_from_users_and_aliases(tmp_path):
     cf.write_text(f"dbpath={db}\nquery = SELECT 1 FROM users WHERE email LIKE '%%@%s'\n")
     assert _sqlite_candidates(f"sqlite:{cf}") == ["alias.example", "box.example.com",
                                                    "example.net"]
+
+
+def test_recipe4_without_opendkim_goes_last_and_dkim_socket_can_be_named():
+    cf = MainCf.parse("smtpd_milters = inet:127.0.0.1:7001 inet:127.0.0.1:7002\n")
+    last = opendmarc(cf, "inet:127.0.0.1:7003")
+    assert last.params["smtpd_milters"].split() == [
+        "inet:127.0.0.1:7001", "inet:127.0.0.1:7002", "inet:127.0.0.1:7003"]
+    assert any("No OpenDKIM" in n for n in last.notes)
+    named = opendmarc(cf, "inet:127.0.0.1:7003", dkim_socket="inet:127.0.0.1:7001")
+    assert named.params["smtpd_milters"].split() == [
+        "inet:127.0.0.1:7001", "inet:127.0.0.1:7003", "inet:127.0.0.1:7002"]

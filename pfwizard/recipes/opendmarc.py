@@ -24,8 +24,9 @@ DMARC_RE = re.compile(r"opendmarc|:8893\b", re.IGNORECASE)
 ACTIONS = {
     "accept": ("While a milter is down, mail is accepted unchecked (and, for OpenDKIM, "
                "unsigned): mail keeps flowing, spoofed mail too.", Severity.CAUTION),
-    "tempfail": ("While a milter is down, every message is deferred with 4xx: senders retry, "
-                 "nothing is lost, but nothing arrives until the milter is back.",
+    "tempfail": ("While a milter is down, every message is deferred with 4xx (smtpd answers "
+                 "MAIL FROM with 451 4.7.1): senders retry, nothing is lost, but nothing "
+                 "arrives until the milter is back.",
                  Severity.CAUTION),
     "reject": ("While a milter is down, every message is refused with 5xx: senders get "
                "bounces and mail is lost.", Severity.DANGER),
@@ -56,14 +57,21 @@ def reachable(milter: str, queue_directory: str = "/var/spool/postfix",
 
 
 def opendmarc(cf: MainCf, socket_name: str = "inet:127.0.0.1:8893",
-              default_action: str = "accept", queue_directory: str | None = None) -> Proposal:
+              default_action: str = "accept", queue_directory: str | None = None,
+              dkim_socket: str | None = None) -> Proposal:
+    """``dkim_socket`` names the OpenDKIM milter when it is not recognisable by name or by
+    its usual port 8891; with no OpenDKIM found, OpenDMARC goes last, after every milter."""
     if default_action not in ACTIONS:
         raise ValueError(f"milter_default_action must be one of {', '.join(ACTIONS)}")
     milters = [m for m in re.split(r"[\s,]+", cf.get("smtpd_milters") or "") if m]
     dmarc = [m for m in milters if DMARC_RE.search(m) or m == socket_name]
     rest = [m for m in milters if m not in dmarc]
-    dkim_at = max((i for i, m in enumerate(rest) if DKIM_RE.search(m)), default=-1)
-    ordered = [*rest[:dkim_at + 1], *(dmarc or [socket_name]), *rest[dkim_at + 1:]]
+    dkim_at = max((i for i, m in enumerate(rest)
+                   if m == dkim_socket or (dkim_socket is None and DKIM_RE.search(m))),
+                  default=-1)
+    # No OpenDKIM: last, so whatever milter adds Authentication-Results still runs first.
+    cut = dkim_at + 1 if dkim_at >= 0 else len(rest)
+    ordered = [*rest[:cut], *(dmarc or [socket_name]), *rest[cut:]]
     params: dict[str, str | None] = {}
     notes: list[str] = []
     if ordered != milters:
@@ -73,7 +81,7 @@ def opendmarc(cf: MainCf, socket_name: str = "inet:127.0.0.1:8893",
     if dkim_at < 0:
         notes.append("No OpenDKIM milter found: OpenDMARC then only has SPF to go on.")
     qdir = queue_directory or cf.get("queue_directory") or "/var/spool/postfix"
-    for m in ordered[dkim_at + 1: dkim_at + 1 + len(dmarc or [socket_name])]:
+    for m in ordered[cut: cut + len(dmarc or [socket_name])]:
         ok, detail = reachable(m, qdir)
         notes.append(("reachable: " if ok else "NOT reachable: ") + detail)
     notes.append("MiaB's submission and smtps services set -o smtpd_milters to OpenDKIM only, "
