@@ -3,7 +3,9 @@ text each placement carries. Recipes 1 and 2 run end to end in test_recipes_benc
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 
 import pytest
 
@@ -184,3 +186,68 @@ def test_recipe4_without_opendkim_goes_last_and_dkim_socket_can_be_named():
     named = opendmarc(cf, "inet:127.0.0.1:7003", dkim_socket="inet:127.0.0.1:7001")
     assert named.params["smtpd_milters"].split() == [
         "inet:127.0.0.1:7001", "inet:127.0.0.1:7003", "inet:127.0.0.1:7002"]
+
+
+def backdate(*paths) -> None:
+    """Files younger than ~2 s make postconf/postmap pause ("cool down")."""
+    old = time.time() - 60
+    for p in paths:
+        os.utime(p, (old, old))
+
+
+def test_box_mailboxes_from_miab_sqlite(tmp_path):
+    """MiaB: users and aliases straight from the sqlite DB its lookup .cf files name
+    (postfix-sqlite need not be installed: the DB is read directly)."""
+    import sqlite3
+
+    from pfwizard.recipes.forged_senders import box_mailboxes
+
+    db = tmp_path / "users.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE users (email TEXT)")
+        conn.execute("CREATE TABLE aliases (source TEXT, destination TEXT)")
+        conn.executemany("INSERT INTO users VALUES (?)",
+                         [("admin@box.example.com",), ("Mick@box.example.com",)])
+        conn.executemany("INSERT INTO aliases VALUES (?, ?)",
+                         [("postmaster@box.example.com", "admin@box.example.com"),
+                          ("@catchall.example", "admin@box.example.com")])
+    for name, query in (("virtual-mailbox-maps.cf", "SELECT 1 FROM users WHERE email='%s'"),
+                        ("virtual-alias-maps.cf",
+                         "SELECT destination FROM aliases WHERE source='%s'")):
+        (tmp_path / name).write_text(f"dbpath={db}\nquery = {query}\n")
+    (tmp_path / "main.cf").write_text(
+        "compatibility_level = 3.6\n"
+        f"virtual_mailbox_maps=sqlite:{tmp_path}/virtual-mailbox-maps.cf\n"
+        f"virtual_alias_maps=sqlite:{tmp_path}/virtual-alias-maps.cf\n")
+    backdate(tmp_path / "main.cf")
+    found = box_mailboxes(tmp_path)
+    assert found == ["admin@box.example.com", "mick@box.example.com",
+                     "postmaster@box.example.com"]  # the catch-all names no one
+    p = forged_local_senders(v(), tmp_path)  # no addresses typed: the box's own
+    [line] = p.tables[0].content.splitlines()[1:]
+    assert "admin|mick|postmaster" in line
+
+
+@needs_postfix
+def test_box_mailboxes_lists_hash_and_texthash_with_postmap_s(tmp_path):
+    from pfwizard import postfix
+    from pfwizard.recipes.forged_senders import box_mailboxes
+
+    (tmp_path / "mailboxes").write_text("admin@box.example.com OK\n# x\nmick@box.example.com OK\n")
+    (tmp_path / "aliases").write_text("abuse@box.example.com admin@box.example.com\n"
+                                      "@box.example.net admin@box.example.com\n")
+    (tmp_path / "main.cf").write_text(
+        f"compatibility_level = 3.6\nvirtual_mailbox_maps = texthash:{tmp_path}/mailboxes\n"
+        f"virtual_alias_maps = hash:{tmp_path}/aliases\n")
+    backdate(*(tmp_path / f for f in ("mailboxes", "aliases", "main.cf")))
+    assert postfix.postmap(tmp_path, f"hash:{tmp_path}/aliases").ok
+    backdate(tmp_path / "aliases.db")
+    assert box_mailboxes(tmp_path) == ["abuse@box.example.com", "admin@box.example.com",
+                                       "mick@box.example.com"]
+
+
+def test_forged_local_senders_refuses_when_the_box_has_no_mailboxes(tmp_path):
+    (tmp_path / "main.cf").write_text("compatibility_level = 3.6\n")
+    backdate(tmp_path / "main.cf")
+    with pytest.raises(RecipeRefused, match="no mailboxes"):
+        forged_local_senders(v(), tmp_path)

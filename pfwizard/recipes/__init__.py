@@ -8,13 +8,14 @@ Public API (each returns a ``Proposal``; ``proposal.changeset()`` goes to pfwiza
     helo_dnsbl(cf, *, reject_unknown_helo=False, dnsbls=("zen.spamhaus.org",),
                rhsbls=("dbl.spamhaus.org",))
     opendmarc(cf, socket_name="inet:127.0.0.1:8893", default_action="accept")
-    forged_local_senders(cf, config_dir, addresses, hook="main-cf" | "authclean")
+    forged_local_senders(cf, config_dir, addresses=None, hook="main-cf" | "authclean")
+    box_mailboxes(config_dir) -> list[str]   (virtual_mailbox_maps + virtual_alias_maps keys)
     try_headers(table_text, headers) -> {header: action}   (postmap -q - pcre:FILE)
     RECIPES: id -> title, the ids `pfwizard explain` offers
 """
 
 from pfwizard.explain.causes import RECIPE_TITLES as RECIPES
-from pfwizard.recipes.forged_senders import forged_local_senders, try_headers
+from pfwizard.recipes.forged_senders import box_mailboxes, forged_local_senders, try_headers
 from pfwizard.recipes.helo_dnsbl import helo_dnsbl
 from pfwizard.recipes.model import PlacementOption, Proposal, RecipeRefused
 from pfwizard.recipes.opendmarc import opendmarc, reachable
@@ -23,6 +24,6 @@ from pfwizard.recipes.unresolved import allowlist_unresolved_senders
 
 __all__ = [
     "RECIPES", "PlacementOption", "Proposal", "RecipeRefused", "allowlist_unresolved_senders",
-    "box_domains", "forged_local_senders", "helo_dnsbl", "opendmarc", "reachable",
+    "box_domains", "box_mailboxes", "forged_local_senders", "helo_dnsbl", "opendmarc", "reachable",
     "reject_own_domain_senders", "try_headers",
 ]

@@ -18,12 +18,14 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from pfwizard import postfix
 from pfwizard.allowlist import postmap_query
 from pfwizard.engine import TableChange
 from pfwizard.explain.causes import RECIPE_FORGED_LOCAL
 from pfwizard.findings import Severity
 from pfwizard.maincf import MainCf
-from pfwizard.recipes.model import PlacementOption, Proposal, own_table
+from pfwizard.recipes.model import PlacementOption, Proposal, RecipeRefused, own_table
+from pfwizard.recipes.own_domains import sqlite_addresses
 
 TABLE_NAME = "forged_local_senders"
 REPLY = "REJECT forged local sender"
@@ -31,6 +33,33 @@ MIAB_AUTHCLEAN_CHECKS = "pcre:/etc/postfix/outgoing_mail_header_filters"
 # What may sit right before an address in a From: header.
 _DELIM = r"""[\s<"',:;(]"""
 _LOCAL_CHARS = r"""[^\s<>"',:;()@]"""
+# Tables ``postmap -s`` can list (indexed ones and texthash).
+_LISTABLE = ("texthash", "hash", "btree", "lmdb", "cdb", "dbm")
+MAILBOX_PARAMS = ("virtual_mailbox_maps", "virtual_alias_maps")
+
+
+def box_mailboxes(config_dir: Path | str) -> list[str]:
+    """The box's real addresses: keys of ``virtual_mailbox_maps`` and ``virtual_alias_maps``.
+
+    Listable tables are read with ``postmap -s`` (Postfix's own reading of them); MiaB's
+    sqlite lookups are read from the database their .cf file names. Catch-alls (``@domain``)
+    and other keys without a local part are left out: they name no one to allow.
+    """
+    res = postfix.postconf(config_dir, "-x", "-h", *MAILBOX_PARAMS)
+    refs = [w for w in re.split(r"[\s,]+", res.stdout) if ":" in w] if res.ok else []
+    found: set[str] = set()
+    for ref in refs:
+        kind = ref.split(":", 1)[0]
+        if kind in _LISTABLE:
+            listed = postfix.postmap(config_dir, "-s", ref, timeout=15)
+            keys = [line.split()[0] for line in listed.stdout.splitlines()
+                    if line.strip()] if listed.ok else []
+        elif kind == "sqlite":
+            keys = sqlite_addresses(ref)
+        else:
+            continue
+        found.update(k.lower() for k in keys if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", k))
+    return sorted(found)
 
 
 def _pcre_escape(text: str) -> str:
@@ -64,8 +93,15 @@ def try_headers(table_text: str, headers: list[str]) -> dict[str, str]:
     return answers
 
 
-def forged_local_senders(cf: MainCf, config_dir: Path | str, addresses: Iterable[str],
+def forged_local_senders(cf: MainCf, config_dir: Path | str,
+                         addresses: Iterable[str] | None = None,
                          hook: str = "main-cf") -> Proposal:
+    """``addresses`` default to the box's own (``box_mailboxes``), so nobody types them."""
+    if addresses is None:
+        addresses = box_mailboxes(config_dir)
+        if not addresses:
+            raise RecipeRefused("no mailboxes found in virtual_mailbox_maps or "
+                                "virtual_alias_maps; give the addresses")
     addresses = list(addresses)
     lines = table_lines(addresses)
     if not lines:

@@ -60,8 +60,9 @@ def _table_keys(ref: str) -> list[str]:
     return keys
 
 
-def _sqlite_candidates(ref: str) -> list[str]:
-    """MiaB: domains of every user and alias in the sqlite DB its lookup .cf file names."""
+def sqlite_addresses(ref: str) -> list[str]:
+    """MiaB: every user and alias address in the sqlite DB its lookup .cf file names
+    (read directly: the DB MiaB's own tools keep, whether or not postfix-sqlite is here)."""
     _, _, cf_path = ref.partition(":")
     try:
         cf_text = Path(cf_path).read_text()
@@ -76,12 +77,17 @@ def _sqlite_candidates(ref: str) -> list[str]:
             for table, column in (("users", "email"), ("aliases", "source")):
                 try:
                     for (addr,) in db.execute(f"SELECT {column} FROM {table}"):
-                        out.add(str(addr).rpartition("@")[2].lower())
+                        out.add(str(addr).lower())
                 except sqlite3.Error:
                     continue
     except sqlite3.Error:
         return []
-    return sorted(d for d in out if d)
+    return sorted(a for a in out if a)
+
+
+def _sqlite_candidates(ref: str) -> list[str]:
+    """MiaB: domains of every user and alias in the sqlite DB."""
+    return sorted({a.rpartition("@")[2] for a in sqlite_addresses(ref)} - {""})
 
 
 def box_domains(config_dir: Path | str) -> list[str]:
