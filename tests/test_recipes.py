@@ -159,18 +159,23 @@ def test_recipe5_hooks_main_cf_and_offers_authclean():
     assert "authclean" in p.placements[0].risk
 
 
-def test_miab_sqlite_candidates_come_from_users_and_aliases(tmp_path):
+def miab_db(tmp_path, users: list[str], aliases: list[str]):
+    """A users.sqlite shaped like MiaB's (users.email, aliases.source)."""
     import sqlite3
-
-    from pfwizard.recipes.own_domains import _sqlite_candidates
 
     db = tmp_path / "users.sqlite"
     with sqlite3.connect(db) as con:
         con.execute("CREATE TABLE users (email TEXT)")
         con.execute("CREATE TABLE aliases (source TEXT)")
-        con.executemany("INSERT INTO users VALUES (?)",
-                        [("mick@box.example.com",), ("ann@example.net",)])
-        con.execute("INSERT INTO aliases VALUES ('@alias.example')")
+        con.executemany("INSERT INTO users VALUES (?)", [(u,) for u in users])
+        con.executemany("INSERT INTO aliases VALUES (?)", [(a,) for a in aliases])
+    return db
+
+
+def test_miab_sqlite_candidates_come_from_users_and_aliases(tmp_path):
+    from pfwizard.recipes.own_domains import _sqlite_candidates
+
+    db = miab_db(tmp_path, ["mick@box.example.com", "ann@example.net"], ["@alias.example"])
     cf = tmp_path / "virtual-mailbox-domains.cf"
     cf.write_text(f"dbpath={db}\nquery = SELECT 1 FROM users WHERE email LIKE '%%@%s'\n")
     assert _sqlite_candidates(f"sqlite:{cf}") == ["alias.example", "box.example.com",
@@ -198,19 +203,10 @@ def backdate(*paths) -> None:
 def test_box_mailboxes_from_miab_sqlite(tmp_path):
     """MiaB: users and aliases straight from the sqlite DB its lookup .cf files name
     (postfix-sqlite need not be installed: the DB is read directly)."""
-    import sqlite3
-
     from pfwizard.recipes.forged_senders import box_mailboxes
 
-    db = tmp_path / "users.sqlite"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE users (email TEXT)")
-        conn.execute("CREATE TABLE aliases (source TEXT, destination TEXT)")
-        conn.executemany("INSERT INTO users VALUES (?)",
-                         [("admin@box.example.com",), ("Mick@box.example.com",)])
-        conn.executemany("INSERT INTO aliases VALUES (?, ?)",
-                         [("postmaster@box.example.com", "admin@box.example.com"),
-                          ("@catchall.example", "admin@box.example.com")])
+    db = miab_db(tmp_path, ["admin@box.example.com", "Mick@box.example.com"],
+                 ["postmaster@box.example.com", "@catchall.example"])
     for name, query in (("virtual-mailbox-maps.cf", "SELECT 1 FROM users WHERE email='%s'"),
                         ("virtual-alias-maps.cf",
                          "SELECT destination FROM aliases WHERE source='%s'")):
