@@ -230,3 +230,33 @@ def test_recipe3_reply_filter_stops_false_listing_and_helo_checks_bite(bench):
     assert helo.code == 504 and "need fully-qualified hostname" in str(helo)
     assert bench.dialogue(mail_from="a@example.org", helo="PC01",
                           source=INSIDE).rcpt.code == 250
+
+
+@needs_bench
+def test_recipe5_table_from_the_box_mailboxes_answers_sample_headers(bench):
+    """Seed 004, without typing the users: the bench's virtual_mailbox_maps (texthash) gives
+    the addresses; the generated pcre table is tried with ``postmap -q - pcre:FILE`` the way
+    the seed tries its captured headers, then on the live cleanup."""
+    from pfwizard.recipes import box_mailboxes, forged_local_senders, try_headers
+
+    configure_v75(bench)
+    found = box_mailboxes(bench.config_dir)
+    assert found == ["admin@box.example.com", "dmarc@box.example.com", "mick@box.example.com"]
+    cf = MainCf.read(bench.instance.main_cf)
+    prop = forged_local_senders(cf, bench.config_dir)
+    apply(bench, prop)
+    table = Path(prop.tables[0].path)
+    verdicts = try_headers(table.read_text(), [
+        "From: nobody@box.example.com", 'From: "Webmaster" <webmaster@box.example.com>',
+        "From: mick@box.example.com", 'From: "Dmarc" <dmarc+reports@box.example.com>',
+        "From: admin@box.example.com.evil.example", "From: someone@example.org"])
+    assert verdicts == {
+        "From: nobody@box.example.com": "REJECT forged local sender",
+        'From: "Webmaster" <webmaster@box.example.com>': "REJECT forged local sender"}
+    body = "From: {}\nTo: admin@box.example.com\nSubject: test\n\nhello\n"
+    forged = bench.dialogue(mail_from="a@example.org", source=INSIDE,
+                            data=body.format("webmaster@box.example.com"))
+    assert forged.for_command("<end of data>")[0].code == 550, forged.replies
+    real = bench.dialogue(mail_from="a@example.org", source=INSIDE,
+                          data=body.format("dmarc@box.example.com"))
+    assert real.for_command("<end of data>")[0].code == 250, real.replies
