@@ -42,6 +42,8 @@ def _cursor_blink_off() -> None:
 class TestApp(PfwizardApp):
     """The real app, with the terminal cursor steady for snapshots."""
 
+    __test__ = False  # an App, not a pytest test class
+
     def __init__(self, *args: Any, **kw: Any) -> None:
         _cursor_blink_off()
         super().__init__(*args, **kw)

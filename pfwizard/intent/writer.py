@@ -16,13 +16,10 @@ from pfwizard.engine import (
     StepEvent,
     StepFailed,
     TableChange,
-    default_gate,
 )
 from pfwizard.engine.changeset import index_path
 from pfwizard.engine.tables import install_indexed
-from pfwizard.findings import Finding
 from pfwizard.intent.model import TableIntent
-from pfwizard.maincf import MainCf
 
 
 @dataclass
@@ -59,26 +56,13 @@ class Writer:
 
     def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
                  reload: bool = True) -> None:
-        self._building: set[str] = set()
-        self._analyse = default_gate()
-        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload,
-                             gate=self._gate if self._analyse is not None else None)
-
-    def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
-        """The analyser, except "missing table" for a table this very change builds: the
-        engine's gate runs before its postmap step (engine gap, reported)."""
-        assert self._analyse is not None
-        return [f for f in self._analyse(cf, config_dir)
-                if not (f.code == "missing-table"
-                        and any((f.entry or "").endswith(p) for p in self._building))]
+        # gate=None: the engine's default gate, the analyser on the staged copy (after the
+        # staged postmap, so a table this very change builds is not "missing").
+        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload)
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore") -> Prepared:
         changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
-        # The gate sees a staged copy of the config directory: match on the path inside it.
-        root = self.engine.config_dir.resolve()
-        self._building = {"/" + str(Path(t.path).resolve().relative_to(root))
-                          for t in tables if Path(t.path).resolve().is_relative_to(root)}
         plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind))
         # The engine rebuilds an index only when its source changes; a lost .db next to an
         # unchanged source is rebuilt here (nothing to back up: it does not exist).
