@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import socket
 import tempfile
 from collections.abc import Mapping
@@ -425,6 +426,14 @@ def _check_item(item: Item) -> None:
 
 
 LOOPBACK = ("127.", "::1", "localhost", "[::1]")
+# What smtpd_milters accepts as one milter: inet:HOST:PORT, unix:PATH or a bare /PATH.
+_MILTER_ADDRESS_RE = re.compile(
+    r"(inet:[A-Za-z0-9.\-\[\]:]*:\d{1,5}|unix:/?[^\s,{}]+|/[^\s,{}]+)\Z")
+
+
+def is_milter_address(value: str) -> bool:
+    """A milter address the wizard may write (one word, no list separators)."""
+    return _MILTER_ADDRESS_RE.match(value) is not None
 
 
 def milter_state(address: str, queue_dir: Path, timeout: float = 0.3) -> MilterState:

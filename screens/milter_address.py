@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -11,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-_ADDRESS = re.compile(r"(inet:[A-Za-z0-9.\-\[\]:]*:\d{1,5}|unix:/?[^\s,{}]+|/[^\s,{}]+)\Z")
+from pfwizard.session import is_milter_address
 
 
 class MilterAddressScreen(ModalScreen["str | None"]):
@@ -36,7 +35,7 @@ class MilterAddressScreen(ModalScreen["str | None"]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
-        if not _ADDRESS.match(value):
+        if not is_milter_address(value):
             self.query_one("#error", Static).update(
                 f"{value!r} is not a milter address: inet:HOST:PORT or unix:/PATH")
             return

@@ -8,7 +8,6 @@ screens only show its plan and carry the admin's choices.
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -36,7 +35,6 @@ POLICY_WORDS = {
     Policy.KEEP_MIAB: "keep MiaB's value (your conflicting customisation is dropped)",
     Policy.SKIP: "skip (apply the rest; the conflicting customisation stays recorded)",
 }
-_ENTRY_RE = re.compile(r"journal entry (\S+?)\)")
 
 
 def open_context(screen: WizardScreen, policy: Policy | None) -> RestoreContext:
@@ -315,8 +313,7 @@ class RestoreApplyScreen(ApplyScreen):
                 code = ctx.run(reload=self.session.reload, say=say)
             except Exception as exc:  # the engine put the files back; show its words
                 code, said = exitcodes.FAILED, [*said, f"{type(exc).__name__}: {exc}"]
-            entry = next((m.group(1) for line in said for m in [_ENTRY_RE.search(line)] if m),
-                         None)
+            entry = ctx.entry_id
             result = _Result(code, entry, "" if code in (0, 10) else said[-1] if said else "")
             if self.wizard.start_step == "restore":
                 # `pfwizard restore` keeps its documented exit codes (10: restored).

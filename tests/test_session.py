@@ -206,3 +206,14 @@ def test_own_table_dir_is_the_engines():
     from pfwizard import engine, session
 
     assert session.OWN_TABLE_DIR == engine.OWN_TABLE_DIR
+
+
+def test_milter_address_syntax_is_checked_in_the_core():
+    from pfwizard.session import is_milter_address
+
+    for ok in ("inet:127.0.0.1:8891", "inet:[::1]:8893", "unix:/run/opendkim/opendkim.sock",
+               "unix:opendmarc/opendmarc.sock", "/var/run/milter.sock"):
+        assert is_milter_address(ok), ok
+    for bad in ("inet:127.0.0.1", "inet:127.0.0.1:8891,inet:127.0.0.1:8893", "milter",
+                "unix:/a b", "inet:host:123456", ""):
+        assert not is_milter_address(bad), bad

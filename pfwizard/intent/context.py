@@ -30,6 +30,8 @@ class RestoreContext:
     """Applied to ``store`` (in memory) when opened with ``adopt=True``."""
     adoptable: list[Adoption] = field(default_factory=list)
     """Hand-made values MiaB commented out that ``adopt=True`` would read back."""
+    entry_id: str | None = None
+    """After ``run``: the journal entry of the restore it applied (None: nothing applied)."""
 
     def run(self, *, reload: bool = True, dry_run: bool = False,
             confirm: Callable[[str], bool] | None = None,
@@ -38,7 +40,9 @@ class RestoreContext:
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
                       kind="restore", release=self.release, dry_run=dry_run, confirm=confirm)
         writer = Writer(self.config_dir, self.state_dir, reload=reload)
-        return execute(self.plan, self.store, writer, req, say)
+        code = execute(self.plan, self.store, writer, req, say)
+        self.entry_id = req.entry_id
+        return code
 
     def to_dict(self) -> dict[str, Any]:
         """A summary for monitoring (``status --json``)."""

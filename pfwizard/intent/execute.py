@@ -25,6 +25,8 @@ class Request:
     update: Callable[[IntentFile], bool] | None = None
     """Records the outcome in customizations.yaml (default: the plan's rebase)."""
     confirm_within: float | None = None
+    entry_id: str | None = None
+    """Set by ``execute``: the journal entry of the change it applied (None: nothing applied)."""
     """Roll the change back by itself unless `pfwizard rollback --confirm ID` comes in time."""
 
 
@@ -74,6 +76,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if not outcome.ok:
         say(f"not applied: {outcome.error}")
         return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
+    req.entry_id = outcome.entry_id
     if update(store):
         store.save()
     say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
