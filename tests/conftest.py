@@ -102,6 +102,20 @@ class Bench:
         kw.setdefault("source", OUTSIDE)
         return dialogue(self.port, **kw)  # type: ignore[arg-type]
 
+    def enable_submission(self) -> int:
+        """MiaB's submission path on the bench: a second smtpd (loopback, ``submission_port``)
+        whose mail goes through the ``authclean`` cleanup with MiaB's own header_checks.
+        Reloads; the bench's master.cf is put back after the test."""
+        self.instance.write_master_cf(submission=True)
+        self.reload()
+        self.instance.wait_listening(port=self.instance.submission_port)
+        return self.instance.submission_port
+
+    def submission(self, **kw: object) -> Dialogue:
+        """A dialogue with the "submission" listener (see ``enable_submission``)."""
+        kw.setdefault("source", OUTSIDE)
+        return dialogue(self.instance.submission_port, **kw)  # type: ignore[arg-type]
+
     def noqueue_since(self, mark: int) -> list[str]:
         return self.instance.noqueue_lines(mark)
 
@@ -115,6 +129,9 @@ def bench(postfix_session: PostfixInstance, stub_dns: StubDNS,
         postfix_session.start()
     postfix_session.write_main_cf()
     yield b
+    # A test may have changed master.cf (the submission path, or through the engine).
+    if postfix_session.master_cf.read_text() != postfix_session.master_cf_text():
+        postfix_session.write_master_cf()
     if postfix_session.running:
         postfix_session.write_main_cf()
         try:

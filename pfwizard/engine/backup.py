@@ -25,8 +25,9 @@ def capture(journal: Journal, entry: JournalEntry,
 
 
 def restore_order(records: list[FileRecord]) -> list[FileRecord]:
-    """main.cf first (it stops naming tables about to vanish), then tables, then indexes."""
-    rank = {"main.cf": 0, "table": 1, "index": 2}
+    """main.cf and master.cf first (they stop naming tables about to vanish), then tables,
+    then indexes."""
+    rank = {"main.cf": 0, "master.cf": 0, "table": 1, "index": 2}
     return sorted(records, key=lambda r: rank.get(r.role, 3))
 
 

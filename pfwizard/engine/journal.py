@@ -63,7 +63,7 @@ def now_iso() -> str:
 class FileRecord:
     path: str
     role: str
-    """``main.cf``, ``table`` or ``index``."""
+    """``main.cf``, ``master.cf``, ``table`` or ``index``."""
     existed: bool
     sha256_before: str | None
     sha256_after: str | None = None

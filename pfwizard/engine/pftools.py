@@ -88,6 +88,11 @@ class PostfixTools:
         """``postconf -n``: its warnings (e.g. "unused parameter" for a misspelt name)."""
         return self.run("postconf", "-c", str(config_dir), "-n")
 
+    def overrides(self, config_dir: Path) -> Result:
+        """``postconf -P``: master.cf's ``-o`` overrides; a master.cf Postfix cannot parse
+        makes it exit 1 with Postfix's own words (master would die on it at reload)."""
+        return self.run("postconf", "-c", str(config_dir), "-P")
+
     def postmap(self, config_dir: Path, map_type: str, path: Path) -> Result:
         return self.run("postmap", "-c", str(config_dir), f"{map_type}:{path}")
 

@@ -145,6 +145,41 @@ def wait_serving(addr: ListenAddress, helo: str, rcpt: str, within: float = 5.0)
         time.sleep(0.1)
 
 
+def cleanup_greets(socket_path: Path, within: float = 5.0) -> str:
+    """Connect to a cleanup service's socket and read its greeting (``protocol`` =
+    ``cleanup_protocol``, then a queue ID); return the queue ID.
+
+    A cleanup that dies as it starts (e.g. a bad number in one of its master.cf ``-o``
+    options: ``postfix check`` and reload both pass it) sends nothing, and mail through it
+    is deferred.  The probe sends nothing back: cleanup drops the empty queue file when the
+    connection closes.  A missing or refusing socket is retried until ``within`` (master
+    re-creates it at reload).
+    """
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(max(deadline - time.monotonic(), 0.1))
+                sock.connect(str(socket_path))
+                data = b""
+                while b"\0\0" not in data:
+                    chunk = sock.recv(512)
+                    if not chunk:
+                        break
+                    data += chunk
+            words = data.split(b"\0")
+            if b"cleanup_protocol" in words and b"queue_id" in words:
+                return words[words.index(b"queue_id") + 1].decode("ascii", "replace")
+            raise ProbeFailed(f"{socket_path}: no cleanup greeting (got {data[:60]!r})")
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            if time.monotonic() >= deadline:
+                raise ProbeFailed(f"{socket_path}: {exc.strerror or exc}") from None
+        except OSError as exc:  # a timeout: the service never answered
+            raise ProbeFailed(f"{socket_path}: no greeting within {within:g} s "
+                              f"({exc.strerror or exc})") from None
+        time.sleep(0.05)
+
+
 def master_pid(queue_directory: Path) -> int | None:
     try:
         return int((queue_directory / "pid" / "master.pid").read_text().split()[0])

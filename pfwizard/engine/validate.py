@@ -10,11 +10,13 @@ directory, the change is applied there, and Postfix is asked about the copy:
   is how a misspelt name shows);
 - ``postmap`` of every staged indexed table, ``postmap -q`` of regexp/pcre/cidr tables (a broken
   pattern is otherwise only a warning at run time);
+- when master.cf changes: ``postconf -P`` must parse it, and the maps its changed ``-o``
+  options name must open (``mastercheck``);
 - the gate (pfwizard's analyser), after postmap so that new indexed tables exist in the
   copy: a danger finding blocks.
 
-main.cf often names tables by absolute path in the live directory; in the copy those paths
-are pointed at the staged files, so Postfix checks the new tables, not the old ones.
+main.cf and master.cf often name tables by absolute path in the live directory; in the copy
+those paths are pointed at the staged files, so Postfix checks the new tables, not the old ones.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from pfwizard.engine import mastercheck
 from pfwizard.engine.atomic import TEMP_GLOBS
 from pfwizard.engine.changeset import INDEX_SUFFIX, PROBED_TYPES, Plan
 from pfwizard.engine.errors import StepFailed
@@ -111,23 +114,54 @@ def _table_checks(stage: Stage, tools: PostfixTools) -> list[tuple[str, str, Res
     return out
 
 
+def _master_checks(stage: Stage, tools: PostfixTools
+                   ) -> tuple[Result | None, list[tuple[str, str, Result]]]:
+    """When the plan changes master.cf: (``postconf -P`` on the staged copy if Postfix cannot
+    parse it, else None; ``postmap -q`` of each map the changed ``-o`` options name)."""
+    if not any(f.role == "master.cf" for f in stage.plan.files):
+        return None, []
+    staged = tools.overrides(stage.dir)
+    if not staged.ok:
+        return staged, []
+    live = mastercheck.overrides(tools.overrides(stage.live))
+    new = mastercheck.overrides(staged)
+    # Compared as the live file will read; probed in the staged copy (new tables are there).
+    changed = mastercheck.changed({k: stage.unstage(v) for k, v in new.items()}, live)
+    probes = []
+    for ref in mastercheck.map_refs({k: new[k] for k in changed}):
+        map_type, _, path = ref.partition(":")
+        probes.append(("postmap -q", stage.unstage(ref),
+                       tools.probe(stage.dir, map_type, Path(path))))
+    return None, probes
+
+
 def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
              progress: Callable[[str, str, str], None]) -> str:
     """Raise StepFailed naming the first thing that fails; return Postfix's output.
 
     ``postfix check`` is the slow one (a shell script, ~0.3 s): the postconf and postmap
     runs go alongside it, and the results are judged in a fixed order afterwards.
+    A master.cf Postfix cannot parse is judged first: ``postfix check`` only says "cannot
+    execute postconf" about it.
     """
     log: list[str] = []
     progress("check", "start", f"postfix check on a staged copy of {stage.live}")
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         check = pool.submit(tools.check, stage.dir)
         staged_warnings = pool.submit(tools.warnings, stage.dir)
         live_warnings = pool.submit(tools.warnings, stage.live)
+        master = pool.submit(_master_checks, stage, tools)
         tables = _table_checks(stage, tools)
         res = check.result()
         new_w, old_w = staged_warnings.result(), live_warnings.result()
+        unparsable, master_probes = master.result()
 
+    if unparsable is not None:
+        out = stage.unstage(unparsable.output)
+        progress("check", "failed", out)
+        raise StepFailed("check", "Postfix cannot parse the new master.cf "
+                         f"(postconf -P exit {unparsable.returncode})", out)
+    tables += master_probes
     out = stage.unstage(res.output)
     if not res.ok:
         progress("check", "failed", out)

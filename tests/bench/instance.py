@@ -53,6 +53,29 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
+# MiaB's submission path, made runnable here (see ``PostfixInstance.write_master_cf``): a second
+# smtpd whose mail goes through the ``authclean`` cleanup service, which replaces main.cf's
+# header_checks with its own ``-o header_checks``.  No TLS or SASL: what matters for header
+# checks is which cleanup service the mail goes through, not how the client logged in.
+SUBMISSION_CF = """\
+{listen}      inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/submission
+  -o cleanup_service_name=authclean
+authclean unix  n       -       n       -       0       cleanup
+  -o header_checks=pcre:{filters}
+  -o nested_header_checks=
+"""
+
+# A stand-in for MiaB's conf/postfix_outgoing_mail_header_filters (same kind of rules: hide
+# the user's own Received: line and mail client headers).
+MIAB_HEADER_FILTERS = """\
+# Remove typically private information from mail sent by logged-in users (MiaB stand-in).
+/^\\s*Received:[^\\n]*(.*)/\tREPLACE Received: from authenticated-user (box [127.0.0.1])$1
+/^\\s*User-Agent:/\tIGNORE
+/^\\s*X-Mailer:/\tIGNORE
+"""
+MIAB_HEADER_FILTERS_NAME = "outgoing_mail_header_filters"
+
 # The queue directories as Postfix's own postfix-files lists them: (name, owner, group, mode).
 # Creating them here takes a millisecond; `postfix check` (which also creates them) takes
 # 0.6-0.8 s, most of the bench's start-up (tests/test_bench.py measures it).
@@ -114,6 +137,8 @@ class PostfixInstance:
         # Every parent must be traversable by the postfix user (postfix-facts.md).
         os.chmod(self.root, 0o755)
         self.port = port or free_port()
+        self.submission_port = free_port()
+        """The "submission" listener's port (only listening after ``write_master_cf(True)``)."""
         self.dns_ip = dns_ip
         self.config_dir = self.root / "etc"
         self.maillog = self.root / "maillog"
@@ -136,10 +161,26 @@ class PostfixInstance:
     def main_cf(self) -> Path:
         return self.config_dir / "main.cf"
 
-    def write_master_cf(self) -> None:
-        (self.config_dir / "master.cf").write_text(
-            MASTER_CF.format(listen=f"127.0.0.1:{self.port}")
-        )
+    @property
+    def master_cf(self) -> Path:
+        return self.config_dir / "master.cf"
+
+    def master_cf_text(self, submission: bool = False) -> str:
+        text = MASTER_CF.format(listen=f"127.0.0.1:{self.port}")
+        if submission:
+            text += SUBMISSION_CF.format(listen=f"127.0.0.1:{self.submission_port}",
+                                         filters=self.config_dir / MIAB_HEADER_FILTERS_NAME)
+        return text
+
+    def write_master_cf(self, submission: bool = False) -> None:
+        """The bench's master.cf; ``submission``: plus MiaB's submission path (a second
+        smtpd on ``submission_port`` using the ``authclean`` cleanup, and its filter file)."""
+        if submission:
+            (self.config_dir / MIAB_HEADER_FILTERS_NAME).write_text(MIAB_HEADER_FILTERS)
+        tmp = self.config_dir / ".master.cf.tmp"
+        tmp.write_text(self.master_cf_text(submission))
+        os.replace(tmp, self.master_cf)
+        self.cool_down()
 
     def write_main_cf(self, extra: Mapping[str, str] | None = None, raw_tail: str = "") -> None:
         """(Re)write main.cf: bench base, then ``extra`` parameters, then raw text."""
@@ -235,18 +276,19 @@ class PostfixInstance:
             time.sleep(0.02)
         return False
 
-    def wait_listening(self, timeout: float = 10.0) -> None:
+    def wait_listening(self, timeout: float = 10.0, port: int | None = None) -> None:
+        port = port or self.port
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode() if self.proc.stderr else ""
                 raise RuntimeError(f"bench master exited {self.proc.returncode}: {err}")
             with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.5
+                ("127.0.0.1", port), timeout=0.5
             ):
                 return
             time.sleep(0.01)
-        raise RuntimeError(f"bench Postfix not listening on 127.0.0.1:{self.port}")
+        raise RuntimeError(f"bench Postfix not listening on 127.0.0.1:{port}")
 
     def reload(self) -> None:
         mark = self.log_mark()

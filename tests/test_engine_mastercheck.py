@@ -1,0 +1,41 @@
+"""master.cf in validation, without the bench: reading ``postconf -P`` and picking the maps a
+changed ``-o`` option names (the bench tests in test_engine_faults.py run them for real)."""
+
+from __future__ import annotations
+
+from pfwizard.engine import mastercheck
+from pfwizard.postfix import Result
+
+P_OUTPUT = """\
+submission/inet/cleanup_service_name = authclean
+submission/inet/smtpd_milters = inet:127.0.0.1:8891
+authclean/unix/header_checks = pcre:/etc/postfix/outgoing_mail_header_filters
+authclean/unix/nested_header_checks =
+"""
+
+
+def test_overrides_read_postconf_P():
+    got = mastercheck.overrides(Result(["postconf", "-P"], 0, P_OUTPUT, ""))
+    assert got["authclean/unix/header_checks"] == \
+        "pcre:/etc/postfix/outgoing_mail_header_filters"
+    assert got["authclean/unix/nested_header_checks"] == ""
+    assert len(got) == 4
+
+
+def test_changed_overrides_only():
+    live = {"a/unix/header_checks": "pcre:/x", "b/inet/syslog_name": "s"}
+    staged = {"a/unix/header_checks": "pcre:/x,pcre:/y", "b/inet/syslog_name": "s",
+              "c/unix/body_checks": "regexp:/z"}
+    assert mastercheck.changed(staged, live) == {"a/unix/header_checks": "pcre:/x,pcre:/y",
+                                                 "c/unix/body_checks": "regexp:/z"}
+
+
+def test_map_refs_are_files_named_by_map_options():
+    refs = mastercheck.map_refs({
+        "authclean/unix/header_checks": "pcre:/etc/postfix/a, bogus:/etc/postfix/b",
+        "authclean/unix/nested_header_checks": "",
+        "submission/inet/smtpd_milters": "inet:127.0.0.1:8891",  # not a map option
+        "submission/inet/smtpd_sender_login_maps": "proxy:hash:/etc/x,inline:{a=b}",
+        "x/unix/body_checks": "pcre:/etc/postfix/a",  # named once
+    })
+    assert refs == ["pcre:/etc/postfix/a", "bogus:/etc/postfix/b"]
