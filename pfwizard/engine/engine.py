@@ -44,9 +44,11 @@ from pfwizard.engine.journal import (
     now_iso,
     sha256,
 )
+from pfwizard.engine.mastercheck import changed_cleanups
 from pfwizard.engine.pftools import PostfixTools
 from pfwizard.engine.serving import (
     ProbeFailed,
+    cleanup_greets,
     master_cf_text,
     master_pid,
     smtp_service,
@@ -304,15 +306,17 @@ class Engine:
         # Facts for the reload step, asked alongside validation (Postfix commands cost tens of
         # ms each): is Postfix running, and where will smtpd listen (from the staged copy,
         # which is what the live config will be).
-        facts = ThreadPoolExecutor(max_workers=2)
+        facts = ThreadPoolExecutor(max_workers=3)
         running = facts.submit(lambda: self.reload and self.tools.running(self.config_dir))
         try:
             with Stage(plan, self.state_dir) as stage:
                 listen = facts.submit(self.tools.params, stage.dir, "inet_interfaces",
                                       "myhostname", "queue_directory")
+                cleanups = facts.submit(self._changed_cleanups, plan, stage)
                 run.output.append(validate(stage, self.tools, self.gate if use_gate else None,
                                            run))
                 interfaces, host, queue_dir = listen.result()
+                asked = cleanups.result()
         except StepFailed as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
@@ -344,7 +348,7 @@ class Engine:
             for rec in entry.files:
                 rec.sha256_after = sha256(read_or_none(Path(rec.path)))
             run("write", "ok", f"{len(changed_files)} file(s) written")
-            self._reload_and_check(run, was_running, listen_at)
+            self._reload_and_check(run, was_running, listen_at, asked)
         except (StepFailed, OSError, PostfixCommandError) as exc:
             step = exc.step if isinstance(exc, StepFailed) else "write"
             output = exc.output if isinstance(exc, (StepFailed, PostfixCommandError)) else ""
@@ -429,8 +433,16 @@ class Engine:
                 self.writer.write(f.path, f.after, meta)
             run("write", "ok", f"wrote {f.path}")
 
+    def _changed_cleanups(self, plan: Plan, stage: Stage) -> list[str]:
+        """Cleanup services the new master.cf adds or changes (asked after the reload)."""
+        if not any(f.role == "master.cf" and f.changes for f in plan.files):
+            return []
+        return changed_cleanups(self.tools.services(stage.dir),
+                                self.tools.services(self.config_dir), stage.unstage)
+
     def _reload_and_check(self, run: _Run, was_running: bool,
-                          listen_at: tuple[str, str] | None = None) -> None:
+                          listen_at: tuple[str, str] | None = None,
+                          cleanups: list[str] | None = None) -> None:
         if not self.reload:
             run("reload", "skipped", "--no-reload: Postfix picks the change up at its next "
                 "reload or restart")
@@ -447,6 +459,7 @@ class Engine:
                              res.output)
         run("reload", "ok", res.output)
         self._check_serving(run, listen_at)
+        self._check_cleanups(run, cleanups or [])
 
     def _reload(self) -> Result:
         if self.before_reload is not None:
@@ -482,6 +495,20 @@ class Engine:
             first, _, rest = str(exc).partition("\n")
             raise StepFailed("serve", f"smtpd is not serving: {first}", rest) from None
         run("serve", "ok", f"{addr}: {transcript.splitlines()[0]}")
+
+    def _check_cleanups(self, run: _Run, sockets: list[str]) -> None:
+        """Every cleanup service master.cf changed must greet: one that dies as it starts
+        (a bad -o value: postfix check and reload pass it) defers all mail through it."""
+        queue = self._queue_directory or Path(
+            self.tools.params(self.config_dir, "queue_directory")[0] or "/nonexistent")
+        for sock in sockets:
+            run("serve", "start", f"does the {sock} cleanup service answer?")
+            try:
+                queue_id = cleanup_greets(queue / sock)
+            except ProbeFailed as exc:
+                raise StepFailed("serve", f"the cleanup service {sock} does not answer after "
+                                 f"the reload: {exc}") from None
+            run("serve", "ok", f"{sock}: greets (queue ID {queue_id})")
 
     def _restart(self, run: _Run) -> None:
         run("restart", "start", "postfix stop; postfix start (a throttled smtpd needs it)")

@@ -1,5 +1,5 @@
-"""master.cf in validation: can Postfix read the new file, and do the maps its changed ``-o``
-options name open?
+"""master.cf in validation: can Postfix read the new file, do the maps its changed ``-o``
+options name open, and which cleanup services will the serving check ask after the reload?
 
 Postfix is the judge: ``postconf -P`` parses the whole master.cf the way master does (a
 broken entry is a fatal error, and master would die on it at the next reload), and lists every
@@ -13,6 +13,7 @@ once with ``postmap -q``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from pfwizard.postfix import Result
 
@@ -52,3 +53,18 @@ def map_refs(options: dict[str, str]) -> list[str]:
                     and word not in refs):
                 refs.append(word)
     return refs
+
+
+def changed_cleanups(staged: Result, live: Result, unstage: Callable[[str], str]) -> list[str]:
+    """Sockets (``public/authclean``, relative to the queue directory) of the cleanup
+    services the new master.cf adds or changes, from ``postconf -M`` of the staged copy and
+    of the live directory (one normalised line per service)."""
+    before = {unstage(line) for line in live.stdout.splitlines()} if live.ok else set()
+    out = []
+    for line in (staged.stdout.splitlines() if staged.ok else []):
+        f = line.split()
+        if unstage(line) in before or len(f) < 8 or f[1] != "unix" or f[7] != "cleanup":
+            continue
+        # The private column: "n" puts the socket in public/, anything else in private/.
+        out.append(f"{'public' if f[2] == 'n' else 'private'}/{f[0]}")
+    return out

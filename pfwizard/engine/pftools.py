@@ -93,6 +93,10 @@ class PostfixTools:
         makes it exit 1 with Postfix's own words (master would die on it at reload)."""
         return self.run("postconf", "-c", str(config_dir), "-P")
 
+    def services(self, config_dir: Path) -> Result:
+        """``postconf -M``: every master.cf service on one normalised line."""
+        return self.run("postconf", "-c", str(config_dir), "-M")
+
     def postmap(self, config_dir: Path, map_type: str, path: Path) -> Result:
         return self.run("postmap", "-c", str(config_dir), f"{map_type}:{path}")
 
