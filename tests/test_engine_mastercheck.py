@@ -44,19 +44,19 @@ def test_map_refs_are_files_named_by_map_options():
 M_LIVE = """\
 smtp       inet  n       -       y       -       -       smtpd
 cleanup    unix  n       -       y       -       0       cleanup
-authclean  unix  n       -       -       -       0       cleanup -o header_checks=pcre:/etc/postfix/f
+authclean  unix  n       -       -       -       0       cleanup -o header_checks=pcre:/etc/pf/f
 """
 
 
 def test_changed_cleanups_are_the_new_or_changed_cleanup_entries():
-    staged = M_LIVE.replace("pcre:/etc/postfix/f", "pcre:/stage/f,pcre:/stage/t") + (
+    staged = M_LIVE.replace("pcre:/etc/pf/f", "pcre:/stage/f,pcre:/stage/t") + (
         "relayclean unix  -       -       n       -       0       cleanup\n"
         "smtp2      inet  n       -       y       -       -       smtpd -o x=y\n")
     got = mastercheck.changed_cleanups(
         Result([], 0, staged, ""), Result([], 0, M_LIVE, ""),
-        lambda text: text.replace("/stage/", "/etc/postfix/"))
+        lambda text: text.replace("/stage/", "/etc/pf/"))
     assert got == ["public/authclean", "private/relayclean"]
-    unchanged = M_LIVE.replace("/etc/postfix/", "/stage/")
+    unchanged = M_LIVE.replace("/etc/pf/", "/stage/")
     assert mastercheck.changed_cleanups(
         Result([], 0, unchanged, ""), Result([], 0, M_LIVE, ""),
-        lambda text: text.replace("/stage/", "/etc/postfix/")) == []
+        lambda text: text.replace("/stage/", "/etc/pf/")) == []
