@@ -128,8 +128,12 @@ def _master_checks(stage: Stage, tools: PostfixTools
     # Compared as the live file will read; probed in the staged copy (new tables are there).
     changed = mastercheck.changed({k: stage.unstage(v) for k, v in new.items()}, live)
     probes = []
+    # The plan's own tables are checked by _table_checks already.
+    planned = {str(stage.staged(f.path)) for f in stage.plan.files if f.map_type}
     for ref in mastercheck.map_refs({k: new[k] for k in changed}):
         map_type, _, path = ref.partition(":")
+        if path in planned:
+            continue
         probes.append(("postmap -q", stage.unstage(ref),
                        tools.probe(stage.dir, map_type, Path(path))))
     return None, probes
