@@ -1,8 +1,10 @@
 """The apply engine on the real-Postfix bench: seed 000's change applied, rolled back, refused.
 
 Every test uses seed 000's change (main.cf sender chain + a regexp and a hash table) unless it
-is about something else.  Mtimes are backdated before each reload (``before_reload``) so the
-suite does not wait out Postfix's 2 s cool-down; the benchmark measures it instead.
+is about something else; the main ones add recipe 5's master.cf edit (authclean's
+header_checks, on the bench's submission path) to it.  Mtimes are backdated before each
+reload (``before_reload``) so the suite does not wait out Postfix's 2 s cool-down; the
+benchmark measures it instead.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ from pfwizard.engine import (
 from pfwizard.engine.journal import APPLIED, REFUSED
 from tests.conftest import needs_bench
 from tests.test_engine_support import (
+    AUTHCLEAN_CHECKS,
     HASH_REL,
     REGEXP_REL,
     SEED_TABLE,
     backdate,
+    seed000_and_authclean,
     seed000_changeset,
     snapshot,
     state_dir,
+    submission_verdict,
     verdicts,
 )
 
@@ -58,8 +63,10 @@ def make_engine(bench, state: Path, **kw) -> Engine:
 
 @pytest.fixture
 def miab(bench):
-    """The bench running MiaB v75's chains, as seed 000's admin had it."""
+    """The bench running MiaB v75's chains, as seed 000's admin had it, with MiaB's submission
+    path (authclean)."""
     bench.configure_miab("main.cf.v75-fresh")
+    bench.enable_submission()
     return bench
 
 
@@ -113,14 +120,22 @@ def test_paths_outside_the_config_dir_are_refused(miab, state, tmp_path):
 # ---- apply and rollback --------------------------------------------------------------------
 @needs_bench
 def test_seed000_apply_then_rollback(miab, state):
-    assert verdicts(miab) == (450, 450)
+    assert verdicts(miab) == (450, 450) and submission_verdict(miab) == 250
     before = snapshot(miab.config_dir)
     eng = make_engine(miab, state)
     events = []
-    res = eng.apply(eng.plan(seed000_changeset(miab.config_dir)), progress=events.append)
+    plan = eng.plan(seed000_and_authclean(miab.config_dir))
+    assert sorted(f.role for f in plan.files) == ["main.cf", "master.cf", "table", "table",
+                                                   "table"]
+    assert "  -o header_checks=pcre:" in plan.unified_diff()
+    res = eng.apply(plan, progress=events.append)
     assert res.ok, res.error
     assert res.outcome == APPLIED
-    assert verdicts(miab) == (250, 250)
+    assert verdicts(miab) == (250, 250) and submission_verdict(miab) == 550
+    # Postfix's own view of the live master.cf: MiaB's filter first, then the new table.
+    assert miab.instance.postconf("-P", AUTHCLEAN_CHECKS).split(" = ")[1].split(",") == [
+        f"pcre:{miab.config_dir}/outgoing_mail_header_filters",
+        f"pcre:{miab.config_dir}/pfwizard/forged_local_senders\n"]
     steps = [(e.step, e.status) for e in events]
     for want in [("guard", "ok"), ("check", "ok"), ("postconf", "ok"), ("backup", "ok"),
                  ("write", "ok"), ("reload", "ok"), ("serve", "ok")]:
@@ -138,6 +153,7 @@ def test_seed000_apply_then_rollback(miab, state):
     assert "+/esa[0-9]*" in (eng.diff(entry.id) or "")
     by_role = {Path(f.path).name: f for f in entry.files}
     assert by_role["main.cf"].existed and by_role["main.cf"].sha256_after
+    assert by_role["master.cf"].role == "master.cf" and by_role["master.cf"].sha256_after
     assert not by_role["dmarc_sender_domains.db"].existed
     assert by_role["dmarc_sender_domains.db"].sha256_after  # built by postmap
 
@@ -145,7 +161,7 @@ def test_seed000_apply_then_rollback(miab, state):
     assert back.ok, back.error
     assert snapshot(miab.config_dir).keys() - {"pfwizard"} == before.keys()
     assert snapshot(miab.config_dir) == before
-    assert verdicts(miab) == (450, 450)
+    assert verdicts(miab) == (450, 450) and submission_verdict(miab) == 250
     hist = eng.history()
     assert [e.kind for e in hist] == ["apply", "rollback"]
     assert hist[0].rolled_back_by == back.entry_id and hist[1].rollback_of == entry.id
@@ -153,7 +169,7 @@ def test_seed000_apply_then_rollback(miab, state):
     # A rollback is itself journaled, so it can be undone: the change comes back.
     again = eng.rollback(back.entry_id)
     assert again.ok, again.error
-    assert verdicts(miab) == (250, 250)
+    assert verdicts(miab) == (250, 250) and submission_verdict(miab) == 550
 
 
 @needs_bench
@@ -172,13 +188,18 @@ def test_owner_mode_and_comments_are_kept(miab, state):
     table.parent.mkdir()
     table.write_text("# old table\n/nothing/ DUNNO\n")
     os.chmod(table, 0o600)
+    master_cf = miab.config_dir / "master.cf"
+    master_cf.write_text("# master.cf: an admin's comment\n" + master_cf.read_text())
+    os.chown(master_cf, 0, postfix_gid)
+    os.chmod(master_cf, 0o640)
     backdate(miab.config_dir)
     eng = make_engine(miab, state)
-    res = eng.apply(eng.plan(seed000_changeset(miab.config_dir)))
+    res = eng.apply(eng.plan(seed000_and_authclean(miab.config_dir)))
     assert res.ok, res.error
-    st = main_cf.stat()
-    assert (st.st_mode & 0o777, st.st_uid) == (0o640, 0)
-    assert st.st_gid == postfix_gid
+    for cf in (main_cf, master_cf):
+        st = cf.stat()
+        assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o640, 0, postfix_gid), cf
+    assert master_cf.read_text().startswith("# master.cf: an admin's comment\n")
     assert table.stat().st_mode & 0o777 == 0o600
     new = main_cf.read_text()
     assert new.startswith("# Mail-in-a-Box main.cf: an admin's comment\n")
@@ -192,18 +213,20 @@ def test_owner_mode_and_comments_are_kept(miab, state):
 
 # ---- guard ---------------------------------------------------------------------------------
 @needs_bench
-def test_main_cf_edited_meanwhile_is_refused_and_the_edit_survives(miab, state):
+@pytest.mark.parametrize(("name", "edit"), [
+    ("main.cf", "# edited by mailinabox setup\nmessage_size_limit = 134217728\n"),
+    ("master.cf", "# edited by mailinabox setup\n  -o smtpd_tls_wrappermode=yes\n")])
+def test_file_edited_meanwhile_is_refused_and_the_edit_survives(miab, state, name, edit):
     eng = make_engine(miab, state)
-    plan = eng.plan(seed000_changeset(miab.config_dir))
-    main_cf = miab.config_dir / "main.cf"
+    plan = eng.plan(seed000_and_authclean(miab.config_dir))
     # MiaB's setup runs between plan and apply.
-    with main_cf.open("a") as fh:
-        fh.write("# edited by mailinabox setup\nmessage_size_limit = 134217728\n")
+    with (miab.config_dir / name).open("a") as fh:
+        fh.write(edit)
     edited = snapshot(miab.config_dir)
     res = eng.apply(plan)
     assert not res.ok and res.refused
     assert "changed since" in (res.error or "")
-    assert "+message_size_limit = 134217728" in (res.error or "")  # shows what changed
+    assert f"+{edit.splitlines()[-1]}" in (res.error or "")  # shows what changed
     assert snapshot(miab.config_dir) == edited
     [entry] = eng.history()
     assert entry.outcome == REFUSED and entry.files == []

@@ -1,6 +1,7 @@
 """Hundreds of applies killed with SIGKILL at random moments; the next start recovers.
 
-Each run: a child process plans and applies seed 000's change; the parent kills the child's
+Each run: a child process plans and applies seed 000's change plus recipe 5's master.cf edit
+(``seed000_and_authclean``: main.cf, master.cf and three tables); the parent kills the child's
 whole process group (the child and any postmap/postfix it runs: like a power cut) after a
 random delay, then a fresh ``Engine.recover()`` runs.  Afterwards the files must equal the full
 "before" or the full "after" state, never a mix; no temp file may remain; every journal entry
@@ -29,7 +30,13 @@ import pytest
 from pfwizard.engine import Engine
 from pfwizard.engine.journal import APPLIED, IN_PROGRESS, RECOVERED, sha256
 from tests.conftest import needs_bench
-from tests.test_engine_support import backdate, snapshot, state_dir, verdicts
+from tests.test_engine_support import (
+    backdate,
+    snapshot,
+    state_dir,
+    submission_verdict,
+    verdicts,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +44,7 @@ CHILD = r"""
 import sys, time
 from pathlib import Path
 from pfwizard.engine import Engine
-from tests.test_engine_support import backdate, seed000_changeset
+from tests.test_engine_support import backdate, seed000_and_authclean
 cfg, st, reload = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
 eng = Engine(cfg, st, reload=reload, gate=lambda cf, d: [], timeout=30)
 eng.before_reload = lambda: backdate(cfg)
@@ -46,7 +53,7 @@ sys.stdin.readline()
 t0 = time.monotonic()
 def progress(ev):
     print(f"{time.monotonic() - t0:.4f} {ev.step} {ev.status}", flush=True)
-res = eng.apply(eng.plan(seed000_changeset(cfg)), progress=progress)
+res = eng.apply(eng.plan(seed000_and_authclean(cfg)), progress=progress)
 print(f"{time.monotonic() - t0:.4f} done {res.ok} {res.outcome}", flush=True)
 """
 
@@ -126,6 +133,7 @@ def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
         assert after != before
         if reload:
             assert verdicts(bench) == (250, 250)
+            assert submission_verdict(bench) == 550
         reset(cfg, before_raw)
         Engine(cfg, state, reload=reload, gate=lambda cf, d: []).recover()
 
@@ -169,8 +177,9 @@ def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
                 seen["before"] += 1
                 assert APPLIED not in new
             if reload:
-                want = (250, 250) if now == after else (450, 450)
-                assert verdicts(bench) == want, f"run {i}: Postfix not on the file state"
+                want = ((250, 250), 550) if now == after else ((450, 450), 250)
+                assert (verdicts(bench), submission_verdict(bench)) == want, \
+                    f"run {i}: Postfix not on the file state"
             reset(cfg, before_raw)
         check_backups(state)
         recovered = sum(e.outcome == RECOVERED for e in Engine(cfg, state).history())
@@ -185,6 +194,7 @@ def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
 @pytest.mark.slow
 def test_sigkill_during_apply_without_reload(bench):
     bench.configure_miab("main.cf.v75-fresh")
+    bench.enable_submission()
     seen = crash_runs(bench, runs=200, reload=False, seed=4)
     print(seen)
     assert seen["before"] + seen["after"] == 200
@@ -196,6 +206,7 @@ def test_sigkill_during_apply_without_reload(bench):
 @pytest.mark.slow
 def test_sigkill_during_apply_with_reload(bench):
     bench.configure_miab("main.cf.v75-fresh")
+    bench.enable_submission()
     bench.restart()
     seen = crash_runs(bench, runs=25, reload=True, seed=40)
     print(seen)

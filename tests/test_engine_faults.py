@@ -1,7 +1,9 @@
 """Fault injection at every step of the transaction, on the real-Postfix bench.
 
-After each fault: main.cf and every table byte-identical (owner and mode too), the bench gives
-the same SMTP verdicts as before, and the journal says what happened.  Faults Postfix itself
+The standard change touches main.cf, master.cf (recipe 5's authclean header_checks) and three
+tables.  After each fault: main.cf, master.cf and every table byte-identical (owner and mode
+too), the bench gives the same SMTP verdicts as before on port 25 and on the submission path
+(authclean), and the journal says what happened.  Faults Postfix itself
 can produce are produced for real (a bad hash line, a bad number, an unknown restriction, an
 open relay that kills smtpd); the rest are injected through the engine's seams (the atomic
 writer, PostfixTools, the serving probe).
@@ -24,10 +26,12 @@ from pfwizard.findings import Finding, Severity
 from pfwizard.postfix import Result
 from tests.conftest import needs_bench
 from tests.test_engine_support import (
+    AUTHCLEAN_CHECKS,
     backdate,
-    seed000_changeset,
+    seed000_and_authclean,
     snapshot,
     state_dir,
+    submission_verdict,
     verdicts,
 )
 
@@ -89,6 +93,7 @@ def state():
 @pytest.fixture
 def miab(bench):
     bench.configure_miab("main.cf.v75-fresh")
+    bench.enable_submission()
 
     # An existing table of the admin's, so a failed apply has a table to put back too.
     own = bench.config_dir / "pfwizard"
@@ -99,8 +104,12 @@ def miab(bench):
     return bench
 
 
-def run_faulty(bench, state: Path, changeset_for, **kw):
-    """Apply a change that fails; assert nothing changed; return (result, journal entry)."""
+def run_faulty(bench, state: Path, changeset_for, spoil: dict[str, bytes] | None = None,
+               **kw):
+    """Apply a change that fails; assert nothing changed; return (result, journal entry).
+
+    ``spoil``: role -> bytes that replace the planned file (a plan no change set produces,
+    e.g. a master.cf Postfix cannot parse)."""
     restarts = []
 
     def restart():
@@ -111,12 +120,16 @@ def run_faulty(bench, state: Path, changeset_for, **kw):
     eng = Engine(bench.config_dir, state, restart=restart, **kw)
     eng.before_reload = lambda: backdate(bench.config_dir)
     before = snapshot(bench.config_dir)
-    heard = verdicts(bench)
-    res = eng.apply(eng.plan(changeset_for(bench.config_dir)))
+    heard = verdicts(bench), submission_verdict(bench)
+    plan = eng.plan(changeset_for(bench.config_dir))
+    assert "master.cf" in [f.role for f in plan.files]
+    for f in plan.files:
+        f.after = (spoil or {}).get(f.role, f.after)
+    res = eng.apply(plan)
     assert not res.ok
     assert snapshot(bench.config_dir) == before, "a file differs after the failed apply"
     assert not list(bench.config_dir.rglob(".pfwizard-tmp-*"))
-    assert verdicts(bench) == heard
+    assert (verdicts(bench), submission_verdict(bench)) == heard
     entry = eng.history()[-1]
     assert entry.id == res.entry_id
     assert entry.error and res.error and res.error in entry.error
@@ -131,7 +144,7 @@ def run_faulty(bench, state: Path, changeset_for, **kw):
 
 def with_params(**params: str):
     def make(config_dir: Path) -> ChangeSet:
-        cs = seed000_changeset(config_dir)
+        cs = seed000_and_authclean(config_dir)
         cs.params.update(params)
         return cs
     return make
@@ -139,9 +152,12 @@ def with_params(**params: str):
 
 @needs_bench
 @pytest.mark.parametrize(("n", "err"), [(1, errno.ENOSPC), (3, errno.ENOSPC),
-                                        (2, errno.EACCES), (3, errno.EACCES)])
+                                        (2, errno.EACCES), (3, errno.EACCES),
+                                        # main.cf and master.cf: the last two writes
+                                        (4, errno.ENOSPC), (5, errno.ENOSPC),
+                                        (5, errno.EACCES)])
 def test_write_error(miab, state, n, err):
-    res, entry, _ = run_faulty(miab, state, seed000_changeset, writer=FailingWriter(n, err))
+    res, entry, _ = run_faulty(miab, state, seed000_and_authclean, writer=FailingWriter(n, err))
     assert entry.outcome == FAILED
     assert os.strerror(err) in res.error
 
@@ -149,7 +165,7 @@ def test_write_error(miab, state, n, err):
 @needs_bench
 def test_postmap_fails_while_installing(miab, state):
     tools = LiveFailTools(miab.config_dir, "postmap")
-    res, entry, _ = run_faulty(miab, state, seed000_changeset, tools=tools)
+    res, entry, _ = run_faulty(miab, state, seed000_and_authclean, tools=tools)
     assert entry.outcome == FAILED and res.error.startswith("postmap failed")
     assert "injected postmap failure" in res.postfix_output
 
@@ -157,7 +173,7 @@ def test_postmap_fails_while_installing(miab, state):
 @needs_bench
 def test_postmap_rejects_a_bad_hash_line_before_anything_is_written(miab, state):
     def bad(config_dir):
-        cs = seed000_changeset(config_dir)
+        cs = seed000_and_authclean(config_dir)
         cs.tables[1] = TableChange(cs.tables[1].path, "commscope.com OK\nno_value_here\n",
                                    "hash")
         return cs
@@ -171,7 +187,7 @@ def test_postmap_rejects_a_bad_hash_line_before_anything_is_written(miab, state)
 @needs_bench
 def test_broken_regexp_is_caught(miab, state):
     def bad(config_dir):
-        cs = seed000_changeset(config_dir)
+        cs = seed000_and_authclean(config_dir)
         cs.tables[0] = TableChange(cs.tables[0].path, "/esa[0-9*\\.iphmx\\.com/ PERMIT\n",
                                    "regexp")
         return cs
@@ -189,6 +205,43 @@ def test_postfix_check_failure(miab, state):
 
 
 @needs_bench
+def test_master_cf_postfix_cannot_parse_is_refused(miab, state):
+    # A process limit that is not a number: master would die on it at the reload.
+    broken = (miab.config_dir / "master.cf").read_bytes().replace(
+        b"authclean unix  n       -       n       -       0       cleanup",
+        b"authclean unix  n       -       n       -       cleanup")
+    res, entry, _ = run_faulty(miab, state, seed000_and_authclean,
+                               spoil={"master.cf": broken})
+    assert entry.outcome == REFUSED and entry.files == []
+    assert f"cannot parse the new {miab.config_dir / 'master.cf'}" in res.error
+    assert 'invalid process_limit field "cleanup"' in res.postfix_output
+    assert "stage-" not in res.postfix_output  # the paths the admin knows
+
+
+@needs_bench
+def test_misspelt_master_cf_option_is_caught_by_postconf(miab, state):
+    def misspelt(config_dir):
+        cs = seed000_and_authclean(config_dir)
+        cs.master_params["authclean/unix/nested_header_chex"] = ""
+        return cs
+    res, entry, _ = run_faulty(miab, state, misspelt)
+    assert entry.outcome == REFUSED
+    assert "master.cf: unused parameter: nested_header_chex=" in res.postfix_output
+
+
+@needs_bench
+def test_unsupported_map_type_in_a_master_cf_option_is_caught(miab, state):
+    # postfix check and reload both pass this; authclean would only log an error per mail.
+    def bogus(config_dir):
+        cs = seed000_and_authclean(config_dir)
+        cs.master_params[AUTHCLEAN_CHECKS] += ",bogus:/etc/postfix/nothing"
+        return cs
+    res, entry, _ = run_faulty(miab, state, bogus)
+    assert entry.outcome == REFUSED and "bogus:/etc/postfix/nothing" in res.error
+    assert "unsupported dictionary type: bogus" in res.postfix_output
+
+
+@needs_bench
 def test_misspelt_parameter_is_caught_by_postconf(miab, state):
     res, entry, _ = run_faulty(miab, state,
                                with_params(smtpd_sender_restriction="reject_non_fqdn_sender"))
@@ -203,7 +256,7 @@ def test_danger_finding_blocks(miab, state):
         return [Finding("open-relay", Severity.DANGER, "anyone can relay through you",
                         parameter="smtpd_relay_restrictions", acceptable=False),
                 Finding("note", Severity.INFO, "just so you know")]
-    res, entry, _ = run_faulty(miab, state, seed000_changeset, gate=gate)
+    res, entry, _ = run_faulty(miab, state, seed000_and_authclean, gate=gate)
     assert entry.outcome == REFUSED
     assert "DANGER open-relay" in res.postfix_output and "danger finding" in res.error
 
@@ -211,7 +264,7 @@ def test_danger_finding_blocks(miab, state):
 @needs_bench
 def test_reload_failure(miab, state):
     tools = LiveFailTools(miab.config_dir, "reload")
-    res, entry, _ = run_faulty(miab, state, seed000_changeset, tools=tools)
+    res, entry, _ = run_faulty(miab, state, seed000_and_authclean, tools=tools)
     assert entry.outcome == FAILED and res.error.startswith("reload failed")
     assert "injected reload failure" in res.postfix_output
 
@@ -226,7 +279,7 @@ def test_smtpd_not_answering_injected(miab, state, monkeypatch):
             raise ProbeFailed(f"{addr}: smtpd answered '451 4.3.5 Server configuration error'")
         return "220 fine"
     monkeypatch.setattr(engine_mod, "wait_serving", probe)
-    res, entry, restarts = run_faulty(miab, state, seed000_changeset)
+    res, entry, restarts = run_faulty(miab, state, seed000_and_authclean)
     assert entry.outcome == FAILED and "smtpd is not serving" in res.error
     assert restarts == []  # smtpd is alive: the old config comes back with a reload
     assert len(calls) == 2  # probed again on the old configuration
@@ -240,6 +293,20 @@ def test_smtpd_dies_on_an_open_relay_and_a_restart_brings_it_back(miab, state):
         miab, state, with_params(smtpd_relay_restrictions="permit_mynetworks"))
     assert entry.outcome == FAILED and "smtpd is not serving" in res.error
     assert restarts == [1]  # a reload does not revive a throttled smtpd
+
+
+@needs_bench
+def test_cleanup_that_dies_at_start_is_undone(miab, state):
+    """A bad number in authclean's -o options passes postfix check, postconf and the reload;
+    authclean then dies before its greeting and logged-in users' mail is deferred.  The
+    serving check asks the changed cleanup service for its greeting, and undoes."""
+    def bad_number(config_dir):
+        cs = seed000_and_authclean(config_dir)
+        cs.master_params["authclean/unix/header_size_limit"] = "abc"
+        return cs
+    res, entry, _ = run_faulty(miab, state, bad_number)
+    assert entry.outcome == FAILED and "authclean" in res.error
+    assert "public/authclean" in res.error
 
 
 @needs_bench

@@ -1,5 +1,6 @@
 """Shared helpers for the engine tests (no tests here): seed 000's change as the standard
-example, snapshots of the config directory, SMTP verdicts."""
+example (with recipe 5's master.cf edit added: ``seed000_and_authclean``), snapshots of the
+config directory, SMTP verdicts on port 25 and on the bench's submission path."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 from pfwizard.chain import Chain, Item
 from pfwizard.engine import ChangeSet, TableChange
 from pfwizard.maincf import MainCf
+from pfwizard.mastercf import MasterCf
+from tests.bench.smtp import INSIDE
 
 SEED_TABLE = (
     "# Cisco Secure Email Threat Defense (DMARC domains)\n"
@@ -37,6 +40,36 @@ def seed000_changeset(config_dir: Path) -> ChangeSet:
                 TableChange(HASH_REL, HASH_TABLE, "hash")],
         intent={"seed": "000"},
     )
+
+
+FORGED_REL = Path("pfwizard/forged_local_senders")
+FORGED_TABLE = "/^From:.*nobody@box\\.example\\.com/ REJECT forged local sender\n"
+AUTHCLEAN_CHECKS = "authclean/unix/header_checks"
+
+
+def with_authclean(config_dir: Path, cs: ChangeSet) -> ChangeSet:
+    """``cs`` plus recipe 5's master.cf edit: a pcre table added after the bench's MiaB filter
+    in authclean's own header_checks (``Bench.enable_submission`` adds authclean)."""
+    current = MasterCf.read(config_dir / "master.cf").get_option("authclean", "unix",
+                                                                 "header_checks")
+    assert current, "authclean with its own header_checks (bench.enable_submission())"
+    cs.tables.append(TableChange(FORGED_REL, FORGED_TABLE, "pcre"))
+    cs.master_params[AUTHCLEAN_CHECKS] = f"{current},pcre:{config_dir / FORGED_REL}"
+    return cs
+
+
+def seed000_and_authclean(config_dir: Path) -> ChangeSet:
+    """main.cf, master.cf, a regexp, a hash and a pcre table in one change."""
+    return with_authclean(config_dir, seed000_changeset(config_dir))
+
+
+def submission_verdict(bench) -> int:
+    """End-of-DATA code for a forged local From: on the bench's submission path (authclean):
+    250 without recipe 5's master.cf edit, 550 with it."""
+    d = bench.submission(mail_from="a@example.org", source=INSIDE,
+                         data="From: nobody@box.example.com\nSubject: t\n\nhello\n")
+    end = d.for_command("<end of data>")
+    return end[0].code if end else 0
 
 
 def snapshot(config_dir: Path) -> dict[str, tuple[bytes, int, int, int]]:

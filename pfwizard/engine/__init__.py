@@ -11,8 +11,12 @@ Public API (keep these names; other parts of pfwizard are built against them)::
         tables pfwizard creates belong in <config_dir>/pfwizard/ (OWN_TABLE_DIR).
         Indexed types (hash, btree, lmdb, cdb) are postmap'd; regexp/pcre/cidr/texthash not.
     ChangeSet(summary: str, params: dict[str, str | None], tables: list[TableChange],
-              intent: dict | None = None, kind: str = "apply")
+              intent: dict | None = None, kind: str = "apply",
+              master_params: dict[str, str | None] = {})
         params: main.cf edits through MainCf.set/remove (None removes the parameter).
+        master_params: master.cf -o edits keyed service/type/option (postconf -P names,
+        e.g. authclean/unix/header_checks) through MasterCf.set_option/remove_option.
+        master.cf is managed exactly like main.cf in every step below.
         intent: opaque, recorded in the journal.  kind: "apply" or "restore".
 
     engine = Engine(config_dir: Path, state_dir: Path, *, reload: bool = True,
@@ -43,12 +47,16 @@ The transaction (``Engine.apply``):
 1. plan: a unified diff per file (``--dry-run`` stops here);
 2. guard: one pfwizard at a time (flock in the state directory); refuse, writing nothing,
    if a file changed since the plan read it;
-3. validate on a staged copy of the config directory: the gate, postmap of staged tables,
-   ``postfix check``, new ``postconf`` warnings (see ``validate``);
+3. validate on a staged copy of the config directory (main.cf, master.cf and tables as they
+   will be): the gate, postmap of staged tables, ``postfix check``, new ``postconf``
+   warnings; a master.cf that ``postconf -P`` cannot parse is refused, and the maps changed
+   ``-o`` options name must open (see ``validate``, ``mastercheck``);
 4. back up every file to be touched (and its index) into the journal, fsynced, before any
    change (``journal``, ``backup``);
 5. write atomically (``atomic``); indexed tables via postmap on a temp source (``tables``);
-6. reload, then check smtpd really answers (``serving``);
+6. reload (master re-reads master.cf too: the next mail already meets a changed service),
+   then check smtpd really answers, and every cleanup service master.cf changed greets
+   (``serving``);
 7. any failure in 5-6: restore every file, reload (restart if smtpd stays down), report with
    Postfix's own output;
 8. optional confirm-or-revert by a detached watcher (``confirm``, ``watcher``).

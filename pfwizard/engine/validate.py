@@ -163,7 +163,7 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     if unparsable is not None:
         out = stage.unstage(unparsable.output)
         progress("check", "failed", out)
-        raise StepFailed("check", "Postfix cannot parse the new master.cf "
+        raise StepFailed("check", f"Postfix cannot parse the new {stage.live / 'master.cf'} "
                          f"(postconf -P exit {unparsable.returncode})", out)
     tables += master_probes
     out = stage.unstage(res.output)
