@@ -85,6 +85,7 @@ class _Snapshot:
     edits: dict[str, str | None]
     tables: dict[str, TableEdit]
     ops: int
+    master: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,6 +101,9 @@ class Session:
     """MiaB's git checkout (None: $PFWIZARD_MIAB_DIR, else /root/mailinabox or ~/mailinabox)."""
     edits: dict[str, str | None] = field(default_factory=dict)
     tables: dict[str, TableEdit] = field(default_factory=dict)
+    master_edits: dict[str, str | None] = field(default_factory=dict)
+    """master.cf ``-o`` edits (``service/type/option`` -> value; None removes the override),
+    e.g. recipe 5's authclean header_checks."""
     accepted: set[tuple[str, str | None, str | None]] = field(default_factory=set)
     ops: list[dict[str, Any]] = field(default_factory=list)
     """What the admin did, as intent for customizations.yaml (insert/remove/move/...)."""
@@ -137,7 +141,8 @@ class Session:
         return Chain(list(items), sep)
 
     def _checkpoint(self) -> None:
-        self._undo.append(_Snapshot(dict(self.edits), dict(self.tables), len(self.ops)))
+        self._undo.append(_Snapshot(dict(self.edits), dict(self.tables), len(self.ops),
+                                    dict(self.master_edits)))
         self._findings = None
 
     def _store(self, param: str, value: str | None) -> None:
@@ -212,6 +217,7 @@ class Session:
             return False
         snap = self._undo.pop()
         self.edits, self.tables = snap.edits, snap.tables
+        self.master_edits = snap.master
         del self.ops[snap.ops:]
         self._findings = None
         return True
@@ -264,6 +270,13 @@ class Session:
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)
+
+    def set_master_option(self, key: str, value: str | None) -> None:
+        """A master.cf ``-o`` override, keyed as ``postconf -P`` names it
+        (``authclean/unix/header_checks``); the engine checks the value when it plans."""
+        self._checkpoint()
+        self.master_edits[key] = value
+        self.ops.append({"op": "master", "key": key, "value": value})
 
     # ---- tables ----------------------------------------------------------------------------
     def own_table_path(self, name: str) -> Path:
@@ -335,11 +348,12 @@ class Session:
 
     @property
     def changed(self) -> bool:
-        return bool(self.edits or self.tables)
+        return bool(self.edits or self.tables or self.master_edits)
 
     def summary(self) -> str:
         parts = [f"{p}" for p in sorted(self.edits)]
         parts += [Path(t).name for t in sorted(self.tables)]
+        parts += [f"master.cf {k}" for k in sorted(self.master_edits)]
         return "wizard: " + (", ".join(parts) if parts else "no change")
 
     def changeset(self) -> ChangeSet:
@@ -348,6 +362,7 @@ class Session:
             params=dict(self.edits),
             tables=[(t.path, t.content, t.map_type) for t in self.tables.values()],
             intent=list(self.ops),
+            master_params=dict(self.master_edits),
         )
 
     def engine(self) -> Engine:
@@ -509,11 +524,13 @@ def analyse_params(params: Mapping[str, str], config_dir: Path) -> list[Finding]
 
 
 def make_changeset(summary: str, params: dict[str, str | None],
-                   tables: list[tuple[str, str, str]], intent: Any) -> ChangeSet:
+                   tables: list[tuple[str, str, str]], intent: Any,
+                   master_params: dict[str, str | None] | None = None) -> ChangeSet:
     from pfwizard.engine import ChangeSet, TableChange
 
     tcs = [TableChange(path=Path(p), content=c, map_type=m) for p, c, m in tables]
-    return ChangeSet(summary=summary, params=params, tables=tcs, intent={"wizard": intent})
+    return ChangeSet(summary=summary, params=params, tables=tcs, intent={"wizard": intent},
+                     master_params=dict(master_params or {}))
 
 
 # ---- tables -----------------------------------------------------------------------------------

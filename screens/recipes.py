@@ -22,6 +22,7 @@ from pfwizard import recipes
 from pfwizard.errors import PfwizardError
 from pfwizard.maincf import MainCf
 from pfwizard.recipes import Proposal
+from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
 from tui.flow import Action
 from tui.stage import WizardScreen
@@ -130,9 +131,12 @@ def recipe(recipe_id: str) -> Recipe:
 
 
 def prefill(session: Session, proposal: Proposal) -> None:
-    """The proposal into the session: its parameters and tables, as the stages would."""
+    """The proposal into the session: its parameters, master.cf edits and tables, as the
+    stages would."""
     for name, value in proposal.params.items():
         session.set_value(name, value)
+    for key, value in proposal.master_params.items():
+        session.set_master_option(key, value)
     for t in proposal.tables:
         if t.content is not None:  # None would delete a table; no recipe proposes that
             session.set_table(str(t.path), t.content, t.map_type)
@@ -231,7 +235,7 @@ class RecipesScreen(WizardScreen):
         try:
             self.proposal = self.current.build(self.session.cf, self.session, self.inputs(),
                                                self.placement)
-        except (recipes.RecipeRefused, ValueError, OSError) as exc:
+        except (recipes.RecipeRefused, ValueError, OSError, PfwizardError) as exc:
             self.error = str(exc)
         self.query_one("#recipe-text", Static).update(self.preview())
 
@@ -257,8 +261,8 @@ class RecipesScreen(WizardScreen):
             text.append(f"  {name} = {value}\n" if value is not None else f"  remove {name}\n")
         for t in prop.tables:
             text.append(f"  table {t.map_type}:{t.path}\n")
-        for m in prop.master_cf:
-            text.append(f"  master.cf, by hand (not applied): {m}\n", style="yellow")
+        for line in master_lines(prop.master_params):
+            text.append(f"  {line}\n")
         for n in prop.notes:
             text.append(f"  note: {n}\n")
         return text

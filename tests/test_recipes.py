@@ -150,13 +150,51 @@ def test_recipe5_table_tested_with_sample_headers_like_seed004():
     assert {h: answers.get(h) for h in SAMPLES} == SAMPLES
 
 
-def test_recipe5_hooks_main_cf_and_offers_authclean():
-    p = forged_local_senders(v(), "/etc/postfix", ["mick@box.example.com"], hook="authclean")
-    assert p.params["header_checks"] == "pcre:/etc/postfix/pfwizard/forged_local_senders"
-    assert p.master_cf == ["authclean: -o header_checks=pcre:/etc/postfix/"
-                           "outgoing_mail_header_filters,pcre:/etc/postfix/pfwizard/"
-                           "forged_local_senders"]
+def miab_master(config_dir, fixture: str = "master.cf.v75"):
+    (config_dir / "master.cf").write_bytes(fixture_path(fixture).read_bytes())
+    return config_dir
+
+
+def test_recipe5_authclean_adds_the_table_after_miabs_filter(tmp_path):
+    etc = miab_master(tmp_path)
+    p = forged_local_senders(v(), etc, ["mick@box.example.com"], hook="authclean")
+    table = f"pcre:{etc}/pfwizard/forged_local_senders"
+    assert p.params["header_checks"] == table
+    want = f"pcre:/etc/postfix/outgoing_mail_header_filters,{table}"
+    assert p.master_params == {"authclean/unix/header_checks": want}
+    cs = p.changeset()
+    assert cs.master_params == p.master_params and cs.params == p.params
+    text = p.describe()
+    assert f"master.cf authclean/unix: -o header_checks={want}" in text
+    assert "by hand" not in text
     assert "authclean" in p.placements[0].risk
+    assert "pfwizard restore" in p.chosen.risk and "upgrade" in p.chosen.risk
+    main_only = forged_local_senders(v(), etc, ["mick@box.example.com"], hook="main-cf")
+    assert main_only.master_params == {} and main_only.changeset().master_params == {}
+
+
+def test_recipe5_authclean_is_not_added_twice(tmp_path):
+    etc = miab_master(tmp_path)
+    table = f"pcre:{etc}/pfwizard/forged_local_senders"
+    master = etc / "master.cf"
+    master.write_text(master.read_text().replace(
+        "outgoing_mail_header_filters\n", f"outgoing_mail_header_filters,{table}\n"))
+    p = forged_local_senders(v(), etc, ["mick@box.example.com"], hook="authclean")
+    assert p.master_params == {}
+
+
+def test_recipe5_authclean_refused_where_there_is_no_authclean(tmp_path):
+    (tmp_path / "master.cf").write_text(
+        "smtp      inet  n       -       y       -       -       smtpd\n"
+        "cleanup   unix  n       -       y       -       0       cleanup\n"
+        "#authclean unix  n       -       -       -       0       cleanup\n")
+    with pytest.raises(RecipeRefused, match=r"no authclean cleanup service.*main-cf"):
+        forged_local_senders(v(), tmp_path, ["mick@box.example.com"], hook="authclean")
+    (tmp_path / "master.cf").unlink()
+    with pytest.raises(RecipeRefused, match="no authclean"):
+        forged_local_senders(v(), tmp_path, ["mick@box.example.com"], hook="authclean")
+    # main-cf needs no master.cf at all.
+    assert forged_local_senders(v(), tmp_path, ["mick@box.example.com"]).master_params == {}
 
 
 def miab_db(tmp_path, users: list[str], aliases: list[str]):

@@ -77,6 +77,31 @@ async def test_recipe_refusal_is_shown_and_back_returns(tmp_path):
         assert isinstance(app.screen, WelcomeScreen)
 
 
+async def test_recipe5_authclean_goes_to_review_as_a_master_cf_diff(tmp_path):
+    """Placement authclean: the master.cf edit is part of the change (no "by hand" step);
+    Review's diff shows it, and Undo takes it back with the rest."""
+    app = make_app(tmp_path, start="recipes")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_recipe(pilot, 4)
+        app.screen.set_input("addresses", "mick@box.example.com")
+        await pilot.press("f4")
+        await pilot.pause()
+        text = preview(app)
+        assert "* placement authclean" in text and "pfwizard restore" in text
+        table = f"pcre:{app.session.config_dir}/pfwizard/forged_local_senders"
+        want = f"pcre:/etc/postfix/outgoing_mail_header_filters,{table}"
+        assert f"master.cf authclean/unix: -o header_checks={want}" in text.replace("\n", "")
+        assert "by hand" not in text
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.session.master_edits == {"authclean/unix/header_checks": want}
+        shown = str(app.screen.query_one("#diff").render())
+        assert f"{app.session.config_dir}/master.cf" in shown.replace("\n+>", "")
+        assert any(f.role == "master.cf" for f in app.screen.plan.files)
+        assert f"  -o header_checks={want}" in app.screen.plan.unified_diff()
+
+
 async def test_chain_stage_opens_recipes(tmp_path):
     app = make_app(tmp_path, start="sender")
     async with app.run_test(size=SIZE) as pilot:

@@ -9,7 +9,9 @@ not filtering": ``header_checks`` in main.cf applies to the default ``cleanup`` 
 25 and local ``sendmail``/pickup: seed 004's infected PHP scripts). On MiaB, mail from
 logged-in users (submission/smtps) goes through the ``authclean`` cleanup, whose master.cf
 ``-o header_checks=pcre:/etc/postfix/outgoing_mail_header_filters`` replaces main.cf's value:
-the table must be added there too (a master.cf edit MiaB resets on upgrade).
+the ``authclean`` placement adds the table there too, after MiaB's own filter, as a master.cf
+edit that goes through the engine like the rest (MiaB resets it on upgrade; ``pfwizard
+restore`` puts it back).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from pfwizard.engine import TableChange
 from pfwizard.explain.causes import RECIPE_FORGED_LOCAL
 from pfwizard.findings import Severity
 from pfwizard.maincf import MainCf
+from pfwizard.mastercf import MasterCf
 from pfwizard.recipes.model import PlacementOption, Proposal, RecipeRefused, own_table
 from pfwizard.recipes.own_domains import sqlite_addresses
 
 TABLE_NAME = "forged_local_senders"
 REPLY = "REJECT forged local sender"
-MIAB_AUTHCLEAN_CHECKS = "pcre:/etc/postfix/outgoing_mail_header_filters"
+AUTHCLEAN = ("authclean", "unix")
+"""MiaB's cleanup service for mail from logged-in users (submission and smtps)."""
 # What may sit right before an address in a From: header.
 _DELIM = r"""[\s<"',:;(]"""
 _LOCAL_CHARS = r"""[^\s<>"',:;()@]"""
@@ -93,6 +97,24 @@ def try_headers(table_text: str, headers: list[str]) -> dict[str, str]:
     return answers
 
 
+def authclean_edit(config_dir: Path | str, ref: str) -> dict[str, str | None]:
+    """``master_params`` adding ``ref`` to authclean's own header_checks, after what is
+    there (MiaB's filter); empty if it is there already or authclean has none of its own
+    (then main.cf's header_checks, which the recipe sets, applies to it too)."""
+    path = Path(config_dir) / "master.cf"
+    master = MasterCf.read(path) if path.exists() else None
+    if master is None or master.find(*AUTHCLEAN) is None:
+        raise RecipeRefused(
+            f"{path} has no authclean cleanup service: that is Mail-in-a-Box's path for "
+            "mail from logged-in users, and this box does not have it. Use the main-cf "
+            "placement: it covers every path through the default cleanup.")
+    current = master.get_option(*AUTHCLEAN, "header_checks")
+    if current is None or ref in re.split(r"[\s,]+", current):
+        return {}
+    key = "/".join((*AUTHCLEAN, "header_checks"))
+    return {key: f"{current},{ref}" if current.strip() else ref}
+
+
 def forged_local_senders(cf: MainCf, config_dir: Path | str,
                          addresses: Iterable[str] | None = None,
                          hook: str = "main-cf") -> Proposal:
@@ -110,14 +132,15 @@ def forged_local_senders(cf: MainCf, config_dir: Path | str,
     text = ("# pfwizard: From: addresses in local domains that are not real mailboxes or "
             "aliases\n" + "\n".join(lines) + "\n")
     params: dict[str, str | None] = {}
-    master: list[str] = []
     current = cf.get("header_checks") or ""
     ref = f"pcre:{table}"
     if ref not in current:
         params["header_checks"] = f"{current}, {ref}" if current.strip() else ref
     if hook == "authclean":
-        master.append(f"authclean: -o header_checks={MIAB_AUTHCLEAN_CHECKS},{ref}")
-    elif hook != "main-cf":
+        master = authclean_edit(config_dir, ref)
+    elif hook == "main-cf":
+        master = {}
+    else:
         raise ValueError(f"unknown hook {hook!r}")
     options = [
         PlacementOption(
@@ -130,8 +153,9 @@ def forged_local_senders(cf: MainCf, config_dir: Path | str,
         PlacementOption(
             "authclean", "also in MiaB's authclean service (master.cf, submission path)",
             "Also stops logged-in users (or a stolen password) sending with a made-up local "
-            "From:. master.cf's authclean entry is MiaB-managed: every upgrade resets it, "
-            "so this edit must be restored after each upgrade.", Severity.CAUTION),
+            "From:. master.cf's authclean entry is MiaB-managed: every MiaB upgrade (or "
+            "setup run) resets it and the filter silently stops for logged-in users until "
+            "`pfwizard restore` puts it back.", Severity.CAUTION),
     ]
     notes = ["pcre tables ignore case by default (the i flag turns that off).",
              "Add every alias users send as: an address missing from the list is refused."]
@@ -139,4 +163,5 @@ def forged_local_senders(cf: MainCf, config_dir: Path | str,
                     f"header_checks refusing From: addresses not among {len(addresses)} "
                     f"local mailboxes/aliases ({hook})",
                     params=params, tables=[TableChange(table, text, "pcre")],
-                    placements=options, placement=hook, notes=notes, master_cf=master)
+                    placements=options, placement=hook, notes=notes,
+                    master_params=master)

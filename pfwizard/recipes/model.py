@@ -39,8 +39,9 @@ class Proposal:
     placement: str = ""
     """The key of the placement this proposal was built for."""
     notes: list[str] = field(default_factory=list)
-    master_cf: list[str] = field(default_factory=list)
-    """master.cf edits the recipe needs but ChangeSet cannot carry yet (shown, not applied)."""
+    master_params: dict[str, str | None] = field(default_factory=dict)
+    """master.cf ``-o`` edits, keyed ``service/type/option`` as ``postconf -P`` names them
+    (``None`` removes the override); applied through the engine with the rest."""
 
     @property
     def chosen(self) -> PlacementOption | None:
@@ -48,7 +49,8 @@ class Proposal:
 
     def changeset(self) -> ChangeSet:
         return ChangeSet(self.summary, dict(self.params), list(self.tables),
-                         intent={"recipe": self.recipe, "placement": self.placement})
+                         intent={"recipe": self.recipe, "placement": self.placement},
+                         master_params=dict(self.master_params))
 
     def describe(self) -> str:
         out = [f"{self.title}", f"  {self.summary}"]
@@ -60,9 +62,19 @@ class Proposal:
             mark = "*" if p.key == self.placement else " "
             out.append(f" {mark} placement {p.key}: {p.label}")
             out.append(f"      risk ({p.severity.value}): {p.risk}")
-        out += [f"  master.cf (by hand): {m}" for m in self.master_cf]
+        out += [f"  {line}" for line in master_lines(self.master_params)]
         out += [f"  note: {n}" for n in self.notes]
         return "\n".join(out)
+
+
+def master_lines(master_params: dict[str, str | None]) -> list[str]:
+    """Each master.cf edit in words an admin reads in master.cf itself."""
+    out = []
+    for key, value in master_params.items():
+        service, _, option = key.rpartition("/")
+        out.append(f"master.cf {service}: -o {option}={value}" if value is not None
+                   else f"master.cf {service}: remove -o {option}")
+    return out
 
 
 class RecipeRefused(ValueError):
