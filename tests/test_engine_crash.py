@@ -94,7 +94,10 @@ def normalised(cfg: Path, dump_dir: Path) -> dict[str, object]:
     return out
 
 
-def reset(cfg: Path, before: dict[str, tuple[bytes, int, int, int]]) -> None:
+def reset(cfg: Path, before: dict[str, tuple[bytes, int, int, int]], bench=None) -> None:
+    """The files as before; with ``bench``, Postfix reloaded onto them too (a run killed
+    before it wrote anything leaves Postfix as the previous run left it: authclean keeps a
+    pcre table it loaded even after the file is gone)."""
     shutil.rmtree(cfg / "pfwizard", ignore_errors=True)
     for name, (data, mode, _uid, _gid) in before.items():
         p = cfg / name
@@ -102,6 +105,8 @@ def reset(cfg: Path, before: dict[str, tuple[bytes, int, int, int]]) -> None:
             p.write_bytes(data)
             os.chmod(p, mode & 0o7777)
     backdate(cfg)
+    if bench is not None:
+        bench.reload()
 
 
 def check_backups(state: Path) -> None:
@@ -116,30 +121,35 @@ def check_backups(state: Path) -> None:
 def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
     cfg = bench.config_dir
     state = state_dir()
+    nxt: subprocess.Popen[str] | None = None
     dump_dir = dump_config()
     rng = random.Random(seed)
     try:
         before_raw = snapshot(cfg)
         before = normalised(cfg, dump_dir)
-        # Calibration: one apply to the end gives the "after" state and the timings.
-        child = ready(spawn(cfg, state, reload))
-        out, _ = child.communicate("go\n", timeout=60)
-        lines = [ln.split() for ln in out.splitlines()]
-        assert lines[-1][1:] == ["done", "True", APPLIED], out
-        total = float(lines[-1][0])
-        backup_at = next(float(t) for t, step, status, *_ in lines
-                         if step == "backup" and status == "ok")
-        after = normalised(cfg, dump_dir)
-        assert after != before
-        if reload:
-            assert verdicts(bench) == (250, 250)
-            assert submission_verdict(bench) == 550
-        reset(cfg, before_raw)
-        Engine(cfg, state, reload=reload, gate=lambda cf, d: []).recover()
+        # Calibration: applies to the end give the "after" state and the timings; the faster
+        # of two, as the first may pay for cold caches (kills aimed by a slow one mostly
+        # land after the apply finished).
+        timings = []
+        for _ in range(2):
+            child = ready(spawn(cfg, state, reload))
+            out, _ = child.communicate("go\n", timeout=60)
+            lines = [ln.split() for ln in out.splitlines()]
+            assert lines[-1][1:] == ["done", "True", APPLIED], out
+            timings.append((float(lines[-1][0]), next(
+                float(t) for t, step, status, *_ in lines if (step, status) == ("backup", "ok"))))
+            after = normalised(cfg, dump_dir)
+            assert after != before
+            if reload:
+                assert verdicts(bench) == (250, 250)
+                assert submission_verdict(bench) == 550
+            reset(cfg, before_raw, bench if reload else None)
+            Engine(cfg, state, reload=reload, gate=lambda cf, d: []).recover()
+        total, backup_at = min(timings)
 
         seen = {"before": 0, "after": 0}
         known = len(Engine(cfg, state).history())
-        nxt: subprocess.Popen[str] | None = spawn(cfg, state, reload)
+        nxt = spawn(cfg, state, reload)
         for i in range(runs):
             assert nxt is not None
             child = ready(nxt)
@@ -180,12 +190,15 @@ def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
                 want = ((250, 250), 550) if now == after else ((450, 450), 250)
                 assert (verdicts(bench), submission_verdict(bench)) == want, \
                     f"run {i}: Postfix not on the file state"
-            reset(cfg, before_raw)
+            reset(cfg, before_raw, bench if reload else None)
         check_backups(state)
         recovered = sum(e.outcome == RECOVERED for e in Engine(cfg, state).history())
         seen["recovered"] = recovered
         return seen
     finally:
+        if nxt is not None:  # a failed run must not leave a child waiting to apply
+            os.killpg(nxt.pid, signal.SIGKILL)
+            nxt.wait(timeout=30)
         shutil.rmtree(state, ignore_errors=True)
         shutil.rmtree(dump_dir, ignore_errors=True)
 
