@@ -9,7 +9,8 @@ is what a logged-in MiaB user's mail meets.
 
 Seed 004's admin saw ``postmap -q`` refuse the forged From: while Postfix let it through: the
 main-cf placement reproduces that on the submission path, and the authclean placement fixes it
-through the engine (staged ``postfix check``, master.cf written, ``postfix reload``).
+through the engine (staged ``postfix check``, master.cf written, ``postfix reload``) and is
+undone by ``pfwizard rollback --to``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pfwizard import cli
 from pfwizard.engine import Engine
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf
@@ -115,7 +117,8 @@ def test_authclean_placement_filters_submission_and_rolls_back(miab, tmp_path):
                                  MAILBOXES, hook="authclean")
     assert again.master_params == {} and eng.plan(again.changeset()).is_empty
 
-    back = eng.rollback(str(res.entry_id))
-    assert back.ok, (back.error, back.postfix_output)
+    # Undone the admin's way: master.cf goes back with main.cf and the table.
+    assert cli.main(["--config-dir", str(miab.config_dir), "--state-dir", str(eng.state_dir),
+                     "rollback", "--to", str(res.entry_id), "--yes"]) == 0
     assert snapshot(miab.config_dir) == before
     assert submission(miab, FORGED) == 250 and port25(miab, FORGED) == 250

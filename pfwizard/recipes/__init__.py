@@ -1,6 +1,7 @@
 """Recipes from the field (the seeds): each turns one admin's hand fix into a proposed change.
 
-Public API (each returns a ``Proposal``; ``proposal.changeset()`` goes to pfwizard.engine)::
+Public API (each returns a ``Proposal``: params, master_params, tables, placements with their
+risk; ``proposal.changeset()`` goes to pfwizard.engine)::
 
     allowlist_unresolved_senders(cf, config_dir, table_text, placement="before-unknown")
     reject_own_domain_senders(cf, config_dir, domains=None, placement="recipient")
@@ -9,6 +10,8 @@ Public API (each returns a ``Proposal``; ``proposal.changeset()`` goes to pfwiza
                rhsbls=("dbl.spamhaus.org",))
     opendmarc(cf, socket_name="inet:127.0.0.1:8893", default_action="accept")
     forged_local_senders(cf, config_dir, addresses=None, hook="main-cf" | "authclean")
+        hook authclean: proposal.master_params = {"authclean/unix/header_checks": MiaB's
+        value + ",pcre:TABLE"} (RecipeRefused without an authclean service in master.cf)
     box_mailboxes(config_dir) -> list[str]   (virtual_mailbox_maps + virtual_alias_maps keys)
     try_headers(table_text, headers) -> {header: action}   (postmap -q - pcre:FILE)
     RECIPES: id -> title, the ids `pfwizard explain` offers
