@@ -141,6 +141,9 @@ def test_seed000_apply_then_rollback(miab, state):
                  ("write", "ok"), ("reload", "ok"), ("serve", "ok")]:
         assert want in steps
     assert steps.index(("backup", "ok")) < steps.index(("write", "start"))
+    # The changed cleanup service was asked too, after the reload.
+    assert any(e.step == "serve" and e.status == "ok" and e.detail.startswith(
+        "public/authclean: greets") for e in events)
     assert "refreshing the Postfix mail system" in res.postfix_output
     assert (miab.config_dir / "pfwizard" / "dmarc_sender_domains.db").exists()
     assert (miab.config_dir / "pfwizard").stat().st_mode & 0o777 == 0o755

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import pfwizard.engine.engine as engine_mod
+import pfwizard.engine.probe_changed as probe_changed
 from pfwizard.engine import AtomicWriter, ChangeSet, Engine, PostfixTools, TableChange
 from pfwizard.engine.journal import FAILED, REFUSED
 from pfwizard.engine.serving import ProbeFailed
@@ -278,7 +278,7 @@ def test_smtpd_not_answering_injected(miab, state, monkeypatch):
         if len(calls) == 1:
             raise ProbeFailed(f"{addr}: smtpd answered '451 4.3.5 Server configuration error'")
         return "220 fine"
-    monkeypatch.setattr(engine_mod, "wait_serving", probe)
+    monkeypatch.setattr(probe_changed, "wait_serving", probe)
     res, entry, restarts = run_faulty(miab, state, seed000_and_authclean)
     assert entry.outcome == FAILED and "smtpd is not serving" in res.error
     assert restarts == []  # smtpd is alive: the old config comes back with a reload
@@ -307,6 +307,21 @@ def test_cleanup_that_dies_at_start_is_undone(miab, state):
     res, entry, _ = run_faulty(miab, state, bad_number)
     assert entry.outcome == FAILED and "authclean" in res.error
     assert "public/authclean" in res.error
+
+
+@needs_bench
+def test_changed_submission_listener_is_probed_too(miab, state):
+    """An unknown restriction only on the submission listener: port 25 still answers, the
+    probe of the changed listener gets 451 4.3.5, and the change is undone."""
+    def broken_submission(config_dir):
+        cs = seed000_and_authclean(config_dir)
+        port = miab.instance.submission_port
+        cs.master_params[f"127.0.0.1:{port}/inet/smtpd_sender_restrictions"] = \
+            "reject_bogus_thing"
+        return cs
+    res, entry, _ = run_faulty(miab, state, broken_submission)
+    assert entry.outcome == FAILED and "451 4.3.5" in res.error
+    assert str(miab.instance.submission_port) in res.error
 
 
 @needs_bench

@@ -48,15 +48,19 @@ authclean  unix  n       -       -       -       0       cleanup -o header_check
 """
 
 
-def test_changed_cleanups_are_the_new_or_changed_cleanup_entries():
+def test_changed_services_are_the_new_or_changed_entries():
     staged = M_LIVE.replace("pcre:/etc/pf/f", "pcre:/stage/f,pcre:/stage/t") + (
         "relayclean unix  -       -       n       -       0       cleanup\n"
-        "smtp2      inet  n       -       y       -       -       smtpd -o x=y\n")
-    got = mastercheck.changed_cleanups(
+        "submission inet  n       -       y       -       -       smtpd -o x=y\n"
+        "smtps      inet  n       -       y       -       -       smtpd"
+        " -o smtpd_tls_wrappermode=yes\n")
+    got = mastercheck.changed_services(
         Result([], 0, staged, ""), Result([], 0, M_LIVE, ""),
         lambda text: text.replace("/stage/", "/etc/pf/"))
-    assert got == ["public/authclean", "private/relayclean"]
+    assert [(s.name, s.cleanup_socket, s.plain_smtpd) for s in got] == [
+        ("authclean", "public/authclean", False), ("relayclean", "private/relayclean", False),
+        ("submission", None, True), ("smtps", None, False)]
     unchanged = M_LIVE.replace("/etc/pf/", "/stage/")
-    assert mastercheck.changed_cleanups(
+    assert mastercheck.changed_services(
         Result([], 0, unchanged, ""), Result([], 0, M_LIVE, ""),
         lambda text: text.replace("/stage/", "/etc/pf/")) == []

@@ -44,17 +44,16 @@ from pfwizard.engine.journal import (
     now_iso,
     sha256,
 )
-from pfwizard.engine.mastercheck import changed_cleanups
+from pfwizard.engine.mastercheck import ChangedService, changed_services
 from pfwizard.engine.pftools import PostfixTools
+from pfwizard.engine.probe_changed import check_changed, smtpd_verdict
 from pfwizard.engine.serving import (
-    ProbeFailed,
-    cleanup_greets,
+    ListenAddress,
     master_cf_text,
     master_pid,
     smtp_service,
     smtpd_children,
     wait_gone,
-    wait_serving,
 )
 from pfwizard.engine.tables import install_indexed
 from pfwizard.engine.validate import Gate, Stage, validate
@@ -312,11 +311,11 @@ class Engine:
             with Stage(plan, self.state_dir) as stage:
                 listen = facts.submit(self.tools.params, stage.dir, "inet_interfaces",
                                       "myhostname", "queue_directory")
-                cleanups = facts.submit(self._changed_cleanups, plan, stage)
+                services = facts.submit(self._changed_services, plan, stage)
                 run.output.append(validate(stage, self.tools, self.gate if use_gate else None,
                                            run))
                 interfaces, host, queue_dir = listen.result()
-                asked = cleanups.result()
+                changed = services.result()
         except StepFailed as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
@@ -348,7 +347,7 @@ class Engine:
             for rec in entry.files:
                 rec.sha256_after = sha256(read_or_none(Path(rec.path)))
             run("write", "ok", f"{len(changed_files)} file(s) written")
-            self._reload_and_check(run, was_running, listen_at, asked)
+            self._reload_and_check(run, was_running, listen_at, changed)
         except (StepFailed, OSError, PostfixCommandError) as exc:
             step = exc.step if isinstance(exc, StepFailed) else "write"
             output = exc.output if isinstance(exc, (StepFailed, PostfixCommandError)) else ""
@@ -433,16 +432,16 @@ class Engine:
                 self.writer.write(f.path, f.after, meta)
             run("write", "ok", f"wrote {f.path}")
 
-    def _changed_cleanups(self, plan: Plan, stage: Stage) -> list[str]:
-        """Cleanup services the new master.cf adds or changes (asked after the reload)."""
+    def _changed_services(self, plan: Plan, stage: Stage) -> list[ChangedService]:
+        """Services the new master.cf adds or changes (asked after the reload)."""
         if not any(f.role == "master.cf" and f.changes for f in plan.files):
             return []
-        return changed_cleanups(self.tools.services(stage.dir),
+        return changed_services(self.tools.services(stage.dir),
                                 self.tools.services(self.config_dir), stage.unstage)
 
     def _reload_and_check(self, run: _Run, was_running: bool,
                           listen_at: tuple[str, str] | None = None,
-                          cleanups: list[str] | None = None) -> None:
+                          changed: list[ChangedService] | None = None) -> None:
         if not self.reload:
             run("reload", "skipped", "--no-reload: Postfix picks the change up at its next "
                 "reload or restart")
@@ -458,16 +457,23 @@ class Engine:
             raise StepFailed("reload", f"postfix reload failed (exit {res.returncode})",
                              res.output)
         run("reload", "ok", res.output)
-        self._check_serving(run, listen_at)
-        self._check_cleanups(run, cleanups or [])
+        probed = self._check_serving(run, listen_at)
+        if changed:
+            interfaces, host = listen_at or self.tools.params(
+                self.config_dir, "inet_interfaces", "myhostname")
+            check_changed(changed, self._queue_dir(), interfaces, host or "localhost", probed,
+                          run)
+
+    def _queue_dir(self) -> Path:
+        if self._queue_directory is None:
+            self._queue_directory = Path(self.tools.params(self.config_dir,
+                                                           "queue_directory")[0] or "/nonexistent")
+        return self._queue_directory
 
     def _reload(self) -> Result:
         if self.before_reload is not None:
             self.before_reload()
-        if self._queue_directory is None:
-            self._queue_directory = Path(self.tools.params(self.config_dir,
-                                                           "queue_directory")[0] or "/nonexistent")
-        master = master_pid(self._queue_directory)
+        master = master_pid(self._queue_dir())
         old = smtpd_children(master)
         res = self.tools.reload(self.config_dir)
         if res.ok and not wait_gone(old, master):
@@ -477,7 +483,8 @@ class Engine:
                           "were still running 5 s after the reload\n")
         return res
 
-    def _check_serving(self, run: _Run, listen_at: tuple[str, str] | None = None) -> None:
+    def _check_serving(self, run: _Run, listen_at: tuple[str, str] | None = None
+                       ) -> ListenAddress | None:
         run("serve", "start", "is Postfix serving?")
         # No `postfix status` here: smtpd answering proves master is alive (it spawned it).
         interfaces, host = listen_at or self.tools.params(self.config_dir, "inet_interfaces",
@@ -487,28 +494,9 @@ class Engine:
             if not self.tools.running(self.config_dir):
                 raise StepFailed("serve", "the Postfix master process is not running")
             run("serve", "skipped", "no smtpd inet service in master.cf to probe")
-            return
-        host = host or "localhost"
-        try:
-            transcript = wait_serving(addr, host, f"postmaster@{host}")
-        except ProbeFailed as exc:
-            first, _, rest = str(exc).partition("\n")
-            raise StepFailed("serve", f"smtpd is not serving: {first}", rest) from None
-        run("serve", "ok", f"{addr}: {transcript.splitlines()[0]}")
-
-    def _check_cleanups(self, run: _Run, sockets: list[str]) -> None:
-        """Every cleanup service master.cf changed must greet: one that dies as it starts
-        (a bad -o value: postfix check and reload pass it) defers all mail through it."""
-        queue = self._queue_directory or Path(
-            self.tools.params(self.config_dir, "queue_directory")[0] or "/nonexistent")
-        for sock in sockets:
-            run("serve", "start", f"does the {sock} cleanup service answer?")
-            try:
-                queue_id = cleanup_greets(queue / sock)
-            except ProbeFailed as exc:
-                raise StepFailed("serve", f"the cleanup service {sock} does not answer after "
-                                 f"the reload: {exc}") from None
-            run("serve", "ok", f"{sock}: greets (queue ID {queue_id})")
+            return None
+        smtpd_verdict(addr, host or "localhost", run)
+        return addr
 
     def _restart(self, run: _Run) -> None:
         run("restart", "start", "postfix stop; postfix start (a throttled smtpd needs it)")

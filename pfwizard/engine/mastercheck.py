@@ -1,5 +1,5 @@
 """master.cf in validation: can Postfix read the new file, do the maps its changed ``-o``
-options name open, and which cleanup services will the serving check ask after the reload?
+options name open, and which services will the serving check ask after the reload?
 
 Postfix is the judge: ``postconf -P`` parses the whole master.cf the way master does (a
 broken entry is a fatal error, and master would die on it at the next reload), and lists every
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pfwizard.postfix import Result
 
@@ -55,16 +56,41 @@ def map_refs(options: dict[str, str]) -> list[str]:
     return refs
 
 
-def changed_cleanups(staged: Result, live: Result, unstage: Callable[[str], str]) -> list[str]:
-    """Sockets (``public/authclean``, relative to the queue directory) of the cleanup
-    services the new master.cf adds or changes, from ``postconf -M`` of the staged copy and
-    of the live directory (one normalised line per service)."""
+@dataclass(frozen=True)
+class ChangedService:
+    """A master.cf service the new file adds or changes, as ``postconf -M`` lists it."""
+
+    name: str
+    type: str
+    private: str
+    command: str
+    args: tuple[str, ...]
+
+    @property
+    def cleanup_socket(self) -> str | None:
+        """``public/authclean``-style socket (relative to the queue directory) of a cleanup
+        service: the private column "n" puts it in public/, anything else in private/."""
+        if self.type != "unix" or self.command != "cleanup":
+            return None
+        return f"{'public' if self.private == 'n' else 'private'}/{self.name}"
+
+    @property
+    def plain_smtpd(self) -> bool:
+        """An smtpd listening on TCP that greets in plain text (not smtps: wrapper mode
+        speaks TLS first, so the SMTP probe cannot ask it)."""
+        return (self.type == "inet" and self.command == "smtpd"
+                and "smtpd_tls_wrappermode=yes" not in self.args)
+
+
+def changed_services(staged: Result, live: Result,
+                     unstage: Callable[[str], str]) -> list[ChangedService]:
+    """The services the new master.cf adds or changes, from ``postconf -M`` of the staged
+    copy and of the live directory (one normalised line per service)."""
     before = {unstage(line) for line in live.stdout.splitlines()} if live.ok else set()
     out = []
     for line in (staged.stdout.splitlines() if staged.ok else []):
         f = line.split()
-        if unstage(line) in before or len(f) < 8 or f[1] != "unix" or f[7] != "cleanup":
+        if unstage(line) in before or len(f) < 8:
             continue
-        # The private column: "n" puts the socket in public/, anything else in private/.
-        out.append(f"{'public' if f[2] == 'n' else 'private'}/{f[0]}")
+        out.append(ChangedService(f[0], f[1], f[2], f[7], tuple(f[8:])))
     return out

@@ -47,16 +47,31 @@ def smtp_service(master_cf: str, inet_interfaces: str) -> ListenAddress | None:
         f = line.split()
         if len(f) < 8 or f[1] != "inet" or f[7] not in SMTPD_COMMANDS:
             continue
-        name = f[0]
-        host, _, port_s = name.rpartition(":")
-        port = 25 if port_s == "smtp" else int(port_s) if port_s.isdigit() else None
-        if port is None:
-            continue
-        if not host:
-            host = _loopback_for(inet_interfaces)
-        found.append(ListenAddress(host.strip("[]"), port, name))
+        addr = listen_address(f[0], inet_interfaces)
+        if addr is not None:
+            found.append(addr)
     found.sort(key=lambda a: a.port != 25)
     return found[0] if found else None
+
+
+# When /etc/services lacks them (minimal containers).
+_WELL_KNOWN = {"smtp": 25, "submission": 587, "smtps": 465, "submissions": 465}
+
+
+def listen_address(service: str, inet_interfaces: str) -> ListenAddress | None:
+    """Where an inet service listens: ``127.0.0.1:2525``, ``2525`` or ``submission`` (a
+    port name, on the loopback address of ``inet_interfaces``)."""
+    host, _, port_s = service.rpartition(":")
+    if port_s.isdigit():
+        port = int(port_s)
+    else:
+        try:
+            port = socket.getservbyname(port_s, "tcp")
+        except OSError:
+            port = _WELL_KNOWN.get(port_s, 0)
+    if not port:
+        return None
+    return ListenAddress((host or _loopback_for(inet_interfaces)).strip("[]"), port, service)
 
 
 def _loopback_for(inet_interfaces: str) -> str:
