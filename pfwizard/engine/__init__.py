@@ -55,8 +55,8 @@ The transaction (``Engine.apply``):
    change (``journal``, ``backup``);
 5. write atomically (``atomic``); indexed tables via postmap on a temp source (``tables``);
 6. reload (master re-reads master.cf too: the next mail already meets a changed service),
-   then check smtpd really answers, and every cleanup service master.cf changed greets
-   (``serving``);
+   then check smtpd really answers, and ask every service master.cf added or changed
+   (a cleanup greets, a plain smtpd passes the SMTP probe) (``serving``, ``probe_changed``);
 7. any failure in 5-6: restore every file, reload (restart if smtpd stays down), report with
    Postfix's own output;
 8. optional confirm-or-revert by a detached watcher (``confirm``, ``watcher``).
