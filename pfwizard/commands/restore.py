@@ -14,8 +14,9 @@ EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
 new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
 tables are rebuilt. The same for master.cf options (services: in customizations.yaml, e.g.
-authclean/unix/header_checks), which MiaB's setup resets whole. With --adopt, customisations you made by hand before pfwizard, which a
-MiaB setup run commented out, are read back and recorded first. Conflicts (anchor gone,
+authclean/unix/header_checks), which MiaB's setup resets whole. With --adopt, customisations
+you made by hand before pfwizard, which a MiaB setup run commented out, are read back and
+recorded first. Conflicts (anchor gone,
 MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
 nothing is written unless --on-conflict is given.
 exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and rolled back,
