@@ -48,7 +48,7 @@ def postconf_p(config_dir: Path, key: str) -> str | None:
                          capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     out = res.stdout.strip()
-    return out.split(" = ", 1)[1] if out else None
+    return out.partition(" =")[2].strip() if out else None
 
 
 def apply_recipe5(config_dir: Path, state_dir: Path) -> str:

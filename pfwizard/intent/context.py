@@ -24,8 +24,7 @@ class RestoreContext:
     config_dir: Path
     state_dir: Path
     cf: MainCf
-    master: MasterCf | None
-    """master.cf (None: there is none)."""
+    master: MasterCf
     store: IntentFile
     plan: RestorePlan
     release: str | None
@@ -95,7 +94,8 @@ def open_restore(config_dir: str | Path, state_dir: str | Path, *,
                           miab.installed_release(miab_dir), adopted, found)
 
 
-def read_master(config_dir: Path) -> MasterCf | None:
-    """master.cf of ``config_dir`` (errors name file and line); None when there is none."""
-    path = config_dir / "master.cf"
-    return MasterCf.read(path) if path.exists() else None
+def read_master(config_dir: str | Path) -> MasterCf:
+    """master.cf of ``config_dir`` (errors name file and line); none at all reads as empty
+    (every recorded service option is then reported gone, never silently ignored)."""
+    path = Path(config_dir) / "master.cf"
+    return MasterCf.read(path) if path.exists() else MasterCf.parse(b"", str(path))

@@ -283,16 +283,16 @@ def table_problem(ti: TableIntent, *, compare_content: bool) -> str | None:
     return None
 
 
-def _service_gone(key: str, master: MasterCf | None) -> Conflict | None:
+def _service_gone(key: str, master: MasterCf) -> Conflict | None:
     service, type_, _ = split_key(key)
-    if master is not None and master.find(service, type_) is not None:
+    if master.find(service, type_) is not None:
         return None
     return Conflict(ConflictKind.SERVICE_GONE, key,
                     f"master.cf has no {service} {type_} service any more: nothing to put "
                     f"your option on (keep-miab drops it, skip keeps it recorded)")
 
 
-def _master_plans(master: MasterCf | None, cust: Customisations,
+def _master_plans(master: MasterCf, cust: Customisations,
                   miab_values: dict[str, str | None]
                   ) -> tuple[list[ChainPlan], list[ParameterPlan]]:
     """The rebase of the recorded master.cf options onto what master.cf holds now (after an
@@ -300,7 +300,7 @@ def _master_plans(master: MasterCf | None, cust: Customisations,
     chains: list[ChainPlan] = []
     options: list[ParameterPlan] = []
     for key, si in cust.services.items():
-        current = master.get(key) if master is not None else None
+        current = master.get(key)
         if isinstance(si, ParameterIntent):
             op = _parameter_plan(current, si)
             if not op.in_sync:
@@ -328,7 +328,8 @@ def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *
                miab_values: dict[str, str | None] | None = None,
                uncaptured_glue: bool = True,
                master: MasterCf | None = None) -> RestorePlan:
-    """The rebase of ``cust`` onto ``cf`` (and ``master``, master.cf, for the services).
+    """The rebase of ``cust`` onto ``cf`` (and ``master``, master.cf, for the services; None:
+    master.cf is not looked at).
     ``compare_tables``: rewrite tables whose content differs from the recorded one (apply
     PROFILE); otherwise only lost tables are rebuilt. ``miab_values``: MiaB's value of a chain
     or master.cf list option when the file holds more than MiaB's (default: the definition
@@ -349,6 +350,7 @@ def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *
                   if name not in captured and uncaptured_glue]
     tables = [TablePlan(ti, table_problem(ti, compare_content=compare_tables))
               for ti in cust.tables.values()]
-    master_chains, master_options = _master_plans(master, cust, miab_values or {})
+    master_chains, master_options = ([], []) if master is None else _master_plans(
+        master, cust, miab_values or {})
     return RestorePlan(chains, params, tables, uncaptured, policy, master_chains,
                        master_options)
