@@ -206,3 +206,13 @@ def test_scalar_option_changed_by_miab_is_a_conflict(tmp_path):
     # MiaB kept its value: the customisation simply goes back.
     plan = build_plan(V75_MAIN, store.model, master=MasterCf.parse(V75_MASTER))
     assert not plan.conflicts and plan.master_params() == {key: "may"}
+
+
+def test_without_master_cf_the_services_are_left_alone_or_reported_gone(tmp_path):
+    from pfwizard.intent.context import read_master
+
+    store, _ = recorded(tmp_path)
+    assert build_plan(V75_MAIN, store.model).master_chains == []  # master.cf not looked at
+    missing = read_master(tmp_path / "nowhere")
+    plan = build_plan(V75_MAIN, store.model, master=missing)
+    assert [c.kind for c in plan.conflicts] == [ConflictKind.SERVICE_GONE]
