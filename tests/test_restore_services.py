@@ -51,7 +51,7 @@ def postconf_p(config_dir: Path, key: str) -> str | None:
     return out.partition(" =")[2].strip() if out else None
 
 
-def apply_recipe5(config_dir: Path, state_dir: Path) -> str:
+def apply_recipe5(config_dir: Path, state_dir: Path, *, reload: bool = False) -> str:
     """A recipe-5-like change through the engine (pcre table + authclean's header_checks),
     recorded as the wizard records an apply. Returns the table reference."""
     table = config_dir / "pfwizard" / "forged_local_senders"
@@ -59,7 +59,7 @@ def apply_recipe5(config_dir: Path, state_dir: Path) -> str:
     cf_before, master_before = (MainCf.read(config_dir / "main.cf"),
                                 MasterCf.read(config_dir / "master.cf"))
     master_params: dict[str, str | None] = {KEY: f"{MIAB},{ref}"}
-    engine = Engine(config_dir, state_dir, reload=False)
+    engine = Engine(config_dir, state_dir, reload=reload)
     res = engine.apply(engine.plan(ChangeSet(
         "recipe 5: forged local senders (authclean)", {},
         [TableChange(table, TABLE, "pcre")], master_params=master_params)))
