@@ -56,11 +56,13 @@ def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
                       uncaptured_glue=False, master=master)
 
 
-def _record(state: IntentFile, section: str, chains: list[ChainPlan],
+def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan],
             params: list[ParameterPlan], policy: Policy | None,
             before: Callable[[str], str | None]) -> None:
-    """The profile's chains and whole values become this box's record in ``section``;
-    ``before``: a value before the apply (the base of a whole value never recorded)."""
+    """The profile's chains and whole values become this box's record in ``sections``
+    (for lists, for whole values); ``before``: a value before the apply (the base of a
+    whole value never recorded)."""
+    section, value_section = sections
     for ch in chains:
         ops = ch.intent.operations
         if ch.conflicting and policy is Policy.KEEP_MIAB:
@@ -72,7 +74,7 @@ def _record(state: IntentFile, section: str, chains: list[ChainPlan],
     for p in params:
         if p.conflict is not None and policy is Policy.KEEP_MIAB:
             continue
-        old = getattr(state.model, section).get(p.intent.name)
+        old = getattr(state.model, value_section).get(p.intent.name)
         if isinstance(old, ParameterIntent) and old.has_base:
             base: str | None = old.base
         elif p.intent.has_base:
@@ -80,7 +82,7 @@ def _record(state: IntentFile, section: str, chains: list[ChainPlan],
         else:
             base = before(p.intent.name)
         state.set_parameter(ParameterIntent(p.intent.name, p.intent.value, base, True,
-                                            p.intent.why), section)
+                                            p.intent.why), value_section)
 
 
 def record_profile(state: IntentFile, cf_before: MainCf, plan: RestorePlan,
@@ -88,8 +90,9 @@ def record_profile(state: IntentFile, cf_before: MainCf, plan: RestorePlan,
                    master_before: MasterCf | None = None) -> bool:
     """Make the profile this box's record; True if customizations.yaml needs saving."""
     before = state.dumps()
-    _record(state, "chains", plan.chains, plan.parameters, plan.policy, cf_before.get)
-    _record(state, "services", plan.master_chains, plan.master_options, plan.policy,
+    _record(state, ("chains", "parameters"), plan.chains, plan.parameters, plan.policy,
+            cf_before.get)
+    _record(state, ("services", "services"), plan.master_chains, plan.master_options, plan.policy,
             lambda key: master_before.get(key) if master_before is not None else None)
     for t in profile.tables.values():
         state.set_table(t)
