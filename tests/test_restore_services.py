@@ -169,3 +169,21 @@ def test_profile_with_services_on_a_fresh_v75_box(tmp_path, capsys):
     assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.CHANGED
     assert postconf_p(config_dir, KEY) == f"{MIAB},pcre:{table}"
     assert postconf_p(config_dir, "submission/inet/smtpd_tls_auth_only") == "yes"
+
+
+@needs_postfix
+def test_the_restore_screen_shows_the_master_cf_option(upgraded):
+    import io
+
+    from rich.console import Console
+
+    from pfwizard.intent.context import open_restore
+    from screens.restore import plan_view
+
+    config_dir, state_dir, ref = upgraded
+    console = Console(width=130, record=True, file=io.StringIO())
+    console.print(plan_view(open_restore(config_dir, state_dir), 130))
+    text = console.export_text()
+    assert f"master.cf {KEY}: customisations missing" in text
+    # yours, restored (folded in its column), next to MiaB's value now
+    assert "+ pcre:/" in text and "forged_local_senders" in text and MIAB in text
