@@ -216,3 +216,16 @@ def test_without_master_cf_the_services_are_left_alone_or_reported_gone(tmp_path
     missing = read_master(tmp_path / "nowhere")
     plan = build_plan(V75_MAIN, store.model, master=missing)
     assert [c.kind for c in plan.conflicts] == [ConflictKind.SERVICE_GONE]
+
+
+def test_miab_replacing_its_table_under_our_anchor_is_a_conflict(tmp_path):
+    store, _ = recorded(tmp_path)
+    services = release_services()
+    services["authclean"] = services["authclean"].replace(MIAB, "pcre:/etc/postfix/other")
+    upgraded = MasterCf.parse(run_master_setup(V75_MASTER, services))
+    plan = build_plan(V75_MAIN, store.model, master=upgraded)
+    (conflict,) = plan.conflicts
+    assert conflict.kind is ConflictKind.ANCHOR_GONE and conflict.parameter == KEY
+    assert plan.master_params() == {}
+    skip = build_plan(V75_MAIN, store.model, Policy.SKIP, master=upgraded)
+    assert skip.master_params() == {} and skip.conflicts
