@@ -39,7 +39,7 @@ class WelcomeScreen(WizardScreen):
     def on_mount(self) -> None:
         self.query_one("#welcome-page").focus()
         # The restore check reads customizations.yaml: after the first paint, not before.
-        self.call_after_refresh(self._check_restore)
+        self.wizard.after_first_paint(self._check_restore)
         super().on_mount()
 
     def _check_restore(self) -> None:
