@@ -48,8 +48,13 @@ def make_config(tmp: Path, extra_entries: int = 0) -> Path:
 
 def spawn(argv: list[str]) -> pexpect.spawn:
     env = {"TERM": "xterm-256color", "PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    return pexpect.spawn(argv[0], argv[1:], dimensions=(24, 80), env=env,
-                         encoding="utf-8", codec_errors="replace", timeout=30)
+    child = pexpect.spawn(argv[0], argv[1:], dimensions=(24, 80), env=env,
+                          encoding="utf-8", codec_errors="replace", timeout=30)
+    # pexpect sleeps 50 ms before every send() (delaybeforesend, a workaround for password
+    # prompts echoing); inside the timed key press it made every move 50 ms slower than
+    # the admin sees it.  Keys are sent only once the app is up, in raw mode.
+    child.delaybeforesend = None
+    return child
 
 
 def wait_screen(child: pexpect.spawn, screen: Screen, needle: str, timeout: float = 30) -> float:
