@@ -144,6 +144,14 @@ def check_value(name: str, value: str) -> str:
     return value.strip(_WS)
 
 
+def read_config(path: str | Path) -> bytes:
+    """A config file's bytes; an unreadable file is a ConfigError naming it."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.strerror or exc}") from exc
+
+
 def _split_physical(text: str) -> list[PhysicalLine]:
     lines: list[PhysicalLine] = []
     start = 0
@@ -210,12 +218,7 @@ class MainCf:
 
     @classmethod
     def read(cls, path: str | Path) -> MainCf:
-        p = Path(path)
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise ConfigError(str(p), None, f"cannot read: {exc.strerror or exc}") from exc
-        return cls.parse(data, str(p))
+        return cls.parse(read_config(path), str(path))
 
     def copy(self) -> MainCf:
         return MainCf([PhysicalLine(ln.text, ln.eol) for ln in self._lines], self.path)

@@ -26,12 +26,15 @@ class MilterAddressScreen(ModalScreen["str | None"]):
         with Vertical(classes="dialog"):
             yield Static("Milter address (inet:HOST:PORT or unix:/PATH), enter to keep",
                          classes="hint")
-            yield Input(self.value or "inet:127.0.0.1:", id="address")
+            # The prefilled prefix is a start to type on, not a value to replace: no select.
+            yield Input(self.value or "inet:127.0.0.1:", id="address", select_on_focus=False)
             yield Static(id="error", classes="error", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        address = self.query_one(Input)
+        address.focus()
+        address.cursor_position = len(address.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()

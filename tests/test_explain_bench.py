@@ -5,6 +5,7 @@ causes under MiaB v75's chains, and explain must name the list and restriction o
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -191,3 +192,36 @@ def test_log_grouped_by_cause_with_counts(bench, capsys, tmp_path):
     rc, text = run_cli(capsys, "--config-dir", str(bench.config_dir), "explain",
                        "--log", str(log))
     assert "smtpd_sender_restrictions / reject_unknown_sender_domain" in text
+
+
+@needs_bench
+def test_journal_is_read_through_journalctl(bench, capsys, tmp_path, monkeypatch):
+    """``--journal`` reads what journalctl prints for Postfix's units. The journal here is
+    the bench's real log lines, served by a stand-in journalctl (the test machine has no
+    journald) that also records how it was called."""
+    configure_v75(bench)
+    mark = bench.instance.log_mark()
+    bench.dialogue(mail_from="MAILER-DAEMON@esa1.hc681-85.ap.iphmx.com")
+    assert len(wait_lines(bench, mark, 1)) == 1
+    log = tmp_path / "journal.txt"
+    log.write_text(bench.instance.log_text()[mark:])
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    stub = bindir / "journalctl"
+    stub.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/argv\nexec cat {log}\n')
+    stub.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    rc, out = run_cli(capsys, "--config-dir", str(bench.config_dir), "explain", "--journal",
+                      "--since", "2000-01-01", "--json")
+    assert rc == exitcodes.OK
+    report = json.loads(out)
+    assert report["source"] == "the systemd journal since 2000-01-01 00:00:00"
+    assert {g["restriction"] for g in report["groups"]} == {"reject_unknown_sender_domain"}
+    argv = (tmp_path / "argv").read_text().split("\n")
+    assert argv[:3] == ["--no-pager", "-o", "short-iso"]
+    assert "postfix@*.service" in argv
+    assert argv[argv.index("--since") + 1] == "2000-01-01 00:00:00"
+    stub.write_text("#!/bin/sh\necho 'No journal files were found.' >&2\nexit 1\n")
+    rc = main(["--config-dir", str(bench.config_dir), "explain", "--journal"])
+    assert rc == exitcodes.ERROR
+    assert "the systemd journal: journalctl exited with status 1" in capsys.readouterr().err

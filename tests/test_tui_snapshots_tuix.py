@@ -69,3 +69,10 @@ def test_restore_conflict_side_by_side(snap_compare, root):  # noqa: F811
            "reject_non_fqdn_sender,reject_authenticated_sender_login_mismatch")
     main_cf.write_bytes(cf.to_bytes())
     assert snap_compare(app, terminal_size=SIZE, press=["s", "end"])
+
+
+def test_milter_address_refused(snap_compare, root):  # noqa: F811
+    """The milter stage's address dialog, after a typo it refuses (nothing is added): the
+    port typed after the prefilled ``inet:127.0.0.1:`` has a letter in it."""
+    assert snap_compare(make_app(root, start="milter"), terminal_size=SIZE,
+                        press=["a", *"88g3", "enter"])

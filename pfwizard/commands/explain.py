@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gzip
 import json
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +18,13 @@ from pfwizard.explain import BoxConfig, explain, group, parse_line, parse_since,
 from pfwizard.explain.render import render_one, render_report
 from pfwizard.explain.scan import Report, since_filter
 
+JOURNAL = "\0journal"  # not a path anyone can pass to --log
+
 EPILOG = """\
 examples:
   pfwizard explain 'NOQUEUE: reject: RCPT from x[192.0.2.1]: 450 4.1.8 <a@b.example>: ...'
   pfwizard explain --log /var/log/mail.log --since 2d
-  journalctl -u postfix -o short-iso | pfwizard explain --log -
+  pfwizard explain --journal --since today
   pfwizard explain --probe MAILER-DAEMON@esa4.commscope.iphmx.com dmarc@box.example.com
 
 explain exits 0 when every reject was tied to this box's configuration, 1 when some
@@ -35,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a reject line from the mail log (quote it)")
     parser.add_argument("--log", metavar="FILE",
                         help="read a mail log (any size; .gz works; '-' reads stdin)")
+    parser.add_argument("--journal", action="store_true",
+                        help="read Postfix's messages from the systemd journal (journalctl)")
     parser.add_argument("--since", metavar="WHEN",
                         help="only lines from WHEN on: '2026-11-22 03:00', 'today', '6h', '2d'")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -52,8 +59,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "one narrow regexp allowlist entry, checked with postmap -q")
 
 
+# Postfix logs under these syslog identifiers (postfix/smtpd, postfix/postscreen, ...) and,
+# for a multi-instance box, postfix-NAME/...; -t matches the identifier exactly, so the units
+# are named instead (postfix.service on old releases, postfix@-.service on Ubuntu 22.04).
+JOURNAL_UNITS = ("postfix.service", "postfix@*.service")
+
+
+def journal_command(since: dt.datetime | None) -> list[str]:
+    """journalctl in the stamp format the log reader knows, oldest first, never paged."""
+    argv = ["journalctl", "--no-pager", "-o", "short-iso"]
+    for unit in JOURNAL_UNITS:
+        argv += ["-u", unit]
+    if since is not None:
+        # journalctl filters too, so a month of journal is not read to keep two days.
+        argv += ["--since", f"{since:%Y-%m-%d %H:%M:%S}"]
+    return argv
+
+
 @contextmanager
-def _open_log(path: str) -> Iterator[BinaryIO]:
+def _open_log(path: str, since: dt.datetime | None = None) -> Iterator[BinaryIO]:
+    if path == JOURNAL:
+        try:
+            proc = subprocess.Popen(journal_command(since), stdout=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            raise OSError(exc.errno, "journalctl not found (is this a systemd box?)") from exc
+        assert proc.stdout is not None
+        try:
+            yield proc.stdout  # type: ignore[misc]
+        finally:
+            proc.stdout.close()
+            if proc.wait() not in (0, -signal.SIGPIPE):
+                raise OSError(0, f"journalctl exited with status {proc.returncode}")
+        return
     if path == "-":
         yield sys.stdin.buffer
         return
@@ -68,10 +106,12 @@ def _open_log(path: str) -> Iterator[BinaryIO]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if sum(map(bool, (args.line, args.log, args.probe))) != 1:
-        print("pfwizard explain: give one reject LINE, --log FILE, or --probe SENDER RCPT...",
-              file=sys.stderr)
+    if sum(map(bool, (args.line, args.log, args.journal, args.probe))) != 1:
+        print("pfwizard explain: give one reject LINE, --log FILE, --journal, or "
+              "--probe SENDER RCPT...", file=sys.stderr)
         return exitcodes.ERROR
+    if args.journal:
+        args.log = JOURNAL
     box = BoxConfig.load(args.config_dir)
     if args.probe:
         return _probe(args, box)
@@ -82,16 +122,16 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pfwizard explain: {exc}", file=sys.stderr)
         return exitcodes.ERROR
+    source = {"-": "standard input", JOURNAL: "the systemd journal"}.get(args.log, args.log)
     try:
-        with _open_log(args.log) as stream:
+        with _open_log(args.log, since) as stream:
             lines: Iterator[str] = reject_lines(stream)
             if since is not None:
                 lines = since_filter(lines, since)
             report = group(lines, box)
     except OSError as exc:
-        print(f"pfwizard explain: {args.log}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"pfwizard explain: {source}: {exc.strerror or exc}", file=sys.stderr)
         return exitcodes.ERROR
-    source = "standard input" if args.log == "-" else args.log
     if since is not None:
         source += f" since {since:%Y-%m-%d %H:%M:%S}"
     if args.json:

@@ -16,6 +16,7 @@ from pfwizard.engine.atomic import FileMeta, read_or_none
 from pfwizard.engine.errors import UnsafePath
 from pfwizard.errors import ValueRefused
 from pfwizard.maincf import MainCf
+from pfwizard.mastercf import MasterCf, split_key
 
 OWN_TABLE_DIR = "pfwizard"
 """Tables pfwizard creates live in ``<config_dir>/pfwizard/``: MiaB never rewrites it."""
@@ -60,6 +61,9 @@ class ChangeSet:
     """Opaque to the engine; recorded in the journal (e.g. the wizard's answers)."""
     kind: str = "apply"
     """Journal kind: ``apply`` or ``restore`` (rollbacks are made by the engine itself)."""
+    master_params: dict[str, str | None] = field(default_factory=dict)
+    """master.cf ``-o`` overrides: ``service/type/parameter -> value`` (postconf -P's
+    notation, e.g. ``authclean/unix/header_checks``); ``None`` removes the override."""
 
 
 @dataclass
@@ -71,7 +75,8 @@ class FilePlan:
     """Bytes to write (``None``: delete the file)."""
     diff: str
     role: str = "table"
-    """``main.cf``, ``table`` or ``index`` (a postmap'd .db/.lmdb/.cdb: binary, no diff)."""
+    """``main.cf``, ``master.cf``, ``table`` or ``index`` (a postmap'd .db/.lmdb/.cdb:
+    binary, no diff)."""
     map_type: str | None = None
     """For tables: the map type; an indexed type gets postmap'd after writing."""
     meta: FileMeta | None = None
@@ -139,11 +144,14 @@ def resolve_inside(config_dir: Path, path: Path) -> Path:
     return real
 
 
+CONFIG_ROLES = ("main.cf", "master.cf")
+
+
 def write_order(files: list[FilePlan]) -> list[FilePlan]:
-    """New tables before main.cf names them; main.cf stops naming a table before it goes:
-    a Postfix daemon starting in between never meets a missing map."""
-    main = [f for f in files if f.role == "main.cf"]
-    rest = [f for f in files if f.role != "main.cf"]
+    """New tables before main.cf or master.cf names them; they stop naming a table before it
+    goes: a Postfix daemon starting in between never meets a missing map."""
+    main = [f for f in files if f.role in CONFIG_ROLES]
+    rest = [f for f in files if f.role not in CONFIG_ROLES]
     return ([f for f in rest if f.after is not None] + main
             + [f for f in rest if f.after is None])
 
@@ -155,6 +163,20 @@ def _main_cf_after(before: bytes, params: dict[str, str | None], path: Path) -> 
             cf.remove(name)
         else:
             cf.set(name, value)
+    return cf.to_bytes()
+
+
+def _master_cf_after(before: bytes, params: dict[str, str | None], path: Path) -> bytes:
+    cf = MasterCf.parse(before, str(path))
+    for key, value in params.items():
+        service, type_, name = split_key(key)
+        try:
+            if value is None:
+                cf.remove_option(service, type_, name)
+            else:
+                cf.set_option(service, type_, name, value)
+        except KeyError as exc:
+            raise ValueRefused(f"{key}: {path} has no active {service}/{type_} service") from exc
     return cf.to_bytes()
 
 
@@ -186,6 +208,12 @@ def build_plan(config_dir: Path, changeset: ChangeSet) -> Plan:
         after = _main_cf_after(before, changeset.params, main_cf)
         files.append(FilePlan(main_cf, before, after, text_diff(main_cf, before, after),
                               role="main.cf"))
+    if changeset.master_params:
+        master_cf = resolve_inside(config_dir, Path("master.cf"))
+        before = master_cf.read_bytes()
+        after = _master_cf_after(before, changeset.master_params, master_cf)
+        files.append(FilePlan(master_cf, before, after, text_diff(master_cf, before, after),
+                              role="master.cf"))
     files = write_order(files)
     return Plan(config_dir, files, summary=changeset.summary, intent=changeset.intent,
                 kind=changeset.kind)
