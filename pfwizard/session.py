@@ -388,10 +388,11 @@ class Session:
         """(in sync, what differs) between customizations.yaml and main.cf: after a MiaB
         upgrade this says which customisations are missing (``pfwizard restore``)."""
         from pfwizard.intent import IntentFile, build_plan
+        from pfwizard.intent.context import read_master
         from pfwizard.intent.report import describe
 
         store = IntentFile.for_state_dir(self.state_dir)
-        plan = build_plan(self.cf, store.model)
+        plan = build_plan(self.cf, store.model, master=read_master(self.config_dir))
         if plan.in_sync and not plan.conflicts:
             return True, []
         return False, describe(plan)

@@ -1,4 +1,5 @@
-"""Restore after a MiaB upgrade: per restriction list, MiaB's value now | the base your
+"""Restore after a MiaB upgrade: per restriction list (and master.cf list option, such as
+``master.cf authclean/unix/header_checks``), MiaB's value now | the base your
 customisation was made on | yours, restored; conflicts side by side with the policy choice;
 then the diff (Review) and the engine's steps (Apply), as for any change.
 
@@ -95,12 +96,12 @@ def conflicts_table(plan: RestorePlan) -> Table:
     table = Table(expand=True, show_edge=False, box=None, padding=(0, 1))
     table.add_column("MiaB now", ratio=1, overflow="fold")
     table.add_column("your customisation", ratio=1, overflow="fold")
-    by_param = {c.parameter: c for c in plan.chains}
+    by_param = {c.parameter: c for c in plan.chains + plan.master_chains}
     for c in plan.conflicts:
         ch = by_param.get(c.parameter)
         now = "\n".join(_items(ch.miab_now)) if ch is not None and ch.miab_now else (
-            next((repr(p.current) for p in plan.parameters if p.intent.name == c.parameter),
-                 "(see below)"))
+            next((repr(p.current) for p in plan.parameters + plan.master_options
+                  if p.intent.name == c.parameter), "(see below)"))
         yours = c.operation.describe() if c.operation is not None else c.message
         table.add_row(Text(f"{c.parameter}:\n{now}"), Text(f"! [{c.kind.value}] {yours}"))
         table.add_row(Text(""), Text(c.message, style="italic"))
@@ -124,9 +125,10 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
         head.append(f"! hand-made, commented out by MiaB, not recorded: {a.describe()} "
                     "(pfwizard restore --adopt records it)\n", style="yellow")
     parts.append(head)
-    for ch in plan.chains:
+    for ch in plan.chains + plan.master_chains:
         states = "; ".join(s.value for s in ch.states())
-        parts.append(Text(f"{ch.parameter}: {states}", style="bold underline"))
+        where = "master.cf " if ch.master else ""
+        parts.append(Text(f"{where}{ch.parameter}: {states}", style="bold underline"))
         if ch.in_sync:
             continue
         parts.append(three_way(ch, width))
@@ -137,13 +139,15 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
             extra.append(f"  ! glued lines repaired: main.cf {g.describe()}\n")
         parts.append(extra)
     other = Text()
-    for p in plan.parameters:
+    for p, where in [(p, "") for p in plan.parameters] + [
+            (p, "master.cf ") for p in plan.master_options]:
         if p.in_sync:
-            other.append(f"{p.intent.name}: in sync\n")
+            other.append(f"{where}{p.intent.name}: in sync\n")
         else:
             now = "not set" if p.current is None else repr(p.current)
             want = "removed" if p.intent.value is None else repr(p.intent.value)
-            other.append(f"{p.intent.name}: MiaB now {now} | yours {want}\n", style="bold")
+            other.append(f"{where}{p.intent.name}: MiaB now {now} | yours {want}\n",
+                         style="bold")
     for t in plan.tables:
         if t.problem:
             other.append(f"table {t.intent.path}: {t.problem} (rebuilt from the record)\n")

@@ -35,20 +35,27 @@ class WelcomeScreen(WizardScreen):
         yield from self.compose_footer()
 
     restore: tuple[bool, list[str]] | None = None
+    """(in sync, what differs); None until checked."""
+    release: str | None = None
 
     def on_mount(self) -> None:
         self.query_one("#welcome-page").focus()
-        # The restore check reads customizations.yaml: after the first paint, not before.
-        self.call_after_refresh(self._check_restore)
+        # The restore check (customizations.yaml, the YAML library, the intent planner) and
+        # `git describe` run once the first frame is on screen, not before it.
+        self.wizard.after_first_paint(self._check_restore)
         super().on_mount()
 
     def _check_restore(self) -> None:
+        self.release = self.session.miab_release()
         try:
             self.restore = self.session.restore_status()
         except Exception as exc:  # a broken customizations.yaml is reported, not fatal here
             self.restore = (False, [f"cannot read the customisations: {exc}"])
+        had_drift = self.drift
         self.refresh_view()
-        self.refresh_bindings()  # "u Restore" appears only once drift is known
+        if self.drift != had_drift:
+            # "u Restore" appears only with drift; rebuilding the footer costs a redraw.
+            self.refresh_bindings()
 
     def body(self) -> Text:
         s = self.session
@@ -59,12 +66,15 @@ class WelcomeScreen(WizardScreen):
         text.append(f"{s.config_dir}\n")
         text.append("Backups & journal: ", style="bold")
         text.append(f"{s.state_dir}\n")
-        release = s.miab_release()
+        release = self.release
         text.append("Mail-in-a-Box: ", style="bold")
         where = (f"no git checkout at {s.miab_checkout}" if s.miab_checkout else
                  "no checkout found; set PFWIZARD_MIAB_DIR")
-        text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
-                    f"release unknown ({where})\n")
+        if self.restore is None:
+            text.append("checking...\n")
+        else:
+            text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
+                        f"release unknown ({where})\n")
         in_sync, drift = self.restore or (True, [])
         self.drift = not in_sync  # tuix hook: "u Restore" only when there is drift
         if self.restore is None:

@@ -1,4 +1,5 @@
-"""A test double for MiaB's setup run on main.cf, behaving as tests/fixtures/miab/README.md says.
+"""A test double for MiaB's setup run on main.cf and master.cf, behaving as
+tests/fixtures/miab/README.md says.
 
 - A line "names" a parameter if, after optional whitespace and an optional ``#`` (and spaces),
   it starts with the exact name, optional spaces and ``=``.
@@ -9,6 +10,8 @@
   loses only its first line to the comment and the rest gets glued onto MiaB's new value.
 - Erased parameters (value ``None``): any active line is commented out, nothing is added.
 - Parameters named nowhere are appended at the end, in the order given.
+- master.cf: the same editor with folded lines (an active entry and its ``-o`` lines are one
+  unit, compared whole) and a space instead of ``=``; see ``run_master_setup``.
 """
 
 from __future__ import annotations
@@ -39,48 +42,102 @@ def release_values(fixture: str = "main.cf.v75-fresh") -> dict[str, str | None]:
     return values
 
 
-def _names(line: str, name: str) -> tuple[bool, str] | None:
-    """(is_comment, value) if ``line`` names ``name``, else None."""
-    m = re.match(r"\s*(#\s*)?" + re.escape(name) + r"\s*=\s*(.*?)\s*\Z", line, re.S)
-    if not m:
-        return None
-    return m.group(1) is not None, m.group(2)
-
-
-def run_setup(text: str, values: Mapping[str, str | None]) -> str:
-    """main.cf text after a setup run setting ``values`` (``None``: erase the parameter)."""
+def _edit(chunks: list[str], values: Mapping[str, str | None], delimiter: str) -> str:
+    """MiaB's config editor over ``chunks`` (lines, or entries with their folded lines):
+    ``name{delimiter}value`` settings, ``None`` erases (comments out, adds nothing)."""
+    sep = r"\s*=\s*" if delimiter == "=" else r"\s+"
     out: list[str] = []
     placed: set[str] = set()
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\n")
+    for chunk in chunks:
         for name, value in values.items():
-            hit = _names(body, name)
-            if hit is None:
+            m = re.match(r"(\s*)(#\s*)?" + re.escape(name) + sep + r"(.*?)\s*\Z", chunk, re.S)
+            if m is None:
                 continue
-            is_comment, existing = hit
-            if not is_comment and existing == (value or ""):
+            indent, is_comment, existing = m.groups()
+            if is_comment is None and existing == (value or ""):
                 if name not in placed:
-                    out.append(line)
+                    out.append(chunk)
                     placed.add(name)
                 break  # a second identical active line is dropped
-            out.append(line if is_comment else "#" + body.rstrip() + "\n")
+            if is_comment is None:  # comment out every physical line of the chunk
+                out.append("#" + chunk.rstrip().replace("\n", "\n#") + "\n")
+            else:
+                out.append(chunk)
             if name not in placed and value is not None:
-                out.append(f"{name}={value}\n")
+                out.append(f"{indent}{name}{delimiter}{value}\n")
                 placed.add(name)
             break
         else:
-            out.append(line)
+            out.append(chunk)
     for name, value in values.items():
         if name not in placed and value is not None:
             if out and not out[-1].endswith("\n"):
                 out[-1] += "\n"
-            out.append(f"{name}={value}\n")
+            out.append(f"{name}{delimiter}{value}\n")
     return "".join(out)
+
+
+def run_setup(text: str, values: Mapping[str, str | None]) -> str:
+    """main.cf text after a setup run setting ``values`` (``None``: erase the parameter)."""
+    return _edit(text.splitlines(keepends=True), values, "=")
 
 
 def run_setup_on(path: Path, values: Mapping[str, str | None]) -> None:
     """Rewrite ``path`` in place, as MiaB does (no backup, no temp file)."""
     path.write_text(run_setup(path.read_text(), values))
+
+
+# ---- master.cf: the services MiaB manages (smtps, submission, authclean) ----------------------
+# MiaB edits master.cf with the same tool in its "folded lines, space delimiter" mode: an
+# active line gathers the lines after it that start with whitespace (its -o lines), and the
+# whole entry is compared with MiaB's. A line starting with '#' gathers nothing.
+MANAGED_SERVICES = ("smtps", "submission", "authclean")
+
+
+def release_services(fixture: str = "master.cf.v75") -> dict[str, str]:
+    """What a release's setup writes for each managed service: the text after ``NAME `` of its
+    active entry in a fresh master.cf, header and ``-o`` lines (no final newline)."""
+    out: dict[str, str] = {}
+    entries = _entries((FIXTURES / fixture).read_text())
+    for name in MANAGED_SERVICES:  # the order MiaB's setup passes them in
+        for entry in entries:
+            if entry.startswith(name + " "):
+                out[name] = entry[len(name) + 1:].rstrip("\n")
+    return out
+
+
+def _entries(text: str) -> list[str]:
+    """The file as MiaB's editor walks it: one element per line, an active line together with
+    its continuation lines."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    while lines:
+        line = lines.pop(0)
+        if line[:1] not in ("#", " ", "\t", "\n", ""):
+            while lines and lines[0][:1] in (" ", "\t"):
+                line += lines.pop(0)
+        out.append(line)
+    return out
+
+
+def run_master_setup(text: str, services: Mapping[str, str]) -> str:
+    """master.cf text after a setup run writing ``services`` (name -> entry after the name).
+
+    The first line naming the service (even a comment such as ``#submission inet ...``) is the
+    anchor: MiaB's entry goes right after it. An active entry that differs in any way is
+    commented out line by line; a later copy of MiaB's own entry is dropped."""
+    return _edit(_entries(text), services, " ")
+
+
+def run_master_setup_on(path: Path, services: Mapping[str, str]) -> None:
+    path.write_text(run_master_setup(path.read_text(), services))
+
+
+def upgrade(config_dir: Path, main_fixture: str = "main.cf.v75-fresh",
+            master_fixture: str = "master.cf.v75") -> None:
+    """A MiaB setup run (an upgrade) on both files of ``config_dir``."""
+    run_setup_on(config_dir / "main.cf", release_values(main_fixture))
+    run_master_setup_on(config_dir / "master.cf", release_services(master_fixture))
 
 
 # ---- the admin's customisations used across the restore tests --------------------------------

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pfwizard.maincf import MainCf
-from tests.miab_setup import FIXTURES, release_values, run_setup
+from tests.miab_setup import (
+    FIXTURES,
+    release_services,
+    release_values,
+    run_master_setup,
+    run_setup,
+)
 
 
 def read(name: str) -> str:
@@ -54,3 +60,54 @@ def test_miab_knowledge_matches_the_fixtures():
     for name in ("smtpd_helo_required", "smtpd_helo_restrictions", "postscreen_dnsbl_sites"):
         assert miab.never_sets(name) and not miab.manages(name)
     assert miab.erases("smtpd_data_restrictions")
+
+
+# ---- master.cf ------------------------------------------------------------------------------
+PFWIZARD_TABLE = "pcre:/etc/postfix/pfwizard/forged_local_senders"
+
+
+def test_master_v75_setup_on_the_customised_file_gives_the_fixture_byte_for_byte():
+    after = run_master_setup(read("master.cf.customized-before-v75-setup"), release_services())
+    assert after == read("master.cf.customized-after-v75-setup")
+
+
+def test_master_setup_twice_changes_nothing():
+    services = release_services()
+    assert list(services) == ["smtps", "submission", "authclean"]
+    for name in ("master.cf.v75", "master.cf.customized-after-v75-setup"):
+        assert run_master_setup(read(name), services) == read(name), name
+
+
+def test_master_setup_comments_out_an_edited_authclean_and_puts_miab_s_back():
+    v75 = read("master.cf.v75")
+    miab_line = "\t  -o header_checks=pcre:/etc/postfix/outgoing_mail_header_filters\n"
+    edited = v75.replace(miab_line, miab_line[:-1] + "," + PFWIZARD_TABLE + "\n")
+    assert edited != v75
+    after = run_master_setup(edited, release_services())
+    # authclean is the file's last entry and no comment names it before: the admin's entry
+    # is commented out where it was, and MiaB's follows it.
+    entry = v75[v75.index("authclean unix"):]
+    assert after == v75[:-len(entry)] + (
+        "#authclean unix  n       -       -       -       0       cleanup\n"
+        f"#{miab_line[:-1]},{PFWIZARD_TABLE}\n"
+        "#\t  -o nested_header_checks=\n") + entry
+    # The next run finds "#authclean unix ..." first: MiaB's entry moves up under it (the
+    # commented lines follow it; Postfix sees the same entry), and from then on nothing moves.
+    again = run_master_setup(after, release_services())
+    assert again == v75[:-len(entry)] + (
+        "#authclean unix  n       -       -       -       0       cleanup\n") + entry + (
+        f"#{miab_line[:-1]},{PFWIZARD_TABLE}\n"
+        "#\t  -o nested_header_checks=\n")
+    assert run_master_setup(again, release_services()) == again
+
+
+def test_master_setup_inserts_after_the_first_line_naming_the_service():
+    text = ("#authclean unix - - - - - cleanup\nsmtp inet n - y - - smtpd\n"
+            "authclean unix n - - - 0 cleanup\n  -o header_checks=\n")
+    out = run_master_setup(text, {"authclean": "unix n - - - 0 cleanup\n\t  -o a=b"})
+    assert out == ("#authclean unix - - - - - cleanup\nauthclean unix n - - - 0 cleanup\n"
+                   "\t  -o a=b\nsmtp inet n - y - - smtpd\n"
+                   "#authclean unix n - - - 0 cleanup\n#  -o header_checks=\n")
+    # A service named nowhere is appended.
+    assert run_master_setup("x unix - - - - - y\n", {"s": "unix - - - - - t"}) == (
+        "x unix - - - - - y\ns unix - - - - - t\n")

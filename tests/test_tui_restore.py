@@ -120,6 +120,7 @@ async def test_welcome_offers_restore_when_drift_is_found(tmp_path):
     config_dir, state_dir = upgraded(tmp_path)
     app = app_for(config_dir, state_dir, start="welcome")
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # the restore check runs once the first frame is drawn
         assert "Press u to restore" in str(app.screen.query_one("#welcome-body").render())
         await pilot.press("u")
         await pilot.pause()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -57,6 +57,28 @@ class PfwizardApp(App[int]):
         self.register_theme(PFWIZARD_ANSI)
         self.theme = PFWIZARD_ANSI.name
         self.show(self.start_step)
+
+    # ---- after the first frame -------------------------------------------------------------
+    _painted = False
+    _after_paint: list[Callable[[], object]] | None = None
+
+    def after_first_paint(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the first frame is on the terminal (soon, if it already is).
+
+        Textual mounts the first screen inside a batch update, where ``call_after_refresh``
+        runs before anything is drawn: slow checks started there hold back the first screen.
+        """
+        if self._painted:
+            self.call_after_refresh(callback)
+        else:
+            self._after_paint = [*(self._after_paint or []), callback]
+
+    def on_ready(self) -> None:
+        # Textual's Ready: the DOM is mounted and the first frame has been displayed.
+        self._painted = True
+        for callback in self._after_paint or []:
+            self.call_after_refresh(callback)
+        self._after_paint = None
 
     @property
     def engine(self) -> Any:

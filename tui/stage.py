@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.flow import NUMBERED, Action, StageResult, step
+from tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from pfwizard.session import Session
@@ -42,8 +43,7 @@ class WizardScreen(Screen[StageResult]):
         yield Static(self.title_text(), id="title", markup=False)
 
     def compose_footer(self) -> ComposeResult:
-        footer = Footer(compact=True, show_command_palette=False)
-        yield footer
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def refresh_title(self) -> None:
         self.set_text("#title", self.title_text())

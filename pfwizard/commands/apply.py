@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pfwizard import miab
 from pfwizard.intent import IntentFile, Policy
+from pfwizard.intent.context import read_master
 from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.profile import plan_profile, record_profile
 from pfwizard.intent.writer import Writer
@@ -14,7 +15,8 @@ from pfwizard.maincf import MainCf
 
 EPILOG = """\
 For configuration management: the profile's operations are replayed onto this box's MiaB
-values (any release), its tables written, its parameters set, through the safe apply engine;
+values (any release), its tables written, its parameters and master.cf service options
+(services:) set, through the safe apply engine;
 then it is recorded in this box's customizations.yaml so `pfwizard restore` keeps it after
 upgrades. Running it again changes nothing.
 exit codes: 0 unchanged (already applied, or --dry-run), 10 changed, 2 error (the profile is
@@ -39,12 +41,13 @@ def run(args: argparse.Namespace) -> int:
     profile = IntentFile.load(args.profile).model
     config_dir = Path(args.config_dir)
     cf = MainCf.read(config_dir / "main.cf")
+    master = read_master(config_dir)
     state = IntentFile.for_state_dir(args.state_dir)
     policy = Policy(args.on_conflict) if args.on_conflict else None
-    plan = plan_profile(cf, state, profile, policy)
+    plan = plan_profile(cf, state, profile, policy, master)
     release = miab.installed_release(args.miab_dir)
     req = Request(f"apply profile {Path(args.profile).name}", kind="apply", release=release,
                   dry_run=args.dry_run, confirm_within=args.confirm_within,
-                  update=lambda s: record_profile(s, cf, plan, profile, release))
+                  update=lambda s: record_profile(s, cf, plan, profile, release, master))
     writer = Writer(config_dir, args.state_dir, reload=not args.no_reload)
     return execute(plan, state, writer, req)

@@ -13,8 +13,10 @@ from pfwizard.intent.hook import install_hook
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
 new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
-tables are rebuilt. With --adopt, customisations you made by hand before pfwizard, which a
-MiaB setup run commented out, are read back and recorded first. Conflicts (anchor gone,
+tables are rebuilt. The same for master.cf options (services: in customizations.yaml, e.g.
+authclean/unix/header_checks), which MiaB's setup resets whole. With --adopt, customisations
+you made by hand before pfwizard, which a MiaB setup run commented out, are read back and
+recorded first. Conflicts (anchor gone,
 MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
 nothing is written unless --on-conflict is given.
 exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and rolled back,
@@ -37,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--install-hook", choices=("systemd", "cron"),
                         help="install a systemd path unit (or a cron entry) that runs "
                              "`pfwizard restore --yes --on-conflict=skip` after MiaB "
-                             "rewrites main.cf, then exit")
+                             "rewrites main.cf or master.cf, then exit")
     parser.add_argument("--hook-dir", metavar="DIR",
                         help="where to install the hook (default /etc/systemd/system or "
                              "/etc/cron.d); no systemctl call when given")

@@ -14,7 +14,8 @@ from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf
 
 EPILOG = """\
-status reports: in sync; customisations missing (after an upgrade); MiaB changed the base
+status reports: in sync; customisations missing (after an upgrade), in main.cf or master.cf
+(named service/type/option, e.g. master.cf authclean/unix/header_checks); MiaB changed the base
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
 hand-made customisations a MiaB setup run commented out (restore --adopt reads them back).
 exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.

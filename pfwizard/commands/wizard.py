@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -36,6 +37,10 @@ def open_wizard(session: Session, args: argparse.Namespace,
 
     app = PfwizardApp(session, start=start, no_color=no_color(args),
                       notes=(*notes, *recovered))
+    # Everything imported so far (Textual, Rich, pfwizard: ~40,000 objects) lives until exit;
+    # frozen, a full garbage collection no longer walks it, and the one that lands on a key
+    # press every few dozen moves costs ~10 ms instead of ~35 ms.
+    gc.freeze()
     code = app.run()
     return int(code or 0)
 

@@ -5,7 +5,9 @@ Public API:
   (``IntentError`` names the line); ``.model`` is a ``Customisations``; ``.save()``.
 - ``record_change(store, maincf_before, params, tables, reasons)``: what the wizard calls
   after a successful apply (then ``store.save()``); built on ``record_chain``,
-  ``record_parameter`` and ``record_table``.
+  ``record_parameter`` and ``record_table``; ``master_before=``/``master_params=`` record
+  master.cf options (``service/type/option``) in the ``services`` section
+  (``record_service_option``).
 - ``build_plan(maincf, customisations, policy)`` -> ``RestorePlan`` (status and restore).
 """
 
@@ -24,6 +26,7 @@ from pfwizard.intent.record import (
     record_chain,
     record_change,
     record_parameter,
+    record_service_option,
     record_table,
 )
 from pfwizard.intent.replay import Conflict, ConflictKind, replay
@@ -53,6 +56,7 @@ __all__ = [
     "record_chain",
     "record_change",
     "record_parameter",
+    "record_service_option",
     "record_table",
     "replay",
 ]

@@ -16,6 +16,7 @@ from pfwizard.intent.rebase import Policy, RestorePlan, build_plan
 from pfwizard.intent.store import IntentFile
 from pfwizard.intent.writer import Writer
 from pfwizard.maincf import MainCf
+from pfwizard.mastercf import MasterCf
 
 
 @dataclass
@@ -23,6 +24,7 @@ class RestoreContext:
     config_dir: Path
     state_dir: Path
     cf: MainCf
+    master: MasterCf
     store: IntentFile
     plan: RestorePlan
     release: str | None
@@ -59,6 +61,13 @@ class RestoreContext:
             "parameters": {x.intent.name: {"in_sync": x.in_sync, "current": x.current,
                                            "yours": x.intent.value} for x in p.parameters},
             "tables": {t.intent.path: t.problem for t in p.tables},
+            "services": {**{c.parameter: {"states": [s.value for s in c.states()],
+                                          "current": c.value(c.current),
+                                          "restored": c.value(c.result)}
+                            for c in p.master_chains},
+                         **{x.intent.name: {"in_sync": x.in_sync, "current": x.current,
+                                            "yours": x.intent.value}
+                            for x in p.master_options}},
             "conflicts": [{"kind": c.kind.value, "parameter": c.parameter,
                            "message": c.message} for c in p.conflicts],
             "adoptable": [a.describe() for a in self.adoptable],
@@ -72,6 +81,7 @@ def open_restore(config_dir: str | Path, state_dir: str | Path, *,
     """Read main.cf and customizations.yaml (errors name file and line) and plan the rebase."""
     cdir, sdir = Path(config_dir), Path(state_dir)
     cf = MainCf.read(cdir / "main.cf")
+    master = read_master(cdir)
     store = IntentFile.for_state_dir(sdir)
     found = find_adoptions(cf, set(store.model.chains))
     adopted: list[Adoption] = []
@@ -79,6 +89,13 @@ def open_restore(config_dir: str | Path, state_dir: str | Path, *,
         for adoption in found:
             store.set_chain(adoption.intent)
         adopted, found = found, []
-    plan = build_plan(cf, store.model, policy)
-    return RestoreContext(cdir, sdir, cf, store, plan, miab.installed_release(miab_dir),
-                          adopted, found)
+    plan = build_plan(cf, store.model, policy, master=master)
+    return RestoreContext(cdir, sdir, cf, master, store, plan,
+                          miab.installed_release(miab_dir), adopted, found)
+
+
+def read_master(config_dir: str | Path) -> MasterCf:
+    """master.cf of ``config_dir`` (errors name file and line); none at all reads as empty
+    (every recorded service option is then reported gone, never silently ignored)."""
+    path = Path(config_dir) / "master.cf"
+    return MasterCf.read(path) if path.exists() else MasterCf.parse(b"", str(path))

@@ -47,11 +47,11 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
             "--on-conflict=skip (apply the rest, decide later)")
         return exitcodes.REFUSED
     update = req.update or (lambda s: plan.update_intent(s, req.release))
-    params, tables = plan.params(), plan.table_changes()
+    params, tables, master = plan.params(), plan.table_changes(), plan.master_params()
     try:
         prepared = writer.prepare(req.summary, params, tables,
-                                  {"kind": req.kind, "params": params,
-                                   "tables": [t.path for t in tables]}, req.kind)
+                                  {"kind": req.kind, "params": params, "master_params": master,
+                                   "tables": [t.path for t in tables]}, req.kind, master)
     except Refused as exc:
         say(f"refused, nothing written: {exc}")
         return exitcodes.REFUSED

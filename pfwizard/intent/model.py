@@ -97,6 +97,11 @@ class TableIntent:
         return f"{self.map_type}:{self.path}"
 
 
+ServiceIntent = ChainIntent | ParameterIntent
+"""A master.cf option: a list option as operations (its ``parameter`` is the key
+``service/type/option``), any other as a whole value (its ``name`` is the key)."""
+
+
 @dataclass
 class Customisations:
     version: int = SCHEMA_VERSION
@@ -104,6 +109,10 @@ class Customisations:
     chains: dict[str, ChainIntent] = field(default_factory=dict)
     parameters: dict[str, ParameterIntent] = field(default_factory=dict)
     tables: dict[str, TableIntent] = field(default_factory=dict)
+    services: dict[str, ServiceIntent] = field(default_factory=dict)
+    """master.cf ``-o`` options keyed ``service/type/option`` (``postconf -P`` notation):
+    list options (``authclean/unix/header_checks``) as operations on MiaB's value, like the
+    chains; the others as a whole value, like the parameters."""
 
     def is_empty(self) -> bool:
-        return not (self.chains or self.parameters or self.tables)
+        return not (self.chains or self.parameters or self.tables or self.services)

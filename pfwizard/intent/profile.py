@@ -1,67 +1,99 @@
 """`apply PROFILE.yaml`: one customisations file pushed to many boxes (Ansible, cron, ...).
 
-The profile's chains are replayed onto this box's MiaB values, whatever release it runs; the
-profile then becomes this box's record for the chains, parameters and tables it names (the
-rest of the box's customizations.yaml, comments included, is left alone).
+The profile's chains (and master.cf list options) are replayed onto this box's MiaB values,
+whatever release it runs; the profile then becomes this box's record for the chains,
+parameters, services and tables it names (the rest of the box's customizations.yaml,
+comments included, is left alone).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from pfwizard.chain import Chain
 from pfwizard.intent.glued import value_without_glue
 from pfwizard.intent.model import ChainIntent, Customisations, ParameterIntent
-from pfwizard.intent.rebase import Policy, RestorePlan, build_plan
+from pfwizard.intent.rebase import ChainPlan, ParameterPlan, Policy, RestorePlan, build_plan
 from pfwizard.intent.replay import replay
 from pfwizard.intent.store import IntentFile
 from pfwizard.maincf import MainCf
+from pfwizard.mastercf import MasterCf
 
 
-def miab_values(cf: MainCf, state: Customisations, names: list[str]) -> dict[str, str | None]:
-    """MiaB's value of each chain on this box: the recorded base while the box's own
-    customisation is in force, else what main.cf holds (MiaB rewrote it)."""
+def _in_force(ci: ChainIntent | None, current: str | None) -> bool:
+    """Is the box's own recorded customisation of this list what the file holds?"""
+    return ci is not None and replay(ci.parameter, ci.base or Chain([]), ci.operations
+                                     ).result.items == Chain.parse(current or "").items
+
+
+def miab_values(cf: MainCf, state: Customisations, names: list[str],
+                master: MasterCf | None = None, keys: Iterable[str] = ()
+                ) -> dict[str, str | None]:
+    """MiaB's value of each chain (``names``) and master.cf list option (``keys``) on this box:
+    the recorded base while the box's own customisation is in force, else what the file
+    holds (MiaB rewrote it)."""
     out: dict[str, str | None] = {}
     for name in names:
         ci = state.chains.get(name)
-        current = Chain.parse(cf.get(name) or "")
-        if ci is not None and replay(name, ci.base or Chain([]),
-                                     ci.operations).result.items == current.items:
+        if ci is not None and _in_force(ci, cf.get(name)):
             out[name] = ci.base.render() if ci.base is not None else None
         else:
             out[name] = value_without_glue(cf, name)
+    for key in keys:
+        si = state.services.get(key)
+        current = master.get(key) if master is not None else None
+        if isinstance(si, ChainIntent) and _in_force(si, current):
+            out[key] = si.base.render() if si.base is not None else None
+        else:
+            out[key] = current
     return out
 
 
 def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
-                 policy: Policy | None) -> RestorePlan:
-    starts = miab_values(cf, state.model, list(profile.chains))
+                 policy: Policy | None, master: MasterCf | None = None) -> RestorePlan:
+    starts = miab_values(cf, state.model, list(profile.chains), master, profile.services)
     return build_plan(cf, profile, policy, compare_tables=True, miab_values=starts,
-                      uncaptured_glue=False)
+                      uncaptured_glue=False, master=master)
 
 
-def record_profile(state: IntentFile, cf_before: MainCf, plan: RestorePlan,
-                   profile: Customisations, release: str | None) -> bool:
-    """Make the profile this box's record; True if customizations.yaml needs saving."""
-    before = state.dumps()
-    for ch in plan.chains:
+def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan],
+            params: list[ParameterPlan], policy: Policy | None,
+            before: Callable[[str], str | None]) -> None:
+    """The profile's chains and whole values become this box's record in ``sections``
+    (for lists, for whole values); ``before``: a value before the apply (the base of a
+    whole value never recorded)."""
+    section, value_section = sections
+    for ch in chains:
         ops = ch.intent.operations
-        if ch.conflicting and plan.policy is Policy.KEEP_MIAB:
+        if ch.conflicting and policy is Policy.KEEP_MIAB:
             ops = [o for o in ops if o not in ch.conflicting]
         if ops:
-            state.set_chain(ChainIntent(ch.parameter, ch.miab_now, ops))
+            state.set_chain(ChainIntent(ch.parameter, ch.miab_now, ops), section)
         else:
-            state.remove("chains", ch.parameter)
-    for p in plan.parameters:
-        if p.conflict is not None and plan.policy is Policy.KEEP_MIAB:
+            state.remove(section, ch.parameter)
+    for p in params:
+        if p.conflict is not None and policy is Policy.KEEP_MIAB:
             continue
-        old = state.model.parameters.get(p.intent.name)
-        if old is not None and old.has_base:
+        old = getattr(state.model, value_section).get(p.intent.name)
+        if isinstance(old, ParameterIntent) and old.has_base:
             base: str | None = old.base
         elif p.intent.has_base:
             base = p.intent.base
         else:
-            base = cf_before.get(p.intent.name)
+            base = before(p.intent.name)
         state.set_parameter(ParameterIntent(p.intent.name, p.intent.value, base, True,
-                                            p.intent.why))
+                                            p.intent.why), value_section)
+
+
+def record_profile(state: IntentFile, cf_before: MainCf, plan: RestorePlan,
+                   profile: Customisations, release: str | None,
+                   master_before: MasterCf | None = None) -> bool:
+    """Make the profile this box's record; True if customizations.yaml needs saving."""
+    before = state.dumps()
+    _record(state, ("chains", "parameters"), plan.chains, plan.parameters, plan.policy,
+            cf_before.get)
+    _record(state, ("services", "services"), plan.master_chains, plan.master_options, plan.policy,
+            lambda key: master_before.get(key) if master_before is not None else None)
     for t in profile.tables.values():
         state.set_table(t)
     if release:

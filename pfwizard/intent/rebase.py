@@ -29,6 +29,7 @@ from pfwizard.intent.model import (
 from pfwizard.intent.replay import Conflict, ConflictKind, replay
 from pfwizard.intent.store import IntentFile
 from pfwizard.maincf import GluedContinuation, MainCf
+from pfwizard.mastercf import MasterCf, split_key
 
 
 class Policy(str, Enum):
@@ -62,10 +63,19 @@ class ChainPlan:
     conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     conflicting: list[Operation] = field(default_factory=list)
+    master: bool = False
+    """A master.cf option (``parameter`` is its key ``service/type/option``)."""
 
     @property
     def base(self) -> Chain | None:
         return self.intent.base
+
+    def value(self, chain: Chain) -> str:
+        """``chain`` as it is written: a master.cf ``-o`` value is one word, so its items and
+        their arguments are joined with commas (Postfix reads commas as blanks)."""
+        if not self.master:
+            return chain.render()
+        return ",".join(w for i in chain.items for w in (i.name, i.arg) if w is not None)
 
     @property
     def in_sync(self) -> bool:
@@ -125,11 +135,16 @@ class RestorePlan:
     glued_uncaptured: list[tuple[str, list[GluedContinuation], str | None]]
     """(parameter, glued lines, MiaB's value without them) with no customisation recorded."""
     policy: Policy | None = None
+    master_chains: list[ChainPlan] = field(default_factory=list)
+    """master.cf list options (``authclean/unix/header_checks``), rebased like the chains."""
+    master_options: list[ParameterPlan] = field(default_factory=list)
+    """Other master.cf options, whole values like the parameters."""
 
     @property
     def conflicts(self) -> list[Conflict]:
-        out = [c for ch in self.chains for c in ch.conflicts]
-        out += [p.conflict for p in self.parameters if p.conflict is not None]
+        out = [c for ch in self.chains + self.master_chains for c in ch.conflicts]
+        out += [p.conflict for p in self.parameters + self.master_options
+                if p.conflict is not None]
         out += [Conflict(ConflictKind.GLUED_UNCAPTURED, name,
                          f"{len(gl)} glued continuation group(s) and no recorded "
                          f"customisation to put back: {gl[0].describe()}")
@@ -138,12 +153,24 @@ class RestorePlan:
 
     @property
     def notes(self) -> list[str]:
-        return [n for ch in self.chains for n in ch.notes]
+        return [n for ch in self.chains + self.master_chains for n in ch.notes]
 
     @property
     def in_sync(self) -> bool:
-        return (all(c.in_sync for c in self.chains) and all(p.in_sync for p in self.parameters)
+        return (all(c.in_sync for c in self.chains + self.master_chains)
+                and all(p.in_sync for p in self.parameters + self.master_options)
                 and not any(t.problem for t in self.tables) and not self.glued_uncaptured)
+
+    def master_params(self) -> dict[str, str | None]:
+        """master.cf edits for the engine: ``service/type/option`` -> value (None: remove)."""
+        out: dict[str, str | None] = {}
+        for ch in self.master_chains:
+            if ch.changes:
+                out[ch.parameter] = ch.value(ch.result)
+        for p in self.master_options:
+            if p.changes:
+                out[p.intent.name] = p.intent.value
+        return out
 
     def params(self) -> dict[str, str | None]:
         """main.cf edits for the engine (a set drops the glued lines of that definition)."""
@@ -164,31 +191,33 @@ class RestorePlan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.params() or self.table_changes())
+        return bool(self.params() or self.master_params() or self.table_changes())
 
     def update_intent(self, store: IntentFile, release: str | None = None) -> bool:
         """Record the rebase in customizations.yaml: new bases, dropped customisations.
         Returns True if the file needs saving."""
         changed = False
-        for ch in self.chains:
-            ci = ch.intent
-            if ch.in_sync:
-                continue
-            ops = ci.operations
-            if ch.conflicting and self.policy is Policy.KEEP_MIAB:
-                ops = [o for o in ops if o not in ch.conflicting]
-            elif ch.conflicting:
-                continue  # skipped: keep base and operations to decide next time
-            new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line)
-            if not ops:
-                store.remove("chains", ci.parameter)
-            else:
-                store.set_chain(new)
-            changed = True
-        for p in self.parameters:
-            if p.conflict is not None and self.policy is Policy.KEEP_MIAB:
-                store.remove("parameters", p.intent.name)
+        for section, chains, params in (("chains", self.chains, self.parameters),
+                                        ("services", self.master_chains, self.master_options)):
+            for ch in chains:
+                ci = ch.intent
+                if ch.in_sync:
+                    continue
+                ops = ci.operations
+                if ch.conflicting and self.policy is Policy.KEEP_MIAB:
+                    ops = [o for o in ops if o not in ch.conflicting]
+                elif ch.conflicting:
+                    continue  # skipped: keep base and operations to decide next time
+                new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line)
+                if not ops:
+                    store.remove(section, ci.parameter)
+                else:
+                    store.set_chain(new, section)
                 changed = True
+            for p in params:
+                if p.conflict is not None and self.policy is Policy.KEEP_MIAB:
+                    store.remove(section, p.intent.name)
+                    changed = True
         if release and store.model.miab_release != release:
             store.set_release(release)
             changed = True
@@ -197,8 +226,14 @@ class RestorePlan:
 
 def _chain_plan(cf: MainCf, ci: ChainIntent, name: str, glued: list[GluedContinuation],
                 miab_values: dict[str, str | None]) -> ChainPlan:
-    effective = cf.get(name)
     miab_value = miab_values[name] if name in miab_values else value_without_glue(cf, name)
+    return _rebase_chain(ci, cf.get(name), miab_value, glued)
+
+
+def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None,
+                  glued: list[GluedContinuation]) -> ChainPlan:
+    """The three-way rebase of one list: its value in force, MiaB's part of it, the intent."""
+    name = ci.parameter
     current = Chain.parse(effective or "")
     miab_now = Chain.parse(miab_value) if miab_value is not None else None
     base = ci.base or Chain([])
@@ -217,8 +252,7 @@ def _chain_plan(cf: MainCf, ci: ChainIntent, name: str, glued: list[GluedContinu
     return plan
 
 
-def _parameter_plan(cf: MainCf, pi: ParameterIntent) -> ParameterPlan:
-    current = cf.get(pi.name)
+def _parameter_plan(current: str | None, pi: ParameterIntent) -> ParameterPlan:
     plan = ParameterPlan(pi, current)
     if current != pi.value and pi.has_base and current != pi.base:
         def show(v: str | None) -> str:
@@ -249,19 +283,63 @@ def table_problem(ti: TableIntent, *, compare_content: bool) -> str | None:
     return None
 
 
+def _service_gone(key: str, master: MasterCf) -> Conflict | None:
+    service, type_, _ = split_key(key)
+    if master.find(service, type_) is not None:
+        return None
+    return Conflict(ConflictKind.SERVICE_GONE, key,
+                    f"master.cf has no {service} {type_} service any more: nothing to put "
+                    f"your option on (keep-miab drops it, skip keeps it recorded)")
+
+
+def _master_plans(master: MasterCf, cust: Customisations,
+                  miab_values: dict[str, str | None]
+                  ) -> tuple[list[ChainPlan], list[ParameterPlan]]:
+    """The rebase of the recorded master.cf options onto what master.cf holds now (after an
+    upgrade: MiaB's own entry, which its setup rewrote whole)."""
+    chains: list[ChainPlan] = []
+    options: list[ParameterPlan] = []
+    for key, si in cust.services.items():
+        current = master.get(key)
+        if isinstance(si, ParameterIntent):
+            op = _parameter_plan(current, si)
+            if not op.in_sync:
+                op.conflict = _service_gone(key, master) or op.conflict
+            options.append(op)
+            continue
+        miab_value = miab_values.get(key, current)
+        ch = _rebase_chain(si, current, miab_value, [])
+        ch.master = True
+        if not ch.in_sync:
+            gone = _service_gone(key, master)
+            if gone is None and si.base is not None and miab_value is None:
+                gone = Conflict(ConflictKind.OPTION_GONE, key,
+                                f"MiaB no longer sets it (it was {si.base.render()!r}); yours "
+                                f"alone would replace main.cf's value for this service")
+            if gone is not None:
+                ch.result, ch.conflicts, ch.notes = ch.current, [gone], []
+                ch.conflicting = list(si.operations)
+        chains.append(ch)
+    return chains, options
+
+
 def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *,
                compare_tables: bool = False,
                miab_values: dict[str, str | None] | None = None,
-               uncaptured_glue: bool = True) -> RestorePlan:
-    """The rebase of ``cust`` onto ``cf``. ``compare_tables``: rewrite tables whose content
-    differs from the recorded one (apply PROFILE); otherwise only lost tables are rebuilt.
-    ``miab_values``: MiaB's value of a chain when main.cf holds more than MiaB's (default: the
-    definition without glued lines). ``uncaptured_glue``: report glued lines of parameters
-    not customised (a conflict: dropping them loses the admin's text)."""
+               uncaptured_glue: bool = True,
+               master: MasterCf | None = None) -> RestorePlan:
+    """The rebase of ``cust`` onto ``cf`` (and ``master``, master.cf, for the services; None:
+    master.cf is not looked at).
+    ``compare_tables``: rewrite tables whose content differs from the recorded one (apply
+    PROFILE); otherwise only lost tables are rebuilt. ``miab_values``: MiaB's value of a chain
+    or master.cf list option when the file holds more than MiaB's (default: the definition
+    without glued lines; for master.cf, the option's value). ``uncaptured_glue``: report
+    glued lines of parameters not customised (a conflict: dropping them loses the admin's
+    text)."""
     glued = glued_by_parameter(cf)
     chains = [_chain_plan(cf, ci, name, glued.get(name, []), miab_values or {})
               for name, ci in cust.chains.items()]
-    params = [_parameter_plan(cf, pi) for pi in cust.parameters.values()
+    params = [_parameter_plan(cf.get(pi.name), pi) for pi in cust.parameters.values()
               if pi.name not in cust.chains]
     for p in params:
         p.glued = glued.get(p.intent.name, [])
@@ -272,4 +350,7 @@ def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *
                   if name not in captured and uncaptured_glue]
     tables = [TablePlan(ti, table_problem(ti, compare_content=compare_tables))
               for ti in cust.tables.values()]
-    return RestorePlan(chains, params, tables, uncaptured, policy)
+    master_chains, master_options = ([], []) if master is None else _master_plans(
+        master, cust, miab_values or {})
+    return RestorePlan(chains, params, tables, uncaptured, policy, master_chains,
+                       master_options)

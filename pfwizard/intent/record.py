@@ -14,6 +14,7 @@ from pfwizard.intent.model import ChainIntent, Operation, OpKind, ParameterInten
 from pfwizard.intent.replay import replay
 from pfwizard.intent.store import IntentFile
 from pfwizard.maincf import MainCf
+from pfwizard.mastercf import MasterCf
 
 
 def _lcs(a: list[Item], b: list[Item]) -> list[Item]:
@@ -74,7 +75,12 @@ def diff_chains(parameter: str, base: Chain, target: Chain) -> list[Operation]:
     common = set(b)
     for k, item in enumerate(t):
         if item not in common:
-            ops.append(_anchored(OpKind.INSERT, item, t, k, common))
+            op = _anchored(OpKind.INSERT, item, t, k, common)
+            if op.after is not None and t[k - 1] != op.after:
+                # Several new items in a row placed after one of MiaB's: each goes after the
+                # one before it (inserted just before), so replay keeps their order.
+                op = Operation(OpKind.INSERT, item, after=t[k - 1])
+            ops.append(op)
     if replay(parameter, base, ops).result.items != t:
         # Duplicated items can defeat the anchors: say it plainly as "the whole list".
         ops = [Operation(OpKind.REMOVE, i) for i in dict.fromkeys(base.items)]
@@ -93,37 +99,41 @@ def _with_reasons(ops: list[Operation], old: list[Operation], why: str | None) -
 
 
 def record_chain(store: IntentFile, parameter: str, before: Chain | None, after: Chain,
-                 why: str | None = None) -> ChainIntent | None:
+                 why: str | None = None, section: str = "chains") -> ChainIntent | None:
     """The admin changed ``parameter`` from ``before`` to ``after``: update the intent.
 
     The base stays the one recorded first (MiaB's value); operations are recomputed from it,
     so undoing a change removes its operation. Returns None when nothing is left to keep.
+    ``section="services"``: a master.cf list option, ``parameter`` its key.
     """
-    existing = store.model.chains.get(parameter)
+    found = getattr(store.model, section).get(parameter)
+    existing = found if isinstance(found, ChainIntent) else None
     base = existing.base if existing is not None else before
     ops = diff_chains(parameter, base or Chain([]), after)
     if not ops:
-        store.remove("chains", parameter)
+        store.remove(section, parameter)
         return None
     ci = ChainIntent(parameter, base,
                      _with_reasons(ops, existing.operations if existing else [], why))
-    store.set_chain(ci)
+    store.set_chain(ci, section)
     return ci
 
 
 def record_parameter(store: IntentFile, name: str, before: str | None, after: str | None,
-                     why: str | None = None) -> ParameterIntent | None:
-    existing = store.model.parameters.get(name)
+                     why: str | None = None, section: str = "parameters"
+                     ) -> ParameterIntent | None:
+    found = getattr(store.model, section).get(name)
+    existing = found if isinstance(found, ParameterIntent) else None
     if existing is not None and existing.has_base:
         base: str | None = existing.base
     else:
         base = before
     if after == base:
-        store.remove("parameters", name)
+        store.remove(section, name)
         return None
     reason = why if why is not None else (existing.why if existing else None)
     pi = ParameterIntent(name, after, base, True, reason)
-    store.set_parameter(pi)
+    store.set_parameter(pi, section)
     return pi
 
 
@@ -147,16 +157,41 @@ def is_restriction_list(name: str) -> bool:
     return name.endswith("_restrictions") or name in _LIST_PARAMETERS
 
 
+def is_list_option(key: str) -> bool:
+    """master.cf options kept as operations: the restriction and milter lists, and the
+    lookup-table lists (``header_checks=pcre:A,pcre:B`` behaves like a chain)."""
+    option = key.rsplit("/", 1)[-1]
+    return is_restriction_list(option) or option.endswith(("_checks", "_maps"))
+
+
+def record_service_option(store: IntentFile, key: str, before: str | None,
+                          after: str | None, why: str | None = None) -> None:
+    """The admin changed master.cf option ``key`` (``service/type/option``) from ``before``
+    to ``after`` (None: not set)."""
+    if is_list_option(key) and after is not None:
+        prior = Chain.parse(before) if before is not None else None
+        record_chain(store, key, prior, Chain.parse(after), why, section="services")
+    else:
+        record_parameter(store, key, before, after, why, section="services")
+
+
 def record_change(store: IntentFile, before: MainCf, params: Mapping[str, str | None],
                   tables: Iterable[tuple[str, str | None, str]] = (),
-                  reasons: Mapping[str, str] | None = None) -> IntentFile:
+                  reasons: Mapping[str, str] | None = None, *,
+                  master_before: MasterCf | None = None,
+                  master_params: Mapping[str, str | None] | None = None) -> IntentFile:
     """Record one successful apply (the engine's change set) in customizations.yaml.
 
     ``before``: main.cf as it was before the apply; ``params``: name -> new value (None:
     removed); ``tables``: (path, content or None for deleted, map type); ``reasons``: optional
-    "why" per parameter or table path. The caller saves (``store.save()``).
+    "why" per parameter, master.cf key or table path; ``master_params``: the change set's
+    master.cf options (``service/type/option`` -> value, None: removed), ``master_before``
+    master.cf before the apply. The caller saves (``store.save()``).
     """
     why = reasons or {}
+    for key, value in (master_params or {}).items():
+        old = master_before.get(key) if master_before is not None else None
+        record_service_option(store, key, old, value, why.get(key))
     for name, value in params.items():
         old = before.get(name)
         if is_restriction_list(name) and value is not None:

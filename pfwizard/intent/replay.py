@@ -29,6 +29,10 @@ class ConflictKind(str, Enum):
     """MiaB (or a hand edit) changed a parameter the admin had set."""
     GLUED_UNCAPTURED = "glued-uncaptured"
     """Glued continuation lines with no recorded customisation to put back."""
+    SERVICE_GONE = "service-gone"
+    """The master.cf service the admin's option was on is no longer there."""
+    OPTION_GONE = "option-gone"
+    """MiaB no longer sets the master.cf option the admin's operations were made on."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pfwizard.chain import Chain
-from pfwizard.intent.rebase import ChainPlan, ChainState, RestorePlan
+from pfwizard.intent.rebase import ChainPlan, ChainState, ParameterPlan, RestorePlan
 
 
 def _items(chain: Chain | None) -> list[str]:
@@ -18,29 +18,44 @@ def miab_changes(ch: ChainPlan) -> list[str]:
     return out
 
 
+def _label(name: str, master: bool) -> str:
+    return f"master.cf {name}" if master else name
+
+
+def describe_chain(ch: ChainPlan) -> list[str]:
+    states = ch.states()
+    lines = [f"{_label(ch.parameter, ch.master)}: {'; '.join(s.value for s in states)}"]
+    if states == [ChainState.IN_SYNC]:
+        return lines
+    if ChainState.BASE_CHANGED in states:
+        lines += [f"    {m}" for m in miab_changes(ch)]
+    for g in ch.glued:
+        lines.append(f"    main.cf {g.describe()}")
+    if ch.changes:
+        lines.append(f"    now:      {ch.value(ch.current)}")
+        lines.append(f"    restored: {ch.value(ch.result)}")
+    return lines
+
+
+def describe_parameter(p: ParameterPlan, master: bool = False) -> list[str]:
+    name = _label(p.intent.name, master)
+    if p.in_sync:
+        return [f"{name}: in sync"]
+    now = "not set" if p.current is None else repr(p.current)
+    want = "removed" if p.intent.value is None else repr(p.intent.value)
+    lines = [f"{name}: customisation missing (now {now}, yours {want})"]
+    lines += [f"    main.cf {g.describe()}" for g in p.glued]
+    return lines
+
+
 def describe(plan: RestorePlan) -> list[str]:
     lines: list[str] = []
-    for ch in plan.chains:
-        states = ch.states()
-        lines.append(f"{ch.parameter}: {'; '.join(s.value for s in states)}")
-        if states == [ChainState.IN_SYNC]:
-            continue
-        if ChainState.BASE_CHANGED in states:
-            lines += [f"    {m}" for m in miab_changes(ch)]
-        for g in ch.glued:
-            lines.append(f"    main.cf {g.describe()}")
-        if ch.changes:
-            lines.append(f"    now:      {ch.current.render()}")
-            lines.append(f"    restored: {ch.result.render()}")
+    for ch in plan.chains + plan.master_chains:
+        lines += describe_chain(ch)
     for p in plan.parameters:
-        if p.in_sync:
-            lines.append(f"{p.intent.name}: in sync")
-            continue
-        now = "not set" if p.current is None else repr(p.current)
-        want = "removed" if p.intent.value is None else repr(p.intent.value)
-        lines.append(f"{p.intent.name}: customisation missing (now {now}, yours {want})")
-        for g in p.glued:
-            lines.append(f"    main.cf {g.describe()}")
+        lines += describe_parameter(p)
+    for p in plan.master_options:
+        lines += describe_parameter(p, master=True)
     for t in plan.tables:
         if t.problem:
             lines.append(f"table {t.intent.path}: {t.problem} (rebuilt from customizations.yaml)")

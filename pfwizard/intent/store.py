@@ -29,6 +29,17 @@ Schema (version 1)::
         type: hash
         content: |
           box.example.com REJECT spoofed sender
+    services:                       # master.cf -o options, keyed service/type/option
+      authclean/unix/header_checks: # a list option: operations on MiaB's value, as chains
+        base: pcre:/etc/postfix/outgoing_mail_header_filters
+        operations:
+          - insert: pcre:/etc/postfix/pfwizard/forged_local_senders
+            at: end
+      submission/inet/smtpd_tls_auth_only:   # any other option: a whole value
+        value: "yes"
+        base: null
+
+``services`` is optional: a file without it (any earlier pfwizard's) reads as before.
 """
 
 from __future__ import annotations
@@ -57,9 +68,10 @@ from pfwizard.intent.model import (
     TableIntent,
 )
 from pfwizard.maincf import check_parameter_name
+from pfwizard.mastercf import split_key
 
 FILENAME = "customizations.yaml"
-_TOP_KEYS = {"version", "miab_release", "chains", "parameters", "tables"}
+_TOP_KEYS = {"version", "miab_release", "chains", "parameters", "tables", "services"}
 _OP_KEYS = {"insert", "remove", "move", "change", "before", "after", "at", "to", "why"}
 _HEADER = (
     "pfwizard customisations: what you changed in Postfix's restrictions, kept as intent\n"
@@ -161,16 +173,34 @@ class _Parser:
         tables = self.mapping(top.get("tables"), "tables", _line_of(top, "tables"))
         for name in tables:
             cust.tables[str(name)] = self.table(tables, name)
+        services = self.mapping(top.get("services"), "services", _line_of(top, "services"))
+        for name in services:
+            cust.services[str(name)] = self.service(services, name)
         return cust
 
-    def _name(self, parent: CommentedMap, name: Any) -> str:
+    def _name(self, parent: CommentedMap, name: Any, *, master: bool = False) -> str:
+        """A main.cf parameter name, or (``master``) a master.cf ``service/type/option``."""
         try:
+            if master:
+                split_key(str(name))
+                return str(name)
             return check_parameter_name(str(name))
         except ValueRefused as exc:
             raise self.fail(_line_of(parent, name), str(exc)) from exc
 
-    def chain_intent(self, parent: CommentedMap, name: Any) -> ChainIntent:
-        pname = self._name(parent, name)
+    def service(self, parent: CommentedMap, name: Any) -> ChainIntent | ParameterIntent:
+        """A master.cf option: ``operations`` (a list option) or ``value`` (a whole value)."""
+        node = parent[name]
+        if isinstance(node, CommentedMap) and ("operations" in node) == ("value" in node):
+            raise self.fail(_line_of(parent, name), f"{name}: give 'operations' (a list such "
+                            f"as header_checks) or 'value' (any other option), one of them")
+        if isinstance(node, CommentedMap) and "operations" in node:
+            return self.chain_intent(parent, name, master=True)
+        return self.parameter(parent, name, master=True)
+
+    def chain_intent(self, parent: CommentedMap, name: Any, *, master: bool = False
+                     ) -> ChainIntent:
+        pname = self._name(parent, name, master=master)
         line = _line_of(parent, name)
         node = self.mapping(parent[name], pname, line)
         for key in node:
@@ -231,8 +261,9 @@ class _Parser:
             raise self.fail(line, f"{what}: 'at' is only for an insert without an anchor")
         return Operation(kind, item, before, after, at, to, why, line)
 
-    def parameter(self, parent: CommentedMap, name: Any) -> ParameterIntent:
-        pname = self._name(parent, name)
+    def parameter(self, parent: CommentedMap, name: Any, *, master: bool = False
+                  ) -> ParameterIntent:
+        pname = self._name(parent, name, master=master)
         line = _line_of(parent, name)
         node = self.mapping(parent[name], pname, line)
         for key in node:
@@ -347,19 +378,31 @@ class IntentFile:
                 self.doc.insert(1, "miab_release", release)
         self.model.miab_release = release or self.model.miab_release
 
-    def set_chain(self, ci: ChainIntent) -> None:
-        section = self._section("chains")
-        node = section.get(ci.parameter)
+    def _node(self, section: str, key: str, other: tuple[str, ...]) -> CommentedMap:
+        """The entry ``key`` of ``section`` (created if needed), without the keys ``other``
+        (a services entry turning from a whole value into operations, or back)."""
+        parent = self._section(section)
+        node = parent.get(key)
         if not isinstance(node, CommentedMap):
             node = CommentedMap()
-            section[ci.parameter] = node
+            parent[key] = node
+        for k in other:
+            if k in node:
+                del node[k]
+        return node
+
+    def set_chain(self, ci: ChainIntent, section: str = "chains") -> None:
+        """Record a chain (``section="services"``: a master.cf list option)."""
+        node = self._node(section, ci.parameter, ("value", "why"))
         base = ci.base.render() if ci.base is not None else None
         if node.get("base") != base or "base" not in node:
             node["base"] = base
         old_ops = node.get("operations")
         old_nodes = list(old_ops) if isinstance(old_ops, CommentedSeq) else []
-        old_models = self.model.chains.get(ci.parameter)
-        pool = list(zip(old_models.operations if old_models else [], old_nodes, strict=False))
+        models: dict[str, Any] = getattr(self.model, section)
+        old_model = models.get(ci.parameter)
+        old_list = old_model.operations if isinstance(old_model, ChainIntent) else []
+        pool = list(zip(old_list, old_nodes, strict=False))
         new_nodes: list[CommentedMap] = []
         for op in ci.operations:
             match = next((n for o, n in pool if o == op), None)
@@ -372,14 +415,11 @@ class IntentFile:
             old_ops.extend(new_nodes)
         else:
             node["operations"] = CommentedSeq(new_nodes)
-        self.model.chains[ci.parameter] = ci
+        models[ci.parameter] = ci
 
-    def set_parameter(self, pi: ParameterIntent) -> None:
-        section = self._section("parameters")
-        node = section.get(pi.name)
-        if not isinstance(node, CommentedMap):
-            node = CommentedMap()
-            section[pi.name] = node
+    def set_parameter(self, pi: ParameterIntent, section: str = "parameters") -> None:
+        """Record a whole value (``section="services"``: a master.cf option)."""
+        node = self._node(section, pi.name, ("operations",))
         wanted: dict[str, str | None] = {"value": _quoted(pi.value)}
         if pi.has_base:
             wanted["base"] = _quoted(pi.base)
@@ -388,7 +428,8 @@ class IntentFile:
         for key, value in wanted.items():
             if key not in node or node.get(key) != value:
                 node[key] = value
-        self.model.parameters[pi.name] = pi
+        models: dict[str, Any] = getattr(self.model, section)
+        models[pi.name] = pi
 
     def set_table(self, ti: TableIntent) -> None:
         section = self._section("tables")

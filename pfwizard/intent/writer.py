@@ -52,7 +52,8 @@ def _index_lost(t: TableIntent) -> bool:
 
 
 class Writer:
-    """Plan and apply main.cf parameter edits and table files through the engine."""
+    """Plan and apply main.cf parameter edits, master.cf options and table files through the
+    engine."""
 
     def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
                  reload: bool = True) -> None:
@@ -61,9 +62,12 @@ class Writer:
         self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload)
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
-                intent: dict[str, Any] | None = None, kind: str = "restore") -> Prepared:
+                intent: dict[str, Any] | None = None, kind: str = "restore",
+                master_params: dict[str, str | None] | None = None) -> Prepared:
+        """``master_params``: master.cf options, ``service/type/option`` -> value."""
         changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
-        plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind))
+        plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind,
+                                                master_params=dict(master_params or {})))
         # The engine rebuilds an index only when its source changes; a lost .db next to an
         # unchanged source is rebuilt here (nothing to back up: it does not exist).
         rebuild = [t for t in tables if _index_lost(t)]

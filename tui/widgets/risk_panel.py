@@ -37,9 +37,10 @@ def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
 class RiskPanel(VerticalScroll, can_focus=True):
     """Scrollable; focus it with tab to read long findings."""
 
-    HELP = ("The risk panel: the highlighted entry's risk, then every finding the analyser "
-            "has on the configuration as it will be after Apply.  X DANGER blocks Next until "
-            "fixed or accepted (an open relay can never be accepted).")
+    HELP = ("The risk panel: the highlighted entry's risk, then the analyser's findings on "
+            "this stage's lists, judged on the whole configuration as it will be after Apply "
+            "(order bypasses across lists included).  X DANGER blocks Next until fixed or "
+            "accepted (an open relay can never be accepted).")
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="danger")
@@ -52,7 +53,9 @@ class RiskPanel(VerticalScroll, can_focus=True):
         # Danger first: a blocking finding must never hide below a long entry description.
         danger = [f for f in findings if f.severity is Severity.DANGER]
         rest = [f for f in findings if f.severity is not Severity.DANGER]
-        body = Text("Findings (whole config)\n", style="bold underline")
+        # This stage's lists only (other stages have their own); the analysis behind them
+        # covers the whole configuration as it will be after Apply.
+        body = Text("Findings for this stage\n", style="bold underline")
         body.append_text(findings_text(rest, accepted,
                                        empty="No other findings." if danger else "No findings."))
         parts = {"#danger": findings_text(danger, accepted) if danger else Text(),
