@@ -27,6 +27,7 @@ from pfwizard.chain import Chain, Item
 from pfwizard.errors import PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf, check_value
+from pfwizard.mastercf import MasterCf
 
 if TYPE_CHECKING:
     from pfwizard.engine import ChangeSet, Engine
@@ -104,6 +105,8 @@ class Session:
     master_edits: dict[str, str | None] = field(default_factory=dict)
     """master.cf ``-o`` edits (``service/type/option`` -> value; None removes the override),
     e.g. recipe 5's authclean header_checks."""
+    master_before: dict[str, str | None] = field(default_factory=dict)
+    """Each edited master.cf option as master.cf had it when first edited (for the intent)."""
     accepted: set[tuple[str, str | None, str | None]] = field(default_factory=set)
     ops: list[dict[str, Any]] = field(default_factory=list)
     """What the admin did, as intent for customizations.yaml (insert/remove/move/...)."""
@@ -274,6 +277,9 @@ class Session:
     def set_master_option(self, key: str, value: str | None) -> None:
         """A master.cf ``-o`` override, keyed as ``postconf -P`` names it
         (``authclean/unix/header_checks``); the engine checks the value when it plans."""
+        if key not in self.master_before:
+            path = self.config_dir / "master.cf"
+            self.master_before[key] = MasterCf.read(path).get(key) if path.exists() else None
         self._checkpoint()
         self.master_edits[key] = value
         self.ops.append({"op": "master", "key": key, "value": value})
@@ -400,7 +406,13 @@ class Session:
     def record_intent(self) -> Path:
         """After a successful apply: keep what the admin did as intent in customizations.yaml
         (chains as operations on MiaB's base), so ``pfwizard restore`` can put it back."""
-        from pfwizard.intent import IntentFile, record_chain, record_parameter, record_table
+        from pfwizard.intent import (
+            IntentFile,
+            record_chain,
+            record_parameter,
+            record_service_option,
+            record_table,
+        )
 
         store = IntentFile.for_state_dir(self.state_dir)
         for param, value in self.edits.items():
@@ -412,6 +424,8 @@ class Session:
                 record_parameter(store, param, before, value)
         for t in self.tables.values():
             record_table(store, t.path, t.map_type, t.content)
+        for key, value in self.master_edits.items():
+            record_service_option(store, key, self.master_before.get(key), value)
         return store.save()
 
     def milter_states(self, param: str, timeout: float = 0.3) -> list[MilterState]:

@@ -100,6 +100,11 @@ async def test_recipe5_authclean_goes_to_review_as_a_master_cf_diff(tmp_path):
         assert f"{app.session.config_dir}/master.cf" in shown.replace("\n+>", "")
         assert any(f.role == "master.cf" for f in app.screen.plan.files)
         assert f"  -o header_checks={want}" in app.screen.plan.unified_diff()
+        # Kept as intent, so pfwizard restore puts it back after a MiaB upgrade.
+        assert app.session.master_before == {
+            "authclean/unix/header_checks": "pcre:/etc/postfix/outgoing_mail_header_filters"}
+        saved = app.session.record_intent().read_text()
+        assert "authclean/unix/header_checks" in saved and table in saved
 
 
 async def test_chain_stage_opens_recipes(tmp_path):
