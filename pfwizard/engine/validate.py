@@ -117,7 +117,7 @@ def _table_checks(stage: Stage, tools: PostfixTools) -> list[tuple[str, str, Res
 def _master_checks(stage: Stage, tools: PostfixTools
                    ) -> tuple[Result | None, list[tuple[str, str, Result]]]:
     """When the plan changes master.cf: (``postconf -P`` on the staged copy if Postfix cannot
-    parse it, else None; ``postmap -q`` of each map the changed ``-o`` options name)."""
+    parse it, else None; ``postmap -q`` of each map the changed ``-o`` options newly name)."""
     if not any(f.role == "master.cf" for f in stage.plan.files):
         return None, []
     staged = tools.overrides(stage.dir)
@@ -128,11 +128,13 @@ def _master_checks(stage: Stage, tools: PostfixTools
     # Compared as the live file will read; probed in the staged copy (new tables are there).
     changed = mastercheck.changed({k: stage.unstage(v) for k, v in new.items()}, live)
     probes = []
-    # The plan's own tables are checked by _table_checks already.
+    # The plan's own tables are checked by _table_checks already; maps the live value named
+    # already are not this change's doing (like postconf warnings, only new ones count).
     planned = {str(stage.staged(f.path)) for f in stage.plan.files if f.map_type}
+    had = set(mastercheck.map_refs({k: live[k] for k in changed if k in live}))
     for ref in mastercheck.map_refs({k: new[k] for k in changed}):
         map_type, _, path = ref.partition(":")
-        if path in planned:
+        if path in planned or stage.unstage(ref) in had:
             continue
         probes.append(("postmap -q", stage.unstage(ref),
                        tools.probe(stage.dir, map_type, Path(path))))
