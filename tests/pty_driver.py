@@ -74,13 +74,13 @@ F2 = {"xterm-256color": "\x1bOQ", "linux": "\x1b[[B"}
 
 
 def pfwizard_script() -> str | None:
-    """The console script from the worktree's venv (COMMON.md), else one on PATH."""
-    venv = ROOT / ".venv" / "bin" / "pfwizard"
-    if venv.exists():
-        return str(venv)
-    return shutil.which("pfwizard") or (
-        str(Path(sys.executable).parent / "pfwizard")
-        if (Path(sys.executable).parent / "pfwizard").exists() else None)
+    """The console script from the worktree's venv (COMMON.md), else the one installed with
+    the running Python, else one on PATH (a pyenv shim there would add its own start-up)."""
+    for candidate in (ROOT / ".venv" / "bin" / "pfwizard",
+                      Path(sys.executable).parent / "pfwizard"):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("pfwizard")
 
 
 class Terminal:
