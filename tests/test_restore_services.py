@@ -186,3 +186,39 @@ def test_the_restore_screen_shows_the_master_cf_option(upgraded):
     text = console.export_text()
     assert f"master.cf {KEY}: customisations missing" in text
     assert f"+ {ref}" in text  # yours, restored, next to MiaB's value now
+
+
+@needs_postfix
+def test_recipe5_through_the_wizard_session_survives_an_upgrade(tmp_path, capsys):
+    """The whole path an admin takes: recipe 5 with the authclean placement, prefilled into
+    the wizard's session as the recipes screen does, applied by the engine (postfix check),
+    recorded by the session; MiaB's setup then resets authclean, and ``restore`` puts it
+    back, as Postfix itself (postconf -P) reads it."""
+    from pfwizard.recipes.forged_senders import forged_local_senders
+    from pfwizard.session import Session
+    from screens.recipes import prefill
+
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    session = Session.open(config_dir, state_dir, reload=False, miab_checkout=tmp_path / "no")
+    proposal = forged_local_senders(session.cf, config_dir, hook="authclean",
+                                    addresses=["admin@box.example.com", "mick@box.example.com"])
+    prefill(session, proposal)
+    engine = session.engine()
+    plan = engine.plan(session.changeset())
+    assert "-o header_checks=" in plan.unified_diff()
+    assert engine.apply(plan).ok
+    session.record_intent()
+    ref = f"pcre:{config_dir / 'pfwizard' / 'forged_local_senders'}"
+    assert postconf_p(config_dir, KEY) == f"{MIAB},{ref}"
+    assert pf(config_dir, state_dir, "status") == exitcodes.OK
+
+    upgrade(config_dir)
+    assert postconf_p(config_dir, KEY) == MIAB
+    capsys.readouterr()
+    assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
+    assert f"master.cf {KEY}: customisations missing" in capsys.readouterr().out
+    assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.CHANGED
+    assert postconf_p(config_dir, KEY) == f"{MIAB},{ref}"
+    # main.cf's header_checks (port 25 and sendmail) was never MiaB's: it survived as is.
+    assert ref in (MainCf.read(config_dir / "main.cf").get("header_checks") or "")
+    assert pf(config_dir, state_dir, "status") == exitcodes.OK

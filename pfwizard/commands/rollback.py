@@ -16,11 +16,11 @@ from pfwizard.engine.atomic import can_access
 
 EPILOG = """\
 Every apply, restore and rollback is a journal entry in the state directory, with a backup of
-each file it touched.  --to ID puts every file that entry changed back as it was before it
-(main.cf, tables and their .db indexes), through the same checks as an apply: the rollback is
-itself an entry, so it can be rolled back too.  It refuses if a file changed after that entry
-(roll back the later entries first).  Changes applied with a confirmation deadline are
-rolled back by themselves unless confirmed with --confirm ID in time.
+each file it touched. --to ID puts every file that entry changed back as it was before it
+(main.cf, master.cf, tables and their .db indexes), through the same checks as an apply: the
+rollback is itself an entry, so it can be rolled back too. It refuses if a file changed after
+that entry (roll back the later entries first). Changes applied with a confirmation deadline
+are rolled back by themselves unless confirmed with --confirm ID in time.
 exit codes: 0 done (or --dry-run, or listed), 2 error, 3 failed (the previous configuration
 is in force), 4 refused or declined (nothing written; e.g. not root: use sudo).
 """
