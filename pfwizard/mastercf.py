@@ -218,6 +218,13 @@ class MasterCf:
     def read(cls, path: str | Path) -> MasterCf:
         return cls.parse(read_config(path), str(path))
 
+    @classmethod
+    def of_config_dir(cls, config_dir: str | Path) -> MasterCf:
+        """``<config_dir>/master.cf``; none at all reads as an empty file (no services), so
+        callers report what is missing instead of failing to open it."""
+        path = Path(config_dir) / "master.cf"
+        return cls.read(path) if path.exists() else cls.parse(b"", str(path))
+
     def to_bytes(self) -> bytes:
         return "".join(ln.text + ln.eol for ln in self._lines).encode(
             "utf-8", errors="surrogateescape")

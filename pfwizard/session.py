@@ -31,6 +31,7 @@ from pfwizard.mastercf import MasterCf
 
 if TYPE_CHECKING:
     from pfwizard.engine import ChangeSet, Engine
+    from pfwizard.recipes import Proposal
 
 # The engine, tables and intent modules load when first used, not at start-up: the first
 # screen of `sudo pfwizard` should come up as fast as Textual allows.
@@ -278,11 +279,21 @@ class Session:
         """A master.cf ``-o`` override, keyed as ``postconf -P`` names it
         (``authclean/unix/header_checks``); the engine checks the value when it plans."""
         if key not in self.master_before:
-            path = self.config_dir / "master.cf"
-            self.master_before[key] = MasterCf.read(path).get(key) if path.exists() else None
+            self.master_before[key] = MasterCf.of_config_dir(self.config_dir).get(key)
         self._checkpoint()
         self.master_edits[key] = value
         self.ops.append({"op": "master", "key": key, "value": value})
+
+    def prefill(self, proposal: Proposal) -> None:
+        """A recipe's proposal into the session: its parameters, master.cf edits and tables,
+        as the stages would enter them (each undoable, all recorded as intent)."""
+        for name, value in proposal.params.items():
+            self.set_value(name, value)
+        for key, value in proposal.master_params.items():
+            self.set_master_option(key, value)
+        for t in proposal.tables:
+            if t.content is not None:  # None would delete a table; no recipe proposes that
+                self.set_table(str(t.path), t.content, t.map_type)
 
     # ---- tables ----------------------------------------------------------------------------
     def own_table_path(self, name: str) -> Path:

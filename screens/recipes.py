@@ -130,18 +130,6 @@ def recipe(recipe_id: str) -> Recipe:
     return next(r for r in RECIPES if r.id == recipe_id)
 
 
-def prefill(session: Session, proposal: Proposal) -> None:
-    """The proposal into the session: its parameters, master.cf edits and tables, as the
-    stages would."""
-    for name, value in proposal.params.items():
-        session.set_value(name, value)
-    for key, value in proposal.master_params.items():
-        session.set_master_option(key, value)
-    for t in proposal.tables:
-        if t.content is not None:  # None would delete a table; no recipe proposes that
-            session.set_table(str(t.path), t.content, t.map_type)
-
-
 class RecipesScreen(WizardScreen):
     """Pick a recipe; Enter opens its form; the form's proposal goes to Review."""
 
@@ -287,7 +275,7 @@ class RecipesScreen(WizardScreen):
                         severity="warning")
             return
         try:
-            prefill(self.session, self.proposal)
+            self.session.prefill(self.proposal)
         except PfwizardError as exc:
             self.notify(f"Refused: {exc}", severity="error", timeout=8)
             return

@@ -8,13 +8,13 @@ import os
 import shlex
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from pfwizard import exitcodes
 from pfwizard.intent.hook import render
 from tests.conftest import needs_bench
 from tests.miab_setup import FIXTURES, release_services, run_master_setup_on
+from tests.test_engine_support import backdate
 from tests.test_restore_services import KEY, MIAB, apply_recipe5, postconf_p
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +39,7 @@ def run_hook(argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 def miab_upgrade(master: Path) -> None:
     run_master_setup_on(master, {"authclean": release_services()["authclean"]})
-    old = time.time() - 10
-    os.utime(master, (old, old))
+    backdate(master.parent)
 
 
 @needs_bench

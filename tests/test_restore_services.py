@@ -196,13 +196,12 @@ def test_recipe5_through_the_wizard_session_survives_an_upgrade(tmp_path, capsys
     back, as Postfix itself (postconf -P) reads it."""
     from pfwizard.recipes.forged_senders import forged_local_senders
     from pfwizard.session import Session
-    from screens.recipes import prefill
 
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     session = Session.open(config_dir, state_dir, reload=False, miab_checkout=tmp_path / "no")
     proposal = forged_local_senders(session.cf, config_dir, hook="authclean",
                                     addresses=["admin@box.example.com", "mick@box.example.com"])
-    prefill(session, proposal)
+    session.prefill(proposal)
     engine = session.engine()
     plan = engine.plan(session.changeset())
     assert "-o header_checks=" in plan.unified_diff()

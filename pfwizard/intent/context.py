@@ -97,5 +97,4 @@ def open_restore(config_dir: str | Path, state_dir: str | Path, *,
 def read_master(config_dir: str | Path) -> MasterCf:
     """master.cf of ``config_dir`` (errors name file and line); none at all reads as empty
     (every recorded service option is then reported gone, never silently ignored)."""
-    path = Path(config_dir) / "master.cf"
-    return MasterCf.read(path) if path.exists() else MasterCf.parse(b"", str(path))
+    return MasterCf.of_config_dir(config_dir)

@@ -102,8 +102,8 @@ def authclean_edit(config_dir: Path | str, ref: str) -> dict[str, str | None]:
     there (MiaB's filter); empty if it is there already or authclean has none of its own
     (then main.cf's header_checks, which the recipe sets, applies to it too)."""
     path = Path(config_dir) / "master.cf"
-    master = MasterCf.read(path) if path.exists() else None
-    if master is None or master.find(*AUTHCLEAN) is None:
+    master = MasterCf.of_config_dir(config_dir)
+    if master.find(*AUTHCLEAN) is None:
         raise RecipeRefused(
             f"{path} has no authclean cleanup service: that is Mail-in-a-Box's path for "
             "mail from logged-in users, and this box does not have it. Use the main-cf "
