@@ -17,6 +17,35 @@ from pfwizard.errors import PostfixCommandError
 
 DEFAULT_TIMEOUT = 60.0
 
+# Where Postfix's programs live (Debian/Ubuntu: /usr/sbin).  cron runs /etc/cron.d jobs with
+# PATH=/usr/bin:/bin, where `postfix` is not found: pfwizard never relies on the caller's PATH
+# for them, it looks in the sbin directories first and only then on PATH.
+SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+PROGRAMS = frozenset({"postfix", "postconf", "postmap", "postalias", "postsuper", "postqueue",
+                      "postcat", "postlog", "postmulti"})
+_found: dict[str, str] = {}
+
+
+def program(name: str) -> str:
+    """The full path of Postfix's program ``name`` (``name`` unchanged if not found: running it
+    then fails with "not installed", as it should)."""
+    if name not in PROGRAMS:
+        return name
+    if name not in _found:
+        for d in SBIN_DIRS:
+            candidate = os.path.join(d, name)
+            if os.access(candidate, os.X_OK):
+                _found[name] = candidate
+                break
+        else:
+            _found[name] = shutil.which(name) or name
+    return _found[name]
+
+
+def resolve(argv: list[str]) -> list[str]:
+    """``argv`` with a bare Postfix program name replaced by its full path."""
+    return [program(argv[0]), *argv[1:]] if argv else argv
+
 
 @dataclass(frozen=True)
 class Result:
@@ -36,7 +65,7 @@ class Result:
 
 def available() -> bool:
     """True when Postfix's tools are installed on this machine."""
-    return shutil.which("postconf") is not None and shutil.which("postmap") is not None
+    return all(os.path.isabs(program(n)) for n in ("postconf", "postmap"))
 
 
 def run(argv: list[str], *, timeout: float = DEFAULT_TIMEOUT, input: str | None = None,
@@ -44,7 +73,7 @@ def run(argv: list[str], *, timeout: float = DEFAULT_TIMEOUT, input: str | None 
     """Run a Postfix command; raise PostfixCommandError on timeout, or on failure if ``check``."""
     env = dict(os.environ, LANG="C", LC_ALL="C")
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run(resolve(argv), capture_output=True, text=True, timeout=timeout,
                               input=input, env=env, errors="replace")
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"") if isinstance(exc.stdout, bytes) else (exc.stdout or "")

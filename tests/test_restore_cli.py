@@ -181,6 +181,54 @@ def test_install_hook_writes_the_units(tmp_path, capsys):
         assert res.returncode == 0, res.stderr
 
 
+def test_install_hook_refuses_where_it_would_never_run(tmp_path, capsys, monkeypatch):
+    """No systemd as init, no cron daemon: refused (exit 4), nothing installed."""
+    from pfwizard.intent import hook
+
+    config_dir, state_dir = box(tmp_path)
+    monkeypatch.setattr(hook, "SYSTEMD_DIR", tmp_path / "systemd")
+    monkeypatch.setattr(hook, "CRON_DIR", tmp_path / "cron.d")
+    monkeypatch.setattr(hook, "SYSTEMD_BOOTED", tmp_path / "not-booted")
+    monkeypatch.setattr(hook, "CRON_DAEMONS", (tmp_path / "no-cron",))
+    assert pf(config_dir, state_dir, "restore", "--install-hook", "systemd") == exitcodes.REFUSED
+    assert "systemd is not running" in capsys.readouterr().err
+    assert pf(config_dir, state_dir, "restore", "--install-hook", "cron") == exitcodes.REFUSED
+    assert "no cron daemon" in capsys.readouterr().err
+    assert not (tmp_path / "systemd").exists() and not (tmp_path / "cron.d").exists()
+
+
+def test_install_hook_undoes_itself_when_systemctl_fails(tmp_path, capsys, monkeypatch):
+    from pfwizard.intent import hook
+
+    config_dir, state_dir = box(tmp_path)
+    monkeypatch.setattr(hook, "SYSTEMD_DIR", tmp_path / "systemd")
+    monkeypatch.setattr(hook, "_can_take", lambda kind: None)
+    monkeypatch.setattr(hook.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(
+        argv, 1, "", "Failed to connect to bus"))
+    assert pf(config_dir, state_dir, "restore", "--install-hook", "systemd") == exitcodes.FAILED
+    assert "Failed to connect to bus" in capsys.readouterr().err
+    assert list((tmp_path / "systemd").iterdir()) == []
+
+
+def test_postfix_programs_are_found_without_sbin_on_path(monkeypatch):
+    """cron's PATH=/usr/bin:/bin has no postfix: pfwizard looks in the sbin directories."""
+    from pfwizard import postfix
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setattr(postfix, "_found", {})
+    if os.path.exists("/usr/sbin/postconf"):
+        assert postfix.program("postconf") == "/usr/sbin/postconf"
+        assert postfix.postconf("/etc/postfix", "-d", "mail_version").ok
+    assert postfix.program("ls") == "ls"
+
+
+def test_the_log_line_is_one_line_on_the_mail_facility():
+    from pfwizard import trail
+
+    line = trail.line("restored\nINJECTED: x", error=True)
+    assert line.startswith("<19>") and "\n" not in line and " pfwizard[" in line
+
+
 @needs_postfix
 def test_on_a_terminal_it_shows_the_plan_and_asks(upgraded, capsys, monkeypatch):
     config_dir, state_dir = upgraded

@@ -26,7 +26,8 @@ def hook_commands(config_dir: Path, state_dir: Path) -> list[list[str]]:
     (exec_start,) = [ln.split("=", 1)[1] for ln in unit.splitlines()
                      if ln.startswith("ExecStart=")]
     cron = render("pfwizard-restore.cron", str(config_dir), str(state_dir))
-    (line,) = [ln for ln in cron.splitlines() if ln and not ln.startswith("#")]
+    (line,) = [ln for ln in cron.splitlines()
+               if ln and not ln.startswith("#") and not ln.startswith("PATH=")]
     cron_cmd = line.split(" root ", 1)[1].split(" >/dev/null")[0]
     return [shlex.split(exec_start), shlex.split(cron_cmd)]
 

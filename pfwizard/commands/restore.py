@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from pfwizard import exitcodes
+from pfwizard.errors import PfwizardError
 from pfwizard.intent import Policy
-from pfwizard.intent.context import open_restore
-from pfwizard.intent.hook import install_hook
+from pfwizard.intent.context import RestoreContext, open_restore
+from pfwizard.intent.hook import HookError, install_hook, record_outcome
 
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
@@ -40,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="install a systemd path unit (or a cron entry) that runs "
                              "`pfwizard restore --yes --on-conflict=skip` after MiaB "
                              "rewrites main.cf or master.cf, then exit")
+    parser.add_argument("--hook", action="store_true",
+                        help="this run is the after-upgrade hook: keep its outcome for "
+                             "`pfwizard status` and in the system log (mail facility)")
     parser.add_argument("--hook-dir", metavar="DIR",
                         help="where to install the hook (default /etc/systemd/system or "
                              "/etc/cron.d); no systemctl call when given")
@@ -57,10 +61,49 @@ def _ask(question: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     if args.install_hook:
-        for line in install_hook(args.install_hook, args.config_dir, args.state_dir,
-                                 args.hook_dir):
+        try:
+            lines = install_hook(args.install_hook, args.config_dir, args.state_dir,
+                                 args.hook_dir)
+        except HookError as exc:
+            print(f"pfwizard: {exc}", file=sys.stderr)
+            return exc.code
+        for line in lines:
             print(line)
         return exitcodes.OK
+    if not args.hook:
+        return _restore(args, [])
+    # The hook runs unattended: whatever happens, leave it where status and the log show it.
+    ctxs: list[RestoreContext] = []
+    try:
+        code = _restore(args, ctxs)
+    except PfwizardError as exc:
+        record_outcome(args.state_dir, exitcodes.ERROR, str(exc))
+        raise
+    except Exception as exc:
+        record_outcome(args.state_dir, exitcodes.ERROR, f"{type(exc).__name__}: {exc}")
+        raise
+    record_outcome(args.state_dir, code, _hook_summary(code, ctxs))
+    return code
+
+
+def _hook_summary(code: int, ctxs: list[RestoreContext]) -> str:
+    ctx = ctxs[0] if ctxs else None
+    words = {exitcodes.OK: "nothing to restore", exitcodes.CHANGED: "customisations restored",
+             exitcodes.FAILED: "restore failed and was rolled back",
+             exitcodes.REFUSED: "restore refused, nothing written"}
+    text = words.get(code, f"restore ended with exit {code}")
+    if ctx is not None and ctx.entry_id:
+        text += f" (journal entry {ctx.entry_id})"
+    if ctx is not None and ctx.error:
+        text += f": {ctx.error}"
+    if ctx is not None and ctx.plan.conflicts:
+        n = len(ctx.plan.conflicts)
+        text += (f"; {n} conflict(s) left open, see `pfwizard status`: "
+                 + "; ".join(c.message for c in ctx.plan.conflicts))
+    return text
+
+
+def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
     if (not args.yes and not args.dry_run and not args.adopt and not args.on_conflict
             and sys.stdin.isatty() and sys.stdout.isatty()):
         # tuix hook (issue 6): on a terminal the wizard's restore screen shows the plan
@@ -74,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = open_restore(args.config_dir, args.state_dir,
                        policy=Policy(args.on_conflict) if args.on_conflict else None,
                        adopt=args.adopt, miab_dir=args.miab_dir)
+    ctxs.append(ctx)
     for adoption in ctx.adopted:
         print(f"adopted {adoption.describe()}")
     if not args.yes and not args.dry_run and not sys.stdin.isatty():

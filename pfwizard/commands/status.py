@@ -10,6 +10,7 @@ from pfwizard import exitcodes, miab
 from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent.context import open_restore
+from pfwizard.intent.hook import last_outcome
 from pfwizard.intent.report import describe
 from pfwizard.maincf import MainCf
 
@@ -17,7 +18,8 @@ EPILOG = """\
 status reports: in sync; customisations missing (after an upgrade), in main.cf or master.cf
 (named service/type/option, e.g. master.cf authclean/unix/header_checks); MiaB changed the base
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
-hand-made customisations a MiaB setup run commented out (restore --adopt reads them back).
+hand-made customisations a MiaB setup run commented out (restore --adopt reads them back);
+a failed last run of the after-upgrade hook (restore --install-hook), with its reason.
 exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.
 """
 
@@ -42,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
     ctx = open_restore(args.config_dir, args.state_dir, miab_dir=args.miab_dir)
     plan = ctx.plan
     dangers = danger_findings(ctx.cf, ctx.config_dir)
+    hook = last_outcome(ctx.state_dir)
+    hook_failed = hook is not None and hook.failed
     drift = (not plan.in_sync or bool(plan.conflicts) or bool(dangers)
-             or bool(ctx.adoptable))
+             or bool(ctx.adoptable) or hook_failed)
     code = exitcodes.FINDINGS if drift else exitcodes.OK
     if args.quiet:
         return code
@@ -51,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         data = ctx.to_dict()
         data["in_sync"] = not drift
         data["danger"] = [str(f) for f in dangers]
+        data["hook_last_run"] = None if hook is None else {
+            "time": hook.time, "exit_code": hook.exit_code, "failed": hook.failed,
+            "message": hook.message}
         print(json.dumps(data, indent=2))
         return code
     recorded = ctx.store.model.miab_release
@@ -62,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for f in dangers:
         print(f"{f.severity.symbol} {f}")
+    if hook is not None:
+        print(f"after-upgrade hook: last run {hook.when} "
+              + (f"FAILED (exit {hook.exit_code}): {hook.message}" if hook.failed
+                 else f"ok: {hook.message}"))
     for a in ctx.adoptable:
         print(f"commented out by MiaB: {a.describe()}; `pfwizard restore --adopt` puts it back")
     print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)" if drift

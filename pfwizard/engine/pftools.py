@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pfwizard.errors import PostfixCommandError
-from pfwizard.postfix import Result
+from pfwizard.postfix import Result, resolve
 
 
 def run_tty(argv: list[str], timeout: float) -> Result:
@@ -26,7 +26,7 @@ def run_tty(argv: list[str], timeout: float) -> Result:
     try:
         # Same process group as pfwizard: if pfwizard is killed, its Postfix command goes too
         # (a postmap left running could write into the config dir after recovery).
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(resolve(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=slave, env=env)
     except FileNotFoundError as exc:
         os.close(master)

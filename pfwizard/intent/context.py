@@ -34,6 +34,8 @@ class RestoreContext:
     """Hand-made values MiaB commented out that ``adopt=True`` would read back."""
     entry_id: str | None = None
     """After ``run``: the journal entry of the restore it applied (None: nothing applied)."""
+    error: str | None = None
+    """After ``run``: why nothing was applied (refused or failed), else None."""
 
     def run(self, *, reload: bool = True, dry_run: bool = False,
             confirm: Callable[[str], bool] | None = None,
@@ -44,6 +46,7 @@ class RestoreContext:
         writer = Writer(self.config_dir, self.state_dir, reload=reload)
         code = execute(self.plan, self.store, writer, req, say)
         self.entry_id = req.entry_id
+        self.error = req.error
         return code
 
     def to_dict(self) -> dict[str, Any]:

@@ -28,6 +28,8 @@ class Request:
     entry_id: str | None = None
     """Set by ``execute``: the journal entry of the change it applied (None: nothing applied)."""
     """Roll the change back by itself unless `pfwizard rollback --confirm ID` comes in time."""
+    error: str | None = None
+    """Set by ``execute`` when nothing was applied because of a refusal or failure: why."""
 
 
 def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
@@ -42,6 +44,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     for line in describe(plan):
         say(line)
     if conflicts and plan.policy is None:
+        req.error = f"{len(conflicts)} conflict(s) need a decision"
         say("nothing written: decide the conflicts above, then run again with "
             "--on-conflict=keep-miab (MiaB's value wins, the customisation is dropped) or "
             "--on-conflict=skip (apply the rest, decide later)")
@@ -53,6 +56,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
                                   {"kind": req.kind, "params": params, "master_params": master,
                                    "tables": [t.path for t in tables]}, req.kind, master)
     except Refused as exc:
+        req.error = str(exc)
         say(f"refused, nothing written: {exc}")
         return exitcodes.REFUSED
     if prepared.diff:
@@ -74,6 +78,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if outcome.output:
         say(outcome.output)
     if not outcome.ok:
+        req.error = outcome.error
         say(f"not applied: {outcome.error}")
         return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
     req.entry_id = outcome.entry_id

@@ -1,0 +1,41 @@
+"""One line in the system log for what pfwizard did, the way Postfix's own tools leave one:
+facility mail, ident ``pfwizard``, so it lands beside Postfix's lines in mail.log / the journal.
+
+Written straight to the log socket (RFC 3164 framing, as glibc's syslog(3) sends it) rather
+than through the ``syslog`` module, so a test can point it at a stand-in socket
+(``PFWIZARD_LOG_SOCKET``).  Logging never fails a command: no socket, no line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+
+SOCKET_ENV = "PFWIZARD_LOG_SOCKET"
+DEFAULT_SOCKET = "/dev/log"
+_MAIL = 2 << 3  # LOG_MAIL
+_INFO, _WARNING, _ERR = 6, 4, 3
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def line(message: str, *, error: bool = False, warning: bool = False) -> str:
+    """The datagram sent for ``message`` (control characters folded: one line, always)."""
+    level = _ERR if error else _WARNING if warning else _INFO
+    stamp = time.strftime("%b %e %H:%M:%S")
+    text = _CONTROL.sub(" ", message).strip()
+    return f"<{_MAIL | level}>{stamp} pfwizard[{os.getpid()}]: {text}"
+
+
+def log(message: str, *, error: bool = False, warning: bool = False) -> bool:
+    """Send one line; True when the log socket took it."""
+    path = os.environ.get(SOCKET_ENV) or DEFAULT_SOCKET
+    data = line(message, error=error, warning=warning).encode("utf-8", "replace")[:4096]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(1.0)
+            sock.sendto(data, path)
+        return True
+    except OSError:
+        return False
