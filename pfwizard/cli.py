@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -99,6 +100,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(selected_command(words)).parse_args(words)
+    # Postfix's -c takes only absolute paths ("-c requires absolute pathname"); an admin's
+    # `--config-dir box/etc` means the one below the current directory.  abspath, not
+    # realpath: a symlinked state directory must stay visible to the checks that refuse it.
+    for attr in ("config_dir", "state_dir"):
+        value = getattr(args, attr, None)
+        if value:
+            setattr(args, attr, os.path.abspath(value))
     name = args.command or "wizard"
     try:
         return int(_load(name).run(args))

@@ -1,27 +1,47 @@
-"""Exit codes, one place, documented in ``pfwizard --help`` and the README."""
+"""Exit codes, one place: ``pfwizard --help``, every command's ``--help`` and the README's
+table are all made from ``MEANINGS`` (a test holds the README to it)."""
 
 from __future__ import annotations
 
 OK = 0
-"""Success; for ``check``: no danger finding; for ``status``: in sync; for ``apply``: unchanged."""
+"""Success; nothing to change (also what a --dry-run says when it would change nothing)."""
 FINDINGS = 1
-"""``check``: a danger finding; ``status``: drift (customisations missing, glued lines, ...)."""
+"""``check``: a danger finding; ``status``: drift (customisations missing, a failed hook run,
+an interrupted change, ...); ``explain``: some reject not explained."""
 ERROR = 2
 """Bad command line, or the configuration could not be read (message names file and line)."""
 FAILED = 3
 """A write was attempted and failed; everything was rolled back to the previous config."""
 REFUSED = 4
 """Nothing written: not root, another pfwizard holds the lock, files changed meanwhile,
-a conflict needs a decision, or the admin declined."""
+validation or the safety checks refused the change, a conflict needs a decision, or the
+admin declined."""
 CHANGED = 10
-"""``apply PROFILE`` / ``restore``: the configuration was changed (0 means nothing to do)."""
+"""``apply`` / ``restore`` / ``rollback``: the configuration was changed (with --dry-run: it
+would be)."""
 
-HELP = """\
-exit codes:
-  0   success (check: no danger; status: in sync; apply/restore: nothing to change)
-  1   check: danger finding present; status: drift found
-  2   usage error, or the configuration could not be read
-  3   apply failed and was rolled back (the previous configuration is in force)
-  4   refused, nothing written (not root, locked, changed meanwhile, conflict, declined)
-  10  apply/restore: configuration changed successfully
-"""
+MEANINGS: dict[int, str] = {
+    OK: "success; nothing to change (check: no danger; status: in sync)",
+    FINDINGS: "check: a danger finding; status: drift found; explain: some reject not "
+              "explained",
+    ERROR: "usage error, or the configuration could not be read (the message names file "
+           "and line)",
+    FAILED: "a change was written, failed and was rolled back: the previous configuration "
+            "is in force",
+    REFUSED: "refused, nothing written (not root, locked, files changed meanwhile, rejected "
+             "by validation or the safety checks, conflict, declined)",
+    CHANGED: "apply/restore/rollback: the configuration was changed (with --dry-run: would "
+             "be changed)",
+}
+
+
+def help_text() -> str:
+    return "exit codes:\n" + "".join(f"  {code:<3} {text}\n" for code, text in MEANINGS.items())
+
+
+def readme_table() -> str:
+    rows = "".join(f"| {code} | {text} |\n" for code, text in MEANINGS.items())
+    return "| code | meaning |\n|---|---|\n" + rows
+
+
+HELP = help_text()

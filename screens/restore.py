@@ -262,7 +262,7 @@ class RestoreReviewScreen(ReviewScreen):
             body.update("No restore planned. Press b to go back.")
         else:
             code = ctx.run(reload=self.session.reload, dry_run=True, say=self.said.append)
-            if code != exitcodes.OK:
+            if code not in (exitcodes.OK, exitcodes.CHANGED):
                 self.error = "the restore cannot go ahead (see above)"
             self.ready = True
             body.update(diff_text("\n".join(self.said), self.diff_width()))

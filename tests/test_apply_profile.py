@@ -137,3 +137,31 @@ def test_confirm_within_reverts_an_unconfirmed_profile(tmp_path, capsys):
     while (config_dir / "main.cf").read_bytes() != before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert (config_dir / "main.cf").read_bytes() == before  # nobody confirmed: reverted
+
+
+@needs_postfix
+def test_relative_directories_are_taken_from_the_current_directory(tmp_path, monkeypatch):
+    """`--config-dir box/etc` (Postfix's -c wants an absolute path): resolved, not exit 3."""
+    config_dir, _ = box(tmp_path)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE.format(cfg=config_dir))
+    monkeypatch.chdir(tmp_path)
+    argv = ["--config-dir", "etc", "--state-dir", "state", "--no-reload", "apply"]
+    assert main([*argv, "profile.yaml", "--dry-run"]) == exitcodes.CHANGED
+    assert main([*argv, "profile.yaml"]) == exitcodes.CHANGED
+    assert main([*argv, "profile.yaml", "--dry-run"]) == exitcodes.OK
+    assert (tmp_path / "state" / "customizations.yaml").exists()
+
+
+def test_readme_and_help_say_the_same_exit_codes():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert exitcodes.readme_table() in readme
+    from pfwizard.cli import build_parser
+
+    for command in (None, "apply", "restore", "rollback", "status", "check"):
+        parser = build_parser(command)
+        text = parser.format_help() if command is None else \
+            parser._subparsers._group_actions[0].choices[command].format_help()  # type: ignore[union-attr]
+        assert exitcodes.help_text().strip() in text

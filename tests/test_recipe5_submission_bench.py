@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pfwizard import cli
+from pfwizard import cli, exitcodes
 from pfwizard.engine import Engine
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf
@@ -119,6 +119,6 @@ def test_authclean_placement_filters_submission_and_rolls_back(miab, tmp_path):
 
     # Undone the admin's way: master.cf goes back with main.cf and the table.
     assert cli.main(["--config-dir", str(miab.config_dir), "--state-dir", str(eng.state_dir),
-                     "rollback", "--to", str(res.entry_id), "--yes"]) == 0
+                     "rollback", "--to", str(res.entry_id), "--yes"]) == exitcodes.CHANGED
     assert snapshot(miab.config_dir) == before
     assert submission(miab, FORGED) == 250 and port25(miab, FORGED) == 250

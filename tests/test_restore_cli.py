@@ -55,7 +55,7 @@ def test_restore_gives_v75_chains_with_the_admin_items(upgraded, capsys):
     yaml.write_text(yaml.read_text().replace(
         "        why: seed 000\n", "        why: seed 000   # asked on the forum, 2024\n"))
     before = (config_dir / "main.cf").read_bytes()
-    assert pf(config_dir, state_dir, "--dry-run", "restore") == exitcodes.OK
+    assert pf(config_dir, state_dir, "--dry-run", "restore") == exitcodes.CHANGED
     assert (config_dir / "main.cf").read_bytes() == before
     assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes") == exitcodes.CHANGED
 

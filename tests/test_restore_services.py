@@ -90,7 +90,7 @@ def test_upgrade_loses_the_authclean_table_and_restore_puts_it_back(upgraded, ca
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
     out = capsys.readouterr().out
     assert f"master.cf {KEY}: customisations missing" in out
-    assert pf(config_dir, state_dir, "--dry-run", "restore") == exitcodes.OK
+    assert pf(config_dir, state_dir, "--dry-run", "restore") == exitcodes.CHANGED
     assert postconf_p(config_dir, KEY) == MIAB
     capsys.readouterr()
     assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.CHANGED

@@ -55,7 +55,7 @@ def test_dry_run_and_declining_write_nothing(applied, capsys, monkeypatch):
     bench, state, _ = applied
     after = snapshot(bench.config_dir)
     assert cli.main(["--config-dir", str(bench.config_dir), "--state-dir", str(state),
-                     "--dry-run", "rollback", "--to", "1"]) == exitcodes.OK
+                     "--dry-run", "rollback", "--to", "1"]) == exitcodes.CHANGED
     out = capsys.readouterr().out
     assert "-/esa[0-9]*" in out and "dry run: nothing written" in out
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
@@ -69,7 +69,7 @@ def test_dry_run_and_declining_write_nothing(applied, capsys, monkeypatch):
 def test_rollback_to_and_back_again(applied, capsys):
     bench, state, before = applied
     assert verdicts(bench) == (250, 250)
-    assert pfwizard(bench, state, "--to", "1", "--yes") == exitcodes.OK
+    assert pfwizard(bench, state, "--to", "1", "--yes") == exitcodes.CHANGED
     out = capsys.readouterr().out
     assert "rolled back entry 1 (journal entry 2" in out and "reload: ok" in out
     assert snapshot(bench.config_dir) == before
@@ -78,7 +78,7 @@ def test_rollback_to_and_back_again(applied, capsys):
     assert "undone by 2" in capsys.readouterr().out
     # Rolling back the rollback brings the change back (--no-reload: files only).
     assert cli.main(["--config-dir", str(bench.config_dir), "--state-dir", str(state),
-                     "--no-reload", "rollback", "--to", "2", "--yes"]) == exitcodes.OK
+                     "--no-reload", "rollback", "--to", "2", "--yes"]) == exitcodes.CHANGED
     assert (bench.config_dir / "pfwizard" / "cisco_dmarc_sender_access").exists()
 
 

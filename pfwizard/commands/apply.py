@@ -19,9 +19,6 @@ values (any release), its tables written, its parameters and master.cf service o
 (services:) set, through the safe apply engine;
 then it is recorded in this box's customizations.yaml so `pfwizard restore` keeps it after
 upgrades. Running it again changes nothing.
-exit codes: 0 unchanged (already applied, or --dry-run), 10 changed, 2 error (the profile is
-invalid: the message names the line; nothing applied), 3 failed and rolled back,
-4 conflict / refused (nothing written).
 """
 
 

@@ -20,8 +20,6 @@ you made by hand before pfwizard, which a MiaB setup run commented out, are read
 recorded first. Conflicts (anchor gone,
 MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
 nothing is written unless --on-conflict is given.
-exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and rolled back,
-4 conflict / declined / refused (nothing written).
 """
 
 
@@ -122,7 +120,7 @@ def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
         print(f"adopted {adoption.describe()}")
     if not args.yes and not args.dry_run and not sys.stdin.isatty():
         code = ctx.run(dry_run=True)
-        if code == exitcodes.OK and not ctx.plan.in_sync:
+        if code in (exitcodes.OK, exitcodes.CHANGED) and not ctx.plan.in_sync:
             print("not a terminal: run again with --yes to apply", file=sys.stderr)
             return exitcodes.REFUSED
         return code

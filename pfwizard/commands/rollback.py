@@ -21,8 +21,6 @@ each file it touched. --to ID puts every file that entry changed back as it was 
 rollback is itself an entry, so it can be rolled back too. It refuses if a file changed after
 that entry (roll back the later entries first). Changes applied with a confirmation deadline
 are rolled back by themselves unless confirmed with --confirm ID in time.
-exit codes: 0 done (or --dry-run, or listed), 2 error, 3 failed (the previous configuration
-is in force), 4 refused or declined (nothing written; e.g. not root: use sudo).
 """
 
 
@@ -125,7 +123,7 @@ def _to(engine: Engine, entry_id: str, args: argparse.Namespace) -> int:
     print(plan.unified_diff().rstrip("\n") or "(index files only)")
     if args.dry_run:
         print("dry run: nothing written")
-        return exitcodes.OK
+        return exitcodes.CHANGED
     if not args.yes and not _ask(f"Roll back entry {entry_id}?"):
         print("declined: nothing written")
         return exitcodes.REFUSED
@@ -133,7 +131,7 @@ def _to(engine: Engine, entry_id: str, args: argparse.Namespace) -> int:
     if res.ok:
         print(f"rolled back entry {entry_id} (journal entry {res.entry_id}; "
               f"undo it with: pfwizard rollback --to {res.entry_id})")
-        return exitcodes.OK
+        return exitcodes.CHANGED
     print(f"pfwizard: rollback not done: {res.error}", file=sys.stderr)
     return exitcodes.REFUSED if res.refused else exitcodes.FAILED
 

@@ -20,7 +20,6 @@ status reports: in sync; customisations missing (after an upgrade), in main.cf o
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
 hand-made customisations a MiaB setup run commented out (restore --adopt reads them back);
 a failed last run of the after-upgrade hook (restore --install-hook), with its reason.
-exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.
 """
 
 

@@ -34,7 +34,8 @@ class Request:
 
 def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
             say: Callable[[str], None] = print) -> int:
-    """Returns an exit code: 0 nothing to do, 10 changed, 4 refused/conflict, 3 failed."""
+    """Returns an exit code: 0 nothing to do, 10 changed (with ``dry_run``: would change),
+    4 refused/conflict, 3 failed."""
     conflicts = plan.conflicts
     if plan.in_sync and not conflicts:
         if req.update is not None and not req.dry_run and req.update(store):
@@ -63,7 +64,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         say(prepared.diff.rstrip("\n"))
     if req.dry_run:
         say("dry run: nothing written")
-        return exitcodes.OK
+        return exitcodes.OK if prepared.is_empty else exitcodes.CHANGED
     if prepared.is_empty:
         if update(store):
             store.save()
