@@ -197,27 +197,60 @@ def test_recipe5_authclean_refused_where_there_is_no_authclean(tmp_path):
     assert forged_local_senders(v(), tmp_path, ["mick@box.example.com"]).master_params == {}
 
 
-def miab_db(tmp_path, users: list[str], aliases: list[str]):
-    """A users.sqlite shaped like MiaB's (users.email, aliases.source)."""
+# MiaB's lookup queries, as its setup writes /etc/postfix/virtual-*.cf (v66-v75).
+MIAB_QUERIES = {
+    "virtual-mailbox-domains.cf":
+        "SELECT 1 FROM users WHERE email LIKE '%%@%s' UNION SELECT 1 FROM aliases WHERE source "
+        "LIKE '%%@%s' UNION SELECT 1 FROM auto_aliases WHERE source LIKE '%%@%s'",
+    "virtual-mailbox-maps.cf": "SELECT 1 FROM users WHERE email='%s'",
+    "virtual-alias-maps.cf":
+        "SELECT destination from (SELECT destination, 0 as priority FROM aliases WHERE "
+        "source='%s' AND destination<>'' UNION SELECT email as destination, 1 as priority "
+        "FROM users WHERE email='%s' UNION SELECT destination, 2 as priority FROM "
+        "auto_aliases WHERE source='%s' AND destination<>'') ORDER BY priority LIMIT 1;",
+}
+
+
+def miab_db(tmp_path, users: list[str], aliases: list[str],
+            auto_aliases: list[str] = ()):
+    """A users.sqlite shaped like MiaB's (users.email, aliases.source, auto_aliases.source)."""
     import sqlite3
 
     db = tmp_path / "users.sqlite"
     with sqlite3.connect(db) as con:
-        con.execute("CREATE TABLE users (email TEXT)")
-        con.execute("CREATE TABLE aliases (source TEXT)")
-        con.executemany("INSERT INTO users VALUES (?)", [(u,) for u in users])
-        con.executemany("INSERT INTO aliases VALUES (?)", [(a,) for a in aliases])
+        con.execute("CREATE TABLE users (email TEXT, password TEXT)")
+        for table in ("aliases", "auto_aliases"):
+            con.execute(f"CREATE TABLE {table} (source TEXT, destination TEXT, "
+                        "permitted_senders TEXT)")
+        con.executemany("INSERT INTO users VALUES (?, 'x')", [(u,) for u in users])
+        dest = users[0] if users else "admin@box.example.com"
+        con.executemany("INSERT INTO aliases VALUES (?, ?, NULL)", [(a, dest) for a in aliases])
+        con.executemany("INSERT INTO auto_aliases VALUES (?, ?, NULL)",
+                        [(a, dest) for a in auto_aliases])
     return db
+
+
+def miab_maps(tmp_path, db) -> None:
+    for name, query in MIAB_QUERIES.items():
+        (tmp_path / name).write_text(f"dbpath={db}\nquery = {query}\n")
 
 
 def test_miab_sqlite_candidates_come_from_users_and_aliases(tmp_path):
     from pfwizard.recipes.own_domains import _sqlite_candidates
 
-    db = miab_db(tmp_path, ["mick@box.example.com", "ann@example.net"], ["@alias.example"])
-    cf = tmp_path / "virtual-mailbox-domains.cf"
-    cf.write_text(f"dbpath={db}\nquery = SELECT 1 FROM users WHERE email LIKE '%%@%s'\n")
-    assert _sqlite_candidates(f"sqlite:{cf}") == ["alias.example", "box.example.com",
-                                                   "example.net"]
+    db = miab_db(tmp_path, ["mick@box.example.com", "ann@example.net"], ["@alias.example"],
+                 ["administrator@mail.example.org"])
+    miab_maps(tmp_path, db)
+    assert _sqlite_candidates(f"sqlite:{tmp_path}/virtual-mailbox-domains.cf") == [
+        "alias.example", "box.example.com", "example.net", "mail.example.org"]
+
+
+def test_the_query_says_which_tables_and_columns_hold_the_keys():
+    from pfwizard.recipes.own_domains import query_columns
+
+    assert query_columns("query = " + MIAB_QUERIES["virtual-alias-maps.cf"]) == [
+        ("aliases", "source"), ("users", "email"), ("auto_aliases", "source")]
+    assert query_columns("dbpath=/x\n") == []
 
 
 def test_recipe4_without_opendkim_goes_last_and_dkim_socket_can_be_named():
@@ -244,22 +277,24 @@ def test_box_mailboxes_from_miab_sqlite(tmp_path):
     from pfwizard.recipes.forged_senders import box_mailboxes
 
     db = miab_db(tmp_path, ["admin@box.example.com", "Mick@box.example.com"],
-                 ["postmaster@box.example.com", "@catchall.example"])
-    for name, query in (("virtual-mailbox-maps.cf", "SELECT 1 FROM users WHERE email='%s'"),
-                        ("virtual-alias-maps.cf",
-                         "SELECT destination FROM aliases WHERE source='%s'")):
-        (tmp_path / name).write_text(f"dbpath={db}\nquery = {query}\n")
+                 ["postmaster@box.example.com", "@catchall.example"],
+                 ["abuse@box.example.com", "administrator@mail.box.example.com"])
+    miab_maps(tmp_path, db)
     (tmp_path / "main.cf").write_text(
         "compatibility_level = 3.6\n"
         f"virtual_mailbox_maps=sqlite:{tmp_path}/virtual-mailbox-maps.cf\n"
         f"virtual_alias_maps=sqlite:{tmp_path}/virtual-alias-maps.cf\n")
     backdate(tmp_path / "main.cf")
     found = box_mailboxes(tmp_path)
-    assert found == ["admin@box.example.com", "mick@box.example.com",
-                     "postmaster@box.example.com"]  # the catch-all names no one
+    # MiaB's automatic aliases (abuse@, administrator@ the hostname) are addresses too; the
+    # catch-all names no one.
+    assert found == ["abuse@box.example.com", "admin@box.example.com",
+                     "administrator@mail.box.example.com", "mick@box.example.com",
+                     "postmaster@box.example.com"]
     p = forged_local_senders(v(), tmp_path)  # no addresses typed: the box's own
-    [line] = p.tables[0].content.splitlines()[1:]
-    assert "admin|mick|postmaster" in line
+    lines = p.tables[0].content.splitlines()[1:]
+    assert any("abuse|admin|mick|postmaster" in line for line in lines)
+    assert any("administrator" in line and "mail\\.box" in line for line in lines)
 
 
 @needs_postfix
@@ -285,3 +320,27 @@ def test_forged_local_senders_refuses_when_the_box_has_no_mailboxes(tmp_path):
     backdate(tmp_path / "main.cf")
     with pytest.raises(RecipeRefused, match="no mailboxes"):
         forged_local_senders(v(), tmp_path)
+
+
+@needs_postfix
+def test_own_domains_include_the_hostname_only_miab_auto_aliases_name(tmp_path):
+    """MiaB: the box's hostname has no user, only automatic aliases (administrator@,
+    hostmaster@); Postfix receives for it, so outsiders forging it must be refused too."""
+    from pfwizard import postfix
+    from pfwizard.recipes.own_domains import box_domains
+
+    db = miab_db(tmp_path, ["mick@example.com"], ["@alias.example"],
+                 ["administrator@box.example.com", "hostmaster@box.example.com",
+                  "postmaster@example.com"])
+    miab_maps(tmp_path, db)
+    (tmp_path / "main.cf").write_text(
+        "compatibility_level = 3.6\n"
+        f"virtual_mailbox_domains = sqlite:{tmp_path}/virtual-mailbox-domains.cf\n")
+    backdate(tmp_path / "main.cf", *tmp_path.glob("*.cf"))
+    if "sqlite" not in postfix.supported_map_types(tmp_path):
+        pytest.skip("postfix-sqlite is not installed")
+    assert box_domains(tmp_path) == ["alias.example", "box.example.com", "example.com"]
+    recipe = reject_own_domain_senders(MainCf.read(tmp_path / "main.cf"), tmp_path)
+    keys = [ln.split()[0] for ln in recipe.tables[0].content.splitlines()
+            if ln and not ln.startswith("#")]
+    assert "box.example.com" in keys

@@ -145,3 +145,18 @@ def test_shadowed_in_hash_and_cidr() -> None:
     f = by_code(lint(c))["shadowed"]
     assert f.line == 2 and f.example == "10.1.0.0" and f.example_answer == "REJECT"
     proven(f, c)
+
+
+@needs_postfix
+def test_a_wildcard_glued_to_the_domain_lets_someone_elses_domain_in() -> None:
+    """/@(.*)example\\.com$/ OK also answers attackerexample.com: DANGER, proven by postmap;
+    with '\\.' before the domain it is fine."""
+    table = Table.parse("/@(.*)example\\.com$/ OK\n/example\\.net$/ PERMIT\n", "pcre", "/t")
+    found = [f for f in lint(table, used_as="sender") if f.code == "glued-domain"]
+    assert [(f.line, f.severity, f.example) for f in found] == [
+        (1, Severity.DANGER, "postmaster@attackerexample.com"),
+        (2, Severity.DANGER, "postmaster@attackerexample.net")]
+    for f in found:
+        proven(f, table)
+    safe = Table.parse("/@(.*\\.)?example\\.com$/ OK\n/\\.iphmx\\.com$/ PERMIT\n", "pcre", "/t")
+    assert [f for f in lint(safe, used_as="sender") if f.severity is Severity.DANGER] == []

@@ -60,9 +60,31 @@ def _table_keys(ref: str) -> list[str]:
     return keys
 
 
+# In a sqlite_table(5) query, each "FROM table WHERE column = '%s'" (or LIKE '%%@%s') names
+# a column whose values are the keys Postfix looks up.  MiaB's queries read users, aliases and
+# auto_aliases (administrator@ and hostmaster@ the box's hostname, postmaster@ and abuse@ each
+# domain); following the query, not a fixed list, keeps up with what a release adds.
+_QUERY_KEY = re.compile(r"\bFROM\s+([A-Za-z_][A-Za-z0-9_]*)\s+WHERE\s+([A-Za-z_][A-Za-z0-9_]*)"
+                        r"\s*(?:=|\bLIKE\b)\s*'(?:%%@)?%[su]'", re.IGNORECASE)
+
+
+def query_columns(cf_text: str) -> list[tuple[str, str]]:
+    """(table, column) pairs whose values a sqlite lookup .cf file's query compares with the
+    key, in the order the query names them."""
+    m = re.search(r"^\s*query\s*=\s*(.+(?:\n[ \t].*)*)", cf_text, re.MULTILINE)
+    if not m:
+        return []
+    pairs: list[tuple[str, str]] = []
+    for table, column in _QUERY_KEY.findall(m.group(1)):
+        if (table, column) not in pairs:
+            pairs.append((table, column))
+    return pairs
+
+
 def sqlite_addresses(ref: str) -> list[str]:
-    """MiaB: every user and alias address in the sqlite DB its lookup .cf file names
-    (read directly: the DB MiaB's own tools keep, whether or not postfix-sqlite is here)."""
+    """Every key a sqlite lookup can answer: the values of each column its .cf file's query
+    compares with the key (MiaB: users.email, aliases.source, auto_aliases.source), read
+    straight from the database (whether or not postfix-sqlite is installed here)."""
     _, _, cf_path = ref.partition(":")
     try:
         cf_text = Path(cf_path).read_text()
@@ -74,10 +96,12 @@ def sqlite_addresses(ref: str) -> list[str]:
     out: set[str] = set()
     try:
         with sqlite3.connect(f"file:{m.group(1)}?mode=ro", uri=True) as db:
-            for table, column in (("users", "email"), ("aliases", "source")):
+            for table, column in query_columns(cf_text):
                 try:
-                    for (addr,) in db.execute(f"SELECT {column} FROM {table}"):
-                        out.add(str(addr).lower())
+                    # Names come from the admin's own .cf file and match [A-Za-z0-9_]+.
+                    for (addr,) in db.execute(f'SELECT "{column}" FROM "{table}"'):
+                        if addr is not None:
+                            out.add(str(addr).lower())
                 except sqlite3.Error:
                     continue
     except sqlite3.Error:

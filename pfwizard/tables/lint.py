@@ -14,6 +14,8 @@ Checks:
 - ``perl-escape``: ``\\d`` in a POSIX regexp is no digit class (glibc matches nothing).
 - ``unanchored-end`` / ``matches-local-part``: a pattern naming a domain that also matches
   that domain with more text after it, or the domain's name used as a user name elsewhere.
+- ``glued-domain``: a wildcard right before the domain (``/@.*example\\.com$/``) also matches
+  ``attackerexample.com``, someone else's domain.
 - ``unescaped-dot``: ``example.com`` in a pattern also matches ``example-com``.
 - ``shadowed``: an entry an earlier entry answers first (same key, same pattern, a network
   inside an earlier one, or a generated key).
@@ -175,7 +177,7 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
              + "Write [0-9] instead, or use a pcre: table.", proof)
     if shape is None or key is None:
         return
-    names_domain = _DOMAIN_TAIL.search(p.body) is not None
+    names_domain = _DOMAIN_TAIL.search(p.body.removesuffix("$")) is not None
     act_word = line.action.split()[0] if line.action.split() else "its action"
     wider: list[tuple[str, str, str]] = []  # (code, probe key, message)
     if names_domain and not shape.anchored_end:
@@ -190,8 +192,24 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
                       "the pattern can match anywhere in the address, the user name "
                       f"included: {local!r} (someone else's domain) gets {act_word}. Put '@' "
                       "or '\\.' before the domain part, e.g. /@(.*\\.)?example\\.com$/."))
+    domain = key.rpartition("@")[2]
+    labels = domain.split(".")
+    if names_domain and len(labels) >= 2:
+        # The registrable part glued to a name of the attacker's choosing (a wildcard such as
+        # '.*' or '[a-z]*' right before the domain, with no '\.' or '@' in between).
+        local = key.rpartition("@")[0] or "postmaster"
+        glued = f"{local}@attacker{'.'.join(labels[-2:])}"
+        wider.append(("glued-domain", glued,
+                      f"the part before {'.'.join(labels[-2:])!r} is a wildcard that can end in "
+                      f"any letters, so {glued!r} (someone else's domain) gets {act_word}. Put "
+                      "'\\.' or '@' right before the domain, e.g. /@(.*\\.)?example\\.com$/."))
     severity = Severity.DANGER if _permits(line) else Severity.CAUTION
     for code, probe, message in wider:
+        if code == "glued-domain" and any(
+                c != "glued-domain" and _answer_line(sim, pr) == line.lineno
+                for c, pr, _ in wider):
+            continue  # a wider finding on this line already shows the hole
+
         if _answer_line(sim, probe) == line.lineno:
             emit(code, severity, line, message, probe)
     if _UNESCAPED_DOT.search(p.body):
