@@ -58,10 +58,10 @@ from pathlib import Path
 
 from pfwizard import catalogue
 from pfwizard.analysis import mastercf, tablefiles
-from pfwizard.analysis.mastercf import Service
-from pfwizard.analysis.relay import RelayJudge
 from pfwizard.analysis.lists import Step, StepKind, class_names, resolve
+from pfwizard.analysis.mastercf import Service
 from pfwizard.analysis.params import Params
+from pfwizard.analysis.relay import RelayJudge
 from pfwizard.catalogue import Effect, Restriction
 from pfwizard.chain import tokens
 from pfwizard.errors import ConfigError
@@ -229,7 +229,8 @@ class _Context:
                     self.add("open-relay", DANGER, f"{body}{where}", parameter=param,
                              acceptable=False)
                 continue
-            verdict = RelayJudge(params, self.config_dir).judge()
+            verdict = RelayJudge(params, self.config_dir,
+                                 self.p if svc is not None else None).judge()
             if verdict.open:
                 routes = "; ".join(f"{v.parameter}: {v.opening.describe()}"
                                    for v in verdict.lists if v.opening is not None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pfwizard.errors import ConfigError
 from pfwizard.mastercf import MasterCf
 
 

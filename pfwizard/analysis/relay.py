@@ -147,9 +147,13 @@ def _network_is_wide(word: str) -> bool:
 class RelayJudge:
     """The relay judgement for one set of effective parameters (one smtpd service)."""
 
-    def __init__(self, params: Params, config_dir: Path | None) -> None:
+    def __init__(self, params: Params, config_dir: Path | None,
+                 main: Params | None = None) -> None:
         self.p = params
         self.config_dir = config_dir
+        self.main = main
+        """main.cf's values when ``params`` are a master.cf service's: relay_domains is
+        applied by trivial-rewrite, which reads main.cf, so both values are judged."""
         self._mynetworks: Reach | None = None
         self._relay_domains: Reach | None = None
 
@@ -167,9 +171,15 @@ class RelayJudge:
         if self._relay_domains is None:
             # A private copy: the default "$mydestination" may name parameters main.cf does
             # not set, which is not the admin's doing.
-            value = Params(self.p.raw).expanded("relay_domains")
-            self._relay_domains = self._match_list(value, "relay_domains", address=False,
-                                                   depth=0)
+            found = Reach(None)
+            for params in (self.main, self.p):
+                if params is None:
+                    continue
+                value = Params(params.raw).expanded("relay_domains")
+                found = self._match_list(value, "relay_domains", address=False, depth=0)
+                if found.wide or found.unknowns:
+                    break
+            self._relay_domains = found
         return self._relay_domains
 
     def _match_list(self, value: str, where: str, *, address: bool, depth: int) -> Reach:
@@ -197,10 +207,12 @@ class RelayJudge:
                     return found
                 unknowns.extend(found.unknowns)
                 continue
-            if not address:
-                label = word.lstrip(".").lower()
-                if label and "." not in label and label != "localhost":
-                    return Reach(f"{where} lists '{word}': every domain under .{label}")
+            # A name: relay_domains is a domain list; mynetworks also matches the client's
+            # (verified) host name, and anyone can own a name under a top-level domain.
+            label = word.lstrip(".").lower()
+            if label and "." not in label and ":" not in label and label != "localhost":
+                what = "every domain" if not address else "every client whose host name is"
+                return Reach(f"{where} lists '{word}': {what} under .{label}")
         return Reach(None, tuple(unknowns))
 
     def _file_patterns(self, name: str, where: str, *, address: bool, depth: int) -> Reach:
@@ -228,7 +240,7 @@ class RelayJudge:
         if entries is None:
             return Reach(None, (Unknown(f"{ref} in {where}",
                                         "pfwizard cannot read what it lists"),))
-        samples = SAMPLE_ADDRESSES if address else SAMPLE_DOMAINS
+        samples = (*SAMPLE_ADDRESSES, *SAMPLE_DOMAINS) if address else SAMPLE_DOMAINS
         for e in entries:
             if e.pattern is not None:
                 rx = _regex(*e.pattern)
@@ -246,8 +258,8 @@ class RelayJudge:
             if key == "*":
                 return Reach(f"{where} has {ref}, which matches "
                              f"{'every address' if address else 'every domain'} ({e.where})")
-            if address:
-                if catalogue._network(key) is not None and _network_is_wide(key):
+            if address and catalogue._network(key) is not None:
+                if _network_is_wide(key):
                     return Reach(f"{where} has {ref}, which lists {key} ({e.where})")
             else:
                 label = key.lstrip(".").lower()
