@@ -51,15 +51,18 @@ VICTIM = "victim@remote.example"
 CLASS = "relaycls"
 
 # Table keys per lookup: some match this dialogue's outside client, some do not.
+# A client table's line for a listed address is the admin's trust (like mynetworks): the keys
+# that match the outside client here are ones pfwizard counts as "anyone" (0.0.0.0/1, the
+# bare label "127" for 127.0.0.0/8 in hash lookups, a pattern matching any address).
 KEYS = {
-    "client": ["127.0.0.3", "127.0.0", "192.0.2.9"],
+    "client": ["127", "192.0.2.9", "192.0.2"],
     "helo": ["helo.example", "other.example"],
     "sender": ["sender.example", SENDER, "other.example"],
     "recipient": ["remote.example", VICTIM, "other.example"],
 }
-CIDR_KEYS = ["127.0.0.3/32", "127.0.0.0/8", "0.0.0.0/0", "192.0.2.0/24"]
+CIDR_KEYS = ["0.0.0.0/1", "0.0.0.0/0", "192.0.2.0/24", "198.51.100.7/32"]
 PATTERNS = {
-    "client": [r"/^127\.0\.0\.3$/", r"/^192\.0\.2\./", "/./"],
+    "client": ["/^1/", r"/^192\.0\.2\./", "/./"],
     "helo": [r"/helo\.example$/", "/^nomatch/"],
     "sender": [r"/@sender\.example$/", "/^nobody@/"],
     "recipient": [r"/@remote\.example$/", "/^nobody@/i"],

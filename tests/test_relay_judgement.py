@@ -299,3 +299,33 @@ def test_unreadable_master_cf_is_said_not_ignored():
     found = analyse_params({"compatibility_level": "3.6"}, None,
                            "smtp inet n - y - - smtpd -o { x = y\n")
     assert [f.code for f in found if f.code == "unreadable-master-cf"]
+
+
+def test_client_tables_listing_hosts_are_the_admins_trust(tmp_path):
+    # listed addresses and networks are trusted like mynetworks...
+    (tmp_path / "c").write_text("192.0.2.9 OK\n10.0.0.0/8 OK\nmail.partner.example OK\n")
+    assert not _relay(tmp_path, smtpd_relay_restrictions=f"check_client_access "
+                      f"cidr:{tmp_path}/c, reject_unauth_destination")
+    assert not _relay(None, smtpd_relay_restrictions="check_client_access "
+                      "inline:{ 192.0.2.9=OK, 203.0.113=OK }, reject_unauth_destination")
+    # ...but a wide network, a bare top-level label or an any-address pattern is anyone
+    for table in ("cidr:{tmp}/w", "inline:{{ 198=OK }}", "inline:{{ com=OK }}",
+                  "pcre:{tmp}/p", "static:OK"):
+        (tmp_path / "w").write_text("0.0.0.0/1 OK\n")
+        (tmp_path / "p").write_text("/\\./ OK\n")
+        ref = table.format(tmp=tmp_path)
+        assert _open(tmp_path, smtpd_relay_restrictions=f"check_client_access {ref}, "
+                     "reject_unauth_destination"), ref
+    # sender, HELO and recipient are the client's to choose: any line counts
+    assert _open(None, smtpd_relay_restrictions="check_sender_access "
+                 "inline:{ partner.example=OK }, reject_unauth_destination")
+
+
+def test_mynetworks_style_class_is_undecided():
+    found = _relay(None, mynetworks_style="class", mynetworks="",
+                   smtpd_relay_restrictions="permit_mynetworks, reject_unauth_destination")
+    assert not found  # mynetworks is set (to nothing): the style does not apply
+    params = {"compatibility_level": "3.6", "mynetworks_style": "class",
+              "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination"}
+    found = [f for f in analyse_params(params) if f.code == "relay-undecided"]
+    assert len(found) == 1 and "mynetworks_style = class" in found[0].message

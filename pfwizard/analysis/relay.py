@@ -8,14 +8,15 @@ left to right until a PERMIT, REJECT or DEFER, and its end counts as PERMIT.  So
 the outsider through when, before any entry that surely refuses relaying, some entry can
 PERMIT them (or the list just ends).
 
-What tables say is read, not guessed: every line of an access table can be made to match by
-someone (the sender and HELO name are forged freely; a client table keyed by address is
-counted too, because pfwizard cannot know where attackers sit), and its result is judged the
-way smtpd's check_table_result() does: OK, RELAY, an all-digit or empty result permit; a
-result that is a restriction list (``permit_mynetworks``, a restriction class) is evaluated
-in place.  Where the answer depends on something pfwizard cannot read (an SQL or LDAP map, a
-policy service, a hash table whose source is newer than its ``.db``), the entry is named as
-undecided instead of being guessed either way.
+What tables say is read, not guessed: any line of an access table can be made to match (the
+sender, HELO name and recipient are the client's to choose), except a client table's line
+for a listed address or network, which is the admin's trust just like mynetworks (a wide
+network, a bare top-level name or a pattern matching any address still counts).  A result is
+judged the way smtpd's check_table_result() does: OK, RELAY, an all-digit or empty result
+permit; a result that is a restriction list (``permit_mynetworks``, a restriction class) is
+evaluated in place.  Where the answer depends on something pfwizard cannot read (an SQL or
+LDAP map, a policy service, a hash table whose source is newer than its ``.db``), the entry
+is named as undecided instead of being guessed either way.
 
 Deliberate choices, checked against smtpd_check.c (Postfix 3.7):
 
@@ -28,6 +29,11 @@ Deliberate choices, checked against smtpd_check.c (Postfix 3.7):
 - ``permit_mx_backup`` counts as an outsider's permit while ``permit_mx_backup_networks`` is
   empty (Postfix's default): anyone can point a domain's MX records at this server and have
   mail for that domain relayed.  Restricted to networks, it is not counted.
+- The order of the two lists (``smtpd_relay_before_recipient_restrictions``) changes which
+  refusal the client sees, never whether mail is relayed.
+- ``mynetworks_style = class`` (mynetworks unset) trusts this machine's whole address class,
+  which only the running system knows: undecided.  ``subnet`` and ``host`` are not counted
+  (``wide-mynetworks`` speaks about ``subnet``).
 - ``relay_domains`` that matches every domain (``static:``, a pattern matching arbitrary
   names, a one-label entry such as ``com``) turns ``reject_unauth_destination`` into a no-op
   and ``permit_auth_destination`` into a permit for everyone.
@@ -163,8 +169,13 @@ class RelayJudge:
             if self.p.is_set("mynetworks"):
                 self._mynetworks = self._match_list(self.p.expanded("mynetworks"),
                                                     "mynetworks", address=True, depth=0)
+            elif (self.p.expanded("mynetworks_style") or "").strip().lower() == "class":
+                self._mynetworks = Reach(None, (Unknown(
+                    "mynetworks_style = class",
+                    "it trusts this machine's whole address class (up to a /8), which "
+                    "pfwizard cannot see from the files"),))
             else:
-                self._mynetworks = Reach(None)  # mynetworks_style: wide-mynetworks says it
+                self._mynetworks = Reach(None)  # host or subnet: wide-mynetworks says it
         return self._mynetworks
 
     def relay_domains(self) -> Reach:
@@ -377,6 +388,8 @@ class RelayJudge:
             return None, False, [Unknown(item, f"pfwizard cannot read what {ref} answers")]
         unknowns: list[Unknown] = []
         for e in entries:
+            if check == "check_client_access" and not self._anyone_is(e):
+                continue  # a host or network the admin lists by address, like mynetworks
             line = f"{e.where}: '{e.key} {e.value}'" if e.key != "*" else e.where
             if e.substituted:
                 return Opening(step, f"takes its answer from what the client sends ({line}), "
@@ -385,7 +398,7 @@ class RelayJudge:
             if verdict is True:
                 who = ("for any client" if e.key == "*" else
                        "for a client who matches it" if check != "check_client_access"
-                       else "for a client address or name that matches it")
+                       else "for clients anywhere")
                 return Opening(step, f"answers {e.value.split()[0] if e.value.strip() else 'OK'}"
                                      f" {who} ({line})"), False, unknowns
             if isinstance(verdict, Walk):
@@ -400,6 +413,26 @@ class RelayJudge:
             if head in _SURE_REFUSAL or re.fullmatch(r"[45]\d\d", head):
                 return None, True, unknowns
         return None, False, unknowns
+
+    @staticmethod
+    def _anyone_is(e: tablefiles.Entry) -> bool:
+        """Can a client anywhere on the Internet match this check_client_access key?  A
+        listed address or network is the admin's trust, judged like mynetworks (wide
+        networks count); a host name needs forward-confirmed DNS, so only a bare top-level
+        label (anyone can own a name under it) counts; a pattern counts when it matches an
+        arbitrary address or name."""
+        if e.key == "*":
+            return True
+        if e.pattern is not None:
+            rx = _regex(*e.pattern)
+            return rx is None or any(rx.search(s) for s in (*SAMPLE_ADDRESSES,
+                                                             *SAMPLE_DOMAINS))
+        key = e.key.strip()
+        if catalogue._network(key) is not None:
+            return _network_is_wide(key)
+        label = key.lstrip(".").lower()
+        # hash lookups also try an address's leading octets ("192" matches 192.0.0.0/8)
+        return bool(label) and "." not in label and ":" not in label
 
     def _result(self, step: Step, value: str, depth: int) -> bool | Walk | None:
         """True: this result permits; a Walk: it is a restriction list (judged);
