@@ -205,12 +205,17 @@ class _Context:
                          parameter="smtpd_restriction_classes", acceptable=False)
 
     def relay_scopes(self) -> list[tuple[Service | None, Params]]:
-        """main.cf's values, then each smtpd service of master.cf with its ``-o`` settings
-        on top (a service without any reads main.cf's values: nothing new to judge)."""
-        scopes: list[tuple[Service | None, Params]] = [(None, self.p)]
-        for svc in self.master or []:
-            if svc.command == "smtpd" and svc.overrides:
-                scopes.append((svc, Params({**self.p.raw, **svc.overrides})))
+        """Where smtpd runs: each smtpd service of master.cf, with its ``-o`` settings over
+        main.cf's values (None: main.cf's values as they are, for a service without ``-o``
+        settings, or when there is no master.cf to read).  main.cf's lists that every
+        service replaces are never run by smtpd, so they are not judged alone."""
+        smtpd = [s for s in self.master or [] if s.command == "smtpd"]
+        if not smtpd:
+            return [(None, self.p)]
+        scopes: list[tuple[Service | None, Params]] = []
+        if any(not s.overrides for s in smtpd):
+            scopes.append((None, self.p))
+        scopes += [(s, Params({**self.p.raw, **s.overrides})) for s in smtpd if s.overrides]
         return scopes
 
     def check_relay(self) -> None:
