@@ -329,3 +329,23 @@ def test_mynetworks_style_class_is_undecided():
               "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination"}
     found = [f for f in analyse_params(params) if f.code == "relay-undecided"]
     assert len(found) == 1 and "mynetworks_style = class" in found[0].message
+
+
+def test_tables_naming_classes_naming_tables_end(tmp_path):
+    # each level doubles the paths; judged once per result, and a loop ends like smtpd's
+    params = {"smtpd_restriction_classes": "a b",
+              "a": "check_sender_access inline:{ x=b, y=b, z=a }",
+              "b": "check_helo_access inline:{ x=a, y=a, z=b }",
+              "smtpd_relay_restrictions": "a, reject_unauth_destination"}
+    started = time.monotonic()
+    assert not _relay(None, **params)
+    assert time.monotonic() - started < 2
+
+
+def test_a_table_too_big_or_not_a_file_is_undecided(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    relay = f"check_sender_access regexp:{tmp_path}/fifo, reject_unauth_destination"
+    assert [f.code for f in _relay(tmp_path, smtpd_relay_restrictions=relay)] == [
+        "relay-undecided"]
+    assert [f.code for f in _relay(tmp_path, mynetworks=f"{tmp_path}/fifo",
+                                   smtpd_relay_restrictions=GUARDED)] == ["relay-undecided"]

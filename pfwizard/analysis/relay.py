@@ -162,6 +162,9 @@ class RelayJudge:
         applied by trivial-rewrite, which reads main.cf, so both values are judged."""
         self._mynetworks: Reach | None = None
         self._relay_domains: Reach | None = None
+        # A table result or class met again (tables naming classes that name the same
+        # tables...) is judged once: without this the work doubles at every level.
+        self._results: dict[tuple[str, str], Walk] = {}
 
     # ---- who matches mynetworks and relay_domains ------------------------------------------
     def mynetworks(self) -> Reach:
@@ -231,6 +234,9 @@ class RelayJudge:
             return Reach(None, (Unknown(f"{name} in {where}", "the file was not read"),))
         path = tablefiles.locate(name, self.config_dir)
         try:
+            if not path.is_file() or path.stat().st_size > tablefiles.MAX_TABLE_BYTES:
+                return Reach(None, (Unknown(f"{name} in {where}",
+                                            "it is not a regular file of a sane size"),))
             text = path.read_text(errors="replace")
         except OSError as exc:
             return Reach(None, (Unknown(f"{name} in {where}",
@@ -449,8 +455,12 @@ class RelayJudge:
             return None  # smtpd refuses tables inside access results: 451 4.3.5
         if depth >= MAX_DEPTH:
             return Walk(unknowns=[Unknown(step.item.render(), "results nested too deeply")])
-        inner = resolve_value(step, value, self.p, f"result '{value}'")
-        return self.walk(inner, depth + 1)
+        key = (step.list_key, value)
+        if key not in self._results:
+            self._results[key] = Walk()  # met again while judged: smtpd's recursion limit
+            inner = resolve_value(step, value, self.p, f"result '{value}'")
+            self._results[key] = self.walk(inner, depth + 1)
+        return self._results[key]
 
 
 def services_params(main: dict[str, str], overrides: list[tuple[str, dict[str, str]]]

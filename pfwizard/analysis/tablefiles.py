@@ -127,6 +127,8 @@ class Entry:
 UNREADABLE = frozenset({"sqlite", "mysql", "pgsql", "ldap", "memcache", "tcp", "socketmap",
                         "nis", "nisplus", "netinfo", "unix", "environ", "internal"})
 _MAX_NESTING = 10
+MAX_TABLE_BYTES = 8 << 20
+"""Larger table sources (or a FIFO, a device) are not read: pfwizard says it cannot tell."""
 
 
 def split_braced(text: str) -> list[str]:
@@ -205,6 +207,8 @@ def entries(ref: str, config_dir: Path | None, _depth: int = 0) -> list[Entry] |
         except OSError:
             return None  # a built file without its source: its contents are unknown
     try:
+        if not path.is_file() or path.stat().st_size > MAX_TABLE_BYTES:
+            return None if path.exists() else ([] if kind in FLAT else None)
         text = path.read_text(errors="replace")
     except FileNotFoundError:
         return [] if kind in FLAT else None  # a missing file: 451 4.3.5 for everyone
