@@ -103,8 +103,19 @@ def check(ref: str, config_dir: Path) -> list[TableProblem]:
 
 
 def values(ref: str, config_dir: Path | None) -> list[str] | None:
-    """The action column of a table smtpd would read (None: cannot read or judge)."""
+    """The action column of a table smtpd would read (None: cannot read or judge, or the
+    file is not there yet: the wizard may be about to write it)."""
     found = entries(ref, config_dir)
+    if not found:
+        parsed = split_table(ref)
+        kind, name = parsed if parsed is not None else ("", "")
+        if config_dir is None or not name.startswith("/"):
+            return None if found is None else []
+        if kind in FLAT and not locate(name, config_dir).exists():
+            return None
+        if kind in INDEXED and not any(Path(str(locate(name, config_dir)) + sfx).exists()
+                                       for sfx in INDEXED[kind]):
+            return None
     return None if found is None else [e.value for e in found]
 
 
