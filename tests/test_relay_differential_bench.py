@@ -20,7 +20,7 @@ One instance serves every configuration: main.cf and the tables are rewritten (m
 backdated, so Postfix skips its ~2 s cool-down) and Postfix reloads; a configuration without
 any relay guard kills smtpd, and then the instance is restarted (a reload does not revive it).
 About 25-60 s for 400 configurations on two busy cores.  ``RELAY_CONFIGS=N`` runs another
-number of them; ``RELAY_SHOW=1`` prints the over-cautious cases.
+number of them, ``RELAY_SEED=N`` another set; ``RELAY_SHOW=1`` prints the over-cautious cases.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from tests.test_analyser_bench import settle
 pytestmark = [pytest.mark.bench, needs_bench]
 
 CONFIGS = int(os.environ.get("RELAY_CONFIGS", "400"))
-SEED = 20261202
+SEED = int(os.environ.get("RELAY_SEED", "20261202"))
 HELO = "helo.example"
 SENDER = "sender@sender.example"
 VICTIM = "victim@remote.example"
