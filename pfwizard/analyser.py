@@ -11,8 +11,11 @@ Finding codes (stable; the wizard and ``pfwizard check`` print them):
 code                        severity  meaning
 ==========================  ========  ==========================================================
 open-relay                  danger    smtpd refuses to start (no relay guard in either list), or
-                                      a permit an outsider can trigger comes before the guard in
-                                      both lists.  Never acceptable.
+                                      an outsider can pass both lists (a permit they can trigger
+                                      before the guard, read from tables, mynetworks,
+                                      relay_domains), in main.cf or in a master.cf smtpd
+                                      service's ``-o`` settings (analysis/relay.py).  Never
+                                      acceptable.
 unknown-restriction         danger    smtpd answers 451 4.3.5 to every client reaching the entry
                                       (a misspelt name, a bare table in the DATA list, ...).
 bad-argument                danger    a restriction's argument smtpd refuses (451 4.3.5).
@@ -38,6 +41,10 @@ wide-mynetworks             caution/  mynetworks trusts more than this machine.
 parameter-risk              varies    a parameter value with a known risk (milter_default_action,
                                       smtpd_delay_reject, soft_bounce, ...).
 undefined-parameter         caution   a ``$name`` in a list with no value (expands to nothing).
+unreadable-master-cf        caution   master.cf has an entry Postfix cannot read (a missing '}', too
+                                      few fields): its services were not judged.
+relay-undecided             caution   pfwizard cannot read what would decide whether an outside
+                                      client can relay (an SQL/LDAP map, a policy service).
 duplicate-entry             info      the same entry twice in one list.
 dns-dependent               info      the check needs DNS: slow or failing DNS delays mail.
 ==========================  ========  ==========================================================
@@ -52,7 +59,9 @@ from pathlib import Path
 from pfwizard import catalogue
 from pfwizard.analysis import mastercf, tablefiles
 from pfwizard.analysis.lists import Step, StepKind, class_names, resolve
+from pfwizard.analysis.mastercf import Service
 from pfwizard.analysis.params import Params
+from pfwizard.analysis.relay import RelayJudge
 from pfwizard.catalogue import Effect, Restriction
 from pfwizard.chain import tokens
 from pfwizard.errors import ConfigError
@@ -154,16 +163,6 @@ class _Context:
         ref = self.table_of(step)
         return ref is None or self.table_can_permit(ref)
 
-    def outsider_permit(self, step: Step) -> bool:
-        """Can this step PERMIT a client that is neither trusted nor logged in?"""
-        r = step.restriction
-        if r is not None and r.name == "permit_mynetworks":
-            risk = catalogue.parameter_risk("mynetworks", self.mynetworks())
-            return risk is not None and risk.level is DANGER
-        if step.kind is not StepKind.TABLE and (r is None or not r.outsider_permit):
-            return False
-        return self.step_table_permits(step)
-
     def may_permit(self, step: Step) -> bool:
         """Can this step end the list with PERMIT for anyone at all?"""
         r = step.restriction
@@ -205,50 +204,64 @@ class _Context:
                          "needs a definition') and no mail is accepted",
                          parameter="smtpd_restriction_classes", acceptable=False)
 
-    def check_relay(self) -> None:
-        if postfix_refuses_relay(self.p):
-            self.add("open-relay", DANGER,
-                     "neither smtpd_relay_restrictions nor smtpd_recipient_restrictions has a "
-                     "working reject_unauth_destination (or defer_unauth_destination, reject, "
-                     "defer). Postfix refuses to run like this: smtpd dies on every connection, "
-                     "clients get no greeting at all, and a reload does not bring it back",
-                     parameter="smtpd_relay_restrictions", acceptable=False)
-            return
-        openers: list[Step] = []
-        for key in ("relay", "recipient"):
-            opener = self.first_outsider_permit_before_guard(key)
-            if opener is None:
-                return  # this list stops relaying by outsiders
-            if isinstance(opener, Step):
-                openers.append(opener)
-        first = openers[0] if openers else None
-        what = (f"'{first.item.render()}'{first.where} in {first.parameter} can accept a "
-                "client that is neither in mynetworks nor logged in, before any "
-                "reject_unauth_destination" if first is not None else
-                "no list rejects unauthorised destinations for outside clients")
-        self.add("open-relay", DANGER,
-                 f"open relay: {what}, and the other list does not stop it either. Anyone on "
-                 "the Internet who matches can send mail through this server to any address "
-                 "(spam in your name, your IP on blocklists)",
-                 step=first, acceptable=False)
+    def relay_scopes(self) -> list[tuple[Service | None, Params]]:
+        """Where smtpd runs: each smtpd service of master.cf, with its ``-o`` settings over
+        main.cf's values (None: main.cf's values as they are, for a service without ``-o``
+        settings, or when there is no master.cf to read).  main.cf's lists that every
+        service replaces are never run by smtpd, so they are not judged alone."""
+        smtpd = [s for s in self.master or [] if s.command == "smtpd"]
+        if not smtpd:
+            return [(None, self.p)]
+        scopes: list[tuple[Service | None, Params]] = []
+        if any(not s.overrides for s in smtpd):
+            scopes.append((None, self.p))
+        scopes += [(s, Params({**self.p.raw, **s.overrides})) for s in smtpd if s.overrides]
+        return scopes
 
-    def first_outsider_permit_before_guard(self, key: str) -> Step | bool | None:
-        """None: guarded (outsiders are rejected before relaying); a Step: the permit that
-        opens it; True: no guard at all in this list."""
-        warned = False  # warn_if_reject turns the next entry's reject into a log line
-        for step in self.steps[key]:
-            if step.kind is StepKind.CLASS:
+    def check_relay(self) -> None:
+        said: set[str] = set()
+        for svc, params in self.relay_scopes():
+            where = f" on {svc.label}" if svc is not None else ""
+            param = "smtpd_relay_restrictions"
+            if postfix_refuses_relay(params):
+                body = ("neither smtpd_relay_restrictions nor smtpd_recipient_restrictions has "
+                        "a working reject_unauth_destination (or defer_unauth_destination, "
+                        "reject, defer). Postfix refuses to run like this: smtpd dies on every "
+                        "connection, clients get no greeting at all, and a reload does not "
+                        "bring it back")
+                if body not in said:
+                    said.add(body)
+                    self.add("open-relay", DANGER, f"{body}{where}", parameter=param,
+                             acceptable=False)
                 continue
-            if step.item.name.lower() == "warn_if_reject":
-                warned = True
+            verdict = RelayJudge(params, self.config_dir,
+                                 self.p if svc is not None else None).judge()
+            if verdict.open:
+                routes = "; ".join(f"{v.parameter}: {v.opening.describe()}"
+                                   for v in verdict.lists if v.opening is not None)
+                body = ("an outside client (not in mynetworks, not logged in) gets through "
+                        f"both lists. {routes}. Anyone on the Internet who matches can send "
+                        "mail through this server to any address (spam in your name, your IP "
+                        "on blocklists)")
+                if body in said:
+                    continue
+                said.add(body)
+                step = next((v.opening.step for v in verdict.lists
+                             if v.opening is not None and v.opening.step is not None), None)
+                if svc is not None:
+                    step = None  # its entries are the service's -o lists, not main.cf's
+                self.add("open-relay", DANGER, f"open relay{where}: {body}", step=step,
+                         parameter=param, acceptable=False)
                 continue
-            r = step.restriction
-            if r is not None and r.guard and r.removed is None and not warned:
-                return None
-            warned = False
-            if self.outsider_permit(step):
-                return step
-        return True
+            for unknown in verdict.undecided:
+                body = (f"cannot tell whether '{unknown.item}' can let an outside client "
+                        f"relay: {unknown.why}, and neither list surely refuses relaying "
+                        "before it. Make sure it never answers OK for mail to other domains, "
+                        "or put reject_unauth_destination before it")
+                if body in said:
+                    continue
+                said.add(body)
+                self.add("relay-undecided", CAUTION, f"{body}{where}", parameter=param)
 
     def check_entries(self, key: str) -> None:
         delay = self.p.flag("smtpd_delay_reject")
@@ -494,8 +507,18 @@ def analyse_params(params: Mapping[str, str], config_dir: Path | None = None,
             master_cf = (config_dir / "master.cf").read_text(errors="replace")
         except OSError:
             master_cf = None
-    master = mastercf.services(master_cf) if master_cf is not None else None
-    return _order(_Context(params, config_dir, master).run())
+    unreadable: list[Finding] = []
+    master: list[Service] | None = None
+    if master_cf is not None:
+        path = str(config_dir / "master.cf") if config_dir is not None else "master.cf"
+        try:
+            master = mastercf.services(master_cf, path)
+        except ConfigError as exc:
+            unreadable.append(Finding(
+                "unreadable-master-cf", CAUTION,
+                f"{exc}: Postfix cannot read it either, and pfwizard did not judge its "
+                "services' own settings (-o options)", parameter=None))
+    return _order(unreadable + _Context(params, config_dir, master).run())
 
 
 def analyse(cf: MainCf, config_dir: Path | None = None,

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pfwizard.analysis.mastercf import services
-from pfwizard.errors import PfwizardError
+from pfwizard.analysis.mastercf import from_master
+from pfwizard.errors import ConfigError, PfwizardError
 from pfwizard.explain import BoxConfig, Explanation, explain, parse_line
 from pfwizard.maincf import MainCf
+from pfwizard.mastercf import MasterCf
 from pfwizard.probe import OUTSIDE_ADDR, ProbeResult, probe
 
 SMTP_PORTS = {"smtp": 25, "25": 25}
@@ -32,8 +33,8 @@ def smtp_listen_address(config_dir: str | Path) -> tuple[str, int]:
     """(host, port) of the smtpd service outside senders reach; ``127.0.0.1:25`` by default."""
     cdir = Path(config_dir)
     try:
-        master = services((cdir / "master.cf").read_text(errors="replace"))
-    except OSError:
+        master = from_master(MasterCf.of_config_dir(cdir))
+    except (OSError, ConfigError):
         master = []
     host = "127.0.0.1"
     try:

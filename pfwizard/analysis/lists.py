@@ -115,3 +115,10 @@ def _resolve(list_key: str, raw: str, params: Params, cls: dict[str, str],
         else:
             steps.append(Step(list_key, index, w, item, StepKind.UNKNOWN, None, here))
     return steps
+
+
+def resolve_value(outer: Step, value: str, params: Params, via: str) -> list[Step]:
+    """The steps smtpd runs for a restriction list found somewhere else (an access table's
+    result, e.g. ``permit_mynetworks, reject``), traced back to ``outer``'s entry."""
+    return _resolve(outer.list_key, value, params, classes(params), [outer.written],
+                    (*outer.via, via), 1, outer.index)

@@ -1,11 +1,17 @@
 """Just enough of master.cf for the analyser: the smtpd services and their ``-o`` overrides,
 and the marks Mail-in-a-Box leaves, so findings about logged-in users are right.
+
+The file is read by ``pfwizard.mastercf.MasterCf`` (the one master.cf reader: ``-o name=value``,
+``-oname=value`` and ``-o { name = value }`` alike); this module only says what the analyser
+needs to know about each service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from pfwizard.mastercf import MasterCf
 
 
 @dataclass(frozen=True)
@@ -25,40 +31,26 @@ class Service:
         """SMTP AUTH is switched on for this service (MiaB's submission and smtps)."""
         return self.overrides.get("smtpd_sasl_auth_enable", "").lower() in ("yes", "true")
 
+    @property
+    def label(self) -> str:
+        """How an admin finds it: ``the 'smtp' service (master.cf line 12)``."""
+        return f"the '{self.name}' service (master.cf line {self.line})"
 
-def services(text: str) -> list[Service]:
-    """Active services; comment lines end nothing (like main.cf) and are skipped."""
+
+def from_master(master: MasterCf) -> list[Service]:
     out: list[Service] = []
-    current: list[str] | None = None
-    start = 0
-
-    def flush() -> None:
-        if current is None or len(current) < 8:
-            return
+    for svc in master.services():
         overrides: dict[str, str] = {}
-        words = current[8:]
-        for i, w in enumerate(words):
-            if w == "-o" and i + 1 < len(words) and "=" in words[i + 1]:
-                k, _, v = words[i + 1].partition("=")
-                overrides[k] = v
-            elif w.startswith("-o") and len(w) > 2 and "=" in w:
-                k, _, v = w[2:].partition("=")
-                overrides[k] = v
-        out.append(Service(current[0], current[1], current[7], overrides, start))
-
-    for n, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if line[0] in " \t":
-            if current is not None:
-                current.extend(stripped.split())
-            continue
-        flush()
-        current = stripped.split()
-        start = n
-    flush()
+        for name, value in svc.options:
+            overrides[name] = value  # the last -o of a name wins, as in Postfix
+        out.append(Service(svc.name, svc.type, svc.command, overrides, svc.lineno))
     return out
+
+
+def services(text: str, path: str = "master.cf") -> list[Service]:
+    """Active services of a master.cf text (ConfigError, with the line, when Postfix could
+    not read it either: a missing '}', an entry with too few fields)."""
+    return from_master(MasterCf.parse(text, path))
 
 
 MIAB_MAIN_MARKERS = (

@@ -54,6 +54,9 @@ def defaults(params: Mapping[str, str]) -> dict[str, str]:
         else "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"
     )
     d["mynetworks_style"] = "subnet" if level < (2,) else "host"
+    d["relay_domains"] = "$mydestination" if level < (2,) else ""
+    d["mydestination"] = "$myhostname, localhost.$mydomain, localhost"
+    d["permit_mx_backup_networks"] = ""
     d["smtpd_relay_before_recipient_restrictions"] = "no" if level < (3, 6) else "yes"
     return d
 

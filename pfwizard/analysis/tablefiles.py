@@ -102,32 +102,203 @@ def check(ref: str, config_dir: Path) -> list[TableProblem]:
     return []
 
 
-def values(ref: str, config_dir: Path) -> list[str] | None:
-    """The action column of a readable access table source (None: cannot read or judge)."""
+def values(ref: str, config_dir: Path | None) -> list[str] | None:
+    """The action column of a table smtpd would read (None: cannot read or judge, or the
+    file is not there yet: the wizard may be about to write it)."""
+    found = entries(ref, config_dir)
+    if not found:
+        parsed = split_table(ref)
+        kind, name = parsed if parsed is not None else ("", "")
+        if config_dir is None or not name.startswith("/"):
+            return None if found is None else []
+        if kind in FLAT and not locate(name, config_dir).exists():
+            return None
+        if kind in INDEXED and not any(Path(str(locate(name, config_dir)) + sfx).exists()
+                                       for sfx in INDEXED[kind]):
+            return None
+    return None if found is None else [e.value for e in found]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a lookup table: what is looked up and what smtpd gets back."""
+
+    key: str
+    value: str
+    where: str
+    """Plain words for the admin: "line 3 of /etc/postfix/x", "static:OK"..."""
+    substituted: bool = False
+    """The result contains ``$1``-style text taken from the looked-up string (regexp/pcre):
+    whoever chooses that string chooses the result."""
+    pattern: tuple[str, str] | None = None
+    """(pattern, flags) of a regexp/pcre line."""
+
+
+# Types whose answers depend on a server or database pfwizard cannot read.
+UNREADABLE = frozenset({"sqlite", "mysql", "pgsql", "ldap", "memcache", "tcp", "socketmap",
+                        "nis", "nisplus", "netinfo", "unix", "environ", "internal"})
+_MAX_NESTING = 10
+MAX_TABLE_BYTES = 8 << 20
+"""Larger table sources (or a FIFO, a device) are not read: pfwizard says it cannot tell."""
+
+
+def split_braced(text: str) -> list[str]:
+    """Postfix's argv_splitq(text, ", \t\r\n", "{}"): words, ``{...}`` kept whole."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in ", \t\r\n":
+            i += 1
+            continue
+        start, depth = i, 0
+        while i < n and (depth or text[i] not in ", \t\r\n"):
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+            i += 1
+        out.append(text[start:i])
+    return out
+
+
+def unbrace(word: str) -> str:
+    """``{ text }`` → ``text`` (Postfix strips the braces and the blanks inside them)."""
+    w = word.strip()
+    if w.startswith("{") and w.endswith("}"):
+        return w[1:-1].strip()
+    return w
+
+
+def entries(ref: str, config_dir: Path | None, _depth: int = 0) -> list[Entry] | None:
+    """Every (key, result) a table can give, as smtpd would read it; None when pfwizard cannot
+    tell (a database or server, a postmap-built file older than its source, no disk given).
+
+    Indexed tables (hash, btree, ...) are read from their source file: smtpd reads the built
+    file, so a source newer than it (or missing) counts as unknown."""
     parsed = split_table(ref)
-    if parsed is None:
+    if parsed is None or _depth > _MAX_NESTING:
         return None
     kind, name = parsed
+    if kind == "static":
+        return [Entry("*", unbrace(name), ref)]
+    if kind == "inline":
+        return _inline(ref, name)
+    if kind == "fail":
+        return []  # every lookup fails: smtpd answers 451 4.3.5, never a permit
+    if kind == "proxy":
+        return entries(name, config_dir, _depth + 1)
+    if kind in ("unionmap", "pipemap", "randmap"):
+        members = split_braced(unbrace(name))
+        if not members:
+            return None
+        if kind == "randmap":
+            return [Entry("*", unbrace(m), ref) for m in members]
+        if kind == "pipemap":
+            # The result is what the last table answers (fed by the others).
+            members = members[-1:]
+        out: list[Entry] = []
+        for m in members:
+            got = entries(unbrace(m), config_dir, _depth + 1)
+            if got is None:
+                return None
+            out.extend(got)
+        return out
     if kind not in INDEXED and kind not in FLAT:
         return None
+    if config_dir is None or name.startswith("{"):
+        return None
     path = locate(name, config_dir)
+    if kind in INDEXED:
+        built = [Path(str(path) + sfx) for sfx in INDEXED[kind]]
+        if not all(b.exists() for b in built):
+            return []  # no built file: smtpd answers 451 4.3.5, never a permit
+        try:
+            if any(b.stat().st_mtime < path.stat().st_mtime for b in built):
+                return None  # smtpd reads what postmap built before the last edit
+        except OSError:
+            return None  # a built file without its source: its contents are unknown
     try:
+        if not path.is_file() or path.stat().st_size > MAX_TABLE_BYTES:
+            return None if path.exists() else ([] if kind in FLAT else None)
         text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return [] if kind in FLAT else None  # a missing file: 451 4.3.5 for everyone
     except OSError:
         return None
-    out: list[str] = []
-    for line in text.splitlines():
+    return parse_lines(kind, text, str(path))
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, text) of each logical line: a line starting with whitespace continues
+    the one before; blank lines and ``#`` comment lines are skipped."""
+    out: list[tuple[int, str]] = []
+    for n, line in enumerate(text.splitlines(), 1):
         s = line.strip()
-        if not s or s.startswith("#") or line[0] in " \t":
+        if not s or s.startswith("#"):
             continue
+        if line[0] in " \t" and out:
+            out[-1] = (out[-1][0], out[-1][1] + " " + s)
+            continue
+        out.append((n, s))
+    return out
+
+
+def regexp_rule(line: str) -> tuple[str, str, str] | None:
+    """``[!]/pattern/flags result`` → (pattern, flags, result); None when it is not a rule
+    (``if``/``endif`` lines included)."""
+    s = line
+    if s.startswith("!"):
+        s = s[1:].lstrip()
+    if not s or s[0].isspace() or s[0].isalnum():
+        return None
+    delim = s[0]
+    i = 1
+    while i < len(s):
+        if s[i] == "\\":
+            i += 2
+            continue
+        if s[i] == delim:
+            break
+        i += 1
+    if i >= len(s):
+        return None
+    pattern = s[1:i]
+    rest = s[i + 1:]
+    m = re.match(r"([A-Za-z]*)\s*(.*)\Z", rest, re.S)
+    if m is None:
+        return None
+    return pattern, m.group(1), m.group(2).strip()
+
+
+def parse_lines(kind: str, text: str, source: str) -> list[Entry]:
+    """Entries of a table source file of type ``kind``."""
+    out: list[Entry] = []
+    for n, line in logical_lines(text):
+        where = f"line {n} of {source}"
         if kind in ("regexp", "pcre"):
-            # /pattern/flags action  (or if/endif blocks): the action follows the closing
-            # delimiter; good enough to tell a PERMIT from a REJECT.
-            m = re.match(r"(?:!?(.).*?(?<!\\)\1[A-Za-z]*)\s+(.*)", s)
-            if m:
-                out.append(m.group(2).strip())
+            if re.match(r"(?i)(if|endif)\b", line):
+                continue
+            rule = regexp_rule(line)
+            if rule is not None:
+                out.append(Entry(f"/{rule[0]}/{rule[1]}", rule[2], where,
+                                 substituted="$" in rule[2], pattern=rule[:2]))
             continue
-        parts = s.split(None, 1)
+        if kind == "cidr" and re.match(r"(?i)(if|endif)\b", line):
+            continue
+        parts = line.split(None, 1)
         if len(parts) == 2:
-            out.append(parts[1].strip())
+            out.append(Entry(parts[0], parts[1].strip(), where))
+    return out
+
+
+def _inline(ref: str, body: str) -> list[Entry] | None:
+    """``inline:{ key=value, { key = text with spaces } }``."""
+    inner = body.strip()
+    if not (inner.startswith("{") and inner.endswith("}")):
+        return None
+    out: list[Entry] = []
+    for word in split_braced(inner[1:-1]):
+        key, eq, value = unbrace(word).partition("=")
+        if eq:
+            out.append(Entry(key.strip(), value.strip(), f"'{unbrace(word)}' in {ref}"))
     return out
