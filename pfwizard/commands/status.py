@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pfwizard import exitcodes, miab
+from pfwizard import exitcodes, journalcheck, miab
 from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent.context import open_restore
@@ -17,8 +17,11 @@ EPILOG = """\
 status reports: in sync; customisations missing (after an upgrade), in main.cf or master.cf
 (named service/type/option, e.g. master.cf authclean/unix/header_checks); MiaB changed the base
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
-hand-made customisations a MiaB setup run commented out (restore --adopt reads them back).
-exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error.
+hand-made customisations a MiaB setup run commented out (restore --adopt reads them back);
+a change pfwizard was making when it was interrupted (killed, power cut, disk full), which may
+be half-applied: `pfwizard restore` (or any apply) undoes it first.
+exit codes: 0 in sync, 1 drift (anything above; run `pfwizard restore`), 2 error,
+4 refused (the state directory is not root's own).
 """
 
 
@@ -42,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     ctx = open_restore(args.config_dir, args.state_dir, miab_dir=args.miab_dir)
     plan = ctx.plan
     dangers = danger_findings(ctx.cf, ctx.config_dir)
+    # Read-only: an interrupted change is reported here, undone by restore or apply.
+    interrupted = journalcheck.interrupted(args.config_dir, args.state_dir)
     drift = (not plan.in_sync or bool(plan.conflicts) or bool(dangers)
-             or bool(ctx.adoptable))
+             or bool(ctx.adoptable) or bool(interrupted))
     code = exitcodes.FINDINGS if drift else exitcodes.OK
     if args.quiet:
         return code
@@ -51,8 +56,15 @@ def run(args: argparse.Namespace) -> int:
         data = ctx.to_dict()
         data["in_sync"] = not drift
         data["danger"] = [str(f) for f in dangers]
+        data["interrupted"] = [
+            {"entry": e.id, "summary": e.summary, "time": e.time,
+             "message": journalcheck.describe(e, args.config_dir, args.state_dir)}
+            for e in interrupted]
         print(json.dumps(data, indent=2))
         return code
+    for e in interrupted:
+        says = journalcheck.describe(e, args.config_dir, args.state_dir)
+        print(f"{Severity.DANGER.symbol} {says}")
     recorded = ctx.store.model.miab_release
     print(f"Mail-in-a-Box: {ctx.release or 'release unknown'}"
           + (f"; customisations recorded on {recorded}" if recorded else ""))
