@@ -160,20 +160,28 @@ class Interrupted:
 def interrupted(config_dir: str | Path, state_dir: str | Path) -> list[Interrupted]:
     """Entries for ``config_dir`` still in progress: a change that may be half-applied.
     Unreadable entries are not counted here (``rollback --list`` reports them)."""
+    return scan(config_dir, state_dir)[0]
+
+
+def scan(config_dir: str | Path, state_dir: str | Path) -> tuple[list[Interrupted], list[str]]:
+    """``interrupted``, and the ids of the entries that fail the checks."""
     root = Path(state_dir) / "journal"
     try:
         names = sorted((n for n in os.listdir(root) if _DIGITS.match(n)), key=int)
     except (FileNotFoundError, NotADirectoryError):
-        return []
-    out = []
+        return [], []
+    out, bad = [], []
     for n in names:
         try:
             data = parse(statedir.read_private(Path(state_dir), "journal", n, "entry.json"), n)
+        except FileNotFoundError:
+            continue  # an entry being created (swept at the next start if never finished)
         except (OSError, PfwizardError):
+            bad.append(n)
             continue
         if data["outcome"] == IN_PROGRESS and same_dir(data["config_dir"], config_dir):
             out.append(Interrupted(n, data["summary"], data["time"]))
-    return out
+    return out, bad
 
 
 def describe(entry: Interrupted, config_dir: str | Path, state_dir: str | Path) -> str:

@@ -50,10 +50,10 @@ def before(name: str, args: argparse.Namespace) -> int | None:
     if not exists:
         return None
     try:
-        pending = journalcheck.interrupted(config_dir, state_dir)
+        pending, unreadable = journalcheck.scan(config_dir, state_dir)
     except OSError:
         return None  # unreadable without sudo: the command says so itself
-    if not pending:
+    if not pending and not (unreadable and _mutates(name, args)):
         return None
     if not _mutates(name, args):
         if name not in ("status", "check"):
