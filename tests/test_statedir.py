@@ -205,7 +205,7 @@ def test_interrupted_change_is_reported_then_healed_by_a_no_op_restore(miab, cap
 
     assert heal(cfg, state) == exitcodes.OK
     err = capsys.readouterr().err
-    assert "entry 1 (apply profile helo.yaml) was interrupted and is undone: 1 file(s)" in err
+    assert "entry 1 (apply profile helo.yaml) was interrupted; undone: 1 file(s)" in err
     assert main_cf.read_bytes() == before
     assert run(cfg, state, "status") == exitcodes.OK
     assert run(cfg, state, "check") == exitcodes.OK

@@ -659,7 +659,7 @@ class Engine:
         if self.reload and self.tools.running(self.config_dir):
             self._undo_reload(run)
             reloaded = True
-        msg = (f"entry {entry.id} ({entry.summary}) was interrupted and is undone: "
+        msg = (f"entry {entry.id} ({entry.summary}) was interrupted; undone: "
                f"{len(done)} file(s) put back"
                + (", Postfix reloaded" if reloaded else
                   "" if not self.reload else ", Postfix is not running"))
