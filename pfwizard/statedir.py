@@ -23,6 +23,8 @@ from __future__ import annotations
 import errno
 import os
 import pwd
+import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -165,6 +167,13 @@ def ensure(state_dir: Path) -> None:
 def failure(exc: OSError, state_dir: Path, doing: str) -> PfwizardError:
     """One line naming the directory: "no space left on device in /var/lib/pfwizard: ..."."""
     what = (exc.strerror or str(exc)).lower()
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        # copytree's error: a list of (source, destination, "[Errno 28] No space left...")
+        first = str(exc.args[0][0][2]) if exc.args[0] else ""
+        found = re.match(r"\[Errno (\d+)\] ([^:]+)", first)
+        if found:
+            what = found.group(2).lower()
+            exc = OSError(int(found.group(1)), found.group(2))
     if exc.errno in (errno.EACCES, errno.EPERM):
         return UnsafeStateDir(f"cannot write the state directory {state_dir} ({what}): "
                               "run pfwizard with sudo")

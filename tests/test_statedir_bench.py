@@ -32,7 +32,8 @@ from pfwizard.cli import main
 from pfwizard.engine import Engine
 from pfwizard.engine.journal import FAILED, IN_PROGRESS, RECOVERED, REFUSED
 from pfwizard.engine.serving import master_pid
-from tests.conftest import needs_bench
+from tests.conftest import needs_bench, needs_postfix
+from tests.miab_setup import box
 from tests.test_engine_support import (
     backdate,
     seed000_and_authclean,
@@ -71,16 +72,14 @@ def tmpfs(size: str = "1m") -> Iterator[Path]:
 
 def fill(mnt: Path) -> None:
     """Fill the tmpfs to the last byte."""
-    with open(mnt / "filler", "ab") as fh:
+    with open(mnt / "filler", "ab", buffering=0) as fh:
         block = b"\0" * 4096
         with contextlib.suppress(OSError):
             while True:
                 fh.write(block)
-                fh.flush()
         with contextlib.suppress(OSError):
             while True:
                 fh.write(b"\0")
-                fh.flush()
 
 
 def enospc(filename: Path | None = None) -> OSError:
@@ -301,3 +300,49 @@ def test_kill_between_write_and_reload_then_status_and_a_no_op_apply_heal(miab, 
     pf(cfg, state, "status")
     assert "interrupted" not in capsys.readouterr().out
     shutil.rmtree(state, ignore_errors=True)
+
+
+STEP_WORDS = ("saving the backup copies", "saving the diff", "saving journal entry 1 failed; "
+              "nothing was written", "the change could not be recorded, so it was undone")
+
+
+@needs_postfix
+def test_real_full_disk_at_every_step_after_validation(tmp_path, monkeypatch):
+    """A real tmpfs left with 0, 1, 2, ... free pages once validation is over: the backups,
+    the diff, the entry, the outcome each meet a real ENOSPC in turn, until the change fits.
+    Every failing run leaves the files as they were and says so naming the directory."""
+    cfg, _ = box(tmp_path, "main.cf.v75-fresh")
+    before = snapshot(cfg)
+    free = [0]
+    real_exit = validate_mod.Stage.__exit__
+
+    def exit_then_fill(self, *exc):
+        real_exit(self, *exc)
+        fill(self.root.parent.parent)
+        with open(self.root.parent.parent / "filler", "r+b") as fh:
+            fh.truncate(max(0, os.fstat(fh.fileno()).st_size - free[0] * 4096))
+    monkeypatch.setattr(validate_mod.Stage, "__exit__", exit_then_fill)
+    outcomes: list[str] = []
+    steps: set[str] = set()
+    with tmpfs("2m") as mnt:
+        state = mnt / "state"
+        for pages in range(40):
+            free[0] = pages
+            eng = Engine(cfg, state, reload=False, gate=no_gate)
+            res = eng.apply(eng.plan(seed000_and_authclean(cfg)))
+            (mnt / "filler").unlink()
+            shutil.rmtree(state)  # each run on its own: no earlier entry uses the room
+            if res.ok:
+                break
+            outcomes.append(res.outcome)
+            steps.add(next(w for w in STEP_WORDS if w in (res.error or "")))
+            assert f"{NOSPACE}{state}" in (res.error or ""), res.error
+            assert res.refused is (res.outcome == REFUSED)
+            assert snapshot(cfg) == before, f"{pages} free pages"
+            assert not list(cfg.rglob(".pfwizard-tmp-*"))
+        else:
+            pytest.fail("never fitted")
+    assert res.ok and snapshot(cfg) != before
+    # Both kinds were met: refused before anything was written, undone after; and each step.
+    assert REFUSED in outcomes and FAILED in outcomes, outcomes
+    assert steps == set(STEP_WORDS), steps
