@@ -642,7 +642,12 @@ class Engine:
                 msgs.append(self._recover_entry(entry, run))
             elif (entry.outcome == PENDING_CONFIRM and entry.confirm_deadline is not None
                   and time.time() > entry.confirm_deadline + CONFIRM_GRACE):
-                res = self._rollback_locked(entry.id, run, "revert")
+                try:
+                    res = self._rollback_locked(entry.id, run, "revert")
+                except Refused as exc:  # e.g. its saved copies fail the checks
+                    msgs.append(f"entry {entry.id} was not confirmed in time, but cannot be "
+                                f"rolled back: {exc}")
+                    continue
                 msgs.append(f"entry {entry.id} was not confirmed in time: "
                             + ("rolled back" if res.ok else f"rollback failed: {res.error}"))
         return msgs
