@@ -308,3 +308,17 @@ def test_read_private_refuses_fifo_and_big_files(miab):
         fh.truncate(statedir.ENTRY_LIMIT + 1)
     with pytest.raises(statedir.UnsafeStateDir, match="larger than 16 MiB"):
         statedir.read_private(state, "journal", "big")
+
+
+def test_a_setuid_or_world_writable_file_is_never_recorded(miab, capsys):
+    """What pfwizard writes into its journal must pass its own checks at recovery."""
+    from pfwizard.engine import ChangeSet
+
+    cfg, state = miab
+    main_cf = cfg / "main.cf"
+    before = main_cf.read_bytes()
+    os.chmod(main_cf, 0o666)
+    eng = Engine(cfg, state, reload=False, gate=lambda cf, d: [])
+    res = eng.apply(eng.plan(ChangeSet("helo", {"smtpd_helo_required": "yes"}, [])))
+    assert res.refused and "chmod 664" in (res.error or "")
+    assert main_cf.read_bytes() == before

@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 
 from pfwizard.engine.atomic import AtomicWriter, FileMeta, read_or_none
-from pfwizard.engine.errors import CorruptEntry
+from pfwizard.engine.errors import CorruptEntry, UnsafePath
 from pfwizard.engine.journal import FileRecord, Journal, JournalEntry, sha256
 from pfwizard.journalcheck import real_inside
 
@@ -26,6 +26,13 @@ def capture(journal: Journal, entry: JournalEntry,
         rec = FileRecord(str(path), role, data is not None, sha256(data), map_type=map_type)
         if data is not None:
             meta = FileMeta.of(path)
+            if meta.mode & (0o7000 | 0o002):
+                # An entry must pass its own checks at recovery (see journalcheck): pfwizard
+                # never records, so never puts back, a setuid or world-writable file.
+                raise UnsafePath(
+                    f"{path} has mode {meta.mode:04o} (setuid/setgid/sticky or writable by "
+                    f"everyone): fix it first (chmod {meta.mode & 0o775:o} {path}); nothing "
+                    "was written")
             rec.mode, rec.uid, rec.gid = meta.mode, meta.uid, meta.gid
             rec.backup = journal.save_backup(entry.id, n, data)
         entry.files.append(rec)
