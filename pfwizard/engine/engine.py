@@ -181,11 +181,18 @@ class Engine:
     def _state_dir_failed(self, run: _Run, exc: OSError | StateDirError) -> ApplyResult:
         """The state directory failed before anything was written (after the write,
         ``_transaction`` undoes it and reports a failure itself): refused, exit 4."""
-        error = str(exc if isinstance(exc, StateDirError)
-                    else statedir.failure(exc, self.state_dir, "preparing the change"))
-        error += "; nothing was written"
+        error = self._os_error(exc, "preparing the change") + "; nothing was written"
         run("guard", "failed", error)
         return run.result(False, None, REFUSED, error, refused=True)
+
+    def _os_error(self, exc: OSError | StateDirError, doing: str) -> str:
+        """One line; it names the state directory when the error happened there."""
+        if isinstance(exc, StateDirError):
+            return str(exc)
+        where = str(exc.filename or self.state_dir)
+        if where == str(self.state_dir) or where.startswith(f"{self.state_dir}/"):
+            return str(statedir.failure(exc, self.state_dir, doing))
+        return f"{doing} failed: {(exc.strerror or str(exc)).lower()} ({where})"
 
     def rollback_plan(self, entry_id: str) -> Plan:
         """What ``rollback(entry_id)`` would write (to show its diff first)."""
@@ -236,7 +243,7 @@ class Engine:
             with lock.hold(self.state_dir, wait=self.timeout):
                 return self._recover_locked(run)
         except OSError as exc:
-            raise statedir.failure(exc, self.state_dir, "taking the lock") from None
+            raise StateDirError(self._os_error(exc, "undoing an interrupted change")) from None
 
     def confirm(self, entry_id: str) -> None:
         """Keep a change applied with ``confirm_within``; refuses if it is too late."""
@@ -390,9 +397,7 @@ class Engine:
             entry = self._backup(plan, run)
         except (OSError, StateDirError) as exc:
             # Nothing was changed yet; without a complete backup nothing will be.
-            why = str(exc if isinstance(exc, StateDirError)
-                      else statedir.failure(exc, self.state_dir, "the backup"))
-            error = f"backup failed: {why}; nothing was written"
+            error = f"backup failed: {self._os_error(exc, 'the backup')}; nothing was written"
             run("backup", "failed", error)
             self.journal.sweep_unwritten()
             return run.result(False, None, REFUSED, error, refused=True)
