@@ -19,6 +19,7 @@ from pfwizard import exitcodes, statedir
 from pfwizard.cli import main
 from pfwizard.engine import Engine
 from pfwizard.engine.journal import sha256
+from tests.conftest import needs_postfix
 from tests.miab_setup import box
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
@@ -322,3 +323,22 @@ def test_a_setuid_or_world_writable_file_is_never_recorded(miab, capsys):
     res = eng.apply(eng.plan(ChangeSet("helo", {"smtpd_helo_required": "yes"}, [])))
     assert res.refused and "chmod 664" in (res.error or "")
     assert main_cf.read_bytes() == before
+
+
+@needs_postfix
+def test_a_real_change_after_an_interrupted_one_undoes_it_then_applies(miab, tmp_path, capsys):
+    """Before, the interrupted change was undone inside the apply, after planning: the plan
+    then no longer matched the files and the apply refused ("files changed since...")."""
+    cfg, state = miab
+    main_cf = cfg / "main.cf"
+    before = main_cf.read_bytes()
+    main_cf.write_bytes(before + b"smtpd_helo_required = no\n")  # half-applied
+    plant(state, cfg, [rec(main_cf, before, role="main.cf")], {0: before})
+    profile = tmp_path / "p.yaml"
+    profile.write_text('version: 1\nparameters:\n  smtpd_helo_required:\n    value: "yes"\n')
+    assert run(cfg, state, "--no-reload", "apply", str(profile)) == exitcodes.CHANGED
+    out = capsys.readouterr()
+    assert "was interrupted; undone: 1 file(s) put back" in out.err
+    assert "files changed since pfwizard read them" not in out.out + out.err
+    text = main_cf.read_text()
+    assert "smtpd_helo_required = yes" in text and "smtpd_helo_required = no" not in text
