@@ -342,3 +342,14 @@ def test_a_real_change_after_an_interrupted_one_undoes_it_then_applies(miab, tmp
     assert "files changed since pfwizard read them" not in out.out + out.err
     text = main_cf.read_text()
     assert "smtpd_helo_required = yes" in text and "smtpd_helo_required = no" not in text
+
+
+def test_an_io_error_in_the_state_dir_names_it(tmp_path):
+    import errno
+
+    from pfwizard.engine.journal import Journal
+
+    j = Journal(tmp_path)
+    want = f"input/output error in {tmp_path}: saving journal entry 3 failed"
+    with pytest.raises(statedir.StateDirError, match=want), j.writing("saving journal entry 3"):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
