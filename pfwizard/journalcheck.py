@@ -195,6 +195,6 @@ def describe(entry: Interrupted, config_dir: str | Path, state_dir: str | Path) 
     if str(state_dir) != "/var/lib/pfwizard":
         sd += f" --state-dir {state_dir}"
     return (f"a change (journal entry {entry.id}, {entry.summary}, started "
-            f"{entry.time.replace('T', ' ')}) was interrupted and may be half-applied; "
+            f"{entry.time.replace('T', ' ').replace('+00:00', ' UTC')}) was interrupted and may be half-applied; "
             f"run `sudo pfwizard{sd} restore` to undo it (files put back as they were "
             "before it, Postfix reloaded)")

@@ -672,7 +672,8 @@ class Engine:
         msg = (f"entry {entry.id} ({entry.summary}) was interrupted; undone: "
                f"{len(done)} file(s) put back"
                + (", Postfix reloaded" if reloaded else
-                  "" if not self.reload else ", Postfix is not running"))
+                  ", Postfix not reloaded (--no-reload)" if not self.reload
+                  else ", Postfix is not running"))
         entry.outcome = RECOVERED
         entry.error = ("interrupted (pfwizard was killed, the machine stopped or the state "
                        "directory failed); every file was put back as before")
