@@ -194,7 +194,8 @@ def describe(entry: Interrupted, config_dir: str | Path, state_dir: str | Path) 
     sd = "" if str(config_dir) == "/etc/postfix" else f" --config-dir {config_dir}"
     if str(state_dir) != "/var/lib/pfwizard":
         sd += f" --state-dir {state_dir}"
-    return (f"a change (journal entry {entry.id}, {entry.summary}, started "
-            f"{entry.time.replace('T', ' ').replace('+00:00', ' UTC')}) was interrupted and may be half-applied; "
+    when = entry.time.replace("T", " ").replace("+00:00", " UTC")
+    return (f"a change (journal entry {entry.id}, {entry.summary}, started {when}) "
+            "was interrupted and may be half-applied; "
             f"run `sudo pfwizard{sd} restore` to undo it (files put back as they were "
             "before it, Postfix reloaded)")
