@@ -47,8 +47,8 @@ def before(name: str, args: argparse.Namespace) -> int | None:
             return None  # check works for anyone; the journal is root's business
         print(f"pfwizard: {exc}", file=sys.stderr)
         return exitcodes.REFUSED
-    if not exists:
-        return None
+    if not exists or name == "wizard":
+        return None  # the wizard undoes an interrupted change itself and shows it
     try:
         pending, unreadable = journalcheck.scan(config_dir, state_dir)
     except OSError:

@@ -353,3 +353,22 @@ def test_an_io_error_in_the_state_dir_names_it(tmp_path):
     want = f"input/output error in {tmp_path}: saving journal entry 3 failed"
     with pytest.raises(statedir.StateDirError, match=want), j.writing("saving journal entry 3"):
         raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+
+def test_the_wizard_undoes_an_interrupted_change_before_reading_main_cf(miab, monkeypatch):
+    import argparse
+    import sys
+
+    from pfwizard.commands import wizard
+
+    cfg, state = miab
+    main_cf = cfg / "main.cf"
+    before = main_cf.read_bytes()
+    main_cf.write_bytes(before + b"smtpd_helo_required = yes\n")
+    plant(state, cfg, [rec(main_cf, before, role="main.cf")], {0: before})
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    args = argparse.Namespace(config_dir=str(cfg), state_dir=str(state), no_reload=True)
+    notes = wizard.recover_first(args)  # shown on the wizard's first screen
+    assert len(notes) == 1 and "was interrupted; undone: 1 file(s) put back" in notes[0]
+    assert main_cf.read_bytes() == before
