@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from pfwizard import __version__, exitcodes
+from pfwizard import __version__, exitcodes, preflight
 from pfwizard.errors import PfwizardError
+from pfwizard.statedir import StateDirError, UnsafeStateDir
 
 DEFAULT_CONFIG_DIR = "/etc/postfix"
 DEFAULT_STATE_DIR = "/var/lib/pfwizard"
@@ -109,7 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, attr, os.path.abspath(value))
     name = args.command or "wizard"
     try:
+        # The state directory is checked (and an interrupted change undone) before a
+        # command reads anything: see pfwizard.preflight.
+        stop = preflight.before(name, args)
+        if stop is not None:
+            return stop
         return int(_load(name).run(args))
+    except StateDirError as exc:
+        print(f"pfwizard: {exc}", file=sys.stderr)
+        return exitcodes.FAILED
+    except UnsafeStateDir as exc:
+        print(f"pfwizard: {exc}", file=sys.stderr)
+        return exitcodes.REFUSED
     except PfwizardError as exc:
         print(f"pfwizard: {exc}", file=sys.stderr)
         return exitcodes.ERROR

@@ -13,7 +13,7 @@ ERROR = 2
 FAILED = 3
 """A write was attempted and failed; everything was rolled back to the previous config."""
 REFUSED = 4
-"""Nothing written: not root, another pfwizard holds the lock, files changed meanwhile,
+"""Nothing written: not root, a state directory that is not root's own, another pfwizard holds the lock, files changed meanwhile,
 validation or the safety checks refused the change, a conflict needs a decision, or the
 admin declined."""
 CHANGED = 10
@@ -28,8 +28,9 @@ MEANINGS: dict[int, str] = {
            "and line)",
     FAILED: "a change was written, failed and was rolled back: the previous configuration "
             "is in force",
-    REFUSED: "refused, nothing written (not root, locked, files changed meanwhile, rejected "
-             "by validation or the safety checks, conflict, declined)",
+    REFUSED: "refused, nothing written (not root, a state directory not root's own, locked, "
+             "files changed meanwhile, rejected by validation or the safety checks, conflict, "
+             "declined)",
     CHANGED: "apply/restore/rollback: the configuration was changed (with --dry-run: would "
              "be changed)",
 }

@@ -1,8 +1,11 @@
 """`pfwizard check`: every finding about the SMTP restriction lists, on the command line.
 
 Reads main.cf (and master.cf and the referenced tables when present) from --config-dir and
-prints each finding with its list, entry and reason.  Exit 0: nothing dangerous; 1: at least
-one danger finding; 2: the configuration could not be read (the message names file and line).
+prints each finding with its list, entry and reason; and, first, a change pfwizard was making
+when it was interrupted, which may be half-applied (a danger: the files on disk are neither
+the old configuration nor the new one).  Exit 0: nothing dangerous; 1: at least one danger
+finding; 2: the configuration could not be read (the message names file and line); 4: the
+state directory is not root's own.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from pfwizard import analyser, exitcodes
+from pfwizard import analyser, exitcodes, journalcheck
 from pfwizard.errors import ConfigError
 from pfwizard.findings import Finding, Severity, worst
 
@@ -50,6 +53,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"pfwizard check: cannot read the configuration: {exc}", file=sys.stderr)
         return exitcodes.ERROR
     findings = analyser.analyse(cf, config_dir, master)
+    state_dir = getattr(args, "state_dir", None) or "/var/lib/pfwizard"
+    try:
+        interrupted = journalcheck.interrupted(config_dir, state_dir)
+    except OSError:
+        interrupted = []  # the journal is root's: without sudo, check the files only
+    findings = [Finding("interrupted-change", Severity.DANGER,
+                        journalcheck.describe(e, config_dir, state_dir),
+                        parameter=f"journal entry {e.id}")
+                for e in interrupted] + findings
     floor = Severity(getattr(args, "min_severity", "info")).rank
     shown = [f for f in findings if f.severity.rank >= floor]
     colour = _use_colour(args)

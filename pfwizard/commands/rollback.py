@@ -68,19 +68,26 @@ def _line(e: JournalEntry) -> str:
 
 
 def _list(engine: Engine) -> int:
-    entries = engine.history()
-    if not entries:
+    # An entry that fails the checks is named on one line and skipped, never shown as true.
+    entries, unreadable = engine.journal.scan()
+    if not entries and not unreadable:
         print(f"no changes recorded yet in {engine.state_dir}")
         return exitcodes.OK
     print(f"{'ID':>4}  {'WHEN (UTC)':19}  {'USER':12}  {'KIND':8}  {'OUTCOME':22}  SUMMARY")
-    for e in entries:
-        print(_line(e))
+    lines = [(int(e.id), _line(e)) for e in entries]
+    lines += [(int(i), f"{i:>4}  unreadable ({why}), skipped") for i, why in unreadable]
+    for _, line in sorted(lines):
+        print(line)
     print("\npfwizard rollback --show ID: details and diff; --to ID: undo it")
     return exitcodes.OK
 
 
 def _show(engine: Engine, entry_id: str) -> int:
-    entry = next((e for e in engine.history() if e.id == entry_id), None)
+    try:
+        entry = engine.journal.read(entry_id)
+    except Refused as exc:
+        print(f"pfwizard: {exc}", file=sys.stderr)
+        return exitcodes.ERROR
     if entry is None:
         print(f"pfwizard: no journal entry {entry_id!r}", file=sys.stderr)
         return exitcodes.ERROR

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pfwizard import exitcodes, miab
+from pfwizard import exitcodes, journalcheck, miab
 from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent.context import open_restore
@@ -19,7 +19,9 @@ status reports: in sync; customisations missing (after an upgrade), in main.cf o
 (named service/type/option, e.g. master.cf authclean/unix/header_checks); MiaB changed the base
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
 hand-made customisations a MiaB setup run commented out (restore --adopt reads them back);
-a failed last run of the after-upgrade hook (restore --install-hook), with its reason.
+a failed last run of the after-upgrade hook (restore --install-hook), with its reason;
+a change pfwizard was making when it was interrupted (killed, power cut, disk full), which may
+be half-applied: `pfwizard restore` (or any apply) undoes it first.
 """
 
 
@@ -45,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
     dangers = danger_findings(ctx.cf, ctx.config_dir)
     hook = last_outcome(ctx.state_dir)
     hook_failed = hook is not None and hook.failed
+    # Read-only: an interrupted change is reported here, undone by restore or apply.
+    interrupted = journalcheck.interrupted(args.config_dir, args.state_dir)
     drift = (not plan.in_sync or bool(plan.conflicts) or bool(dangers)
-             or bool(ctx.adoptable) or hook_failed)
+             or bool(ctx.adoptable) or hook_failed or bool(interrupted))
     code = exitcodes.FINDINGS if drift else exitcodes.OK
     if args.quiet:
         return code
@@ -57,8 +61,15 @@ def run(args: argparse.Namespace) -> int:
         data["hook_last_run"] = None if hook is None else {
             "time": hook.time, "exit_code": hook.exit_code, "failed": hook.failed,
             "message": hook.message}
+        data["interrupted"] = [
+            {"entry": e.id, "summary": e.summary, "time": e.time,
+             "message": journalcheck.describe(e, args.config_dir, args.state_dir)}
+            for e in interrupted]
         print(json.dumps(data, indent=2))
         return code
+    for e in interrupted:
+        says = journalcheck.describe(e, args.config_dir, args.state_dir)
+        print(f"{Severity.DANGER.symbol} {says}")
     recorded = ctx.store.model.miab_release
     print(f"Mail-in-a-Box: {ctx.release or 'release unknown'}"
           + (f"; customisations recorded on {recorded}" if recorded else ""))

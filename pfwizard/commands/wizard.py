@@ -45,14 +45,32 @@ def open_wizard(session: Session, args: argparse.Namespace,
     return int(code or 0)
 
 
+def recover_first(args: argparse.Namespace) -> tuple[str, ...]:
+    """Undo an interrupted change before the wizard reads main.cf (so that it shows the
+    configuration really in force); what was done becomes a note on its first screen."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return ()
+    from pathlib import Path
+
+    from pfwizard.engine import Engine
+
+    try:
+        return tuple(Engine(Path(args.config_dir), Path(args.state_dir),
+                            reload=not getattr(args, "no_reload", False)).recover())
+    except PfwizardError as exc:
+        return (f"could not check for an interrupted apply: {exc}",)
+
+
 def run(args: argparse.Namespace) -> int:
+    notes = recover_first(args)
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
-    return open_wizard(session, args)
+    return open_wizard(session, args, notes)
 
 
 def open_rollback(args: argparse.Namespace) -> int:
     """The journal browser (`pfwizard rollback` without --to on a terminal)."""
+    notes = recover_first(args)
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
-    return open_wizard(session, args, start="rollback")
+    return open_wizard(session, args, notes, start="rollback")

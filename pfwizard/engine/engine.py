@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
 
+from pfwizard import statedir
 from pfwizard.engine import backup, confirm, lock
 from pfwizard.engine.atomic import TEMP_GLOBS, AtomicWriter, FileMeta, can_access, read_or_none
 from pfwizard.engine.changeset import (
@@ -28,11 +29,12 @@ from pfwizard.engine.changeset import (
     text_diff,
     write_order,
 )
-from pfwizard.engine.errors import ChangedMeanwhile, Refused, StepFailed
+from pfwizard.engine.errors import ChangedMeanwhile, CorruptEntry, Refused, StepFailed
 from pfwizard.engine.journal import (
     APPLIED,
     CONFIRMED,
     FAILED,
+    IN_FORCE,
     IN_PROGRESS,
     PENDING_CONFIRM,
     RECOVERED,
@@ -58,7 +60,9 @@ from pfwizard.engine.serving import (
 from pfwizard.engine.tables import install_indexed
 from pfwizard.engine.validate import Gate, Stage, validate
 from pfwizard.errors import PostfixCommandError
+from pfwizard.journalcheck import same_dir
 from pfwizard.postfix import Result
+from pfwizard.statedir import StateDirError, UnsafeStateDir
 
 # A pending confirm-or-revert whose watcher should have acted this long ago is reverted by
 # the next pfwizard that starts (the machine rebooted, or the watcher was killed).
@@ -127,7 +131,8 @@ class Engine:
                  gate: Gate | None = None, timeout: float = 60,
                  tools: PostfixTools | None = None, writer: AtomicWriter | None = None,
                  restart: Callable[[], None] | None = None) -> None:
-        self.config_dir = Path(config_dir)
+        # Absolute: the journal records paths that recovery must find from any directory.
+        self.config_dir = Path(os.path.abspath(config_dir))
         self.state_dir = Path(state_dir)
         self.reload = reload
         self.gate = gate if gate is not None else default_gate()
@@ -135,7 +140,7 @@ class Engine:
         self.tools = tools or PostfixTools(timeout)
         self.writer = writer or AtomicWriter()
         self.restart_hook = restart
-        self.journal = Journal(self.state_dir)
+        self.journal = Journal(self.state_dir, self.config_dir)
         self._queue_directory: Path | None = None
         self.before_reload: Callable[[], None] | None = None
         """Test seam, called right before every reload: tests backdate mtimes there to skip
@@ -156,6 +161,8 @@ class Engine:
         except Refused as exc:
             run("guard", "failed", str(exc))
             return run.result(False, None, REFUSED, str(exc), refused=True)
+        except (OSError, StateDirError) as exc:
+            return self._state_dir_failed(run, exc)
 
     def rollback(self, entry_id: str, progress: Progress | None = None) -> ApplyResult:
         """Put every file ``entry_id`` touched back as it was before it; journaled too."""
@@ -168,6 +175,24 @@ class Engine:
         except Refused as exc:
             run("guard", "failed", str(exc))
             return run.result(False, None, REFUSED, str(exc), refused=True)
+        except (OSError, StateDirError) as exc:
+            return self._state_dir_failed(run, exc)
+
+    def _state_dir_failed(self, run: _Run, exc: OSError | StateDirError) -> ApplyResult:
+        """The state directory failed before anything was written (after the write,
+        ``_transaction`` undoes it and reports a failure itself): refused, exit 4."""
+        error = self._os_error(exc, "preparing the change") + "; nothing was written"
+        run("guard", "failed", error)
+        return run.result(False, None, REFUSED, error, refused=True)
+
+    def _os_error(self, exc: OSError | StateDirError, doing: str) -> str:
+        """One line; it names the state directory when the error happened there."""
+        if isinstance(exc, StateDirError):
+            return str(exc)
+        where = str(exc.filename or self.state_dir)
+        if where == str(self.state_dir) or where.startswith(f"{self.state_dir}/"):
+            return str(statedir.failure(exc, self.state_dir, doing))
+        return f"{doing} failed: {(exc.strerror or str(exc)).lower()} ({where})"
 
     def rollback_plan(self, entry_id: str) -> Plan:
         """What ``rollback(entry_id)`` would write (to show its diff first)."""
@@ -206,12 +231,19 @@ class Engine:
         return self.journal.diff(entry_id)
 
     def recover(self, progress: Progress | None = None) -> list[str]:
-        """Undo any apply cut short (SIGKILL, power loss); revert overdue unconfirmed ones."""
-        if not (self.state_dir / "journal").is_dir():
-            return []
+        """Undo any apply cut short (SIGKILL, power loss); revert overdue unconfirmed ones.
+        Refused if the state directory cannot be trusted; StateDirError if it fails."""
+        try:
+            if not statedir.verify(self.state_dir) or not (self.state_dir / "journal").is_dir():
+                return []
+        except UnsafeStateDir as exc:
+            raise Refused(str(exc)) from None
         run = _Run(progress)
-        with lock.hold(self.state_dir, wait=self.timeout):
-            return self._recover_locked(run)
+        try:
+            with lock.hold(self.state_dir, wait=self.timeout):
+                return self._recover_locked(run)
+        except OSError as exc:
+            raise StateDirError(self._os_error(exc, "undoing an interrupted change")) from None
 
     def confirm(self, entry_id: str) -> None:
         """Keep a change applied with ``confirm_within``; refuses if it is too late."""
@@ -241,9 +273,11 @@ class Engine:
     # ---- the transaction -------------------------------------------------------------------
     def _prepare(self) -> None:
         try:
-            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            statedir.ensure(self.state_dir)  # root's own, or refused
             os.chmod(self.state_dir, 0o700)
             self.journal.ensure()
+        except UnsafeStateDir as exc:
+            raise Refused(str(exc)) from None
         except PermissionError as exc:
             raise Refused(f"cannot write the state directory {self.state_dir} "
                           f"({exc.strerror}): run pfwizard with sudo") from None
@@ -271,17 +305,46 @@ class Engine:
 
     def _finish(self, entry: JournalEntry, run: _Run, outcome: str,
                 error: str | None = None) -> None:
+        """Record the outcome.  For a change left in force (applied, pending-confirm) a
+        failure to record it raises StateDirError: the caller undoes the change.  For one
+        already undone, the failure is only said: the entry stays in progress on disk and
+        the next start undoes it again, which changes nothing."""
         entry.outcome = outcome
         entry.error = error
         entry.postfix_output = "\n".join(x for x in run.output if x.strip())
         entry.steps = [asdict(e) for e in run.events]
-        self.journal.save(entry)
+        try:
+            self.journal.save(entry)
+        except StateDirError as exc:
+            if outcome in IN_FORCE:
+                raise
+            run("journal", "failed", f"{exc}; the files are as before")
+
+    def _keep(self, entry: JournalEntry, run: _Run, outcome: str, was_running: bool
+              ) -> ApplyResult | None:
+        """Record a change as in force; if the state directory fails now, undo it (the
+        previous configuration goes back in force) and return the failure (exit 3)."""
+        try:
+            self._finish(entry, run, outcome)
+            return None
+        except StateDirError as exc:
+            error = f"{exc}: the change could not be recorded, so it was undone"
+            run("journal", "failed", error)
+            self._undo(entry, run, True, was_running)
+            self._finish(entry, run, FAILED, error + "; every file was put back as before")
+            return run.result(False, entry.id, FAILED, error)
 
     def _refuse(self, plan: Plan, run: _Run, error: str, refused: bool) -> ApplyResult:
         """Journal a refusal (nothing written) and say why."""
-        entry = self._new_entry(plan)
-        self.journal.create(entry)
-        self.journal.save_diff(entry, plan.unified_diff())
+        try:
+            entry = self._new_entry(plan)
+            self.journal.create(entry)
+            self.journal.save_diff(entry, plan.unified_diff())
+        except StateDirError as exc:
+            # Nothing was written: the refusal stands, only its journal entry is missing.
+            self.journal.sweep_unwritten()
+            return run.result(False, None, REFUSED, f"{error}\n(not journaled: {exc})",
+                              refused=refused)
         self._finish(entry, run, REFUSED, error)
         return run.result(False, entry.id, REFUSED, error, refused=refused)
 
@@ -332,13 +395,12 @@ class Engine:
             self._queue_directory = Path(queue_dir)
         try:
             entry = self._backup(plan, run)
-        except OSError as exc:
+        except (OSError, StateDirError) as exc:
             # Nothing was changed yet; without a complete backup nothing will be.
-            error = (f"backup failed: {exc.strerror or exc} ({exc.filename or self.state_dir})"
-                     "; nothing was written")
+            error = f"backup failed: {self._os_error(exc, 'the backup')}; nothing was written"
             run("backup", "failed", error)
             self.journal.sweep_unwritten()
-            return run.result(False, None, REFUSED, error)
+            return run.result(False, None, REFUSED, error, refused=True)
         wrote = False
         try:
             run("write", "start", "")
@@ -372,13 +434,15 @@ class Engine:
 
         if confirm_within is not None:
             entry.confirm_deadline = time.time() + confirm_within
-            self._finish(entry, run, PENDING_CONFIRM)
+            failed = self._keep(entry, run, PENDING_CONFIRM, was_running)
+            if failed is not None:
+                return failed
             confirm.spawn_watcher(self, entry.id, entry.confirm_deadline)
             run("confirm", "start", f"confirm within {confirm_within:g} s "
                 f"(pfwizard rollback --confirm {entry.id}) or it is rolled back by itself")
             return run.result(True, entry.id, PENDING_CONFIRM)
-        self._finish(entry, run, APPLIED)
-        return run.result(True, entry.id, APPLIED)
+        failed = self._keep(entry, run, APPLIED, was_running)
+        return failed or run.result(True, entry.id, APPLIED)
 
     def _backup(self, plan: Plan, run: _Run) -> JournalEntry:
         run("backup", "start", f"into {self.journal.root}")
@@ -558,29 +622,67 @@ class Engine:
         return result
 
     def _recover_locked(self, run: _Run) -> list[str]:
+        """Undo every change of this config dir left in progress (files back, then a reload:
+        Postfix may have loaded the half-applied files), revert overdue unconfirmed ones.
+        Entries that fail the checks (see ``journalcheck``) are skipped and said, never
+        used; those of another config dir are left to a pfwizard run on that one."""
         msgs: list[str] = []
         self.journal.sweep_unwritten()
         for stale in self.state_dir.glob("stage-*"):
             shutil.rmtree(stale, ignore_errors=True)
-        for entry in self.journal.entries():
+        entries, bad = self.journal.scan()
+        for entry_id, why in bad:
+            msgs.append(f"journal entry {entry_id} is unreadable ({why}): skipped, never used "
+                        "to write anything")
+            run("recover", "skipped", msgs[-1])
+        for entry in entries:
+            if not same_dir(entry.config_dir, self.config_dir):
+                if entry.outcome == IN_PROGRESS:
+                    msgs.append(f"entry {entry.id} ({entry.summary}) for {entry.config_dir} "
+                                "was interrupted; run pfwizard with --config-dir "
+                                f"{entry.config_dir} to undo it")
+                    run("recover", "skipped", msgs[-1])
+                continue
             if entry.outcome == IN_PROGRESS:
-                self._sweep_temp(entry)
-                done = backup.restore(self.journal, entry, self.writer)
-                entry.outcome = RECOVERED
-                entry.error = ("interrupted (pfwizard was killed or the machine stopped); "
-                               "every file was put back as before")
-                self.journal.save(entry)
-                msgs.append(f"entry {entry.id} ({entry.summary}) was interrupted; "
-                            f"undone: {len(done)} file(s) put back")
-                run("recover", "ok", msgs[-1])
-                if done and self.reload and self.tools.running(self.config_dir):
-                    self._undo_reload(run)
+                msgs.append(self._recover_entry(entry, run))
             elif (entry.outcome == PENDING_CONFIRM and entry.confirm_deadline is not None
                   and time.time() > entry.confirm_deadline + CONFIRM_GRACE):
-                res = self._rollback_locked(entry.id, run, "revert")
+                try:
+                    res = self._rollback_locked(entry.id, run, "revert")
+                except Refused as exc:  # e.g. its saved copies fail the checks
+                    msgs.append(f"entry {entry.id} was not confirmed in time, but cannot be "
+                                f"rolled back: {exc}")
+                    continue
                 msgs.append(f"entry {entry.id} was not confirmed in time: "
                             + ("rolled back" if res.ok else f"rollback failed: {res.error}"))
         return msgs
+
+    def _recover_entry(self, entry: JournalEntry, run: _Run) -> str:
+        """Undo one interrupted change: files back, reload, then record it as recovered."""
+        try:
+            self._sweep_temp(entry)
+            done = backup.restore(self.journal, entry, self.writer)
+        except CorruptEntry as exc:
+            run("recover", "failed", str(exc))
+            return f"entry {entry.id} ({entry.summary}) was interrupted but cannot be undone: {exc}"
+        reloaded = False
+        if self.reload and self.tools.running(self.config_dir):
+            self._undo_reload(run)
+            reloaded = True
+        msg = (f"entry {entry.id} ({entry.summary}) was interrupted; undone: "
+               f"{len(done)} file(s) put back"
+               + (", Postfix reloaded" if reloaded else
+                  ", Postfix not reloaded (--no-reload)" if not self.reload
+                  else ", Postfix is not running"))
+        entry.outcome = RECOVERED
+        entry.error = ("interrupted (pfwizard was killed, the machine stopped or the state "
+                       "directory failed); every file was put back as before")
+        try:
+            self.journal.save(entry)
+        except StateDirError as exc:
+            msg += f" (not recorded in the journal: {exc})"
+        run("recover", "ok", msg)
+        return msg
 
     def _undo_reload(self, run: _Run) -> None:
         try:

@@ -32,3 +32,13 @@ class StepFailed(PfwizardError):
         self.step = step
         self.output = output
         super().__init__(message)
+
+
+class CorruptEntry(Refused):
+    """A journal entry that is unreadable or not one pfwizard could have written (a path
+    outside the config directory, a setuid mode, a swapped backup): never used."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        self.reason = reason or message
+        """The reason alone (for one line of ``rollback --list``)."""
+        super().__init__(message)

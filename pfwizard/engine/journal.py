@@ -8,6 +8,11 @@ Layout (``<state_dir>`` is mode 0700)::
 
 ``entry.json`` is replaced atomically and fsynced; backups are fsynced before it is first
 written, so an entry that exists always has all of its backups.
+
+Nothing read back is believed blindly: every entry is checked (``pfwizard.journalcheck``)
+and read without following symbolic links (``pfwizard.statedir.read_private``); a backup
+must still match the checksum its entry recorded.  A write that fails (no space left, I/O
+error) raises ``StateDirError`` naming the state directory.
 """
 
 from __future__ import annotations
@@ -17,12 +22,19 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pfwizard import journalcheck, statedir
 from pfwizard.engine.atomic import AtomicWriter, FileMeta, fsync_dir
+from pfwizard.engine.errors import CorruptEntry
+from pfwizard.errors import PfwizardError
+from pfwizard.statedir import StateDirError
 
 # Outcomes.  IN_PROGRESS on disk after a crash means: undo it at the next start.
 IN_PROGRESS = "in-progress"
@@ -104,19 +116,41 @@ class JournalEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JournalEntry:
-        files = [FileRecord(**f) for f in data.pop("files", [])]
+        """From a dict ``journalcheck.check_entry`` accepted (unknown keys are ignored)."""
+        rec_keys = FileRecord.__dataclass_fields__
+        files = [FileRecord(**{k: v for k, v in f.items() if k in rec_keys})
+                 for f in data.pop("files", [])]
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(files=files, **known)
 
 
+_ID = re.compile(r"[0-9]{1,9}\Z")
+
+
+def _unreadable(entry_id: str, why: str) -> CorruptEntry:
+    return CorruptEntry(f"journal entry {entry_id}: unreadable ({why})", why)
+
+
 class Journal:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, config_dir: Path | None = None) -> None:
+        self.state_dir = state_dir
         self.root = state_dir / "journal"
+        self.config_dir = config_dir
+        """Entries for another configuration directory are listed but never used."""
         # Its own writer: faults injected into the engine's writer must not hit the journal.
         self.writer = AtomicWriter()
 
+    @contextmanager
+    def writing(self, doing: str) -> Iterator[None]:
+        """An OSError in the state directory becomes one line naming it (exit 3 or 4)."""
+        try:
+            yield
+        except OSError as exc:
+            raise StateDirError(str(statedir.failure(exc, self.state_dir, doing))) from None
+
     def ensure(self) -> None:
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self.writing("creating journal/"):
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def entry_dir(self, entry_id: str) -> Path:
         return self.root / entry_id
@@ -124,7 +158,7 @@ class Journal:
     def ids(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted((p.name for p in self.root.iterdir() if p.name.isdigit()), key=int)
+        return sorted((p.name for p in self.root.iterdir() if _ID.match(p.name)), key=int)
 
     def new_id(self) -> str:
         ids = self.ids()
@@ -132,58 +166,114 @@ class Journal:
 
     def create(self, entry: JournalEntry) -> Path:
         d = self.entry_dir(entry.id)
-        (d / "files").mkdir(mode=0o700, parents=True)
-        fsync_dir(self.root)
+        with self.writing(f"creating journal entry {entry.id}"):
+            d.mkdir(mode=0o700)
+            (d / "files").mkdir(mode=0o700)
+            fsync_dir(self.root)
         return d
 
     def save_backup(self, entry_id: str, n: int, data: bytes) -> str:
         """Store the bytes of one file as it was, fsynced; returns its name under files/."""
+        if len(data) > statedir.BACKUP_LIMIT:
+            raise CorruptEntry(f"a file to change is larger than "
+                               f"{statedir.BACKUP_LIMIT // (1024 * 1024)} MiB: pfwizard does "
+                               "not back up (or change) files that big; nothing was written")
         name = str(n)
         path = self.entry_dir(entry_id) / "files" / name
-        with open(path, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(path, 0o600)
+        with self.writing(f"saving the backup copies of journal entry {entry_id}"):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600)
+            with open(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
         return name
 
     def backup_bytes(self, entry: JournalEntry, rec: FileRecord) -> bytes | None:
+        """The saved copy of ``rec``; CorruptEntry if it is not the one the entry recorded."""
         if rec.backup is None:
             return None
-        return (self.entry_dir(entry.id) / "files" / rec.backup).read_bytes()
+        try:
+            data = statedir.read_private(self.state_dir, "journal", entry.id, "files",
+                                         rec.backup, limit=statedir.BACKUP_LIMIT)
+        except (OSError, PfwizardError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise CorruptEntry(f"journal entry {entry.id}: the saved copy of {rec.path} "
+                               f"cannot be used ({why})") from None
+        if sha256(data) != rec.sha256_before:
+            raise CorruptEntry(f"journal entry {entry.id}: the saved copy of {rec.path} does "
+                               "not match the checksum recorded with it")
+        return data
 
     def save(self, entry: JournalEntry) -> None:
         d = self.entry_dir(entry.id)
-        fsync_dir(d / "files")
         data = json.dumps(asdict(entry), indent=1, sort_keys=True).encode() + b"\n"
-        self.writer.write(d / "entry.json", data, FileMeta(0o600, os.geteuid(), os.getegid()))
+        with self.writing(f"saving journal entry {entry.id}"):
+            fsync_dir(d / "files")
+            self.writer.write(d / "entry.json", data,
+                              FileMeta(0o600, os.geteuid(), os.getegid()))
 
     def save_diff(self, entry: JournalEntry, diff: str) -> None:
         path = self.entry_dir(entry.id) / "diff.patch"
-        self.writer.write(path, diff.encode("utf-8", "surrogateescape"),
-                          FileMeta(0o600, os.geteuid(), os.getegid()))
+        with self.writing(f"saving the diff of journal entry {entry.id}"):
+            self.writer.write(path, diff.encode("utf-8", "surrogateescape"),
+                              FileMeta(0o600, os.geteuid(), os.getegid()))
         entry.diff_available = True
 
     def diff(self, entry_id: str) -> str | None:
-        try:
-            return (self.entry_dir(entry_id) / "diff.patch").read_text(errors="replace")
-        except FileNotFoundError:
+        if not _ID.match(entry_id):
             return None
-
-    def load(self, entry_id: str) -> JournalEntry | None:
         try:
-            raw = (self.entry_dir(entry_id) / "entry.json").read_bytes()
+            raw = statedir.read_private(self.state_dir, "journal", entry_id, "diff.patch")
+        except (OSError, PfwizardError):
+            return None
+        return raw.decode(errors="replace")
+
+    def read(self, entry_id: str) -> JournalEntry | None:
+        """Entry ``entry_id`` checked (see ``journalcheck``); None if there is none;
+        CorruptEntry (with the reason) if it cannot be believed."""
+        if not _ID.match(entry_id):
+            return None
+        try:
+            raw = statedir.read_private(self.state_dir, "journal", entry_id, "entry.json")
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return JournalEntry.from_json(json.loads(raw))
+        except OSError as exc:
+            raise _unreadable(entry_id, (exc.strerror or str(exc)).lower()) from None
+        except PfwizardError as exc:
+            raise _unreadable(entry_id, str(exc)) from None
+        try:
+            data = journalcheck.parse(raw, entry_id)
+        except journalcheck.InvalidEntry as exc:
+            raise _unreadable(entry_id, str(exc)) from None
+        return JournalEntry.from_json(data)
 
-    def entries(self) -> list[JournalEntry]:
-        out = []
+    def load(self, entry_id: str) -> JournalEntry | None:
+        """``read``, and refused (CorruptEntry) if the entry is about another configuration
+        directory than this journal's: its files are not this engine's to write."""
+        entry = self.read(entry_id)
+        if (entry is not None and self.config_dir is not None
+                and not journalcheck.same_dir(entry.config_dir, self.config_dir)):
+            raise CorruptEntry(f"journal entry {entry_id} changed {entry.config_dir}, not "
+                               f"{self.config_dir} (use --config-dir {entry.config_dir})")
+        return entry
+
+    def scan(self) -> tuple[list[JournalEntry], list[tuple[str, str]]]:
+        """Every entry oldest first, and the unreadable ones as (id, reason)."""
+        out: list[JournalEntry] = []
+        bad: list[tuple[str, str]] = []
         for i in self.ids():
-            e = self.load(i)
+            try:
+                e = self.read(i)
+            except CorruptEntry as exc:
+                bad.append((i, exc.reason))
+                continue
             if e is not None:
                 out.append(e)
-        return out
+        return out, bad
+
+    def entries(self) -> list[JournalEntry]:
+        return self.scan()[0]
 
     def sweep_unwritten(self) -> list[str]:
         """Remove entry directories whose entry.json never got written (nothing was changed

@@ -32,14 +32,30 @@ class Request:
     """Set by ``execute`` when nothing was applied because of a refusal or failure: why."""
 
 
+def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> bool:
+    """Record customizations.yaml; False (said, naming the directory) if the state
+    directory fails: no space left, an I/O error."""
+    try:
+        store.save()
+        return True
+    except OSError as exc:
+        what = (exc.strerror or str(exc)).lower()
+        applied = (f"the change is in force (journal entry {entry_id}; "
+                   f"`pfwizard rollback --to {entry_id}` undoes it) but " if entry_id else "")
+        say(f"{what} in {store.path.parent}: {applied}{store.path} could not be updated; "
+            "free some space and run the same command again to record it")
+        return False
+
+
 def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
             say: Callable[[str], None] = print) -> int:
     """Returns an exit code: 0 nothing to do, 10 changed (with ``dry_run``: would change),
     4 refused/conflict, 3 failed."""
     conflicts = plan.conflicts
     if plan.in_sync and not conflicts:
-        if req.update is not None and not req.dry_run and req.update(store):
-            store.save()
+        if (req.update is not None and not req.dry_run and req.update(store)
+                and not _save(store, say, None)):
+            return exitcodes.FAILED
         say("nothing to do: the customisations are in force (in sync)")
         return exitcodes.OK
     for line in describe(plan):
@@ -67,7 +83,8 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         return exitcodes.OK if prepared.is_empty else exitcodes.CHANGED
     if prepared.is_empty:
         if update(store):
-            store.save()
+            if not _save(store, say, None):
+                return exitcodes.FAILED
             say(f"configuration unchanged; {store.path} updated")
         else:
             say("nothing to change")
@@ -83,8 +100,8 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         say(f"not applied: {outcome.error}")
         return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
     req.entry_id = outcome.entry_id
-    if update(store):
-        store.save()
+    if update(store) and not _save(store, say, outcome.entry_id):
+        return exitcodes.FAILED
     say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
     if req.confirm_within and outcome.entry_id:
         say(f"it will be rolled back in {req.confirm_within:g} s unless confirmed: "
