@@ -10,7 +10,7 @@ from pfwizard import exitcodes
 from pfwizard.engine import Refused
 from pfwizard.intent.rebase import RestorePlan
 from pfwizard.intent.report import describe
-from pfwizard.intent.store import IntentFile
+from pfwizard.intent.store import IntentChanged, IntentFile
 from pfwizard.intent.writer import Writer
 
 
@@ -36,7 +36,11 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     conflicts = plan.conflicts
     if plan.in_sync and not conflicts:
         if req.update is not None and not req.dry_run and req.update(store):
-            store.save()
+            try:
+                store.save()
+            except IntentChanged as exc:
+                say(f"refused, nothing written: {exc}")
+                return exitcodes.REFUSED
         say("nothing to do: the customisations are in force (in sync)")
         return exitcodes.OK
     for line in describe(plan):
@@ -60,9 +64,17 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if req.dry_run:
         say("dry run: nothing written")
         return exitcodes.OK
+    if not store.unchanged():
+        say(f"refused, nothing written: {store.path} changed since pfwizard read it "
+            "(edited by hand or by another pfwizard meanwhile); run again")
+        return exitcodes.REFUSED
     if prepared.is_empty:
         if update(store):
-            store.save()
+            try:
+                store.save()
+            except IntentChanged as exc:
+                say(f"refused, nothing written: {exc}")
+                return exitcodes.REFUSED
             say(f"configuration unchanged; {store.path} updated")
         else:
             say("nothing to change")
@@ -78,7 +90,14 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
     req.entry_id = outcome.entry_id
     if update(store):
-        store.save()
+        try:
+            store.save()
+        except IntentChanged as exc:
+            # The configuration change is in force; only its record was refused.
+            say(f"the change is in force (journal entry {outcome.entry_id}), but it was not "
+                f"recorded: {exc}. Undo it with `pfwizard rollback --to {outcome.entry_id}`, "
+                "or run the same command again to record it")
+            return exitcodes.REFUSED
     say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
     if req.confirm_within and outcome.entry_id:
         say(f"it will be rolled back in {req.confirm_within:g} s unless confirmed: "
