@@ -9,6 +9,7 @@ from pfwizard import exitcodes
 from pfwizard.intent import Policy
 from pfwizard.intent.context import open_restore
 from pfwizard.intent.hook import install_hook
+from pfwizard.intent.store import ListEditRefused
 
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
@@ -20,7 +21,8 @@ recorded first. Conflicts (anchor gone,
 MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
 nothing is written unless --on-conflict is given.
 exit codes: 0 nothing to do (or --dry-run), 10 restored, 2 error, 3 failed and rolled back,
-4 conflict / declined / refused (nothing written).
+4 conflict / declined / refused (nothing written: e.g. an open relay or an unknown restriction
+in customizations.yaml, a file changed meanwhile).
 """
 
 
@@ -71,9 +73,13 @@ def run(args: argparse.Namespace) -> int:
         session = Session.open(args.config_dir, args.state_dir, reload=not args.no_reload,
                                miab_checkout=args.miab_dir)
         return open_wizard(session, args, start="restore")
-    ctx = open_restore(args.config_dir, args.state_dir,
-                       policy=Policy(args.on_conflict) if args.on_conflict else None,
-                       adopt=args.adopt, miab_dir=args.miab_dir)
+    try:
+        ctx = open_restore(args.config_dir, args.state_dir,
+                           policy=Policy(args.on_conflict) if args.on_conflict else None,
+                           adopt=args.adopt, miab_dir=args.miab_dir)
+    except ListEditRefused as exc:
+        print(f"pfwizard: refused, nothing written: {exc}", file=sys.stderr)
+        return exitcodes.REFUSED
     for adoption in ctx.adopted:
         print(f"adopted {adoption.describe()}")
     if not args.yes and not args.dry_run and not sys.stdin.isatty():

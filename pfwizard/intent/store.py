@@ -67,6 +67,9 @@ from pfwizard.intent.model import (
     OpKind,
     ParameterIntent,
     TableIntent,
+    is_chain_parameter,
+    is_list_option,
+    takes_tables,
 )
 from pfwizard.maincf import check_parameter_name
 from pfwizard.mastercf import split_key
@@ -83,6 +86,11 @@ _HEADER = (
 
 class IntentError(ConfigError):
     """customizations.yaml is not valid: names the file and line; nothing is applied."""
+
+
+class ListEditRefused(IntentError):
+    """A list edit (``chains:``, ``services:`` operations) of something that is not such a
+    list: refused, nothing applied (exit 4)."""
 
 
 class IntentChanged(IntentError):
@@ -218,6 +226,13 @@ class _Parser:
                      ) -> ChainIntent:
         pname = self._name(parent, name, master=master)
         line = _line_of(parent, name)
+        if not (is_list_option(pname) if master else is_chain_parameter(pname)):
+            what = ("a restriction, milter or lookup-table list option" if master
+                    else "a restriction or milter list")
+            raise ListEditRefused(self.path, line, f"{pname} is not {what}: list operations "
+                                  "on it are refused (Postfix would stop on a restriction "
+                                  "word there); give its whole value under "
+                                  f"{'services' if master else 'parameters'}: instead")
         node = self.mapping(parent[name], pname, line)
         for key in node:
             if key not in ("base", "operations"):
@@ -230,6 +245,14 @@ class _Parser:
             raise self.fail(_line_of(node, "operations"),
                             f"{pname}: operations must be a list (lines starting with '-')")
         ops = [self.operation(pname, ops_node, i) for i in range(len(ops_node))]
+        if takes_tables(pname.rsplit("/", 1)[-1]):
+            for i, op in enumerate(ops):
+                for it in (op.item, op.to):
+                    if it is not None and op.kind in (OpKind.INSERT, OpKind.CHANGE) \
+                            and ":" not in it.render():
+                        raise ListEditRefused(self.path, op.line or _line_of(ops_node, i),
+                                              f"{pname} takes lookup tables (type:table), "
+                                              f"not {it.render()!r}")
         return ChainIntent(pname, base, ops, line)
 
     def operation(self, pname: str, seq: CommentedSeq, i: int) -> Operation:
