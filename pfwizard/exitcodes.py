@@ -11,8 +11,9 @@ ERROR = 2
 FAILED = 3
 """A write was attempted and failed; everything was rolled back to the previous config."""
 REFUSED = 4
-"""Nothing written: not root, another pfwizard holds the lock, files changed meanwhile,
-a conflict needs a decision, or the admin declined."""
+"""Nothing written: the gate or validation refused the change (an open relay, an unknown
+restriction...), not root, another pfwizard holds the lock, files changed meanwhile, a
+conflict needs a decision, or the admin declined."""
 CHANGED = 10
 """``apply PROFILE`` / ``restore``: the configuration was changed (0 means nothing to do)."""
 
@@ -22,6 +23,7 @@ exit codes:
   1   check: danger finding present; status: drift found
   2   usage error, or the configuration could not be read
   3   apply failed and was rolled back (the previous configuration is in force)
-  4   refused, nothing written (not root, locked, changed meanwhile, conflict, declined)
+  4   refused, nothing written (blocked or invalid change, not root, locked, changed
+      meanwhile, conflict, declined)
   10  apply/restore: configuration changed successfully
 """

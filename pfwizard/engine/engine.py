@@ -84,7 +84,8 @@ class ApplyResult:
     error: str | None = None
     postfix_output: str = ""
     refused: bool = False
-    """Nothing was tried: locked, files changed meanwhile, unsafe path, not root."""
+    """Nothing was written: the gate or validation refused the change, locked, files
+    changed meanwhile (before or at the write), unsafe path, not root."""
     outcome: str = ""
     """The journal outcome (``applied``, ``pending-confirm``, ``failed``, ``refused``...)."""
 
