@@ -251,3 +251,47 @@ def test_editing_the_live_directory_itself_reloads_it(live, state):
 def eng_run():
     from pfwizard.engine.engine import _Run
     return _Run(None)
+
+
+KILLED_WHILE_WRITING = r"""
+import os, signal, sys
+from pathlib import Path
+from pfwizard.engine import AtomicWriter, ChangeSet, Engine, TableChange
+
+class DiesOnWriting(AtomicWriter):
+    def write(self, path, data, meta):
+        if path.name == "main.cf":
+            os.kill(os.getpid(), signal.SIGKILL)  # power cut between the table and main.cf
+        super().write(path, data, meta)
+
+cfg, st = Path(sys.argv[1]), Path(sys.argv[2])
+eng = Engine(cfg, st, gate=lambda cf, d: [], writer=DiesOnWriting())
+table = cfg / "pfwizard" / "clients"
+params = {"smtpd_client_restrictions": f"check_client_access cidr:{table}"}
+eng.apply(eng.plan(ChangeSet("t", params,
+                             [TableChange(Path("pfwizard/clients"), "127.0.0.9 OK\n", "cidr")])))
+"""
+
+
+@needs_bench
+def test_recovery_on_a_copy_never_reloads_the_live_postfix(live, copy, state):
+    """An apply on the copy killed halfway: the next start undoes it in the copy, and the
+    recovery's reload (and its stop/start fallback) never reaches the live instance."""
+    import sys
+
+    watch = Watch(live)
+    before = snapshot(copy)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-c", KILLED_WHILE_WRITING, str(copy), str(state)],
+                          cwd=root, timeout=60)
+    assert proc.returncode == -9
+    assert (copy / "pfwizard" / "clients").exists()  # half done
+    tools = Spy()
+    restarts: list[int] = []
+    eng = Engine(copy, state, tools=tools, gate=lambda cf, d: [],
+                 restart=lambda: restarts.append(1))
+    msgs = eng.recover()
+    assert len(msgs) == 1 and "interrupted" in msgs[0]
+    assert snapshot(copy) == before
+    assert tools.calls == [] and restarts == []
+    watch.assert_untouched()
