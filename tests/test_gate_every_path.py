@@ -195,3 +195,23 @@ def test_the_wizard_session_refuses_an_open_relay(bench, state):
     relay_refused(bench)
     with pytest.raises(ValueRefused, match="not a restriction or milter list"):
         session.insert("header_checks", 0, session.chain("smtpd_relay_restrictions").items[0])
+
+
+def test_table_lists_take_tables_only(tmp_path):
+    from pfwizard.engine.listcheck import list_words, not_tables, table_list_findings
+
+    assert list(list_words("pcre:/a, inline:{ a=b, c=d } $x")) == [
+        "pcre:/a", "inline:{ a=b, c=d }", "$x"]
+    assert not_tables("pcre:/a, permit ${alias_maps}") == ["permit"]
+    live, new = tmp_path / "live", tmp_path / "new"
+    for d in (live, new):
+        d.mkdir()
+        (d / "main.cf").write_text("header_checks = permit\n")  # already there: not ours
+        (d / "master.cf").write_text("cleanup unix n - n - 0 cleanup\n")
+    assert table_list_findings(new, live) == []
+    (new / "main.cf").write_text("header_checks = permit\nbody_checks = regexp:/b reject\n")
+    (new / "master.cf").write_text("cleanup unix n - n - 0 cleanup\n  -o header_checks=OK\n")
+    found = table_list_findings(new, live)
+    assert [(f.parameter, f.acceptable) for f in found] == [
+        ("body_checks", False), ("master.cf cleanup/unix/header_checks", False)]
+    assert "'reject'" in found[0].message and "'OK'" in found[1].message

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from pfwizard.errors import ConfigError
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf
@@ -53,9 +54,20 @@ def _changed(new: Mapping[str, str | None], old: Mapping[str, str | None]) -> It
     return (k for k, v in new.items() if v is not None and old.get(k) != v)
 
 
-def _master_options(master: MasterCf) -> dict[str, str | None]:
+def _params(config_dir: Path) -> dict[str, str | None]:
+    try:
+        return dict(MainCf.read(config_dir / "main.cf").parameters())
+    except (ConfigError, OSError):
+        return {}  # unreadable: postfix check on the staged copy says why
+
+
+def _master_options(config_dir: Path) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
-    for svc in master.services():
+    try:
+        services = MasterCf.of_config_dir(config_dir).services()
+    except (ConfigError, OSError):
+        return out  # unreadable: postconf -P on the staged copy says why
+    for svc in services:
         for name, _value in svc.options:
             out[f"{svc.key}/{name}"] = svc.option(name)
     return out
@@ -74,15 +86,12 @@ def table_list_findings(new_dir: Path, live_dir: Path) -> list[Finding]:
     (compared with the live directory: what the box runs already is not this change's
     doing)."""
     found: list[Finding] = []
-    new_cf, live_cf = MainCf.read(new_dir / "main.cf"), MainCf.read(live_dir / "main.cf")
-    new_p: dict[str, str | None] = dict(new_cf.parameters())
-    live_p: dict[str, str | None] = dict(live_cf.parameters())
+    new_p, live_p = _params(new_dir), _params(live_dir)
     for name in _changed(new_p, live_p):
         bad = not_tables(new_p[name] or "") if takes_tables(name) else []
         if bad:
             found.append(_finding(name, name, bad))
-    new_m = _master_options(MasterCf.of_config_dir(new_dir))
-    live_m = _master_options(MasterCf.of_config_dir(live_dir))
+    new_m, live_m = _master_options(new_dir), _master_options(live_dir)
     for key in _changed(new_m, live_m):
         option = key.rsplit("/", 1)[-1]
         bad = not_tables(new_m[key] or "") if takes_tables(option) else []
