@@ -13,9 +13,9 @@ ERROR = 2
 FAILED = 3
 """A write was attempted and failed; everything was rolled back to the previous config."""
 REFUSED = 4
-"""Nothing written: not root, a state directory that is not root's own, another pfwizard holds the lock, files changed meanwhile,
-validation or the safety checks refused the change, a conflict needs a decision, or the
-admin declined."""
+"""Nothing written: the safety checks or validation refused the change (an open relay, an
+unknown restriction...), not root, a state directory that is not root's own, another pfwizard
+holds the lock, files changed meanwhile, a conflict needs a decision, or the admin declined."""
 CHANGED = 10
 """``apply`` / ``restore`` / ``rollback``: the configuration was changed (with --dry-run: it
 would be)."""
@@ -28,9 +28,9 @@ MEANINGS: dict[int, str] = {
            "and line)",
     FAILED: "a change was written, failed and was rolled back: the previous configuration "
             "is in force",
-    REFUSED: "refused, nothing written (not root, a state directory not root's own, locked, "
-             "files changed meanwhile, rejected by validation or the safety checks, conflict, "
-             "declined)",
+    REFUSED: "refused, nothing written (an open relay or another blocked finding, validation "
+             "failed, not root, a state directory not root's own, locked, files changed "
+             "meanwhile, conflict, declined)",
     CHANGED: "apply/restore/rollback: the configuration was changed (with --dry-run: would "
              "be changed)",
 }

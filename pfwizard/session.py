@@ -166,6 +166,10 @@ class Session:
         self.ops.append({"op": "set", "parameter": param, "value": value})
 
     def _set_chain(self, param: str, chain: Chain, op: dict[str, Any]) -> None:
+        if param not in LIST_OF_PARAM and param not in MILTER_LISTS:
+            # header_checks = permit, written as a "list edit", stopped mail intake.
+            raise ValueRefused(f"{param} is not a restriction or milter list: list edits "
+                               "on it are refused")
         self._checkpoint()
         self._store(param, chain.render())
         self.ops.append({"parameter": param, **op})

@@ -95,6 +95,12 @@ class ApplyScreen(WizardScreen):
                                "pfwizard rollback --list shows the journal")
         if getattr(result, "ok", False):
             status = f"Applied (journal entry {getattr(result, 'entry_id', '?')}). n: next"
+        elif getattr(result, "refused", False):
+            # Refused by a check (open relay, validation, files changed meanwhile): nothing
+            # was written, exit 4 as for `pfwizard apply`.
+            status = (f"REFUSED: {getattr(result, 'error', '')}. Nothing was written. "
+                      "n: next")
+            self.wizard.exit_code = 4
         else:
             status = (f"FAILED: {getattr(result, 'error', '')}. The previous configuration "
                       "is in force. n: next")

@@ -7,9 +7,9 @@ random delay, then a fresh ``Engine.recover()`` runs.  Afterwards the files must
 "before" or the full "after" state, never a mix; no temp file may remain; every journal entry
 must still have all its backups.
 
-Half the kill moments fall anywhere in the apply (or just after it); the other half wait for the child to report
-its backup step and then fall in the short window where files are written (its length comes
-from a calibration run), so that window is hit many times.
+Some kill moments fall anywhere in the apply (or just after it); the others wait for the
+child to report its backup step and then fall in the short window where files are written (its
+length comes from a calibration run), so that window is hit many times.
 """
 
 from __future__ import annotations

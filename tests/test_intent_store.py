@@ -54,8 +54,10 @@ def test_parses_the_documented_schema():
      "      - frobnicate: permit\n", 5, "unknown key 'frobnicate'"),
     ("version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
      "      - move: permit\n", 5, "move needs"),
+    ("version: 1\nchains:\n  smtpd_client_restrictions:\n    operations:\n"
+     "      - insert: check_sender_access\n", 5, "takes 1 argument"),
     ("version: 1\nchains:\n  x:\n    operations:\n      - insert: check_sender_access\n",
-     5, "takes 1 argument"),
+     3, "x is not a restriction or milter list"),
     ("version: 1\nparameters:\n  smtpd_helo_required:\n    why: x\n", 3, "'value' is missing"),
     ("version: 1\ntables:\n  pfwizard/t:\n    type: hash\n", 3, "absolute path"),
     ("version: 1\nchains: [\n", 3, "not valid YAML"),

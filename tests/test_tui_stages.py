@@ -274,3 +274,27 @@ async def test_answers_file_drives_every_screen(tmp_path):
         diff = text_of(app, "#diff")
         assert "+/iphmx\\.com$/ PERMIT" in diff
         assert "check_sender_access" in diff
+
+
+class _RefusingEngine(FakeEngine):
+    """The gate or validation refused: nothing was written."""
+
+    def apply(self, plan, progress=None, confirm_within=None):
+        res = super().apply(plan, progress, confirm_within)
+        res.refused = True
+        res.error = "blocked by 1 danger finding(s); nothing was written"
+        return res
+
+
+async def test_a_refused_apply_exits_4_and_says_nothing_was_written(tmp_path):
+    app = make_app(tmp_path, start="review")
+    app.session.set_value("smtpd_helo_required", "yes")
+    app._engine = _RefusingEngine(app.session.engine(), ok=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "REFUSED" in text_of(app, "#apply-status")
+        assert "Nothing was written" in text_of(app, "#apply-status")
+        assert app.exit_code == 4

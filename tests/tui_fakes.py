@@ -20,6 +20,7 @@ class Result:
     error: str = ""
     postfix_output: str = ""
     steps: list[Step] = field(default_factory=list)
+    refused: bool = False
 
 
 @dataclass

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from pfwizard import miab
+from pfwizard import exitcodes, miab
 from pfwizard.intent import IntentFile, Policy
 from pfwizard.intent.context import read_master
 from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.profile import plan_profile, record_profile
+from pfwizard.intent.store import ListEditRefused
 from pfwizard.intent.writer import Writer
 from pfwizard.maincf import MainCf
 
@@ -35,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except ListEditRefused as exc:
+        print(f"pfwizard: refused, nothing written: {exc}", file=sys.stderr)
+        return exitcodes.REFUSED
+
+
+def _run(args: argparse.Namespace) -> int:
     profile = IntentFile.load(args.profile).model
     config_dir = Path(args.config_dir)
     cf = MainCf.read(config_dir / "main.cf")

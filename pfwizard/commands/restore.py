@@ -10,6 +10,7 @@ from pfwizard.errors import PfwizardError
 from pfwizard.intent import Policy
 from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.hook import HookError, install_hook, record_outcome
+from pfwizard.intent.store import ListEditRefused
 
 EPILOG = """\
 Every operation recorded in customizations.yaml is replayed onto MiaB's current value: MiaB's
@@ -112,9 +113,13 @@ def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
         session = Session.open(args.config_dir, args.state_dir, reload=not args.no_reload,
                                miab_checkout=args.miab_dir)
         return open_wizard(session, args, start="restore")
-    ctx = open_restore(args.config_dir, args.state_dir,
-                       policy=Policy(args.on_conflict) if args.on_conflict else None,
-                       adopt=args.adopt, miab_dir=args.miab_dir)
+    try:
+        ctx = open_restore(args.config_dir, args.state_dir,
+                           policy=Policy(args.on_conflict) if args.on_conflict else None,
+                           adopt=args.adopt, miab_dir=args.miab_dir)
+    except ListEditRefused as exc:
+        print(f"pfwizard: refused, nothing written: {exc}", file=sys.stderr)
+        return exitcodes.REFUSED
     ctxs.append(ctx)
     for adoption in ctx.adopted:
         print(f"adopted {adoption.describe()}")

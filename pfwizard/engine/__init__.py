@@ -23,6 +23,9 @@ Public API (keep these names; other parts of pfwizard are built against them)::
                     gate: Callable[[MainCf, Path], list[Finding]] | None = None,
                     timeout: float = 60)
         gate None: pfwizard.analyser.analyse if it exists (a DANGER finding blocks).
+        rollback and revert: only findings nobody may accept block (open relay, unknown
+        restriction...).  On every path, a *_checks/*_maps parameter set to anything but
+        lookup tables is refused (``listcheck``).
         Extra keyword-only seams for tests: tools=PostfixTools, writer=AtomicWriter,
         restart=callable (how to stop/start Postfix when a reload cannot revive smtpd).
     engine.recover() -> list[str]          call at every start: undoes interrupted applies,
@@ -40,7 +43,8 @@ Public API (keep these names; other parts of pfwizard are built against them)::
     engine.confirm(entry_id)               keep a change applied with confirm_within
     StepEvent(step, status: "start"|"ok"|"failed"|"skipped", detail)
     ApplyResult(ok, entry_id, steps, error, postfix_output, refused, outcome)
-        refused: nothing tried (locked, changed meanwhile, unsafe path, no permission).
+        refused: nothing written (gate or validation refused, locked, changed meanwhile,
+        unsafe path, no permission): exit 4.
 
 The transaction (``Engine.apply``):
 
@@ -54,7 +58,11 @@ The transaction (``Engine.apply``):
 4. back up every file to be touched (and its index) into the journal, fsynced, before any
    change (``journal``, ``backup``);
 5. write atomically (``atomic``); indexed tables via postmap on a temp source (``tables``);
-6. reload (master re-reads master.cf too: the next mail already meets a changed service),
+   right before each rename, compare-and-swap: a file that changed since the guard read it
+   stops the write, what was renamed in is put back, the change is refused;
+6. reload only the Postfix whose running master reads config_dir (``instance``: its
+   ``-c`` or ``MAIL_CONFIG``; a copy is written, never reloaded, stopped or started)
+   (master re-reads master.cf too: the next mail already meets a changed service),
    then check smtpd really answers, and ask every service master.cf added or changed
    (a cleanup greets, a plain smtpd passes the SMTP probe) (``serving``, ``probe_changed``);
 7. any failure in 5-6: restore every file, reload (restart if smtpd stays down), report with

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def read_or_none(path: Path) -> bytes | None:
 class AtomicWriter:
     """Writes and removes files atomically; subclass and override a hook to inject faults."""
 
+    before_rename: Callable[[Path], None] | None = None
+    """Called with the target right before each rename: the engine's compare-and-swap (it
+    raises when the file changed since it was read, and the temp file is dropped)."""
+
     def open_temp(self, directory: Path) -> tuple[int, Path]:
         """Hook: create the temp file (EACCES happens here)."""
         fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
@@ -85,6 +90,8 @@ class AtomicWriter:
     def write(self, path: Path, data: bytes, meta: FileMeta) -> None:
         tmp = self.write_temp(path, data, meta)
         try:
+            if self.before_rename is not None:
+                self.before_rename(path)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ from pfwizard.engine.changeset import (
     write_order,
 )
 from pfwizard.engine.errors import ChangedMeanwhile, CorruptEntry, Refused, StepFailed
+from pfwizard.engine.instance import serving_master
 from pfwizard.engine.journal import (
     APPLIED,
     CONFIRMED,
@@ -52,13 +53,12 @@ from pfwizard.engine.probe_changed import check_changed, smtpd_verdict
 from pfwizard.engine.serving import (
     ListenAddress,
     master_cf_text,
-    master_pid,
     smtp_service,
     smtpd_children,
     wait_gone,
 )
 from pfwizard.engine.tables import install_indexed
-from pfwizard.engine.validate import Gate, Stage, validate
+from pfwizard.engine.validate import Gate, Stage, never_acceptable, validate
 from pfwizard.errors import PostfixCommandError
 from pfwizard.journalcheck import same_dir
 from pfwizard.postfix import Result
@@ -88,7 +88,8 @@ class ApplyResult:
     error: str | None = None
     postfix_output: str = ""
     refused: bool = False
-    """Nothing was tried: locked, files changed meanwhile, unsafe path, not root."""
+    """Nothing was written: the gate or validation refused the change, locked, files
+    changed meanwhile (before or at the write), unsafe path, not root."""
     outcome: str = ""
     """The journal outcome (``applied``, ``pending-confirm``, ``failed``, ``refused``...)."""
 
@@ -142,6 +143,11 @@ class Engine:
         self.restart_hook = restart
         self.journal = Journal(self.state_dir, self.config_dir)
         self._queue_directory: Path | None = None
+        self._served: int | None = None
+        """The master PID established (before writing) as the one reading config_dir: only
+        that instance is ever reloaded, stopped or started."""
+        self._expect: dict[Path, str | None] = {}
+        """Checksums of every file the write may replace, as read under the lock."""
         self.before_reload: Callable[[], None] | None = None
         """Test seam, called right before every reload: tests backdate mtimes there to skip
         Postfix's ~2 s cool-down for young files (the product never hides it)."""
@@ -286,9 +292,16 @@ class Engine:
                           "run pfwizard with sudo")
 
     def _guard(self, plan: Plan) -> list[str]:
+        """What changed since the plan read it; records each file's checksum for the
+        compare-and-swap at the write (tables' indexes as they are now, under the lock)."""
         changes = []
+        self._expect = {}
         for f in [*plan.files, *plan.indexes]:
             now = read_or_none(f.path)
+            self._expect[f.path] = sha256(f.before)
+            idx = index_path(f.path, f.map_type) if f.postmap and f.map_type else None
+            if idx is not None:
+                self._expect[idx] = sha256(read_or_none(idx))
             if now != f.before:
                 if f.role == "index":
                     changes.append(f"{f.path} changed since it was read")
@@ -349,7 +362,10 @@ class Engine:
         return run.result(False, entry.id, REFUSED, error, refused=refused)
 
     def _transaction(self, plan: Plan, run: _Run, confirm_within: float | None,
-                     use_gate: bool) -> ApplyResult:
+                     use_gate: bool, only_unacceptable: bool = False) -> ApplyResult:
+        """``only_unacceptable``: the gate blocks only findings no admin may accept (open
+        relay, unknown restriction...), for rollback and revert, which put back what Postfix
+        ran before; apply blocks every danger finding."""
         changed_files = [f for f in plan.files if f.changes]
         run("plan", "ok", f"{len(changed_files)} file(s) to change")
         if plan.is_empty:
@@ -366,30 +382,35 @@ class Engine:
         run("guard", "ok", "")
 
         # Facts for the reload step, asked alongside validation (Postfix commands cost tens of
-        # ms each): is Postfix running, and where will smtpd listen (from the staged copy,
-        # which is what the live config will be).
+        # ms each): which running master reads this config dir (none for a copy), and where
+        # will smtpd listen (from the staged copy, which is what the live config will be).
+        gate = self.gate if use_gate else None
+        if gate is not None and only_unacceptable:
+            gate = never_acceptable(gate)
+        self._served = None
         facts = ThreadPoolExecutor(max_workers=3)
-        running = facts.submit(lambda: self.reload and self.tools.running(self.config_dir))
+        served = facts.submit(lambda: self._live_master() if self.reload else None)
         try:
             with Stage(plan, self.state_dir) as stage:
                 listen = facts.submit(self.tools.params, stage.dir, "inet_interfaces",
                                       "myhostname", "queue_directory")
                 services = facts.submit(self._changed_services, plan, stage)
-                run.output.append(validate(stage, self.tools, self.gate if use_gate else None,
-                                           run))
+                run.output.append(validate(stage, self.tools, gate, run))
                 interfaces, host, queue_dir = listen.result()
                 changed = services.result()
         except StepFailed as exc:
+            # Refused by validation or the gate: nothing was written (exit 4, not 3).
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
-                                refused=False)
+                                refused=True)
         except PostfixCommandError as exc:
             run.output.append(exc.output)
-            return self._refuse(plan, run, f"{exc}; nothing was written", refused=False)
+            return self._refuse(plan, run, f"{exc}; nothing was written", refused=True)
         finally:
             facts.shutdown(wait=True)
 
-        was_running = running.result()
+        self._served = served.result()
+        was_running = self._served is not None
         listen_at = (stage.unstage(interfaces), host)
         if queue_dir and self._queue_directory is None:
             self._queue_directory = Path(queue_dir)
@@ -410,6 +431,14 @@ class Engine:
                 rec.sha256_after = sha256(read_or_none(Path(rec.path)))
             run("write", "ok", f"{len(changed_files)} file(s) written")
             self._reload_and_check(run, was_running, listen_at, changed)
+        except ChangedMeanwhile as exc:
+            # Someone else's edit landed while this change was validated: theirs stays, what
+            # was already renamed in is put back, nothing is reloaded.
+            error = f"{exc}; nothing was written (what was already written was put back)"
+            run("write", "failed", error)
+            self._undo_written(entry, run)
+            self._finish(entry, run, REFUSED, error)
+            return run.result(False, entry.id, REFUSED, error, refused=True)
         except (StepFailed, OSError, PostfixCommandError) as exc:
             step = exc.step if isinstance(exc, StepFailed) else "write"
             output = exc.output if isinstance(exc, (StepFailed, PostfixCommandError)) else ""
@@ -467,16 +496,35 @@ class Engine:
         st = os.stat(self.config_dir)
         return FileMeta(0o644, st.st_uid, st.st_gid)
 
+    def _compare_and_swap(self, path: Path) -> None:
+        """Right before a rename (or removal): is ``path`` still as the guard read it?"""
+        if path in self._expect and sha256(read_or_none(path)) != self._expect[path]:
+            raise ChangedMeanwhile(
+                f"{path} changed while pfwizard was checking this change (did MiaB's setup "
+                "or another editor run?)", [str(path)])
+
     def _write(self, plan: Plan, run: _Run) -> None:
+        self._written: list[Path] = []
+        self.writer.before_rename = self._compare_and_swap
+        try:
+            self._write_files(plan, run)
+        finally:
+            self.writer.before_rename = None
+
+    def _write_files(self, plan: Plan, run: _Run) -> None:
         for f in [*plan.files, *plan.indexes]:
             if not f.changes:
                 continue
+            idx = index_path(f.path, f.map_type) if f.postmap and f.map_type else None
             if f.after is None:
+                self._compare_and_swap(f.path)
+                if idx is not None:
+                    self._compare_and_swap(idx)
+                self._written.append(f.path)
                 self.writer.remove(f.path)
-                if f.postmap and f.map_type is not None:
-                    idx = index_path(f.path, f.map_type)
-                    if idx is not None:
-                        self.writer.remove(idx)
+                if idx is not None:
+                    self._written.append(idx)
+                    self.writer.remove(idx)
                 run("write", "ok", f"removed {f.path}")
                 continue
             meta = f.meta or (FileMeta.of(f.path) if f.path.exists()
@@ -485,15 +533,16 @@ class Engine:
                 f.path.parent.mkdir(mode=0o755)
                 os.chown(f.path.parent, meta.uid, meta.gid)
             if f.postmap and f.map_type is not None:
-                idx = index_path(f.path, f.map_type)
                 imeta = FileMeta.of(idx) if idx is not None and idx.exists() else None
                 run("postmap", "start", f"{f.map_type}:{f.path}")
                 out = install_indexed(self.writer, self.tools, self.config_dir, f.path,
                                       f.after, f.map_type, meta, imeta)
+                self._written += [p for p in (idx, f.path) if p is not None]
                 run.output.append(out)
                 run("postmap", "ok", out or f"{f.map_type}:{f.path}")
             else:
                 self.writer.write(f.path, f.after, meta)
+                self._written.append(f.path)
             run("write", "ok", f"wrote {f.path}")
 
     def _changed_services(self, plan: Plan, stage: Stage) -> list[ChangedService]:
@@ -511,8 +560,7 @@ class Engine:
                 "reload or restart")
             return
         if not was_running:
-            run("reload", "skipped", "Postfix is not running: the change takes effect when "
-                "it starts")
+            run("reload", "skipped", self._not_served())
             return
         run("reload", "start", f"postfix -c {self.config_dir} reload")
         res = self._reload()
@@ -534,10 +582,25 @@ class Engine:
                                                            "queue_directory")[0] or "/nonexistent")
         return self._queue_directory
 
+    def _live_master(self) -> int | None:
+        """The running master that reads this config dir (None: none does, e.g. a copy)."""
+        return serving_master(self.config_dir, self._queue_dir())
+
+    def _not_served(self) -> str:
+        return (f"no running Postfix uses {self.config_dir}: the change was written, nothing "
+                "was reloaded (it takes effect when a Postfix started on that directory "
+                "starts or reloads)")
+
     def _reload(self) -> Result:
         if self.before_reload is not None:
             self.before_reload()
-        master = master_pid(self._queue_dir())
+        argv = ["postfix", "-c", str(self.config_dir), "reload"]
+        master = self._live_master()
+        if master is None:
+            # Never `postfix -c COPY reload`: it would signal whichever master the copy's
+            # queue_directory names (the system's Postfix).
+            return Result(argv, 1, "", f"pfwizard: no running Postfix uses {self.config_dir}: "
+                          "nothing was reloaded\n")
         old = smtpd_children(master)
         res = self.tools.reload(self.config_dir)
         if res.ok and not wait_gone(old, master):
@@ -555,7 +618,7 @@ class Engine:
                                                           "myhostname")
         addr = smtp_service(master_cf_text(self.config_dir), interfaces)
         if addr is None:
-            if not self.tools.running(self.config_dir):
+            if self._live_master() is None:
                 raise StepFailed("serve", "the Postfix master process is not running")
             run("serve", "skipped", "no smtpd inet service in master.cf to probe")
             return None
@@ -563,6 +626,12 @@ class Engine:
         return addr
 
     def _restart(self, run: _Run) -> None:
+        # Only the instance established as reading this config dir (before writing, or now):
+        # `postfix -c COPY stop` would stop the Postfix whose queue the copy names.
+        if self._served is None and self._live_master() is None:
+            run("restart", "skipped", f"no running Postfix was started on {self.config_dir}: "
+                "pfwizard never stops or starts a Postfix that does not use this directory")
+            return
         run("restart", "start", "postfix stop; postfix start (a throttled smtpd needs it)")
         if self.restart_hook is not None:
             self.restart_hook()
@@ -583,7 +652,7 @@ class Engine:
         if not (wrote and self.reload and was_running):
             return
         try:
-            if not restart and self.tools.running(self.config_dir):
+            if not restart and self._live_master() is not None:
                 res = self._reload()
                 run.output.append(res.output)
                 run("reload", "ok" if res.ok else "failed", "old configuration: " + res.output)
@@ -596,6 +665,18 @@ class Engine:
             self._check_serving(run)
         except StepFailed as exc:
             run("serve", "failed", f"still not serving after a restart: {exc}")
+
+    def _undo_written(self, entry: JournalEntry, run: _Run) -> None:
+        """After a refusal at the write: put back only the files this change already
+        renamed in.  The entry keeps only those (a crash now restores no more than that):
+        a file changed by someone else meanwhile is theirs, never overwritten."""
+        written = {str(p) for p in getattr(self, "_written", [])}
+        entry.files = [r for r in entry.files if r.path in written]
+        self.journal.save(entry)
+        run("restore", "start", f"putting back the {len(entry.files)} file(s) already written")
+        self._sweep_temp(entry)
+        done = backup.restore(self.journal, entry, self.writer)
+        run("restore", "ok", "\n".join(done) or "nothing had been written yet")
 
     def _sweep_temp(self, entry: JournalEntry) -> None:
         for d in {Path(r.path).parent for r in entry.files}:
@@ -610,8 +691,10 @@ class Engine:
         plan.kind = kind
         if kind == "revert":
             plan.summary = f"not confirmed in time: {plan.summary}"
-        # No analyser gate: a rollback restores what Postfix ran before, findings or not.
-        result = self._transaction(plan, run, None, use_gate=False)
+        # A rollback restores what Postfix ran before, so a finding the admin could accept
+        # does not stop it; one nobody may accept (an open relay, an unknown restriction)
+        # does: a backup is not trusted to be safe because it once ran.
+        result = self._transaction(plan, run, None, use_gate=True, only_unacceptable=True)
         if result.ok:
             target = self.journal.load(entry_id)
             if target is not None:
@@ -685,6 +768,10 @@ class Engine:
         return msg
 
     def _undo_reload(self, run: _Run) -> None:
+        if self._live_master() is None:
+            run("reload", "skipped", f"no running Postfix uses {self.config_dir}: nothing "
+                "was reloaded")
+            return
         try:
             res = self._reload()
             run.output.append(res.output)

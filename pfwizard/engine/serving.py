@@ -195,13 +195,6 @@ def cleanup_greets(socket_path: Path, within: float = 5.0) -> str:
         time.sleep(0.05)
 
 
-def master_pid(queue_directory: Path) -> int | None:
-    try:
-        return int((queue_directory / "pid" / "master.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def smtpd_children(master: int | None) -> set[int]:
     """PIDs of master's smtpd/postscreen children (Linux /proc; empty set elsewhere)."""
     found: set[int] = set()

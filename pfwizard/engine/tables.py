@@ -37,6 +37,9 @@ def install_indexed(writer: AtomicWriter, tools: PostfixTools, config_dir: Path,
             os.fsync(fd)
         finally:
             os.close(fd)
+        if writer.before_rename is not None:  # both checked before either is replaced
+            writer.before_rename(path.with_name(path.name + suffix))
+            writer.before_rename(path)
         os.replace(tmp_index, path.with_name(path.name + suffix))
         os.replace(tmp, path)
         fsync_dir(path.parent)

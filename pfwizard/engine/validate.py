@@ -33,6 +33,7 @@ from pfwizard.engine import mastercheck
 from pfwizard.engine.atomic import TEMP_GLOBS
 from pfwizard.engine.changeset import INDEX_SUFFIX, PROBED_TYPES, Plan
 from pfwizard.engine.errors import StepFailed
+from pfwizard.engine.listcheck import table_list_findings
 from pfwizard.engine.pftools import PostfixTools, warning_lines
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf
@@ -91,11 +92,22 @@ class Stage:
         return text.replace(str(self.dir), str(self.live_real))
 
 
+def never_acceptable(gate: Gate) -> Gate:
+    """``gate`` keeping only the findings no admin may accept (open relay, unknown
+    restriction, undefined restriction class...): rollback and revert put back what Postfix
+    ran before, so acceptable dangers do not stop them, but these do."""
+    def strict(cf: MainCf, config_dir: Path) -> list[Finding]:
+        return [f for f in gate(cf, config_dir) if not f.acceptable]
+    return strict
+
+
 def run_gate(gate: Gate | None, stage: Stage) -> list[Finding]:
+    """The gate's findings plus the table-list check, which runs on every path."""
+    found = table_list_findings(stage.dir, stage.live)
     if gate is None:
-        return []
+        return found
     cf = MainCf.read(stage.dir / "main.cf")
-    return gate(cf, stage.dir)
+    return found + gate(cf, stage.dir)
 
 
 def _table_checks(stage: Stage, tools: PostfixTools) -> list[tuple[str, str, Result]]:

@@ -10,7 +10,7 @@ from pfwizard import exitcodes
 from pfwizard.engine import Refused
 from pfwizard.intent.rebase import RestorePlan
 from pfwizard.intent.report import describe
-from pfwizard.intent.store import IntentFile
+from pfwizard.intent.store import IntentChanged, IntentFile
 from pfwizard.intent.writer import Writer
 
 
@@ -32,19 +32,24 @@ class Request:
     """Set by ``execute`` when nothing was applied because of a refusal or failure: why."""
 
 
-def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> bool:
-    """Record customizations.yaml; False (said, naming the directory) if the state
-    directory fails: no space left, an I/O error."""
+def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> int | None:
+    """Record customizations.yaml: None when recorded, else the exit code, said first:
+    REFUSED when someone changed the file meanwhile, FAILED when the state directory
+    fails (no space left, an I/O error)."""
+    applied = (f"the change is in force (journal entry {entry_id}; "
+               f"`pfwizard rollback --to {entry_id}` undoes it) but " if entry_id else "")
     try:
         store.save()
-        return True
+        return None
+    except IntentChanged as exc:
+        say(f"{applied}it was not recorded: {exc}; run the same command again to record it"
+            if entry_id else f"refused, nothing written: {exc}")
+        return exitcodes.REFUSED
     except OSError as exc:
         what = (exc.strerror or str(exc)).lower()
-        applied = (f"the change is in force (journal entry {entry_id}; "
-                   f"`pfwizard rollback --to {entry_id}` undoes it) but " if entry_id else "")
         say(f"{what} in {store.path.parent}: {applied}{store.path} could not be updated; "
             "free some space and run the same command again to record it")
-        return False
+        return exitcodes.FAILED
 
 
 def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
@@ -53,9 +58,10 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     4 refused/conflict, 3 failed."""
     conflicts = plan.conflicts
     if plan.in_sync and not conflicts:
-        if (req.update is not None and not req.dry_run and req.update(store)
-                and not _save(store, say, None)):
-            return exitcodes.FAILED
+        if req.update is not None and not req.dry_run and req.update(store):
+            failed = _save(store, say, None)
+            if failed is not None:
+                return failed
         say("nothing to do: the customisations are in force (in sync)")
         return exitcodes.OK
     for line in describe(plan):
@@ -81,10 +87,15 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if req.dry_run:
         say("dry run: nothing written")
         return exitcodes.OK if prepared.is_empty else exitcodes.CHANGED
+    if not store.unchanged():
+        say(f"refused, nothing written: {store.path} changed since pfwizard read it "
+            "(edited by hand or by another pfwizard meanwhile); run again")
+        return exitcodes.REFUSED
     if prepared.is_empty:
         if update(store):
-            if not _save(store, say, None):
-                return exitcodes.FAILED
+            failed = _save(store, say, None)
+            if failed is not None:
+                return failed
             say(f"configuration unchanged; {store.path} updated")
         else:
             say("nothing to change")
@@ -100,8 +111,10 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         say(f"not applied: {outcome.error}")
         return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
     req.entry_id = outcome.entry_id
-    if update(store) and not _save(store, say, outcome.entry_id):
-        return exitcodes.FAILED
+    if update(store):
+        failed = _save(store, say, outcome.entry_id)
+        if failed is not None:
+            return failed
     say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
     if req.confirm_within and outcome.entry_id:
         say(f"it will be rolled back in {req.confirm_within:g} s unless confirmed: "

@@ -11,9 +11,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pfwizard.catalogue import LIST_PARAMS
 from pfwizard.chain import Chain, Item
 
 SCHEMA_VERSION = 1
+
+CHAIN_PARAMETERS = frozenset({*LIST_PARAMS.values(), "smtpd_etrn_restrictions",
+                              "smtpd_milters", "non_smtpd_milters"})
+"""The main.cf lists kept as operations (``chains:``): the restriction lists and the milter
+lists.  A list edit of any other parameter is refused: ``header_checks = permit`` written
+that way stopped mail intake (cleanup died on it)."""
+
+TABLE_LIST_SUFFIXES = ("_checks", "_maps")
+"""Options whose items are lookup tables (``header_checks=pcre:A,pcre:B``)."""
+
+
+def is_chain_parameter(name: str) -> bool:
+    return name in CHAIN_PARAMETERS
+
+
+def takes_tables(name: str) -> bool:
+    return name.endswith(TABLE_LIST_SUFFIXES)
+
+
+def is_list_option(key: str) -> bool:
+    """master.cf options kept as operations (``services:``, keyed ``service/type/option``):
+    the restriction and milter lists, and the lookup-table lists."""
+    option = key.rsplit("/", 1)[-1]
+    return is_chain_parameter(option) or takes_tables(option)
 
 
 class OpKind(str, Enum):

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from pfwizard.chain import Chain, Item
-from pfwizard.intent.model import ChainIntent, Operation, OpKind, ParameterIntent, TableIntent
+from pfwizard.intent.model import (
+    ChainIntent,
+    Operation,
+    OpKind,
+    ParameterIntent,
+    TableIntent,
+    is_chain_parameter,
+    is_list_option,
+)
 from pfwizard.intent.replay import replay
 from pfwizard.intent.store import IntentFile
 from pfwizard.maincf import MainCf
@@ -146,22 +154,11 @@ def record_table(store: IntentFile, path: str, map_type: str, content: str,
     return ti
 
 
-# Lists MiaB may extend in a later release (v0.07 added OpenDMARC's milter): kept as
-# operations, like the restriction lists, so MiaB's additions survive a restore.
-_LIST_PARAMETERS = frozenset({"smtpd_milters", "non_smtpd_milters"})
-
-
 def is_restriction_list(name: str) -> bool:
-    """Parameters kept as operations (``smtpd_*_restrictions``, milter lists); others as
-    whole values."""
-    return name.endswith("_restrictions") or name in _LIST_PARAMETERS
-
-
-def is_list_option(key: str) -> bool:
-    """master.cf options kept as operations: the restriction and milter lists, and the
-    lookup-table lists (``header_checks=pcre:A,pcre:B`` behaves like a chain)."""
-    option = key.rsplit("/", 1)[-1]
-    return is_restriction_list(option) or option.endswith(("_checks", "_maps"))
+    """Parameters kept as operations (the restriction and milter lists); others as whole
+    values.  Lists MiaB may extend in a later release (v0.07 added OpenDMARC's milter) are
+    among them, so MiaB's additions survive a restore."""
+    return is_chain_parameter(name)
 
 
 def record_service_option(store: IntentFile, key: str, before: str | None,

@@ -45,6 +45,7 @@ Schema (version 1)::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import tempfile
@@ -66,6 +67,9 @@ from pfwizard.intent.model import (
     OpKind,
     ParameterIntent,
     TableIntent,
+    is_chain_parameter,
+    is_list_option,
+    takes_tables,
 )
 from pfwizard.maincf import check_parameter_name
 from pfwizard.mastercf import split_key
@@ -82,6 +86,26 @@ _HEADER = (
 
 class IntentError(ConfigError):
     """customizations.yaml is not valid: names the file and line; nothing is applied."""
+
+
+class ListEditRefused(IntentError):
+    """A list edit (``chains:``, ``services:`` operations) of something that is not such a
+    list: refused, nothing applied (exit 4)."""
+
+
+class IntentChanged(IntentError):
+    """customizations.yaml changed on disk since pfwizard read it: not overwritten."""
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _on_disk(path: Path) -> str | None:
+    try:
+        return _digest(path.read_bytes())
+    except FileNotFoundError:
+        return None
 
 
 def _yaml() -> YAML:
@@ -202,6 +226,13 @@ class _Parser:
                      ) -> ChainIntent:
         pname = self._name(parent, name, master=master)
         line = _line_of(parent, name)
+        if not (is_list_option(pname) if master else is_chain_parameter(pname)):
+            what = ("a restriction, milter or lookup-table list option" if master
+                    else "a restriction or milter list")
+            raise ListEditRefused(self.path, line, f"{pname} is not {what}: list operations "
+                                  "on it are refused (Postfix would stop on a restriction "
+                                  "word there); give its whole value under "
+                                  f"{'services' if master else 'parameters'}: instead")
         node = self.mapping(parent[name], pname, line)
         for key in node:
             if key not in ("base", "operations"):
@@ -214,6 +245,14 @@ class _Parser:
             raise self.fail(_line_of(node, "operations"),
                             f"{pname}: operations must be a list (lines starting with '-')")
         ops = [self.operation(pname, ops_node, i) for i in range(len(ops_node))]
+        if takes_tables(pname.rsplit("/", 1)[-1]):
+            for i, op in enumerate(ops):
+                for it in (op.item, op.to):
+                    if it is not None and op.kind in (OpKind.INSERT, OpKind.CHANGE) \
+                            and ":" not in it.render():
+                        raise ListEditRefused(self.path, op.line or _line_of(ops_node, i),
+                                              f"{pname} takes lookup tables (type:table), "
+                                              f"not {it.render()!r}")
         return ChainIntent(pname, base, ops, line)
 
     def operation(self, pname: str, seq: CommentedSeq, i: int) -> Operation:
@@ -337,8 +376,12 @@ def _quoted(value: str | None) -> str | None:
 class IntentFile:
     """customizations.yaml: the validated model plus the document it came from."""
 
-    def __init__(self, path: Path, doc: Any, model: Customisations) -> None:
+    def __init__(self, path: Path, doc: Any, model: Customisations,
+                 read: str | None = None) -> None:
         self.path = path
+        self.read_digest = read
+        """sha256 of the file as read (None: there was none): ``save`` compares it with the
+        file on disk, so an edit made meanwhile (the admin, another pfwizard) is never lost."""
         self.doc: CommentedMap = doc if isinstance(doc, CommentedMap) else CommentedMap()
         self.model = model
         if "version" not in self.doc:
@@ -350,13 +393,23 @@ class IntentFile:
         """Read and validate; a missing file is an empty set of customisations."""
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            data = p.read_bytes()
+            text = data.decode("utf-8")
         except FileNotFoundError:
             return cls(p, None, Customisations())
         except (OSError, UnicodeDecodeError) as exc:
             raise IntentError(str(p), None, f"cannot read: {exc}") from exc
         doc, model = parse_text(text, str(p))
-        return cls(p, doc, model)
+        return cls(p, doc, model, _digest(data))
+
+    def unchanged(self) -> bool:
+        """Is the file on disk still the one this object was read from?"""
+        return _on_disk(self.path) == self.read_digest
+
+    def _check_unchanged(self, target: Path) -> None:
+        if target == self.path and not self.unchanged():
+            raise IntentChanged(str(target), None, "changed since pfwizard read it (edited by "
+                                "hand or by another pfwizard meanwhile); not overwritten")
 
     @classmethod
     def for_state_dir(cls, state_dir: str | Path) -> IntentFile:
@@ -462,6 +515,7 @@ class IntentFile:
         target = Path(path) if path is not None else self.path
         text = self.dumps()
         parse_text(text, str(target))  # never write a file pfwizard could not read back
+        self._check_unchanged(target)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".customizations.", dir=str(target.parent))
         try:
@@ -470,6 +524,7 @@ class IntentFile:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o600)
+            self._check_unchanged(target)  # again right before the rename
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -480,5 +535,7 @@ class IntentFile:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+        if target == self.path:
+            self.read_digest = _digest(text.encode("utf-8"))
         return target
 
