@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pfwizard import inputs
+from pfwizard.errors import ConfigError
+
 # Indexed types → suffixes of the files postmap builds.
 INDEXED: dict[str, tuple[str, ...]] = {
     "hash": (".db",),
@@ -76,6 +79,11 @@ def check(ref: str, config_dir: Path) -> list[TableProblem]:
                              f"'{name}' is a relative path: smtpd resolves it inside the queue "
                              "directory, where it almost certainly does not exist; write the "
                              "full path (/etc/postfix/...)")]
+    problem = inputs.path_problem(name)
+    if problem is not None:
+        return [TableProblem("missing-table", ref[:120],
+                             f"{problem}: smtpd cannot open this table and answers 451 4.3.5 "
+                             "to every client that reaches this entry")]
     path = locate(name, config_dir)
     if kind in INDEXED:
         built = [Path(str(path) + sfx) for sfx in INDEXED[kind]]
@@ -110,11 +118,14 @@ def values(ref: str, config_dir: Path) -> list[str] | None:
     kind, name = parsed
     if kind not in INDEXED and kind not in FLAT:
         return None
+    if inputs.path_problem(name) is not None:
+        return None
     path = locate(name, config_dir)
     try:
-        text = path.read_text(errors="replace")
-    except OSError:
+        data = inputs.read_bytes(path, inputs.MAX_TABLE_BYTES, what="table")
+    except ConfigError:
         return None
+    text = data.decode("utf-8", errors="replace")
     out: list[str] = []
     for line in text.splitlines():
         s = line.strip()
