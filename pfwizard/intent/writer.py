@@ -17,7 +17,7 @@ from pfwizard.engine import (
     StepFailed,
     TableChange,
 )
-from pfwizard.engine.changeset import index_path
+from pfwizard.engine.changeset import index_path, secret_meta
 from pfwizard.engine.tables import install_indexed
 from pfwizard.intent.model import TableIntent
 
@@ -85,8 +85,9 @@ class Writer:
         for t in prepared.rebuild:
             path = Path(t.path)
             try:
+                meta = secret_meta(path, t.map_type, eng.config_dir) or FileMeta.of(path)
                 out = install_indexed(eng.writer, eng.tools, eng.config_dir, path,
-                                      path.read_bytes(), t.map_type, FileMeta.of(path), None)
+                                      path.read_bytes(), t.map_type, meta, None)
             except (StepFailed, OSError) as exc:
                 return Outcome(False, str(exc), output=getattr(exc, "output", ""))
             relay(StepEvent("postmap", "ok", out or f"rebuilt {t.map_type}:{path}"))
