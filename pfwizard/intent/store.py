@@ -326,6 +326,9 @@ def parse_text(text: str, path: str = FILENAME) -> tuple[Any, Customisations]:
                           ) from exc
     except YAMLError as exc:
         raise IntentError(path, None, f"not valid YAML: {_one_line(exc)}") from exc
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise IntentError(path, None, f"not valid YAML: {_one_line(exc).split(';')[0]}"
+                          ) from exc
     except RecursionError as exc:  # the line scan above should have refused it already
         raise IntentError(path, None, f"nested more than {inputs.MAX_YAML_DEPTH} levels "
                                       f"deep") from exc
