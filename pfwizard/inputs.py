@@ -216,12 +216,15 @@ def yaml_shape_problem(text: str) -> tuple[int | None, str] | None:
             indents.pop()
         if not indents or indents[-1] < indent:
             indents.append(indent)
+        depth = len(indents) + item_depth
         for c in rest:
             if c in "[{":
                 flow += 1
+                if depth + flow > MAX_YAML_DEPTH:
+                    break
             elif c in "]}":
                 flow = max(0, flow - 1)
-        if len(indents) + item_depth + flow > MAX_YAML_DEPTH:
+        if depth + flow > MAX_YAML_DEPTH:
             return lineno, f"nested more than {MAX_YAML_DEPTH} levels deep"
         if _BLOCK_RE.search(rest) and flow == 0:
             block_indent = indent

@@ -781,6 +781,11 @@ SUBPROCESS_CASES: list[tuple[str, str, list[str]]] = [
 ]
 
 
+if JOURNAL_CHECKED:
+    SUBPROCESS_CASES.append(("entry.json a FIFO", "fifo:state/journal/9/entry.json",
+                             ["rollback", "--list"]))
+
+
 @needs_postfix
 @pytest.mark.parametrize("name,setup,argv", SUBPROCESS_CASES, ids=[c[0] for c in
                                                                    SUBPROCESS_CASES])
@@ -824,3 +829,45 @@ def test_installed_program_never_hangs(scratch: Scratch, name: str, setup: str,
     assert snapshot(cfg) == before
     assert seconds < LIMIT_S
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- the reader itself ---------------------------------------------------------------------
+
+def test_only_regular_files_are_read_and_only_so_much(tmp_path: Path) -> None:
+    from pfwizard import inputs
+    from pfwizard.errors import ConfigError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, words in ((fifo, "a FIFO"), (Path("/dev/zero"), "a character device"),
+                        (tmp_path, "a directory")):
+        with pytest.raises(ConfigError, match=words):
+            inputs.read_bytes(path, 10, what="profile")
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 11)
+    with pytest.raises(ConfigError, match="larger than"):
+        inputs.read_bytes(big, 10)
+    assert inputs.read_bytes(big, 11) == b"x" * 11
+    assert inputs.read_bytes_or_none(tmp_path / "missing", 10) is None
+    with pytest.raises(ConfigError, match="NUL"):
+        inputs.read_bytes(str(tmp_path / "a\0b"), 10)
+
+
+def test_yaml_shape_and_table_paths() -> None:
+    from pfwizard import inputs
+
+    assert inputs.yaml_shape_problem(PROFILE) is None
+    assert inputs.yaml_shape_problem(deep_yaml(25, True)) == (
+        2, f"nested more than {inputs.MAX_YAML_DEPTH} levels deep")
+    assert inputs.yaml_shape_problem(deep_yaml(30, False)) is not None
+    problem = inputs.yaml_shape_problem(many_ops(inputs.MAX_YAML_LINES))
+    assert problem is not None and "lines of YAML structure" in problem[1]
+    # a table's text does not count, however long
+    content = "".join(f"      k{i} OK\n" for i in range(20_000))
+    assert inputs.yaml_shape_problem(
+        f"version: 1\ntables:\n  /etc/postfix/t:\n    type: hash\n    content: |\n{content}"
+    ) is None
+    assert inputs.path_problem("/etc/postfix/sasl_passwd") is None
+    assert inputs.path_problem("/etc/postfix/a\0b") is not None
+    assert inputs.path_problem("/etc/postfix/" + "a" * 300) is not None
+    assert inputs.path_problem("/a" * 600) is not None
