@@ -141,6 +141,12 @@ def _too_big(name: str, what: str, limit: int) -> ConfigError:
                                    f"as a {what} (see Limits in pfwizard's README)")
 
 
+def read_text(path: str | Path, limit: int, *, what: str = "file") -> str:
+    """``read_bytes`` decoded as UTF-8; a stray byte that is not survives as a surrogate
+    (written back unchanged)."""
+    return read_bytes(path, limit, what=what).decode("utf-8", errors="surrogateescape")
+
+
 def open_log(path: str | Path) -> int:
     """A descriptor on a mail log, refused unless it is a regular file (a FIFO or
     ``/dev/zero`` would hang the reader: pipe a log through ``--log -`` instead)."""

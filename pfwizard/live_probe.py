@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pfwizard import inputs
 from pfwizard.analysis.mastercf import services
-from pfwizard.errors import PfwizardError
+from pfwizard.errors import ConfigError, PfwizardError
 from pfwizard.explain import BoxConfig, Explanation, explain, parse_line
 from pfwizard.maincf import MainCf
 from pfwizard.probe import OUTSIDE_ADDR, ProbeResult, probe
@@ -32,8 +33,9 @@ def smtp_listen_address(config_dir: str | Path) -> tuple[str, int]:
     """(host, port) of the smtpd service outside senders reach; ``127.0.0.1:25`` by default."""
     cdir = Path(config_dir)
     try:
-        master = services((cdir / "master.cf").read_text(errors="replace"))
-    except OSError:
+        master = services(inputs.read_bytes(cdir / "master.cf", inputs.MAX_CONFIG_BYTES,
+                                            what="master.cf").decode("utf-8", errors="replace"))
+    except ConfigError:
         master = []
     host = "127.0.0.1"
     try:

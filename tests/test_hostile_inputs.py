@@ -443,6 +443,16 @@ def state_yaml_cases(rng: random.Random) -> list[Case]:
         for kind in SPECIALS:
             cases.append(Case("customizations.yaml", f"{words}, {kind}",
                               lambda c, s, t, a=argv: a, _special(cy, kind)))
+        for kind in ("fifo", "/dev/zero", "dir", "sparse 50 MB"):
+            # a recorded table that is not a file any more
+            table = lambda cfg, state, tmp: cfg / "pfwizard" / "allow"  # noqa: E731
+
+            def both(cfg: Path, state: Path, tmp: Path, k: str = kind,
+                     t: Callable[[Path, Path, Path], Path] = table) -> None:
+                _write(cy, PROFILE)(cfg, state, tmp)
+                _special(t, k)(cfg, state, tmp)
+            cases.append(Case("customizations.yaml", f"{words}, its table is {kind}",
+                              lambda c, s, t, a=argv: a, both))
         for i in range(90):
             text = mutate(PROFILE, rng)
             cases.append(Case("customizations.yaml", f"{words}, mutation {i}",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pfwizard import inputs
 from pfwizard.engine import ChangeSet as EngineChangeSet
 from pfwizard.engine import (
     Engine,
@@ -19,6 +20,7 @@ from pfwizard.engine import (
 )
 from pfwizard.engine.changeset import index_path, secret_meta
 from pfwizard.engine.tables import install_indexed
+from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
 
 
@@ -46,8 +48,8 @@ def _index_lost(t: TableIntent) -> bool:
     if idx is None or not p.exists() or idx.exists():
         return False
     try:
-        return p.read_bytes() == t.content.encode()
-    except OSError:
+        return inputs.read_bytes(p, inputs.MAX_TABLE_BYTES, what="table") == t.content.encode()
+    except ConfigError:
         return False
 
 
