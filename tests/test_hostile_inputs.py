@@ -632,6 +632,29 @@ def explain_cases(rng: random.Random) -> list[Case]:
     return cases
 
 
+def option_cases() -> list[Case]:
+    """--config-dir and --state-dir that are not directories."""
+    commands = (["check"], ["status"], ["restore", "--dry-run"], ["rollback", "--list"],
+                ["apply", "--dry-run", "{tmp}/profile.yaml"], ["explain", REJECTS[0]])
+    odd = {"missing": "{tmp}/nowhere/at/all", "a file": "{tmp}/file", "/dev/null": "/dev/null",
+           "a FIFO": "{tmp}/fifo", "empty": "", "a NUL": "{tmp}/a\0b"}
+
+    def setup(cfg: Path, state: Path, tmp: Path) -> None:
+        (tmp / "file").write_text("not a directory\n")
+        os.mkfifo(tmp / "fifo")
+        (tmp / "profile.yaml").write_text(PROFILE.replace("{cfg}", str(cfg)))
+
+    cases: list[Case] = []
+    for argv in commands:
+        for what, value in odd.items():
+            for option in ("--config-dir", "--state-dir"):
+                cases.append(Case("options", f"{' '.join(argv[:2])[:30]}, {option} {what}",
+                                  lambda c, s, t, a=argv, o=option, v=value: [
+                                      o, v.replace("{tmp}", str(t)),
+                                      *[w.replace("{tmp}", str(t)) for w in a]], setup))
+    return cases
+
+
 # ---- tables through the core API ---------------------------------------------------------
 
 TABLE_SAMPLES = {
@@ -739,7 +762,7 @@ def test_a_thousand_hostile_inputs(scratch: Scratch, tmp_path: Path,
     valid_entry = json.loads((scratch.template / "state" / "journal" / "9" / "entry.json"
                               ).read_text())
     cases = (profile_cases(rng) + state_yaml_cases(rng) + config_cases(rng)
-             + explain_cases(rng))
+             + explain_cases(rng) + option_cases())
     if JOURNAL_CHECKED:
         cases += journal_cases(rng, valid_entry)
     start = time.monotonic()
