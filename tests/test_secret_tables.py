@@ -175,3 +175,27 @@ def test_apply_profile_never_prints_a_private_table(dirs: tuple[Path, Path],
     assert (mode(src), mode(Path(f"{src}.db"))) == (0o600, 0o600)
     for patch in (state / "journal").glob("*/diff.patch"):
         assert_hidden(patch.read_text())
+
+
+@needs_postfix
+def test_restore_rebuilds_a_lost_private_table_private(dirs: tuple[Path, Path]) -> None:
+    """The case found: a lost 0600 sasl_passwd came back 0644 (source and .db), its secret
+    printed in the diff that the restore hook sends to the system log."""
+    cfg, state = dirs
+    src = cfg / "pfwizard" / "sasl_passwd"
+    src.parent.mkdir()
+    src.write_text(NEW)
+    src.chmod(0o600)
+    postmap(cfg, src)
+    content = "".join(f"      {ln}\n" for ln in NEW.splitlines())
+    (state / "customizations.yaml").write_text(
+        f"version: 1\ntables:\n  {src}:\n    type: hash\n    content: |\n{content}")
+    src.unlink()  # lost; sasl_passwd.db is left, 0600
+    code, out = pf(cfg, state, "restore", "--yes")
+    assert code == 10, out
+    assert "not shown" in out, out
+    assert_hidden(out)
+    assert src.read_text() == NEW
+    assert (mode(src), mode(Path(f"{src}.db"))) == (0o600, 0o600)
+    for patch in (state / "journal").glob("*/diff.patch"):
+        assert_hidden(patch.read_text())
