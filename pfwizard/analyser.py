@@ -56,7 +56,7 @@ import difflib
 from collections.abc import Mapping
 from pathlib import Path
 
-from pfwizard import catalogue
+from pfwizard import catalogue, inputs
 from pfwizard.analysis import mastercf, tablefiles
 from pfwizard.analysis.lists import Step, StepKind, class_names, resolve
 from pfwizard.analysis.mastercf import Service
@@ -504,8 +504,10 @@ def analyse_params(params: Mapping[str, str], config_dir: Path | None = None,
     """
     if master_cf is None and config_dir is not None:
         try:
-            master_cf = (config_dir / "master.cf").read_text(errors="replace")
-        except OSError:
+            data = inputs.read_bytes(config_dir / "master.cf", inputs.MAX_CONFIG_BYTES,
+                                     what="master.cf")
+            master_cf = data.decode("utf-8", errors="replace")
+        except ConfigError:
             master_cf = None
     unreadable: list[Finding] = []
     master: list[Service] | None = None
@@ -533,9 +535,6 @@ def analyse(cf: MainCf, config_dir: Path | None = None,
 def read_config(config_dir: Path) -> tuple[MainCf, str | None]:
     """main.cf (required) and master.cf text (optional) from a Postfix config directory."""
     cf = MainCf.read(config_dir / "main.cf")
-    master = config_dir / "master.cf"
-    try:
-        text = master.read_text(errors="replace") if master.exists() else None
-    except OSError as exc:
-        raise ConfigError(str(master), None, f"cannot read: {exc.strerror or exc}") from exc
-    return cf, text
+    data = inputs.read_bytes_or_none(config_dir / "master.cf", inputs.MAX_CONFIG_BYTES,
+                                     what="master.cf")
+    return cf, None if data is None else data.decode("utf-8", errors="replace")

@@ -132,6 +132,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pfwizard: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Last resort only: bad input is turned into a one-line error where it is read
+        # (pfwizard.inputs and the readers); reaching this is a bug, said as one.
+        if os.environ.get("PFWIZARD_DEBUG"):
+            raise
+        print(f"pfwizard: internal error ({type(exc).__name__}: {str(exc)[:200]}); this is "
+              f"a bug in pfwizard (PFWIZARD_DEBUG=1 shows where)", file=sys.stderr)
+        return exitcodes.ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pfwizard import inputs
 from pfwizard.errors import ConfigError, ValueRefused
 
 # Postfix's ISSPACE(): the C locale's isspace().
 _WS = " \t\n\v\f\r"
 _WS_RE = re.compile("[ \t\n\v\f\r]")
 # One physical line longer than this is not a hand-written main.cf (a 10 MB line is garbage).
-MAX_LINE_CHARS = 64 * 1024
+MAX_LINE_CHARS = inputs.MAX_LINE_CHARS
 # Characters Postfix allows in a parameter name in practice (also service-specific names).
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*\Z")
 # A commented-out definition, as MiaB's setup sees it: '#', optional spaces, name, spaces, '='.
@@ -145,11 +146,9 @@ def check_value(name: str, value: str) -> str:
 
 
 def read_config(path: str | Path) -> bytes:
-    """A config file's bytes; an unreadable file is a ConfigError naming it."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), None, f"cannot read: {exc.strerror or exc}") from exc
+    """A config file's bytes; an unreadable file (or a FIFO, a device, one over
+    ``inputs.MAX_CONFIG_BYTES``) is a ConfigError naming it."""
+    return inputs.read_bytes(path, inputs.MAX_CONFIG_BYTES, what="Postfix configuration file")
 
 
 def _split_physical(text: str) -> list[PhysicalLine]:

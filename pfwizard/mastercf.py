@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pfwizard.errors import ConfigError, ValueRefused
 from pfwizard.maincf import (
+    MAX_LINE_CHARS,
     LineKind,
     PhysicalLine,
     _split_physical,
@@ -212,7 +213,12 @@ class MasterCf:
         text = data.decode("utf-8", errors="surrogateescape") if isinstance(data, bytes) else data
         if "\x00" in text:
             raise ConfigError(path, None, "binary data: this is not a text master.cf file")
-        return cls(_split_physical(text), path)
+        lines = _split_physical(text)
+        for i, line in enumerate(lines):
+            if len(line.text) > MAX_LINE_CHARS:
+                raise ConfigError(path, i + 1, f"line is {len(line.text)} characters long "
+                                  f"(more than {MAX_LINE_CHARS}): this is not a master.cf file")
+        return cls(lines, path)
 
     @classmethod
     def read(cls, path: str | Path) -> MasterCf:

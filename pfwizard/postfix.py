@@ -72,6 +72,10 @@ def run(argv: list[str], *, timeout: float = DEFAULT_TIMEOUT, input: str | None 
         check: bool = False) -> Result:
     """Run a Postfix command; raise PostfixCommandError on timeout, or on failure if ``check``."""
     env = dict(os.environ, LANG="C", LC_ALL="C")
+    if any("\0" in a for a in argv) or (input is not None and "\0" in input):
+        # No command line (and no Postfix lookup key) can hold one; Python would refuse it.
+        raise PostfixCommandError([a.replace("\0", "\\0") for a in argv], 2,
+                                  "a NUL byte in what was to be passed to Postfix: refused")
     try:
         proc = subprocess.run(resolve(argv), capture_output=True, text=True, timeout=timeout,
                               input=input, env=env, errors="replace")

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pfwizard import analyser, catalogue, miab, postfix
+from pfwizard import analyser, catalogue, inputs, miab, postfix
 from pfwizard.chain import Chain, Item
-from pfwizard.errors import PfwizardError, ValueRefused
+from pfwizard.errors import ConfigError, PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf, check_value
 from pfwizard.mastercf import MasterCf
@@ -308,8 +308,9 @@ class Session:
         if path in self.tables:
             return self.tables[path].content
         try:
-            return Path(path).read_text(errors="replace")
-        except OSError:
+            return inputs.read_bytes(path, inputs.MAX_TABLE_BYTES, what="table").decode(
+                "utf-8", errors="replace")
+        except ConfigError:
             return ""
 
     def set_table(self, path: str, content: str, map_type: str) -> None:

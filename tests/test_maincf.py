@@ -259,8 +259,8 @@ def test_binary_garbage_is_a_config_error(tmp_path: Path, seed: int) -> None:
     assert err.line is not None and err.line >= 1
 
 
-def test_a_10mb_line_is_refused_quickly(tmp_path: Path) -> None:
-    data = b"myhostname = a\nmydomain = " + b"x" * (10 * 1024 * 1024) + b"\n"
+def test_a_3mb_line_is_refused_quickly(tmp_path: Path) -> None:
+    data = b"myhostname = a\nmydomain = " + b"x" * (3 * 1024 * 1024) + b"\n"
     started = time.monotonic()
     err = read_error(tmp_path, data)
     assert time.monotonic() - started < 2
@@ -268,11 +268,19 @@ def test_a_10mb_line_is_refused_quickly(tmp_path: Path) -> None:
     assert "characters long" in err.message
 
 
+def test_a_10mb_file_is_not_read(tmp_path: Path) -> None:
+    """Over 4 MiB (pfwizard.inputs.MAX_CONFIG_BYTES) it is refused before reading."""
+    err = read_error(tmp_path, b"mydomain = " + b"x" * (10 * 1024 * 1024) + b"\n")
+    assert err.line is None and "larger than 4 MiB" in err.message
+
+
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
-    for path in (tmp_path, tmp_path / "missing" / "main.cf"):
-        with pytest.raises(ConfigError, match="cannot read") as e:
-            MainCf.read(path)
-        assert e.value.line is None and str(e.value).startswith(f"{path}: cannot read")
+    missing = tmp_path / "missing" / "main.cf"
+    with pytest.raises(ConfigError, match="cannot read") as e:
+        MainCf.read(missing)
+    assert e.value.line is None and str(e.value).startswith(f"{missing}: cannot read")
+    with pytest.raises(ConfigError, match="is a directory, not a regular file") as e:
+        MainCf.read(tmp_path)
 
 
 def test_empty_file_is_fine() -> None:

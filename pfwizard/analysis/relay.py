@@ -234,13 +234,12 @@ class RelayJudge:
             return Reach(None, (Unknown(f"{name} in {where}", "the file was not read"),))
         path = tablefiles.locate(name, self.config_dir)
         try:
-            if not path.is_file() or path.stat().st_size > tablefiles.MAX_TABLE_BYTES:
-                return Reach(None, (Unknown(f"{name} in {where}",
-                                            "it is not a regular file of a sane size"),))
-            text = path.read_text(errors="replace")
-        except OSError as exc:
-            return Reach(None, (Unknown(f"{name} in {where}",
-                                        f"cannot read it ({exc.strerror or exc})"),))
+            text = tablefiles.read_source(path)
+        except FileNotFoundError:
+            text = None
+        if text is None:
+            return Reach(None, (Unknown(f"{name} in {where}", "it is missing, unreadable, "
+                                        "or not a regular file of a sane size"),))
         words = " ".join(s for _n, s in tablefiles.logical_lines(text))
         found = self._match_list(words, f"{where} (file {path})", address=address,
                                  depth=depth + 1)

@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pfwizard import inputs
+from pfwizard.errors import ConfigError
+
 # Indexed types → suffixes of the files postmap builds.
 INDEXED: dict[str, tuple[str, ...]] = {
     "hash": (".db",),
@@ -76,6 +79,11 @@ def check(ref: str, config_dir: Path) -> list[TableProblem]:
                              f"'{name}' is a relative path: smtpd resolves it inside the queue "
                              "directory, where it almost certainly does not exist; write the "
                              "full path (/etc/postfix/...)")]
+    problem = inputs.path_problem(name)
+    if problem is not None:
+        return [TableProblem("missing-table", ref[:120],
+                             f"{problem}: smtpd cannot open this table and answers 451 4.3.5 "
+                             "to every client that reaches this entry")]
     path = locate(name, config_dir)
     if kind in INDEXED:
         built = [Path(str(path) + sfx) for sfx in INDEXED[kind]]
@@ -138,8 +146,6 @@ class Entry:
 UNREADABLE = frozenset({"sqlite", "mysql", "pgsql", "ldap", "memcache", "tcp", "socketmap",
                         "nis", "nisplus", "netinfo", "unix", "environ", "internal"})
 _MAX_NESTING = 10
-MAX_TABLE_BYTES = 8 << 20
-"""Larger table sources (or a FIFO, a device) are not read: pfwizard says it cannot tell."""
 
 
 def split_braced(text: str) -> list[str]:
@@ -205,7 +211,7 @@ def entries(ref: str, config_dir: Path | None, _depth: int = 0) -> list[Entry] |
         return out
     if kind not in INDEXED and kind not in FLAT:
         return None
-    if config_dir is None or name.startswith("{"):
+    if config_dir is None or name.startswith("{") or inputs.path_problem(name) is not None:
         return None
     path = locate(name, config_dir)
     if kind in INDEXED:
@@ -218,14 +224,25 @@ def entries(ref: str, config_dir: Path | None, _depth: int = 0) -> list[Entry] |
         except OSError:
             return None  # a built file without its source: its contents are unknown
     try:
-        if not path.is_file() or path.stat().st_size > MAX_TABLE_BYTES:
-            return None if path.exists() else ([] if kind in FLAT else None)
-        text = path.read_text(errors="replace")
+        text = read_source(path)
     except FileNotFoundError:
         return [] if kind in FLAT else None  # a missing file: 451 4.3.5 for everyone
-    except OSError:
+    if text is None:
         return None
     return parse_lines(kind, text, str(path))
+
+
+def read_source(path: Path) -> str | None:
+    """The text of a table source file; None when it cannot be read (not a regular file, a
+    FIFO or device, too big, unreadable); FileNotFoundError when it is not there (what that
+    means is the caller's business)."""
+    try:
+        data = inputs.read_bytes_or_none(path, inputs.MAX_TABLE_BYTES, what="table")
+    except ConfigError:
+        return None
+    if data is None:
+        raise FileNotFoundError(str(path))
+    return data.decode("utf-8", errors="replace")
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:

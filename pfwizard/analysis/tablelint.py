@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from pfwizard import inputs
 from pfwizard.analysis import tablefiles
 from pfwizard.analysis.lists import Step, StepKind
 from pfwizard.catalogue import ArgKind
@@ -50,10 +51,9 @@ def read_table(ref: str, config_dir: Path) -> Table | None:
     kind, name = parsed
     path = tablefiles.locate(name, config_dir)
     try:
-        if not path.is_file() or path.stat().st_size > MAX_TABLE_BYTES:
-            return None
-        return Table.parse(path.read_bytes(), kind, path=name)
-    except (OSError, ConfigError):
+        data = inputs.read_bytes(path, MAX_TABLE_BYTES, what="table")
+        return Table.parse(data, kind, path=name)
+    except ConfigError:
         return None
 
 

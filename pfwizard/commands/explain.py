@@ -9,11 +9,13 @@ import json
 import signal
 import subprocess
 import sys
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from pfwizard import allowlist, exitcodes, probe
+from pfwizard import allowlist, exitcodes, inputs, probe
+from pfwizard.errors import ConfigError
 from pfwizard.explain import BoxConfig, explain, group, parse_line, parse_since, reject_lines
 from pfwizard.explain.render import render_one, render_report
 from pfwizard.explain.scan import Report, since_filter
@@ -95,7 +97,8 @@ def _open_log(path: str, since: dt.datetime | None = None) -> Iterator[BinaryIO]
     if path == "-":
         yield sys.stdin.buffer
         return
-    with open(path, "rb") as raw:
+    # A FIFO or a device (/dev/zero) would hang the reader: refused; pipes go through "-".
+    with open(inputs.open_log(path), "rb") as raw:
         magic = raw.read(2)
         raw.seek(0)
         if magic == b"\x1f\x8b":
@@ -129,8 +132,15 @@ def run(args: argparse.Namespace) -> int:
             if since is not None:
                 lines = since_filter(lines, since)
             report = group(lines, box)
-    except OSError as exc:
+    except ConfigError as exc:
+        print(f"pfwizard explain: {exc}", file=sys.stderr)
+        return exitcodes.ERROR
+    except OSError as exc:  # gzip.BadGzipFile is one too
         print(f"pfwizard explain: {source}: {exc.strerror or exc}", file=sys.stderr)
+        return exitcodes.ERROR
+    except (EOFError, zlib.error) as exc:
+        print(f"pfwizard explain: {source}: corrupt or truncated gzip data ({exc})",
+              file=sys.stderr)
         return exitcodes.ERROR
     if since is not None:
         source += f" since {since:%Y-%m-%d %H:%M:%S}"

@@ -6,10 +6,13 @@ confirmed" (undo by itself unless the admin confirms).  No UI: the wizard, ``res
 
 Public API (keep these names; other parts of pfwizard are built against them)::
 
-    TableChange(path: Path, content: str | None, map_type: str)
+    TableChange(path: Path, content: str | None, map_type: str, mode: int | None = None)
         content None deletes the table; relative paths are relative to the config directory;
         tables pfwizard creates belong in <config_dir>/pfwizard/ (OWN_TABLE_DIR).
         Indexed types (hash, btree, lmdb, cdb) are postmap'd; regexp/pcre/cidr/texthash not.
+        mode: for a new file (default 0644). A table others cannot read (its source or
+        index, or the mode asked for: 0600, 0640) is secret: source and index are written
+        with the permissions both allow, and its diff only says how many lines changed.
     ChangeSet(summary: str, params: dict[str, str | None], tables: list[TableChange],
               intent: dict | None = None, kind: str = "apply",
               master_params: dict[str, str | None] = {})

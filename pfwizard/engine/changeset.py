@@ -7,7 +7,10 @@ them changed since (``ChangedMeanwhile``), so a MiaB setup run in between is nev
 from __future__ import annotations
 
 import difflib
+import functools
+import operator
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,9 @@ class TableChange:
     map_type: str
     """``hash``, ``regexp``, ``pcre``, ``cidr``, ``texthash``, ``lmdb``...: indexed types
     (hash, btree, lmdb, cdb) get their index rebuilt with postmap."""
+    mode: int | None = None
+    """For a new file: its permissions (default 0644). A mode others cannot read (0600,
+    0640) makes the table secret (``secret_mode``); an existing file keeps its own."""
 
 
 @dataclass
@@ -80,7 +86,8 @@ class FilePlan:
     map_type: str | None = None
     """For tables: the map type; an indexed type gets postmap'd after writing."""
     meta: FileMeta | None = None
-    """Owner and mode to write with (``None``: keep the existing file's, or the default)."""
+    """Owner and mode to write with (``None``: keep the existing file's, or the default).
+    A secret table's (``secret_meta``) holds for its index too."""
     postmap: bool = False
     """Build the index with postmap after writing (apply of an indexed table); a rollback
     restores the index bytes from the backup instead."""
@@ -113,12 +120,64 @@ class Plan:
         return "".join(f.diff for f in self.files)
 
 
-def text_diff(path: Path, before: bytes | None, after: bytes | None) -> str:
+def _mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return None
+
+
+def secret_mode(path: Path, map_type: str | None = None,
+                requested: int | None = None) -> int | None:
+    """The mode a file that holds secrets keeps, or None when it is not one.
+
+    A file is secret when it, or the index postmap built from it, is not readable by others
+    (``mode & 0o004 == 0``: a ``sasl_passwd`` at 0600 or 0640), or when a new file is asked
+    for with such a mode (``requested``). Its contents are then never shown in a diff, and
+    the source and its index are both written with the permissions both allow (0600 source
+    and 0644 .db: both 0600), so a lost source is rebuilt as private as its index was.
+    ``map_type`` None: any index suffix counts."""
+    suffixes = ({INDEX_SUFFIX[map_type]} if map_type in INDEX_SUFFIX
+                else set() if map_type is not None else set(INDEX_SUFFIX.values()))
+    modes = [m for m in (_mode(p) for p in
+                         [path, *(path.with_name(path.name + s) for s in sorted(suffixes))])
+             if m is not None]
+    if requested is not None:
+        modes.append(stat.S_IMODE(requested))
+    if not any(m & 0o004 == 0 for m in modes):
+        return None
+    return functools.reduce(operator.and_, modes, 0o777)
+
+
+def secret_meta(path: Path, map_type: str | None, config_dir: Path,
+                requested: int | None = None) -> FileMeta | None:
+    """Owner and mode for a secret table (source and index alike); None: not secret."""
+    mode = secret_mode(path, map_type, requested)
+    if mode is None:
+        return None
+    idx = index_path(path, map_type) if map_type is not None else None
+    for p in (path, idx, config_dir):
+        try:
+            st = os.stat(p) if p is not None else None
+        except OSError:
+            continue
+        if st is not None:
+            return FileMeta(mode, st.st_uid, st.st_gid)
+    return FileMeta(mode, os.geteuid(), os.getegid())
+
+
+def text_diff(path: Path, before: bytes | None, after: bytes | None,
+              secret: int | None = None) -> str:
+    """A unified diff; for a secret file (``secret``: its mode, or found on disk by
+    ``secret_mode``) only its header and how many lines changed: the diff goes to the
+    terminal, the journal's diff.patch and, from the restore hook, the system log."""
     def lines(data: bytes | None) -> list[str]:
         if data is None:
             return []
         return data.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
 
+    if secret is None:
+        secret = secret_mode(path)
     a, b = lines(before), lines(after)
     out = []
     for line in difflib.unified_diff(
@@ -126,7 +185,17 @@ def text_diff(path: Path, before: bytes | None, after: bytes | None) -> str:
         "/dev/null" if after is None else f"b{path}",
     ):
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    if secret is not None and out:
+        changed = sum(1 for ln in out[2:] if ln[:1] in "+-")
+        note = (f"(contents of a {secret:04o} file not shown: "
+                f"{changed} line{'s' if changed != 1 else ''} changed)\n")
+        out = [*out[:2], note]
     return "".join(out).encode("utf-8", "replace").decode("utf-8", "replace")
+
+
+def _owner(config_dir: Path) -> tuple[int, int]:
+    st = os.stat(config_dir)
+    return st.st_uid, st.st_gid
 
 
 def resolve_inside(config_dir: Path, path: Path) -> Path:
@@ -197,11 +266,15 @@ def build_plan(config_dir: Path, changeset: ChangeSet) -> Plan:
         after = None if t.content is None else t.content.encode("utf-8")
         idx = index_path(real, t.map_type)
         lost = after is not None and after == before and idx is not None and not idx.exists()
-        diff = text_diff(real, before, after)
+        meta = secret_meta(real, t.map_type, config_dir,
+                           t.mode if before is None else None)
+        if meta is None and before is None and t.mode is not None:
+            meta = FileMeta(stat.S_IMODE(t.mode), *_owner(config_dir))
+        diff = text_diff(real, before, after, meta.mode if meta is not None else None)
         if lost:
             diff = f"# {t.map_type}:{real}: unchanged, but its index {idx} is missing: rebuild\n"
         files.append(FilePlan(real, before, after, diff, role="table", map_type=t.map_type,
-                              postmap=is_indexed(t.map_type), rebuild=lost))
+                              meta=meta, postmap=is_indexed(t.map_type), rebuild=lost))
     main_cf = resolve_inside(config_dir, Path("main.cf"))
     if changeset.params:
         before = main_cf.read_bytes()

@@ -533,7 +533,10 @@ class Engine:
                 f.path.parent.mkdir(mode=0o755)
                 os.chown(f.path.parent, meta.uid, meta.gid)
             if f.postmap and f.map_type is not None:
-                imeta = FileMeta.of(idx) if idx is not None and idx.exists() else None
+                # A plan's meta (a secret table's, see changeset.secret_meta) holds for
+                # the index too: a 0600 sasl_passwd never gets a world-readable .db.
+                imeta = f.meta if f.meta is not None else (
+                    FileMeta.of(idx) if idx is not None and idx.exists() else None)
                 run("postmap", "start", f"{f.map_type}:{f.path}")
                 out = install_indexed(self.writer, self.tools, self.config_dir, f.path,
                                       f.after, f.map_type, meta, imeta)

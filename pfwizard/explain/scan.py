@@ -83,7 +83,10 @@ def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
         return now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
     m = _RELATIVE_RE.match(t)
     if m:
-        return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        try:
+            return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        except (OverflowError, ValueError):
+            raise ValueError(f"--since: {text!r} reaches back before year 1") from None
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
                 "%Y-%m-%d"):
         try:

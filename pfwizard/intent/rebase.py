@@ -11,13 +11,14 @@ nothing to do.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from pfwizard import inputs
 from pfwizard.chain import Chain
 from pfwizard.engine.changeset import index_path
+from pfwizard.errors import ConfigError
 from pfwizard.intent.glued import glued_by_parameter, value_without_glue
 from pfwizard.intent.model import (
     ChainIntent,
@@ -274,10 +275,10 @@ def table_problem(ti: TableIntent, *, compare_content: bool) -> str | None:
         return f"{db.name} missing"
     if compare_content:
         try:
-            if p.read_text(encoding="utf-8", errors="surrogateescape") != ti.content:
+            if inputs.read_text(p, inputs.MAX_TABLE_BYTES, what="table") != ti.content:
                 return "content differs"
-        except OSError as exc:
-            return f"unreadable: {os.strerror(exc.errno or 0)}"
+        except ConfigError as exc:
+            return f"unreadable: {exc.message}"
         if db is not None and db.stat().st_mtime < p.stat().st_mtime:
             return f"{db.name} older than its source"
     return None

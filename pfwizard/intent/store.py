@@ -57,6 +57,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
+from pfwizard import inputs
 from pfwizard.chain import Chain, Item
 from pfwizard.errors import ConfigError, ValueRefused
 from pfwizard.intent.model import (
@@ -324,6 +325,9 @@ class _Parser:
         line = _line_of(parent, name)
         if not path.startswith("/"):
             raise self.fail(line, f"table {path!r}: give the absolute path")
+        problem = inputs.path_problem(path)
+        if problem is not None:
+            raise self.fail(line, f"table {path[:80]!r}: {problem}")
         node = self.mapping(parent[name], path, line)
         for key in node:
             if key not in ("type", "content", "why"):
@@ -337,17 +341,43 @@ class _Parser:
         return TableIntent(path, map_type, content, why, line)
 
 
+def _one_line(problem: object) -> str:
+    """The YAML reader's message without its 'in "<unicode string>"' pointer lines."""
+    lines = [ln.strip() for ln in str(problem).splitlines()]
+    return " ".join(ln for ln in lines if ln and not ln.startswith('in "<'))
+
+
 def parse_text(text: str, path: str = FILENAME) -> tuple[Any, Customisations]:
     """(round-trip document, validated model); IntentError names the line of any problem."""
+    if len(text) > inputs.MAX_YAML_BYTES:
+        raise IntentError(path, None, f"longer than {inputs.MAX_YAML_BYTES // inputs.MIB} MiB "
+                                      f"(see Limits in pfwizard's README)")
+    # The YAML reader is slow (~0.15 ms a line) and recursive: bound its work first.
+    shape = inputs.yaml_shape_problem(text)
+    if shape is not None:
+        raise IntentError(path, shape[0], shape[1])
     try:
         doc = _yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise IntentError(path, line, f"not valid YAML: {exc.problem or exc}") from exc
+        raise IntentError(path, line, f"not valid YAML: {_one_line(exc.problem or exc)}"
+                          ) from exc
     except YAMLError as exc:
-        raise IntentError(path, None, f"not valid YAML: {exc}") from exc
-    return doc, _Parser(path).parse(doc)
+        raise IntentError(path, None, f"not valid YAML: {_one_line(exc)}") from exc
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise IntentError(path, None, f"not valid YAML: {_one_line(exc).split(';')[0]}"
+                          ) from exc
+    except RecursionError as exc:  # the line scan above should have refused it already
+        raise IntentError(path, None, f"nested more than {inputs.MAX_YAML_DEPTH} levels "
+                                      f"deep") from exc
+    model = _Parser(path).parse(doc)
+    ops = sum(len(c.operations) for c in model.chains.values()) + sum(
+        len(s.operations) for s in model.services.values() if isinstance(s, ChainIntent))
+    if ops > inputs.MAX_OPERATIONS:
+        raise IntentError(path, None, f"{ops} operations: more than {inputs.MAX_OPERATIONS} "
+                                      f"(see Limits in pfwizard's README)")
+    return doc, model
 
 
 def _op_node(op: Operation, old: CommentedMap | None) -> CommentedMap:
@@ -393,12 +423,17 @@ class IntentFile:
         """Read and validate; a missing file is an empty set of customisations."""
         p = Path(path)
         try:
-            data = p.read_bytes()
-            text = data.decode("utf-8")
-        except FileNotFoundError:
+            data = inputs.read_bytes_or_none(p, inputs.MAX_YAML_BYTES, what="YAML file")
+        except ConfigError as exc:
+            raise IntentError(exc.path, exc.line, exc.message) from exc
+        if data is None:
             return cls(p, None, Customisations())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise IntentError(str(p), None, f"cannot read: {exc}") from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise IntentError(str(p), line, "not UTF-8 text (byte "
+                              f"0x{data[exc.start]:02x}): save it as UTF-8") from exc
         doc, model = parse_text(text, str(p))
         return cls(p, doc, model, _digest(data))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pfwizard import inputs
 from pfwizard.engine import ChangeSet as EngineChangeSet
 from pfwizard.engine import (
     Engine,
@@ -17,8 +18,9 @@ from pfwizard.engine import (
     StepFailed,
     TableChange,
 )
-from pfwizard.engine.changeset import index_path
+from pfwizard.engine.changeset import index_path, secret_meta
 from pfwizard.engine.tables import install_indexed
+from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
 
 
@@ -46,8 +48,8 @@ def _index_lost(t: TableIntent) -> bool:
     if idx is None or not p.exists() or idx.exists():
         return False
     try:
-        return p.read_bytes() == t.content.encode()
-    except OSError:
+        return inputs.read_bytes(p, inputs.MAX_TABLE_BYTES, what="table") == t.content.encode()
+    except ConfigError:
         return False
 
 
@@ -85,8 +87,9 @@ class Writer:
         for t in prepared.rebuild:
             path = Path(t.path)
             try:
+                meta = secret_meta(path, t.map_type, eng.config_dir) or FileMeta.of(path)
                 out = install_indexed(eng.writer, eng.tools, eng.config_dir, path,
-                                      path.read_bytes(), t.map_type, FileMeta.of(path), None)
+                                      path.read_bytes(), t.map_type, meta, None)
             except (StepFailed, OSError) as exc:
                 return Outcome(False, str(exc), output=getattr(exc, "output", ""))
             relay(StepEvent("postmap", "ok", out or f"rebuilt {t.map_type}:{path}"))

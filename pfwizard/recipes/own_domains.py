@@ -22,9 +22,10 @@ import re
 import sqlite3
 from pathlib import Path
 
-from pfwizard import postfix
+from pfwizard import inputs, postfix
 from pfwizard.chain import Item
 from pfwizard.engine import TableChange
+from pfwizard.errors import ConfigError
 from pfwizard.explain.causes import RECIPE_OWN_DOMAINS
 from pfwizard.findings import Severity
 from pfwizard.maincf import MainCf
@@ -50,8 +51,9 @@ def _table_keys(ref: str) -> list[str]:
     if kind not in _LISTABLE_SOURCES:
         return []
     try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
+        text = inputs.read_bytes(path, inputs.MAX_TABLE_BYTES, what="table").decode(
+            "utf-8", errors="replace")
+    except ConfigError:
         return []
     keys = []
     for line in text.splitlines():
@@ -87,8 +89,9 @@ def sqlite_addresses(ref: str) -> list[str]:
     straight from the database (whether or not postfix-sqlite is installed here)."""
     _, _, cf_path = ref.partition(":")
     try:
-        cf_text = Path(cf_path).read_text()
-    except OSError:
+        cf_text = inputs.read_bytes(cf_path, inputs.MAX_CONFIG_BYTES, what="lookup table "
+                                    "configuration").decode("utf-8", errors="replace")
+    except ConfigError:
         return []
     m = re.search(r"^\s*dbpath\s*=\s*(\S+)", cf_text, re.MULTILINE)
     if not m or not Path(m.group(1)).exists():

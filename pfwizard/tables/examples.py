@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_EXAMPLE = 1024
+"""Longest pattern (and example) worked on: an example is meant to be short."""
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -60,6 +63,8 @@ class _Gen:
                 out.append(text)
                 self.dots = [d for d in self.dots if d < start]
             elif lo > 1:
+                if len(piece) * lo > MAX_EXAMPLE:
+                    return None  # a{99999}: no short example
                 out.append(piece * (lo - 1))
         return "ok"
 
@@ -79,6 +84,8 @@ class _Gen:
                 return None
             lo = self.s[self.i + 1 : end].split(",")[0]
             self.i = end + 1
+            if len(lo) > 6:
+                return None
             return int(lo) if lo.isdigit() else 0
         return 1
 
@@ -158,11 +165,13 @@ class _Gen:
 
 def example(body: str, dialect: str = "regexp", dot: str = ".") -> Shape | None:
     """A short string the pattern ``body`` matches (unescaped dots become ``dot``)."""
+    if len(body) > MAX_EXAMPLE:  # not a pattern to find a short example for (and slow)
+        return None
     g = _Gen(body, dialect, dot)
     out: list[str] = []
     try:
         if g.alternatives(0, out) is None or g.i != len(body):
             return None
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):  # RecursionError: ((((... nested deep
         return None
     return Shape("".join(out), g.anchored_start, g.anchored_end, tuple(g.dots))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from pfwizard import inputs
 from pfwizard.errors import ConfigError
 from pfwizard.maincf import PhysicalLine, _split_physical
 
@@ -147,9 +148,9 @@ class Table:
     def read(cls, path: str | Path, type: str = "hash") -> Table:
         p = Path(path)
         try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise TableError(str(p), None, f"cannot read: {exc.strerror or exc}") from exc
+            data = inputs.read_bytes(p, inputs.MAX_TABLE_BYTES, what="table")
+        except ConfigError as exc:
+            raise TableError(exc.path, exc.line, exc.message) from exc
         return cls.parse(data, type, str(p))
 
     @classmethod
