@@ -31,7 +31,7 @@ from pfwizard import exitcodes
 from pfwizard.cli import main
 from pfwizard.engine import Engine
 from pfwizard.engine.journal import FAILED, IN_PROGRESS, RECOVERED, REFUSED
-from pfwizard.engine.serving import master_pid
+from pfwizard.engine.instance import master_pid
 from tests.conftest import needs_bench, needs_postfix
 from tests.miab_setup import box
 from tests.test_engine_support import (
