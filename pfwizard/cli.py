@@ -107,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for attr in ("config_dir", "state_dir"):
         value = getattr(args, attr, None)
         if value:
+            # A directory name with a control character (a NUL, a newline) is a typing or
+            # quoting accident; no Postfix directory has one.
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                print(f"pfwizard: --{attr.replace('_', '-')} {value!r}: a control character "
+                      "in the path", file=sys.stderr)
+                return exitcodes.ERROR
             setattr(args, attr, os.path.abspath(value))
     name = args.command or "wizard"
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pfwizard import exitcodes
 from pfwizard.cli import main
 from pfwizard.engine import ChangeSet, Engine, TableChange
 from pfwizard.engine.changeset import secret_mode, text_diff
@@ -114,7 +115,7 @@ def test_a_0600_table_keeps_its_mode_and_its_secret(dirs: tuple[Path, Path]) -> 
     assert code == 0 and "not shown" in out
     assert_hidden(out)
     code, out = pf(cfg, state, "rollback", "--to", res.entry_id, "--dry-run")
-    assert code == 0 and "not shown" in out, out
+    assert code == exitcodes.CHANGED and "not shown" in out, out
     assert_hidden(out)
 
 
@@ -166,7 +167,7 @@ def test_apply_profile_never_prints_a_private_table(dirs: tuple[Path, Path],
                        f"{content}")
     before = src.read_bytes()
     code, out = pf(cfg, state, "apply", "--dry-run", str(profile))
-    assert code == 0 and "not shown" in out, out
+    assert code == exitcodes.CHANGED and "not shown" in out, out
     assert_hidden(out)
     assert src.read_bytes() == before
     code, out = pf(cfg, state, "apply", str(profile))

@@ -372,3 +372,13 @@ def test_the_wizard_undoes_an_interrupted_change_before_reading_main_cf(miab, mo
     notes = wizard.recover_first(args)  # shown on the wizard's first screen
     assert len(notes) == 1 and "was interrupted; undone: 1 file(s) put back" in notes[0]
     assert main_cf.read_bytes() == before
+
+
+@pytest.mark.parametrize("opt", ["--state-dir", "--config-dir"])
+@pytest.mark.parametrize("bad", ["st\x00ate", "st\nate", "state\x7f"])
+def test_a_control_character_in_a_directory_is_a_usage_error(tmp_path, capsys, opt, bad):
+    code = main(["status", opt, str(tmp_path / bad)])
+    err = capsys.readouterr().err
+    assert code == exitcodes.ERROR
+    assert "control character" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

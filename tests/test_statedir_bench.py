@@ -30,8 +30,8 @@ import pfwizard.engine.validate as validate_mod
 from pfwizard import exitcodes
 from pfwizard.cli import main
 from pfwizard.engine import Engine
-from pfwizard.engine.journal import FAILED, IN_PROGRESS, RECOVERED, REFUSED
 from pfwizard.engine.instance import master_pid
+from pfwizard.engine.journal import FAILED, IN_PROGRESS, RECOVERED, REFUSED
 from tests.conftest import needs_bench, needs_postfix
 from tests.miab_setup import box
 from tests.test_engine_support import (
@@ -221,7 +221,7 @@ def test_full_tmpfs_state_dir_through_the_command_line(miab, tmp_path, monkeypat
         backdate(cfg)
         assert pf(cfg, state, "rollback", "--list") == exitcodes.OK
         assert "in-progress" in capsys.readouterr().out
-        assert pf(cfg, state, "--dry-run", "apply", str(profile)) == exitcodes.OK
+        assert pf(cfg, state, "--dry-run", "apply", str(profile)) == exitcodes.CHANGED
         assert "interrupted" in capsys.readouterr().err
         assert snapshot(cfg) == before
 

@@ -117,7 +117,7 @@ def values(ref: str, config_dir: Path | None) -> list[str] | None:
     if not found:
         parsed = split_table(ref)
         kind, name = parsed if parsed is not None else ("", "")
-        if config_dir is None or not name.startswith("/"):
+        if config_dir is None or not name.startswith("/") or inputs.path_problem(name):
             return None if found is None else []
         if kind in FLAT and not locate(name, config_dir).exists():
             return None

@@ -32,10 +32,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     while (left := args.deadline - time.time()) > 0:
         time.sleep(min(left, 5.0))
     from pfwizard.engine.engine import Engine
+    from pfwizard.errors import PfwizardError
 
+    # The default gate, as on every path that writes: a revert that would put back an open
+    # relay (or anything else no admin may accept) is refused, and the change stays.
     engine = Engine(Path(args.config_dir), Path(args.state_dir), reload=not args.no_reload,
-                    gate=lambda cf, d: [], timeout=args.timeout)
-    res = engine.revert_unconfirmed(args.entry)
+                    timeout=args.timeout)
+    try:
+        res = engine.revert_unconfirmed(args.entry)
+    except PfwizardError as exc:  # a corrupt or unsafe journal entry, the lock...
+        print(f"entry {args.entry} not rolled back: {exc}", flush=True)
+        return 1
     if res is None:
         print(f"entry {args.entry} confirmed (or already rolled back): nothing to do",
               flush=True)
