@@ -15,7 +15,7 @@ from pfwizard import exitcodes, journalcheck
 from pfwizard.cli import main
 from pfwizard.engine import AtomicWriter, Engine
 from pfwizard.engine.changeset import IntentRecord
-from pfwizard.engine.errors import UnsafePath
+from pfwizard.engine.errors import StepFailed, UnsafePath
 from pfwizard.intent.writer import Writer
 from tests.conftest import needs_postfix
 from tests.miab_setup import box
@@ -178,3 +178,20 @@ def test_journal_check_allows_exactly_the_state_dirs_intent(tmp_path):
             journalcheck.check_file(bad, str(cdir), sdir)
     with pytest.raises(journalcheck.InvalidEntry):  # no journal to belong to: no intent
         journalcheck.check_file(good, str(cdir), None)
+
+
+@needs_postfix
+def test_a_failure_after_writing_puts_the_intent_back_too(profile_box, capsys, monkeypatch):
+    config_dir, state_dir, profile = profile_box
+    intent = state_dir / "customizations.yaml"
+    main_cf = (config_dir / "main.cf").read_bytes()
+
+    def reload_fails(self, run, *a, **kw):  # type: ignore[no-untyped-def]
+        assert "smtpd_helo_required" in intent.read_text()  # written with main.cf
+        raise StepFailed("reload", "postfix reload failed (exit 1)", "fatal: test")
+
+    monkeypatch.setattr(Engine, "_reload_and_check", reload_fails)
+    assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.FAILED
+    assert (config_dir / "main.cf").read_bytes() == main_cf
+    assert intent.read_text() == HAND
+    assert oct(intent.stat().st_mode & 0o777) == "0o600"
