@@ -195,3 +195,25 @@ def test_a_failure_after_writing_puts_the_intent_back_too(profile_box, capsys, m
     assert (config_dir / "main.cf").read_bytes() == main_cf
     assert intent.read_text() == HAND
     assert oct(intent.stat().st_mode & 0o777) == "0o600"
+
+
+@needs_postfix
+def test_an_interrupted_change_is_undone_intent_and_all(profile_box, capsys):
+    """pfwizard killed after writing: the entry still says in progress.  The next command
+    believes the entry (its intent file is the state directory's own) and undoes it all."""
+    config_dir, state_dir, profile = profile_box
+    intent = state_dir / "customizations.yaml"
+    main_cf = (config_dir / "main.cf").read_bytes()
+    assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
+    path = state_dir / "journal" / "1" / "entry.json"
+    entry = json.loads(path.read_text())
+    entry["outcome"] = "in-progress"
+    path.write_text(json.dumps(entry))
+    capsys.readouterr()
+    assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
+    assert "was interrupted" in capsys.readouterr().out
+    assert pf(config_dir, state_dir, "rollback", "--to", "1", "--yes") == exitcodes.REFUSED
+    out = capsys.readouterr()
+    assert "was interrupted; undone: 2 file(s) put back" in out.out + out.err
+    assert (config_dir / "main.cf").read_bytes() == main_cf
+    assert intent.read_text() == HAND
