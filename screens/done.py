@@ -31,6 +31,13 @@ class DoneScreen(WizardScreen):
     confirmed = False
     hook_note: str | None = None
     """What installing the hook from this screen said (None: not tried)."""
+    hook_installed = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # h is offered only where it can do something: not in the demo, not once installed.
+        if action == "install_hook":
+            return not self.session.demo and not self.hook_installed
+        return True
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -96,6 +103,9 @@ class DoneScreen(WizardScreen):
         if self.hook_note:
             text.append(f"{self.hook_note}\n")
         hook = installed_hook(self.session.config_dir, self.wizard.hook_dir)
+        if self.hook_installed != (hook is not None):
+            self.hook_installed = hook is not None
+            self.refresh_bindings()
         if hook is None:
             text.append("After a Mail-in-a-Box upgrade your customisations stay lost until "
                         "pfwizard restore runs: the restore hook is not installed.\n",

@@ -44,6 +44,7 @@ async def test_done_offers_the_hook_and_installs_it(tmp_path):
         await pilot.pause()
         body = text_of(app, "#done-body")
         assert "Restore hook installed" in body and "It has not run yet" in body
+        assert not app.screen.check_action("install_hook", ())  # h is no longer offered
     installed = list((tmp_path / "hooks").iterdir())
     assert installed, "nothing was installed"
     text = "".join(p.read_text() for p in installed)
