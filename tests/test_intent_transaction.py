@@ -217,3 +217,28 @@ def test_an_interrupted_change_is_undone_intent_and_all(profile_box, capsys):
     assert "was interrupted; undone: 2 file(s) put back" in out.out + out.err
     assert (config_dir / "main.cf").read_bytes() == main_cf
     assert intent.read_text() == HAND
+
+
+@needs_postfix
+def test_the_intent_diff_never_shows_a_private_tables_content(tmp_path, capsys):
+    """customizations.yaml keeps a recorded table's content: with a 0600 table among them,
+    its diff (terminal, journal, the restore hook's log) says only how many lines changed."""
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    src = config_dir / "pfwizard" / "relay_passwd"
+    src.parent.mkdir()
+    src.write_text("[smtp.example.net]:587 user:OLD-secret\n")
+    src.chmod(0o600)
+    profile = tmp_path / "relay.yaml"
+    profile.write_text("version: 1\ntables:\n"
+                       f"  {src}:\n    type: texthash\n    content: |\n"
+                       "      [smtp.example.net]:587 user:NEW-secret\n")
+    assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
+    helo = tmp_path / "helo.yaml"
+    helo.write_text(PROFILE)
+    assert pf(config_dir, state_dir, "apply", str(helo)) == exitcodes.CHANGED
+    assert pf(config_dir, state_dir, "rollback", "--to", "2", "--yes") == exitcodes.CHANGED
+    out = capsys.readouterr()
+    shown = out.out + out.err + "".join(
+        p.read_text() for p in (state_dir / "journal").glob("*/diff.patch"))
+    assert "customizations.yaml" in shown and "0600 file not shown" in shown
+    assert "secret" not in shown

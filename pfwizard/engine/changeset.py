@@ -10,6 +10,7 @@ import difflib
 import functools
 import operator
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,16 +250,29 @@ def write_order(files: list[FilePlan]) -> list[FilePlan]:
             + [f for f in rest if f.after is None] + intent)
 
 
-def hides_secrets(files: list[FilePlan]) -> bool:
-    """Does the change touch a secret table?  Then customizations.yaml, which keeps the
-    tables' content, is not shown either."""
-    return any(f.role in ("table", "index") and f.meta is not None
-               and not f.meta.mode & 0o004 for f in files)
+# A table recorded in customizations.yaml: an absolute path as an indented mapping key.
+_RECORDED_TABLE = re.compile(rb"^[ \t]+(/[^\s:]+):[ \t]*$", re.MULTILINE)
+
+
+def intent_secret(before: bytes | None, after: bytes | None,
+                  others: list[FilePlan]) -> int | None:
+    """0600 when customizations.yaml's diff must not be shown: it keeps the content of the
+    tables it records, so if one of them (or a table this change touches) is secret, a
+    changed line or its context could be a password.  None: show it."""
+    if any(f.role in ("table", "index") and f.meta is not None and not f.meta.mode & 0o004
+           for f in others):
+        return 0o600
+    for data in (before, after):
+        for m in _RECORDED_TABLE.finditer(data or b""):
+            path = m.group(1).decode("utf-8", "replace")
+            if secret_mode(Path(path)) is not None:
+                return 0o600
+    return None
 
 
 def intent_plan(record: IntentRecord, others: list[FilePlan]) -> FilePlan:
     """The FilePlan writing customizations.yaml (root's, 0600, as ``IntentFile.save``)."""
-    secret = 0o600 if hides_secrets(others) else None
+    secret = intent_secret(record.before, record.after, others)
     diff = text_diff(record.path, record.before, record.after, secret, public=True)
     return FilePlan(record.path, record.before, record.after, diff, role=INTENT_ROLE,
                     meta=FileMeta(0o600, os.geteuid(), os.getegid()))

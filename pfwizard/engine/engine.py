@@ -27,9 +27,9 @@ from pfwizard.engine.changeset import (
     FilePlan,
     Plan,
     build_plan,
-    hides_secrets,
     index_path,
     intent_plan,
+    intent_secret,
     text_diff,
     write_order,
 )
@@ -248,11 +248,11 @@ class Engine:
             files.append(FilePlan(path, now, want, text_diff(path, now, want), role=rec.role,
                                   map_type=rec.map_type, meta=rec.meta))
         # customizations.yaml is root's (0600) but the admin's text: shown, unless it keeps
-        # the content of a secret table this entry touched.
-        secret = 0o600 if hides_secrets(files) else None
+        # the content of a secret table.
         for f in files:
             if f.role == INTENT_ROLE:
-                f.diff = text_diff(f.path, f.before, f.after, secret, public=True)
+                f.diff = text_diff(f.path, f.before, f.after,
+                                   intent_secret(f.before, f.after, files), public=True)
         if changed:
             raise ChangedMeanwhile(
                 f"cannot roll back entry {entry_id}: " + "; ".join(changed)
