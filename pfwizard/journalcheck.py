@@ -6,7 +6,8 @@ and types, and every file it names is one pfwizard could have written:
 
 - an absolute, normalised path inside the entry's configuration directory (symbolic links of
   the directories on the way resolved), with the role ``main.cf``, ``master.cf``, ``table``
-  or ``index``;
+  or ``index``; or exactly ``<state_dir>/customizations.yaml`` with the role ``intent``
+  (the customisations, written in the same transaction) and nothing else outside;
 - a mode of plain permission bits (no setuid, setgid or sticky bit) that nobody but its owner
   and group may write; numeric owner and group;
 - its copy a plain numbered file under the entry's ``files/`` (``statedir.read_private``
@@ -32,7 +33,9 @@ from pfwizard.errors import PfwizardError
 IN_PROGRESS = "in-progress"
 OUTCOMES = ("in-progress", "applied", "pending-confirm", "confirmed", "reverted", "failed",
             "refused", "recovered")
-ROLES = ("main.cf", "master.cf", "table", "index")
+ROLES = ("main.cf", "master.cf", "table", "index", "intent")
+INTENT_ROLE = "intent"
+INTENT_FILE = "customizations.yaml"
 _DIGITS = re.compile(r"[0-9]{1,9}\Z")
 _HEX = re.compile(r"[0-9a-f]{64}\Z")
 _MAP_TYPE = re.compile(r"[a-z0-9_]{1,32}\Z")
@@ -64,7 +67,13 @@ def real_inside(path: str, config_dir: str) -> bool:
     return parent == root or parent.startswith(root.rstrip("/") + "/")
 
 
-def check_file(f: Any, config_dir: str) -> None:
+def is_intent_file(path: str, state_dir: str | Path | None) -> bool:
+    """``path`` is exactly ``<state_dir>/customizations.yaml`` (directories resolved)."""
+    return (state_dir is not None and os.path.basename(path) == INTENT_FILE
+            and os.path.realpath(os.path.dirname(path)) == os.path.realpath(state_dir))
+
+
+def check_file(f: Any, config_dir: str, state_dir: str | Path | None = None) -> None:
     """One file record of an entry (see the module docstring)."""
     _want(isinstance(f, dict), "a file record is not a mapping")
     path = f.get("path")
@@ -72,9 +81,13 @@ def check_file(f: Any, config_dir: str) -> None:
           and os.path.normpath(path) == path, f"file path {path!r} is not a plain absolute path")
     assert isinstance(path, str)
     _want(os.path.basename(path) not in ("", ".", ".."), f"file path {path!r} names no file")
-    _want(real_inside(path, config_dir),
-          f"file {path} is outside the configuration directory {config_dir}")
     _want(f.get("role") in ROLES, f"file {path}: unknown role {f.get('role')!r}")
+    if f.get("role") == INTENT_ROLE:
+        _want(is_intent_file(path, state_dir),
+              f"file {path}: the customisations can only be {state_dir}/{INTENT_FILE}")
+    else:
+        _want(real_inside(path, config_dir),
+              f"file {path} is outside the configuration directory {config_dir}")
     existed = f.get("existed")
     _want(isinstance(existed, bool), f"file {path}: 'existed' is not true/false")
     for key in ("sha256_before", "sha256_after"):
@@ -100,9 +113,10 @@ def check_file(f: Any, config_dir: str) -> None:
     _int(f.get("gid"), f"file {path}: group", 0, _ID_MAX)
 
 
-def check_entry(data: Any, entry_id: str) -> dict[str, Any]:
-    """``data`` (parsed entry.json) if it is a usable entry named ``entry_id``; else
-    InvalidEntry with the reason."""
+def check_entry(data: Any, entry_id: str, state_dir: str | Path | None = None
+                ) -> dict[str, Any]:
+    """``data`` (parsed entry.json) if it is a usable entry named ``entry_id`` of the
+    journal in ``state_dir``; else InvalidEntry with the reason."""
     _want(isinstance(data, dict), "not a JSON object")
     assert isinstance(data, dict)
     _want(data.get("id") == entry_id, f"its id {data.get('id')!r} is not {entry_id!r}")
@@ -132,16 +146,16 @@ def check_entry(data: Any, entry_id: str) -> dict[str, Any]:
     _want(isinstance(files, list), "files is not a list")
     assert isinstance(cdir, str)
     for f in files:
-        check_file(f, cdir)
+        check_file(f, cdir, state_dir)
     return data
 
 
-def parse(raw: bytes, entry_id: str) -> dict[str, Any]:
+def parse(raw: bytes, entry_id: str, state_dir: str | Path | None = None) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidEntry(f"not valid JSON ({str(exc).splitlines()[0][:80]})") from None
-    return check_entry(data, entry_id)
+    return check_entry(data, entry_id, state_dir)
 
 
 def same_dir(a: str | Path, b: str | Path) -> bool:
@@ -178,7 +192,7 @@ def scan(config_dir: str | Path, state_dir: str | Path) -> tuple[list[Interrupte
             # (a journal of hundreds of finished entries costs a command nothing).
             if b'"in-progress"' not in raw and raw.lstrip().startswith(b"{"):
                 continue
-            data = parse(raw, n)
+            data = parse(raw, n, state_dir)
         except FileNotFoundError:
             continue  # an entry being created (swept at the next start if never finished)
         except (OSError, PfwizardError):

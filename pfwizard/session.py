@@ -30,7 +30,8 @@ from pfwizard.maincf import MainCf, check_value
 from pfwizard.mastercf import MasterCf
 
 if TYPE_CHECKING:
-    from pfwizard.engine import ChangeSet, Engine
+    from pfwizard.engine import ChangeSet, Engine, Plan
+    from pfwizard.intent import IntentFile
     from pfwizard.recipes import Proposal
 
 # The engine, tables and intent modules load when first used, not at start-up: the first
@@ -419,9 +420,11 @@ class Session:
             return True, []
         return False, describe(plan)
 
-    def record_intent(self) -> Path:
-        """After a successful apply: keep what the admin did as intent in customizations.yaml
-        (chains as operations on MiaB's base), so ``pfwizard restore`` can put it back."""
+    def intent_store(self) -> IntentFile:
+        """customizations.yaml with what the admin did recorded as intent (chains as
+        operations on MiaB's base), in memory: ``plan`` hands it to the engine, which
+        writes it in the same transaction as the change, so ``pfwizard restore`` puts the
+        change back after an upgrade and a rollback takes both back together."""
         from pfwizard.intent import (
             IntentFile,
             record_chain,
@@ -442,7 +445,23 @@ class Session:
             record_table(store, t.path, t.map_type, t.content)
         for key, value in self.master_edits.items():
             record_service_option(store, key, self.master_before.get(key), value)
-        return store.save()
+        return store
+
+    def plan(self, engine: Engine) -> Plan:
+        """The plan Review shows and Apply writes: the change and customizations.yaml,
+        one transaction (IntentError, naming file and line, if customizations.yaml is
+        broken: nothing is planned)."""
+        cs = self.changeset()
+        cs.record = self.intent_store().record()
+        plan = engine.plan(cs)
+        if all(f.role == "intent" for f in plan.files if f.changes) and not any(
+                f.changes for f in plan.indexes):
+            plan.files = []  # no change to Postfix's files: nothing to apply, nor to record
+        return plan
+
+    def record_intent(self) -> Path:
+        """Save the intent on its own (tests, and callers without an engine)."""
+        return self.intent_store().save()
 
     def milter_states(self, param: str, timeout: float = 0.3) -> list[MilterState]:
         return [milter_state(item.name, self.queue_directory(), timeout)

@@ -63,13 +63,14 @@ class ApplyScreen(WizardScreen):
                                               confirm_within=self.wizard.confirm_within)
         except Exception as exc:  # show the engine's own words; the engine restored files
             result = _Failed(f"{type(exc).__name__}: {exc}")
-        if getattr(result, "ok", False):
-            try:
-                where = self.session.record_intent()
-                note = f"customisations recorded in {where} (pfwizard restore uses them)"
-            except Exception as exc:  # the change is in force; say the record failed
-                note = f"WARNING: could not record the customisation: {exc}"
-            self.app.call_from_thread(self.write_line, note)
+        # customizations.yaml is one of the plan's files: written in the same transaction,
+        # so either the change and its record are both in force or neither is.
+        recorded = [f.path for f in getattr(self.wizard.plan, "files", [])
+                    if getattr(f, "role", "") == "intent"]
+        if getattr(result, "ok", False) and recorded:
+            self.app.call_from_thread(
+                self.write_line,
+                f"customisations recorded in {recorded[0]} (pfwizard restore uses them)")
         self.app.call_from_thread(self._done, result)
         return result
 
@@ -82,6 +83,7 @@ class ApplyScreen(WizardScreen):
 
     def _done(self, result: Any) -> None:
         self.wizard.result = result
+        self.wizard.rolled_back = None
         self.finished = True
         out = str(getattr(result, "postfix_output", "") or "").strip()
         if out:

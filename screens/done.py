@@ -1,4 +1,5 @@
-"""Done: the result, where the backup is, and the confirm-or-revert countdown if asked for."""
+"""Done: the result, where the backup is, the confirm-or-revert countdown if asked for, and
+the after-upgrade restore hook (installed and when it last ran, or offered)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,20 @@ class DoneScreen(WizardScreen):
         Binding("y", "keep", "Keep change", id="done.keep"),
         Binding("r", "history", "History", id="done.history"),
         Binding("p", "probe", "Probe", id="done.probe"),  # tuix hook (issue 7)
+        Binding("h", "install_hook", "Restore hook", id="done.hook"),
         Binding("enter", "quit_wizard", "Quit", show=False, id="done.quit"),
     ]
     remaining: int | None = None
     confirmed = False
+    hook_note: str | None = None
+    """What installing the hook from this screen said (None: not tried)."""
+    hook_installed = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # h is offered only where it can do something: not in the demo, not once installed.
+        if action == "install_hook":
+            return not self.session.demo and not self.hook_installed
+        return True
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -69,6 +80,7 @@ class DoneScreen(WizardScreen):
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
         text.append("Live SMTP probe of this box (never delivers anything): p\n")  # tuix
+        self._hook_lines(text)
         if self.remaining is not None:
             if self.confirmed:
                 text.append("\nConfirmed: the change stays.\n", style="bold")
@@ -79,6 +91,71 @@ class DoneScreen(WizardScreen):
                 text.append("\nNot confirmed in time: pfwizard rolls the change back.\n",
                             style="bold yellow")
         return text
+
+    def _hook_lines(self, text: Text) -> None:
+        """The end of the story: customisations come back after a MiaB upgrade only if the
+        restore hook runs; say whether it is there and how its last run went."""
+        if self.session.demo:
+            return
+        from pfwizard.intent.hook import installed_hook, last_outcome
+
+        text.append("\n")
+        if self.hook_note:
+            text.append(f"{self.hook_note}\n")
+        hook = installed_hook(self.session.config_dir, self.wizard.hook_dir)
+        if self.hook_installed != (hook is not None):
+            self.hook_installed = hook is not None
+            self.refresh_bindings()
+        if hook is None:
+            text.append("After a Mail-in-a-Box upgrade your customisations stay lost until "
+                        "pfwizard restore runs: the restore hook is not installed.\n",
+                        style="bold yellow")
+            text.append("Press h to install it (it runs pfwizard restore after every "
+                        "upgrade).\n")
+            return
+        text.append(f"Restore hook installed ({hook.kind}: {hook.path}). ")
+        last = last_outcome(self.session.state_dir)
+        if last is None:
+            text.append("It has not run yet.\n")
+        elif last.failed:
+            text.append(f"Its last run, {last.when}, FAILED: {last.message}\n",
+                        style="bold red")
+        else:
+            text.append(f"Last run {last.when}: {last.message}\n")
+
+    def action_install_hook(self) -> None:
+        if self.session.demo:
+            return
+        from pfwizard.intent.hook import installed_hook, preferred_kind
+        from screens.confirm import ConfirmScreen
+
+        if installed_hook(self.session.config_dir, self.wizard.hook_dir) is not None:
+            self.notify("The restore hook is already installed.", timeout=3)
+            return
+        kind = preferred_kind()
+        what = ("a systemd path unit that runs pfwizard restore when MiaB rewrites main.cf "
+                "or master.cf" if kind == "systemd" else
+                "a cron entry that runs pfwizard restore every 15 minutes (it changes "
+                "nothing when nothing is missing)")
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._install(kind)
+
+        self.app.push_screen(ConfirmScreen(f"Install the restore hook: {what}?"), done)
+
+    def _install(self, kind: str) -> None:
+        from pfwizard.intent.hook import HookError, install_hook
+
+        hook_dir = self.wizard.hook_dir
+        try:
+            said = install_hook(kind, str(self.session.config_dir),
+                                str(self.session.state_dir),
+                                None if hook_dir is None else str(hook_dir))
+            self.hook_note = "Installed the restore hook: " + "; ".join(said)
+        except (HookError, OSError) as exc:
+            self.hook_note = f"The restore hook was not installed: {exc}"
+        self.refresh_view()
 
     def refresh_view(self) -> None:
         self.query_one("#done-body", Static).update(self.body())

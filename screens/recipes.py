@@ -54,6 +54,15 @@ def _box_domains(s: Session) -> str:
         return ""
 
 
+def _box_mailboxes(s: Session) -> str:
+    """Every address Postfix's mailbox and alias maps know (MiaB: users, aliases and the
+    automatic aliases such as administrator@ the box's hostname), one a line."""
+    try:
+        return "\n".join(recipes.box_mailboxes(s.config_dir))
+    except Exception:  # a box we cannot read: the admin types the addresses
+        return ""
+
+
 def _words(text: str) -> list[str]:
     return [w for w in text.replace(",", " ").split() if w]
 
@@ -121,7 +130,7 @@ RECIPES: tuple[Recipe, ...] = (
            _opendmarc),
     Recipe("forged-local-senders", "seed 004",
            (Field("addresses", "Real mailboxes and aliases (one per line)", area=True,
-                  placeholder="user@example.com"),),
+                  default=_box_mailboxes, placeholder="user@example.com"),),
            _forged),
 )
 

@@ -50,7 +50,7 @@ class ReviewScreen(WizardScreen):
         self.plan, self.error = None, ""
         body = self.query_one("#diff", Static)
         try:
-            self.plan = self.wizard.engine.plan(self.session.changeset())
+            self.plan = self.session.plan(self.wizard.engine)
         except PfwizardError as exc:
             self.error = str(exc)
         if self.error:

@@ -93,16 +93,36 @@ class RollbackScreen(WizardScreen):
         entry = self.entries[idx]
         from screens.confirm import ConfirmScreen
 
+        try:
+            plan = self.wizard.engine.rollback_plan(entry.id)
+        except Exception as exc:  # refused (changed since, nothing to roll back...): say why
+            self.notify(f"Cannot roll back {entry.id}: {exc}", severity="error", timeout=8)
+            return
+
         def done(yes: bool | None) -> None:
             if not yes:
                 return
             res = self.wizard.engine.rollback(entry.id)
             if getattr(res, "ok", False):
+                self.wizard.rolled_back = entry.id
                 self.notify(f"Restored the configuration from before {entry.id}.")
             else:
                 self.notify(f"Rollback failed: {getattr(res, 'error', res)}", severity="error")
             self.refresh_view()
+            self.refresh_title()
 
         self.app.push_screen(ConfirmScreen(
             f"Restore the configuration from before entry {entry.id}?\n"
-            f"{getattr(entry, 'summary', '')}"), done)
+            f"{getattr(entry, 'summary', '')}\n\n" + rollback_files(plan)), done)
+
+
+def rollback_files(plan: Any) -> str:
+    """What a rollback puts back, one file a line; the customisations say what they are."""
+    lines = ["Puts back:"]
+    for f in getattr(plan, "files", []):
+        if not f.changes:
+            continue
+        what = (" (your recorded customisations, as they were)" if f.role == "intent"
+                else "")
+        lines.append(f"  {f.path}{what}")
+    return "\n".join(lines) if len(lines) > 1 else "Puts back: index files only"

@@ -53,4 +53,6 @@ def make_app(tmp: Path, *, start: str = "welcome", fixture: str = "main.cf.v75-f
              answers: Mapping[str, Mapping[str, Any]] | None = None,
              session: Session | None = None, **kw: Any) -> TestApp:
     s = session or make_session(tmp, fixture)
-    return TestApp(s, start=start, answers=answers, **kw)
+    app = TestApp(s, start=start, answers=answers, **kw)
+    app.hook_dir = tmp / "hooks"  # never the system's /etc/cron.d
+    return app

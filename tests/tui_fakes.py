@@ -69,6 +69,14 @@ class FakeEngine:
     def diff(self, entry_id: str) -> str | None:
         return next((e.diff for e in self.entries if e.id == entry_id), None)
 
+    def rollback_plan(self, entry_id: str) -> Any:
+        from types import SimpleNamespace
+
+        files = [SimpleNamespace(path="/etc/postfix/main.cf", role="main.cf", changes=True),
+                 SimpleNamespace(path="/var/lib/pfwizard/customizations.yaml", role="intent",
+                                 changes=True)]
+        return SimpleNamespace(files=files)
+
     def rollback(self, entry_id: str) -> Result:
         self.rolled_back.append(entry_id)
         return Result(True, entry_id="20261122-0003")

@@ -52,6 +52,11 @@ class PfwizardApp(App[int]):
         self.restore: Any = None
         self.probe_sample: tuple[str, list[str]] | None = None
         self.exit_code = 0
+        self.hook_dir: Path | None = None
+        """Where the Done screen installs and looks for the restore hook (None: the
+        system's /etc/systemd/system and /etc/cron.d; tests point it at a scratch dir)."""
+        self.rolled_back: str | None = None
+        """The journal entry the History screen rolled back last (cleared by an apply)."""
 
     def on_mount(self) -> None:
         self.register_theme(PFWIZARD_ANSI)
@@ -108,6 +113,8 @@ class PfwizardApp(App[int]):
 
     # ---- state shown on every screen -------------------------------------------------------
     def write_state(self) -> str:
+        if self.rolled_back is not None:
+            return f"entry {self.rolled_back} rolled back"
         if self.result is None:
             return "nothing has been written yet"
         if getattr(self.result, "ok", False):

@@ -17,7 +17,8 @@ from pfwizard.engine.atomic import can_access
 EPILOG = """\
 Every apply, restore and rollback is a journal entry in the state directory, with a backup of
 each file it touched. --to ID puts every file that entry changed back as it was before it
-(main.cf, master.cf, tables and their .db indexes), through the same checks as an apply: the
+(main.cf, master.cf, tables and their .db indexes, and customizations.yaml, so `status` and
+the restore hook agree with the rollback), through the same checks as an apply: the
 rollback is itself an entry, so it can be rolled back too. It refuses if a file changed after
 that entry (roll back the later entries first). Changes applied with a confirmation deadline
 are rolled back by themselves unless confirmed with --confirm ID in time.

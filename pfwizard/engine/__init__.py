@@ -15,12 +15,20 @@ Public API (keep these names; other parts of pfwizard are built against them)::
         with the permissions both allow, and its diff only says how many lines changed.
     ChangeSet(summary: str, params: dict[str, str | None], tables: list[TableChange],
               intent: dict | None = None, kind: str = "apply",
-              master_params: dict[str, str | None] = {})
+              master_params: dict[str, str | None] = {},
+              record: IntentRecord | None = None)
         params: main.cf edits through MainCf.set/remove (None removes the parameter).
         master_params: master.cf -o edits keyed service/type/option (postconf -P names,
         e.g. authclean/unix/header_checks) through MasterCf.set_option/remove_option.
         master.cf is managed exactly like main.cf in every step below.
         intent: opaque, recorded in the journal.  kind: "apply" or "restore".
+        record: IntentRecord(path, before, after): customizations.yaml as the change
+        leaves it, a file of the plan with role "intent" (only <state_dir>/
+        customizations.yaml, ``engine.intent_path``; UnsafePath otherwise).  It is never
+        staged or shown to Postfix, but guarded, compared-and-swapped, backed up, written
+        (0600, last) and undone like the others, so ``rollback`` puts it back too, and a
+        failure to write it undoes the whole change (exit 3).  ``before`` is the bytes
+        the intent was read from: edited meanwhile, the change is refused (exit 4).
 
     engine = Engine(config_dir: Path, state_dir: Path, *, reload: bool = True,
                     gate: Callable[[MainCf, Path], list[Finding]] | None = None,
@@ -83,6 +91,7 @@ from pfwizard.engine.changeset import (
     OWN_TABLE_DIR,
     ChangeSet,
     FilePlan,
+    IntentRecord,
     Plan,
     TableChange,
 )
@@ -101,6 +110,7 @@ __all__ = [
     "FileMeta",
     "FilePlan",
     "FileRecord",
+    "IntentRecord",
     "JournalEntry",
     "Locked",
     "Plan",

@@ -15,7 +15,7 @@ from pathlib import Path
 from pfwizard.engine.atomic import AtomicWriter, FileMeta, read_or_none
 from pfwizard.engine.errors import CorruptEntry, UnsafePath
 from pfwizard.engine.journal import FileRecord, Journal, JournalEntry, sha256
-from pfwizard.journalcheck import real_inside
+from pfwizard.journalcheck import INTENT_ROLE, is_intent_file, real_inside
 
 
 def capture(journal: Journal, entry: JournalEntry,
@@ -41,16 +41,20 @@ def capture(journal: Journal, entry: JournalEntry,
 def restore_order(records: list[FileRecord]) -> list[FileRecord]:
     """main.cf and master.cf first (they stop naming tables about to vanish), then tables,
     then indexes."""
-    rank = {"main.cf": 0, "master.cf": 0, "table": 1, "index": 2}
+    rank = {"main.cf": 0, "master.cf": 0, "table": 1, "index": 2, INTENT_ROLE: 3}
     return sorted(records, key=lambda r: rank.get(r.role, 3))
 
 
-def _check_target(entry: JournalEntry, rec: FileRecord, config_dir: str) -> None:
+def _check_target(entry: JournalEntry, rec: FileRecord, config_dir: str,
+                  state_dir: Path) -> None:
     def bad(why: str) -> CorruptEntry:
         return CorruptEntry(f"journal entry {entry.id}: {why}; nothing of it was put back",
                             why)
 
-    if not real_inside(rec.path, config_dir):
+    if rec.role == INTENT_ROLE:
+        if not is_intent_file(rec.path, state_dir):
+            raise bad(f"{rec.path} is not the customisations file of {state_dir}")
+    elif not real_inside(rec.path, config_dir):
         raise bad(f"{rec.path} is outside the configuration directory {config_dir}")
     try:
         st: os.stat_result | None = os.lstat(rec.path)
@@ -60,7 +64,7 @@ def _check_target(entry: JournalEntry, rec: FileRecord, config_dir: str) -> None
         raise bad(f"{rec.path} is now a symbolic link or not a regular file")
     if rec.backup is None or rec.mode is None or rec.uid is None or rec.gid is None:
         return
-    top = os.stat(config_dir)
+    top = os.stat(state_dir if rec.role == INTENT_ROLE else config_dir)
     # Giving a config file to another user would hand them Postfix (and root through it).
     owners = {0, top.st_uid} | ({st.st_uid} if st is not None else set())
     groups = {0, top.st_gid} | ({st.st_gid} if st is not None else set())
@@ -76,7 +80,7 @@ def restore(journal: Journal, entry: JournalEntry, writer: AtomicWriter) -> list
     config_dir = str(journal.config_dir or entry.config_dir)
     wanted: dict[int, bytes | None] = {}
     for i, rec in enumerate(entry.files):
-        _check_target(entry, rec, config_dir)
+        _check_target(entry, rec, config_dir, journal.state_dir)
         wanted[i] = journal.backup_bytes(entry, rec)
     done = []
     for rec in restore_order(entry.files):

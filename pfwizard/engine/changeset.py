@@ -10,6 +10,7 @@ import difflib
 import functools
 import operator
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,10 @@ from pfwizard.mastercf import MasterCf, split_key
 
 OWN_TABLE_DIR = "pfwizard"
 """Tables pfwizard creates live in ``<config_dir>/pfwizard/``: MiaB never rewrites it."""
+INTENT_FILE = "customizations.yaml"
+"""The intent (``<state_dir>/customizations.yaml``): written in the same transaction as the
+configuration it describes, so a rollback takes both back together."""
+INTENT_ROLE = "intent"
 
 # Map types whose lookups go through an index file that ``postmap`` builds from the source.
 INDEX_SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
@@ -56,6 +61,19 @@ class TableChange:
     0640) makes the table secret (``secret_mode``); an existing file keeps its own."""
 
 
+@dataclass(frozen=True)
+class IntentRecord:
+    """customizations.yaml as this change leaves it: backed up, compared-and-swapped and
+    written with the configuration files, and put back with them by a rollback."""
+
+    path: Path
+    """``<state_dir>/customizations.yaml`` (the engine refuses any other path)."""
+    before: bytes | None
+    """The bytes the intent was read from (None: there was no file); if the file on disk
+    differs when the change is applied, nothing is written (edited meanwhile)."""
+    after: bytes
+
+
 @dataclass
 class ChangeSet:
     summary: str
@@ -70,6 +88,8 @@ class ChangeSet:
     master_params: dict[str, str | None] = field(default_factory=dict)
     """master.cf ``-o`` overrides: ``service/type/parameter -> value`` (postconf -P's
     notation, e.g. ``authclean/unix/header_checks``); ``None`` removes the override."""
+    record: IntentRecord | None = None
+    """customizations.yaml to write in the same transaction (None: left as it is)."""
 
 
 @dataclass
@@ -81,8 +101,9 @@ class FilePlan:
     """Bytes to write (``None``: delete the file)."""
     diff: str
     role: str = "table"
-    """``main.cf``, ``master.cf``, ``table`` or ``index`` (a postmap'd .db/.lmdb/.cdb:
-    binary, no diff)."""
+    """``main.cf``, ``master.cf``, ``table``, ``index`` (a postmap'd .db/.lmdb/.cdb:
+    binary, no diff) or ``intent`` (customizations.yaml, in the state directory: never
+    staged or validated by Postfix, but backed up, compared and written like the others)."""
     map_type: str | None = None
     """For tables: the map type; an indexed type gets postmap'd after writing."""
     meta: FileMeta | None = None
@@ -167,16 +188,18 @@ def secret_meta(path: Path, map_type: str | None, config_dir: Path,
 
 
 def text_diff(path: Path, before: bytes | None, after: bytes | None,
-              secret: int | None = None) -> str:
+              secret: int | None = None, *, public: bool = False) -> str:
     """A unified diff; for a secret file (``secret``: its mode, or found on disk by
     ``secret_mode``) only its header and how many lines changed: the diff goes to the
-    terminal, the journal's diff.patch and, from the restore hook, the system log."""
+    terminal, the journal's diff.patch and, from the restore hook, the system log.
+    ``public``: not a secret because of its own mode (customizations.yaml is 0600 as all of
+    root's state, yet it is the admin's own text to read)."""
     def lines(data: bytes | None) -> list[str]:
         if data is None:
             return []
         return data.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
 
-    if secret is None:
+    if secret is None and not public:
         secret = secret_mode(path)
     a, b = lines(before), lines(after)
     out = []
@@ -218,11 +241,41 @@ CONFIG_ROLES = ("main.cf", "master.cf")
 
 def write_order(files: list[FilePlan]) -> list[FilePlan]:
     """New tables before main.cf or master.cf names them; they stop naming a table before it
-    goes: a Postfix daemon starting in between never meets a missing map."""
+    goes: a Postfix daemon starting in between never meets a missing map.  The intent last:
+    it describes the configuration written before it."""
     main = [f for f in files if f.role in CONFIG_ROLES]
-    rest = [f for f in files if f.role not in CONFIG_ROLES]
+    intent = [f for f in files if f.role == INTENT_ROLE]
+    rest = [f for f in files if f.role not in CONFIG_ROLES and f.role != INTENT_ROLE]
     return ([f for f in rest if f.after is not None] + main
-            + [f for f in rest if f.after is None])
+            + [f for f in rest if f.after is None] + intent)
+
+
+# A table recorded in customizations.yaml: an absolute path as an indented mapping key.
+_RECORDED_TABLE = re.compile(rb"^[ \t]+(/[^\s:]+):[ \t]*$", re.MULTILINE)
+
+
+def intent_secret(before: bytes | None, after: bytes | None,
+                  others: list[FilePlan]) -> int | None:
+    """0600 when customizations.yaml's diff must not be shown: it keeps the content of the
+    tables it records, so if one of them (or a table this change touches) is secret, a
+    changed line or its context could be a password.  None: show it."""
+    if any(f.role in ("table", "index") and f.meta is not None and not f.meta.mode & 0o004
+           for f in others):
+        return 0o600
+    for data in (before, after):
+        for m in _RECORDED_TABLE.finditer(data or b""):
+            path = m.group(1).decode("utf-8", "replace")
+            if secret_mode(Path(path)) is not None:
+                return 0o600
+    return None
+
+
+def intent_plan(record: IntentRecord, others: list[FilePlan]) -> FilePlan:
+    """The FilePlan writing customizations.yaml (root's, 0600, as ``IntentFile.save``)."""
+    secret = intent_secret(record.before, record.after, others)
+    diff = text_diff(record.path, record.before, record.after, secret, public=True)
+    return FilePlan(record.path, record.before, record.after, diff, role=INTENT_ROLE,
+                    meta=FileMeta(0o600, os.geteuid(), os.getegid()))
 
 
 def _main_cf_after(before: bytes, params: dict[str, str | None], path: Path) -> bytes:

@@ -20,16 +20,26 @@ from pfwizard import statedir
 from pfwizard.engine import backup, confirm, lock
 from pfwizard.engine.atomic import TEMP_GLOBS, AtomicWriter, FileMeta, can_access, read_or_none
 from pfwizard.engine.changeset import (
+    INTENT_FILE,
+    INTENT_ROLE,
     OWN_TABLE_DIR,
     ChangeSet,
     FilePlan,
     Plan,
     build_plan,
     index_path,
+    intent_plan,
+    intent_secret,
     text_diff,
     write_order,
 )
-from pfwizard.engine.errors import ChangedMeanwhile, CorruptEntry, Refused, StepFailed
+from pfwizard.engine.errors import (
+    ChangedMeanwhile,
+    CorruptEntry,
+    Refused,
+    StepFailed,
+    UnsafePath,
+)
 from pfwizard.engine.instance import serving_master
 from pfwizard.engine.journal import (
     APPLIED,
@@ -154,7 +164,20 @@ class Engine:
 
     # ---- public API ------------------------------------------------------------------------
     def plan(self, changeset: ChangeSet) -> Plan:
-        return build_plan(self.config_dir, changeset)
+        plan = build_plan(self.config_dir, changeset)
+        record = changeset.record
+        if record is not None and record.before != record.after:
+            if Path(os.path.abspath(record.path)) != self.intent_path:
+                raise UnsafePath(f"refusing to write {record.path}: the customisations live "
+                                 f"in {self.intent_path}")
+            plan.files = write_order([*plan.files, intent_plan(record, plan.files)])
+        return plan
+
+    @property
+    def intent_path(self) -> Path:
+        """``<state_dir>/customizations.yaml``, the one file outside the config directory a
+        change may write (role ``intent``)."""
+        return Path(os.path.abspath(self.state_dir)) / INTENT_FILE
 
     def apply(self, plan: Plan, progress: Progress | None = None,
               confirm_within: float | None = None) -> ApplyResult:
@@ -219,9 +242,17 @@ class Engine:
                 indexes.append(FilePlan(path, now, want, "", role="index", meta=rec.meta))
                 continue
             if sha256(now) != rec.sha256_after:
-                changed.append(f"{path} changed after entry {entry_id} wrote it")
+                changed.append(f"{path} changed after entry {entry_id} wrote it"
+                               + (" (edited by hand, or recorded by a later change)"
+                                  if rec.role == INTENT_ROLE else ""))
             files.append(FilePlan(path, now, want, text_diff(path, now, want), role=rec.role,
                                   map_type=rec.map_type, meta=rec.meta))
+        # customizations.yaml is root's (0600) but the admin's text: shown, unless it keeps
+        # the content of a secret table.
+        for f in files:
+            if f.role == INTENT_ROLE:
+                f.diff = text_diff(f.path, f.before, f.after,
+                                   intent_secret(f.before, f.after, files), public=True)
         if changed:
             raise ChangedMeanwhile(
                 f"cannot roll back entry {entry_id}: " + "; ".join(changed)

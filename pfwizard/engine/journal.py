@@ -75,7 +75,8 @@ def now_iso() -> str:
 class FileRecord:
     path: str
     role: str
-    """``main.cf``, ``master.cf``, ``table`` or ``index``."""
+    """``main.cf``, ``master.cf``, ``table``, ``index`` or ``intent``
+    (``<state_dir>/customizations.yaml``)."""
     existed: bool
     sha256_before: str | None
     sha256_after: str | None = None
@@ -243,7 +244,7 @@ class Journal:
         except PfwizardError as exc:
             raise _unreadable(entry_id, str(exc)) from None
         try:
-            data = journalcheck.parse(raw, entry_id)
+            data = journalcheck.parse(raw, entry_id, self.state_dir)
         except journalcheck.InvalidEntry as exc:
             raise _unreadable(entry_id, str(exc)) from None
         return JournalEntry.from_json(data)

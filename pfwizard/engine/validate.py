@@ -31,7 +31,7 @@ from pathlib import Path
 
 from pfwizard.engine import mastercheck
 from pfwizard.engine.atomic import TEMP_GLOBS
-from pfwizard.engine.changeset import INDEX_SUFFIX, PROBED_TYPES, Plan
+from pfwizard.engine.changeset import INDEX_SUFFIX, INTENT_ROLE, PROBED_TYPES, Plan
 from pfwizard.engine.errors import StepFailed
 from pfwizard.engine.listcheck import table_list_findings
 from pfwizard.engine.pftools import PostfixTools, warning_lines
@@ -56,6 +56,8 @@ class Stage:
         shutil.copytree(self.live_real, self.dir, symlinks=True,
                         ignore=shutil.ignore_patterns(*TEMP_GLOBS))
         for f in [*self.plan.files, *self.plan.indexes]:
+            if f.role == INTENT_ROLE:  # in the state directory: nothing Postfix reads
+                continue
             staged = self.staged(f.path)
             if f.after is None:
                 staged.unlink(missing_ok=True)

@@ -3,8 +3,12 @@
 Public API:
 - ``IntentFile.load(path)`` / ``IntentFile.for_state_dir(dir)``: read and validate
   (``IntentError`` names the line); ``.model`` is a ``Customisations``; ``.save()``.
-- ``record_change(store, maincf_before, params, tables, reasons)``: what the wizard calls
-  after a successful apply (then ``store.save()``); built on ``record_chain``,
+- ``IntentFile.record()`` -> ``IntentRecord`` for ``ChangeSet.record``: the file as a
+  change leaves it, written by the engine in the same transaction (so a rollback takes it
+  back with the configuration); ``store.save()`` only for intent-only updates.
+- ``record_change(store, maincf_before, params, tables, reasons)``: records a change in
+  memory (the wizard's ``Session.plan`` records, then hands ``record()`` to the engine);
+  built on ``record_chain``,
   ``record_parameter`` and ``record_table``; ``master_before=``/``master_params=`` record
   master.cf options (``service/type/option``) in the ``services`` section
   (``record_service_option``).

@@ -73,11 +73,16 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
             "--on-conflict=skip (apply the rest, decide later)")
         return exitcodes.REFUSED
     update = req.update or (lambda s: plan.update_intent(s, req.release))
+    # What customizations.yaml will say, decided before anything is written: the engine
+    # writes it in the same transaction as the configuration (one journal entry, so a
+    # rollback takes both back, and a failure to record it undoes the change).
+    record = store.record() if update(store) else None
     params, tables, master = plan.params(), plan.table_changes(), plan.master_params()
     try:
         prepared = writer.prepare(req.summary, params, tables,
                                   {"kind": req.kind, "params": params, "master_params": master,
-                                   "tables": [t.path for t in tables]}, req.kind, master)
+                                   "tables": [t.path for t in tables]}, req.kind, master,
+                                  record=record)
     except Refused as exc:
         req.error = str(exc)
         say(f"refused, nothing written: {exc}")
@@ -92,7 +97,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
             "(edited by hand or by another pfwizard meanwhile); run again")
         return exitcodes.REFUSED
     if prepared.is_empty:
-        if update(store):
+        if record is not None:
             failed = _save(store, say, None)
             if failed is not None:
                 return failed
@@ -111,10 +116,13 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         say(f"not applied: {outcome.error}")
         return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
     req.entry_id = outcome.entry_id
-    if update(store):
-        failed = _save(store, say, outcome.entry_id)
-        if failed is not None:
-            return failed
+    if record is not None:
+        if prepared.records_intent:
+            store.written(record)
+        else:  # only lost indexes were rebuilt: no journal entry to write it with
+            failed = _save(store, say, outcome.entry_id)
+            if failed is not None:
+                return failed
     say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
     if req.confirm_within and outcome.entry_id:
         say(f"it will be rolled back in {req.confirm_within:g} s unless confirmed: "

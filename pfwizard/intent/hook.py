@@ -153,3 +153,38 @@ def last_outcome(state_dir: Path | str) -> HookOutcome | None:
         return HookOutcome(float(data["time"]), int(data["exit_code"]), str(data["message"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+# ---- is it installed? --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstalledHook:
+    kind: str
+    """``systemd`` or ``cron``."""
+    path: Path
+    """The file that runs it (the systemd service, or the cron entry)."""
+
+
+def installed_hook(config_dir: Path | str, where: Path | str | None = None
+                   ) -> InstalledHook | None:
+    """The after-upgrade hook installed for ``config_dir`` (None: there is none), looked for
+    in /etc/systemd/system and /etc/cron.d, or only in ``where`` (``--hook-dir``)."""
+    want = f"--config-dir {Path(config_dir).resolve()} "
+    places = (("systemd", Path(where) if where else SYSTEMD_DIR, "pfwizard-restore.service"),
+              ("cron", Path(where) if where else CRON_DIR, "pfwizard-restore"))
+    for kind, directory, name in places:
+        path = directory / name
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if want in text:
+            return InstalledHook(kind, path)
+    return None
+
+
+def preferred_kind() -> str:
+    """systemd where it runs this machine (it reacts at once), else cron."""
+    return ("systemd" if SYSTEMD_BOOTED.is_dir() and shutil.which("systemctl") is not None
+            else "cron")

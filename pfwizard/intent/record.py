@@ -183,7 +183,8 @@ def record_change(store: IntentFile, before: MainCf, params: Mapping[str, str | 
     removed); ``tables``: (path, content or None for deleted, map type); ``reasons``: optional
     "why" per parameter, master.cf key or table path; ``master_params``: the change set's
     master.cf options (``service/type/option`` -> value, None: removed), ``master_before``
-    master.cf before the apply. The caller saves (``store.save()``).
+    master.cf before the apply. The caller hands ``store.record()`` to the engine with the
+    change (or saves).
     """
     why = reasons or {}
     for key, value in (master_params or {}).items():

@@ -50,7 +50,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -74,6 +74,9 @@ from pfwizard.intent.model import (
 )
 from pfwizard.maincf import check_parameter_name
 from pfwizard.mastercf import split_key
+
+if TYPE_CHECKING:
+    from pfwizard.engine.changeset import IntentRecord
 
 FILENAME = "customizations.yaml"
 _TOP_KEYS = {"version", "miab_release", "chains", "parameters", "tables", "services"}
@@ -407,9 +410,12 @@ class IntentFile:
     """customizations.yaml: the validated model plus the document it came from."""
 
     def __init__(self, path: Path, doc: Any, model: Customisations,
-                 read: str | None = None) -> None:
+                 read: str | None = None, raw: bytes | None = None) -> None:
         self.path = path
-        self.read_digest = read
+        self.raw = raw
+        """The bytes as read (None: there was no file): what the engine compares the file on
+        disk with before it writes the new version in the same transaction."""
+        self.read_digest = read if read is not None else _digest(raw)
         """sha256 of the file as read (None: there was none): ``save`` compares it with the
         file on disk, so an edit made meanwhile (the admin, another pfwizard) is never lost."""
         self.doc: CommentedMap = doc if isinstance(doc, CommentedMap) else CommentedMap()
@@ -435,7 +441,7 @@ class IntentFile:
             raise IntentError(str(p), line, "not UTF-8 text (byte "
                               f"0x{data[exc.start]:02x}): save it as UTF-8") from exc
         doc, model = parse_text(text, str(p))
-        return cls(p, doc, model, _digest(data))
+        return cls(p, doc, model, _digest(data), data)
 
     def unchanged(self) -> bool:
         """Is the file on disk still the one this object was read from?"""
@@ -545,6 +551,24 @@ class IntentFile:
         _yaml().dump(self.doc, buf)
         return buf.getvalue()
 
+    def record(self) -> IntentRecord | None:
+        """The file as it stands in memory, for the engine to write in the same transaction
+        as the configuration it describes (None: nothing to write).  Validated first, as
+        ``save`` does; the engine refuses it if the file changed on disk since it was read."""
+        from pfwizard.engine.changeset import IntentRecord
+
+        text = self.dumps()
+        parse_text(text, str(self.path))  # never write a file pfwizard could not read back
+        after = text.encode("utf-8")
+        if after == self.raw and self.unchanged():
+            return None
+        return IntentRecord(Path(os.path.abspath(self.path)), self.raw, after)
+
+    def written(self, record: IntentRecord) -> None:
+        """The engine wrote ``record``: this object now reads as that file."""
+        self.raw = record.after
+        self.read_digest = _digest(record.after)
+
     def save(self, path: str | Path | None = None) -> Path:
         """Write atomically (temp file, fsync, rename), mode 0600; re-validate first."""
         target = Path(path) if path is not None else self.path
@@ -561,6 +585,8 @@ class IntentFile:
             os.chmod(tmp, 0o600)
             self._check_unchanged(target)  # again right before the rename
             os.replace(tmp, target)
+            if target == self.path:
+                self.raw = text.encode("utf-8")
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -18,7 +18,7 @@ from pfwizard.engine import (
     StepFailed,
     TableChange,
 )
-from pfwizard.engine.changeset import index_path, secret_meta
+from pfwizard.engine.changeset import INTENT_ROLE, IntentRecord, index_path, secret_meta
 from pfwizard.engine.tables import install_indexed
 from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
@@ -40,6 +40,9 @@ class Prepared:
     plan: Plan
     rebuild: list[TableIntent] = field(default_factory=list)
     """Indexed tables whose source is as recorded but whose index (.db) is lost."""
+    records_intent: bool = False
+    """customizations.yaml is written by the engine with the configuration (one journal
+    entry: a rollback takes both back)."""
 
 
 def _index_lost(t: TableIntent) -> bool:
@@ -65,17 +68,26 @@ class Writer:
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore",
-                master_params: dict[str, str | None] | None = None) -> Prepared:
-        """``master_params``: master.cf options, ``service/type/option`` -> value."""
+                master_params: dict[str, str | None] | None = None,
+                record: IntentRecord | None = None) -> Prepared:
+        """``master_params``: master.cf options, ``service/type/option`` -> value.
+        ``record``: customizations.yaml as this change leaves it, written in the same
+        transaction when the configuration changes (else the caller saves it alone)."""
         changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
         plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind,
-                                                master_params=dict(master_params or {})))
+                                                master_params=dict(master_params or {}),
+                                                record=record))
+        config = [f for f in plan.files if f.role != INTENT_ROLE]
+        if not any(f.changes for f in [*config, *plan.indexes]):
+            # Only the intent changes: no reason to validate and reload Postfix for that.
+            plan.files = config
         # The engine rebuilds an index only when its source changes; a lost .db next to an
         # unchanged source is rebuilt here (nothing to back up: it does not exist).
         rebuild = [t for t in tables if _index_lost(t)]
         diff = plan.unified_diff() + "".join(
             f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild)
-        return Prepared(diff, plan.is_empty and not rebuild, plan, rebuild)
+        return Prepared(diff, plan.is_empty and not rebuild, plan, rebuild,
+                        any(f.role == INTENT_ROLE for f in plan.files))
 
     def apply(self, prepared: Prepared, progress: Callable[[str], None] | None = None,
               confirm_within: float | None = None) -> Outcome:
