@@ -98,10 +98,60 @@ def test_removing_what_miab_changed_is_a_conflict():
     cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
     plan = build_plan(cf, cust)
     assert [c.kind for c in plan.conflicts] == [ConflictKind.REMOVED_CHANGED]
+    assert "remove that too (remove-new) or keep it (keep-miab)?" in str(plan.conflicts[0])
     keep = build_plan(cf, cust, Policy.KEEP_MIAB)
+    assert keep.params() == {} and [c.kind for c in keep.decided] == [
+        ConflictKind.REMOVED_CHANGED]
     store = IntentFile(FIXTURES / "none.yaml", None, cust)
     assert keep.update_intent(store)
-    assert RCPT not in store.model.chains  # the dropped customisation left nothing
+    # The decision is recorded on the operation, the base moves forward: not asked again.
+    (recorded,) = store.model.chains[RCPT].operations
+    assert recorded.keep == Item("reject_rbl_client", "zen.spamhaus.org=127.0.0.2")
+    assert "keep: reject_rbl_client zen.spamhaus.org=127.0.0.2" in store.dumps()
+    again = build_plan(cf, store.model)
+    assert again.in_sync and not again.conflicts
+
+
+def test_remove_new_removes_miabs_new_form_and_stays_decided():
+    op = Operation(OpKind.REMOVE, Item("reject_rbl_client", "zen.spamhaus.org"))
+    cust = Customisations(chains={RCPT: ChainIntent(
+        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op])})
+    cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
+    plan = build_plan(cf, cust, Policy.REMOVE_NEW)
+    assert not plan.conflicts and not plan.left_open
+    assert plan.params() == {RCPT: "permit_mynetworks"}
+    store = IntentFile(FIXTURES / "none.yaml", None, cust)
+    assert plan.update_intent(store)
+    ci = store.model.chains[RCPT]
+    assert ci.base == Chain.parse(cf.get(RCPT) or "")  # the base moved forward
+    assert ci.operations[0].also_remove == Item("reject_rbl_client",
+                                                "zen.spamhaus.org=127.0.0.2")
+    done = MainCf.parse(f"{RCPT}=permit_mynetworks\n")
+    assert build_plan(done, store.model).in_sync
+    # MiaB's next release writes its value back: restored without a question.
+    again = build_plan(cf, store.model)
+    assert not again.conflicts and again.params() == {RCPT: "permit_mynetworks"}
+    # A third form is a new change: asked again.
+    third = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.3\n")
+    assert [c.kind for c in build_plan(third, store.model).conflicts] == [
+        ConflictKind.REMOVED_CHANGED]
+
+
+def test_remove_new_leaves_other_conflicts_open_and_keeps_the_base():
+    zen = Operation(OpKind.REMOVE, Item("reject_rbl_client", "zen.spamhaus.org"))
+    ins = Operation(OpKind.INSERT, Item("x"), before=Item("gone_anchor"))
+    base = Chain.parse("permit_mynetworks,gone_anchor,reject_rbl_client zen.spamhaus.org")
+    cust = Customisations(chains={RCPT: ChainIntent(RCPT, base, [zen, ins])})
+    cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
+    plan = build_plan(cf, cust, Policy.REMOVE_NEW)
+    assert [c.kind for c in plan.left_open] == [ConflictKind.ANCHOR_GONE]
+    assert plan.params() == {RCPT: "permit_mynetworks"}
+    store = IntentFile(FIXTURES / "none.yaml", None, cust)
+    assert plan.update_intent(store)
+    ci = store.model.chains[RCPT]
+    assert ci.base == base and ci.operations[0].also_remove is not None
+    later = build_plan(MainCf.parse(f"{RCPT}=permit_mynetworks\n"), store.model)
+    assert [c.kind for c in later.conflicts] == [ConflictKind.ANCHOR_GONE]
 
 
 def test_a_changed_anchor_argument_is_followed_with_a_note():
