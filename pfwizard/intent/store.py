@@ -593,6 +593,8 @@ class IntentFile:
         node = self.doc.get(section)
         if isinstance(node, CommentedMap) and key in node:
             del node[key]
+            if not node:
+                del self.doc[section]  # no `parameters: {}` left behind
         getattr(self.model, section).pop(key, None)
 
     # ---- writing -------------------------------------------------------------------------
