@@ -187,3 +187,16 @@ def test_decisions_are_checked_when_read(tmp_path):
                           f"      - remove: {ZEN}\n        also_remove: {ZEN_V68}\n")
     (op,) = model.chains[RCPT].operations
     assert op.also_remove == Item.parse(ZEN_V68) and not model.chains[RCPT].has_base
+
+
+def test_the_documented_format_reads_as_documented():
+    from pathlib import Path
+
+    from pfwizard.intent import parse_text
+
+    doc = (Path(__file__).resolve().parent.parent / "assets" / "customizations.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    _, model = parse_text(example.replace(",...", ""))
+    ops = model.chains["smtpd_recipient_restrictions"].operations
+    decided = [o for o in ops if o.also_remove is not None]
+    assert [str(o.also_remove) for o in decided] == [ZEN_V68]
