@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import pytest
 
+from pfwizard import exitcodes
 from pfwizard.chain import Chain
+from pfwizard.cli import main
 from pfwizard.intent import (
     IntentError,
     IntentFile,
     ParameterIntent,
     build_plan,
     parse_text,
+    record_chain,
     record_change,
 )
 from pfwizard.maincf import MainCf
+from tests.conftest import needs_postfix
+from tests.miab_setup import box
 
 HELO = "smtpd_helo_restrictions"
 MIAB_HELO = "permit_mynetworks, reject_invalid_helo_hostname"
@@ -92,3 +97,25 @@ def test_a_parameter_given_twice_in_one_section_names_both_lines():
         parse_text(text)
     assert err.value.line == 7
     assert "smtpd_helo_required is given twice (lines 3 and 7)" in str(err.value)
+
+
+@needs_postfix
+def test_a_profile_value_after_a_wizard_edit_replaces_the_operations(tmp_path):
+    """The other way round, through `pfwizard apply`: the box's list operations give way to
+    the profile's whole value, on the same MiaB base."""
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    cf = MainCf.read(config_dir / "main.cf")
+    cf.set(HELO, f"{MIAB_HELO}, reject_unknown_helo_hostname")
+    (config_dir / "main.cf").write_bytes(cf.to_bytes())
+    store = IntentFile.for_state_dir(state_dir)
+    record_chain(store, HELO, Chain.parse(MIAB_HELO),
+                 Chain.parse(f"{MIAB_HELO}, reject_unknown_helo_hostname"))
+    store.save()
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(f"version: 1\nparameters:\n  {HELO}:\n    value: {PROFILE_HELO}\n")
+    assert main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
+                 "--no-reload", "apply", str(profile)]) == exitcodes.CHANGED
+    model = IntentFile.for_state_dir(state_dir).model  # reads back: one record
+    assert HELO not in model.chains
+    pi = model.parameters[HELO]
+    assert pi.value == PROFILE_HELO and pi.base == Chain.parse(MIAB_HELO).render()
