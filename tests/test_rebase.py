@@ -240,3 +240,15 @@ def test_rebase_keeps_what_miab_added_and_places_or_reports_every_insert(base, t
         if item not in base and item not in failed:
             assert item in result
     assert len(result) == len(set(result)) or len(now) != len(set(now))
+
+
+def test_another_list_of_the_same_restriction_is_not_a_new_form():
+    """Removing spamcop is not a question about zen: both are reject_rbl_client."""
+    op = Operation(OpKind.REMOVE, Item("reject_rbl_client", "bl.spamcop.net"))
+    cust = Customisations(chains={RCPT: ChainIntent(
+        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org,"
+                          "reject_rbl_client bl.spamcop.net"), [op])})
+    cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
+    plan = build_plan(cf, cust)
+    assert not plan.conflicts
+    assert any("'reject_rbl_client bl.spamcop.net' is gone already" in n for n in plan.notes)

@@ -94,6 +94,8 @@ def _hook_summary(code: int, ctxs: list[RestoreContext]) -> str:
              exitcodes.FAILED: "restore failed and was rolled back",
              exitcodes.REFUSED: "restore refused, nothing written"}
     text = words.get(code, f"restore ended with exit {code}")
+    if code == exitcodes.OK and ctx is not None and ctx.plan.left_open:
+        text = "nothing else to restore"
     if ctx is not None and ctx.entry_id:
         text += f" (journal entry {ctx.entry_id})"
     if ctx is not None and ctx.error:

@@ -67,6 +67,17 @@ def _same_name(items: list[Item], name: str) -> list[Item]:
     return [i for i in items if i.name == name]
 
 
+def _forms(items: list[Item], item: Item) -> list[Item]:
+    """Other forms of ``item`` in ``items``: the same restriction on the same list, with
+    another reply filter (``zen.spamhaus.org`` → ``zen.spamhaus.org=127.0.0.[2..11]``).
+    ``reject_rbl_client bl.spamcop.net`` is not a form of ``... zen.spamhaus.org``."""
+    def target(i: Item) -> str | None:
+        return None if i.arg is None else i.arg.split("=", 1)[0]
+
+    return [i for i in items if i.name == item.name and i != item
+            and target(i) == target(item)]
+
+
 class _Replayer:
     def __init__(self, parameter: str, start: Chain, base: Chain | None,
                  miab_now: Chain | None) -> None:
@@ -173,7 +184,7 @@ class _Replayer:
         # Another form of the same restriction that was not there when the admin removed
         # theirs (or nobody knows: no base): MiaB changed it, and pfwizard does not guess
         # whether the removal was meant for it too.
-        same = [i for i in _same_name(self.items, op.item.name) if i not in self.base]
+        same = [i for i in _forms(self.items, op.item) if i not in self.base]
         if same:
             self.conflict(ConflictKind.REMOVED_CHANGED, op,
                           f"you removed '{op.item}'; MiaB now ships '{same[0]}' instead: "
@@ -191,7 +202,7 @@ class _Replayer:
             return
         if op.keep is not None and op.keep in self.items:
             return  # decided: MiaB's new form stays
-        same = _same_name(self.items, op.item.name)
+        same = _forms(self.items, op.item)
         if len(same) >= 1:
             self.conflict(ConflictKind.CHANGED_CHANGED, op,
                           f"you changed '{op.item}' to '{op.to}'; MiaB now ships "
