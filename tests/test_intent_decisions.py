@@ -149,12 +149,20 @@ def test_a_profile_decided_once_is_not_stopped_again_after_later_upgrades(tmp_pa
 
 @needs_postfix
 def test_a_hook_run_that_skipped_a_conflict_says_so(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PFWIZARD_LOG_SOCKET", str(tmp_path / "no-log"))
+    import socket
+
+    monkeypatch.setenv("PFWIZARD_LOG_SOCKET", str(tmp_path / "log"))
     config_dir, state_dir = box(tmp_path, "main.cf.v66-fresh")
     record_zen_removal(config_dir, state_dir)
     upgrade_to(config_dir, 75)
-    code = pf(config_dir, state_dir, "restore", "--hook", "--yes", "--on-conflict=skip")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as log:
+        log.bind(str(tmp_path / "log"))
+        log.settimeout(5)
+        code = pf(config_dir, state_dir, "restore", "--hook", "--yes", "--on-conflict=skip")
+        line = log.recv(8192).decode()
     assert code in (exitcodes.OK, exitcodes.CHANGED)
+    # <20>: facility mail, severity warning; never the "ok" of a clean run.
+    assert line.startswith("<20>") and "left 1 conflict(s) OPEN" in line, line
     outcome = json.loads((state_dir / OUTCOME_FILE).read_text())
     assert outcome["open_conflicts"] == 1
     assert "1 conflict(s) left open" in outcome["message"] and ZEN_V68 in outcome["message"]
