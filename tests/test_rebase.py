@@ -252,3 +252,13 @@ def test_another_list_of_the_same_restriction_is_not_a_new_form():
     plan = build_plan(cf, cust)
     assert not plan.conflicts
     assert any("'reject_rbl_client bl.spamcop.net' is gone already" in n for n in plan.notes)
+
+
+def test_a_customisation_miab_made_its_own_is_not_reported_missing():
+    """The admin removed b; MiaB's next release drops b itself and adds d: what the
+    customisation does is in force, so status has no drift to report."""
+    op = Operation(OpKind.REMOVE, Item("b"))
+    cust = Customisations(chains={SENDER: ChainIntent(SENDER, Chain.parse("a,b,c"), [op])})
+    plan = build_plan(MainCf.parse(f"{SENDER}=a,c,d\n"), cust)
+    assert plan.in_sync and not plan.conflicts and plan.params() == {}
+    assert plan.chains[0].states() == [ChainState.IN_SYNC]

@@ -89,6 +89,9 @@ class ChainPlan:
     """The operations to record: the intent's, with the decisions of this run."""
     decided: list[Conflict] = field(default_factory=list)
     """Conflicts this run's policy decided (recorded on their operation: keep/also_remove)."""
+    rebased_in_force: bool = False
+    """The operations replayed onto MiaB's value now give what is in force (MiaB changed the
+    base, and what the customisation does is there all the same): nothing is missing."""
 
     @property
     def base(self) -> Chain | None:
@@ -104,7 +107,7 @@ class ChainPlan:
     @property
     def in_sync(self) -> bool:
         return (not self.glued and not self.conflicts and not self.decided
-                and self.current.items == self.target.items)
+                and (self.current.items == self.target.items or self.rebased_in_force))
 
     @property
     def base_changed(self) -> bool:
@@ -323,7 +326,7 @@ def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None
                          rp.conflicts, rp.notes, rp.conflicting, operations=ops,
                          decided=decided)
         if plan.in_sync:
-            plan.result, plan.notes = current, []
+            plan.result = current
         return plan
     target = replay(name, base, ci.operations).result
     plan = ChainPlan(name, ci, miab_now, current, target, target, glued,
@@ -338,6 +341,9 @@ def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None
                                         policy)
     plan.result, plan.conflicts, plan.notes = rp.result, rp.conflicts, rp.notes
     plan.conflicting, plan.operations, plan.decided = rp.conflicting, ops, decided
+    plan.rebased_in_force = rp.result.items == current.items
+    if plan.in_sync:
+        plan.result = current
     return plan
 
 
