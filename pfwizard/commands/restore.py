@@ -21,7 +21,8 @@ authclean/unix/header_checks), which MiaB's setup resets whole. With --adopt, cu
 you made by hand before pfwizard, which a MiaB setup run commented out, are read back and
 recorded first. Conflicts (anchor gone,
 MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
-nothing is written unless --on-conflict is given.
+nothing is written unless --on-conflict is given; the decision is recorded in
+customizations.yaml, so the same conflict is not asked again at the next upgrade.
 """
 
 

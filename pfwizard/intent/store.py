@@ -20,6 +20,8 @@ Schema (version 1)::
             after: ITEM                               # or before: ITEM
           - change: reject_rbl_client zen.spamhaus.org
             to: reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]
+          - remove: reject_rbl_client zen.spamhaus.org
+            also_remove: reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]  # or keep: ...
     parameters:                     # whole values pfwizard set
       smtpd_helo_required:
         value: "yes"                # null: pfwizard removed the parameter
@@ -40,6 +42,10 @@ Schema (version 1)::
         base: null
 
 ``services`` is optional: a file without it (any earlier pfwizard's) reads as before.
+``base`` is optional too (a hand-written profile): the operations then replay onto MiaB's value
+as it is.  ``keep``/``also_remove`` record a decided conflict (``--on-conflict``): MiaB's new
+form of a removed or changed item stays, or goes too.  A parameter lives in one section:
+``chains`` and ``parameters`` never both name it (an error naming both lines).
 """
 
 from __future__ import annotations
