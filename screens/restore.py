@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from pfwizard import exitcodes
 from pfwizard.errors import PfwizardError
-from pfwizard.intent import ChainPlan, Policy, RestorePlan
+from pfwizard.intent import ChainPlan, ConflictKind, Policy, RestorePlan
 from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
@@ -33,7 +33,11 @@ from tui.stage import WizardScreen
 
 POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",
-    Policy.KEEP_MIAB: "keep MiaB's value (your conflicting customisation is dropped)",
+    Policy.KEEP_MIAB: "keep MiaB's value (its new form of an item you removed or changed "
+                      "stays, recorded as decided; any other conflicting customisation is "
+                      "dropped)",
+    Policy.REMOVE_NEW: "remove MiaB's new form of an item you removed too (recorded as "
+                       "decided; other conflicts stay open, as with skip)",
     Policy.SKIP: "skip (apply the rest; the conflicting customisation stays recorded)",
 }
 
@@ -158,9 +162,14 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
         parts.append(Text(f"! Conflicts ({len(plan.conflicts)}): pfwizard does not guess",
                           style="bold yellow"))
         parts.append(conflicts_table(plan))
+        removal = any(c.kind is ConflictKind.REMOVED_CHANGED for c in plan.conflicts)
         parts.append(Text(f"Policy: {POLICY_WORDS[plan.policy]}\n"
-                          "k: keep MiaB's value   s: skip for now   x: clear the choice",
+                          "k: keep MiaB's value   s: skip for now   x: clear the choice"
+                          + ("   r: remove the new form too" if removal else ""),
                           style="bold"))
+    for c in plan.decided:
+        parts.append(Text(f"decided ({plan.policy.value if plan.policy else ''}): "
+                          f"{c.parameter}: {c.operation}", style="bold"))
     return Group(*parts)
 
 
@@ -169,12 +178,15 @@ class RestoreScreen(WizardScreen):
     HELP = ("Restore: after a MiaB upgrade, your recorded customisations are replayed onto "
             "what MiaB wrote. Each list shows MiaB's value now, the base you customised, and "
             "yours restored (+ marks an item not in the column to its left). Conflicts are "
-            "never guessed: k keeps MiaB's value, s skips them for now. n reviews the diff; "
-            "nothing is written before Apply.")
+            "never guessed: k keeps MiaB's value, s skips them for now, r removes MiaB's "
+            "new form of an item you removed too. n reviews the diff; nothing is written "
+            "before Apply.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n,enter", "next", "Review", id="restore.next"),
         Binding("k", "policy('keep-miab')", "Keep MiaB", id="restore.keep_miab"),
         Binding("s", "policy('skip')", "Skip conflicts", id="restore.skip"),
+        Binding("r", "policy('remove-new')", "Remove new form", show=False,
+                id="restore.remove_new"),
         Binding("x", "policy('')", "Undecide", show=False, id="restore.undecide"),
         Binding("b,escape", "back", "Back", id="restore.back"),
     ]
@@ -234,7 +246,7 @@ class RestoreScreen(WizardScreen):
             self.notify("In sync: nothing to restore.")
             return
         if ctx.plan.conflicts and ctx.plan.policy is None:
-            self.notify("Choose what to do with the conflicts first: k or s.",
+            self.notify("Choose what to do with the conflicts first: k, s (or r).",
                         severity="warning", timeout=6)
             return
         self.finish(Action.GOTO, "restore_review")

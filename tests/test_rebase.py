@@ -98,10 +98,60 @@ def test_removing_what_miab_changed_is_a_conflict():
     cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
     plan = build_plan(cf, cust)
     assert [c.kind for c in plan.conflicts] == [ConflictKind.REMOVED_CHANGED]
+    assert "remove that too (remove-new) or keep it (keep-miab)?" in str(plan.conflicts[0])
     keep = build_plan(cf, cust, Policy.KEEP_MIAB)
+    assert keep.params() == {} and [c.kind for c in keep.decided] == [
+        ConflictKind.REMOVED_CHANGED]
     store = IntentFile(FIXTURES / "none.yaml", None, cust)
     assert keep.update_intent(store)
-    assert RCPT not in store.model.chains  # the dropped customisation left nothing
+    # The decision is recorded on the operation, the base moves forward: not asked again.
+    (recorded,) = store.model.chains[RCPT].operations
+    assert recorded.keep == Item("reject_rbl_client", "zen.spamhaus.org=127.0.0.2")
+    assert "keep: reject_rbl_client zen.spamhaus.org=127.0.0.2" in store.dumps()
+    again = build_plan(cf, store.model)
+    assert again.in_sync and not again.conflicts
+
+
+def test_remove_new_removes_miabs_new_form_and_stays_decided():
+    op = Operation(OpKind.REMOVE, Item("reject_rbl_client", "zen.spamhaus.org"))
+    cust = Customisations(chains={RCPT: ChainIntent(
+        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op])})
+    cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
+    plan = build_plan(cf, cust, Policy.REMOVE_NEW)
+    assert not plan.conflicts and not plan.left_open
+    assert plan.params() == {RCPT: "permit_mynetworks"}
+    store = IntentFile(FIXTURES / "none.yaml", None, cust)
+    assert plan.update_intent(store)
+    ci = store.model.chains[RCPT]
+    assert ci.base == Chain.parse(cf.get(RCPT) or "")  # the base moved forward
+    assert ci.operations[0].also_remove == Item("reject_rbl_client",
+                                                "zen.spamhaus.org=127.0.0.2")
+    done = MainCf.parse(f"{RCPT}=permit_mynetworks\n")
+    assert build_plan(done, store.model).in_sync
+    # MiaB's next release writes its value back: restored without a question.
+    again = build_plan(cf, store.model)
+    assert not again.conflicts and again.params() == {RCPT: "permit_mynetworks"}
+    # A third form is a new change: asked again.
+    third = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.3\n")
+    assert [c.kind for c in build_plan(third, store.model).conflicts] == [
+        ConflictKind.REMOVED_CHANGED]
+
+
+def test_remove_new_leaves_other_conflicts_open_and_keeps_the_base():
+    zen = Operation(OpKind.REMOVE, Item("reject_rbl_client", "zen.spamhaus.org"))
+    ins = Operation(OpKind.INSERT, Item("x"), before=Item("gone_anchor"))
+    base = Chain.parse("permit_mynetworks,gone_anchor,reject_rbl_client zen.spamhaus.org")
+    cust = Customisations(chains={RCPT: ChainIntent(RCPT, base, [zen, ins])})
+    cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
+    plan = build_plan(cf, cust, Policy.REMOVE_NEW)
+    assert [c.kind for c in plan.left_open] == [ConflictKind.ANCHOR_GONE]
+    assert plan.params() == {RCPT: "permit_mynetworks"}
+    store = IntentFile(FIXTURES / "none.yaml", None, cust)
+    assert plan.update_intent(store)
+    ci = store.model.chains[RCPT]
+    assert ci.base == base and ci.operations[0].also_remove is not None
+    later = build_plan(MainCf.parse(f"{RCPT}=permit_mynetworks\n"), store.model)
+    assert [c.kind for c in later.conflicts] == [ConflictKind.ANCHOR_GONE]
 
 
 def test_a_changed_anchor_argument_is_followed_with_a_note():
@@ -190,3 +240,25 @@ def test_rebase_keeps_what_miab_added_and_places_or_reports_every_insert(base, t
         if item not in base and item not in failed:
             assert item in result
     assert len(result) == len(set(result)) or len(now) != len(set(now))
+
+
+def test_another_list_of_the_same_restriction_is_not_a_new_form():
+    """Removing spamcop is not a question about zen: both are reject_rbl_client."""
+    op = Operation(OpKind.REMOVE, Item("reject_rbl_client", "bl.spamcop.net"))
+    cust = Customisations(chains={RCPT: ChainIntent(
+        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org,"
+                          "reject_rbl_client bl.spamcop.net"), [op])})
+    cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
+    plan = build_plan(cf, cust)
+    assert not plan.conflicts
+    assert any("'reject_rbl_client bl.spamcop.net' is gone already" in n for n in plan.notes)
+
+
+def test_a_customisation_miab_made_its_own_is_not_reported_missing():
+    """The admin removed b; MiaB's next release drops b itself and adds d: what the
+    customisation does is in force, so status has no drift to report."""
+    op = Operation(OpKind.REMOVE, Item("b"))
+    cust = Customisations(chains={SENDER: ChainIntent(SENDER, Chain.parse("a,b,c"), [op])})
+    plan = build_plan(MainCf.parse(f"{SENDER}=a,c,d\n"), cust)
+    assert plan.in_sync and not plan.conflicts and plan.params() == {}
+    assert plan.chains[0].states() == [ChainState.IN_SYNC]

@@ -11,6 +11,7 @@ from pfwizard.intent import IntentFile, Policy
 from pfwizard.intent.context import read_master
 from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.profile import plan_profile, record_profile
+from pfwizard.intent.rebase import policy_help
 from pfwizard.intent.store import ListEditRefused
 from pfwizard.intent.writer import Writer
 from pfwizard.maincf import MainCf
@@ -20,7 +21,10 @@ For configuration management: the profile's operations are replayed onto this bo
 values (any release), its tables written, its parameters and master.cf service options
 (services:) set, through the safe apply engine;
 then it is recorded in this box's customizations.yaml so `pfwizard restore` keeps it after
-upgrades. Running it again changes nothing.
+upgrades. Running it again changes nothing. Conflicts follow restore's rules: a `remove:` of an
+item whose form MiaB has changed (v66's `reject_rbl_client zen.spamhaus.org`, v68's
+`...zen.spamhaus.org=127.0.0.[2..11]`) stops with exit 4 until --on-conflict decides it; the
+decision is recorded on this box, so the same profile is not stopped again.
 """
 
 
@@ -28,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = f"{parser.description}.\n\n{EPILOG}"
     parser.add_argument("profile", metavar="PROFILE.yaml", help="the customisations file")
     parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
-                        help="keep-miab: MiaB's value wins; skip: apply the rest")
+                        help=f"what to do with conflicts (recorded, so a decided conflict is "
+                             f"not asked again): {policy_help()}")
     parser.add_argument("--confirm-within", metavar="SECONDS", type=float,
                         help="roll the change back by itself unless confirmed in time with "
                              "`pfwizard rollback --confirm ID` (even if the session dies)")

@@ -10,6 +10,7 @@ from pfwizard.errors import PfwizardError
 from pfwizard.intent import Policy
 from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.hook import HookError, install_hook, record_outcome
+from pfwizard.intent.rebase import policy_help
 from pfwizard.intent.store import ListEditRefused
 
 EPILOG = """\
@@ -20,7 +21,8 @@ authclean/unix/header_checks), which MiaB's setup resets whole. With --adopt, cu
 you made by hand before pfwizard, which a MiaB setup run commented out, are read back and
 recorded first. Conflicts (anchor gone,
 MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
-nothing is written unless --on-conflict is given.
+nothing is written unless --on-conflict is given; the decision is recorded in
+customizations.yaml, so the same conflict is not asked again at the next upgrade.
 """
 
 
@@ -29,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-y", "--yes", action="store_true",
                         help="do not ask (for scripts, cron and the systemd hook)")
     parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
-                        help="keep-miab: MiaB's value wins and the conflicting customisation "
-                             "is dropped; skip: apply the rest and keep it recorded")
+                        help=f"what to do with conflicts (recorded, so a decided conflict is "
+                             f"not asked again): {policy_help()}")
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release")
     parser.add_argument("--adopt", action="store_true",
@@ -81,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         record_outcome(args.state_dir, exitcodes.ERROR, f"{type(exc).__name__}: {exc}")
         raise
-    record_outcome(args.state_dir, code, _hook_summary(code, ctxs))
+    open_conflicts = len(ctxs[0].plan.left_open) if ctxs and code in (
+        exitcodes.OK, exitcodes.CHANGED) else 0
+    record_outcome(args.state_dir, code, _hook_summary(code, ctxs), open_conflicts)
     return code
 
 
@@ -91,14 +95,19 @@ def _hook_summary(code: int, ctxs: list[RestoreContext]) -> str:
              exitcodes.FAILED: "restore failed and was rolled back",
              exitcodes.REFUSED: "restore refused, nothing written"}
     text = words.get(code, f"restore ended with exit {code}")
+    if code == exitcodes.OK and ctx is not None and ctx.plan.left_open:
+        text = "nothing else to restore"
     if ctx is not None and ctx.entry_id:
         text += f" (journal entry {ctx.entry_id})"
     if ctx is not None and ctx.error:
         text += f": {ctx.error}"
-    if ctx is not None and ctx.plan.conflicts:
-        n = len(ctx.plan.conflicts)
-        text += (f"; {n} conflict(s) left open, see `pfwizard status`: "
-                 + "; ".join(c.message for c in ctx.plan.conflicts))
+    if ctx is not None and ctx.plan.decided and ctx.plan.policy is not None:
+        text += f"; {len(ctx.plan.decided)} conflict(s) decided ({ctx.plan.policy.value})"
+    open_ = ctx.plan.left_open if ctx is not None else []
+    if open_:
+        text += (f"; {len(open_)} conflict(s) left open (not restored; decide with "
+                 "`pfwizard restore --on-conflict=...`, see `pfwizard status`): "
+                 + "; ".join(str(c) for c in open_))
     return text
 
 

@@ -19,7 +19,8 @@ status reports: in sync; customisations missing (after an upgrade), in main.cf o
 (named service/type/option, e.g. master.cf authclean/unix/header_checks); MiaB changed the base
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
 hand-made customisations a MiaB setup run commented out (restore --adopt reads them back);
-a failed last run of the after-upgrade hook (restore --install-hook), with its reason;
+a failed last run of the after-upgrade hook (restore --install-hook), with its reason, or
+one that left a conflict open (--on-conflict=skip);
 a change pfwizard was making when it was interrupted (killed, power cut, disk full), which may
 be half-applied: `pfwizard restore` (or any apply) undoes it first.
 """
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         data["danger"] = [str(f) for f in dangers]
         data["hook_last_run"] = None if hook is None else {
             "time": hook.time, "exit_code": hook.exit_code, "failed": hook.failed,
-            "message": hook.message}
+            "open_conflicts": hook.open_conflicts, "message": hook.message}
         data["interrupted"] = [
             {"entry": e.id, "summary": e.summary, "time": e.time,
              "message": journalcheck.describe(e, args.config_dir, args.state_dir)}
@@ -80,9 +81,15 @@ def run(args: argparse.Namespace) -> int:
     for f in dangers:
         print(f"{f.severity.symbol} {f}")
     if hook is not None:
-        print(f"after-upgrade hook: last run {hook.when} "
-              + (f"FAILED (exit {hook.exit_code}): {hook.message}" if hook.failed
-                 else f"ok: {hook.message}"))
+        if hook.failed:
+            verdict = f"FAILED (exit {hook.exit_code})"
+        elif hook.open_conflicts:
+            # It restored what it could and skipped the rest: not a clean success.
+            verdict = (f"LEFT {hook.open_conflicts} CONFLICT(S) OPEN"
+                       + ("" if plan.conflicts else " (decided since)"))
+        else:
+            verdict = "ok"
+        print(f"after-upgrade hook: last run {hook.when} {verdict}: {hook.message}")
     for a in ctx.adoptable:
         print(f"commented out by MiaB: {a.describe()}; `pfwizard restore --adopt` puts it back")
     print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)" if drift

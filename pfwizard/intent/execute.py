@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from pfwizard import exitcodes
 from pfwizard.engine import Refused
-from pfwizard.intent.rebase import RestorePlan
+from pfwizard.intent.rebase import POLICY_HELP, Policy, RestorePlan
+from pfwizard.intent.replay import Conflict, ConflictKind
 from pfwizard.intent.report import describe
 from pfwizard.intent.store import IntentChanged, IntentFile
 from pfwizard.intent.writer import Writer
@@ -52,6 +53,13 @@ def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -
         return exitcodes.FAILED
 
 
+def choices(conflicts: list[Conflict]) -> list[Policy]:
+    """The policies that mean something for these conflicts (remove-new only decides an
+    item you removed whose form MiaB changed)."""
+    removal = any(c.kind is ConflictKind.REMOVED_CHANGED for c in conflicts)
+    return [p for p in Policy if p is not Policy.REMOVE_NEW or removal]
+
+
 def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
             say: Callable[[str], None] = print) -> int:
     """Returns an exit code: 0 nothing to do, 10 changed (with ``dry_run``: would change),
@@ -68,9 +76,9 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         say(line)
     if conflicts and plan.policy is None:
         req.error = f"{len(conflicts)} conflict(s) need a decision"
-        say("nothing written: decide the conflicts above, then run again with "
-            "--on-conflict=keep-miab (MiaB's value wins, the customisation is dropped) or "
-            "--on-conflict=skip (apply the rest, decide later)")
+        say("nothing written: decide the conflicts above, then run again with one of")
+        for policy in choices(conflicts):
+            say(f"    --on-conflict={policy.value}: {POLICY_HELP[policy]}")
         return exitcodes.REFUSED
     update = req.update or (lambda s: plan.update_intent(s, req.release))
     # What customizations.yaml will say, decided before anything is written: the engine

@@ -120,22 +120,32 @@ class HookOutcome:
     time: float
     exit_code: int
     message: str
+    open_conflicts: int = 0
+    """Conflicts the run left open (``--on-conflict=skip``): it restored what it could, but a
+    customisation is still not in force; never a clean success."""
 
     @property
     def failed(self) -> bool:
         return self.exit_code not in (exitcodes.OK, exitcodes.CHANGED)
 
     @property
+    def clean(self) -> bool:
+        return not self.failed and not self.open_conflicts
+
+    @property
     def when(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.time))
 
 
-def record_outcome(state_dir: Path | str, exit_code: int, message: str) -> HookOutcome:
+def record_outcome(state_dir: Path | str, exit_code: int, message: str,
+                   open_conflicts: int = 0) -> HookOutcome:
     """Keep the outcome of one hook run in the state directory and in the system log."""
-    outcome = HookOutcome(time.time(), exit_code, message)
+    outcome = HookOutcome(time.time(), exit_code, message, open_conflicts)
     failed = outcome.failed
-    trail.log(f"after-upgrade restore {'FAILED' if failed else 'ok'} (exit {exit_code}): "
-              f"{message}", error=failed)
+    verdict = ("FAILED" if failed else f"left {open_conflicts} conflict(s) OPEN"
+               if open_conflicts else "ok")
+    trail.log(f"after-upgrade restore {verdict} (exit {exit_code}): {message}", error=failed,
+              warning=not outcome.clean)
     path = Path(state_dir) / OUTCOME_FILE
     try:
         AtomicWriter().write(path, json.dumps(asdict(outcome)).encode() + b"\n",
@@ -150,7 +160,8 @@ def last_outcome(state_dir: Path | str) -> HookOutcome | None:
     """The last hook run's outcome, if the hook ever ran (unreadable: None)."""
     try:
         data = json.loads((Path(state_dir) / OUTCOME_FILE).read_text())
-        return HookOutcome(float(data["time"]), int(data["exit_code"]), str(data["message"]))
+        return HookOutcome(float(data["time"]), int(data["exit_code"]), str(data["message"]),
+                           int(data.get("open_conflicts", 0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

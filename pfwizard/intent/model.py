@@ -65,6 +65,19 @@ class Operation:
     why: str | None = field(default=None, compare=False)
     line: int | None = field(default=None, compare=False)
     """1-based line in customizations.yaml, for messages."""
+    keep: Item | None = field(default=None, compare=False)
+    """A decided conflict (remove, change): MiaB's new form of ``item``, which stays.  Not
+    part of the operation's identity: the same operation in a profile finds the decision."""
+    also_remove: Item | None = field(default=None, compare=False)
+    """A decided conflict (remove): MiaB's new form of ``item``, removed as well."""
+
+    def decided(self) -> str | None:
+        """What was decided about MiaB's new form of the item, in words (None: nothing)."""
+        if self.also_remove is not None:
+            return f"MiaB's new form '{self.also_remove}' is removed too"
+        if self.keep is not None:
+            return f"MiaB's new form '{self.keep}' stays"
+        return None
 
     def describe(self) -> str:
         if self.kind is OpKind.CHANGE:
@@ -91,6 +104,9 @@ class ChainIntent:
     """MiaB's value the operations were made on; None: the parameter was not set."""
     operations: list[Operation] = field(default_factory=list)
     line: int | None = None
+    has_base: bool = True
+    """False: no ``base`` given (a hand-written profile): the operations are replayed onto
+    MiaB's value now, and nothing can be said about what MiaB changed under them."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ comments included, is left alone).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from pfwizard.chain import Chain
 from pfwizard.intent.glued import value_without_glue
@@ -49,10 +50,33 @@ def miab_values(cf: MainCf, state: Customisations, names: list[str],
     return out
 
 
+def _with_decisions(ci: ChainIntent, recorded: object) -> ChainIntent:
+    """The profile's operations with the decisions this box recorded for the same operations
+    (a conflict decided once, by ``--on-conflict`` on this box, is not asked again each time
+    the unchanged profile is applied)."""
+    if not isinstance(recorded, ChainIntent):
+        return ci
+    ops = []
+    for op in ci.operations:
+        if op.decided() is None:
+            mine = next((o for o in recorded.operations if o == op and o.decided()), None)
+            if mine is not None:
+                op = replace(op, keep=mine.keep, also_remove=mine.also_remove)
+        ops.append(op)
+    return replace(ci, operations=ops)
+
+
 def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
                  policy: Policy | None, master: MasterCf | None = None) -> RestorePlan:
     starts = miab_values(cf, state.model, list(profile.chains), master, profile.services)
-    return build_plan(cf, profile, policy, compare_tables=True, miab_values=starts,
+    decided = replace(
+        profile,
+        chains={n: _with_decisions(ci, state.model.chains.get(n))
+                for n, ci in profile.chains.items()},
+        services={k: _with_decisions(si, state.model.services.get(k))
+                  if isinstance(si, ChainIntent) else si
+                  for k, si in profile.services.items()})
+    return build_plan(cf, decided, policy, compare_tables=True, miab_values=starts,
                       uncaptured_glue=False, master=master)
 
 
@@ -64,10 +88,17 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
     whole value never recorded)."""
     section, value_section = sections
     for ch in chains:
-        ops = ch.intent.operations
+        ops = ch.operations
         if ch.conflicting and policy is Policy.KEEP_MIAB:
             ops = [o for o in ops if o not in ch.conflicting]
-        if ops:
+        if ops and ch.conflicting and policy is not Policy.KEEP_MIAB:
+            # Left open: the base must not move past MiaB's change, or restore would no
+            # longer see the conflict (the box's earlier base, else the profile's, else none).
+            old_ci = getattr(state.model, section).get(ch.parameter)
+            src = old_ci if isinstance(old_ci, ChainIntent) and old_ci.has_base else ch.intent
+            state.set_chain(ChainIntent(ch.parameter, src.base, ops, has_base=src.has_base),
+                            section)
+        elif ops:
             state.set_chain(ChainIntent(ch.parameter, ch.miab_now, ops), section)
         else:
             state.remove(section, ch.parameter)
@@ -75,8 +106,12 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
         if p.conflict is not None and policy is Policy.KEEP_MIAB:
             continue
         old = getattr(state.model, value_section).get(p.intent.name)
+        chain = state.model.chains.get(p.intent.name) if section == "chains" else None
         if isinstance(old, ParameterIntent) and old.has_base:
             base: str | None = old.base
+        elif isinstance(chain, ChainIntent) and chain.has_base:
+            # The box recorded it as a list: its base is MiaB's value, the one to keep.
+            base = chain.base.render() if chain.base is not None else None
         elif p.intent.has_base:
             base = p.intent.base
         else:

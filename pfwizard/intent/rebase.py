@@ -11,7 +11,7 @@ nothing to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from pfwizard.intent.model import (
     ParameterIntent,
     TableIntent,
 )
-from pfwizard.intent.replay import Conflict, ConflictKind, replay
+from pfwizard.intent.replay import Conflict, ConflictKind, Replay, replay
 from pfwizard.intent.store import IntentFile
 from pfwizard.maincf import GluedContinuation, MainCf
 from pfwizard.mastercf import MasterCf, split_key
@@ -37,9 +37,27 @@ class Policy(str, Enum):
     """What to do with conflicts (None: stop and ask)."""
 
     KEEP_MIAB = "keep-miab"
-    """MiaB's value wins: the conflicting customisation is dropped from customizations.yaml."""
+    """MiaB's value wins: where MiaB changed an item you removed or changed, its new form
+    stays (recorded as decided); any other conflicting customisation is dropped."""
+    REMOVE_NEW = "remove-new"
+    """Where MiaB changed the form of an item you removed, remove the new form too (recorded
+    as decided); other conflicts are left open, as with skip."""
     SKIP = "skip"
     """Apply the rest; keep the conflicting customisation recorded, to decide later."""
+
+
+POLICY_HELP: dict[Policy, str] = {
+    Policy.KEEP_MIAB: "MiaB's value wins: its new form of an item you removed or changed "
+                      "stays; any other conflicting customisation is dropped",
+    Policy.REMOVE_NEW: "where MiaB changed the form of an item you removed, remove the new "
+                       "form too; other conflicts stay open, as with skip",
+    Policy.SKIP: "apply the rest; the conflict stays open and recorded, to decide later",
+}
+"""What each ``--on-conflict`` choice does, in the admin's words (help, messages, wizard)."""
+
+
+def policy_help() -> str:
+    return "; ".join(f"{p.value}: {text}" for p, text in POLICY_HELP.items())
 
 
 class ChainState(str, Enum):
@@ -47,6 +65,7 @@ class ChainState(str, Enum):
     MISSING = "customisations missing"
     BASE_CHANGED = "MiaB changed the base under a customisation"
     GLUED = "glued continuation lines"
+    CONFLICT = "a conflict needs a decision"
 
 
 @dataclass
@@ -66,6 +85,13 @@ class ChainPlan:
     conflicting: list[Operation] = field(default_factory=list)
     master: bool = False
     """A master.cf option (``parameter`` is its key ``service/type/option``)."""
+    operations: list[Operation] = field(default_factory=list)
+    """The operations to record: the intent's, with the decisions of this run."""
+    decided: list[Conflict] = field(default_factory=list)
+    """Conflicts this run's policy decided (recorded on their operation: keep/also_remove)."""
+    rebased_in_force: bool = False
+    """The operations replayed onto MiaB's value now give what is in force (MiaB changed the
+    base, and what the customisation does is there all the same): nothing is missing."""
 
     @property
     def base(self) -> Chain | None:
@@ -80,10 +106,13 @@ class ChainPlan:
 
     @property
     def in_sync(self) -> bool:
-        return not self.glued and self.current.items == self.target.items
+        return (not self.glued and not self.conflicts and not self.decided
+                and (self.current.items == self.target.items or self.rebased_in_force))
 
     @property
     def base_changed(self) -> bool:
+        if not self.intent.has_base:
+            return False  # no base recorded: nothing to compare MiaB's value with
         base = self.base.items if self.base else []
         now = self.miab_now.items if self.miab_now else []
         return base != now and self.current.items != self.target.items
@@ -102,6 +131,8 @@ class ChainPlan:
             out.append(ChainState.BASE_CHANGED)
         if self.glued:
             out.append(ChainState.GLUED)
+        if self.conflicts:
+            out.append(ChainState.CONFLICT)
         return out
 
 
@@ -140,6 +171,17 @@ class RestorePlan:
     """master.cf list options (``authclean/unix/header_checks``), rebased like the chains."""
     master_options: list[ParameterPlan] = field(default_factory=list)
     """Other master.cf options, whole values like the parameters."""
+
+    @property
+    def decided(self) -> list[Conflict]:
+        """Conflicts the policy decided this run, recorded so they stay decided."""
+        return [c for ch in self.chains + self.master_chains for c in ch.decided]
+
+    @property
+    def left_open(self) -> list[Conflict]:
+        """Conflicts still open once this plan is carried out (skip, or remove-new for a
+        conflict it does not decide): a run that leaves them is not a clean success."""
+        return [] if self.policy is Policy.KEEP_MIAB else self.conflicts
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -204,11 +246,17 @@ class RestorePlan:
                 ci = ch.intent
                 if ch.in_sync:
                     continue
-                ops = ci.operations
+                ops = ch.operations
                 if ch.conflicting and self.policy is Policy.KEEP_MIAB:
                     ops = [o for o in ops if o not in ch.conflicting]
                 elif ch.conflicting:
-                    continue  # skipped: keep base and operations to decide next time
+                    # Left open: the base stays, so the conflict is found again next time;
+                    # what this run decided is kept.
+                    if ch.decided:
+                        store.set_chain(ChainIntent(ci.parameter, ci.base, ops, ci.line,
+                                                    ci.has_base), section)
+                        changed = True
+                    continue
                 new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line)
                 if not ops:
                     store.remove(section, ci.parameter)
@@ -226,30 +274,76 @@ class RestorePlan:
 
 
 def _chain_plan(cf: MainCf, ci: ChainIntent, name: str, glued: list[GluedContinuation],
-                miab_values: dict[str, str | None]) -> ChainPlan:
+                miab_values: dict[str, str | None], policy: Policy | None) -> ChainPlan:
     miab_value = miab_values[name] if name in miab_values else value_without_glue(cf, name)
-    return _rebase_chain(ci, cf.get(name), miab_value, glued)
+    return _rebase_chain(ci, cf.get(name), miab_value, glued, policy)
+
+
+def _decide(conflict: Conflict, policy: Policy | None) -> Operation | None:
+    """The conflicting operation with ``policy``'s decision on MiaB's new form recorded on
+    it; None when the policy does not decide this kind of conflict that way."""
+    op, new = conflict.operation, conflict.new_form
+    if op is None or new is None:
+        return None
+    if conflict.kind is ConflictKind.REMOVED_CHANGED and policy is Policy.REMOVE_NEW:
+        return replace(op, also_remove=new, keep=None)
+    if conflict.kind in (ConflictKind.REMOVED_CHANGED, ConflictKind.CHANGED_CHANGED) \
+            and policy is Policy.KEEP_MIAB:
+        return replace(op, keep=new, also_remove=None)
+    return None
+
+
+def _replay_deciding(ci: ChainIntent, start: Chain, miab_now: Chain | None,
+                     policy: Policy | None) -> tuple[Replay, list[Operation], list[Conflict]]:
+    """The rebase of ``ci``'s operations onto ``start``, with the conflicts ``policy``
+    decides decided (their operations then carry the decision, so they stay decided)."""
+    base = ci.base if ci.has_base else None
+    ops = list(ci.operations)
+    rp = replay(ci.parameter, start, ops, base=base, miab_now=miab_now)
+    decided: list[Conflict] = []
+    for c in rp.conflicts:
+        op = _decide(c, policy)
+        if op is not None and c.operation in ops:
+            ops[ops.index(c.operation)] = op
+            decided.append(c)
+    if decided:
+        rp = replay(ci.parameter, start, ops, base=base, miab_now=miab_now)
+    return rp, ops, decided
 
 
 def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None,
-                  glued: list[GluedContinuation]) -> ChainPlan:
+                  glued: list[GluedContinuation], policy: Policy | None = None) -> ChainPlan:
     """The three-way rebase of one list: its value in force, MiaB's part of it, the intent."""
     name = ci.parameter
     current = Chain.parse(effective or "")
     miab_now = Chain.parse(miab_value) if miab_value is not None else None
     base = ci.base or Chain([])
+    if not ci.has_base:
+        # No base (a hand-written profile): the intent is the operations on MiaB's value now.
+        start = miab_now or Chain([], current.separator)
+        rp, ops, decided = _replay_deciding(ci, start, miab_now, policy)
+        plan = ChainPlan(name, ci, miab_now, current, rp.result, rp.result, glued,
+                         rp.conflicts, rp.notes, rp.conflicting, operations=ops,
+                         decided=decided)
+        if plan.in_sync:
+            plan.result = current
+        return plan
     target = replay(name, base, ci.operations).result
-    plan = ChainPlan(name, ci, miab_now, current, target, target, glued)
+    plan = ChainPlan(name, ci, miab_now, current, target, target, glued,
+                     operations=list(ci.operations))
     if plan.in_sync:
         plan.result = current
         return plan
     if not glued and current.items == target.items:
         plan.result = current
         return plan
-    rp = replay(name, miab_now or Chain([], base.separator), ci.operations, base=ci.base,
-                miab_now=miab_now)
+    rp, ops, decided = _replay_deciding(ci, miab_now or Chain([], base.separator), miab_now,
+                                        policy)
     plan.result, plan.conflicts, plan.notes = rp.result, rp.conflicts, rp.notes
-    plan.conflicting = rp.conflicting
+    plan.conflicting, plan.operations, plan.decided = rp.conflicting, ops, decided
+    plan.rebased_in_force = rp.result.items == current.items
+    if plan.in_sync:
+        plan.result = current
     return plan
 
 
@@ -294,7 +388,7 @@ def _service_gone(key: str, master: MasterCf) -> Conflict | None:
 
 
 def _master_plans(master: MasterCf, cust: Customisations,
-                  miab_values: dict[str, str | None]
+                  miab_values: dict[str, str | None], policy: Policy | None
                   ) -> tuple[list[ChainPlan], list[ParameterPlan]]:
     """The rebase of the recorded master.cf options onto what master.cf holds now (after an
     upgrade: MiaB's own entry, which its setup rewrote whole)."""
@@ -309,7 +403,7 @@ def _master_plans(master: MasterCf, cust: Customisations,
             options.append(op)
             continue
         miab_value = miab_values.get(key, current)
-        ch = _rebase_chain(si, current, miab_value, [])
+        ch = _rebase_chain(si, current, miab_value, [], policy)
         ch.master = True
         if not ch.in_sync:
             gone = _service_gone(key, master)
@@ -319,7 +413,8 @@ def _master_plans(master: MasterCf, cust: Customisations,
                                 f"alone would replace main.cf's value for this service")
             if gone is not None:
                 ch.result, ch.conflicts, ch.notes = ch.current, [gone], []
-                ch.conflicting = list(si.operations)
+                ch.conflicting, ch.decided = list(si.operations), []
+                ch.operations = list(si.operations)
         chains.append(ch)
     return chains, options
 
@@ -338,7 +433,7 @@ def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *
     glued lines of parameters not customised (a conflict: dropping them loses the admin's
     text)."""
     glued = glued_by_parameter(cf)
-    chains = [_chain_plan(cf, ci, name, glued.get(name, []), miab_values or {})
+    chains = [_chain_plan(cf, ci, name, glued.get(name, []), miab_values or {}, policy)
               for name, ci in cust.chains.items()]
     params = [_parameter_plan(cf.get(pi.name), pi) for pi in cust.parameters.values()
               if pi.name not in cust.chains]
@@ -352,6 +447,6 @@ def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *
     tables = [TablePlan(ti, table_problem(ti, compare_content=compare_tables))
               for ti in cust.tables.values()]
     master_chains, master_options = ([], []) if master is None else _master_plans(
-        master, cust, miab_values or {})
+        master, cust, miab_values or {}, policy)
     return RestorePlan(chains, params, tables, uncaptured, policy, master_chains,
                        master_options)

@@ -102,7 +102,10 @@ def _with_reasons(ops: list[Operation], old: list[Operation], why: str | None) -
     for op in ops:
         prev = next((o for o in old if o == op), None)
         reason = prev.why if prev is not None else why
-        out.append(Operation(op.kind, op.item, op.before, op.after, op.at, op.to, reason))
+        # A decision recorded on the operation (keep / also_remove MiaB's new form) stays.
+        keep, also = (prev.keep, prev.also_remove) if prev is not None else (None, None)
+        out.append(Operation(op.kind, op.item, op.before, op.after, op.at, op.to, reason,
+                             keep=keep, also_remove=also))
     return out
 
 
@@ -115,14 +118,26 @@ def record_chain(store: IntentFile, parameter: str, before: Chain | None, after:
     ``section="services"``: a master.cf list option, ``parameter`` its key.
     """
     found = getattr(store.model, section).get(parameter)
-    existing = found if isinstance(found, ChainIntent) else None
-    base = existing.base if existing is not None else before
+    existing = found if isinstance(found, ChainIntent) and found.has_base else None
+    whole = store.model.parameters.get(parameter) if section == "chains" else None
+    if existing is not None:
+        base = existing.base
+    elif isinstance(whole, ParameterIntent) and whole.has_base:
+        # Set as a whole value before (a profile's parameters:): one record, on MiaB's value.
+        base = Chain.parse(whole.base) if whole.base is not None else None
+    else:
+        base = before
+    if why is None and isinstance(whole, ParameterIntent):
+        why = whole.why
     ops = diff_chains(parameter, base or Chain([]), after)
     if not ops:
         store.remove(section, parameter)
+        if section == "chains":
+            store.remove("parameters", parameter)
         return None
     ci = ChainIntent(parameter, base,
-                     _with_reasons(ops, existing.operations if existing else [], why))
+                     _with_reasons(ops, found.operations if isinstance(found, ChainIntent)
+                                   else [], why))
     store.set_chain(ci, section)
     return ci
 
@@ -132,12 +147,18 @@ def record_parameter(store: IntentFile, name: str, before: str | None, after: st
                      ) -> ParameterIntent | None:
     found = getattr(store.model, section).get(name)
     existing = found if isinstance(found, ParameterIntent) else None
+    listed = store.model.chains.get(name) if section == "parameters" else None
     if existing is not None and existing.has_base:
         base: str | None = existing.base
+    elif isinstance(listed, ChainIntent) and listed.has_base:
+        # Recorded as list operations before: one record, on MiaB's value.
+        base = listed.base.render() if listed.base is not None else None
     else:
         base = before
     if after == base:
         store.remove(section, name)
+        if section == "parameters":
+            store.remove("chains", name)
         return None
     reason = why if why is not None else (existing.why if existing else None)
     pi = ParameterIntent(name, after, base, True, reason)

@@ -41,6 +41,8 @@ class Conflict:
     parameter: str
     message: str
     operation: Operation | None = None
+    new_form: Item | None = None
+    """removed-changed, changed-changed: the form of the item MiaB ships now."""
 
     def __str__(self) -> str:
         return f"{self.parameter}: {self.message}"
@@ -65,6 +67,17 @@ def _same_name(items: list[Item], name: str) -> list[Item]:
     return [i for i in items if i.name == name]
 
 
+def _forms(items: list[Item], item: Item) -> list[Item]:
+    """Other forms of ``item`` in ``items``: the same restriction on the same list, with
+    another reply filter (``zen.spamhaus.org`` → ``zen.spamhaus.org=127.0.0.[2..11]``).
+    ``reject_rbl_client bl.spamcop.net`` is not a form of ``... zen.spamhaus.org``."""
+    def target(i: Item) -> str | None:
+        return None if i.arg is None else i.arg.split("=", 1)[0]
+
+    return [i for i in items if i.name == item.name and i != item
+            and target(i) == target(item)]
+
+
 class _Replayer:
     def __init__(self, parameter: str, start: Chain, base: Chain | None,
                  miab_now: Chain | None) -> None:
@@ -75,8 +88,9 @@ class _Replayer:
         self.items = list(start.items)
         self.out = Replay(Chain([], start.separator))
 
-    def conflict(self, kind: ConflictKind, op: Operation, msg: str) -> None:
-        self.out.conflicts.append(Conflict(kind, self.parameter, msg, op))
+    def conflict(self, kind: ConflictKind, op: Operation, msg: str,
+                 new_form: Item | None = None) -> None:
+        self.out.conflicts.append(Conflict(kind, self.parameter, msg, op, new_form))
         self.out.conflicting.append(op)
 
     def anchor(self, anchor: Item) -> tuple[int | None, str | None]:
@@ -162,12 +176,19 @@ class _Replayer:
         k = _index(self.items, op.item)
         if k is not None:
             del self.items[k]
+        if op.also_remove is not None and op.also_remove in self.items:
+            self.items.remove(op.also_remove)  # decided: MiaB's new form goes too
             return
-        same = _same_name(self.items, op.item.name)
-        if same and op.item in self.base:
+        if k is not None or (op.keep is not None and op.keep in self.items):
+            return
+        # Another form of the same restriction that was not there when the admin removed
+        # theirs (or nobody knows: no base): MiaB changed it, and pfwizard does not guess
+        # whether the removal was meant for it too.
+        same = [i for i in _forms(self.items, op.item) if i not in self.base]
+        if same:
             self.conflict(ConflictKind.REMOVED_CHANGED, op,
                           f"you removed '{op.item}'; MiaB now ships '{same[0]}' instead: "
-                          f"remove that too, or keep it?")
+                          f"remove that too (remove-new) or keep it (keep-miab)?", same[0])
             return
         self.out.notes.append(f"{self.parameter}: '{op.item}' is gone already")
 
@@ -179,11 +200,13 @@ class _Replayer:
         if k is not None:
             self.items[k] = op.to
             return
-        same = _same_name(self.items, op.item.name)
+        if op.keep is not None and op.keep in self.items:
+            return  # decided: MiaB's new form stays
+        same = _forms(self.items, op.item)
         if len(same) >= 1:
             self.conflict(ConflictKind.CHANGED_CHANGED, op,
                           f"you changed '{op.item}' to '{op.to}'; MiaB now ships "
-                          f"'{same[0]}'")
+                          f"'{same[0]}' (keep-miab keeps it)", same[0])
         else:
             self.item_missing(op)
 

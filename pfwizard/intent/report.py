@@ -64,7 +64,20 @@ def describe(plan: RestorePlan) -> list[str]:
             lines.append(f"{name}: glued continuation lines: main.cf {g.describe()}")
     for note in plan.notes:
         lines.append(f"note: {note}")
+    for c in plan.decided:
+        assert c.operation is not None
+        decided = next((o for ch in plan.chains + plan.master_chains for o in ch.operations
+                        if o == c.operation and o.decided()), None)
+        what = decided.decided() if decided is not None else "decided"
+        lines.append(f"decided ({plan.policy.value if plan.policy else '?'}): {c.parameter}: "
+                     f"{c.operation}: {what}; recorded, not asked again")
     if plan.conflicts:
-        lines.append("conflicts (pfwizard does not guess):")
+        if plan.policy is None:
+            lines.append("conflicts (pfwizard does not guess):")
+        elif plan.left_open:
+            lines.append(f"conflicts left open ({plan.policy.value}; still recorded, "
+                         "decide later):")
+        else:
+            lines.append(f"conflicts ({plan.policy.value}: MiaB's value wins):")
         lines += [f"    [{c.kind.value}] {c}" for c in plan.conflicts]
     return lines

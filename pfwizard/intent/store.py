@@ -20,6 +20,8 @@ Schema (version 1)::
             after: ITEM                               # or before: ITEM
           - change: reject_rbl_client zen.spamhaus.org
             to: reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]
+          - remove: reject_rbl_client zen.spamhaus.org
+            also_remove: reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]  # or keep: ...
     parameters:                     # whole values pfwizard set
       smtpd_helo_required:
         value: "yes"                # null: pfwizard removed the parameter
@@ -40,6 +42,10 @@ Schema (version 1)::
         base: null
 
 ``services`` is optional: a file without it (any earlier pfwizard's) reads as before.
+``base`` is optional too (a hand-written profile): the operations then replay onto MiaB's value
+as it is.  ``keep``/``also_remove`` record a decided conflict (``--on-conflict``): MiaB's new
+form of a removed or changed item stays, or goes too.  A parameter lives in one section:
+``chains`` and ``parameters`` never both name it (an error naming both lines).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
@@ -80,7 +87,8 @@ if TYPE_CHECKING:
 
 FILENAME = "customizations.yaml"
 _TOP_KEYS = {"version", "miab_release", "chains", "parameters", "tables", "services"}
-_OP_KEYS = {"insert", "remove", "move", "change", "before", "after", "at", "to", "why"}
+_OP_KEYS = {"insert", "remove", "move", "change", "before", "after", "at", "to", "why",
+            "keep", "also_remove"}
 _HEADER = (
     "pfwizard customisations: what you changed in Postfix's restrictions, kept as intent\n"
     "relative to Mail-in-a-Box's values, so `pfwizard restore` can put it back after every\n"
@@ -204,6 +212,13 @@ class _Parser:
         services = self.mapping(top.get("services"), "services", _line_of(top, "services"))
         for name in services:
             cust.services[str(name)] = self.service(services, name)
+        for name, ci in cust.chains.items():
+            pi = cust.parameters.get(name)
+            if pi is not None:
+                # Two records of one parameter: which one restore puts back is a guess.
+                raise self.fail(pi.line, f"{name} is recorded twice: under chains: (line "
+                                f"{ci.line}) and under parameters: (line {pi.line}); keep the "
+                                "one you mean and delete the other")
         return cust
 
     def _name(self, parent: CommentedMap, name: Any, *, master: bool = False) -> str:
@@ -244,6 +259,7 @@ class _Parser:
                                 f"(expected base, operations)")
         base = self.chain(self.text(node, "base", pname, optional=True),
                           _line_of(node, "base"), f"{pname} base")
+        has_base = "base" in node
         ops_node = node.get("operations") or CommentedSeq()
         if not isinstance(ops_node, CommentedSeq):
             raise self.fail(_line_of(node, "operations"),
@@ -257,7 +273,7 @@ class _Parser:
                         raise ListEditRefused(self.path, op.line or _line_of(ops_node, i),
                                               f"{pname} takes lookup tables (type:table), "
                                               f"not {it.render()!r}")
-        return ChainIntent(pname, base, ops, line)
+        return ChainIntent(pname, base, ops, line, has_base)
 
     def operation(self, pname: str, seq: CommentedSeq, i: int) -> Operation:
         line = _line_of(seq, i)
@@ -280,6 +296,19 @@ class _Parser:
             return None if text is None else self.item(text, _line_of(node, key), what)
 
         before, after, to = anchor("before"), anchor("after"), anchor("to")
+        keep, also_remove = anchor("keep"), anchor("also_remove")
+        for key, decided in (("keep", keep), ("also_remove", also_remove)):
+            if decided is None:
+                continue
+            if kind not in ((OpKind.REMOVE, OpKind.CHANGE) if key == "keep"
+                            else (OpKind.REMOVE,)):
+                raise self.fail(_line_of(node, key), f"{what}: '{key}' belongs to "
+                                f"{'remove or change' if key == 'keep' else 'remove'}")
+            if decided.name != item.name:
+                raise self.fail(_line_of(node, key), f"{what}: '{key}' names MiaB's new form "
+                                f"of {item.name}, not {decided.name}")
+        if keep is not None and also_remove is not None:
+            raise self.fail(line, f"{what}: give 'keep' or 'also_remove', not both")
         at = self.text(node, "at", what, optional=True)
         why = self.text(node, "why", what, optional=True)
         if before is not None and after is not None:
@@ -302,7 +331,7 @@ class _Parser:
             raise self.fail(line, f"{what}: remove takes no position")
         if at is not None and (before or after or kind is not OpKind.INSERT):
             raise self.fail(line, f"{what}: 'at' is only for an insert without an anchor")
-        return Operation(kind, item, before, after, at, to, why, line)
+        return Operation(kind, item, before, after, at, to, why, line, keep, also_remove)
 
     def parameter(self, parent: CommentedMap, name: Any, *, master: bool = False
                   ) -> ParameterIntent:
@@ -350,6 +379,23 @@ def _one_line(problem: object) -> str:
     return " ".join(ln for ln in lines if ln and not ln.startswith('in "<'))
 
 
+def _twice(text: str, path: str, exc: DuplicateKeyError) -> IntentError:
+    """A key given twice in one mapping (a parameter recorded twice): both lines named."""
+    second = exc.problem_mark
+    if second is None:
+        return IntentError(path, None, f"not valid YAML: {_one_line(exc.problem or exc)}")
+    lines = text.splitlines()
+    here = lines[second.line][second.column:] if second.line < len(lines) else ""
+    key = here.split(":", 1)[0].strip()
+    start = exc.context_mark.line if exc.context_mark is not None else 0
+    first = next((n for n in range(start, second.line)
+                  if lines[n][:second.column].strip() == ""
+                  and lines[n][second.column:].split(":", 1)[0].strip() == key), None)
+    where = f"lines {first + 1} and {second.line + 1}" if first is not None else "twice"
+    return IntentError(path, second.line + 1, f"{key} is given twice ({where}); keep the "
+                       "one you mean and delete the other")
+
+
 def parse_text(text: str, path: str = FILENAME) -> tuple[Any, Customisations]:
     """(round-trip document, validated model); IntentError names the line of any problem."""
     if len(text) > inputs.MAX_YAML_BYTES:
@@ -361,6 +407,8 @@ def parse_text(text: str, path: str = FILENAME) -> tuple[Any, Customisations]:
         raise IntentError(path, shape[0], shape[1])
     try:
         doc = _yaml().load(text)
+    except DuplicateKeyError as exc:
+        raise _twice(text, path, exc) from exc
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -391,6 +439,8 @@ def _op_node(op: Operation, old: CommentedMap | None) -> CommentedMap:
         "after": op.after.render() if op.after else None,
         "at": op.at,
         "to": op.to.render() if op.to else None,
+        "keep": op.keep.render() if op.keep else None,
+        "also_remove": op.also_remove.render() if op.also_remove else None,
         "why": op.why,
     }
     for key in [k for k in node if fields.get(k) is None]:
@@ -485,11 +535,22 @@ class IntentFile:
                 del node[k]
         return node
 
+    def _one_section(self, section: str, name: str) -> None:
+        """A main.cf parameter lives in one section: recording it under ``chains`` drops its
+        ``parameters`` entry and the other way round (the callers carry its base over)."""
+        other = {"chains": "parameters", "parameters": "chains"}.get(section)
+        if other is not None:
+            self.remove(other, name)
+
     def set_chain(self, ci: ChainIntent, section: str = "chains") -> None:
         """Record a chain (``section="services"``: a master.cf list option)."""
+        self._one_section(section, ci.parameter)
         node = self._node(section, ci.parameter, ("value", "why"))
         base = ci.base.render() if ci.base is not None else None
-        if node.get("base") != base or "base" not in node:
+        if not ci.has_base:
+            if "base" in node:
+                del node["base"]
+        elif node.get("base") != base or "base" not in node:
             node["base"] = base
         old_ops = node.get("operations")
         old_nodes = list(old_ops) if isinstance(old_ops, CommentedSeq) else []
@@ -513,6 +574,7 @@ class IntentFile:
 
     def set_parameter(self, pi: ParameterIntent, section: str = "parameters") -> None:
         """Record a whole value (``section="services"``: a master.cf option)."""
+        self._one_section(section, pi.name)
         node = self._node(section, pi.name, ("operations",))
         wanted: dict[str, str | None] = {"value": _quoted(pi.value)}
         if pi.has_base:
@@ -543,6 +605,8 @@ class IntentFile:
         node = self.doc.get(section)
         if isinstance(node, CommentedMap) and key in node:
             del node[key]
+            if not node:
+                del self.doc[section]  # no `parameters: {}` left behind
         getattr(self.model, section).pop(key, None)
 
     # ---- writing -------------------------------------------------------------------------
