@@ -22,6 +22,7 @@ from pfwizard.engine.changeset import index_path, secret_meta
 from pfwizard.engine.tables import install_indexed
 from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
+from pfwizard.kept_lines import KeptLines
 
 
 @dataclass
@@ -65,11 +66,14 @@ class Writer:
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore",
-                master_params: dict[str, str | None] | None = None) -> Prepared:
-        """``master_params``: master.cf options, ``service/type/option`` -> value."""
+                master_params: dict[str, str | None] | None = None,
+                kept_lines: list[KeptLines] | None = None) -> Prepared:
+        """``master_params``: master.cf options, ``service/type/option`` -> value;
+        ``kept_lines``: lines to keep as comments under a note (adopted settings)."""
         changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
         plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind,
-                                                master_params=dict(master_params or {})))
+                                                master_params=dict(master_params or {}),
+                                                kept_lines=list(kept_lines or [])))
         # The engine rebuilds an index only when its source changes; a lost .db next to an
         # unchanged source is rebuilt here (nothing to back up: it does not exist).
         rebuild = [t for t in tables if _index_lost(t)]
