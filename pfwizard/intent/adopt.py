@@ -139,7 +139,8 @@ def find_adoptions(cf: MainCf, skip: set[str] | frozenset[str] = frozenset()) ->
         why = f"adopted from main.cf line {line} (your value before a MiaB setup run)"
         ops = [replace(o, why=why) for o in diff_chains(name, base, target)]
         if ops:
+            lines = cf.lines
             found.append(Adoption(ChainIntent(name, base, ops), value, line,
                                   tuple(i + 1 for i in indexes),
-                                  tuple(cf.lines[i].text for i in indexes)))
+                                  tuple(lines[i].text for i in indexes)))
     return found
