@@ -247,6 +247,11 @@ class MasterCf:
         self._entries = [_entry(self._lines, g, self.path) for g in groups]
 
     # ---- reading -------------------------------------------------------------------------
+    @property
+    def lines(self) -> list[PhysicalLine]:
+        """The physical lines, comments included (a copy of the list)."""
+        return list(self._lines)
+
     def services(self) -> list[Service]:
         return [e.service for e in self._entries]
 

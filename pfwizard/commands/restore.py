@@ -18,8 +18,9 @@ Every operation recorded in customizations.yaml is replayed onto MiaB's current 
 new items stay, yours go back at their anchors, glued continuation lines are repaired, lost
 tables are rebuilt. The same for master.cf options (services: in customizations.yaml, e.g.
 authclean/unix/header_checks), which MiaB's setup resets whole. With --adopt, customisations
-you made by hand before pfwizard, which a MiaB setup run commented out, are read back and
-recorded first. Conflicts (anchor gone,
+you made by hand before pfwizard, which a MiaB setup run commented out (in main.cf, and -o
+options of a master.cf entry), are read back and recorded first; their old lines stay in the
+files as comments under a note. Conflicts (anchor gone,
 MiaB now ships your item elsewhere, you removed something MiaB changed) are listed and
 nothing is written unless --on-conflict is given; the decision is recorded in
 customizations.yaml, so the same conflict is not asked again at the next upgrade.
@@ -37,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the Mail-in-a-Box checkout, for its release")
     parser.add_argument("--adopt", action="store_true",
                         help="first read back customisations made by hand that a MiaB setup "
-                             "run commented out, and record them in customizations.yaml")
+                             "run commented out (main.cf and master.cf), and record them in "
+                             "customizations.yaml; the old lines stay as comments")
     parser.add_argument("--install-hook", choices=("systemd", "cron"),
                         help="install a systemd path unit (or a cron entry) that runs "
                              "`pfwizard restore --yes --on-conflict=skip` after MiaB "

@@ -18,7 +18,8 @@ EPILOG = """\
 status reports: in sync; customisations missing (after an upgrade), in main.cf or master.cf
 (named service/type/option, e.g. master.cf authclean/unix/header_checks); MiaB changed the base
 under a customisation; glued continuation lines; tables to rebuild; danger findings;
-hand-made customisations a MiaB setup run commented out (restore --adopt reads them back);
+hand-made customisations a MiaB setup run commented out, in main.cf and master.cf (e.g. a
+submission -o option; restore --adopt reads them back);
 a failed last run of the after-upgrade hook (restore --install-hook), with its reason, or
 one that left a conflict open (--on-conflict=skip);
 a change pfwizard was making when it was interrupted (killed, power cut, disk full), which may

@@ -19,6 +19,7 @@ from typing import Any
 from pfwizard.engine.atomic import FileMeta, read_or_none
 from pfwizard.engine.errors import UnsafePath
 from pfwizard.errors import ValueRefused
+from pfwizard.kept_lines import KeptLines, keep_as_comments
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf, split_key
 
@@ -90,6 +91,9 @@ class ChangeSet:
     notation, e.g. ``authclean/unix/header_checks``); ``None`` removes the override."""
     record: IntentRecord | None = None
     """customizations.yaml to write in the same transaction (None: left as it is)."""
+    kept_lines: list[KeptLines] = field(default_factory=list)
+    """Lines of main.cf or master.cf to keep as comments under a note (what ``restore
+    --adopt`` took over), done before ``params`` and ``master_params``."""
 
 
 @dataclass
@@ -329,15 +333,19 @@ def build_plan(config_dir: Path, changeset: ChangeSet) -> Plan:
         files.append(FilePlan(real, before, after, diff, role="table", map_type=t.map_type,
                               meta=meta, postmap=is_indexed(t.map_type), rebuild=lost))
     main_cf = resolve_inside(config_dir, Path("main.cf"))
-    if changeset.params:
+    kept = {name: [k for k in changeset.kept_lines if k.file == name]
+            for name in ("main.cf", "master.cf")}
+    if changeset.params or kept["main.cf"]:
         before = main_cf.read_bytes()
-        after = _main_cf_after(before, changeset.params, main_cf)
+        after = _main_cf_after(keep_as_comments(before, kept["main.cf"], str(main_cf)),
+                               changeset.params, main_cf)
         files.append(FilePlan(main_cf, before, after, text_diff(main_cf, before, after),
                               role="main.cf"))
-    if changeset.master_params:
+    if changeset.master_params or kept["master.cf"]:
         master_cf = resolve_inside(config_dir, Path("master.cf"))
         before = master_cf.read_bytes()
-        after = _master_cf_after(before, changeset.master_params, master_cf)
+        after = _master_cf_after(keep_as_comments(before, kept["master.cf"], str(master_cf)),
+                                 changeset.master_params, master_cf)
         files.append(FilePlan(master_cf, before, after, text_diff(master_cf, before, after),
                               role="master.cf"))
     files = write_order(files)

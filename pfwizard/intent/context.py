@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from pfwizard import miab
-from pfwizard.intent.adopt import Adoption, find_adoptions
+from pfwizard.intent.adopt import Adoption, adopted_note, find_adoptions
+from pfwizard.intent.adopt_master import ServiceAdoption, find_service_adoptions
 from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.rebase import Policy, RestorePlan, build_plan
+from pfwizard.intent.record import record_service_option
 from pfwizard.intent.store import IntentFile
 from pfwizard.intent.writer import Writer
+from pfwizard.kept_lines import KeptLines
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf
+
+Adoptable = Adoption | ServiceAdoption
+"""A hand-made setting MiaB's setup commented out: in main.cf (a chain) or master.cf (an
+``-o`` option of a service)."""
 
 
 @dataclass
@@ -28,9 +35,9 @@ class RestoreContext:
     store: IntentFile
     plan: RestorePlan
     release: str | None
-    adopted: list[Adoption] = field(default_factory=list)
+    adopted: list[Adoptable] = field(default_factory=list)
     """Applied to ``store`` (in memory) when opened with ``adopt=True``."""
-    adoptable: list[Adoption] = field(default_factory=list)
+    adoptable: list[Adoptable] = field(default_factory=list)
     """Hand-made values MiaB commented out that ``adopt=True`` would read back."""
     entry_id: str | None = None
     """After ``run``: the journal entry of the restore it applied (None: nothing applied)."""
@@ -42,12 +49,23 @@ class RestoreContext:
             say: Callable[[str], None] = print) -> int:
         """Carry out the plan through the engine; returns pfwizard's exit code."""
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
-                      kind="restore", release=self.release, dry_run=dry_run, confirm=confirm)
+                      kind="restore", release=self.release, dry_run=dry_run, confirm=confirm,
+                      kept_lines=self.kept_lines())
         writer = Writer(self.config_dir, self.state_dir, reload=reload)
         code = execute(self.plan, self.store, writer, req, say)
         self.entry_id = req.entry_id
         self.error = req.error
         return code
+
+    def kept_lines(self) -> list[KeptLines]:
+        """The adopted lines, kept in main.cf and master.cf as comments under a note saying
+        where the setting lives now (one note per block of lines)."""
+        note = adopted_note(self.store.path)
+        out: dict[tuple[str, int], KeptLines] = {}
+        for a in self.adopted:
+            kept = a.kept(note)
+            out.setdefault((kept.file, kept.lines[0]), kept)
+        return list(out.values())
 
     def to_dict(self) -> dict[str, Any]:
         """A summary for monitoring (``status --json``)."""
@@ -86,11 +104,16 @@ def open_restore(config_dir: str | Path, state_dir: str | Path, *,
     cf = MainCf.read(cdir / "main.cf")
     master = read_master(cdir)
     store = IntentFile.for_state_dir(sdir)
-    found = find_adoptions(cf, set(store.model.chains))
-    adopted: list[Adoption] = []
+    found: list[Adoptable] = [*find_adoptions(cf, set(store.model.chains)),
+                              *find_service_adoptions(master, set(store.model.services))]
+    adopted: list[Adoptable] = []
     if adopt:
         for adoption in found:
-            store.set_chain(adoption.intent)
+            if isinstance(adoption, Adoption):
+                store.set_chain(adoption.intent)
+            else:
+                record_service_option(store, adoption.key, adoption.miab_value,
+                                      adoption.value, why=adoption.why)
         adopted, found = found, []
     plan = build_plan(cf, store.model, policy, master=master)
     return RestoreContext(cdir, sdir, cf, master, store, plan,

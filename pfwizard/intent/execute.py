@@ -4,7 +4,7 @@ rebase in customizations.yaml. Shared by ``restore`` and ``apply PROFILE`` (and 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pfwizard import exitcodes
 from pfwizard.engine import Refused
@@ -13,6 +13,7 @@ from pfwizard.intent.replay import Conflict, ConflictKind
 from pfwizard.intent.report import describe
 from pfwizard.intent.store import IntentChanged, IntentFile
 from pfwizard.intent.writer import Writer
+from pfwizard.kept_lines import KeptLines
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Request:
     """Roll the change back by itself unless `pfwizard rollback --confirm ID` comes in time."""
     error: str | None = None
     """Set by ``execute`` when nothing was applied because of a refusal or failure: why."""
+    kept_lines: list[KeptLines] = field(default_factory=list)
+    """Lines to keep as comments under a note (what ``restore --adopt`` took over)."""
 
 
 def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> int | None:
@@ -65,7 +68,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     """Returns an exit code: 0 nothing to do, 10 changed (with ``dry_run``: would change),
     4 refused/conflict, 3 failed."""
     conflicts = plan.conflicts
-    if plan.in_sync and not conflicts:
+    if plan.in_sync and not conflicts and not req.kept_lines:
         if req.update is not None and not req.dry_run and req.update(store):
             failed = _save(store, say, None)
             if failed is not None:
@@ -90,7 +93,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         prepared = writer.prepare(req.summary, params, tables,
                                   {"kind": req.kind, "params": params, "master_params": master,
                                    "tables": [t.path for t in tables]}, req.kind, master,
-                                  record=record)
+                                  req.kept_lines, record=record)
     except Refused as exc:
         req.error = str(exc)
         say(f"refused, nothing written: {exc}")

@@ -22,6 +22,7 @@ from pfwizard.engine.changeset import INTENT_ROLE, IntentRecord, index_path, sec
 from pfwizard.engine.tables import install_indexed
 from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
+from pfwizard.kept_lines import KeptLines
 
 
 @dataclass
@@ -69,13 +70,16 @@ class Writer:
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore",
                 master_params: dict[str, str | None] | None = None,
+                kept_lines: list[KeptLines] | None = None,
                 record: IntentRecord | None = None) -> Prepared:
-        """``master_params``: master.cf options, ``service/type/option`` -> value.
+        """``master_params``: master.cf options, ``service/type/option`` -> value;
+        ``kept_lines``: lines to keep as comments under a note (adopted settings).
         ``record``: customizations.yaml as this change leaves it, written in the same
         transaction when the configuration changes (else the caller saves it alone)."""
         changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
         plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind,
                                                 master_params=dict(master_params or {}),
+                                                kept_lines=list(kept_lines or []),
                                                 record=record))
         config = [f for f in plan.files if f.role != INTENT_ROLE]
         if not any(f.changes for f in [*config, *plan.indexes]):
