@@ -101,6 +101,14 @@ def never_acceptable(gate: Gate) -> Gate:
     return strict
 
 
+def accepting(gate: Gate, codes: frozenset[str] | set[str]) -> Gate:
+    """``gate`` minus the findings the admin accepted by code (``--accept-risk CODE``): only
+    acceptable ones; an open relay stays refused whatever is accepted."""
+    def lenient(cf: MainCf, config_dir: Path) -> list[Finding]:
+        return [f for f in gate(cf, config_dir) if not (f.acceptable and f.code in codes)]
+    return lenient
+
+
 def run_gate(gate: Gate | None, stage: Stage) -> list[Finding]:
     """The gate's findings plus the table-list check, which runs on every path."""
     found = table_list_findings(stage.dir, stage.live)
@@ -203,6 +211,10 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     danger = [f for f in findings if f.severity is Severity.DANGER]
     if danger:
         text = "\n".join(stage.unstage(str(f)) for f in danger)
+        codes = sorted({f.code for f in danger if f.acceptable})
+        if codes:
+            text += ("\nIf you mean it, accept it by name: "
+                     + " ".join(f"--accept-risk {c}" for c in codes))
         progress("gate", "failed", text)
         raise StepFailed("gate", f"blocked by {len(danger)} danger finding(s)", text)
     progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate

@@ -19,7 +19,9 @@ from pfwizard.engine import (
     TableChange,
 )
 from pfwizard.engine.changeset import index_path, secret_meta
+from pfwizard.engine.engine import default_gate
 from pfwizard.engine.tables import install_indexed
+from pfwizard.engine.validate import accepting
 from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
 
@@ -58,10 +60,15 @@ class Writer:
     engine."""
 
     def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
-                 reload: bool = True) -> None:
-        # gate=None: the engine's default gate, the analyser on the staged copy (after the
-        # staged postmap, so a table this very change builds is not "missing").
-        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload)
+                 reload: bool = True, accept_risk: frozenset[str] = frozenset()) -> None:
+        """``accept_risk``: codes of acceptable danger findings the admin accepted by name
+        (``--accept-risk CODE``); the gate still refuses every other one."""
+        # The engine's default gate, the analyser on the staged copy (after the staged
+        # postmap, so a table this very change builds is not "missing").
+        gate = default_gate()
+        if gate is not None and accept_risk:
+            gate = accepting(gate, accept_risk)
+        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload, gate=gate)
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore",
