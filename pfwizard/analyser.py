@@ -50,7 +50,7 @@ unanchored-end              danger/   a table line that lets mail in (OK, PERMIT
                                       ``esa.iphmx.com.attacker.example`` (no ``$``, or a
                                       wildcard after the domain); caution on other lines.
 matches-local-part          danger/   the pattern can match the domain's name as a user name
-                            caution   at someone else's domain (no ``@`` or ``\.`` before it).
+                            caution   at someone else's domain (no ``@`` or ``\\.`` before it).
 glued-domain                danger/   a wildcard right before the domain lets
                             caution   ``attackerexample.com`` in.
 unescaped-dot               danger/   a ``.`` matches any character: ``mail-example.com``.
@@ -60,7 +60,7 @@ case-sensitive-never-       caution   ``/.../i`` makes a pattern case-SENSITIVE 
 matches                               it has capitals: smtpd lower-cases addresses, so it never
                                       matches real mail.
 forgeable-allow, shadowed,  caution   a sender allowlist anyone can forge; a table line an
-basic-regexp-flag,                    earlier one answers first; regexp's ``x`` flag; ``\d`` in
+basic-regexp-flag,                    earlier one answers first; regexp's ``x`` flag; ``\\d`` in
 perl-escape                           a POSIX regexp.  (Table findings: analysis/tablelint.py;
                                       their danger findings are acceptable by name.)
 duplicate-entry             info      the same entry twice in one list.

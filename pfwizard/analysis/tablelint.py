@@ -66,15 +66,26 @@ def read_table(ref: str, config_dir: Path,
         return None
 
 
+def table_findings(kind: str, name: str, text: str | bytes, used_as: str | None = None
+                   ) -> tuple[TableFinding, ...]:
+    """Every finding (info included) for a table's text, worst first then by line: what the
+    table editor shows as the admin types."""
+    data = text.encode() if isinstance(text, str) else text
+    if kind not in TABLE_TYPES or len(data) > MAX_TABLE_BYTES:
+        return ()
+    found = _linted(kind, name, data, used_as)
+    return tuple(sorted(found, key=lambda f: (-f.severity.rank, f.line)))
+
+
 @functools.lru_cache(maxsize=128)
 def _linted(kind: str, name: str, data: bytes, used_as: str | None
             ) -> tuple[TableFinding, ...]:
     """The lint of one table's bytes, proven: the wizard asks again after every edit, so the
     answer is kept per content.  No config directory: the table alone decides (a scratch
     main.cf, so a broken one on the box does not change the answer)."""
-    table = Table.parse(data, kind, path=name)
     try:
-        found = [f for f in lint(table, None, used_as=used_as) if f.severity in SHOWN]
+        table = Table.parse(data, kind, path=name)
+        found = lint(table, None, used_as=used_as)
     except ConfigError:
         return ()  # Postfix cannot open it: the table check reports that
     return tuple(_proven(table, found))
@@ -111,6 +122,8 @@ def findings(steps: Iterable[Step], config_dir: Path,
         if table is None:
             continue
         for tf in _linted(table.type, table.path, table.to_bytes(), used_as):
+            if tf.severity not in SHOWN:
+                continue
             # One "anyone can forge this sender" per table says it; one per line is noise.
             line = 0 if tf.code in ONCE_PER_TABLE else tf.line
             if (ref, tf.code, line) in seen:
