@@ -108,7 +108,7 @@ def seed_change(s) -> str:
     table = str(s.own_table_path("sender_access"))
     s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
                     "before": "reject_unknown_sender_domain"})
-    s.apply_answer({"table": table, "content": "/iphmx\\.com$/ PERMIT\n", "type": "regexp"})
+    s.apply_answer({"table": table, "content": "/\\.iphmx\\.com$/ PERMIT\n", "type": "regexp"})
     s.apply_answer({"set": "smtpd_helo_required", "value": "yes"})
     return table
 
@@ -121,7 +121,7 @@ def test_changeset_and_plan_show_the_seed_change(tmp_path):
     diff = s.engine().plan(cs).unified_diff()
     assert f"+smtpd_sender_restrictions = reject_non_fqdn_sender,check_sender_access " \
            f"regexp:{table}," in diff
-    assert "+/iphmx\\.com$/ PERMIT" in diff
+    assert "+/\\.iphmx\\.com$/ PERMIT" in diff
     assert "+smtpd_helo_required = yes" in diff
     assert (s.config_dir / "main.cf").read_bytes() == \
         (Path(__file__).parent / "fixtures/miab/main.cf.v75-fresh").read_bytes()
