@@ -437,6 +437,7 @@ class Session:
     def record_intent(self) -> Path:
         """After a successful apply: keep what the admin did as intent in customizations.yaml
         (chains as operations on MiaB's base), so ``pfwizard restore`` can put it back."""
+        from pfwizard.engine import risks
         from pfwizard.intent import (
             IntentFile,
             record_chain,
@@ -457,6 +458,9 @@ class Session:
             record_table(store, t.path, t.map_type, t.content)
         for key, value in self.master_edits.items():
             record_service_option(store, key, self.master_before.get(key), value)
+        # What the admin accepted in the confirmation goes back unasked after an upgrade.
+        with contextlib.suppress(OSError):
+            risks.remember(self.state_dir, [(c, e) for c, _p, e in self.accepted if e])
         return store.save()
 
     def milter_states(self, param: str, timeout: float = 0.3) -> list[MilterState]:

@@ -113,19 +113,22 @@ def test_an_open_relay_is_never_accepted(seed_box, capsys):
 
 @needs_postfix
 def test_restore_refuses_the_danger_unless_accepted(seed_box, capsys):
+    """customizations.yaml edited by hand to hold the wide line, the table lost: restore
+    refuses to write it until the admin accepts it by name."""
     config_dir, state_dir, profile = seed_box
-    assert pf(config_dir, state_dir, "apply", str(profile), *accept(*BOTH)) == exitcodes.CHANGED
-    # A MiaB upgrade put its own sender list back; the table file stayed.
-    main_cf = config_dir / "main.cf"
-    main_cf.write_text(main_cf.read_text().replace(
-        f"check_sender_access regexp:{config_dir}/pfwizard/allow,", ""))
+    profile.write_text(PROFILE.format(cfg=config_dir, line=LEARNED_LINE))
+    assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
+    intent = state_dir / "customizations.yaml"
+    assert LEARNED_LINE in intent.read_text()
+    intent.write_text(intent.read_text().replace(LEARNED_LINE, SEED_LINE))
+    (config_dir / "pfwizard" / "allow").unlink()  # lost: restore rebuilds it from intent
     before = files(config_dir)
     capsys.readouterr()
     assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.REFUSED
     assert "--accept-risk unanchored-end" in capsys.readouterr().out
     assert files(config_dir) == before
     assert pf(config_dir, state_dir, "restore", "--yes", *accept(*BOTH)) == exitcodes.CHANGED
-    assert "pfwizard/allow" in main_cf.read_text()
+    assert (config_dir / "pfwizard" / "allow").read_text() == SEED_LINE + "\n"
 
 
 @needs_postfix
@@ -138,3 +141,22 @@ def test_rollback_is_not_blocked_by_an_accepted_danger(seed_box):
     last = Journal(state_dir, config_dir).entries()[-1]
     assert pf(config_dir, state_dir, "rollback", "--to", last.id, "--yes") == exitcodes.CHANGED
     assert (config_dir / "pfwizard" / "allow").read_text() == SEED_LINE + "\n"
+
+
+@needs_postfix
+def test_what_was_accepted_goes_back_unasked_after_an_upgrade_and_nothing_more(seed_box, capsys):
+    """The after-upgrade hook runs `restore --yes` unattended: the table the admin accepted
+    goes back without a new --accept-risk; the same finding on another table does not."""
+    config_dir, state_dir, profile = seed_box
+    assert pf(config_dir, state_dir, "apply", str(profile), *accept(*BOTH)) == exitcodes.CHANGED
+    main_cf = config_dir / "main.cf"
+    main_cf.write_text(main_cf.read_text().replace(
+        f"check_sender_access regexp:{config_dir}/pfwizard/allow,", ""))
+    assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.CHANGED
+    assert "pfwizard/allow" in main_cf.read_text()
+    # Another table with the same wide line is a new question.
+    other = profile.read_text().replace("pfwizard/allow", "pfwizard/other")
+    profile.write_text(other)
+    capsys.readouterr()
+    assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
+    assert "--accept-risk unanchored-end" in capsys.readouterr().out

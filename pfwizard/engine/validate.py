@@ -101,14 +101,6 @@ def never_acceptable(gate: Gate) -> Gate:
     return strict
 
 
-def accepting(gate: Gate, codes: frozenset[str] | set[str]) -> Gate:
-    """``gate`` minus the findings the admin accepted by code (``--accept-risk CODE``): only
-    acceptable ones; an open relay stays refused whatever is accepted."""
-    def lenient(cf: MainCf, config_dir: Path) -> list[Finding]:
-        return [f for f in gate(cf, config_dir) if not (f.acceptable and f.code in codes)]
-    return lenient
-
-
 def run_gate(gate: Gate | None, stage: Stage) -> list[Finding]:
     """The gate's findings plus the table-list check, which runs on every path."""
     found = table_list_findings(stage.dir, stage.live)
