@@ -62,7 +62,7 @@ def seed_box(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 @needs_postfix
 def test_check_names_the_danger_and_the_line_that_never_matches(tmp_path, capsys):
-    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    config_dir, _state = box(tmp_path, "main.cf.v75-fresh")
     table = config_dir / "allow"
     table.write_text(f"{SEED_LINE}\n{NEVER_LINE}\n")
     main_cf = config_dir / "main.cf"

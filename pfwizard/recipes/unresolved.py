@@ -93,7 +93,7 @@ def allowlist_unresolved_senders(cf: MainCf, config_dir: Path | str, table_text:
                       "turns that OFF: write patterns without the i flag.")
     # The table check the gate runs, said here first: a line that lets in more than it names
     # is refused at Apply unless accepted by name.
-    for f in table_findings("regexp", str(table), prop.tables[0].content, "sender"):
+    for f in table_findings("regexp", str(table), prop.tables[0].content or "", "sender"):
         if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches":
             prop.notes.append(f"{f.severity.value.upper()} {f.code}: {f.message}")
     prop.notes.append("MiaB's setup rewrites smtpd_sender_restrictions on every upgrade; "
