@@ -53,6 +53,8 @@ matches-local-part          danger/   the pattern can match the domain's name as
                             caution   at someone else's domain (no ``@`` or ``\\.`` before it).
 glued-domain                danger/   a wildcard right before the domain lets
                             caution   ``attackerexample.com`` in.
+wildcard-in-domain          danger/   a wildcard inside the domain, only the top-level label
+                            caution   after it: ``example.attacker.com``.
 unescaped-dot               danger/   a ``.`` matches any character: ``mail-example.com``.
                             caution
 numeric-permits             danger    a table value that is only a number is an OK.

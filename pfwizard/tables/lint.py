@@ -17,6 +17,8 @@ Checks:
   name used as a user name elsewhere.
 - ``glued-domain``: a wildcard right before the domain (``/@.*example\\.com$/``) also matches
   ``attackerexample.com``, someone else's domain.
+- ``wildcard-in-domain``: a wildcard inside the domain with only the top-level label after
+  it (``/@example.*\\.com$/``) also matches ``example.attacker.com``.
 - ``unescaped-dot``: ``example.com`` in a pattern also matches ``example-com`` (danger on a
   line that lets mail in, like the wider-than-meant checks above).
 - ``shadowed``: an entry an earlier entry answers first (same key, same pattern, a network
@@ -54,6 +56,10 @@ _Add = Callable[[str, Severity, Line, str, "str | None"], None]
 
 _DOMAIN_TAIL = re.compile(r"[A-Za-z0-9](\\?\.[A-Za-z0-9-]+)+\Z")
 _UNESCAPED_DOT = re.compile(r"(?<![\\\[])(?<=[A-Za-z0-9])\.(?=[A-Za-z0-9])")
+# A wildcard that can stand for a dot and a name: ".*", ".+", "(.*)".
+_WILDCARD = re.compile(r"(?<!\\)\(?\.[*+]\)?")
+# What follows it up to the end: literal labels ("\.com", "\.example\.com"), then '$'.
+_LITERAL_TAIL = re.compile(r"((?:\\\.[A-Za-z0-9-]+)+)\$?")
 # A wildcard (".*", ".+", "(.*)", ".?") at the very end of a pattern body, before any '$'.
 _OPEN_TAIL = re.compile(r"(?<!\\)(\(?\.[*+?]\)?)+\Z")
 
@@ -212,6 +218,14 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
                       f"the part before {'.'.join(labels[-2:])!r} is a wildcard that can end in "
                       f"any letters, so {glued!r} (someone else's domain) gets {act_word}. Put "
                       "'\\.' or '@' right before the domain, e.g. /@(.*\\.)?example\\.com$/."))
+    inside = _wildcard_in_domain(p.body, table.type)
+    if inside is not None:
+        owner = ".".join(inside.rpartition("@")[2].split(".")[-2:])
+        wider.append(("wildcard-in-domain", inside,
+                      f"the wildcard inside the domain lets the sender choose the domain "
+                      f"itself: {inside!r} (a name under {owner}, someone else's domain) gets "
+                      f"{act_word}. Spell out the domain's last two labels after any "
+                      "wildcard, e.g. /@(.*\\.)?example\\.com$/."))
     severity = Severity.DANGER if _permits(line) else Severity.CAUTION
     for code, probe, message in wider:
         if code == "glued-domain" and any(
@@ -232,6 +246,25 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
                      f"{wrong!r} matches too"
                      + (f" and gets {act_word}" if severity is Severity.DANGER else "")
                      + ". Write '\\.' for a literal dot.", wrong)
+
+
+def _wildcard_in_domain(body: str, dialect: str) -> str | None:
+    """A key showing a wildcard inside the domain part with only the top-level label after
+    it (``/@example.*\\.com$/``: ``example.attacker.com``), else None."""
+    at = body.rfind("@")
+    start = at + 1 if at >= 0 else 0
+    for m in reversed(list(_WILDCARD.finditer(body, start))):
+        tail = body[m.end():]
+        labels = _LITERAL_TAIL.fullmatch(tail)
+        if labels is None:
+            continue
+        if labels.group(1).count("\\.") >= 2:
+            return None  # the registrable domain is spelt out after the wildcard
+        shape = example(body[:m.start()] + "\\.attacker" + tail, dialect)
+        if shape is None:
+            return None
+        return _as_address(shape.text, shape.anchored_start)
+    return None
 
 
 def _permits(line: Line) -> bool:
