@@ -45,6 +45,26 @@ unreadable-master-cf        caution   master.cf has an entry Postfix cannot read
                                       few fields): its services were not judged.
 relay-undecided             caution   pfwizard cannot read what would decide whether an outside
                                       client can relay (an SQL/LDAP map, a policy service).
+unanchored-end              danger/   a table line that lets mail in (OK, PERMIT, a permit
+                            caution   class) also matches its domain with more after it:
+                                      ``esa.iphmx.com.attacker.example`` (no ``$``, or a
+                                      wildcard after the domain); caution on other lines.
+matches-local-part          danger/   the pattern can match the domain's name as a user name
+                            caution   at someone else's domain (no ``@`` or ``\\.`` before it).
+glued-domain                danger/   a wildcard right before the domain lets
+                            caution   ``attackerexample.com`` in.
+wildcard-in-domain          danger/   a wildcard inside the domain, only the top-level label
+                            caution   after it: ``example.attacker.com``.
+unescaped-dot               danger/   a ``.`` matches any character: ``mail-example.com``.
+                            caution
+numeric-permits             danger    a table value that is only a number is an OK.
+case-sensitive-never-       caution   ``/.../i`` makes a pattern case-SENSITIVE in Postfix, and
+matches                               it has capitals: smtpd lower-cases addresses, so it never
+                                      matches real mail.
+forgeable-allow, shadowed,  caution   a sender allowlist anyone can forge; a table line an
+basic-regexp-flag,                    earlier one answers first; regexp's ``x`` flag; ``\\d`` in
+perl-escape                           a POSIX regexp.  (Table findings: analysis/tablelint.py;
+                                      their danger findings are acceptable by name.)
 duplicate-entry             info      the same entry twice in one list.
 dns-dependent               info      the check needs DNS: slow or failing DNS delays mail.
 ==========================  ========  ==========================================================
@@ -57,7 +77,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pfwizard import catalogue, inputs
-from pfwizard.analysis import mastercf, tablefiles
+from pfwizard.analysis import mastercf, tablefiles, tablelint
 from pfwizard.analysis.lists import Step, StepKind, class_names, resolve
 from pfwizard.analysis.mastercf import Service
 from pfwizard.analysis.params import Params
@@ -125,9 +145,11 @@ def postfix_refuses_relay(params: Mapping[str, str] | Params) -> bool:
 
 class _Context:
     def __init__(self, params: Mapping[str, str], config_dir: Path | None,
-                 master: list[mastercf.Service] | None) -> None:
+                 master: list[mastercf.Service] | None,
+                 tables: Mapping[str, str] | None = None) -> None:
         self.p = Params(params)
         self.config_dir = config_dir
+        self.tables = tables
         self.master = master
         self.steps = {key: resolve(key, self.p) for key in catalogue.LISTS}
         self.findings: list[Finding] = []
@@ -189,6 +211,9 @@ class _Context:
             self.check_duplicates(key)
         self.check_miab()
         self.check_parameters()
+        if self.config_dir is not None:
+            steps = [s for key in catalogue.LISTS for s in self.steps[key]]
+            self.findings += tablelint.findings(steps, self.config_dir, self.tables)
         for ref in sorted(self.p.undefined):
             self.add("undefined-parameter", CAUTION,
                      f"${ref} is used in a restriction list but has no value: Postfix "
@@ -496,11 +521,14 @@ def _order(findings: list[Finding]) -> list[Finding]:
 
 
 def analyse_params(params: Mapping[str, str], config_dir: Path | None = None,
-                   master_cf: str | None = None) -> list[Finding]:
+                   master_cf: str | None = None,
+                   tables: Mapping[str, str] | None = None) -> list[Finding]:
     """Findings for effective values by parameter name (worst first).
 
     ``config_dir``: where table files are looked for (paths under /etc/postfix follow it) and
     master.cf is read from when ``master_cf`` (its text) is not given; None skips the disk.
+    ``tables``: table contents not written yet (the wizard's edits), by path; their lint
+    reads these instead of the files.
     """
     if master_cf is None and config_dir is not None:
         try:
@@ -520,7 +548,7 @@ def analyse_params(params: Mapping[str, str], config_dir: Path | None = None,
                 "unreadable-master-cf", CAUTION,
                 f"{exc}: Postfix cannot read it either, and pfwizard did not judge its "
                 "services' own settings (-o options)", parameter=None))
-    return _order(unreadable + _Context(params, config_dir, master).run())
+    return _order(unreadable + _Context(params, config_dir, master, tables).run())
 
 
 def analyse(cf: MainCf, config_dir: Path | None = None,

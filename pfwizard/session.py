@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import socket
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -331,7 +332,8 @@ class Session:
     def findings(self) -> list[Finding]:
         """The analyser's findings on the config as it will be (recomputed after each edit)."""
         if self._findings is None:
-            found = analyse_params(self.effective_params(), self.config_dir)
+            found = analyse_params(self.effective_params(), self.config_dir,
+                                   tables={p: t.content for p, t in self.tables.items()})
             pending = tuple(self.tables)
             # A table the wizard is about to write is not "missing": it will exist after apply.
             self._findings = [f for f in found
@@ -397,7 +399,20 @@ class Session:
 
     def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
         found = analyser.analyse(cf, config_dir)
-        return [f for f in found if not (f.acceptable and self.is_accepted(f))]
+        return [f for f in found
+                if not (f.acceptable and self.is_accepted(self._unstaged(f, config_dir)))]
+
+    def _unstaged(self, f: Finding, stage_dir: Path) -> Finding:
+        """``f`` as the admin saw it: the gate reads a staged copy, where table paths in
+        main.cf point into the copy; accepted findings are keyed by the live paths."""
+        if not f.entry or str(stage_dir) not in f.entry:
+            return f
+        live = str(Path(os.path.realpath(self.config_dir)))
+        for candidate in dict.fromkeys((live, str(self.config_dir))):
+            moved = replace(f, entry=f.entry.replace(str(stage_dir), candidate))
+            if self.is_accepted(moved):
+                return moved
+        return f
 
     # ---- facts for the Welcome and Milter screens --------------------------------------------
     def box_name(self) -> str:
@@ -425,6 +440,7 @@ class Session:
         operations on MiaB's base), in memory: ``plan`` hands it to the engine, which
         writes it in the same transaction as the change, so ``pfwizard restore`` puts the
         change back after an upgrade and a rollback takes both back together."""
+        from pfwizard.engine import risks
         from pfwizard.intent import (
             IntentFile,
             record_chain,
@@ -445,6 +461,9 @@ class Session:
             record_table(store, t.path, t.map_type, t.content)
         for key, value in self.master_edits.items():
             record_service_option(store, key, self.master_before.get(key), value)
+        # What the admin accepted in the confirmation goes back unasked after an upgrade.
+        with contextlib.suppress(OSError):
+            risks.remember(self.state_dir, [(c, e) for c, _p, e in self.accepted if e])
         return store
 
     def plan(self, engine: Engine) -> Plan:
@@ -569,8 +588,9 @@ def parameter_risk(name: str, value: str) -> tuple[Severity, str] | None:
     return None if risk is None else (risk.level, risk.text)
 
 
-def analyse_params(params: Mapping[str, str], config_dir: Path) -> list[Finding]:
-    return analyser.analyse_params(params, config_dir)
+def analyse_params(params: Mapping[str, str], config_dir: Path,
+                   tables: Mapping[str, str] | None = None) -> list[Finding]:
+    return analyser.analyse_params(params, config_dir, tables=tables)
 
 
 def make_changeset(summary: str, params: dict[str, str | None],

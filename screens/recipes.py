@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 
-from pfwizard import recipes
+from pfwizard import allowlist, recipes
 from pfwizard.errors import PfwizardError
 from pfwizard.maincf import MainCf
 from pfwizard.recipes import Proposal
@@ -27,11 +27,15 @@ from pfwizard.session import Session
 from tui.flow import Action
 from tui.stage import WizardScreen
 
-# Seed 000's pattern as the admin found it on the forum, without the /i flag (in a Postfix
-# regexp table /i turns case-insensitivity OFF).
-SEED000_TABLE = ("# Cisco Secure Email Threat Defense: DMARC reporters without DNS (seed 000)\n"
-                 "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/ PERMIT\n")
-SEED000_SENDER = "MAILER-DAEMON@esa4.commscope.iphmx.com"
+# The Cisco ESA DMARC reporters the forum thread named (seed 000), and the narrow pattern the
+# learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
+# table /i turns case-insensitivity OFF), so the table check finds nothing to fear in it.
+SEED000_SENDERS = ("MAILER-DAEMON@esa4.commscope.iphmx.com",
+                   "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
+                   "MAILER-DAEMON@esa.hc3512-62.iphmx.com")
+SEED000_SENDER = SEED000_SENDERS[0]
+SEED000_TABLE = ("# Cisco Secure Email Threat Defense: DMARC reporters whose domain has no DNS\n"
+                 f"/{allowlist.propose_pattern(SEED000_SENDERS)}/ PERMIT\n")
 
 
 @dataclass(frozen=True)

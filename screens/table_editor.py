@@ -5,18 +5,26 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TextArea
 
+from pfwizard.analysis.tablelint import USED_AS, table_findings
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session, access_answer, postmap_query, validate_table
+from pfwizard.tables.lint import TableFinding
 
 # Which access(5) search a check_X_access entry does.
 KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",
         "check_client_access": "client", "check_helo_access": "helo"}
+
+
+LINT_PAUSE = 0.25
+"""Seconds of no typing before the lines are checked again."""
 
 
 class TableEditorScreen(ModalScreen[bool]):
@@ -26,12 +34,17 @@ class TableEditorScreen(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="table.cancel"),
     ]
     HELP = ("One rule per line: KEY ACTION (regexp/pcre: /pattern/flags ACTION). "
-            "ACTION is OK/PERMIT, REJECT text, DUNNO, 4NN/5NN text... f2 saves the table into "
-            "the change (written only at Apply). f3 jumps to the lookup tester: type an "
-            "address and press enter to see postmap -q's answer and smtpd's.")
+            "ACTION is OK/PERMIT, REJECT text, DUNNO, 4NN/5NN text... Below the table, each "
+            "line's check as you type: DANGER when a line lets in more than it names (with an "
+            "address it lets through). f2 saves the table into the change (written only at "
+            "Apply). f3 jumps to the lookup tester: type an address and press enter to see "
+            "postmap -q's answer and smtpd's.")
 
     def __init__(self, session: Session, restriction: str, map_type: str, path: str) -> None:
         super().__init__()
+        self._lint_timer: Timer | None = None
+        self.findings: list[TableFinding] = []
+        """What the table check says about the text as typed (worst first)."""
         self.session = session
         self.restriction = restriction
         self.map_type = map_type
@@ -43,12 +56,30 @@ class TableEditorScreen(ModalScreen[bool]):
             yield TextArea(self.session.table_text(self.path), id="table",
                            soft_wrap=True, show_line_numbers=True)
             yield Static(id="error", classes="error", markup=False)
+            yield Static(id="lint", markup=False)
             yield Input(placeholder="lookup tester: an address, then enter", id="lookup")
             yield Static(id="answer", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
+        self.check_lines()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        # Checked as the admin types, once typing pauses (each check asks postmap).
+        if self._lint_timer is not None:
+            self._lint_timer.stop()
+        self._lint_timer = self.set_timer(LINT_PAUSE, self.check_lines)
+
+    def check_lines(self) -> None:
+        """What each line will do that the admin may not mean (tables.lint), worst first."""
+        self._lint_timer = None
+        found = table_findings(self.map_type, self.path, self.content(),
+                               USED_AS.get(self.restriction))
+        self.findings = list(found)
+        self.query_one("#lint", Static).update(Text("\n".join(
+            f"{f.severity.symbol} {f.severity.value.upper()} {f.code}: {f.message}"
+            for f in found)))
 
     def content(self) -> str:
         return self.query_one(TextArea).text

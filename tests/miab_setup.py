@@ -143,7 +143,7 @@ def upgrade(config_dir: Path, main_fixture: str = "main.cf.v75-fresh",
 # ---- the admin's customisations used across the restore tests --------------------------------
 SEED000_TABLE = (
     "# Cisco Secure Email Threat Defense (DMARC domains)\n"
-    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+    "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ PERMIT\n"
 )
 SEED001_TABLE = "box.example.com REJECT Oh no you don't. You're not local!\n"
 HELO_RESTRICTIONS = ("permit_mynetworks, permit_sasl_authenticated, "

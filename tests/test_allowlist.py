@@ -89,3 +89,28 @@ def test_explain_log_proposes_the_allowlist(tmp_path, capsys):
     out = capsys.readouterr().out
     assert r"/^MAILER-DAEMON@esa[0-9]*\.([a-z0-9-]+\.){1,2}iphmx\.com$/ PERMIT" in out
     assert "matches 4 of 4 observed senders" in out
+
+
+def _lint_troubles(table_text: str) -> list[str]:
+    """What the table check (check, the gate, the table editor) would hold against it."""
+    from pfwizard.analysis.tablelint import table_findings
+    from pfwizard.findings import Severity
+
+    return [f"{f.code}: {f.message}" for f in table_findings("regexp", "allow", table_text,
+                                                             "sender")
+            if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches"]
+
+
+def test_the_seed_proposal_passes_the_table_check_and_the_seed_line_does_not():
+    assert _lint_troubles(propose_pattern(SEED).join("//") + " PERMIT\n") == []
+    troubles = _lint_troubles(f"/{SEED_PATTERN}/i PERMIT\n")
+    assert any(t.startswith("unanchored-end") for t in troubles), troubles
+
+
+@given(st.lists(st.tuples(st.sampled_from(["bounce", "MAILER-DAEMON", "dmarc.reports"]),
+                          st.integers(0, 99), labels), min_size=1, max_size=6))
+@settings(max_examples=25, deadline=None)
+def test_every_proposal_passes_the_table_check(senders):
+    addresses = [f"{local}@esa{n}.{lab}.reports.example" for local, n, lab in senders]
+    text = f"/{propose_pattern(addresses)}/ PERMIT\n"
+    assert _lint_troubles(text) == [], text

@@ -18,7 +18,7 @@ FIX = Path(__file__).resolve().parent / "fixtures" / "miab"
 MAIN_FIXTURES = sorted(p.name for p in FIX.glob("main.cf.*"))
 SEED_TABLE = (
     "# Cisco Secure Email Threat Defense (DMARC domains)\n"
-    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+    "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ PERMIT\n"
 )
 
 

@@ -18,7 +18,7 @@ from tests.conftest import needs_bench
 
 SEED_TABLE = (
     "# Cisco Secure Email Threat Defense (DMARC domains)\n"
-    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+    "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ PERMIT\n"
 )
 # Matches the seed's allowlist pattern; the test lists its domain in the stub DBL.
 LISTED_DOMAIN = "esa5.hc1234-5.iphmx.com"

@@ -80,7 +80,7 @@ def test_plan_shows_a_diff_per_file_and_writes_nothing(miab, state):
     # Tables first: main.cf never names a table that does not exist yet.
     assert roles == ["table", "table", "main.cf"]
     diff = plan.unified_diff()
-    assert "+/esa[0-9]*" in diff and "+commscope.com OK" in diff
+    assert "+/^MAILER-DAEMON@esa[0-9]*" in diff and "+commscope.com OK" in diff
     assert "-smtpd_sender_restrictions = reject_non_fqdn_sender,reject_unknown" in diff
     assert snapshot(miab.config_dir) == before
     assert not (state / "journal").exists()
@@ -153,7 +153,7 @@ def test_seed000_apply_then_rollback(miab, state):
     [entry] = eng.history()
     assert entry.id == res.entry_id and entry.kind == "apply" and entry.outcome == APPLIED
     assert entry.intent == {"seed": "000"} and entry.diff_available
-    assert "+/esa[0-9]*" in (eng.diff(entry.id) or "")
+    assert "+/^MAILER-DAEMON@esa[0-9]*" in (eng.diff(entry.id) or "")
     by_role = {Path(f.path).name: f for f in entry.files}
     assert by_role["main.cf"].existed and by_role["main.cf"].sha256_after
     assert by_role["master.cf"].role == "master.cf" and by_role["master.cf"].sha256_after

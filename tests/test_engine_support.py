@@ -16,7 +16,7 @@ from tests.bench.smtp import INSIDE
 
 SEED_TABLE = (
     "# Cisco Secure Email Threat Defense (DMARC domains)\n"
-    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+    "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ PERMIT\n"
 )
 HASH_TABLE = "# DMARC reporters whose domains do not resolve\ncommscope.com OK\n"
 CISCO = "MAILER-DAEMON@esa4.commscope.iphmx.com"

@@ -683,9 +683,9 @@ def table_inputs(rng: random.Random) -> list[tuple[str, str, str]]:
 
 
 def run_table(name: str, kind: str, text: str, cfg: Path, rng: random.Random) -> Result:
-    """Parse, validate (with Postfix), lint, look up and edit one table: only pfwizard's own
+    """Parse, validate (with Postfix), lint and look up one table: only pfwizard's own
     errors may come out."""
-    from pfwizard.tables import Simulator, add_entry, lint, validate, validate_path
+    from pfwizard.tables import Simulator, lint, validate
     from pfwizard.tables.model import Table
 
     problem = None
@@ -699,14 +699,8 @@ def run_table(name: str, kind: str, text: str, cfg: Path, rng: random.Random) ->
                 sim = Simulator(t, cfg, ask_postfix=False)
                 for key in ("x.example", "127.0.0.3", "a" * 300, "\0", ""):
                     sim.query(key)
-                add_entry(t, rng.choice(["k", "\0", "a b", "/x/", "127.0.0.1/33", "é" * 300]),
-                          rng.choice(["OK", "REJECT \n x", "PREPEND", "x" * 5000, ""]))
             except PfwizardError:
                 pass
-            for path in ("/etc/postfix/" + "a" * 300, "a\0b", "../../x", "/" * 5000,
-                         "t" + "/.." * 200, "\udcff"):
-                with contextlib.suppress(PfwizardError):
-                    validate_path(path, cfg)
     except Hung as exc:
         problem = str(exc)
     except BaseException as exc:

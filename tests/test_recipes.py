@@ -344,3 +344,32 @@ def test_own_domains_include_the_hostname_only_miab_auto_aliases_name(tmp_path):
     keys = [ln.split()[0] for ln in recipe.tables[0].content.splitlines()
             if ln and not ln.startswith("#")]
     assert "box.example.com" in keys
+
+
+def test_every_recipe_table_passes_the_table_check(tmp_path):
+    """What the recipes write is what the gate lets through without a question: no line
+    lets in more than it names, none never matches."""
+    from pfwizard.analysis.tablelint import table_findings
+    from screens.recipes import SEED000_TABLE
+
+    etc = tmp_path
+    (etc / "master.cf").write_text(fixture_path("master.cf.v75").read_text())
+    made = [allowlist_unresolved_senders(v(), etc, SEED000_TABLE),
+            allowlist_unresolved_senders(v(), etc, TABLE, "after-rhsbl"),
+            reject_own_domain_senders(v(), etc, ["box.example.com", "example.net"]),
+            forged_local_senders(v(), etc, ["mick@box.example.com", "postmaster@example.net"]),
+            helo_dnsbl(v("main.cf.v66-fresh"), reject_unknown_helo=True)]
+    tables = [t for p in made for t in p.tables]
+    assert len(tables) >= 4
+    for t in tables:
+        bad = [f for f in table_findings(t.map_type, str(t.path), t.content, "sender")
+               if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches"]
+        assert bad == [], (t.path, t.content)
+    assert not any("DANGER" in n for p in made for n in p.notes)
+
+
+def test_recipe1_says_what_the_table_check_holds_against_a_wide_line():
+    seed = "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i PERMIT\n"
+    p = allowlist_unresolved_senders(v(), "/etc/postfix", seed)
+    danger = [n for n in p.notes if n.startswith("DANGER unanchored-end")]
+    assert danger and "esa.iphmx.com.attacker.example" in danger[0]

@@ -47,7 +47,7 @@ def test_list_and_show(applied, capsys):
     assert "seed 000" in capsys.readouterr().out
     assert pfwizard(bench, state, "--show", "1") == exitcodes.OK
     out = capsys.readouterr().out
-    assert "+/esa[0-9]*" in out and "main.cf  sha256" in out
+    assert "+/^MAILER-DAEMON@esa[0-9]*" in out and "main.cf  sha256" in out
 
 
 @needs_bench
@@ -57,7 +57,7 @@ def test_dry_run_and_declining_write_nothing(applied, capsys, monkeypatch):
     assert cli.main(["--config-dir", str(bench.config_dir), "--state-dir", str(state),
                      "--dry-run", "rollback", "--to", "1"]) == exitcodes.CHANGED
     out = capsys.readouterr().out
-    assert "-/esa[0-9]*" in out and "dry run: nothing written" in out
+    assert "-/^MAILER-DAEMON@esa[0-9]*" in out and "dry run: nothing written" in out
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
     assert pfwizard(bench, state, "--to", "1") == exitcodes.REFUSED
     assert "declined" in capsys.readouterr().out

@@ -108,7 +108,7 @@ def seed_change(s) -> str:
     table = str(s.own_table_path("sender_access"))
     s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
                     "before": "reject_unknown_sender_domain"})
-    s.apply_answer({"table": table, "content": "/iphmx\\.com$/ PERMIT\n", "type": "regexp"})
+    s.apply_answer({"table": table, "content": "/\\.iphmx\\.com$/ PERMIT\n", "type": "regexp"})
     s.apply_answer({"set": "smtpd_helo_required", "value": "yes"})
     return table
 
@@ -121,7 +121,7 @@ def test_changeset_and_plan_show_the_seed_change(tmp_path):
     diff = s.engine().plan(cs).unified_diff()
     assert f"+smtpd_sender_restrictions = reject_non_fqdn_sender,check_sender_access " \
            f"regexp:{table}," in diff
-    assert "+/iphmx\\.com$/ PERMIT" in diff
+    assert "+/\\.iphmx\\.com$/ PERMIT" in diff
     assert "+smtpd_helo_required = yes" in diff
     assert (s.config_dir / "main.cf").read_bytes() == \
         (Path(__file__).parent / "fixtures/miab/main.cf.v75-fresh").read_bytes()
@@ -217,3 +217,41 @@ def test_milter_address_syntax_is_checked_in_the_core():
     for bad in ("inet:127.0.0.1", "inet:127.0.0.1:8891,inet:127.0.0.1:8893", "milter",
                 "unix:/a b", "inet:host:123456", ""):
         assert not is_milter_address(bad), bad
+
+
+SEED_LINE = r"/esa[0-9]*\.?[acehimnops0-9]*[-]?[0-9]*\.?[acps23]*\.iphmx\.com/i PERMIT"
+
+
+@pytest.mark.skipif(not __import__("shutil").which("postfix"), reason="needs Postfix")
+def test_the_wizard_gate_lets_through_exactly_the_table_findings_accepted(tmp_path):
+    """The forum's wide line in the wizard: the session's findings read the table before it
+    is written; the engine's gate (on a staged copy, where the table's path differs) refuses
+    it until the admin accepts each finding, then lets it through; the acceptance is
+    remembered for the after-upgrade restore."""
+    from pfwizard.engine import risks
+    from pfwizard.session import Session
+    from tests.miab_setup import box
+
+    etc, state = box(tmp_path, "main.cf.v75-fresh")  # one Postfix accepts as it is
+    s = Session.open(etc, state, reload=False, miab_checkout=tmp_path / "no-mailinabox")
+    table = str(s.own_table_path("sender_access"))
+    s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
+                    "before": "reject_unknown_sender_domain"})
+    s.apply_answer({"table": table, "content": SEED_LINE + "\n", "type": "regexp"})
+    blocking = s.blocking((SENDER,))
+    assert {f.code for f in blocking} == {"unanchored-end", "matches-local-part"}
+    eng = s.engine()
+    res = eng.apply(eng.plan(s.changeset()))
+    assert res.refused and not Path(table).exists()
+    assert ("gate", "failed") in [(e.step, e.status) for e in res.steps]
+    assert "DANGER unanchored-end" in res.postfix_output + (res.error or "")
+    for f in blocking:
+        assert s.accept(f)
+    assert s.blocking() == []
+    res = eng.apply(eng.plan(s.changeset()))
+    assert res.ok, res.error
+    assert Path(table).read_text() == SEED_LINE + "\n"
+    s.record_intent()
+    entry = f"check_sender_access regexp:{table}"
+    assert risks.load(s.state_dir) == {("unanchored-end", entry),
+                                       ("matches-local-part", entry)}

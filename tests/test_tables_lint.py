@@ -160,3 +160,26 @@ def test_a_wildcard_glued_to_the_domain_lets_someone_elses_domain_in() -> None:
         proven(f, table)
     safe = Table.parse("/@(.*\\.)?example\\.com$/ OK\n/\\.iphmx\\.com$/ PERMIT\n", "pcre", "/t")
     assert [f for f in lint(safe, used_as="sender") if f.severity is Severity.DANGER] == []
+
+
+@needs_postfix
+def test_a_wildcard_inside_the_domain_and_after_it() -> None:
+    """/@example.*\\.com$/ OK lets the sender pick the domain (example.attacker.com);
+    /@example\\.com.*$/ OK is as open as no '$'; /@mail.example\\.com$/ OK lets
+    mail-example.com in. Each a DANGER on a permit line, proven by postmap; spelt out, none."""
+    table = Table.parse("/@example.*\\.com$/ OK\n/@example\\.org.*$/ OK\n"
+                        "/@mail.example\\.net$/ PERMIT\n/@ex(.*)\\.com$/ REJECT\n",
+                        "regexp", "/t")
+    found = {(f.line, f.code): f for f in lint(table) if f.severity is not Severity.INFO}
+    assert set(found) == {(1, "wildcard-in-domain"), (2, "unanchored-end"),
+                          (3, "unescaped-dot"), (4, "wildcard-in-domain")}
+    assert found[(1, "wildcard-in-domain")].example == "postmaster@example.attacker.com"
+    assert found[(2, "unanchored-end")].example == "postmaster@example.org.attacker.example"
+    assert found[(3, "unescaped-dot")].example == "postmaster@mail-example.net"
+    assert [found[k].severity for k in sorted(found)] == [Severity.DANGER] * 3 + [
+        Severity.CAUTION]  # line 4 refuses: a wider refusal is no hole
+    for f in found.values():
+        proven(f, table)
+    safe = Table.parse("/@(.*\\.)?example\\.com$/ OK\n/@mail\\..*\\.example\\.org$/ OK\n"
+                       "/^user@esa.*\\.iphmx\\.com$/ OK\n", "regexp", "/t")
+    assert [f.code for f in lint(safe) if f.severity is not Severity.INFO] == []

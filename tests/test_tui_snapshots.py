@@ -34,7 +34,7 @@ def seed_change(app) -> str:
                     "before": "reject_unknown_sender_domain"})
     s.apply_answer({"table": table, "type": "regexp", "content":
                     "# Cisco Secure Email Threat Defense (DMARC domains)\n"
-                    "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/i "
+                    "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ "
                     "PERMIT\n"})
     return table
 

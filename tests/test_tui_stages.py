@@ -99,7 +99,7 @@ async def test_acceptable_danger_needs_an_explicit_yes(tmp_path, monkeypatch):
 
     danger = Finding("order-bypass", Severity.DANGER, "a PERMIT skips the DBL check",
                      SENDER, "check_sender_access", 0)
-    monkeypatch.setattr(session_mod, "analyse_params", lambda params, cdir: [danger])
+    monkeypatch.setattr(session_mod, "analyse_params", lambda params, cdir, tables=None: [danger])
     app = make_app(tmp_path, start="sender")
     async with app.run_test(size=SIZE) as pilot:
         assert "X DANGER" in text_of(app, "#danger")
@@ -258,7 +258,7 @@ async def test_answers_file_drives_every_screen(tmp_path):
         "sender": {"ops": [
             {"insert": f"check_sender_access regexp:{table}", "param": SENDER,
              "before": "reject_unknown_sender_domain"},
-            {"table": table, "content": "/iphmx\\.com$/ PERMIT\n", "type": "regexp"}],
+            {"table": table, "content": "/\\.iphmx\\.com$/ PERMIT\n", "type": "regexp"}],
             "action": "next"},
         "recipient": {"action": "next"},
         "milter": {"action": "skip"},
@@ -272,7 +272,7 @@ async def test_answers_file_drives_every_screen(tmp_path):
                 break
         assert isinstance(app.screen, ReviewScreen)
         diff = text_of(app, "#diff")
-        assert "+/iphmx\\.com$/ PERMIT" in diff
+        assert "+/\\.iphmx\\.com$/ PERMIT" in diff
         assert "check_sender_access" in diff
 
 

@@ -3,10 +3,11 @@ answers as ``postmap -q`` and as smtpd's access(5) search."""
 
 from __future__ import annotations
 
-from textual.widgets import TextArea
+from textual.widgets import Static, TextArea
 
+from screens.confirm import ConfirmScreen
 from screens.sender import SenderScreen
-from screens.table_editor import TableEditorScreen
+from screens.table_editor import LINT_PAUSE, TableEditorScreen
 from tests.conftest import needs_postfix
 from tests.tui_app import SIZE, make_app
 
@@ -97,3 +98,48 @@ async def test_tables_outside_the_config_dir_are_refused(tmp_path):
         assert "outside the Postfix configuration directory" in str(
             screen.query_one("#error").render())
         assert not app.session.tables
+
+
+@needs_postfix
+async def test_each_line_is_checked_as_it_is_typed(tmp_path):
+    """The seed's line, its action typed: once typing pauses the editor says DANGER and names
+    an address the line lets through; the learned allowlist's line instead has no danger;
+    the wizard then asks, naming the findings, before it goes on with the wide line saved."""
+    app = make_app(tmp_path, start="sender")
+    add_seed_entry(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(app, pilot)
+        area = screen.query_one(TextArea)
+        area.text = PATTERN.removesuffix(" PERMIT")
+        area.move_cursor(area.document.end)
+        await pilot.press("space", *"PERMIT")
+        await pilot.pause(LINT_PAUSE + 0.2)
+        shown = str(screen.query_one("#lint").render())
+        assert "X DANGER unanchored-end" in shown
+        assert "esa.iphmx.com.attacker.example" in shown
+        assert [f.code for f in screen.findings][:2] == ["unanchored-end",
+                                                         "matches-local-part"]
+        screen.query_one(TextArea).text = (
+            "/^mailer-daemon@esa[0-9]*(\\.[a-z0-9-]+){1,2}\\.iphmx\\.com$/ PERMIT\n")
+        await pilot.pause(LINT_PAUSE + 0.2)
+        assert "DANGER" not in str(screen.query_one("#lint").render())
+        screen.query_one(TextArea).text = PATTERN + "\n"
+        await pilot.pause(LINT_PAUSE + 0.2)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, SenderScreen)
+        # The session's findings read the table as saved (not yet on disk).
+        blocking = app.session.blocking((SENDER,))
+        assert {f.code for f in blocking} == {"unanchored-end", "matches-local-part"}
+        assert all(f.acceptable for f in blocking)
+        # Next asks, naming each finding; yes accepts them for this change.
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.query(Static).first().render())
+        assert "X DANGER unanchored-end" in question and "X DANGER matches-local-part" in question
+        assert "esa.iphmx.com.attacker.example" in question
+        await pilot.press("y")
+        await pilot.pause()
+        assert not isinstance(app.screen, (ConfirmScreen, SenderScreen))
+        assert all(app.session.is_accepted(f) for f in blocking)

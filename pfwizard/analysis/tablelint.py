@@ -9,16 +9,18 @@ on the command line, a confirmation in the wizard); an open relay never is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pfwizard import inputs
+from pfwizard import inputs, postfix
 from pfwizard.analysis import tablefiles
 from pfwizard.analysis.lists import Step, StepKind
 from pfwizard.catalogue import ArgKind
-from pfwizard.errors import ConfigError
+from pfwizard.errors import ConfigError, PfwizardError
 from pfwizard.findings import Finding, Severity
-from pfwizard.tables.lint import lint
+from pfwizard.tables.engines import postmap_batch
+from pfwizard.tables.lint import TableFinding, lint
 from pfwizard.tables.model import TABLE_TYPES, Table
 
 # Which access(5) search a restriction does with its table.
@@ -28,10 +30,12 @@ USED_AS = {"check_sender_access": "sender", "check_recipient_access": "recipient
 # A bare table in a list is that list's default check_*_access.
 BARE_USED_AS = {"sender": "sender", "recipient": "recipient", "relay": "recipient",
                 "client": "client", "helo": "helo"}
-MAX_TABLE_BYTES = 4 << 20
-"""Larger tables are not linted (a real access table is a few hundred lines)."""
+MAX_TABLE_BYTES = 1 << 20
+"""Larger tables are not linted (a real access table is a few hundred lines; linting a
+30,000-line pattern table takes seconds, and ``check`` and the wizard ask on every edit)."""
 # Linted; INFO findings (style notes) are left to the table editor.
 SHOWN = (Severity.CAUTION, Severity.DANGER)
+ONCE_PER_TABLE = frozenset({"forgeable-allow"})
 
 
 def _table_of(step: Step) -> tuple[str, str | None] | None:
@@ -43,13 +47,19 @@ def _table_of(step: Step) -> tuple[str, str | None] | None:
     return None
 
 
-def read_table(ref: str, config_dir: Path) -> Table | None:
-    """The table ``ref`` names, as its source file reads (None: not a file we can lint)."""
+def read_table(ref: str, config_dir: Path,
+               pending: Mapping[str, str] | None = None) -> Table | None:
+    """The table ``ref`` names, as its source file reads (None: not a file we can lint).
+
+    ``pending``: table contents not written yet (the wizard's edits), by path."""
     parsed = tablefiles.split_table(ref)
     if parsed is None or parsed[0] not in TABLE_TYPES:
         return None
     kind, name = parsed
     path = tablefiles.locate(name, config_dir)
+    for candidate in (name, str(path)):
+        if pending and candidate in pending:
+            return Table.parse(pending[candidate].encode(), kind, path=name)
     try:
         data = inputs.read_bytes(path, MAX_TABLE_BYTES, what="table")
         return Table.parse(data, kind, path=name)
@@ -57,7 +67,51 @@ def read_table(ref: str, config_dir: Path) -> Table | None:
         return None
 
 
-def findings(steps: Iterable[Step], config_dir: Path) -> list[Finding]:
+def table_findings(kind: str, name: str, text: str | bytes, used_as: str | None = None
+                   ) -> tuple[TableFinding, ...]:
+    """Every finding (info included) for a table's text, worst first then by line: what the
+    table editor shows as the admin types."""
+    data = text.encode() if isinstance(text, str) else text
+    if kind not in TABLE_TYPES or len(data) > MAX_TABLE_BYTES:
+        return ()
+    found = _linted(kind, name, data, used_as)
+    return tuple(sorted(found, key=lambda f: (-f.severity.rank, f.line)))
+
+
+@functools.lru_cache(maxsize=128)
+def _linted(kind: str, name: str, data: bytes, used_as: str | None
+            ) -> tuple[TableFinding, ...]:
+    """The lint of one table's bytes, proven: the wizard asks again after every edit, so the
+    answer is kept per content.  No config directory: the table alone decides (a scratch
+    main.cf, so a broken one on the box does not change the answer)."""
+    try:
+        table = Table.parse(data, kind, path=name)
+        found = lint(table, None, used_as=used_as)
+    except ConfigError:
+        return ()  # Postfix cannot open it: the table check reports that
+    return tuple(_proven(table, found))
+
+
+def _proven(table: Table, found: list[TableFinding]) -> list[TableFinding]:
+    """Danger findings whose example key ``postmap -q`` answers (one run for the table);
+    without Postfix the simulator's word stands. A danger Postfix does not confirm is not
+    shown: a warning the admin can disprove with one command would teach them to ignore it."""
+    keys = [f.example for f in found if f.severity is Severity.DANGER and f.example
+            and "\t" not in f.example and "\n" not in f.example]
+    if not keys or not postfix.available():
+        return found
+    try:
+        answers = postmap_batch(table, keys)
+    except (PfwizardError, OSError, ValueError):
+        return found
+    return [f for f in found if f.severity is not Severity.DANGER or not f.example
+            or f.example not in answers or answers[f.example] is not None]
+
+
+def findings(steps: Iterable[Step], config_dir: Path,
+             pending: Mapping[str, str] | None = None) -> list[Finding]:
+    """Caution and danger findings of every table the ``steps`` name (``pending``: tables
+    about to be written, by path, read instead of the files)."""
     out: list[Finding] = []
     seen: set[tuple[str, str, int]] = set()
     for step in steps:
@@ -65,13 +119,17 @@ def findings(steps: Iterable[Step], config_dir: Path) -> list[Finding]:
         if found is None:
             continue
         ref, used_as = found
-        table = read_table(ref, config_dir)
+        table = read_table(ref, config_dir, pending)
         if table is None:
             continue
-        for tf in lint(table, config_dir, used_as=used_as):
-            if tf.severity not in SHOWN or (ref, tf.code, tf.line) in seen:
+        for tf in _linted(table.type, table.path, table.to_bytes(), used_as):
+            if tf.severity not in SHOWN:
                 continue
-            seen.add((ref, tf.code, tf.line))
+            # One "anyone can forge this sender" per table says it; one per line is noise.
+            line = 0 if tf.code in ONCE_PER_TABLE else tf.line
+            if (ref, tf.code, line) in seen:
+                continue
+            seen.add((ref, tf.code, line))
             proof = (f" Check it: postmap -q '{tf.example}' {ref}"
                      if tf.example and tf.severity is Severity.DANGER else "")
             out.append(Finding(code=tf.code, severity=tf.severity,

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pfwizard import exitcodes, miab
+from pfwizard.commands.risks import accepted_risks, add_accept_risk
 from pfwizard.intent import IntentFile, Policy
 from pfwizard.intent.context import read_master
 from pfwizard.intent.execute import Request, execute
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "`pfwizard rollback --confirm ID` (even if the session dies)")
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release")
+    add_accept_risk(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,5 +63,6 @@ def _run(args: argparse.Namespace) -> int:
     req = Request(f"apply profile {Path(args.profile).name}", kind="apply", release=release,
                   dry_run=args.dry_run, confirm_within=args.confirm_within,
                   update=lambda s: record_profile(s, cf, plan, profile, release, master))
-    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload)
+    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload,
+                    accept_risk=accepted_risks(args))
     return execute(plan, state, writer, req)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from pfwizard import exitcodes
+from pfwizard.commands.risks import accepted_risks, add_accept_risk
 from pfwizard.errors import PfwizardError
 from pfwizard.intent import Policy
 from pfwizard.intent.context import RestoreContext, open_restore
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hook", action="store_true",
                         help="this run is the after-upgrade hook: keep its outcome for "
                              "`pfwizard status` and in the system log (mail facility)")
+    add_accept_risk(parser)
     parser.add_argument("--hook-dir", metavar="DIR",
                         help="where to install the hook (default /etc/systemd/system or "
                              "/etc/cron.d); no systemctl call when given")
@@ -141,4 +143,5 @@ def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
             return exitcodes.REFUSED
         return code
     confirm = None if args.yes or args.dry_run else _ask
-    return ctx.run(reload=not args.no_reload, dry_run=args.dry_run, confirm=confirm)
+    return ctx.run(reload=not args.no_reload, dry_run=args.dry_run, confirm=confirm,
+                   accept_risk=accepted_risks(args))

@@ -205,6 +205,10 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     danger = [f for f in findings if f.severity is Severity.DANGER]
     if danger:
         text = "\n".join(stage.unstage(str(f)) for f in danger)
+        codes = sorted({f.code for f in danger if f.acceptable})
+        if codes:
+            text += ("\nIf you mean it, accept it by name: "
+                     + " ".join(f"--accept-risk {c}" for c in codes))
         progress("gate", "failed", text)
         raise StepFailed("gate", f"blocked by {len(danger)} danger finding(s)", text)
     progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate

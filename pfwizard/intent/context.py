@@ -46,12 +46,15 @@ class RestoreContext:
 
     def run(self, *, reload: bool = True, dry_run: bool = False,
             confirm: Callable[[str], bool] | None = None,
-            say: Callable[[str], None] = print) -> int:
-        """Carry out the plan through the engine; returns pfwizard's exit code."""
+            say: Callable[[str], None] = print,
+            accept_risk: frozenset[str] = frozenset()) -> int:
+        """Carry out the plan through the engine; returns pfwizard's exit code.
+        ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``)."""
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
                       kind="restore", release=self.release, dry_run=dry_run, confirm=confirm,
                       kept_lines=self.kept_lines())
-        writer = Writer(self.config_dir, self.state_dir, reload=reload)
+        writer = Writer(self.config_dir, self.state_dir, reload=reload,
+                        accept_risk=accept_risk)
         code = execute(self.plan, self.store, writer, req, say)
         self.entry_id = req.entry_id
         self.error = req.error

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,10 @@ from pfwizard.engine import (
     StepEvent,
     StepFailed,
     TableChange,
+    risks,
 )
 from pfwizard.engine.changeset import INTENT_ROLE, IntentRecord, index_path, secret_meta
+from pfwizard.engine.engine import default_gate
 from pfwizard.engine.tables import install_indexed
 from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
@@ -62,10 +65,20 @@ class Writer:
     engine."""
 
     def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
-                 reload: bool = True) -> None:
-        # gate=None: the engine's default gate, the analyser on the staged copy (after the
-        # staged postmap, so a table this very change builds is not "missing").
-        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload)
+                 reload: bool = True, accept_risk: frozenset[str] = frozenset()) -> None:
+        """``accept_risk``: codes of acceptable danger findings the admin accepted by name
+        (``--accept-risk CODE``); the gate still refuses every other one."""
+        # The engine's default gate, the analyser on the staged copy (after the staged
+        # postmap, so a table this very change builds is not "missing").
+        # A finding accepted before for the same entry (a restore after an upgrade puts
+        # back what the admin accepted) passes too; see engine/risks.py.
+        self.state_dir = Path(state_dir)
+        self.accepted_now: list[risks.Accepted] = []
+        gate = default_gate()
+        if gate is not None:
+            gate = risks.accepting(gate, state_dir, Path(config_dir), accept_risk,
+                                   self.accepted_now)
+        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload, gate=gate)
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore",
@@ -112,4 +125,7 @@ class Writer:
         if prepared.plan.is_empty:
             return Outcome(True)
         res = eng.apply(prepared.plan, progress=relay, confirm_within=confirm_within)
+        if res.ok:
+            with contextlib.suppress(OSError):  # the change is in; only the memory is lost
+                risks.remember(self.state_dir, self.accepted_now)
         return Outcome(res.ok, res.error, res.refused, res.entry_id, res.postfix_output)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pfwizard.analysis.tablelint import table_findings
 from pfwizard.chain import Item
 from pfwizard.engine import TableChange
 from pfwizard.explain.causes import RECIPE_ALLOWLIST
@@ -90,6 +91,11 @@ def allowlist_unresolved_senders(cf: MainCf, config_dir: Path | str, table_text:
         placements=options, placement=placement)
     prop.notes.append("Postfix regexp tables ignore case unless a pattern ends in /i, which "
                       "turns that OFF: write patterns without the i flag.")
+    # The table check the gate runs, said here first: a line that lets in more than it names
+    # is refused at Apply unless accepted by name.
+    for f in table_findings("regexp", str(table), prop.tables[0].content or "", "sender"):
+        if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches":
+            prop.notes.append(f"{f.severity.value.upper()} {f.code}: {f.message}")
     prop.notes.append("MiaB's setup rewrites smtpd_sender_restrictions on every upgrade; "
                       "`pfwizard restore` puts this back (the table itself survives).")
     return prop

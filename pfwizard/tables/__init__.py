@@ -4,17 +4,12 @@
 - ``validate``: ``validate()`` -> [Problem], ``checked_content()`` -> bytes or TableError.
 - ``lookup``: ``Simulator``, ``postmap_query()``, ``access_lookup()`` -> LookupResult.
 - ``lint``: ``lint()`` -> [TableFinding] (a Finding with a proof key).
-- ``edit``: ``add_entry/replace_entry/remove_entry`` (new Table), ``validate_path()``.
 
 The submodules ``validate`` and ``lint`` keep their names here (``from pfwizard.tables
 import validate`` is the module), so their functions are not re-exported.
 """
 
-from pfwizard.tables.edit import add_entry, remove_entry, replace_entry, validate_path
 from pfwizard.tables.lookup import LookupResult, Simulator, access_lookup, postmap_query
 from pfwizard.tables.model import Table, TableError
 
-__all__ = [
-    "LookupResult", "Simulator", "Table", "TableError", "access_lookup", "add_entry",
-    "postmap_query", "remove_entry", "replace_entry", "validate_path",
-]
+__all__ = ["LookupResult", "Simulator", "Table", "TableError", "access_lookup", "postmap_query"]

@@ -13,10 +13,14 @@ Checks:
 - ``basic-regexp-flag``: regexp's ``x`` flag turns *off* extended syntax (Perl: allow spaces).
 - ``perl-escape``: ``\\d`` in a POSIX regexp is no digit class (glibc matches nothing).
 - ``unanchored-end`` / ``matches-local-part``: a pattern naming a domain that also matches
-  that domain with more text after it, or the domain's name used as a user name elsewhere.
+  that domain with more text after it (no ``$``, or a wildcard before it), or the domain's
+  name used as a user name elsewhere.
 - ``glued-domain``: a wildcard right before the domain (``/@.*example\\.com$/``) also matches
   ``attackerexample.com``, someone else's domain.
-- ``unescaped-dot``: ``example.com`` in a pattern also matches ``example-com``.
+- ``wildcard-in-domain``: a wildcard inside the domain with only the top-level label after
+  it (``/@example.*\\.com$/``) also matches ``example.attacker.com``.
+- ``unescaped-dot``: ``example.com`` in a pattern also matches ``example-com`` (danger on a
+  line that lets mail in, like the wider-than-meant checks above).
 - ``shadowed``: an entry an earlier entry answers first (same key, same pattern, a network
   inside an earlier one, or a generated key).
 - ``numeric-permits``: a value that is only digits (``550``) is an OK in access(5).
@@ -52,6 +56,12 @@ _Add = Callable[[str, Severity, Line, str, "str | None"], None]
 
 _DOMAIN_TAIL = re.compile(r"[A-Za-z0-9](\\?\.[A-Za-z0-9-]+)+\Z")
 _UNESCAPED_DOT = re.compile(r"(?<![\\\[])(?<=[A-Za-z0-9])\.(?=[A-Za-z0-9])")
+# A wildcard that can stand for a dot and a name: ".*", ".+", "(.*)".
+_WILDCARD = re.compile(r"(?<!\\)\(?\.[*+]\)?")
+# What follows it up to the end: literal labels ("\.com", "\.example\.com"), then '$'.
+_LITERAL_TAIL = re.compile(r"((?:\\\.[A-Za-z0-9-]+)+)\$?")
+# A wildcard (".*", ".+", "(.*)", ".?") at the very end of a pattern body, before any '$'.
+_OPEN_TAIL = re.compile(r"(?<!\\)(\(?\.[*+?]\)?)+\Z")
 
 
 def _toggled_off(flags: str, flag: str) -> bool:
@@ -177,15 +187,20 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
              + "Write [0-9] instead, or use a pcre: table.", proof)
     if shape is None or key is None:
         return
-    names_domain = _DOMAIN_TAIL.search(p.body.removesuffix("$")) is not None
+    body = p.body.removesuffix("$")
+    # "/@example\.com.*$/": a wildcard after the domain is as open as no '$' at all.
+    open_tail = _OPEN_TAIL.search(body) is not None and shape.anchored_end
+    names_domain = _DOMAIN_TAIL.search(_OPEN_TAIL.sub("", body)) is not None
     act_word = line.action.split()[0] if line.action.split() else "its action"
     wider: list[tuple[str, str, str]] = []  # (code, probe key, message)
-    if names_domain and not shape.anchored_end:
+    if names_domain and (open_tail or not shape.anchored_end):
         longer = key + ".attacker.example"
+        why = ("the pattern ends in a wildcard after the domain" if open_tail
+               else "the pattern has no '$' at the end")
         wider.append(("unanchored-end", longer,
-                      "the pattern has no '$' at the end, so it also matches addresses that "
-                      f"only start with the domain: {longer!r} gets {act_word}. End the "
-                      "pattern with '$' to stop at the end of the address."))
+                      f"{why}, so it also matches addresses that only start with the domain: "
+                      f"{longer!r} gets {act_word}. End the pattern with the domain and '$' "
+                      "to stop at the end of the address."))
     if names_domain and "@" not in p.body and not shape.anchored_start:
         local = (key.split("@", 1)[1] if "@" in key else key) + "@attacker.example"
         wider.append(("matches-local-part", local,
@@ -203,6 +218,14 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
                       f"the part before {'.'.join(labels[-2:])!r} is a wildcard that can end in "
                       f"any letters, so {glued!r} (someone else's domain) gets {act_word}. Put "
                       "'\\.' or '@' right before the domain, e.g. /@(.*\\.)?example\\.com$/."))
+    inside = _wildcard_in_domain(p.body, table.type)
+    if inside is not None:
+        owner = ".".join(inside.rpartition("@")[2].split(".")[-2:])
+        wider.append(("wildcard-in-domain", inside,
+                      f"the wildcard inside the domain lets the sender choose the domain "
+                      f"itself: {inside!r} (a name under {owner}, someone else's domain) gets "
+                      f"{act_word}. Spell out the domain's last two labels after any "
+                      "wildcard, e.g. /@(.*\\.)?example\\.com$/."))
     severity = Severity.DANGER if _permits(line) else Severity.CAUTION
     for code, probe, message in wider:
         if code == "glued-domain" and any(
@@ -217,9 +240,31 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
         if other is not None:
             wrong = _as_address(other.text, other.anchored_start)
             if wrong != key and _answer_line(sim, wrong) == line.lineno:
-                emit("unescaped-dot", Severity.CAUTION, line,
+                # On a permit line that is someone else's name let in (mailxexample.com).
+                emit("unescaped-dot", severity, line,
                      "a '.' in a pattern matches any character, not only a dot: "
-                     f"{wrong!r} matches too. Write '\\.' for a literal dot.", wrong)
+                     f"{wrong!r} matches too"
+                     + (f" and gets {act_word}" if severity is Severity.DANGER else "")
+                     + ". Write '\\.' for a literal dot.", wrong)
+
+
+def _wildcard_in_domain(body: str, dialect: str) -> str | None:
+    """A key showing a wildcard inside the domain part with only the top-level label after
+    it (``/@example.*\\.com$/``: ``example.attacker.com``), else None."""
+    at = body.rfind("@")
+    start = at + 1 if at >= 0 else 0
+    for m in reversed(list(_WILDCARD.finditer(body, start))):
+        tail = body[m.end():]
+        labels = _LITERAL_TAIL.fullmatch(tail)
+        if labels is None:
+            continue
+        if labels.group(1).count("\\.") >= 2:
+            return None  # the registrable domain is spelt out after the wildcard
+        shape = example(body[:m.start()] + "\\.attacker" + tail, dialect)
+        if shape is None:
+            return None
+        return _as_address(shape.text, shape.anchored_start)
+    return None
 
 
 def _permits(line: Line) -> bool:
