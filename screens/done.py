@@ -20,10 +20,11 @@ class DoneScreen(WizardScreen):
             "countdown ends; otherwise it is rolled back by itself (even if this session "
             "dies). pfwizard rollback restores any earlier state.")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "keep", "Keep change", id="done.keep"),
-        Binding("r", "history", "History", id="done.history"),
-        Binding("p", "probe", "Probe", id="done.probe"),  # tuix hook (issue 7)
-        Binding("enter", "quit_wizard", "Quit", show=False, id="done.quit"),
+        Binding("y", "keep", "Keep change", id="yes"),
+        Binding("r", "history", "History", id="history"),
+        # F5 runs the live probe here and on the probe screen (p is milter_protocol).
+        Binding("f5,ctrl+r", "probe", "Probe", key_display="F5", id="probe"),
+        Binding("enter", "quit_wizard", "Quit", show=False, id="enter"),
     ]
     remaining: int | None = None
     confirmed = False
@@ -68,7 +69,7 @@ class DoneScreen(WizardScreen):
             text.append("Every file was put back; the previous configuration is in force.\n")
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
-        text.append("Live SMTP probe of this box (never delivers anything): p\n")  # tuix
+        text.append("Live SMTP probe of this box (never delivers anything): F5\n")
         if self.remaining is not None:
             if self.confirmed:
                 text.append("\nConfirmed: the change stays.\n", style="bold")

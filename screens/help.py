@@ -13,7 +13,9 @@ from textual.widgets import Footer, Static
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,f1,q", "close", "Close", id="help.close")]
+        # F1 and ? close what they opened; q is Quit everywhere else, so not here.
+        Binding("f1,question_mark", "close", "Close", key_display="F1", id="help"),
+        Binding("escape", "close", "Close", id="cancel")]
 
     def __init__(self, screen_help: str, widget_help: str) -> None:
         super().__init__()

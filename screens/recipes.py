@@ -139,9 +139,9 @@ class RecipesScreen(WizardScreen):
             "placement's risk is shown); F2 puts it into the wizard's lists and tables and "
             "opens Review. Nothing is written before Apply.")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2,ctrl+s", "use", "Use", key_display="F2", id="recipes.use"),
+        Binding("f2,ctrl+s", "use", "Use", key_display="F2", id="save"),
         Binding("f4", "cycle_placement", "Placement", id="recipes.placement"),
-        Binding("escape", "back", "Back", id="recipes.back"),
+        Binding("escape", "back", "Back", id="cancel"),
     ]
     DEFAULT_CSS = """
     RecipesScreen #recipe-list { height: auto; max-height: 7; border: round $secondary; }

@@ -13,6 +13,7 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session, access_answer, postmap_query, validate_table
+from screens.confirm import leave_editor
 
 # Which access(5) search a check_X_access entry does.
 KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",
@@ -21,13 +22,14 @@ KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",
 
 class TableEditorScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2,ctrl+s", "save", "Save", id="table.save"),
+        Binding("f2,ctrl+s", "save", "Save", key_display="F2", id="save"),
         Binding("f3", "focus_lookup", "Lookup", id="table.lookup"),
-        Binding("escape", "cancel", "Cancel", id="table.cancel"),
+        Binding("escape", "cancel", "Cancel", id="cancel"),
     ]
     HELP = ("One rule per line: KEY ACTION (regexp/pcre: /pattern/flags ACTION). "
             "ACTION is OK/PERMIT, REJECT text, DUNNO, 4NN/5NN text... f2 saves the table into "
-            "the change (written only at Apply). f3 jumps to the lookup tester: type an "
+            "the change (written only at Apply); escape leaves (asking first if you typed "
+            "anything). f3 jumps to the lookup tester: type an "
             "address and press enter to see postmap -q's answer and smtpd's.")
 
     def __init__(self, session: Session, restriction: str, map_type: str, path: str) -> None:
@@ -36,11 +38,12 @@ class TableEditorScreen(ModalScreen[bool]):
         self.restriction = restriction
         self.map_type = map_type
         self.path = path
+        self.original = session.table_text(path)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
-            yield TextArea(self.session.table_text(self.path), id="table",
+            yield TextArea(self.original, id="table",
                            soft_wrap=True, show_line_numbers=True)
             yield Static(id="error", classes="error", markup=False)
             yield Input(placeholder="lookup tester: an address, then enter", id="lookup")
@@ -81,4 +84,5 @@ class TableEditorScreen(ModalScreen[bool]):
         self.dismiss(True)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        leave_editor(self, self.content() != self.original,
+                     f"your changes to {self.path}", False)

@@ -21,11 +21,12 @@ class WelcomeScreen(WizardScreen):
             "the risk of every choice, then the diff of every file. Nothing is written before "
             "Apply; every apply is backed up and can be rolled back (r).")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n,enter", "next", "Start", id="welcome.next"),
-        Binding("r", "rollback", "History", id="welcome.rollback"),
-        # tuix hook (issues 6, 7): restore when drift is found; the recipes from the seeds.
+        Binding("n", "next", "Start", id="next"),
+        Binding("enter", "next", "Start", show=False, id="enter"),
+        Binding("r", "rollback", "History", id="history"),
+        # Restore only when drift is found; the recipes always.
         Binding("u", "restore", "Restore", id="welcome.restore"),
-        Binding("c", "recipes", "Recipes", id="welcome.recipes"),
+        Binding("c", "recipes", "Recipes", id="recipes"),
     ]
 
     def compose(self) -> ComposeResult:
