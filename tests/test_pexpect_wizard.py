@@ -56,7 +56,9 @@ def test_seed000_session_on_the_bench(bench, term):
         screen = t.wait_for("+smtpd_sender_restrictions", "+/esa[0-9]*")
         assert "nothing has been written yet" in screen.lower() or "Nothing written" in screen
         assert (cdir / "main.cf").read_text() == main_before  # reviewed, not written
-        t.press("a")
+        t.press("w")
+        t.wait_for("Apply now?")
+        t.press("y")
         t.wait_for("Applied (journal entry", timeout=90)
         t.press("n")
         t.wait_for("OK: the change is in force")

@@ -141,7 +141,7 @@ async def test_recipe1_seed000_end_to_end_on_the_bench(bench, monkeypatch):
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
-        await pilot.press("a")
+        await pilot.press("w", "y")
         await pilot.pause()
         apply = app.screen
         await wait_for(pilot, lambda: apply.finished)

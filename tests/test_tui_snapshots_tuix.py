@@ -48,7 +48,7 @@ def test_probe_cannot_connect(snap_compare, root, monkeypatch):  # noqa: F811
     app.probe_sample = ("x@nowhere.example", ["admin@box.example.com"])
 
     async def wait(pilot):
-        await pilot.press("p")
+        await pilot.press("f5")
         for _ in range(100):
             await pilot.pause(0.05)
             if getattr(app.screen, "last", None) is not None or \
