@@ -14,7 +14,7 @@ from textual.widgets import Footer, Static
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # F1 and ? close what they opened; q is Quit everywhere else, so not here.
-        Binding("f1,question_mark", "close", "Close", key_display="F1", id="help"),
+        Binding("f1,question_mark", "close", "Close", show=False, id="help"),
         Binding("escape", "close", "Close", id="cancel")]
 
     def __init__(self, screen_help: str, widget_help: str) -> None:

@@ -229,8 +229,7 @@ class RestoreScreen(WizardScreen):
         policy = None if not value or (now is not None and now.value == value) else \
             Policy(value)
         self.load(policy)
-        self.refresh_view()
-        self.notify(f"Conflicts: {POLICY_WORDS[policy]}", timeout=5)
+        self.refresh_view()  # the "Policy:" line under the conflicts says what was chosen
 
     def action_next(self) -> None:
         ctx = self.ctx

@@ -34,7 +34,9 @@ class RollbackScreen(WizardScreen):
         Binding("j", "cursor(1)", "Down", show=False, id="down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="up"),
         # Enter on the highlighted entry (r is History on the other screens); asks first.
-        Binding("enter", "restore", "Restore", key_display="enter", id="enter"),
+        # priority: the journal list would take enter first, and hide it from the footer.
+        Binding("enter", "restore", "Restore", key_display="enter", priority=True,
+                id="enter"),
         Binding("b", "back", "Back", id="back"),
         Binding("escape", "back", "Back", show=False, id="cancel"),
     ]

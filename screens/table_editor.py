@@ -22,7 +22,7 @@ KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",
 
 class TableEditorScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2,ctrl+s", "save", "Save", key_display="F2", id="save"),
+        Binding("f2,ctrl+s", "save", "Save", id="save"),
         Binding("f3", "focus_lookup", "Lookup", id="table.lookup"),
         Binding("escape", "cancel", "Cancel", id="cancel"),
     ]

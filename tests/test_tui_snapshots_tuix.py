@@ -68,7 +68,7 @@ def test_restore_conflict_side_by_side(snap_compare, root):  # noqa: F811
     cf.set("smtpd_sender_restrictions",
            "reject_non_fqdn_sender,reject_authenticated_sender_login_mismatch")
     main_cf.write_bytes(cf.to_bytes())
-    assert snap_compare(app, terminal_size=SIZE, press=["s", "end"])
+    assert snap_compare(app, terminal_size=SIZE, press=["o", "end"])
 
 
 def test_milter_address_refused(snap_compare, root):  # noqa: F811

@@ -22,7 +22,7 @@ class WizardScreen(Screen[StageResult]):
     HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         # ``?`` is F1's twin for keyboards and consoles where F1 is taken (and for habit).
-        Binding("f1,question_mark", "help", "Help", key_display="F1", id="help"),
+        Binding("f1,question_mark", "help", "Help", key_display="f1", id="help"),
         Binding("q", "quit_wizard", "Quit", id="quit"),
     ]
 

@@ -40,9 +40,9 @@ class ChainList(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="down"),
         Binding("k", "cursor_up", "Up", show=False, id="up"),
+        Binding("e", "edit", "Edit", id="chain.edit"),
         Binding("a,insert", "add", "Add", key_display="a", id="chain.add"),
         Binding("x,delete", "remove", "Del", key_display="x", id="chain.remove"),
-        Binding("e", "edit", "Edit", id="chain.edit"),
         # Enter opens what has the cursor, on every screen (here: the entry's argument).
         Binding("enter", "edit", "Edit", show=False, id="enter"),
         Binding("K", "move(-1)", "Move", key_display="K/J", id="chain.move_up"),
