@@ -10,7 +10,6 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-
 KEYS = """\
 Keys: each means one thing on every screen.
   n / b         next / back            s      skip a stage (asks if you changed it)
