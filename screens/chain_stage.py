@@ -215,5 +215,5 @@ class ChainStageScreen(WizardScreen):
                     self.session.accept(f)
                 self.finish(Action.NEXT)
 
-        text = "\n".join(f"X DANGER {f.code}: {f.message}" for f in blocking)
+        text = "\n".join(f"X DANGER: {f.message}" for f in blocking)
         self.app.push_screen(ConfirmScreen(f"{text}\n\nAccept this risk and go on?"), done)

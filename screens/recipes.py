@@ -27,11 +27,12 @@ from pfwizard.session import Session
 from tui.flow import Action
 from tui.stage import WizardScreen
 
-# Seed 000's pattern as the admin found it on the forum, without the /i flag (in a Postfix
-# regexp table /i turns case-insensitivity OFF).
-SEED000_TABLE = ("# Cisco Secure Email Threat Defense: DMARC reporters without DNS (seed 000)\n"
-                 "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/ PERMIT\n")
-SEED000_SENDER = "MAILER-DAEMON@esa4.commscope.iphmx.com"
+# The pattern as admins share it on the MiaB forum, without the /i flag (in a Postfix
+# regexp table /i turns case-insensitivity OFF).  The comment line lands in the admin's table.
+CISCO_ALLOWLIST = ("# Cisco Secure Email Threat Defense: DMARC reporters without DNS\n"
+                   "/esa[0-9]*\\.?[acehimnops0-9]*[-]?[0-9]*\\.?[acps23]*\\.iphmx\\.com/ "
+                   "PERMIT\n")
+CISCO_SENDER = "MAILER-DAEMON@esa4.commscope.iphmx.com"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,6 @@ PROBE = (Field("sender", "Probe sender", default=lambda s: ""),
 @dataclass(frozen=True)
 class Recipe:
     id: str
-    seed: str
     fields: tuple[Field, ...]
     build: Callable[[MainCf, Session, dict[str, str], str | None], Proposal]
     """(config, session, inputs, placement or None for the recipe's default) -> Proposal."""
@@ -101,25 +101,25 @@ def _forged(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposa
 
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("allowlist-unresolved-senders", "seed 000",
+    Recipe("allowlist-unresolved-senders",
            (Field("table", "Allowlist (regexp table)", area=True,
-                  default=lambda s: SEED000_TABLE),
-            Field("sender", "Probe sender", default=lambda s: SEED000_SENDER), PROBE[1]),
+                  default=lambda s: CISCO_ALLOWLIST),
+            Field("sender", "Probe sender", default=lambda s: CISCO_SENDER), PROBE[1]),
            _allowlist),
-    Recipe("reject-own-domain-senders", "seed 001",
+    Recipe("reject-own-domain-senders",
            (Field("domains", "Your domains", default=_box_domains,
                   placeholder="read from virtual_mailbox_domains"), *PROBE),
            _own_domains),
-    Recipe("helo-dnsbl", "seed 002",
+    Recipe("helo-dnsbl",
            (Field("unknown", "reject_unknown_helo_hostname (yes/no)", default=lambda s: "no"),
             Field("dnsbls", "DNS blocklists", default=lambda s: "zen.spamhaus.org"),
             Field("rhsbls", "Domain blocklists", default=lambda s: "dbl.spamhaus.org"),
             *PROBE),
            _helo),
-    Recipe("opendmarc", "seed 003",
+    Recipe("opendmarc",
            (Field("socket", "OpenDMARC socket", default=lambda s: "inet:127.0.0.1:8893"),),
            _opendmarc),
-    Recipe("forged-local-senders", "seed 004",
+    Recipe("forged-local-senders",
            (Field("addresses", "Real mailboxes and aliases (one per line)", area=True,
                   placeholder="user@example.com"),),
            _forged),
@@ -134,7 +134,7 @@ class RecipesScreen(WizardScreen):
     """Pick a recipe; Enter opens its form; the form's proposal goes to Review."""
 
     STEP_ID = "recipes"
-    HELP = ("Recipes: five real admins' fixes (the seeds), each as a guided change. Pick one "
+    HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided change. Pick one "
             "with the arrows and Enter; fill its inputs; F4 cycles where it goes (each "
             "placement's risk is shown); F2 puts it into the wizard's lists and tables and "
             "opens Review. Nothing is written before Apply.")
@@ -163,7 +163,7 @@ class RecipesScreen(WizardScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
-        yield OptionList(*(f"{i}. {recipes.RECIPES[r.id]} ({r.seed})"
+        yield OptionList(*(f"{i}. {recipes.RECIPES[r.id]}"
                            for i, r in enumerate(RECIPES, 1)), id="recipe-list")
         yield VerticalScroll(id="recipe-form")
         with VerticalScroll(id="recipe-preview"):

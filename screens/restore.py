@@ -103,7 +103,7 @@ def conflicts_table(plan: RestorePlan) -> Table:
             next((repr(p.current) for p in plan.parameters + plan.master_options
                   if p.intent.name == c.parameter), "(see below)"))
         yours = c.operation.describe() if c.operation is not None else c.message
-        table.add_row(Text(f"{c.parameter}:\n{now}"), Text(f"! [{c.kind.value}] {yours}"))
+        table.add_row(Text(f"{c.parameter}:\n{now}"), Text(f"! {yours}"))
         table.add_row(Text(""), Text(c.message, style="italic"))
     return table
 

@@ -161,3 +161,24 @@ def test_what_cannot_be_read_is_exit_2_never_drift(tmp_path):
         assert res.stderr.startswith(f"pfwizard: cannot read {config_dir}/pfwizard/")
         assert "permission denied; run it with sudo" in res.stderr
         assert "internal error" not in res.stderr
+
+
+def test_a_copy_of_ones_own_needs_no_sudo(tmp_path, capsys):
+    import argparse
+
+    from pfwizard import preflight
+
+    mine, roots = tmp_path / "mine", tmp_path / "roots"
+    mine.mkdir()
+    roots.mkdir()
+    os.chown(mine, 65534, 65534)
+    args = argparse.Namespace(config_dir=str(mine), dry_run=False)
+    os.seteuid(65534)
+    try:
+        assert preflight.not_root("apply", args) is None
+        args.config_dir = str(roots)
+        assert preflight.not_root("apply", args) == exitcodes.REFUSED
+        assert preflight.not_root("status", args) is None
+    finally:
+        os.seteuid(0)
+    assert capsys.readouterr().err == f"pfwizard changes {roots}: run it with sudo\n"

@@ -86,7 +86,7 @@ async def test_open_relay_blocks_next_and_cannot_be_accepted(tmp_path):
         await pilot.press("j", "j", "x")
         assert "reject_unauth_destination" not in app.session.chain(lst.param).names()
         await pilot.pause(0.2)  # the panel follows the list a moment later (coalesced)
-        assert "open-relay" in text_of(app, "#danger")
+        assert "reject_unauth_destination" in text_of(app, "#danger")
         assert "Cannot be accepted" in text_of(app, "#danger")
         await pilot.press("n")
         await pilot.pause()

@@ -66,5 +66,5 @@ def describe(plan: RestorePlan) -> list[str]:
         lines.append(f"note: {note}")
     if plan.conflicts:
         lines.append("conflicts (pfwizard does not guess):")
-        lines += [f"    [{c.kind.value}] {c}" for c in plan.conflicts]
+        lines += [f"    {c}" for c in plan.conflicts]
     return lines
