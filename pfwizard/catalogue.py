@@ -190,7 +190,8 @@ _PERMIT_SKIPS = ("it ends this list: every check after it in the same list is sk
                  "whoever it lets through")
 _TABLE_RISK = (
     "Whatever the table answers is final for this list: an OK or PERMIT entry skips every "
-    "later check in this list (allowlisted senders also skip the blocklists after it), a REJECT entry refuses mail. A table that does not exist, or a "
+    "later check in this list (allowlisted senders also skip the blocklists after it), a "
+    "REJECT entry refuses mail. A table that does not exist, or a "
     "hash table whose .db was not rebuilt with postmap, makes smtpd answer 451 4.3.5 to "
     "everyone reaching this point."
 )

@@ -134,8 +134,8 @@ class RecipesScreen(WizardScreen):
     """Pick a recipe; Enter opens its form; the form's proposal goes to Review."""
 
     STEP_ID = "recipes"
-    HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided change. Pick one "
-            "with the arrows and Enter; fill its inputs; F4 cycles where it goes (each "
+    HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided "
+            "change. Pick one with the arrows and Enter; fill its inputs; F4 cycles where it goes (each "
             "placement's risk is shown); F2 puts it into the wizard's lists and tables and "
             "opens Review. Nothing is written before Apply.")
     BINDINGS: ClassVar[list[BindingType]] = [
