@@ -136,8 +136,8 @@ class RecipesScreen(WizardScreen):
     STEP_ID = "recipes"
     HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided "
             "change. Pick one with the arrows and Enter; fill its inputs; F4 cycles where it "
-            "goes (each placement's risk is shown); F2 puts it into the wizard's lists and tables and "
-            "opens Review. Nothing is written before Apply.")
+            "goes (each placement's risk is shown); F2 puts it into the wizard's lists and "
+            "tables and opens Review. Nothing is written before Apply.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2,ctrl+s", "use", "Use", key_display="F2", id="save"),
         Binding("f4", "cycle_placement", "Placement", id="recipes.placement"),
