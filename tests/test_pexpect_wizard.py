@@ -95,7 +95,7 @@ def test_open_relay_is_stopped(tmp_path, term):
         t.press("l")  # the relay list: permit_sasl_authenticated, permit_mynetworks, reject_...
         t.wait_for("smtpd_relay_restrictions", "reject_unauth_destination")
         t.press("j", "j", "x")
-        t.wait_for("open-relay")
+        t.wait_for("X DANGER", "open relay")
         t.press("n")
         t.wait_for("cannot go on")
         t.press("q")  # edits not applied: asks first
