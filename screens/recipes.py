@@ -157,6 +157,8 @@ class RecipesScreen(WizardScreen):
         super().__init__()
         self.current: Recipe | None = None
         self.fields: dict[str, Input | TextArea] = {}
+        self.defaults: dict[str, str] = {}
+        """What the form opened with (escape asks only when the admin typed something)."""
         self.placement: str | None = None
         self.proposal: Proposal | None = None
         self.error = ""
@@ -188,10 +190,11 @@ class RecipesScreen(WizardScreen):
         form = self.query_one("#recipe-form", VerticalScroll)
         form.display = True
         await form.remove_children()
-        self.fields = {}
+        self.fields, self.defaults = {}, {}
         rows = []
         for f in self.current.fields:
             value = f.default(self.session)
+            self.defaults[f.id] = value
             widget: Any = (TextArea(value, id=f"field-{f.id}", soft_wrap=False) if f.area else
                            Input(value, placeholder=f.placeholder, id=f"field-{f.id}"))
             self.fields[f.id] = widget
@@ -285,6 +288,18 @@ class RecipesScreen(WizardScreen):
         self.finish(Action.GOTO, "review")
 
     def action_back(self) -> None:
+        if self.current is not None and self.inputs() != self.defaults:
+            from screens.confirm import ConfirmScreen
+
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.defaults = self.inputs()
+                    self.action_back()
+
+            self.app.push_screen(ConfirmScreen(
+                "Discard what you typed in this recipe? Nothing of it is kept.",
+                yes="discard", no="keep editing"), done)
+            return
         if self.current is not None:
             self.current, self.proposal = None, None
             self.fields = {}
