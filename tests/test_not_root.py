@@ -129,7 +129,10 @@ def test_read_only_commands_work_unprivileged(tmp_path):
     explain = as_nobody(config_dir, state_dir, "explain", line)
     assert explain.returncode == exitcodes.OK, explain
     assert "reject_unknown_sender_domain" in explain.stdout
-    for res in (status, check, dry, listed, explain):
+    demo = as_nobody(config_dir, state_dir, "demo", "--print")
+    assert demo.returncode == exitcodes.OK, demo
+    assert "smtpd_sender_restrictions" in demo.stdout
+    for res in (status, check, dry, listed, explain, demo):
         assert "Traceback" not in res.stderr and "internal error" not in res.stderr
 
 

@@ -97,6 +97,8 @@ async def test_question_mark_opens_help_as_f1_does(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         assert "Apply" in app.screen.screen_help
+        shown = "\n".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "w             apply" in shown and "? or f1" in shown  # the key list
         await pilot.press("question_mark")  # closes it again, like F1
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
