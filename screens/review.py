@@ -79,6 +79,12 @@ class ReviewScreen(WizardScreen):
 
     plan: Any = None
     error: str = ""
+    answered = False
+    """Apply was asked for by an answers file: the admin decided beforehand, no question."""
+
+    def answer(self, ops: list[dict[str, object]], action: str) -> None:
+        self.answered = action == "apply"
+        super().answer(ops, action)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -149,6 +155,9 @@ class ReviewScreen(WizardScreen):
         if never:
             self.notify(f"X DANGER, refusing to apply: {never[0].message}", severity="error",
                         timeout=8)
+            return
+        if self.answered and not blocking:
+            self._go()  # a danger still needs its own "accept" in the answers, or a human
             return
         from screens.confirm import ConfirmScreen
 

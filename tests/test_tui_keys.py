@@ -307,3 +307,20 @@ async def test_toggles_say_what_they_did(tmp_path):
         await pilot.press("v")
         await pilot.pause()
         assert any("Confirm-or-revert is now on" in n.message for n in app._notifications)
+
+
+async def test_an_answers_file_applies_without_the_question(tmp_path):
+    from screens.apply import ApplyScreen
+
+    answers = {"review": {"ops": [{"set": "smtpd_helo_required", "value": "yes"}],
+                          "action": "apply"}}
+    app = make_app(tmp_path, start="review", answers=answers)
+    app._engine = FakeEngine(app.session.engine())
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(20):
+            await pilot.pause()
+            if isinstance(app.screen, ApplyScreen):
+                break
+        assert isinstance(app.screen, ApplyScreen)
+        await app.workers.wait_for_complete()
+    assert len(app._engine.applied) == 1
