@@ -42,7 +42,7 @@ class DoneScreen(WizardScreen):
             self.set_interval(1.0, self._tick)
         self.refresh_view()
         super().on_mount()
-        # tuix hook (issue 7): after a recipe's Apply, probe with its sample addresses at
+        # After a recipe's Apply, probe with its sample addresses at
         # once (not while a confirm-or-revert countdown needs this screen's y).
         if (getattr(res, "ok", False) and self.wizard.probe_sample
                 and self.remaining is None):
@@ -92,7 +92,7 @@ class DoneScreen(WizardScreen):
         self.confirmed = True
         self.refresh_view()
 
-    def action_probe(self) -> None:  # tuix hook
+    def action_probe(self) -> None:
         from screens.probe import ProbeScreen
 
         self.app.push_screen(ProbeScreen())
