@@ -129,10 +129,18 @@ def test_read_only_commands_work_unprivileged(tmp_path):
     explain = as_nobody(config_dir, state_dir, "explain", line)
     assert explain.returncode == exitcodes.OK, explain
     assert "reject_unknown_sender_domain" in explain.stdout
+    profile = tmp_path / "profile.yaml"
+    profile.write_text('version: 1\nparameters:\n  smtpd_helo_required:\n    value: "no"\n')
+    profile.chmod(0o644)
+    before = snapshot(tmp_path)
+    dry_apply = as_nobody(config_dir, state_dir, "apply", "--dry-run", str(profile))
+    assert dry_apply.returncode == exitcodes.CHANGED, dry_apply
+    assert "-smtpd_helo_required = yes" in dry_apply.stdout
+    assert snapshot(tmp_path) == before
     demo = as_nobody(config_dir, state_dir, "demo", "--print")
     assert demo.returncode == exitcodes.OK, demo
     assert "smtpd_sender_restrictions" in demo.stdout
-    for res in (status, check, dry, listed, explain, demo):
+    for res in (status, check, dry, listed, explain, dry_apply, demo):
         assert "Traceback" not in res.stderr and "internal error" not in res.stderr
 
 
