@@ -249,7 +249,9 @@ class _Context:
             where = f" on {svc.label}" if svc is not None else ""
             param = "smtpd_relay_restrictions"
             if postfix_refuses_relay(params):
-                body = ("neither smtpd_relay_restrictions nor smtpd_recipient_restrictions has "
+                # Said in words: the finding's code is not shown to the admin.
+                body = ("open relay: neither smtpd_relay_restrictions nor "
+                        "smtpd_recipient_restrictions has "
                         "a working reject_unauth_destination (or defer_unauth_destination, "
                         "reject, defer). Postfix refuses to run like this: smtpd dies on every "
                         "connection, clients get no greeting at all, and a reload does not "

@@ -190,8 +190,8 @@ _PERMIT_SKIPS = ("it ends this list: every check after it in the same list is sk
                  "whoever it lets through")
 _TABLE_RISK = (
     "Whatever the table answers is final for this list: an OK or PERMIT entry skips every "
-    "later check in this list (seed 000's warning: allowlisted senders also skip the "
-    "blocklists after it), a REJECT entry refuses mail. A table that does not exist, or a "
+    "later check in this list (allowlisted senders also skip the blocklists after it), a "
+    "REJECT entry refuses mail. A table that does not exist, or a "
     "hash table whose .db was not rebuilt with postmap, makes smtpd answer 451 4.3.5 to "
     "everyone reaching this point."
 )
@@ -366,7 +366,7 @@ _add("reject_non_fqdn_hostname", H, N, Effect.REJECTS, "1.0", _C,
      "Old name of reject_non_fqdn_helo_hostname.", alias_of="reject_non_fqdn_helo_hostname")
 _add("reject_unknown_helo_hostname", H, N, Effect.REJECTS, "2.3", _C,
      "Rejects clients whose HELO name has no DNS A or MX record. Real senders with broken "
-     "DNS are rejected (seed 000: Cisco's DMARC reporters), and a DNS outage turns it into "
+     "DNS are rejected (e.g. Cisco's DMARC reporters), and a DNS outage turns it into "
      "450 for everyone.", "Reject a HELO/EHLO name that does not resolve.", dns=True)
 _add("reject_unknown_hostname", H, N, Effect.REJECTS, "1.0", _C,
      "Old name of reject_unknown_helo_hostname: rejects real senders whose HELO name does "
@@ -402,7 +402,7 @@ _add("reject_non_fqdn_sender", S, N, Effect.REJECTS, "1.0", _I,
      "Reject a sender address whose domain is not fully qualified.")
 _add("reject_unknown_sender_domain", S, N, Effect.REJECTS, "2.3", _C,
      "Rejects senders whose domain has no DNS A or MX record. Real senders with broken DNS "
-     "are rejected (seed 000: Cisco's DMARC reports from MAILER-DAEMON@esa4...iphmx.com get "
+     "are rejected (e.g. Cisco's DMARC reports from MAILER-DAEMON@esa4...iphmx.com get "
      "450 'Domain not found'), and a DNS outage answers 450 to everyone.",
      "Reject a sender domain that has no DNS address or mail server.", dns=True)
 _add("reject_unknown_address", S, N, Effect.REJECTS, "2.3", _C,

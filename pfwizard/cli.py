@@ -138,6 +138,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pfwizard: interrupted", file=sys.stderr)
         return 130
+    except PermissionError as exc:
+        # A file this user may not read (pfwizard run without sudo): a permission problem,
+        # exit 2, never 1 (status's "drift"); the commands that write stopped before this.
+        where = exc.filename or "a file pfwizard needs"
+        print(f"pfwizard: cannot read {where}: permission denied; run it with sudo",
+              file=sys.stderr)
+        return exitcodes.ERROR
     except Exception as exc:
         # Last resort only: bad input is turned into a one-line error where it is read
         # (pfwizard.inputs and the readers); reaching this is a bug, said as one.

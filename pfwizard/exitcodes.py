@@ -9,7 +9,8 @@ FINDINGS = 1
 """``check``: a danger finding; ``status``: drift (customisations missing, a failed hook run,
 an interrupted change, ...); ``explain``: some reject not explained."""
 ERROR = 2
-"""Bad command line, or the configuration could not be read (message names file and line)."""
+"""Bad command line, or the configuration could not be read (message names file and line),
+also for lack of permission (a read-only command run without sudo): never 1."""
 FAILED = 3
 """A write was attempted and failed; everything was rolled back to the previous config."""
 REFUSED = 4
@@ -25,7 +26,7 @@ MEANINGS: dict[int, str] = {
     FINDINGS: "check: a danger finding; status: drift found; explain: some reject not "
               "explained",
     ERROR: "usage error, or the configuration could not be read (the message names file "
-           "and line)",
+           "and line; also a file only root may read)",
     FAILED: "a change was written, failed and was rolled back: the previous configuration "
             "is in force",
     REFUSED: "refused, nothing written (an open relay or another blocked finding, validation "

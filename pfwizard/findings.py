@@ -44,10 +44,11 @@ class Finding:
     """Whether an admin may knowingly accept it; an open relay is never acceptable."""
 
     def __str__(self) -> str:
+        # The code is an id for --json and tests; the admin reads where and why.
         where = self.parameter or ""
         if self.entry:
             where += f" [{self.entry}]"
-        prefix = f"{self.severity.value.upper()} {self.code}"
+        prefix = self.severity.value.upper()
         return f"{prefix}: {where}: {self.message}" if where else f"{prefix}: {self.message}"
 
 

@@ -111,6 +111,15 @@ def shipped_chains(release: str) -> Mapping[str, str] | None:
     return RELEASE_CHAINS[max(known)] if known else None
 
 
+def _exists(path: Path) -> bool:
+    """Like ``path.exists()``, but a path a normal user may not look into (``/root`` is
+    0700) is simply not there for them, instead of a PermissionError."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def find_checkout(path: str | Path | None = None) -> Path | None:
     """The admin's MiaB checkout: ``path``, else $PFWIZARD_MIAB_DIR, else ~root/mailinabox."""
     if path is not None:
@@ -119,7 +128,7 @@ def find_checkout(path: str | Path | None = None) -> Path | None:
     if env:
         return Path(env)
     for candidate in DEFAULT_CHECKOUTS:
-        if (candidate / ".git").exists():
+        if _exists(candidate / ".git"):
             return candidate
     return None
 
@@ -127,7 +136,7 @@ def find_checkout(path: str | Path | None = None) -> Path | None:
 def installed_release(path: str | Path | None = None) -> str | None:
     """What ``git describe`` says in the MiaB checkout (e.g. ``v75``); None if unknown."""
     checkout = find_checkout(path)
-    if checkout is None or not checkout.exists():
+    if checkout is None or not _exists(checkout):
         return None
     try:
         res = subprocess.run(

@@ -1,5 +1,10 @@
-"""What every command does first with the state directory, before reading anything else.
+"""What every command does first, before reading anything else.
 
+0. A command that changes the configuration needs root (``needs_root``): without it, one
+   line says so and pfwizard exits 4 before reading anything.  The commands that only read
+   (``check``, ``explain``, ``status``, ``restore --dry-run``, ``rollback --list``...) work
+   for anyone who can read the files; what they cannot read is exit 2, never 1 (which
+   ``status`` uses for drift: monitoring running it unprivileged must not see a false alarm).
 1. The state directory must be root's own (``statedir.verify``); else refuse, exit 4.
 2. A change left in progress (pfwizard killed between writing and reloading, the state
    directory full after main.cf was written) may be half-applied and live.  A command that
@@ -13,6 +18,7 @@ Only light modules load here: ``check`` must stay quick; the engine loads only t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -34,17 +40,59 @@ def _mutates(name: str, args: argparse.Namespace) -> bool:
     return False
 
 
+def needs_root(name: str, args: argparse.Namespace) -> bool:
+    """True for a command that writes the configuration (or could: the wizard, the
+    interactive rollback), false for those that only read."""
+    if name in ("demo", "check", "explain", "status"):
+        return False
+    if name == "wizard":
+        return True  # its Apply writes, whatever --dry-run says
+    if name == "rollback" and (getattr(args, "list", False) or getattr(args, "show", None)):
+        return False
+    if name == "rollback" and not getattr(args, "to", None):
+        return True  # --confirm, or the journal browser, whose enter restores
+    return not getattr(args, "dry_run", False)  # apply, restore, rollback --to
+
+
+def _own_copy(config_dir: Path) -> bool:
+    """A configuration directory the caller owns (a copy to try things on): changing it
+    needs no root, and nothing is reloaded for it (no running Postfix reads it)."""
+    try:
+        return os.geteuid() != 0 and config_dir.stat().st_uid == os.geteuid()
+    except OSError:
+        return False
+
+
+def not_root(name: str, args: argparse.Namespace) -> int | None:
+    """Exit 4 with one line when ``name`` would change the configuration without root."""
+    if os.geteuid() == 0 or not needs_root(name, args):
+        return None
+    config_dir = Path(getattr(args, "config_dir", None) or "/etc/postfix")
+    if _own_copy(config_dir):
+        return None
+    print(f"pfwizard changes {config_dir}: run it with sudo", file=sys.stderr)
+    return exitcodes.REFUSED
+
+
 def before(name: str, args: argparse.Namespace) -> int | None:
     """None: go on with the command; else the exit code to stop with (message printed)."""
+    stop = not_root(name, args)
+    if stop is not None:
+        return stop
     if name not in USES_STATE_DIR:
         return None
     state_dir = Path(getattr(args, "state_dir", None) or "/var/lib/pfwizard")
     config_dir = Path(getattr(args, "config_dir", None) or "/etc/postfix")
     try:
         exists = statedir.verify(state_dir)
-    except statedir.UnsafeStateDir as exc:
-        if name == "check" and isinstance(exc, statedir.NoAccess):
+    except statedir.NoAccess as exc:
+        if name == "check":
             return None  # check works for anyone; the journal is root's business
+        # Reading only, and not allowed to read: a permission problem (exit 2), not a
+        # refusal and never drift.
+        print(f"pfwizard: {exc}", file=sys.stderr)
+        return exitcodes.ERROR
+    except statedir.UnsafeStateDir as exc:
         print(f"pfwizard: {exc}", file=sys.stderr)
         return exitcodes.REFUSED
     if not exists or name == "wizard":

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
 from pfwizard.session import OWN_TABLE_DIR, RestrictionInfo, Session, candidates
+from screens.confirm import leave_editor
 from tui.theme import SEVERITY_STYLE
 
 
@@ -34,7 +35,7 @@ def suggested_argument(session: Session, info: RestrictionInfo, list_key: str) -
 
 class AddRestrictionScreen(ModalScreen["Item | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="add.cancel"),
+        Binding("escape", "cancel", "Cancel", id="cancel"),
         Binding("down", "to_list", "List", show=False, id="add.to_list"),
     ]
     HELP = ("Type to filter the restrictions valid in this list. down/tab moves to the list, "
@@ -48,6 +49,8 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         self.all = candidates(list_key)
         self.shown: list[RestrictionInfo] = list(self.all)
         self.picked: RestrictionInfo | None = None
+        self.suggested = ""
+        """The argument pfwizard proposed (escape asks only when the admin changed it)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -125,7 +128,7 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         arg = self.query_one("#arg", Input)
         arg.disabled = False
         arg.placeholder = f"argument for {info.name} ({info.arg_kind or 'one word'})"
-        arg.value = suggested_argument(self.session, info, self.list_key)
+        arg.value = self.suggested = suggested_argument(self.session, info, self.list_key)
         arg.focus()
 
     def _finish(self, arg: str) -> None:
@@ -144,4 +147,7 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         self.dismiss(item)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        arg = self.query_one("#arg", Input)
+        typed = self.picked is not None and arg.value.strip() != self.suggested
+        what = f"{self.picked.name} and the argument you typed" if self.picked else ""
+        leave_editor(self, typed, what, None)

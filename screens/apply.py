@@ -33,7 +33,8 @@ class ApplyScreen(WizardScreen):
             "postfix check, reloads Postfix and checks it answers. Any failure restores the "
             "backup. n goes on when it is finished.")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n,enter", "next", "Next", id="apply.next"),
+        Binding("n", "next", "Next", id="next"),
+        Binding("enter", "next", "Next", show=False, id="enter"),
     ]
     finished = False
 

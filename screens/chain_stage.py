@@ -18,7 +18,7 @@ from textual.widgets import OptionList, Static
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
 from pfwizard.session import LIST_OF_PARAM, STAGE_PARAMS, split_table
-from tui.flow import Action
+from tui.flow import Action, step
 from tui.stage import WizardScreen
 from tui.widgets.chain_list import ChainList
 from tui.widgets.risk_panel import RiskPanel
@@ -29,16 +29,16 @@ class ChainStageScreen(WizardScreen):
     INTRO: ClassVar[str] = ""
     MILTERS: ClassVar[bool] = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "next", "Next/Back", key_display="n/b", id="stage.next"),
-        Binding("b", "back", "Back", show=False, id="stage.back"),
+        Binding("n", "next", "Next/Back", key_display="n/b", id="next"),
+        Binding("b", "back", "Back", show=False, id="back"),
         Binding("s", "skip", "Skip", id="stage.skip"),
         # Shown on the parameter line instead (the footer must fit 80 columns).
         Binding("l", "cycle_list", "List", show=False, id="stage.list"),
-        # tuix hook (issue 7): the seeds' recipes from any chain stage (F1 help names it).
-        Binding("c", "recipes", "Recipes", show=False, id="stage.recipes"),
+        # The recipes from any chain stage (F1 help names it).
+        Binding("c", "recipes", "Recipes", show=False, id="recipes"),
     ]
 
-    def action_recipes(self) -> None:  # tuix hook
+    def action_recipes(self) -> None:
         self.finish(Action.GOTO, "recipes")
 
     def compose(self) -> ComposeResult:
@@ -171,8 +171,30 @@ class ChainStageScreen(WizardScreen):
         self.finish(Action.BACK)
 
     def action_skip(self) -> None:
-        self.session.revert(STAGE_PARAMS[self.STEP_ID])
-        self.finish(Action.SKIP)
+        """Skip leaves this stage's lists as they were read: with edits made here, ask
+        first (keep them and go on, or discard them), never throw them away silently."""
+        if not self.session.dirty(self.STEP_ID):
+            self.finish(Action.SKIP)
+            return
+        from screens.choice import ChoiceScreen
+
+        def done(choice: str | None) -> None:
+            if choice == "keep":
+                self.action_next()
+            elif choice == "discard":
+                self.session.revert(STAGE_PARAMS[self.STEP_ID])
+                self.app.notify(f"{title}: your changes were discarded (z on any stage "
+                                "brings them back).", timeout=6)
+                self.finish(Action.SKIP)
+
+        title = step(self.STEP_ID).title
+        edited = ", ".join(p for p in STAGE_PARAMS[self.STEP_ID] if p in self.session.edits)
+        self.app.push_screen(ChoiceScreen(
+            f"You changed {edited} on this stage. Skip the {title} stage?", [
+                ("keep", "Keep my changes and go on"),
+                ("discard", f"Discard my {title} changes and go on"),
+                ("stay", "Stay on this stage"),
+            ]), done)
 
     def action_next(self) -> None:
         blocking = self.session.blocking(STAGE_PARAMS[self.STEP_ID])
@@ -193,5 +215,5 @@ class ChainStageScreen(WizardScreen):
                     self.session.accept(f)
                 self.finish(Action.NEXT)
 
-        text = "\n".join(f"X DANGER {f.code}: {f.message}" for f in blocking)
+        text = "\n".join(f"X DANGER: {f.message}" for f in blocking)
         self.app.push_screen(ConfirmScreen(f"{text}\n\nAccept this risk and go on?"), done)

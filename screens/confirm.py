@@ -1,8 +1,12 @@
-"""A yes/no question (y / n, or enter / escape)."""
+"""A yes/no question: y for yes, escape for no.
+
+``n`` is not "no" here: everywhere else it means Next, and an admin walking the stages with
+``n`` must never answer a question by habit (escape, the safe answer, is the same everywhere).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,20 +17,37 @@ from textual.widgets import Footer, Static
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y", "answer(True)", "Yes", id="yes"),
+        Binding("escape", "answer(False)", "No", id="cancel"),
     ]
-    HELP = "Answer y for yes, n or escape for no."
+    HELP = "Answer y for yes, escape for no."
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, yes: str = "yes", no: str = "no") -> None:
+        """``yes``, ``no``: what each answer does, in words ("apply now", "back")."""
         super().__init__()
         self.question = question
+        self.yes, self.no = yes, no
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.question, markup=False)
-            yield Static("y: yes   n: no", classes="hint")
+            yield Static(f"y: {self.yes}   esc: {self.no}", classes="hint", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def leave_editor(screen: ModalScreen[Any], typed: bool, what: str, result: Any) -> None:
+    """Escape in an editor: leave at once when nothing was typed, else ask first, so a
+    slip of the finger never throws away lines the admin typed."""
+    if not typed:
+        screen.dismiss(result)
+        return
+
+    def done(yes: bool | None) -> None:
+        if yes:
+            screen.dismiss(result)
+
+    screen.app.push_screen(ConfirmScreen(f"Discard {what}? Nothing of it is kept.",
+                                         yes="discard", no="keep editing"), done)

@@ -21,11 +21,12 @@ class DoneScreen(WizardScreen):
             "countdown ends; otherwise it is rolled back by itself (even if this session "
             "dies). pfwizard rollback restores any earlier state.")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "keep", "Keep change", id="done.keep"),
-        Binding("r", "history", "History", id="done.history"),
-        Binding("p", "probe", "Probe", id="done.probe"),  # tuix hook (issue 7)
-        Binding("h", "install_hook", "Restore hook", id="done.hook"),
-        Binding("enter", "quit_wizard", "Quit", show=False, id="done.quit"),
+        Binding("y", "keep", "Keep change", id="yes"),
+        Binding("r", "history", "History", id="history"),
+        # F5 runs the live probe here and on the probe screen (p is milter_protocol).
+        Binding("f5,ctrl+r", "probe", "Probe", key_display="F5", id="probe"),
+        Binding("i", "install_hook", "Restore hook", id="install_hook"),
+        Binding("enter", "quit_wizard", "Quit", show=False, id="enter"),
     ]
     remaining: int | None = None
     confirmed = False
@@ -34,7 +35,7 @@ class DoneScreen(WizardScreen):
     hook_installed = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # h is offered only where it can do something: not in the demo, not once installed.
+        # i is offered only where it can do something: not in the demo, not once installed.
         if action == "install_hook":
             return not self.session.demo and not self.hook_installed
         return True
@@ -52,7 +53,7 @@ class DoneScreen(WizardScreen):
             self.set_interval(1.0, self._tick)
         self.refresh_view()
         super().on_mount()
-        # tuix hook (issue 7): after a recipe's Apply, probe with its sample addresses at
+        # After a recipe's Apply, probe with its sample addresses at
         # once (not while a confirm-or-revert countdown needs this screen's y).
         if (getattr(res, "ok", False) and self.wizard.probe_sample
                 and self.remaining is None):
@@ -79,7 +80,7 @@ class DoneScreen(WizardScreen):
             text.append("Every file was put back; the previous configuration is in force.\n")
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
-        text.append("Live SMTP probe of this box (never delivers anything): p\n")  # tuix
+        text.append("Live SMTP probe of this box (never delivers anything): F5\n")
         self._hook_lines(text)
         if self.remaining is not None:
             if self.confirmed:
@@ -110,7 +111,7 @@ class DoneScreen(WizardScreen):
             text.append("After a Mail-in-a-Box upgrade your customisations stay lost until "
                         "pfwizard restore runs: the restore hook is not installed.\n",
                         style="bold yellow")
-            text.append("Press h to install it (it runs pfwizard restore after every "
+            text.append("Press i to install it (it runs pfwizard restore after every "
                         "upgrade).\n")
             return
         text.append(f"Restore hook installed ({hook.kind}: {hook.path}). ")
@@ -168,7 +169,7 @@ class DoneScreen(WizardScreen):
         self.confirmed = True
         self.refresh_view()
 
-    def action_probe(self) -> None:  # tuix hook
+    def action_probe(self) -> None:
         from screens.probe import ProbeScreen
 
         self.app.push_screen(ProbeScreen())

@@ -13,11 +13,12 @@ from textual.widgets import Footer, Input, Static
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session, argument_count
+from screens.confirm import leave_editor
 
 
 class EditArgumentScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="edit.cancel")]
+        Binding("escape", "cancel", "Cancel", id="cancel")]
     HELP = ("Edit the argument and press enter. One word: no spaces, commas or control "
             "characters (Postfix would read them as further restrictions).")
 
@@ -55,4 +56,5 @@ class EditArgumentScreen(ModalScreen[bool]):
         self.dismiss(True)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        typed = any(i.value.strip() != (self.item.arg or "") for i in self.query(Input))
+        leave_editor(self, typed, f"the new argument of {self.item.name}", False)

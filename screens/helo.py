@@ -25,5 +25,11 @@ class HeloScreen(ChainStageScreen):
 
     def action_toggle_required(self) -> None:
         now = (self.session.value("smtpd_helo_required") or "no").strip().lower()
-        self.session.set_value("smtpd_helo_required", "no" if now == "yes" else "yes")
+        new = "no" if now == "yes" else "yes"
+        self.session.set_value("smtpd_helo_required", new)
         self.refresh_view()
+        # A one-key change must say what it changed (the parameter line is easy to miss).
+        what = ("clients must now send HELO/EHLO before MAIL FROM" if new == "yes" else
+                "clients may now send MAIL FROM without HELO/EHLO")
+        self.notify(f"smtpd_helo_required = {new}: {what} (h again or z undoes it)",
+                    timeout=6)

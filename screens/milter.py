@@ -72,6 +72,8 @@ class MilterScreen(ChainStageScreen):
         nxt = values[(values.index(now) + 1) % len(values)] if now in values else values[0]
         self.session.set_value(param, nxt)
         self.refresh_view()
+        # A one-key change must say what it changed (the parameter line is easy to miss).
+        self.notify(f"{param} is now {nxt} (was {now}; z undoes it)", timeout=5)
 
     def action_cycle_action(self) -> None:
         self._cycle("milter_default_action", ACTIONS, "tempfail")

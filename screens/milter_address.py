@@ -11,11 +11,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from pfwizard.session import is_milter_address
+from screens.confirm import leave_editor
 
 
 class MilterAddressScreen(ModalScreen["str | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="milter_address.cancel")]
+        Binding("escape", "cancel", "Cancel", id="cancel")]
     HELP = "A milter address: inet:127.0.0.1:8891 or unix:/run/opendkim/opendkim.sock."
 
     def __init__(self, value: str) -> None:
@@ -45,4 +46,5 @@ class MilterAddressScreen(ModalScreen["str | None"]):
         self.dismiss(value)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        typed = self.query_one(Input).value.strip() not in (self.value, "inet:127.0.0.1:")
+        leave_editor(self, typed, "the milter address you typed", None)

@@ -32,8 +32,8 @@ class ProbeScreen(WizardScreen):
             "XCLIENT (smtpd_authorized_xclient_hosts); without it the result says what could "
             "not be shown. F5 (or Enter in a field) runs it; Esc goes back.")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5,ctrl+r", "probe", "Probe", key_display="F5", id="probe.run"),
-        Binding("escape", "back", "Back", id="probe.back"),
+        Binding("f5,ctrl+r", "probe", "Probe", key_display="F5", id="probe"),
+        Binding("escape", "back", "Back", id="cancel"),
     ]
     DEFAULT_CSS = """
     ProbeScreen .field { height: 1; }

@@ -27,7 +27,7 @@ from pfwizard.session import Session
 from tui.flow import Action
 from tui.stage import WizardScreen
 
-# The Cisco ESA DMARC reporters the forum thread named (seed 000), and the narrow pattern the
+# The Cisco ESA DMARC reporters the forum thread named, and the narrow pattern the
 # learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
 # table /i turns case-insensitivity OFF), so the table check finds nothing to fear in it.
 SEED000_SENDERS = ("MAILER-DAEMON@esa4.commscope.iphmx.com",
@@ -36,6 +36,8 @@ SEED000_SENDERS = ("MAILER-DAEMON@esa4.commscope.iphmx.com",
 SEED000_SENDER = SEED000_SENDERS[0]
 SEED000_TABLE = ("# Cisco Secure Email Threat Defense: DMARC reporters whose domain has no DNS\n"
                  f"/{allowlist.propose_pattern(SEED000_SENDERS)}/ PERMIT\n")
+CISCO_ALLOWLIST = SEED000_TABLE
+CISCO_SENDER = SEED000_SENDER
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,6 @@ PROBE = (Field("sender", "Probe sender", default=lambda s: ""),
 @dataclass(frozen=True)
 class Recipe:
     id: str
-    seed: str
     fields: tuple[Field, ...]
     build: Callable[[MainCf, Session, dict[str, str], str | None], Proposal]
     """(config, session, inputs, placement or None for the recipe's default) -> Proposal."""
@@ -114,25 +115,25 @@ def _forged(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposa
 
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("allowlist-unresolved-senders", "seed 000",
+    Recipe("allowlist-unresolved-senders",
            (Field("table", "Allowlist (regexp table)", area=True,
-                  default=lambda s: SEED000_TABLE),
-            Field("sender", "Probe sender", default=lambda s: SEED000_SENDER), PROBE[1]),
+                  default=lambda s: CISCO_ALLOWLIST),
+            Field("sender", "Probe sender", default=lambda s: CISCO_SENDER), PROBE[1]),
            _allowlist),
-    Recipe("reject-own-domain-senders", "seed 001",
+    Recipe("reject-own-domain-senders",
            (Field("domains", "Your domains", default=_box_domains,
                   placeholder="read from virtual_mailbox_domains"), *PROBE),
            _own_domains),
-    Recipe("helo-dnsbl", "seed 002",
+    Recipe("helo-dnsbl",
            (Field("unknown", "reject_unknown_helo_hostname (yes/no)", default=lambda s: "no"),
             Field("dnsbls", "DNS blocklists", default=lambda s: "zen.spamhaus.org"),
             Field("rhsbls", "Domain blocklists", default=lambda s: "dbl.spamhaus.org"),
             *PROBE),
            _helo),
-    Recipe("opendmarc", "seed 003",
+    Recipe("opendmarc",
            (Field("socket", "OpenDMARC socket", default=lambda s: "inet:127.0.0.1:8893"),),
            _opendmarc),
-    Recipe("forged-local-senders", "seed 004",
+    Recipe("forged-local-senders",
            (Field("addresses", "Real mailboxes and aliases (one per line)", area=True,
                   default=_box_mailboxes, placeholder="user@example.com"),),
            _forged),
@@ -147,14 +148,14 @@ class RecipesScreen(WizardScreen):
     """Pick a recipe; Enter opens its form; the form's proposal goes to Review."""
 
     STEP_ID = "recipes"
-    HELP = ("Recipes: five real admins' fixes (the seeds), each as a guided change. Pick one "
-            "with the arrows and Enter; fill its inputs; F4 cycles where it goes (each "
-            "placement's risk is shown); F2 puts it into the wizard's lists and tables and "
-            "opens Review. Nothing is written before Apply.")
+    HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided "
+            "change. Pick one with the arrows and Enter; fill its inputs; F4 cycles where it "
+            "goes (each placement's risk is shown); F2 puts it into the wizard's lists and "
+            "tables and opens Review. Nothing is written before Apply.")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2,ctrl+s", "use", "Use", key_display="F2", id="recipes.use"),
+        Binding("f2,ctrl+s", "use", "Use", key_display="F2", id="save"),
         Binding("f4", "cycle_placement", "Placement", id="recipes.placement"),
-        Binding("escape", "back", "Back", id="recipes.back"),
+        Binding("escape", "back", "Back", id="cancel"),
     ]
     DEFAULT_CSS = """
     RecipesScreen #recipe-list { height: auto; max-height: 7; border: round $secondary; }
@@ -170,13 +171,15 @@ class RecipesScreen(WizardScreen):
         super().__init__()
         self.current: Recipe | None = None
         self.fields: dict[str, Input | TextArea] = {}
+        self.defaults: dict[str, str] = {}
+        """What the form opened with (escape asks only when the admin typed something)."""
         self.placement: str | None = None
         self.proposal: Proposal | None = None
         self.error = ""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
-        yield OptionList(*(f"{i}. {recipes.RECIPES[r.id]} ({r.seed})"
+        yield OptionList(*(f"{i}. {recipes.RECIPES[r.id]}"
                            for i, r in enumerate(RECIPES, 1)), id="recipe-list")
         yield VerticalScroll(id="recipe-form")
         with VerticalScroll(id="recipe-preview"):
@@ -201,10 +204,11 @@ class RecipesScreen(WizardScreen):
         form = self.query_one("#recipe-form", VerticalScroll)
         form.display = True
         await form.remove_children()
-        self.fields = {}
+        self.fields, self.defaults = {}, {}
         rows = []
         for f in self.current.fields:
             value = f.default(self.session)
+            self.defaults[f.id] = value
             widget: Any = (TextArea(value, id=f"field-{f.id}", soft_wrap=False) if f.area else
                            Input(value, placeholder=f.placeholder, id=f"field-{f.id}"))
             self.fields[f.id] = widget
@@ -298,6 +302,18 @@ class RecipesScreen(WizardScreen):
         self.finish(Action.GOTO, "review")
 
     def action_back(self) -> None:
+        if self.current is not None and self.inputs() != self.defaults:
+            from screens.confirm import ConfirmScreen
+
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.defaults = self.inputs()
+                    self.action_back()
+
+            self.app.push_screen(ConfirmScreen(
+                "Discard what you typed in this recipe? Nothing of it is kept.",
+                yes="discard", no="keep editing"), done)
+            return
         if self.current is not None:
             self.current, self.proposal = None, None
             self.fields = {}

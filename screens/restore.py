@@ -26,7 +26,7 @@ from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
 from screens.apply import ApplyScreen
-from screens.review import ReviewScreen
+from screens.review import ReviewScreen, apply_question, diff_writes
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
@@ -107,7 +107,7 @@ def conflicts_table(plan: RestorePlan) -> Table:
             next((repr(p.current) for p in plan.parameters + plan.master_options
                   if p.intent.name == c.parameter), "(see below)"))
         yours = c.operation.describe() if c.operation is not None else c.message
-        table.add_row(Text(f"{c.parameter}:\n{now}"), Text(f"! [{c.kind.value}] {yours}"))
+        table.add_row(Text(f"{c.parameter}:\n{now}"), Text(f"! {yours}"))
         table.add_row(Text(""), Text(c.message, style="italic"))
     return table
 
@@ -164,8 +164,8 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
         parts.append(conflicts_table(plan))
         removal = any(c.kind is ConflictKind.REMOVED_CHANGED for c in plan.conflicts)
         parts.append(Text(f"Policy: {POLICY_WORDS[plan.policy]}\n"
-                          "k: keep MiaB's value   s: skip for now   x: clear the choice"
-                          + ("   r: remove the new form too" if removal else ""),
+                          "m: keep MiaB's value   o: skip for now   (again: clear the choice)"
+                          + ("   g: remove the new form too" if removal else ""),
                           style="bold"))
     for c in plan.decided:
         parts.append(Text(f"decided ({plan.policy.value if plan.policy else ''}): "
@@ -178,17 +178,20 @@ class RestoreScreen(WizardScreen):
     HELP = ("Restore: after a MiaB upgrade, your recorded customisations are replayed onto "
             "what MiaB wrote. Each list shows MiaB's value now, the base you customised, and "
             "yours restored (+ marks an item not in the column to its left). Conflicts are "
-            "never guessed: k keeps MiaB's value, s skips them for now, r removes MiaB's "
-            "new form of an item you removed too. n reviews the diff; nothing is written "
-            "before Apply.")
+            "never guessed: m keeps MiaB's value, o skips them for now, g removes MiaB's "
+            "new form of an item you removed too (the same key again clears the choice). "
+            "n reviews the diff; nothing is written before Apply (w).")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n,enter", "next", "Review", id="restore.next"),
-        Binding("k", "policy('keep-miab')", "Keep MiaB", id="restore.keep_miab"),
-        Binding("s", "policy('skip')", "Skip conflicts", id="restore.skip"),
-        Binding("r", "policy('remove-new')", "Remove new form", show=False,
+        Binding("n", "next", "Review", id="next"),
+        Binding("enter", "next", "Review", show=False, id="enter"),
+        # Keys of their own: k is Up, s is a stage's Skip, x removes an entry elsewhere.
+        # Each toggles: pressed again, the choice is cleared.
+        Binding("m", "policy('keep-miab')", "Keep MiaB's", id="restore.keep_miab"),
+        Binding("o", "policy('skip')", "Skip for now", id="restore.skip"),
+        Binding("g", "policy('remove-new')", "Remove new form", show=False,
                 id="restore.remove_new"),
-        Binding("x", "policy('')", "Undecide", show=False, id="restore.undecide"),
-        Binding("b,escape", "back", "Back", id="restore.back"),
+        Binding("b", "back", "Back", id="back"),
+        Binding("escape", "back", "Back", show=False, id="cancel"),
     ]
     error = ""
     view: Group | None = None
@@ -233,8 +236,12 @@ class RestoreScreen(WizardScreen):
         self.refresh_view()
 
     def action_policy(self, value: str) -> None:
-        self.load(Policy(value) if value else None)
-        self.refresh_view()
+        ctx = self.ctx
+        now = ctx.plan.policy if ctx is not None else None
+        policy = None if not value or (now is not None and now.value == value) else \
+            Policy(value)
+        self.load(policy)
+        self.refresh_view()  # the "Policy:" line under the conflicts says what was chosen
 
     def action_next(self) -> None:
         ctx = self.ctx
@@ -246,7 +253,7 @@ class RestoreScreen(WizardScreen):
             self.notify("In sync: nothing to restore.")
             return
         if ctx.plan.conflicts and ctx.plan.policy is None:
-            self.notify("Choose what to do with the conflicts first: k, s (or r).",
+            self.notify("Choose what to do with the conflicts first: m, o (or g).",
                         severity="warning", timeout=6)
             return
         self.finish(Action.GOTO, "restore_review")
@@ -283,7 +290,7 @@ class RestoreReviewScreen(ReviewScreen):
     def refresh_status(self) -> None:
         where = "reloads Postfix" if self.session.reload else "no reload"
         self.query_one("#review-status", Static).update(
-            f"Nothing written yet. a: apply (backup, postfix check, {where}; any failure "
+            f"Nothing written yet. w: apply (backup, postfix check, {where}; any failure "
             "puts the old files back)")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -294,7 +301,16 @@ class RestoreReviewScreen(ReviewScreen):
         if not self.ready or self.error:
             self.notify(f"Nothing to apply: {self.error}", severity="warning")
             return
-        self.finish(Action.GOTO, "restore_apply")
+        from screens.confirm import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.finish(Action.GOTO, "restore_apply")
+
+        question = apply_question(diff_writes("\n".join(self.said)), self.session.config_dir,
+                                  reload=self.session.reload)
+        self.app.push_screen(ConfirmScreen(question, yes="restore now", no="back to the diff"),
+                             done)
 
     def action_back(self) -> None:
         self.finish(Action.GOTO, "restore")

@@ -17,22 +17,74 @@ from tui.stage import WizardScreen
 CONFIRM_SECONDS = 120
 
 
+def plan_writes(plan: Any) -> list[str]:
+    """What a wizard plan writes, one line a file ("change /etc/postfix/main.cf")."""
+    out = []
+    for f in plan.files:
+        if not f.changes:
+            continue
+        verb = "delete" if f.after is None else "create" if f.before is None else "change"
+        index = " (and its index, built by postmap)" if f.postmap else ""
+        out.append(f"{verb} {f.path}{index}")
+    return out
+
+
+def diff_writes(diff: str) -> list[str]:
+    """The same, read from a unified diff's headers (restore shows its plan as a diff)."""
+    out, before = [], ""
+    for line in diff.splitlines():
+        if line.startswith("--- "):
+            before = line[4:]
+        elif line.startswith("+++ "):
+            after = line[4:]
+            if after == "/dev/null":
+                out.append(f"delete {before[1:]}")
+            else:
+                out.append(f"{'create' if before == '/dev/null' else 'change'} {after[1:]}")
+    return out
+
+
+def apply_question(writes: list[str], config_dir: object, *, reload: bool,
+                   confirm_within: int | None = None) -> str:
+    """The question Apply asks: every file it writes, and what it reloads, in words."""
+    lines = ["Apply now? pfwizard will:", *(f"  {w}" for w in writes)]
+    lines.append("Every file is backed up first; any failure puts the old files back.")
+    if reload:
+        lines.append(f"Then it reloads the Postfix that reads {config_dir} (postfix reload) "
+                     "and checks that it answers.")
+    else:
+        lines.append("Nothing is reloaded: the running Postfix keeps its configuration.")
+    if confirm_within:
+        lines.append(f"Confirm-or-revert is on: press y within {confirm_within} s after, "
+                     "or it is rolled back by itself.")
+    return "\n".join(lines)
+
+
 class ReviewScreen(WizardScreen):
     STEP_ID = "review"
     HELP = ("Review: every file Apply will write, as a unified diff (- now, + after). "
-            "j/k or arrows scroll. a applies: backup, write, postfix check, reload; any failure "
-            "puts the old files back. c toggles confirm-or-revert: unless you confirm within "
+            "j/k or arrows scroll. w applies (it asks first, naming every file it writes): "
+            "backup, write, postfix check, reload; any failure puts the old files back. "
+            "w is used for nothing else anywhere. v toggles confirm-or-revert: unless you "
+            "confirm within "
             f"{CONFIRM_SECONDS} s after Apply, the change is rolled back by itself.")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "apply", "Apply", id="review.apply"),
-        Binding("b", "back", "Back", id="review.back"),
-        Binding("c", "toggle_confirm", "Confirm-or-revert", id="review.confirm"),
-        Binding("j", "scroll(1)", "Down", show=False, id="review.down"),
-        Binding("k", "scroll(-1)", "Up", show=False, id="review.up"),
+        # Apply's key is its own, on every screen: a is Add, so a slip never writes.
+        Binding("w", "apply", "Apply", id="apply"),
+        Binding("b", "back", "Back", id="back"),
+        Binding("v", "toggle_confirm", "Confirm-or-revert", id="review.confirm"),
+        Binding("j", "scroll(1)", "Down", show=False, id="down"),
+        Binding("k", "scroll(-1)", "Up", show=False, id="up"),
     ]
 
     plan: Any = None
     error: str = ""
+    answered = False
+    """Apply was asked for by an answers file: the admin decided beforehand, no question."""
+
+    def answer(self, ops: list[dict[str, object]], action: str) -> None:
+        self.answered = action == "apply"
+        super().answer(ops, action)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -73,11 +125,11 @@ class ReviewScreen(WizardScreen):
 
     def refresh_status(self) -> None:
         secs = self.wizard.confirm_within
-        confirm = (f"confirm-or-revert: ON, {secs} s (c)" if secs
-                   else "confirm-or-revert: off (c)")
+        confirm = (f"confirm-or-revert: ON, {secs} s (v)" if secs
+                   else "confirm-or-revert: off (v)")
         where = "no reload (demo)" if not self.session.reload else "reloads Postfix"
         self.query_one("#review-status", Static).update(
-            f"Nothing written yet. a: apply ({where}); {confirm}")
+            f"Nothing written yet. w: apply ({where}); {confirm}")
 
     def action_scroll(self, lines: int) -> None:
         self.query_one("#review-page").scroll_relative(y=lines, animate=False)
@@ -85,6 +137,11 @@ class ReviewScreen(WizardScreen):
     def action_toggle_confirm(self) -> None:
         self.wizard.confirm_within = None if self.wizard.confirm_within else CONFIRM_SECONDS
         self.refresh_status()
+        self.notify(f"Confirm-or-revert is now on: after Apply, press y within "
+                    f"{CONFIRM_SECONDS} s or the change is rolled back by itself."
+                    if self.wizard.confirm_within else
+                    "Confirm-or-revert is now off: Apply's change stays without asking.",
+                    timeout=6)
 
     def action_back(self) -> None:
         self.finish(Action.BACK)
@@ -99,19 +156,25 @@ class ReviewScreen(WizardScreen):
             self.notify(f"X DANGER, refusing to apply: {never[0].message}", severity="error",
                         timeout=8)
             return
-        if blocking:
-            from screens.confirm import ConfirmScreen
-
-            def done(yes: bool | None) -> None:
-                if yes:
-                    for f in blocking:
-                        self.session.accept(f)
-                    self._go()
-
-            text = "\n".join(f"X DANGER {f.code}: {f.message}" for f in blocking)
-            self.app.push_screen(ConfirmScreen(f"{text}\n\nApply anyway?"), done)
+        if self.answered and not blocking:
+            self._go()  # a danger still needs its own "accept" in the answers, or a human
             return
-        self._go()
+        from screens.confirm import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                for f in blocking:
+                    self.session.accept(f)
+                self._go()
+
+        danger = "".join(f"X DANGER: {f.message}\n" for f in blocking)
+        if danger:
+            danger += "Apply anyway?\n\n"
+        question = danger + apply_question(plan_writes(self.plan), self.session.config_dir,
+                                           reload=self.session.reload,
+                                           confirm_within=self.wizard.confirm_within)
+        self.app.push_screen(ConfirmScreen(question, yes="apply now", no="back to the diff"),
+                             done)
 
     def _go(self) -> None:
         self.wizard.plan = self.plan

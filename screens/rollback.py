@@ -28,13 +28,17 @@ def entry_diff(engine: Any, e: Any) -> str:
 class RollbackScreen(WizardScreen):
     STEP_ID = "rollback"
     HELP = ("Every apply, rollback and restore pfwizard made, newest first. j/k choose an "
-            "entry, its diff shows on the right; r restores the configuration from before "
+            "entry, its diff shows on the right; enter restores the configuration from before "
             "that entry (asks first; the restore is itself journaled, so it can be undone).")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor(1)", "Down", show=False, id="rollback.down"),
-        Binding("k", "cursor(-1)", "Up", show=False, id="rollback.up"),
-        Binding("r", "restore", "Restore", id="rollback.restore"),
-        Binding("b,escape", "back", "Back", id="rollback.back"),
+        Binding("j", "cursor(1)", "Down", show=False, id="down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="up"),
+        # Enter on the highlighted entry (r is History on the other screens); asks first.
+        # priority: the journal list would take enter first, and hide it from the footer.
+        Binding("enter", "restore", "Restore", key_display="enter", priority=True,
+                id="enter"),
+        Binding("b", "back", "Back", id="back"),
+        Binding("escape", "back", "Back", show=False, id="cancel"),
     ]
 
     entries: list[Any]
@@ -75,6 +79,11 @@ class RollbackScreen(WizardScreen):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        # The list has the focus and takes enter itself: the same restore, asked first.
+        event.stop()
+        self.action_restore()
 
     def action_cursor(self, delta: int) -> None:
         lst = self.query_one("#journal", OptionList)

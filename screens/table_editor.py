@@ -17,6 +17,7 @@ from pfwizard.analysis.tablelint import USED_AS, table_findings
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session, access_answer, postmap_query, validate_table
 from pfwizard.tables.lint import TableFinding
+from screens.confirm import leave_editor
 
 # Which access(5) search a check_X_access entry does.
 KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",
@@ -29,16 +30,17 @@ LINT_PAUSE = 0.25
 
 class TableEditorScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2,ctrl+s", "save", "Save", id="table.save"),
+        Binding("f2,ctrl+s", "save", "Save", id="save"),
         Binding("f3", "focus_lookup", "Lookup", id="table.lookup"),
-        Binding("escape", "cancel", "Cancel", id="table.cancel"),
+        Binding("escape", "cancel", "Cancel", id="cancel"),
     ]
     HELP = ("One rule per line: KEY ACTION (regexp/pcre: /pattern/flags ACTION). "
             "ACTION is OK/PERMIT, REJECT text, DUNNO, 4NN/5NN text... Below the table, each "
             "line's check as you type: DANGER when a line lets in more than it names (with an "
             "address it lets through). f2 saves the table into the change (written only at "
-            "Apply). f3 jumps to the lookup tester: type an address and press enter to see "
-            "postmap -q's answer and smtpd's.")
+            "Apply); escape leaves (asking first if you typed anything). f3 jumps to the "
+            "lookup tester: type an address and press enter to see postmap -q's answer and "
+            "smtpd's.")
 
     def __init__(self, session: Session, restriction: str, map_type: str, path: str) -> None:
         super().__init__()
@@ -49,11 +51,12 @@ class TableEditorScreen(ModalScreen[bool]):
         self.restriction = restriction
         self.map_type = map_type
         self.path = path
+        self.original = session.table_text(path)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
-            yield TextArea(self.session.table_text(self.path), id="table",
+            yield TextArea(self.original, id="table",
                            soft_wrap=True, show_line_numbers=True)
             yield Static(id="error", classes="error", markup=False)
             yield Static(id="lint", markup=False)
@@ -112,4 +115,5 @@ class TableEditorScreen(ModalScreen[bool]):
         self.dismiss(True)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        leave_editor(self, self.content() != self.original,
+                     f"your changes to {self.path}", False)

@@ -21,11 +21,12 @@ class WelcomeScreen(WizardScreen):
             "the risk of every choice, then the diff of every file. Nothing is written before "
             "Apply; every apply is backed up and can be rolled back (r).")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n,enter", "next", "Start", id="welcome.next"),
-        Binding("r", "rollback", "History", id="welcome.rollback"),
-        # tuix hook (issues 6, 7): restore when drift is found; the recipes from the seeds.
+        Binding("n", "next", "Start", id="next"),
+        Binding("enter", "next", "Start", show=False, id="enter"),
+        Binding("r", "rollback", "History", id="history"),
+        # Restore only when drift is found; the recipes always.
         Binding("u", "restore", "Restore", id="welcome.restore"),
-        Binding("c", "recipes", "Recipes", id="welcome.recipes"),
+        Binding("c", "recipes", "Recipes", id="recipes"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -76,7 +77,7 @@ class WelcomeScreen(WizardScreen):
             text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
                         f"release unknown ({where})\n")
         in_sync, drift = self.restore or (True, [])
-        self.drift = not in_sync  # tuix hook: "u Restore" only when there is drift
+        self.drift = not in_sync  # "u Restore" only when there is drift
         if self.restore is None:
             text.append("Customisations: checking...\n")
         elif not in_sync:
@@ -109,12 +110,12 @@ class WelcomeScreen(WizardScreen):
     drift = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.drift if action == "restore" else True  # tuix hook
+        return self.drift if action == "restore" else True
 
-    def action_restore(self) -> None:  # tuix hook
+    def action_restore(self) -> None:
         self.finish(Action.GOTO, "restore")
 
-    def action_recipes(self) -> None:  # tuix hook
+    def action_recipes(self) -> None:
         self.finish(Action.GOTO, "recipes")
 
     def action_rollback(self) -> None:

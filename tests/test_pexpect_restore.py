@@ -40,9 +40,11 @@ def test_restore_on_a_terminal_opens_the_screen_and_applies(tmp_path, term):
                    "MiaB now:", "n Review")
         assert (config_dir / "main.cf").read_bytes() == before
         t.press("n")
-        t.wait_for("Restore: review", "a: apply", "MiaB added:")
+        t.wait_for("Restore: review", "w: apply", "MiaB added:")
         assert (config_dir / "main.cf").read_bytes() == before  # reviewed, not written
-        t.press("a")
+        t.press("w")
+        t.wait_for("Apply now?")
+        t.press("y")
         t.wait_for("Applied (journal entry", timeout=90)
         t.press("n")
         t.wait_for("OK: the change is in force")

@@ -34,8 +34,8 @@ def test_rollback_on_a_terminal_restores_an_entry(tmp_path, term):
 
     t = Terminal([*args, "rollback"], term=term)
     try:
-        t.wait_for("+smtpd_helo_required = yes", "r Restore")
-        t.press("r")
+        t.wait_for("+smtpd_helo_required = yes", "Restore")
+        t.press("\r")
         t.wait_for("Restore the configuration from before entry")
         t.press("y")
         t.wait_for("rollback")  # the new journal entry is listed

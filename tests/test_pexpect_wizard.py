@@ -58,7 +58,9 @@ def test_seed000_session_on_the_bench(bench, term):
         screen = t.wait_for("+smtpd_sender_restrictions", "+/^MAILER-DAEMON@esa[0-9]*")
         assert "nothing has been written yet" in screen.lower() or "Nothing written" in screen
         assert (cdir / "main.cf").read_text() == main_before  # reviewed, not written
-        t.press("a")
+        t.press("w")
+        t.wait_for("Apply now?")
+        t.press("y")
         t.wait_for("Applied (journal entry", timeout=90)
         t.press("n")
         t.wait_for("OK: the change is in force")
@@ -95,7 +97,7 @@ def test_open_relay_is_stopped(tmp_path, term):
         t.press("l")  # the relay list: permit_sasl_authenticated, permit_mynetworks, reject_...
         t.wait_for("smtpd_relay_restrictions", "reject_unauth_destination")
         t.press("j", "j", "x")
-        t.wait_for("open-relay")
+        t.wait_for("X DANGER", "open relay")
         t.press("n")
         t.wait_for("cannot go on")
         t.press("q")  # edits not applied: asks first

@@ -132,8 +132,8 @@ def test_check_flags_the_route(tmp_path, route):
                        capture_output=True, text=True, timeout=60, cwd=ROOT,
                        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
     assert r.returncode == exitcodes.FINDINGS, r.stdout + r.stderr
-    found = [b for b in r.stdout.split("\n\n") if "DANGER  open-relay" in b] or \
-        [r.stdout[r.stdout.index("DANGER  open-relay"):]]
+    found = [b for b in r.stdout.split("\n\n") if "open relay" in b] or \
+        [r.stdout[r.stdout.index("open relay"):]]
     text = " ".join(found[0].split())
     for words in NAMED[route]:
         assert words in text, (words, text)
@@ -151,7 +151,8 @@ def test_apply_refuses_the_route_and_writes_nothing(tmp_path, capsys, route):
     out = capsys.readouterr()
     text = " ".join((out.out + out.err).split())
     assert code not in (exitcodes.OK, exitcodes.CHANGED), text
-    assert "open-relay" in text and "nothing was written" in text, text
+    assert ("open relay" in text or "Postfix refuses to run" in text) and \
+        "nothing was written" in text, text
     for words in NAMED[route]:
         assert words in text, (words, text)
     assert _snapshot(cfg) == before

@@ -197,7 +197,7 @@ def test_interrupted_change_is_reported_then_healed_by_a_no_op_restore(miab, cap
         "entry"] == "1"
     assert run(cfg, state, "check") == exitcodes.FINDINGS
     out = capsys.readouterr().out
-    assert "DANGER  interrupted-change: journal entry 1" in out
+    assert "DANGER  journal entry 1" in out
     assert main_cf.read_bytes() == half  # reporting changes nothing
 
     assert run(cfg, state, "--dry-run", "restore") == exitcodes.OK

@@ -17,7 +17,7 @@ async def test_probe_from_done_explains_the_refusal(tmp_path, fake_smtp, monkeyp
     app = make_app(tmp_path, start="done")
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, DoneScreen)
-        await pilot.press("p")
+        await pilot.press("f5")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ProbeScreen)

@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from screens.confirm import ConfirmScreen
 from screens.done import DoneScreen
 from screens.probe import ProbeScreen
 from screens.recipes import RecipesScreen
@@ -71,8 +72,14 @@ async def test_recipe_refusal_is_shown_and_back_returns(tmp_path):
         app.screen.set_input("addresses", "alice@box.example.com\nbob@box.example.com")
         await pilot.pause()
         assert "header_checks" in preview(app)
-        await pilot.press("escape")  # leaves the form
-        await pilot.press("escape")  # leaves the screen
+        await pilot.press("escape")  # typed addresses: it asks before dropping them
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")  # keep editing
+        await pilot.pause()
+        assert app.screen.inputs()["addresses"].startswith("alice@")
+        await pilot.press("escape", "y")  # discard: leaves the form
+        await pilot.press("escape")  # nothing typed now: leaves the screen
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
 
@@ -141,7 +148,7 @@ async def test_recipe1_seed000_end_to_end_on_the_bench(bench, monkeypatch):
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
-        await pilot.press("a")
+        await pilot.press("w", "y")
         await pilot.pause()
         apply = app.screen
         await wait_for(pilot, lambda: apply.finished)

@@ -12,6 +12,7 @@ from pfwizard.chain import Chain, Item
 from pfwizard.intent import IntentFile
 from pfwizard.maincf import MainCf
 from pfwizard.session import Session
+from screens.confirm import ConfirmScreen
 from screens.done import DoneScreen
 from screens.restore import RestoreApplyScreen, RestoreReviewScreen, RestoreScreen
 from screens.welcome import WelcomeScreen
@@ -66,7 +67,11 @@ async def test_restore_screen_shows_three_way_and_applies(tmp_path):
         diff = str(review.query_one("#diff").render())
         assert "+smtpd_sender_restrictions" in diff.replace(" ", "") or "check_sender" in diff
         assert (config_dir / "main.cf").read_text().count("cisco_dmarc") == 1  # commented
-        await pilot.press("a")
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert f"change {config_dir}/main.cf" in app.screen.question
+        await pilot.press("y")
         await pilot.pause()
         apply = app.screen
         assert isinstance(apply, RestoreApplyScreen)
@@ -98,12 +103,21 @@ async def test_conflict_shown_side_by_side_and_policy_needed(tmp_path):
     app = app_for(config_dir, state_dir)
     async with app.run_test(size=SIZE) as pilot:
         text = body(app)
-        assert "Conflicts (1)" in text and "[anchor-gone]" in text
+        assert "Conflicts (1)" in text and "anchor-gone" not in text
         assert "your customisation" in text and "not chosen" in text
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, RestoreScreen)  # blocked until a policy is chosen
-        await pilot.press("s")
+        await pilot.press("o")
+        await pilot.pause()
+        assert "skip (apply the rest" in body(app)
+        await pilot.press("o")  # again: the choice is cleared
+        await pilot.pause()
+        assert "not chosen" in body(app)
+        await pilot.press("m")
+        await pilot.pause()
+        assert "keep MiaB's value" in body(app)
+        await pilot.press("o")
         await pilot.pause()
         assert "skip (apply the rest" in body(app)
         await pilot.press("n")

@@ -31,7 +31,7 @@ async def test_restore_an_applied_change_from_the_journal(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, RollbackScreen)
         assert "+smtpd_helo_required = yes" in str(app.screen.query_one("#diff").render())
-        await pilot.press("r")
+        await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")

@@ -89,7 +89,7 @@ def test_apply_and_done(snap_compare, root):
     app._engine = FakeEngine(app.session.engine())
 
     async def run(pilot):
-        await pilot.press("a")
+        await pilot.press("w", "y")
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -103,7 +103,7 @@ def test_done(snap_compare, root):
     app._engine = FakeEngine(app.session.engine())
 
     async def run(pilot):
-        await pilot.press("a")
+        await pilot.press("w", "y")
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.press("n")

@@ -48,7 +48,7 @@ def test_probe_cannot_connect(snap_compare, root, monkeypatch):  # noqa: F811
     app.probe_sample = ("x@nowhere.example", ["admin@box.example.com"])
 
     async def wait(pilot):
-        await pilot.press("p")
+        await pilot.press("f5")
         for _ in range(100):
             await pilot.pause(0.05)
             if getattr(app.screen, "last", None) is not None or \
@@ -68,7 +68,7 @@ def test_restore_conflict_side_by_side(snap_compare, root):  # noqa: F811
     cf.set("smtpd_sender_restrictions",
            "reject_non_fqdn_sender,reject_authenticated_sender_login_mismatch")
     main_cf.write_bytes(cf.to_bytes())
-    assert snap_compare(app, terminal_size=SIZE, press=["s", "end"])
+    assert snap_compare(app, terminal_size=SIZE, press=["o", "end"])
 
 
 def test_milter_address_refused(snap_compare, root):  # noqa: F811

@@ -71,6 +71,8 @@ async def test_skip_leaves_the_stage_as_it_was(tmp_path):
         assert app.session.dirty("sender")
         await pilot.press("s")
         await pilot.pause()
+        await pilot.press("j", "enter")  # the question: discard my changes and go on
+        await pilot.pause()
         assert isinstance(app.screen, RecipientScreen)
         assert not app.session.changed
 
@@ -84,7 +86,7 @@ async def test_open_relay_blocks_next_and_cannot_be_accepted(tmp_path):
         await pilot.press("j", "j", "x")
         assert "reject_unauth_destination" not in app.session.chain(lst.param).names()
         await pilot.pause(0.2)  # the panel follows the list a moment later (coalesced)
-        assert "open-relay" in text_of(app, "#danger")
+        assert "reject_unauth_destination" in text_of(app, "#danger")
         assert "Cannot be accepted" in text_of(app, "#danger")
         await pilot.press("n")
         await pilot.pause()
@@ -106,7 +108,7 @@ async def test_acceptable_danger_needs_an_explicit_yes(tmp_path, monkeypatch):
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")  # no: stay
+        await pilot.press("escape")  # no: stay
         await pilot.pause()
         assert isinstance(app.screen, SenderScreen)
         await pilot.press("n")
@@ -146,7 +148,7 @@ async def test_review_shows_the_diff_and_apply_reports_steps(tmp_path):
     app = make_app(tmp_path, start="review")
     async with app.run_test(size=SIZE) as pilot:
         assert "No change" in text_of(app, "#diff")
-        await pilot.press("a")
+        await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)  # nothing to apply
     app = make_app(tmp_path / "2", start="review")
@@ -155,9 +157,13 @@ async def test_review_shows_the_diff_and_apply_reports_steps(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         diff = text_of(app, "#diff")
         assert "+smtpd_helo_required = yes" in diff
-        await pilot.press("c")
+        await pilot.press("v")
         assert "ON, 120 s" in text_of(app, "#review-status")
-        await pilot.press("a")
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "change " in app.screen.question and "main.cf" in app.screen.question
+        await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, ApplyScreen)
         await app.workers.wait_for_complete()
@@ -181,7 +187,7 @@ async def test_apply_failure_says_what_was_put_back(tmp_path):
     app.session.set_value("smtpd_helo_required", "yes")
     app._engine = FakeEngine(app.session.engine(), ok=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("a")
+        await pilot.press("w", "y")
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -199,7 +205,7 @@ async def test_review_refuses_an_open_relay(tmp_path):
     s.remove("smtpd_relay_restrictions", 2)
     app._engine = FakeEngine(s.engine())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("a")
+        await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
         assert app._engine.applied == []
@@ -213,7 +219,7 @@ async def test_rollback_screen_lists_journal_and_restores_with_confirmation(tmp_
         await pilot.pause()
         assert isinstance(app.screen, RollbackScreen)
         assert "+a = 2" in text_of(app, "#diff")
-        await pilot.press("j", "r")
+        await pilot.press("j", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
@@ -242,7 +248,7 @@ async def test_quit_with_unapplied_edits_asks_first(tmp_path):
         await pilot.press("x", "q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")
+        await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, SenderScreen)
         await pilot.press("q", "y")
@@ -291,7 +297,7 @@ async def test_a_refused_apply_exits_4_and_says_nothing_was_written(tmp_path):
     app.session.set_value("smtpd_helo_required", "yes")
     app._engine = _RefusingEngine(app.session.engine(), ok=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("a")
+        await pilot.press("w", "y")
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -77,7 +77,7 @@ async def test_escape_keeps_the_table_unchanged(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_editor(app, pilot)
         screen.query_one(TextArea).text = "x PERMIT\n"
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # typed lines: it asks before dropping them
         await pilot.pause()
         assert isinstance(app.screen, SenderScreen)
         assert not app.session.tables

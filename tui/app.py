@@ -26,7 +26,7 @@ class PfwizardApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "request_quit_key", "Quit", show=False, priority=True,
-                id="app.quit")]
+                id="quit")]
 
     def __init__(self, session: Session, *, start: str = "welcome",
                  answers: Mapping[str, Mapping[str, Any]] | None = None,

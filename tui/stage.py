@@ -21,8 +21,9 @@ class WizardScreen(Screen[StageResult]):
     STEP_ID: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", id="wizard.help"),
-        Binding("q", "quit_wizard", "Quit", id="wizard.quit"),
+        # ``?`` is F1's twin for keyboards and consoles where F1 is taken (and for habit).
+        Binding("f1,question_mark", "help", "Help", key_display="f1", id="help"),
+        Binding("q", "quit_wizard", "Quit", id="quit"),
     ]
 
     @property

@@ -34,7 +34,8 @@ def _use_colour(args: argparse.Namespace) -> bool:
 
 
 def format_finding(f: Finding, colour: bool = False) -> str:
-    """One finding as text: severity word (never colour alone), code, where, reason."""
+    """One finding as text: severity word (never colour alone), where, reason (the code is
+    an id for --json, not a title)."""
     word = f"{f.severity.value.upper():7}"
     if colour:
         word = f"\x1b[{_COLOURS[f.severity]}m{word}\x1b[0m"
@@ -42,7 +43,7 @@ def format_finding(f: Finding, colour: bool = False) -> str:
     if f.entry is not None:
         pos = f" #{f.index + 1}" if f.index is not None else ""
         where += f"{pos} [{f.entry}]"
-    return f"{f.severity.symbol} {word} {f.code}: {where}\n      {f.message}"
+    return f"{f.severity.symbol} {word} {where}\n      {f.message}"
 
 
 def run(args: argparse.Namespace) -> int:

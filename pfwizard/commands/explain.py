@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only lines from WHEN on: '2026-11-22 03:00', 'today', '6h', '2d'")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--probe", nargs="+", metavar="ADDR",
-                        help="live SMTP test like seed 000's telnet session: SENDER then "
+                        help="a live SMTP test, like a telnet session to port 25: SENDER then "
                              "RECIPIENT(s); EHLO, MAIL FROM, RCPT TO, RSET, QUIT (never DATA)")
     parser.add_argument("--probe-host", default="127.0.0.1", metavar="HOST")
     parser.add_argument("--probe-port", type=int, default=25, metavar="PORT")

@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = ctx.to_dict()
         data["in_sync"] = not drift
-        data["danger"] = [str(f) for f in dangers]
+        # Each finding's code stays here as its id, for monitoring to match on.
+        data["danger"] = [{"code": f.code, "parameter": f.parameter, "entry": f.entry,
+                           "message": f.message} for f in dangers]
         data["hook_last_run"] = None if hook is None else {
             "time": hook.time, "exit_code": hook.exit_code, "failed": hook.failed,
             "open_conflicts": hook.open_conflicts, "message": hook.message}

@@ -200,7 +200,7 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
         progress("postmap", "ok", table)
         log.append(out)
 
-    progress("gate", "start", "pfwizard's analyser")
+    progress("safety check", "start", "pfwizard's analyser")
     findings = run_gate(gate, stage)
     danger = [f for f in findings if f.severity is Severity.DANGER]
     if danger:
@@ -209,9 +209,9 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
         if codes:
             text += ("\nIf you mean it, accept it by name: "
                      + " ".join(f"--accept-risk {c}" for c in codes))
-        progress("gate", "failed", text)
-        raise StepFailed("gate", f"blocked by {len(danger)} danger finding(s)", text)
-    progress("gate", "ok", f"{len(findings)} finding(s), none dangerous" if gate
+        progress("safety check", "failed", text)
+        raise StepFailed("safety check", f"blocked by {len(danger)} danger finding(s)", text)
+    progress("safety check", "ok", f"{len(findings)} finding(s), none dangerous" if gate
              else "no analyser available")
 
     progress("postconf", "start", "postconf warnings")

@@ -81,7 +81,7 @@ CAUSES: tuple[Cause, ...] = (
        "The sender's domain {sender_domain} has no DNS address or MX record (or the DNS lookup "
        "failed just now), so Postfix refuses the sender: a bounce to {sender} could not be "
        "delivered.",
-       "If this sender is legitimate (seed 000: Cisco ESA DMARC reporters under iphmx.com "
+       "If this sender is legitimate (e.g. Cisco ESA DMARC reporters under iphmx.com "
        "send from host names without DNS records), allow just that sender with a "
        "check_sender_access table placed before reject_unknown_sender_domain in {parameter}. "
        "Keep the table narrow: every sender it permits skips the rest of {parameter}.",

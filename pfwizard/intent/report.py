@@ -79,5 +79,5 @@ def describe(plan: RestorePlan) -> list[str]:
                          "decide later):")
         else:
             lines.append(f"conflicts ({plan.policy.value}: MiaB's value wins):")
-        lines += [f"    [{c.kind.value}] {c}" for c in plan.conflicts]
+        lines += [f"    {c}" for c in plan.conflicts]
     return lines

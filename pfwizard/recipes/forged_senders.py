@@ -145,7 +145,7 @@ def forged_local_senders(cf: MainCf, config_dir: Path | str,
     options = [
         PlacementOption(
             "main-cf", "header_checks in main.cf (cleanup: port 25 and local sendmail)",
-            "Catches scripts on the box sending through sendmail (seed 004) and outsiders "
+            "Catches scripts on the box sending through sendmail and outsiders "
             "forging your users in From:. Does NOT apply to logged-in users on MiaB: their "
             "mail goes through authclean, whose own header_checks replace this one. A "
             "REJECT here comes after DATA: local scripts' mail bounces to their sender.",

@@ -39,8 +39,8 @@ RISKS = {
                                       "misconfigured Exchange servers send those.",
                                       Severity.CAUTION),
     "reject_unknown_helo_hostname": ("Refuses HELO names without DNS records: catches many "
-                                     "legitimate servers behind NAT (seed 002 leaves it "
-                                     "commented out).", Severity.CAUTION),
+                                     "legitimate servers behind NAT (leave it out unless "
+                                     "you know your senders).", Severity.CAUTION),
 }
 
 

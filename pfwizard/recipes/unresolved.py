@@ -75,8 +75,8 @@ def allowlist_unresolved_senders(cf: MainCf, config_dir: Path | str, table_text:
         moved.insert_after(DBL, item)
         options.append(PlacementOption(
             AFTER_RHSBL, f"{DBL} moved up, check_sender_access right after it",
-            f"DBL-listed domains are refused even when they match the table (the admin's "
-            f"mitigation in seed 000). Costs one DBL query per sender before the cheaper "
+            f"DBL-listed domains are refused even when they match the table. Costs one DBL "
+            f"query per sender before the cheaper "
             f"{ANCHOR}; matching senders still skip "
             f"{skipped(moved.names(), 'check_sender_access')}.",
             Severity.INFO))

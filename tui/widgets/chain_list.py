@@ -38,11 +38,13 @@ class ChainList(OptionList):
     """The chain of one parameter, as numbered lines; the highlight follows the moved entry."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False, id="chain.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="chain.up"),
+        Binding("j", "cursor_down", "Down", show=False, id="down"),
+        Binding("k", "cursor_up", "Up", show=False, id="up"),
+        Binding("e", "edit", "Edit", id="chain.edit"),
         Binding("a,insert", "add", "Add", key_display="a", id="chain.add"),
         Binding("x,delete", "remove", "Del", key_display="x", id="chain.remove"),
-        Binding("e,enter", "edit", "Edit", key_display="e", id="chain.edit"),
+        # Enter opens what has the cursor, on every screen (here: the entry's argument).
+        Binding("enter", "edit", "Edit", show=False, id="enter"),
         Binding("K", "move(-1)", "Move", key_display="K/J", id="chain.move_up"),
         Binding("J", "move(1)", "Move down", show=False, id="chain.move_down"),
         Binding("shift+up,ctrl+up", "move(-1)", "Move up", show=False, id="chain.move_up2"),

@@ -24,7 +24,6 @@ def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
         where = f.parameter.replace("smtpd_", "") if f.parameter else ""
         if f.entry:
             where += f" [{f.entry}]"
-        text.append(f" {f.code}", style="bold")
         text.append(f" in {where}\n" if where else "\n")
         text.append(f"  {f.message}\n")
         if accepted is not None and f in accepted:
