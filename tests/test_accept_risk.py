@@ -21,6 +21,8 @@ SEED_LINE = r"/esa[0-9]*\.?[acehimnops0-9]*[-]?[0-9]*\.?[acps23]*\.iphmx\.com/i 
 NEVER_LINE = r"/^MAILER-DAEMON@esa(.*)\.iphmx\.com$/i PERMIT"
 LEARNED_LINE = r"/^MAILER-DAEMON@esa[0-9]*\.([a-z0-9-]+\.){1,2}iphmx\.com$/ PERMIT"
 BOTH = ("unanchored-end", "matches-local-part")
+UNANCHORED = "the pattern has no '$' at the end"
+LOCAL_PART = "the user name included"
 
 PROFILE = """\
 version: 1
@@ -71,10 +73,11 @@ def test_check_names_the_danger_and_the_line_that_never_matches(tmp_path, capsys
     assert main(["--config-dir", str(config_dir), "check"]) == exitcodes.FINDINGS
     out = capsys.readouterr().out
     danger = [ln for ln in out.splitlines() if ln.startswith("X DANGER")]
-    assert {ln.split(":")[0] for ln in danger} == {"X DANGER  unanchored-end",
-                                                   "X DANGER  matches-local-part"}, out
+    assert len(danger) == 2, out
+    # Plain words for the admin (the codes stay in --json and --accept-risk).
+    assert UNANCHORED in out and LOCAL_PART in out, out
     assert "postmap -q 'postmaster@esa.iphmx.com.attacker.example' regexp:" in out
-    assert "CAUTION case-sensitive-never-matches" in out and "line 2" in out
+    assert "case-SENSITIVE" in out and "line 2" in out
     # The learned allowlist's line instead: nothing dangerous, exit 0.
     table.write_text(LEARNED_LINE + "\n")
     assert main(["--config-dir", str(config_dir), "check"]) == exitcodes.OK
@@ -88,13 +91,13 @@ def test_apply_refuses_the_danger_unless_each_finding_is_accepted(seed_box, caps
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
     out = capsys.readouterr()
     text = out.out + out.err
-    assert "DANGER unanchored-end" in text and "esa.iphmx.com.attacker.example" in text
+    assert UNANCHORED in text and "esa.iphmx.com.attacker.example" in text
     assert "--accept-risk unanchored-end" in text and "--accept-risk matches-local-part" in text
     assert files(config_dir) == before
     # Accepting one finding is not accepting the other.
     assert pf(config_dir, state_dir, "apply", str(profile),
               *accept("unanchored-end")) == exitcodes.REFUSED
-    assert "DANGER matches-local-part" in capsys.readouterr().out
+    assert LOCAL_PART in capsys.readouterr().out
     assert files(config_dir) == before
     assert pf(config_dir, state_dir, "apply", str(profile), *accept(*BOTH)) == exitcodes.CHANGED
     assert (config_dir / "pfwizard" / "allow").read_text() == SEED_LINE + "\n"
@@ -108,7 +111,7 @@ def test_an_open_relay_is_never_accepted(seed_box, capsys):
     assert pf(config_dir, state_dir, "apply", str(profile),
               *accept("open-relay", "wide-mynetworks")) == exitcodes.REFUSED
     assert files(config_dir) == before
-    assert "open-relay" in capsys.readouterr().out
+    assert "open relay" in capsys.readouterr().out
 
 
 @needs_postfix

@@ -243,8 +243,8 @@ def test_the_wizard_gate_lets_through_exactly_the_table_findings_accepted(tmp_pa
     eng = s.engine()
     res = eng.apply(eng.plan(s.changeset()))
     assert res.refused and not Path(table).exists()
-    assert ("gate", "failed") in [(e.step, e.status) for e in res.steps]
-    assert "DANGER unanchored-end" in res.postfix_output + (res.error or "")
+    assert ("safety check", "failed") in [(e.step, e.status) for e in res.steps]
+    assert "no '$' at the end" in res.postfix_output + (res.error or "")
     for f in blocking:
         assert s.accept(f)
     assert s.blocking() == []

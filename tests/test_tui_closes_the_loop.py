@@ -20,7 +20,10 @@ def text_of(app, selector: str) -> str:
 
 
 async def _to_done(app, pilot) -> None:
-    await pilot.press("a")
+    await pilot.press("w")  # Apply asks first, naming what it writes
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmScreen)
+    await pilot.press("y")
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -36,8 +39,8 @@ async def test_done_offers_the_hook_and_installs_it(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await _to_done(app, pilot)
         body = text_of(app, "#done-body")
-        assert "restore hook is not installed" in body and "Press h" in body
-        await pilot.press("h")
+        assert "restore hook is not installed" in body and "Press i" in body
+        await pilot.press("i")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
@@ -78,7 +81,7 @@ async def test_rollback_resets_change_applied(tmp_path):
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, RollbackScreen)
-        await pilot.press("r")
+        await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         # The question names what goes back, customisations included.
@@ -107,7 +110,7 @@ async def test_the_wizard_records_and_rolls_back_intent_in_one_transaction(tmp_p
         assert "intent" in [f.role for f in entry.files]
         await pilot.press("r")
         await pilot.pause()
-        await pilot.press("r")
+        await pilot.press("enter")
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
