@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pfwizard import miab
+from pfwizard.engine.validate import Gate
 from pfwizard.intent.adopt import Adoption, find_adoptions
 from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.rebase import Policy, RestorePlan, build_plan
@@ -36,14 +37,17 @@ class RestoreContext:
     """After ``run``: the journal entry of the restore it applied (None: nothing applied)."""
     error: str | None = None
     """After ``run``: why nothing was applied (refused or failed), else None."""
+    request: Request | None = None
+    """After ``run``: what ``execute`` kept (files planned, the engine's outcome)."""
 
     def run(self, *, reload: bool = True, dry_run: bool = False,
             confirm: Callable[[str], bool] | None = None,
-            say: Callable[[str], None] = print) -> int:
+            say: Callable[[str], None] = print, gate: Gate | None = None) -> int:
         """Carry out the plan through the engine; returns pfwizard's exit code."""
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
                       kind="restore", release=self.release, dry_run=dry_run, confirm=confirm)
-        writer = Writer(self.config_dir, self.state_dir, reload=reload)
+        self.request = req
+        writer = Writer(self.config_dir, self.state_dir, reload=reload, gate=gate)
         code = execute(self.plan, self.store, writer, req, say)
         self.entry_id = req.entry_id
         self.error = req.error

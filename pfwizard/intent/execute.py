@@ -11,7 +11,7 @@ from pfwizard.engine import Refused
 from pfwizard.intent.rebase import RestorePlan
 from pfwizard.intent.report import describe
 from pfwizard.intent.store import IntentChanged, IntentFile
-from pfwizard.intent.writer import Writer
+from pfwizard.intent.writer import Outcome, Prepared, Writer
 
 
 @dataclass
@@ -30,6 +30,10 @@ class Request:
     """Roll the change back by itself unless `pfwizard rollback --confirm ID` comes in time."""
     error: str | None = None
     """Set by ``execute`` when nothing was applied because of a refusal or failure: why."""
+    prepared: Prepared | None = None
+    """Set by ``execute``: what the change writes, file by file (None: nothing to plan)."""
+    outcome: Outcome | None = None
+    """Set by ``execute`` when it went through the engine: its result and Postfix's output."""
 
 
 def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> int | None:
@@ -82,6 +86,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         req.error = str(exc)
         say(f"refused, nothing written: {exc}")
         return exitcodes.REFUSED
+    req.prepared = prepared
     if prepared.diff:
         say(prepared.diff.rstrip("\n"))
     if req.dry_run:
@@ -104,6 +109,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         say("declined: nothing written")
         return exitcodes.REFUSED
     outcome = writer.apply(prepared, progress=say, confirm_within=req.confirm_within)
+    req.outcome = outcome
     if outcome.output:
         say(outcome.output)
     if not outcome.ok:

@@ -20,6 +20,7 @@ from pfwizard.engine import (
 )
 from pfwizard.engine.changeset import index_path, secret_meta
 from pfwizard.engine.tables import install_indexed
+from pfwizard.engine.validate import Gate
 from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
 
@@ -58,10 +59,10 @@ class Writer:
     engine."""
 
     def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
-                 reload: bool = True) -> None:
+                 reload: bool = True, gate: Gate | None = None) -> None:
         # gate=None: the engine's default gate, the analyser on the staged copy (after the
         # staged postmap, so a table this very change builds is not "missing").
-        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload)
+        self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload, gate=gate)
 
     def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
                 intent: dict[str, Any] | None = None, kind: str = "restore",
