@@ -116,39 +116,67 @@ def test_module_check_diff_changed_unchanged_and_a_bad_profile(tmp_path: Path) -
     assert (config_dir / "main.cf").read_bytes() == written
 
 
-def test_role_installs_places_applies_and_hooks(tmp_path: Path) -> None:
-    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
-    venv, link, hooks = tmp_path / "opt", tmp_path / "sbin" / "pfwizard", tmp_path / "hooks"
-    link.parent.mkdir()
+def role_play(tmp: Path, config_dir: Path, state_dir: Path, **extra: object) -> str:
     content = textwrap.indent(PROFILE.format(cfg=config_dir), " " * 10)
-    book = f"""
+    more = "".join(f"        {k}: {v}\n" for k, v in extra.items())
+    return f"""
 - hosts: localhost
   gather_facts: false
   roles:
     - role: pfwizard.postfix.pfwizard
       vars:
-        pfwizard_source: {REPO}
-        pfwizard_venv: {venv}
-        pfwizard_venv_site_packages: true
-        pfwizard_link: {link}
-        pfwizard_profile_path: {tmp_path}/etc-pfwizard/profile.yaml
+        pfwizard_profile_path: {tmp}/etc-pfwizard/profile.yaml
         pfwizard_profile_content: |
 {content}
         pfwizard_config_dir: {config_dir}
         pfwizard_state_dir: {state_dir}
         pfwizard_reload: false
         pfwizard_hook: systemd
-        pfwizard_hook_dir: {hooks}
-"""
+        pfwizard_hook_dir: {tmp}/hooks
+{more}"""
+
+
+def test_role_places_applies_and_hooks(tmp_path: Path) -> None:
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    exe = wrapper(tmp_path)
+    book = role_play(tmp_path, config_dir, state_dir, pfwizard_install="false",
+                     pfwizard_executable=exe)
+    main_cf = (config_dir / "main.cf").read_bytes()
+    rc, out, recap = play(tmp_path, book, "--check", "--diff")
+    assert rc == 0 and recap["failed"] == 0 and recap["changed"] >= 2, out
+    assert "+smtpd_helo_required = yes" in out
+    assert (config_dir / "main.cf").read_bytes() == main_cf
+    assert not (tmp_path / "etc-pfwizard").exists() and not (tmp_path / "hooks").exists()
+
+    rc, out, recap = play(tmp_path, book)
+    assert rc == 0 and recap["failed"] == 0, out
+    assert recap["changed"] == 4, out  # profile dir, profile, apply, hook
+    assert (tmp_path / "etc-pfwizard" / "profile.yaml").stat().st_mode & 0o777 == 0o600
+    assert MainCf.read(config_dir / "main.cf").get("smtpd_helo_required") == "yes"
+    unit = (tmp_path / "hooks" / "pfwizard-restore.service").read_text()
+    assert f"--config-dir {config_dir} --state-dir {state_dir} restore" in unit
+    assert (tmp_path / "hooks" / "pfwizard-restore.path").is_file()
+
+    rc, out, recap = play(tmp_path, book)
+    assert rc == 0 and recap["changed"] == 0 and recap["failed"] == 0, out
+
+
+@pytest.mark.slow
+def test_role_installs_pfwizard_from_a_checkout(tmp_path: Path) -> None:
+    """The role's own install: a virtual environment made from this checkout (seeing the
+    test Python's packages, so nothing but the build backend is fetched), linked."""
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    venv, link = tmp_path / "opt", tmp_path / "sbin" / "pfwizard"
+    link.parent.mkdir()
+    book = role_play(tmp_path, config_dir, state_dir, pfwizard_source=REPO,
+                     pfwizard_venv=venv, pfwizard_venv_site_packages="true",
+                     pfwizard_python=sys.executable, pfwizard_link=link)
     rc, out, recap = play(tmp_path, book)
     assert rc == 0 and recap["failed"] == 0, out
     assert recap["changed"] == 6, out  # pip, link, profile dir, profile, apply, hook
     assert os.path.realpath(link) == str(venv / "bin" / "pfwizard")
-    assert (tmp_path / "etc-pfwizard" / "profile.yaml").stat().st_mode & 0o777 == 0o600
+    res = subprocess.run([str(link), "--version"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.startswith("pfwizard "), res
+    unit = (tmp_path / "hooks" / "pfwizard-restore.service").read_text()
+    assert f"ExecStart={venv}/bin/pfwizard --config-dir {config_dir}" in unit
     assert MainCf.read(config_dir / "main.cf").get("smtpd_helo_required") == "yes"
-    unit = (hooks / "pfwizard-restore.service").read_text()
-    assert f"{venv}/bin/pfwizard --config-dir {config_dir}" in unit
-    assert (hooks / "pfwizard-restore.path").is_file()
-
-    rc, out, recap = play(tmp_path, book)
-    assert rc == 0 and recap["changed"] == 0 and recap["failed"] == 0, out

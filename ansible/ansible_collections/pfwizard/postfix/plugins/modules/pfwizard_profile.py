@@ -1,11 +1,11 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # MIT License (see the pfwizard repository)
 """Ansible module: apply a pfwizard customisations profile through ``pfwizard apply --json``."""
 
-from __future__ import absolute_import, division, print_function
+import json
+import os
 
-__metaclass__ = type
+from ansible.module_utils.basic import AnsibleModule
 
 DOCUMENTATION = r"""
 ---
@@ -130,11 +130,6 @@ stderr:
   returned: on failure
   type: str
 """
-
-import json
-import os
-
-from ansible.module_utils.basic import AnsibleModule
 
 CHANGED = 10
 OK = 0
