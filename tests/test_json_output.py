@@ -250,3 +250,20 @@ def test_a_private_table_is_never_in_the_document(scratch, tmp_path, capsys) -> 
         assert (f["secret"], f["mode"], f["before"], f["after"]) == (True, "0600", None, None)
         assert "not shown" in f["diff"]
     assert secret in src.read_text()
+
+
+@needs_postfix
+def test_a_refused_change_lists_the_finding_that_blocked_it(scratch, tmp_path, capsys) -> None:
+    config_dir, state_dir, _ = scratch
+    profile = tmp_path / "relay.yaml"
+    profile.write_text("version: 1\nparameters:\n  smtpd_relay_restrictions:\n    value: permit\n"
+                       "  smtpd_recipient_restrictions:\n    value: permit\n")
+    before = (config_dir / "main.cf").read_bytes()
+    code, doc, _ = pf(capsys, config_dir, state_dir, "apply", str(profile), "--json")
+    assert code == exitcodes.REFUSED and doc["changed"] is False
+    check_schema(doc, "apply")
+    assert doc["error"].startswith("blocked by 1 danger finding")
+    [relay] = [f for f in doc["findings"] if f["severity"] == "danger"]
+    assert relay["code"] == "open-relay" and relay["acceptable"] is False
+    assert doc["journal_entry"] == "1"  # the refusal is journaled too
+    assert (config_dir / "main.cf").read_bytes() == before
