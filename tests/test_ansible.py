@@ -180,3 +180,21 @@ def test_role_installs_pfwizard_from_a_checkout(tmp_path: Path) -> None:
     unit = (tmp_path / "hooks" / "pfwizard-restore.service").read_text()
     assert f"ExecStart={venv}/bin/pfwizard --config-dir {config_dir}" in unit
     assert MainCf.read(config_dir / "main.cf").get("smtpd_helo_required") == "yes"
+
+
+def test_module_documentation_is_what_ansible_doc_reads(tmp_path: Path) -> None:
+    """ansible-doc parses the module's DOCUMENTATION: every option the module takes, with
+    check mode and diff declared."""
+    import json
+
+    doc_tool = str(Path(PLAYBOOK).with_name("ansible-doc"))
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+           "ANSIBLE_HOME": str(tmp_path), "LC_ALL": "C.UTF-8"}
+    res = subprocess.run([doc_tool, "-j", "pfwizard.postfix.pfwizard_profile"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)["pfwizard.postfix.pfwizard_profile"]["doc"]
+    assert set(doc["options"]) == {"profile", "content", "config_dir", "state_dir", "reload",
+                                   "on_conflict", "miab_dir", "confirm_within", "executable"}
+    assert doc["attributes"]["check_mode"]["support"] == "full"
+    assert doc["attributes"]["diff_mode"]["support"] == "full"

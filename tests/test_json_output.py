@@ -267,3 +267,15 @@ def test_a_refused_change_lists_the_finding_that_blocked_it(scratch, tmp_path, c
     assert relay["code"] == "open-relay" and relay["acceptable"] is False
     assert doc["journal_entry"] == "1"  # the refusal is journaled too
     assert (config_dir / "main.cf").read_bytes() == before
+
+
+def test_restore_install_hook_json(tmp_path, capsys) -> None:
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    hooks = tmp_path / "hooks"
+    code, doc, _ = pf(capsys, config_dir, state_dir, "restore", "--install-hook", "systemd",
+                      "--hook-dir", str(hooks), "--json")
+    assert code == exitcodes.OK
+    hook = doc.pop("hook")
+    check_schema(doc, "restore", ())
+    assert hook["kind"] == "systemd"
+    assert f"installed {hooks / 'pfwizard-restore.path'}" in hook["messages"]
