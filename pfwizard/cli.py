@@ -115,6 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return exitcodes.ERROR
             setattr(args, attr, os.path.abspath(value))
     name = args.command or "wizard"
+    if not getattr(args, "json", False):
+        return _dispatch(name, args)
+    # --json: standard output holds one JSON document whatever happens, even when the
+    # command stops before writing its own (an error reading main.cf, a refused state dir).
+    from pfwizard import jsonout
+
+    with jsonout.guarded(name, bool(getattr(args, "dry_run", False))) as code:
+        code.append(_dispatch(name, args))
+    return code[0]
+
+
+def _dispatch(name: str, args: argparse.Namespace) -> int:
     try:
         # The state directory is checked (and an interrupted change undone) before a
         # command reads anything: see pfwizard.preflight.

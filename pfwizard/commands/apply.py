@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pfwizard import exitcodes, miab
+from pfwizard import exitcodes, jsonout, miab
 from pfwizard.commands.risks import accepted_risks, add_accept_risk
 from pfwizard.intent import IntentFile, Policy
 from pfwizard.intent.context import read_master
@@ -41,12 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release")
     add_accept_risk(parser)
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as one JSON document (files before and after, "
+                             "findings, journal entry); progress goes to standard error")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except ListEditRefused as exc:
+        # With --json, jsonout.guarded turns this line into the document's error.
         print(f"pfwizard: refused, nothing written: {exc}", file=sys.stderr)
         return exitcodes.REFUSED
 
@@ -63,6 +67,21 @@ def _run(args: argparse.Namespace) -> int:
     req = Request(f"apply profile {Path(args.profile).name}", kind="apply", release=release,
                   dry_run=args.dry_run, confirm_within=args.confirm_within,
                   update=lambda s: record_profile(s, cf, plan, profile, release, master))
-    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload,
+    if not args.json:
+        writer = Writer(config_dir, args.state_dir, reload=not args.no_reload,
+                        accept_risk=accepted_risks(args))
+        return execute(plan, state, writer, req)
+    gate = jsonout.RecordingGate(config_dir)
+    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload, gate=gate,
                     accept_risk=accepted_risks(args))
-    return execute(plan, state, writer, req)
+    said: list[str] = []
+
+    def say(line: str) -> None:
+        said.append(line)
+        jsonout.to_stderr(line)
+
+    code = execute(plan, state, writer, req, say)
+    doc = jsonout.change_document("apply", code, req, plan, gate, said)
+    doc["profile"] = str(Path(args.profile).resolve())
+    jsonout.emit(doc)
+    return code

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from pfwizard import analyser, exitcodes, journalcheck
+from pfwizard import analyser, exitcodes, journalcheck, jsonout
 from pfwizard.errors import ConfigError
 from pfwizard.findings import Finding, Severity, worst
 
@@ -25,6 +25,8 @@ _COLOURS = {Severity.INFO: "36", Severity.CAUTION: "33", Severity.DANGER: "1;31"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-severity", choices=[s.value for s in Severity],
                         default="info", help="hide findings below this severity")
+    parser.add_argument("--json", action="store_true",
+                        help="print the findings as one JSON document")
 
 
 def _use_colour(args: argparse.Namespace) -> bool:
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cf, master = analyser.read_config(config_dir)
     except ConfigError as exc:
+        # With --json, jsonout.guarded turns this line into the document's error.
         print(f"pfwizard check: cannot read the configuration: {exc}", file=sys.stderr)
         return exitcodes.ERROR
     findings = analyser.analyse(cf, config_dir, master)
@@ -65,10 +68,18 @@ def run(args: argparse.Namespace) -> int:
                 for e in interrupted] + findings
     floor = Severity(getattr(args, "min_severity", "info")).rank
     shown = [f for f in findings if f.severity.rank >= floor]
+    counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+    code = exitcodes.FINDINGS if worst(findings) is Severity.DANGER else exitcodes.OK
+    if getattr(args, "json", False):
+        doc = jsonout.frame("check", code)
+        doc["findings"] = jsonout.findings(shown)
+        doc["counts"] = {s.value: counts[s] for s in reversed(list(Severity))}
+        doc["config_file"] = str(config_dir / "main.cf")
+        jsonout.emit(doc)
+        return code
     colour = _use_colour(args)
     for f in shown:
         print(format_finding(f, colour))
-    counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     summary = ", ".join(f"{counts[s]} {s.value}" for s in reversed(list(Severity)))
     print(f"{config_dir / 'main.cf'}: {summary}")
-    return exitcodes.FINDINGS if worst(findings) is Severity.DANGER else exitcodes.OK
+    return code

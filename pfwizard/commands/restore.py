@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pfwizard import exitcodes
+from pfwizard import exitcodes, jsonout
 from pfwizard.commands.risks import accepted_risks, add_accept_risk
 from pfwizard.errors import PfwizardError
 from pfwizard.intent import Policy
@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="this run is the after-upgrade hook: keep its outcome for "
                              "`pfwizard status` and in the system log (mail facility)")
     add_accept_risk(parser)
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as one JSON document (files before and after, "
+                             "findings, journal entry) and ask nothing; progress goes to "
+                             "standard error")
     parser.add_argument("--hook-dir", metavar="DIR",
                         help="where to install the hook (default /etc/systemd/system or "
                              "/etc/cron.d); no systemctl call when given")
@@ -72,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
         except HookError as exc:
             print(f"pfwizard: {exc}", file=sys.stderr)
             return exc.code
+        if args.json:
+            doc = jsonout.frame("restore", exitcodes.OK)
+            doc["hook"] = {"kind": args.install_hook, "messages": lines}
+            jsonout.emit(doc)
+            return exitcodes.OK
         for line in lines:
             print(line)
         return exitcodes.OK
@@ -117,7 +126,7 @@ def _hook_summary(code: int, ctxs: list[RestoreContext]) -> str:
 
 def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
     if (not args.yes and not args.dry_run and not args.adopt and not args.on_conflict
-            and sys.stdin.isatty() and sys.stdout.isatty()):
+            and not args.json and sys.stdin.isatty() and sys.stdout.isatty()):
         # tuix hook (issue 6): on a terminal the wizard's restore screen shows the plan
         # side by side and asks; Textual is imported only inside open_wizard.
         from pfwizard.commands.wizard import open_wizard
@@ -134,6 +143,8 @@ def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
         print(f"pfwizard: refused, nothing written: {exc}", file=sys.stderr)
         return exitcodes.REFUSED
     ctxs.append(ctx)
+    if args.json:
+        return _restore_json(args, ctx)
     for adoption in ctx.adopted:
         print(f"adopted {adoption.describe()}")
     if not args.yes and not args.dry_run and not sys.stdin.isatty():
@@ -145,3 +156,27 @@ def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
     confirm = None if args.yes or args.dry_run else _ask
     return ctx.run(reload=not args.no_reload, dry_run=args.dry_run, confirm=confirm,
                    accept_risk=accepted_risks(args))
+
+
+def _restore_json(args: argparse.Namespace, ctx: RestoreContext) -> int:
+    """The same restore, asking nothing: without --yes (or --dry-run) it only plans."""
+    said: list[str] = []
+
+    def say(line: str) -> None:
+        said.append(line)
+        jsonout.to_stderr(line)
+
+    for adoption in ctx.adopted:
+        say(f"adopted {adoption.describe()}")
+    gate = jsonout.RecordingGate(ctx.config_dir)
+    ask_first = not args.yes and not args.dry_run
+    code = ctx.run(reload=not args.no_reload, dry_run=args.dry_run or ask_first, say=say,
+                   gate=gate, accept_risk=accepted_risks(args))
+    if ask_first and code in (exitcodes.OK, exitcodes.CHANGED) and not ctx.plan.in_sync:
+        say("--json asks nothing: run again with --yes to apply")
+        code = exitcodes.REFUSED
+    assert ctx.request is not None
+    doc = jsonout.change_document("restore", code, ctx.request, ctx.plan, gate, said)
+    doc["adopted"] = [a.describe() for a in ctx.adopted]
+    jsonout.emit(doc)
+    return code

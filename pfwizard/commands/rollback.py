@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from pfwizard import exitcodes
+from pfwizard import exitcodes, jsonout
 
 # The same y/N question restore asks (one prompt, one behaviour on EOF).
 from pfwizard.commands.restore import _ask
@@ -37,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--confirm", metavar="ID",
                       help="keep change ID, applied with a confirmation deadline")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask before writing")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as one JSON document and ask nothing (--to "
+                             "then needs --yes or --dry-run); progress goes to standard error")
 
 
 def _no_permission(config_dir: Path, state_dir: Path) -> str | None:
@@ -66,6 +71,40 @@ def _line(e: JournalEntry) -> str:
     if e.rolled_back_by:
         outcome += f", undone by {e.rolled_back_by}"
     return f"{e.id:>4}  {when:19}  {e.user[:12]:12}  {e.kind:8}  {outcome:22}  {e.summary}"
+
+
+def _entry_json(e: JournalEntry) -> dict[str, Any]:
+    return {"id": e.id, "time": e.time, "user": e.user, "kind": e.kind, "outcome": e.outcome,
+            "summary": e.summary, "error": e.error, "rollback_of": e.rollback_of,
+            "rolled_back_by": e.rolled_back_by,
+            "files": [{"path": f.path, "role": f.role, "sha256_before": f.sha256_before,
+                       "sha256_after": f.sha256_after} for f in e.files]}
+
+
+def _list_json(engine: Engine) -> int:
+    entries, unreadable = engine.journal.scan()
+    doc = jsonout.frame("rollback", exitcodes.OK)
+    doc["entries"] = [_entry_json(e) for e in sorted(entries, key=lambda e: int(e.id))]
+    doc["unreadable"] = [{"id": i, "reason": why} for i, why in unreadable]
+    jsonout.emit(doc)
+    return exitcodes.OK
+
+
+def _show_json(engine: Engine, entry_id: str) -> int:
+    try:
+        entry = engine.journal.read(entry_id)
+    except Refused as exc:
+        print(f"pfwizard: {exc}", file=sys.stderr)
+        return exitcodes.ERROR
+    if entry is None:
+        print(f"pfwizard: no journal entry {entry_id!r}", file=sys.stderr)
+        return exitcodes.ERROR
+    doc = jsonout.frame("rollback", exitcodes.OK)
+    doc["journal_entry"] = entry.id
+    doc["entry"] = _entry_json(entry)
+    doc["entry"]["diff"] = engine.diff(entry_id)
+    jsonout.emit(doc)
+    return exitcodes.OK
 
 
 def _list(engine: Engine) -> int:
@@ -106,17 +145,54 @@ def _show(engine: Engine, entry_id: str) -> int:
     return exitcodes.OK
 
 
-def _progress(ev: StepEvent) -> None:
-    if ev.status == "start" and not ev.detail:
-        return
-    head = f"  {ev.step}: {ev.status}"
-    detail = ev.detail.strip()
-    if "\n" in detail:
-        print(head)
-        for ln in detail.splitlines():
-            print(f"      {ln}")
-    else:
-        print(f"{head}{f' ({detail})' if detail else ''}")
+def _progress_to(say: Callable[[str], None]) -> Callable[[StepEvent], None]:
+    def progress(ev: StepEvent) -> None:
+        if ev.status == "start" and not ev.detail:
+            return
+        head = f"  {ev.step}: {ev.status}"
+        detail = ev.detail.strip()
+        if "\n" in detail:
+            say(head)
+            for ln in detail.splitlines():
+                say(f"      {ln}")
+        else:
+            say(f"{head}{f' ({detail})' if detail else ''}")
+    return progress
+
+
+_progress = _progress_to(print)
+
+
+def _to_json(engine: Engine, entry_id: str, args: argparse.Namespace,
+             gate: jsonout.RecordingGate) -> int:
+    """``--to ID --json``: the same steps, asking nothing, one document on stdout."""
+    doc = jsonout.frame("rollback", exitcodes.OK, dry_run=args.dry_run)
+    doc["rolled_back"] = entry_id
+    doc["warnings"] = [f"pfwizard: {msg}" for msg in engine.recover()]
+    try:
+        plan = engine.rollback_plan(entry_id)
+    except Refused as exc:
+        jsonout.to_stderr(f"pfwizard: refused, nothing written: {exc}")
+        doc.update(exit_code=exitcodes.REFUSED, error=f"refused, nothing written: {exc}")
+        jsonout.emit(doc)
+        return exitcodes.REFUSED
+    doc["files"] = jsonout.plan_files(plan)
+    jsonout.to_stderr(f"rollback of entry {entry_id} would write:")
+    jsonout.to_stderr(plan.unified_diff().rstrip("\n") or "(index files only)")
+    if args.dry_run or not args.yes:
+        code = exitcodes.CHANGED if args.dry_run else exitcodes.REFUSED
+        doc.update(exit_code=code, changed=args.dry_run, dry_run=True,
+                   error=None if args.dry_run else "--json asks nothing: run again with --yes")
+        jsonout.emit(doc)
+        return code
+    res = engine.rollback(entry_id, progress=_progress_to(jsonout.to_stderr))
+    code = (exitcodes.CHANGED if res.ok else
+            exitcodes.REFUSED if res.refused else exitcodes.FAILED)
+    doc.update(exit_code=code, changed=res.ok, journal_entry=res.entry_id,
+               error=res.error, findings=jsonout.findings(gate.found), checked=gate.ran)
+    doc["warnings"] += jsonout.warning_lines(res.postfix_output)
+    jsonout.emit(doc)
+    return code
 
 
 def _to(engine: Engine, entry_id: str, args: argparse.Namespace) -> int:
@@ -146,20 +222,26 @@ def _to(engine: Engine, entry_id: str, args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config_dir, state_dir = Path(args.config_dir), Path(args.state_dir)
-    engine = Engine(config_dir, state_dir, reload=not args.no_reload)
+    gate = jsonout.RecordingGate(config_dir) if args.json else None
+    engine = Engine(config_dir, state_dir, reload=not args.no_reload, gate=gate)
     if args.to or args.confirm:
         why = _no_permission(config_dir, state_dir)
         if why:
             print(f"pfwizard: {why}", file=sys.stderr)
             return exitcodes.REFUSED
     if args.to:
-        return _to(engine, args.to, args)
+        return _to_json(engine, args.to, args, gate) if gate else _to(engine, args.to, args)
     if args.confirm:
         try:
             engine.confirm(args.confirm)
         except Refused as exc:
             print(f"pfwizard: {exc}", file=sys.stderr)
             return exitcodes.REFUSED
+        if args.json:
+            doc = jsonout.frame("rollback", exitcodes.OK)
+            doc.update(journal_entry=args.confirm, confirmed=args.confirm)
+            jsonout.emit(doc)
+            return exitcodes.OK
         print(f"confirmed: entry {args.confirm} stays in force")
         return exitcodes.OK
     why = _readable(state_dir)
@@ -167,7 +249,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"pfwizard: {why}", file=sys.stderr)
         return exitcodes.REFUSED
     if args.show:
-        return _show(engine, args.show)
+        return _show_json(engine, args.show) if args.json else _show(engine, args.show)
+    if args.json:
+        return _list_json(engine)
     if not args.list and sys.stdin.isatty() and sys.stdout.isatty():
         # No flag, on a terminal: the wizard's rollback screen (journal, diffs, restore one).
         from pfwizard.commands.wizard import open_rollback

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from pfwizard import exitcodes, journalcheck, miab
+from pfwizard import exitcodes, journalcheck, jsonout, miab
 from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent.context import open_restore
@@ -35,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("-q", "--quiet", action="store_true",
                      help="print nothing; the exit code says it all")
-    out.add_argument("--json", action="store_true", help="print the status as JSON")
+    out.add_argument("--json", action="store_true",
+                     help="print the status as one JSON document (docs/json.md)")
 
 
 def danger_findings(cf: MainCf, config_dir: Path) -> list[Finding]:
@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         return code
     if args.json:
-        data = ctx.to_dict()
+        data = jsonout.frame("status", code)
+        data.update(ctx.to_dict())
+        data["findings"] = jsonout.findings(dangers)
         data["in_sync"] = not drift
         # Each finding's code stays here as its id, for monitoring to match on.
         data["danger"] = [{"code": f.code, "parameter": f.parameter, "entry": f.entry,
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             {"entry": e.id, "summary": e.summary, "time": e.time,
              "message": journalcheck.describe(e, args.config_dir, args.state_dir)}
             for e in interrupted]
-        print(json.dumps(data, indent=2))
+        jsonout.emit(data)
         return code
     for e in interrupted:
         says = journalcheck.describe(e, args.config_dir, args.state_dir)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pfwizard import miab
+from pfwizard.engine.validate import Gate
 from pfwizard.intent.adopt import Adoption, adopted_note, find_adoptions
 from pfwizard.intent.adopt_master import ServiceAdoption, find_service_adoptions
 from pfwizard.intent.execute import Request, execute
@@ -43,18 +44,21 @@ class RestoreContext:
     """After ``run``: the journal entry of the restore it applied (None: nothing applied)."""
     error: str | None = None
     """After ``run``: why nothing was applied (refused or failed), else None."""
+    request: Request | None = None
+    """After ``run``: what ``execute`` kept (files planned, the engine's outcome)."""
 
     def run(self, *, reload: bool = True, dry_run: bool = False,
             confirm: Callable[[str], bool] | None = None,
             say: Callable[[str], None] = print,
-            accept_risk: frozenset[str] = frozenset()) -> int:
+            accept_risk: frozenset[str] = frozenset(), gate: Gate | None = None) -> int:
         """Carry out the plan through the engine; returns pfwizard's exit code.
         ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``)."""
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
                       kind="restore", release=self.release, dry_run=dry_run, confirm=confirm,
                       kept_lines=self.kept_lines())
+        self.request = req
         writer = Writer(self.config_dir, self.state_dir, reload=reload,
-                        accept_risk=accept_risk)
+                        accept_risk=accept_risk, gate=gate)
         code = execute(self.plan, self.store, writer, req, say)
         self.entry_id = req.entry_id
         self.error = req.error

@@ -12,7 +12,7 @@ from pfwizard.intent.rebase import POLICY_HELP, Policy, RestorePlan
 from pfwizard.intent.replay import Conflict, ConflictKind
 from pfwizard.intent.report import describe
 from pfwizard.intent.store import IntentChanged, IntentFile
-from pfwizard.intent.writer import Writer
+from pfwizard.intent.writer import Outcome, Prepared, Writer
 from pfwizard.kept_lines import KeptLines
 
 
@@ -34,6 +34,10 @@ class Request:
     """Set by ``execute`` when nothing was applied because of a refusal or failure: why."""
     kept_lines: list[KeptLines] = field(default_factory=list)
     """Lines to keep as comments under a note (what ``restore --adopt`` took over)."""
+    prepared: Prepared | None = None
+    """Set by ``execute``: what the change writes, file by file (None: nothing to plan)."""
+    outcome: Outcome | None = None
+    """Set by ``execute`` when it went through the engine: its result and Postfix's output."""
 
 
 def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> int | None:
@@ -98,6 +102,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         req.error = str(exc)
         say(f"refused, nothing written: {exc}")
         return exitcodes.REFUSED
+    req.prepared = prepared
     if prepared.diff:
         say(prepared.diff.rstrip("\n"))
     if req.dry_run:
@@ -120,6 +125,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
         say("declined: nothing written")
         return exitcodes.REFUSED
     outcome = writer.apply(prepared, progress=say, confirm_within=req.confirm_within)
+    req.outcome = outcome
     if outcome.output:
         say(outcome.output)
     if not outcome.ok:

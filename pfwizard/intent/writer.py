@@ -23,6 +23,7 @@ from pfwizard.engine import (
 from pfwizard.engine.changeset import INTENT_ROLE, IntentRecord, index_path, secret_meta
 from pfwizard.engine.engine import default_gate
 from pfwizard.engine.tables import install_indexed
+from pfwizard.engine.validate import Gate
 from pfwizard.errors import ConfigError
 from pfwizard.intent.model import TableIntent
 from pfwizard.kept_lines import KeptLines
@@ -65,8 +66,10 @@ class Writer:
     engine."""
 
     def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
-                 reload: bool = True, accept_risk: frozenset[str] = frozenset()) -> None:
-        """``accept_risk``: codes of acceptable danger findings the admin accepted by name
+                 reload: bool = True, accept_risk: frozenset[str] = frozenset(),
+                 gate: Gate | None = None) -> None:
+        """``gate``: the check to run (None: the default one).
+        ``accept_risk``: codes of acceptable danger findings the admin accepted by name
         (``--accept-risk CODE``); the gate still refuses every other one."""
         # The engine's default gate, the analyser on the staged copy (after the staged
         # postmap, so a table this very change builds is not "missing").
@@ -74,7 +77,8 @@ class Writer:
         # back what the admin accepted) passes too; see engine/risks.py.
         self.state_dir = Path(state_dir)
         self.accepted_now: list[risks.Accepted] = []
-        gate = default_gate()
+        if gate is None:
+            gate = default_gate()
         if gate is not None:
             gate = risks.accepting(gate, state_dir, Path(config_dir), accept_risk,
                                    self.accepted_now)
