@@ -191,8 +191,9 @@ def test_rollback_json(scratch, capsys) -> None:
     assert code == exitcodes.CHANGED and doc["rolled_back"] == "1"
     check_schema(doc, "rollback", ("rolled_back",))
     actions = {Path(f["path"]).name: f["action"] for f in doc["files"]}
+    # customizations.yaml goes back with the change it recorded (none before it).
     assert actions == {"main.cf": "modify", "allow": "delete", "own_domains": "delete",
-                       "own_domains.db": "delete"}
+                       "own_domains.db": "delete", "customizations.yaml": "delete"}
     code, doc, _ = pf(capsys, config_dir, state_dir, "rollback", "--to", "1", "--json")
     assert code == exitcodes.REFUSED and "--yes" in doc["error"]
     code, doc, err = pf(capsys, config_dir, state_dir, "rollback", "--to", "1", "--json",
@@ -246,7 +247,10 @@ def test_a_private_table_is_never_in_the_document(scratch, tmp_path, capsys) -> 
         assert code == exitcodes.CHANGED, err
         text = json.dumps(doc)
         assert "s3cret" not in text and "s3cret" not in err
-        [f] = doc["files"]
+        # The table; and customizations.yaml, which records it, when the change is made.
+        [f] = [f for f in doc["files"] if Path(f["path"]) == src]
+        assert {Path(f["path"]).name for f in doc["files"]} <= {"sasl_passwd",
+                                                                "customizations.yaml"}
         assert (f["secret"], f["mode"], f["before"], f["after"]) == (True, "0600", None, None)
         assert "not shown" in f["diff"]
     assert secret in src.read_text()
