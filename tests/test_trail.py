@@ -142,3 +142,25 @@ def test_the_change_line_is_one_line_even_with_a_hostile_summary(monkeypatch):
     assert sent.startswith(MAIL_INFO) and "\n" not in sent
     assert "entry=7 kind=apply files=/etc/postfix/main.cf sudo_user=bob" in sent
     assert trail.line(text, warning=True).startswith(MAIL_WARNING)
+
+
+@needs_postfix
+def test_the_wizards_apply_leaves_its_line_too(tmp_path, syslog, monkeypatch):
+    from pfwizard.session import Session
+    from tests.test_session import seed_change
+    from tests.tui_app import make_config
+
+    monkeypatch.setenv("SUDO_USER", "carol")
+    etc = make_config(tmp_path)
+    main_cf = etc / "main.cf"  # this machine has no /etc/mailname, which postfix check reads
+    main_cf.write_text(main_cf.read_text().replace("\nmyorigin = /etc/mailname\n",
+                                                   "\nmyorigin = box.example.com\n"))
+    s = Session.open(etc, tmp_path / "state", reload=False,
+                     miab_checkout=tmp_path / "no-mailinabox")
+    seed_change(s)
+    eng = s.engine()  # what the wizard's apply screen runs
+    res = eng.apply(eng.plan(s.changeset()))
+    assert res.ok, res.error
+    (line,) = syslog()
+    assert f"applied: entry={res.entry_id} kind=apply" in line and "sudo_user=carol" in line
+    assert "sender_access" in line and "main.cf" in line
