@@ -6,13 +6,15 @@ Kept free of Textual: only the commands that open the wizard import it, and only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from pfwizard import __version__, exitcodes, preflight
+from pfwizard import __version__, exitcodes, nagios, preflight
 from pfwizard.errors import PfwizardError
 from pfwizard.statedir import StateDirError, UnsafeStateDir
 
@@ -32,14 +34,14 @@ COMMANDS: dict[str, str] = {
     "explain": "explain why Postfix refused mail: which list and restriction, in plain words",
 }
 # Global options that take a value (skipped when looking for the subcommand name).
-_VALUE_OPTIONS = ("--config-dir", "--state-dir")
+_VALUE_OPTIONS = ("-c", "--config-dir", "--state-dir")
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """Options every subcommand takes, before or after the subcommand name."""
     default = argparse.SUPPRESS if suppress else None
     g = parser.add_argument_group("global options")
-    g.add_argument("--config-dir", metavar="DIR",
+    g.add_argument("-c", "--config-dir", metavar="DIR",
                    default=default if suppress else DEFAULT_CONFIG_DIR,
                    help=f"Postfix configuration directory, like postconf -c "
                         f"(default {DEFAULT_CONFIG_DIR})")
@@ -100,7 +102,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(selected_command(words)).parse_args(words)
+    try:
+        args = build_parser(selected_command(words)).parse_args(words)
+    except SystemExit as exc:
+        # A monitoring plugin's misconfigured command line is UNKNOWN (3), never CRITICAL.
+        if exc.code == exitcodes.ERROR and "--nagios" in words:
+            print(nagios.unknown("bad command line (see pfwizard check --help)")[1])
+            return nagios.UNKNOWN
+        raise
     # Postfix's -c takes only absolute paths ("-c requires absolute pathname"); an admin's
     # `--config-dir box/etc` means the one below the current directory.  abspath, not
     # realpath: a symlinked state directory must stay visible to the checks that refuse it.
@@ -115,18 +124,38 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return exitcodes.ERROR
             setattr(args, attr, os.path.abspath(value))
     name = args.command or "wizard"
+    if name == "check" and getattr(args, "nagios", False):
+        return _as_plugin(name, args)
     if not getattr(args, "json", False):
-        return _dispatch(name, args)
+        return _run(name, args)
     # --json: standard output holds one JSON document whatever happens, even when the
     # command stops before writing its own (an error reading main.cf, a refused state dir).
     from pfwizard import jsonout
 
     with jsonout.guarded(name, bool(getattr(args, "dry_run", False))) as code:
-        code.append(_dispatch(name, args))
+        code.append(_run(name, args))
     return code[0]
 
 
-def _dispatch(name: str, args: argparse.Namespace) -> int:
+def _as_plugin(name: str, args: argparse.Namespace) -> int:
+    """``check --nagios``: whatever stops the check before it judged anything (a state
+    directory refused, an internal error) becomes one UNKNOWN status line, exit 3; what
+    went wrong still goes to stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _run(name, args)
+    sys.stderr.write(err.getvalue())
+    text = out.getvalue()
+    if text.startswith("PFWIZARD ") and code in nagios.STATES:
+        sys.stdout.write(text)
+        return code
+    reasons = [ln.removeprefix("pfwizard: ") for ln in err.getvalue().splitlines() if ln]
+    code, line = nagios.unknown(reasons[0] if reasons else f"the check stopped (exit {code})")
+    print(line)
+    return code
+
+
+def _run(name: str, args: argparse.Namespace) -> int:
     try:
         # The state directory is checked (and an interrupted change undone) before a
         # command reads anything: see pfwizard.preflight.

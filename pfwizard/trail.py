@@ -9,9 +9,11 @@ than through the ``syslog`` module, so a test can point it at a stand-in socket
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import socket
 import time
+from collections.abc import Sequence
 
 SOCKET_ENV = "PFWIZARD_LOG_SOCKET"
 DEFAULT_SOCKET = "/dev/log"
@@ -39,3 +41,21 @@ def log(message: str, *, error: bool = False, warning: bool = False) -> bool:
         return True
     except OSError:
         return False
+
+
+def change_line(event: str, entry_id: str, kind: str, files: Sequence[str], summary: str,
+                ) -> str:
+    """The line for one change: ``event`` is what happened (applied, rolled back...), then
+    the journal entry (``pfwizard rollback --show ID``), the files and who asked for it
+    (``SUDO_USER``: the admin behind sudo, else the user pfwizard ran as)."""
+    sudo = os.environ.get("SUDO_USER")
+    who = f"sudo_user={sudo}" if sudo else f"user={_me()}"
+    return (f"{event}: entry={entry_id} kind={kind} files={','.join(files) or '-'} {who} "
+            f"summary={summary}")
+
+
+def _me() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())

@@ -25,6 +25,10 @@ HAVE_POSTFIX = (
 )
 IS_ROOT = os.geteuid() == 0
 
+# Every change the tests make would leave a line in the machine's system log (pfwizard.trail):
+# send those nowhere unless a test gives its own stand-in socket.
+os.environ.setdefault("PFWIZARD_LOG_SOCKET", "/nonexistent/pfwizard-tests-log")
+
 needs_postfix = pytest.mark.skipif(not HAVE_POSTFIX, reason="Postfix (postconf) not installed")
 needs_bench = pytest.mark.skipif(
     not (HAVE_POSTFIX and IS_ROOT), reason="the Postfix bench needs root and Postfix installed"

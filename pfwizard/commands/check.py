@@ -5,7 +5,8 @@ prints each finding with its list, entry and reason; and, first, a change pfwiza
 when it was interrupted, which may be half-applied (a danger: the files on disk are neither
 the old configuration nor the new one).  Exit 0: nothing dangerous; 1: at least one danger
 finding; 2: the configuration could not be read (the message names file and line); 4: the
-state directory is not root's own.
+state directory is not root's own.  With ``--nagios``: one status line and the monitoring
+plugins' exit codes instead (``pfwizard.nagios``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from pfwizard import analyser, exitcodes, journalcheck, jsonout
+from pfwizard import analyser, exitcodes, journalcheck, jsonout, nagios
 from pfwizard.errors import ConfigError
 from pfwizard.findings import Finding, Severity, worst
 
@@ -27,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default="info", help="hide findings below this severity")
     parser.add_argument("--json", action="store_true",
                         help="print the findings as one JSON document")
+    parser.add_argument("--nagios", action="store_true",
+                        help="act as a monitoring plugin (Nagios, Icinga...): one status line "
+                             "with perfdata danger=N caution=N; exit 0 OK, 1 WARNING (cautions), "
+                             "2 CRITICAL (dangers), 3 UNKNOWN (configuration unreadable)")
 
 
 def _use_colour(args: argparse.Namespace) -> bool:
@@ -54,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         cf, master = analyser.read_config(config_dir)
     except ConfigError as exc:
         # With --json, jsonout.guarded turns this line into the document's error.
+        if getattr(args, "nagios", False):
+            code, line = nagios.unknown(f"cannot read the configuration: {exc}")
+            print(line)
+            return code
         print(f"pfwizard check: cannot read the configuration: {exc}", file=sys.stderr)
         return exitcodes.ERROR
     findings = analyser.analyse(cf, config_dir, master)
@@ -66,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
                         journalcheck.describe(e, config_dir, state_dir),
                         parameter=f"journal entry {e.id}")
                 for e in interrupted] + findings
+    if getattr(args, "nagios", False):
+        code, line = nagios.status(findings, str(config_dir / "main.cf"))
+        print(line)
+        return code
     floor = Severity(getattr(args, "min_severity", "info")).rank
     shown = [f for f in findings if f.severity.rank >= floor]
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}

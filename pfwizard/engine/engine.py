@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
 
-from pfwizard import statedir
+from pfwizard import etckeeper, statedir, trail
 from pfwizard.engine import backup, confirm, lock
 from pfwizard.engine.atomic import TEMP_GLOBS, AtomicWriter, FileMeta, can_access, read_or_none
 from pfwizard.engine.changeset import (
@@ -158,6 +158,8 @@ class Engine:
         that instance is ever reloaded, stopped or started."""
         self._expect: dict[Path, str | None] = {}
         """Checksums of every file the write may replace, as read under the lock."""
+        self.etc = etckeeper.ETC
+        """Test seam: the directory etckeeper keeps (committed after a change under it)."""
         self.before_reload: Callable[[], None] | None = None
         """Test seam, called right before every reload: tests backdate mtimes there to skip
         Postfix's ~2 s cool-down for young files (the product never hides it)."""
@@ -370,13 +372,38 @@ class Engine:
         previous configuration goes back in force) and return the failure (exit 3)."""
         try:
             self._finish(entry, run, outcome)
-            return None
         except StateDirError as exc:
             error = f"{exc}: the change could not be recorded, so it was undone"
             run("journal", "failed", error)
             self._undo(entry, run, True, was_running)
             self._finish(entry, run, FAILED, error + "; every file was put back as before")
+            self._announce(entry, run, FAILED)
             return run.result(False, entry.id, FAILED, error)
+        self._announce(entry, run, outcome)
+        return None
+
+    def _announce(self, entry: JournalEntry, run: _Run, outcome: str) -> None:
+        """One system-log line for a change that was written (in force, or undone after a
+        failure), and an etckeeper commit of /etc for one left in force.  Neither can fail
+        the change: it is written and journaled already."""
+        files = [r.path for r in entry.files if r.role != "index"]
+        if outcome in IN_FORCE:
+            event = {"restore": "restored", "rollback": f"rolled back entry {entry.rollback_of}",
+                     "revert": f"reverted entry {entry.rollback_of} (not confirmed in time)",
+                     }.get(entry.kind, "applied")
+            if outcome == PENDING_CONFIRM:
+                event += ", pending confirmation"
+        elif outcome == RECOVERED:
+            event = "interrupted change undone"
+        else:
+            event = "change failed and was undone"
+        trail.log(trail.change_line(event, entry.id, entry.kind, files, entry.summary),
+                  warning=outcome not in IN_FORCE)
+        if outcome in IN_FORCE:
+            why = etckeeper.commit(f"pfwizard: entry {entry.id} {event}: {entry.summary}",
+                                   files, self.etc)
+            if why is not None:
+                run("etckeeper", "failed", f"{why}; the change itself is in force")
 
     def _refuse(self, plan: Plan, run: _Run, error: str, refused: bool) -> ApplyResult:
         """Journal a refusal (nothing written) and say why."""
@@ -485,6 +512,7 @@ class Engine:
             self._undo(entry, run, wrote, was_running, restart=dead)
             self._finish(entry, run, FAILED, error + "; every file was put back as before"
                          + (f":\n{output}" if output else ""))
+            self._announce(entry, run, FAILED)
             return run.result(False, entry.id, FAILED, error)
         except BaseException:
             # KeyboardInterrupt and friends: never leave half a change behind.
@@ -798,6 +826,7 @@ class Engine:
             self.journal.save(entry)
         except StateDirError as exc:
             msg += f" (not recorded in the journal: {exc})"
+        self._announce(entry, run, RECOVERED)
         run("recover", "ok", msg)
         return msg
 
