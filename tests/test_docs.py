@@ -64,7 +64,7 @@ def test_bash_completes_commands_options_and_values():
     assert set(complete("pfwizard ")) >= set(cli.COMMANDS) | {"-c", "--config-dir"}
     assert complete("pfwizard check --n") == ["--nagios", "--no-color", "--no-reload"]
     assert complete("pfwizard -c /etc check --na") == ["--nagios"]
-    assert complete("pfwizard restore --on-conflict ") == ["keep-miab", "skip"]
+    assert complete("pfwizard restore --on-conflict ") == ["keep-miab", "remove-new", "skip"]
     assert complete("pfwizard -c tes") == ["tests"]  # a directory
     assert "pyproject.toml" in complete("pfwizard apply py")  # the profile is a file
     assert complete("pfwizard rollback --to ") == []  # an entry id: nothing to guess
