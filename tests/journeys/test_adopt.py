@@ -69,7 +69,7 @@ def test_adopt_brings_back_hand_edits_to_main_cf_and_master_cf_and_keeps_them_as
     adopt = subprocess.run([*pf, "restore", "--adopt", "--yes"], capture_output=True,
                            text=True, timeout=180)
     assert adopt.returncode == exitcodes.CHANGED, adopt.stdout + adopt.stderr
-    assert "gate: ok" in adopt.stdout  # through the engine's gate, like any restore
+    assert "safety check: ok" in adopt.stdout  # through the safety check, like any restore
 
     assert postconf(config_dir, "-P", KEY) == postconf(admins, "-P", KEY) == [
         f"{KEY} = permit_sasl_authenticated,reject"]

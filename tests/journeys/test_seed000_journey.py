@@ -112,7 +112,9 @@ def test_the_wide_line_is_caught_and_the_learned_allowlist_goes_in(bench, tmp_pa
         t.press("n")
         t.wait_for("+smtpd_sender_restrictions", "+/^MAILER-DAEMON@")
         assert (cdir / "main.cf").read_text() == main_before  # reviewed, not written
-        t.press("a")
+        t.press("w")  # Apply asks first
+        t.wait_for("Apply now?")
+        t.press("y")
         t.wait_for("Applied (journal entry", timeout=90)
         t.press("n")
         t.wait_for("OK: the change is in force")

@@ -104,7 +104,9 @@ def test_miabs_status_mail_passes_after_the_forged_sender_recipe(miab_box):
         screen = t.wait_for("Review", "REJECT forged local sender", "administrator",
                             timeout=30)
         assert "nothing has been written yet" in screen.lower() or "Nothing written" in screen
-        t.press("a")
+        t.press("w")  # Apply asks first
+        t.wait_for("Apply now?")
+        t.press("y")
         t.wait_for("Applied (journal entry", timeout=90)
         t.press("n")
         t.wait_for("OK: the change is in force")
