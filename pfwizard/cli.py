@@ -126,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = args.command or "wizard"
     if name == "check" and getattr(args, "nagios", False):
         return _as_plugin(name, args)
-    if not getattr(args, "json", False):
+    # explain's --json is a list of explanations of its own, not a command's result document.
+    if not getattr(args, "json", False) or name not in ("apply", "restore", "rollback",
+                                                        "check", "status"):
         return _run(name, args)
     # --json: standard output holds one JSON document whatever happens, even when the
     # command stops before writing its own (an error reading main.cf, a refused state dir).

@@ -124,13 +124,32 @@ def _block_end(lines: list[PhysicalLine], start: int) -> int:
     return j
 
 
+def _headers(lines: list[PhysicalLine]) -> dict[tuple[str, str], list[int]]:
+    """Commented lines that look like an entry's first line, by (service, type): found in one
+    pass, so a master.cf of thousands of entries is not read once per entry."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for i, line in enumerate(lines):
+        text = line.text
+        if not text.startswith("#") or text[1:2] in ("", " ", "\t"):
+            continue
+        words = text[1:].split()
+        if len(words) >= MIN_FIELDS:
+            out.setdefault((words[0], words[1]), []).append(i)
+    return out
+
+
 def _adoptions_of(lines: list[PhysicalLine], svc: Service,
-                  skip: set[str] | frozenset[str]) -> list[ServiceAdoption]:
+                  skip: set[str] | frozenset[str],
+                  headers: dict[tuple[str, str], list[int]] | None = None
+                  ) -> list[ServiceAdoption]:
     active = {"#" + lines[i].text for i in range(svc.index, svc.last_index + 1)
               if lines[i].kind is not LineKind.COMMENT}
     indent = _option_indent(lines, svc)
     out: list[ServiceAdoption] = []
-    for i, line in enumerate(lines):
+    candidates = (headers.get((svc.name, svc.type), []) if headers is not None
+                  else range(len(lines)))
+    for i in candidates:
+        line = lines[i]
         if not _is_header_of(line, svc) or under_note(lines, i):
             continue
         end = _block_end(lines, i)
@@ -158,6 +177,7 @@ def find_service_adoptions(master: MasterCf, skip: set[str] | frozenset[str] = f
     (``skip``: the ``services:`` keys customizations.yaml holds)."""
     lines = master.lines
     found: list[ServiceAdoption] = []
+    headers = _headers(lines)
     for svc in master.services():
-        found.extend(_adoptions_of(lines, svc, skip))
+        found.extend(_adoptions_of(lines, svc, skip, headers))
     return found
