@@ -1,6 +1,6 @@
 """A learned allowlist: from the senders Postfix refused, propose one narrow regexp.
 
-Seed 000's forum helper read 116 Cisco ESA reporter domains under ``iphmx.com`` and wrote a
+A forum helper read 116 Cisco ESA reporter domains under ``iphmx.com`` and wrote a
 pattern by hand. This does the same from the rejects ``explain`` found (or a pasted list):
 
 - the part all senders share (``iphmx.com``) stays literal and anchored at the end, so
@@ -12,7 +12,7 @@ pattern by hand. This does the same from the rejects ``explain`` found (or a pas
 Then every observed sender is checked (matched / not matched) and so are negative examples
 (other domains, look-alikes); ``postmap -q`` on a temporary regexp table is the authority.
 Postfix's regexp tables are case-insensitive by default and the ``i`` flag turns that OFF
-(seed 000's ``/.../i`` table missed upper-case senders): the proposal carries no flag.
+(the forum's ``/.../i`` table missed upper-case senders): the proposal carries no flag.
 """
 
 from __future__ import annotations

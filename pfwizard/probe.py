@@ -1,4 +1,4 @@
-"""A live SMTP probe: seed 000's telnet test, done by pfwizard after Apply or on demand.
+"""A live SMTP probe: the forum's telnet test, done by pfwizard after Apply or on demand.
 
 EHLO, MAIL FROM, RCPT TO for each sample address, then RSET and QUIT. Never DATA: nothing is
 ever delivered. The box's own address is usually in ``mynetworks``, where ``permit_mynetworks``

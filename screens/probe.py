@@ -1,4 +1,4 @@
-"""Live probe (after Apply, or on demand from Done): seed 000's telnet test done for the admin.
+"""Live probe (after Apply, or on demand from Done): the forum's telnet test done for the admin.
 
 EHLO, MAIL FROM, RCPT TO with the admin's sample addresses against this box's smtp listener,
 then RSET/QUIT, never DATA; each refusal explained in plain words; what the probe could not

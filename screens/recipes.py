@@ -30,14 +30,12 @@ from tui.stage import WizardScreen
 # The Cisco ESA DMARC reporters the forum thread named, and the narrow pattern the
 # learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
 # table /i turns case-insensitivity OFF), so the table check finds nothing to fear in it.
-SEED000_SENDERS = ("MAILER-DAEMON@esa4.commscope.iphmx.com",
+CISCO_SENDERS = ("MAILER-DAEMON@esa4.commscope.iphmx.com",
                    "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
                    "MAILER-DAEMON@esa.hc3512-62.iphmx.com")
-SEED000_SENDER = SEED000_SENDERS[0]
-SEED000_TABLE = ("# Cisco Secure Email Threat Defense: DMARC reporters whose domain has no DNS\n"
-                 f"/{allowlist.propose_pattern(SEED000_SENDERS)}/ PERMIT\n")
-CISCO_ALLOWLIST = SEED000_TABLE
-CISCO_SENDER = SEED000_SENDER
+CISCO_SENDER = CISCO_SENDERS[0]
+CISCO_ALLOWLIST = ("# Cisco Secure Email Threat Defense: DMARC reporters whose domain has no DNS\n"
+                 f"/{allowlist.propose_pattern(CISCO_SENDERS)}/ PERMIT\n")
 
 
 @dataclass(frozen=True)

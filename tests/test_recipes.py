@@ -350,11 +350,11 @@ def test_every_recipe_table_passes_the_table_check(tmp_path):
     """What the recipes write is what the gate lets through without a question: no line
     lets in more than it names, none never matches."""
     from pfwizard.analysis.tablelint import table_findings
-    from screens.recipes import SEED000_TABLE
+    from screens.recipes import CISCO_ALLOWLIST
 
     etc = tmp_path
     (etc / "master.cf").write_text(fixture_path("master.cf.v75").read_text())
-    made = [allowlist_unresolved_senders(v(), etc, SEED000_TABLE),
+    made = [allowlist_unresolved_senders(v(), etc, CISCO_ALLOWLIST),
             allowlist_unresolved_senders(v(), etc, TABLE, "after-rhsbl"),
             reject_own_domain_senders(v(), etc, ["box.example.com", "example.net"]),
             forged_local_senders(v(), etc, ["mick@box.example.com", "postmaster@example.net"]),

@@ -127,7 +127,7 @@ def _hook_summary(code: int, ctxs: list[RestoreContext]) -> str:
 def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
     if (not args.yes and not args.dry_run and not args.adopt and not args.on_conflict
             and not args.json and sys.stdin.isatty() and sys.stdout.isatty()):
-        # tuix hook (issue 6): on a terminal the wizard's restore screen shows the plan
+        # tuix hook: on a terminal the wizard's restore screen shows the plan
         # side by side and asks; Textual is imported only inside open_wizard.
         from pfwizard.commands.wizard import open_wizard
         from pfwizard.session import Session

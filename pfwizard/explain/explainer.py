@@ -35,7 +35,7 @@ _STAGE_LISTS = {
     "BDAT": LISTS[5:7],
 }
 _EARLY_LISTS = LISTS[:3]
-# Refusals of an outside sender an admin may try to "whitelist" in postgrey (seed 000).
+# Refusals of an outside sender an admin may try to "whitelist" in postgrey.
 _OUTSIDE_SENDER_CAUSES = frozenset({
     "unknown-sender-domain", "non-fqdn-sender", "unverified-sender", "rhsbl-sender",
     "rhsbl-reverse-client", "rbl-client", "rhsbl-helo", "unknown-client-hostname",

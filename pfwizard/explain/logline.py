@@ -13,7 +13,7 @@ Three shapes matter to an admin asking "why was this mail refused?":
 - cleanup's ``header_checks`` (``4F2A1B: reject: header From: ... from host[ip]; from=<...>
   to=<...> proto=ESMTP helo=<...>: 5.7.1 text``).
 
-Lines pasted from forums are often cut off or lose their angle brackets (seed 000:
+Lines pasted from forums are often cut off or lose their angle brackets (as in one forum thread:
 ``to=<dmarc@``): the parser takes what is there and leaves the rest empty.
 """
 

@@ -1,4 +1,4 @@
-"""Recipe 5 (seed 004): stop outgoing mail whose From: is a local address nobody owns.
+"""Recipe 5: stop outgoing mail whose From: is a local address nobody owns.
 
 A pcre ``header_checks`` table, one line per local domain, refusing ``From:`` headers with an
 address in that domain that is not one of the box's real mailboxes or aliases. Tested the way
@@ -6,7 +6,7 @@ the seed does, with sample headers through ``postmap -q - pcre:FILE``.
 
 Where it is hooked matters, and is why the seed's table "worked with postmap but Postfix was
 not filtering": ``header_checks`` in main.cf applies to the default ``cleanup`` service (port
-25 and local ``sendmail``/pickup: seed 004's infected PHP scripts). On MiaB, mail from
+25 and local ``sendmail``/pickup: a forum admin's infected PHP scripts). On MiaB, mail from
 logged-in users (submission/smtps) goes through the ``authclean`` cleanup, whose master.cf
 ``-o header_checks=pcre:/etc/postfix/outgoing_mail_header_filters`` replaces main.cf's value:
 the ``authclean`` placement adds the table there too, after MiaB's own filter, as a master.cf

@@ -1,4 +1,4 @@
-"""Recipe 3 (seed 002): HELO hardening and DNS blocklists, with a reply filter on every list.
+"""Recipe 3: HELO hardening and DNS blocklists, with a reply filter on every list.
 
 ``smtpd_helo_required = yes`` and a HELO list that permits your own users first, then refuses
 invalid and non-FQDN names (``reject_unknown_helo_hostname`` only on request: it refuses many

@@ -1,4 +1,4 @@
-"""Recipe 4 (seed 003): the OpenDMARC milter, after OpenDKIM, on a socket Postfix can reach.
+"""Recipe 4: the OpenDMARC milter, after OpenDKIM, on a socket Postfix can reach.
 
 OpenDMARC reads the Authentication-Results header OpenDKIM adds, so it must come after it in
 ``smtpd_milters`` (the seed: "Make sure it's after the OpenDKIM socket"). The socket is tried

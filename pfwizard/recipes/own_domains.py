@@ -1,11 +1,11 @@
-"""Recipe 2 (seed 001): reject outsiders who use your own domains as envelope sender.
+"""Recipe 2: reject outsiders who use your own domains as envelope sender.
 
 The table holds ``domain REJECT text`` for every mail domain of the box, read from the box
 itself: the domains Postfix already knows through ``virtual_mailbox_domains`` (literal names,
 listable tables, or on MiaB an sqlite lookup whose candidates are confirmed with ``postmap -q``
 against the very table Postfix uses).
 
-Placement is the point of this recipe. Seed 001's admin put the check after
+Placement is the point of this recipe. One forum admin put the check after
 ``permit_sasl_authenticated, permit_mynetworks`` in the sender list. MiaB's sender list has
 neither permit, so the same line there would refuse every logged-in user sending as
 themselves (the submission ports use the same lists). Two safe placements:

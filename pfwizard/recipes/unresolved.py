@@ -1,4 +1,4 @@
-"""Recipe 1 (seed 000): accept mail from senders whose domain doesn't resolve, narrowly.
+"""Recipe 1: accept mail from senders whose domain doesn't resolve, narrowly.
 
 A ``check_sender_access regexp:`` allowlist in ``smtpd_sender_restrictions``, either right
 before ``reject_unknown_sender_domain`` (the forum's fix) or with ``reject_rhsbl_sender``
