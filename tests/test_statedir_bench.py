@@ -281,7 +281,7 @@ def test_kill_between_write_and_reload_then_status_and_a_no_op_apply_heal(miab, 
     out = capsys.readouterr().out
     assert f"journal entry {entry.id}" in out and "interrupted" in out and "restore" in out
     assert pf(cfg, state, "check") == exitcodes.FINDINGS
-    assert f"interrupted-change: journal entry {entry.id}" in capsys.readouterr().out
+    assert f"X DANGER  journal entry {entry.id}" in capsys.readouterr().out
 
     queue = Path(subprocess.run(["postconf", "-c", str(cfg), "-h", "queue_directory"],
                                 capture_output=True, text=True, check=True).stdout.strip())
