@@ -118,7 +118,8 @@ def test_upgrade_dropping_authclean_is_a_conflict(tmp_path, capsys):
     run_master_setup_on(master, services)
     capsys.readouterr()
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
-    assert "master.cf authclean/unix/header_checks: customisations missing" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "master.cf authclean/unix/header_checks: customisations missing" in out
     before = master.read_bytes()
     assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.REFUSED
     assert master.read_bytes() == before
