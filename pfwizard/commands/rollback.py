@@ -90,14 +90,21 @@ def _list_json(engine: Engine) -> int:
     return exitcodes.OK
 
 
-def _show_json(engine: Engine, entry_id: str) -> int:
+def _read_entry(engine: Engine, entry_id: str) -> JournalEntry | None:
+    """The entry for --show; None (said on stderr) when it is missing or fails the checks."""
     try:
         entry = engine.journal.read(entry_id)
     except Refused as exc:
         print(f"pfwizard: {exc}", file=sys.stderr)
-        return exitcodes.ERROR
+        return None
     if entry is None:
         print(f"pfwizard: no journal entry {entry_id!r}", file=sys.stderr)
+    return entry
+
+
+def _show_json(engine: Engine, entry_id: str) -> int:
+    entry = _read_entry(engine, entry_id)
+    if entry is None:
         return exitcodes.ERROR
     doc = jsonout.frame("rollback", exitcodes.OK)
     doc["journal_entry"] = entry.id
@@ -123,13 +130,8 @@ def _list(engine: Engine) -> int:
 
 
 def _show(engine: Engine, entry_id: str) -> int:
-    try:
-        entry = engine.journal.read(entry_id)
-    except Refused as exc:
-        print(f"pfwizard: {exc}", file=sys.stderr)
-        return exitcodes.ERROR
+    entry = _read_entry(engine, entry_id)
     if entry is None:
-        print(f"pfwizard: no journal entry {entry_id!r}", file=sys.stderr)
         return exitcodes.ERROR
     print(_line(entry))
     if entry.error:
