@@ -63,7 +63,7 @@ def _box_mailboxes(s: Session) -> str:
     automatic aliases such as administrator@ the box's hostname), one a line."""
     try:
         return "\n".join(recipes.box_mailboxes(s.config_dir))
-    except Exception:  # a box we cannot read: the admin types the addresses
+    except (PfwizardError, OSError):  # a box we cannot read: the admin types them
         return ""
 
 
