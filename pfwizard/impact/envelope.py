@@ -27,8 +27,10 @@ class Envelope:
     sender: str
     recipient: str
     verdict: Verdict
-    reply: str = ""  # the log's reject reply ("450 4.1.8 <x>: Sender address rejected: ..."), "" if accepted
-    authenticated: bool = False  # a SASL login: the replayer skips these (it cannot log in as the user)
+    # the log's reject reply ("450 4.1.8 <x>: Sender address rejected: ..."); "" if accepted
+    reply: str = ""
+    # a SASL login: the replayer skips these (it cannot log in as the user)
+    authenticated: bool = False
     count: int = 1  # how many times this envelope occurred in the window (after de-duplication)
 
     def key(self) -> tuple[str, str, str | None, str, str]:
