@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from pfwizard import miab
+from pfwizard.analyser import analyse_params
+from pfwizard.engine import risks
 from pfwizard.engine.validate import Gate
+from pfwizard.findings import Finding, Severity
 from pfwizard.intent.adopt import Adoption, adopted_note, find_adoptions
 from pfwizard.intent.adopt_master import ServiceAdoption, find_service_adoptions
 from pfwizard.intent.execute import Request, execute
@@ -20,7 +23,7 @@ from pfwizard.intent.store import IntentFile
 from pfwizard.intent.writer import Writer
 from pfwizard.kept_lines import KeptLines
 from pfwizard.maincf import MainCf
-from pfwizard.mastercf import MasterCf
+from pfwizard.mastercf import MasterCf, split_key
 
 Adoptable = Adoption | ServiceAdoption
 """A hand-made setting MiaB's setup commented out: in main.cf (a chain) or master.cf (an
@@ -46,6 +49,8 @@ class RestoreContext:
     """After ``run``: why nothing was applied (refused or failed), else None."""
     request: Request | None = None
     """After ``run``: what ``execute`` kept (files planned, the engine's outcome)."""
+    accepted: frozenset[str] = frozenset()
+    """Codes of danger findings the admin accepted in the wizard (``--accept-risk`` there)."""
 
     def run(self, *, reload: bool = True, dry_run: bool = False,
             confirm: Callable[[str], bool] | None = None,
@@ -58,11 +63,40 @@ class RestoreContext:
                       kept_lines=self.kept_lines())
         self.request = req
         writer = Writer(self.config_dir, self.state_dir, reload=reload,
-                        accept_risk=accept_risk, gate=gate)
+                        accept_risk=accept_risk | self.accepted, gate=gate)
         code = execute(self.plan, self.store, writer, req, say)
         self.entry_id = req.entry_id
         self.error = req.error
         return code
+
+    def danger(self) -> list[Finding]:
+        """The danger findings on the configuration as this restore leaves it: what the
+        engine's safety check will refuse, asked before anything is written (the wizard
+        shows them and asks, as its Review does). One accepted before for the same entry
+        (remembered by the engine) is not asked again."""
+        params = self.cf.parameters()
+        for name, value in self.plan.params().items():
+            if value is None:
+                params.pop(name, None)
+            else:
+                params[name] = value
+        master = MasterCf.parse(self.master.to_bytes(), self.master.path)
+        for key, option in self.plan.master_params().items():
+            service, type_, name = split_key(key)
+            if option is None:
+                master.remove_option(service, type_, name)
+            else:
+                master.set_option(service, type_, name, option)
+        tables = {t.path: t.content for t in self.plan.table_changes()}
+        found = analyse_params(params, self.config_dir,
+                               master.to_bytes().decode("utf-8", errors="replace"), tables)
+        before = risks.load(self.state_dir)
+        # A table this restore writes (or whose lost index it rebuilds) is not "missing":
+        # it will be there once the restore is in (the wizard's Review judges it the same).
+        return [f for f in found if f.severity is Severity.DANGER
+                and not (f.acceptable and (f.code, f.entry) in before)
+                and not ("table" in f.code and any(p in f.message or p in (f.entry or "")
+                                                   for p in tables))]
 
     def kept_lines(self) -> list[KeptLines]:
         """The adopted lines, kept in main.cf and master.cf as comments under a note saying

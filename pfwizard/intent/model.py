@@ -8,7 +8,7 @@ everything MiaB added or changed meanwhile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from pfwizard.catalogue import LIST_PARAMS
@@ -70,6 +70,11 @@ class Operation:
     part of the operation's identity: the same operation in a profile finds the decision."""
     also_remove: Item | None = field(default=None, compare=False)
     """A decided conflict (remove): MiaB's new form of ``item``, removed as well."""
+    kept_miab: bool = field(default=False, compare=False)
+    """A decided conflict (insert, move, change; ``decided: keep-miab``): while the operation
+    cannot be placed as made (its anchor or item is gone, or MiaB ships the item itself at
+    another place), MiaB's list stays as it is and nobody is asked again.  Once it can be
+    placed again (the anchor is back), it is."""
 
     def decided(self) -> str | None:
         """What was decided about MiaB's new form of the item, in words (None: nothing)."""
@@ -77,7 +82,14 @@ class Operation:
             return f"MiaB's new form '{self.also_remove}' is removed too"
         if self.keep is not None:
             return f"MiaB's new form '{self.keep}' stays"
+        if self.kept_miab:
+            return "MiaB's list stays as MiaB ships it while this cannot be placed"
         return None
+
+    def with_decision_of(self, other: Operation) -> Operation:
+        """This operation carrying ``other``'s recorded decision (the same operation)."""
+        return replace(self, keep=other.keep, also_remove=other.also_remove,
+                       kept_miab=other.kept_miab)
 
     def describe(self) -> str:
         if self.kind is OpKind.CHANGE:

@@ -61,7 +61,7 @@ def _with_decisions(ci: ChainIntent, recorded: object) -> ChainIntent:
         if op.decided() is None:
             mine = next((o for o in recorded.operations if o == op and o.decided()), None)
             if mine is not None:
-                op = replace(op, keep=mine.keep, also_remove=mine.also_remove)
+                op = op.with_decision_of(mine)
         ops.append(op)
     return replace(ci, operations=ops)
 

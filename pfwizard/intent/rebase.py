@@ -38,7 +38,8 @@ class Policy(str, Enum):
 
     KEEP_MIAB = "keep-miab"
     """MiaB's value wins: where MiaB changed an item you removed or changed, its new form
-    stays (recorded as decided); any other conflicting customisation is dropped."""
+    stays; where your item cannot be placed (its anchor or item is gone, MiaB ships it
+    elsewhere), MiaB's list stays. Both recorded as decided, not asked again."""
     REMOVE_NEW = "remove-new"
     """Where MiaB changed the form of an item you removed, remove the new form too (recorded
     as decided); other conflicts are left open, as with skip."""
@@ -48,7 +49,8 @@ class Policy(str, Enum):
 
 POLICY_HELP: dict[Policy, str] = {
     Policy.KEEP_MIAB: "MiaB's value wins: its new form of an item you removed or changed "
-                      "stays; any other conflicting customisation is dropped",
+                      "stays, and where yours cannot be placed (anchor gone, MiaB ships it "
+                      "elsewhere) MiaB's list stays; recorded, not asked again",
     Policy.REMOVE_NEW: "where MiaB changed the form of an item you removed, remove the new "
                        "form too; other conflicts stay open, as with skip",
     Policy.SKIP: "apply the rest; the conflict stays open and recorded, to decide later",
@@ -293,6 +295,21 @@ def _decide(conflict: Conflict, policy: Policy | None) -> Operation | None:
     return None
 
 
+_KEPT_AS_MIAB_SHIPS = frozenset({ConflictKind.ANCHOR_GONE, ConflictKind.MIAB_SHIPS_ITEM,
+                                 ConflictKind.ITEM_GONE})
+"""Conflicts keep-miab decides by leaving MiaB's list as it is (``decided: keep-miab``)."""
+
+
+def _decide_op(conflict: Conflict, policy: Policy | None) -> Operation | None:
+    """``_decide``, and for the conflicts with no new form (the anchor or the item is gone,
+    MiaB ships the item elsewhere) keep-miab's decision: recorded on the operation, which
+    stays in the file, so neither the next upgrade nor the same profile asks again."""
+    op = conflict.operation
+    if op is not None and policy is Policy.KEEP_MIAB and conflict.kind in _KEPT_AS_MIAB_SHIPS:
+        return replace(op, kept_miab=True, keep=None, also_remove=None)
+    return _decide(conflict, policy)
+
+
 def _replay_deciding(ci: ChainIntent, start: Chain, miab_now: Chain | None,
                      policy: Policy | None) -> tuple[Replay, list[Operation], list[Conflict]]:
     """The rebase of ``ci``'s operations onto ``start``, with the conflicts ``policy``
@@ -302,7 +319,7 @@ def _replay_deciding(ci: ChainIntent, start: Chain, miab_now: Chain | None,
     rp = replay(ci.parameter, start, ops, base=base, miab_now=miab_now)
     decided: list[Conflict] = []
     for c in rp.conflicts:
-        op = _decide(c, policy)
+        op = _decide_op(c, policy)
         if op is not None and c.operation in ops:
             ops[ops.index(c.operation)] = op
             decided.append(c)

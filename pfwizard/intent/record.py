@@ -102,10 +102,10 @@ def _with_reasons(ops: list[Operation], old: list[Operation], why: str | None) -
     for op in ops:
         prev = next((o for o in old if o == op), None)
         reason = prev.why if prev is not None else why
-        # A decision recorded on the operation (keep / also_remove MiaB's new form) stays.
-        keep, also = (prev.keep, prev.also_remove) if prev is not None else (None, None)
-        out.append(Operation(op.kind, op.item, op.before, op.after, op.at, op.to, reason,
-                             keep=keep, also_remove=also))
+        # A decision recorded on the operation (keep / also_remove MiaB's new form,
+        # decided: keep-miab) stays.
+        new = Operation(op.kind, op.item, op.before, op.after, op.at, op.to, reason)
+        out.append(new.with_decision_of(prev) if prev is not None else new)
     return out
 
 

@@ -93,13 +93,20 @@ class _Replayer:
         self.out.conflicts.append(Conflict(kind, self.parameter, msg, op, new_form))
         self.out.conflicting.append(op)
 
+    def changed_forms(self, anchor: Item) -> list[Item]:
+        """The items of MiaB's list that can be ``anchor`` with its argument changed: the same
+        restriction on the same target (postgrey's ``check_policy_service`` is not Dovecot's
+        quota service on another port, however alone it is in the list)."""
+        return [i for i in _same_name(self.start, anchor.name)
+                if i == anchor or i in _forms([i], anchor)]
+
     def anchor(self, anchor: Item) -> tuple[int | None, str | None]:
         """Index of the anchor; when MiaB changed only its argument (one item of that name in
         the list it wrote), that item, with a note saying so."""
         k = _index(self.items, anchor)
         if k is not None:
             return k, None
-        same = _same_name(self.start, anchor.name)
+        same = self.changed_forms(anchor)
         if len(same) == 1 and same[0] in self.items:
             return self.items.index(same[0]), (
                 f"{self.parameter}: anchor '{anchor}' is now '{same[0]}' (MiaB changed its "
@@ -126,16 +133,25 @@ class _Replayer:
             return True
         j = _index(self.items, anchor)
         if j is None:
-            same = _same_name(self.start, anchor.name)
+            same = self.changed_forms(anchor)
             if len(same) == 1 and same[0] in self.items:
                 j = self.items.index(same[0])
         if j is None:
             return False
         return k < j if op.before is not None else k > j
 
+    def decided(self, op: Operation, why: str) -> None:
+        """``op`` cannot be placed, and keep-miab was decided for it: MiaB's list stays."""
+        self.out.notes.append(f"{self.parameter}: {op.describe()}: not placed, {why} "
+                              f"(decided: keep-miab)")
+
     def place(self, op: Operation) -> None:
         """insert/move: put ``op.item`` at its anchor (or report why not)."""
         k = _index(self.items, op.item)
+        if k is not None and op.kind is OpKind.INSERT and op.kept_miab:
+            if not self.satisfied(op, k):  # MiaB ships it at its own place: that place stays
+                self.decided(op, f"MiaB ships '{op.item}' at its own place")
+            return
         if k is not None and self.satisfied(op, k):
             if (op.kind is OpKind.INSERT and self.miab is not None
                     and op.item in self.miab and op.item not in self.base):
@@ -150,7 +166,10 @@ class _Replayer:
                           f"({op.describe()})")
             return
         if k is None and op.kind is OpKind.MOVE:
-            self.item_missing(op)
+            if op.kept_miab:
+                self.decided(op, f"'{op.item}' is no longer in the list")
+            else:
+                self.item_missing(op)
             return
         rest = [i for i in self.items if i != op.item] if k is not None else self.items
         saved, self.items = self.items, rest
@@ -158,6 +177,9 @@ class _Replayer:
         if where is None:
             self.items = saved
             anchor = op.before if op.before is not None else op.after
+            if op.kept_miab:
+                self.decided(op, f"'{anchor}' is no longer in the list")
+                return
             self.conflict(ConflictKind.ANCHOR_GONE, op,
                           f"cannot {op.describe()}: '{anchor}' is no longer in the list")
             return
@@ -207,6 +229,8 @@ class _Replayer:
             self.conflict(ConflictKind.CHANGED_CHANGED, op,
                           f"you changed '{op.item}' to '{op.to}'; MiaB now ships "
                           f"'{same[0]}' (keep-miab keeps it)", same[0])
+        elif op.kept_miab:
+            self.decided(op, f"'{op.item}' is no longer in the list")
         else:
             self.item_missing(op)
 

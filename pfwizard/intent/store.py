@@ -22,6 +22,9 @@ Schema (version 1)::
             to: reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]
           - remove: reject_rbl_client zen.spamhaus.org
             also_remove: reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]  # or keep: ...
+          - insert: check_policy_service inet:127.0.0.1:12340
+            before: reject_unlisted_recipient
+            decided: keep-miab          # MiaB ships it elsewhere (or the anchor is gone)
     parameters:                     # whole values pfwizard set
       smtpd_helo_required:
         value: "yes"                # null: pfwizard removed the parameter
@@ -44,8 +47,10 @@ Schema (version 1)::
 ``services`` is optional: a file without it (any earlier pfwizard's) reads as before.
 ``base`` is optional too (a hand-written profile): the operations then replay onto MiaB's value
 as it is.  ``keep``/``also_remove`` record a decided conflict (``--on-conflict``): MiaB's new
-form of a removed or changed item stays, or goes too.  A parameter lives in one section:
-``chains`` and ``parameters`` never both name it (an error naming both lines).
+form of a removed or changed item stays, or goes too; ``decided: keep-miab`` on an insert,
+move or change: while it cannot be placed as made, MiaB's list stays and nobody is asked.
+A parameter lives in one section: ``chains`` and ``parameters`` never both name it (an
+error naming both lines).
 """
 
 from __future__ import annotations
@@ -86,9 +91,11 @@ if TYPE_CHECKING:
     from pfwizard.engine.changeset import IntentRecord
 
 FILENAME = "customizations.yaml"
+KEEP_MIAB = "keep-miab"
+"""``decided: keep-miab``: the only decision recorded as a word (the others name an item)."""
 _TOP_KEYS = {"version", "miab_release", "chains", "parameters", "tables", "services"}
 _OP_KEYS = {"insert", "remove", "move", "change", "before", "after", "at", "to", "why",
-            "keep", "also_remove"}
+            "keep", "also_remove", "decided"}
 _HEADER = (
     "pfwizard customisations: what you changed in Postfix's restrictions, kept as intent\n"
     "relative to Mail-in-a-Box's values, so `pfwizard restore` can put it back after every\n"
@@ -309,6 +316,16 @@ class _Parser:
                                 f"of {item.name}, not {decided.name}")
         if keep is not None and also_remove is not None:
             raise self.fail(line, f"{what}: give 'keep' or 'also_remove', not both")
+        kept_miab = self.text(node, "decided", what, optional=True)
+        if kept_miab is not None:
+            if kept_miab != KEEP_MIAB:
+                raise self.fail(_line_of(node, "decided"), f"{what}: 'decided' can only be "
+                                f"{KEEP_MIAB} (MiaB's list stays while this cannot be placed)")
+            if kind is OpKind.REMOVE:
+                raise self.fail(_line_of(node, "decided"), f"{what}: 'decided' belongs to "
+                                f"insert, move or change (a remove takes keep or also_remove)")
+            if keep is not None or also_remove is not None:
+                raise self.fail(line, f"{what}: give 'decided' or 'keep', not both")
         at = self.text(node, "at", what, optional=True)
         why = self.text(node, "why", what, optional=True)
         if before is not None and after is not None:
@@ -331,7 +348,8 @@ class _Parser:
             raise self.fail(line, f"{what}: remove takes no position")
         if at is not None and (before or after or kind is not OpKind.INSERT):
             raise self.fail(line, f"{what}: 'at' is only for an insert without an anchor")
-        return Operation(kind, item, before, after, at, to, why, line, keep, also_remove)
+        return Operation(kind, item, before, after, at, to, why, line, keep, also_remove,
+                         kept_miab=kept_miab is not None)
 
     def parameter(self, parent: CommentedMap, name: Any, *, master: bool = False
                   ) -> ParameterIntent:
@@ -441,6 +459,7 @@ def _op_node(op: Operation, old: CommentedMap | None) -> CommentedMap:
         "to": op.to.render() if op.to else None,
         "keep": op.keep.render() if op.keep else None,
         "also_remove": op.also_remove.render() if op.also_remove else None,
+        "decided": KEEP_MIAB if op.kept_miab else None,
         "why": op.why,
     }
     for key in [k for k in node if fields.get(k) is None]:
