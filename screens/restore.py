@@ -26,7 +26,7 @@ from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
 from screens.apply import ApplyScreen
-from screens.review import ReviewScreen, apply_question, diff_writes
+from screens.review import ReviewScreen, apply_question, confirm_accepting, diff_writes
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
@@ -34,8 +34,8 @@ from tui.stage import WizardScreen
 POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",
     Policy.KEEP_MIAB: "keep MiaB's value (its new form of an item you removed or changed "
-                      "stays, recorded as decided; any other conflicting customisation is "
-                      "dropped)",
+                      "stays; an item of yours that cannot be placed is not; recorded as "
+                      "decided, not asked again)",
     Policy.REMOVE_NEW: "remove MiaB's new form of an item you removed too (recorded as "
                        "decided; other conflicts stay open, as with skip)",
     Policy.SKIP: "skip (apply the rest; the conflicting customisation stays recorded)",
@@ -158,11 +158,15 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
     for note in plan.notes:
         other.append(f"note: {note}\n")
     parts.append(other)
-    if plan.conflicts:
-        parts.append(Text(f"! Conflicts ({len(plan.conflicts)}): pfwizard does not guess",
-                          style="bold yellow"))
-        parts.append(conflicts_table(plan))
-        removal = any(c.kind is ConflictKind.REMOVED_CHANGED for c in plan.conflicts)
+    if plan.conflicts or plan.decided:
+        # Once the policy decided every conflict, the choice stays on the page: the admin
+        # can still see it, and change or clear it.
+        if plan.conflicts:
+            parts.append(Text(f"! Conflicts ({len(plan.conflicts)}): pfwizard does not guess",
+                              style="bold yellow"))
+            parts.append(conflicts_table(plan))
+        removal = any(c.kind is ConflictKind.REMOVED_CHANGED
+                      for c in plan.conflicts + plan.decided)
         parts.append(Text(f"Policy: {POLICY_WORDS[plan.policy]}\n"
                           "m: keep MiaB's value   o: skip for now   (again: clear the choice)"
                           + ("   g: remove the new form too" if removal else ""),
@@ -298,19 +302,24 @@ class RestoreReviewScreen(ReviewScreen):
         return action != "toggle_confirm"
 
     def action_apply(self) -> None:
-        if not self.ready or self.error:
+        ctx: RestoreContext | None = self.wizard.restore
+        if not self.ready or self.error or ctx is None:
             self.notify(f"Nothing to apply: {self.error}", severity="warning")
             return
-        from screens.confirm import ConfirmScreen
+        # What the engine's safety check would refuse, asked here as Review asks: a danger
+        # the admin accepts by name goes through (the wizard's --accept-risk), never an
+        # open relay.
+        blocking = ctx.danger()
+        accepted: set[str] = set()
 
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.finish(Action.GOTO, "restore_apply")
+        def go() -> None:
+            ctx.accepted = frozenset(accepted)
+            self.finish(Action.GOTO, "restore_apply")
 
         question = apply_question(diff_writes("\n".join(self.said)), self.session.config_dir,
                                   reload=self.session.reload)
-        self.app.push_screen(ConfirmScreen(question, yes="restore now", no="back to the diff"),
-                             done)
+        confirm_accepting(self, blocking, question, yes="restore now", no="back to the diff",
+                          accept=lambda f: accepted.add(f.code), then=go)
 
     def action_back(self) -> None:
         self.finish(Action.GOTO, "restore")

@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
+from textual.screen import Screen
 from textual.widgets import Static
 
 from pfwizard.errors import PfwizardError
+from pfwizard.findings import Finding
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
 
 CONFIRM_SECONDS = 120
+
+
+def confirm_accepting(screen: Screen[Any], blocking: list[Finding], question: str, *,
+                      yes: str, no: str, accept: Callable[[Finding], object],
+                      then: Callable[[], None]) -> None:
+    """The apply confirmation, with each danger finding named first: answering yes accepts
+    them by name (``accept``; the wizard's ``--accept-risk``), then ``then`` goes ahead.
+    A finding nobody may accept (an open relay) refuses instead, whatever the answer."""
+    from screens.confirm import ConfirmScreen
+
+    never = [f for f in blocking if not f.acceptable]
+    if never:
+        screen.notify(f"X DANGER, refusing to apply: {never[0].message}", severity="error",
+                      timeout=8)
+        return
+
+    def done(ok: bool | None) -> None:
+        if ok:
+            for f in blocking:
+                accept(f)
+            then()
+
+    danger = "".join(f"X DANGER: {f.message}\n" for f in blocking)
+    if danger:
+        danger += "Apply anyway?\n\n"
+    screen.app.push_screen(ConfirmScreen(danger + question, yes=yes, no=no), done)
 
 
 def plan_writes(plan: Any) -> list[str]:
@@ -151,30 +180,14 @@ class ReviewScreen(WizardScreen):
             self.notify("Nothing to apply.", severity="warning")
             return
         blocking = self.session.blocking()
-        never = [f for f in blocking if not f.acceptable]
-        if never:
-            self.notify(f"X DANGER, refusing to apply: {never[0].message}", severity="error",
-                        timeout=8)
-            return
         if self.answered and not blocking:
             self._go()  # a danger still needs its own "accept" in the answers, or a human
             return
-        from screens.confirm import ConfirmScreen
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                for f in blocking:
-                    self.session.accept(f)
-                self._go()
-
-        danger = "".join(f"X DANGER: {f.message}\n" for f in blocking)
-        if danger:
-            danger += "Apply anyway?\n\n"
-        question = danger + apply_question(plan_writes(self.plan), self.session.config_dir,
-                                           reload=self.session.reload,
-                                           confirm_within=self.wizard.confirm_within)
-        self.app.push_screen(ConfirmScreen(question, yes="apply now", no="back to the diff"),
-                             done)
+        question = apply_question(plan_writes(self.plan), self.session.config_dir,
+                                  reload=self.session.reload,
+                                  confirm_within=self.wizard.confirm_within)
+        confirm_accepting(self, blocking, question, yes="apply now", no="back to the diff",
+                          accept=self.session.accept, then=self._go)
 
     def _go(self) -> None:
         self.wizard.plan = self.plan

@@ -154,3 +154,69 @@ async def test_nothing_recorded_and_hand_made_lines_to_adopt(tmp_path):
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, RestoreScreen)  # glued lines, no policy: stays
+
+
+@needs_postfix
+async def test_a_danger_in_the_restore_is_asked_and_accepted_by_name(tmp_path):
+    """customizations.yaml edited by hand to hold seed 000's wide line, the table lost: the
+    restore screen names the danger and asks, as Review does; escape writes nothing, yes
+    accepts it by name (the CLI's --accept-risk) and the restore goes through."""
+    from pfwizard import exitcodes
+    from pfwizard.cli import main
+    from tests.test_accept_risk import LEARNED_LINE, PROFILE, SEED_LINE, UNANCHORED
+
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    state_dir.mkdir(mode=0o700)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE.format(cfg=config_dir, line=LEARNED_LINE))
+    assert main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
+                 "--no-reload", "apply", str(profile)]) == exitcodes.CHANGED
+    intent = state_dir / "customizations.yaml"
+    intent.write_text(intent.read_text().replace(LEARNED_LINE, SEED_LINE))
+    table = config_dir / "pfwizard" / "allow"
+    table.unlink()
+    app = app_for(config_dir, state_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreReviewScreen)
+        await pilot.press("w")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen)
+        assert "X DANGER" in dialog.question and UNANCHORED in dialog.question
+        assert "Apply anyway?" in dialog.question
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreReviewScreen) and not table.exists()
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        apply = app.screen
+        assert isinstance(apply, RestoreApplyScreen)
+        await wait_finished(pilot, apply)
+        assert app.result.ok, apply.written
+    assert table.read_text() == SEED_LINE + "\n"
+
+
+@needs_postfix
+async def test_an_open_relay_in_the_restore_is_refused_not_asked(tmp_path):
+    config_dir, state_dir = upgraded(tmp_path)
+    store = IntentFile.for_state_dir(state_dir)
+    from pfwizard.intent.model import ParameterIntent
+
+    store.set_parameter(ParameterIntent("mynetworks", "0.0.0.0/0"))
+    store.save()
+    app = app_for(config_dir, state_dir)
+    before = (config_dir / "main.cf").read_bytes()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreReviewScreen)
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, RestoreReviewScreen)  # no question: refused
+        assert any("refusing to apply" in str(n.message) for n in app._notifications)
+    assert (config_dir / "main.cf").read_bytes() == before
