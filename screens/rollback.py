@@ -10,6 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from pfwizard.engine.journal import unreadable_words
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
@@ -19,6 +20,19 @@ def entry_line(e: Any) -> str:
     when = str(getattr(e, "time", "") or getattr(e, "timestamp", ""))[:16]
     outcome = str(getattr(e, "outcome", "") or "")
     return f"{getattr(e, 'id', '?')} {when} {outcome} {getattr(e, 'summary', '')}".strip()
+
+
+def row_line(row: Any) -> str:
+    """A journal entry's line, or an unreadable one's ``(id, reason)`` in the words of
+    ``rollback --list``."""
+    if isinstance(row, tuple):
+        return f"{row[0]} {unreadable_words(row[1])}"
+    return entry_line(row)
+
+
+def _order(entry_id: str) -> tuple[int, str]:
+    # Ids are numbers ("12"); anything else sorts by its text after them.
+    return (int(entry_id), "") if entry_id.isdigit() else (-1, entry_id)
 
 
 def entry_diff(engine: Any, e: Any) -> str:
@@ -41,7 +55,13 @@ class RollbackScreen(WizardScreen):
         Binding("escape", "back", "Back", show=False, id="cancel"),
     ]
 
-    entries: list[Any]
+    rows: list[Any]
+    """What the list shows, newest first: journal entries, and (id, reason) for an entry
+    that cannot be read (named, as ``rollback --list`` names it; nothing to restore)."""
+
+    @property
+    def entries(self) -> list[Any]:
+        return [r for r in self.rows if not isinstance(r, tuple)]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -58,24 +78,34 @@ class RollbackScreen(WizardScreen):
 
     def refresh_view(self) -> None:
         try:
-            self.entries = list(reversed(self.wizard.engine.history()))
+            entries, unreadable = self.wizard.engine.history_scan()
         except Exception as exc:  # a broken journal is shown, not hidden
-            self.entries = []
+            entries, unreadable = [], []
             self.notify(f"cannot read the journal: {exc}", severity="error")
+        rows: list[Any] = [*entries, *unreadable]
+        self.rows = sorted(rows, key=lambda r: _order(r[0] if isinstance(r, tuple) else r.id),
+                           reverse=True)
         lst = self.query_one("#journal", OptionList)
-        lst.set_options([Option(entry_line(e)) for e in self.entries] or
+        lst.set_options([Option(row_line(r)) for r in self.rows] or
                         [Option("No changes recorded yet.", disabled=True)])
-        if self.entries:
+        if self.rows:
             lst.highlighted = 0
         self._show()
 
-    def _show(self) -> None:
+    def _row(self) -> Any:
         idx = self.query_one("#journal", OptionList).highlighted
+        return None if idx is None or idx >= len(self.rows) else self.rows[idx]
+
+    def _show(self) -> None:
+        row = self._row()
         diff = self.query_one("#diff", Static)
-        if idx is None or not self.entries:
+        if row is None:
             diff.update("")
-            return
-        diff.update(diff_text(entry_diff(self.wizard.engine, self.entries[idx]), 34))
+        elif isinstance(row, tuple):
+            diff.update(f"Journal entry {row[0]} cannot be read ({row[1]}): pfwizard does not "
+                        "show it or roll it back. The other entries are as recorded.")
+        else:
+            diff.update(diff_text(entry_diff(self.wizard.engine, row), 34))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show()
@@ -96,10 +126,13 @@ class RollbackScreen(WizardScreen):
         self.finish(Action.BACK)
 
     def action_restore(self) -> None:
-        idx = self.query_one("#journal", OptionList).highlighted
-        if idx is None or not self.entries:
+        entry = self._row()
+        if entry is None:
             return
-        entry = self.entries[idx]
+        if isinstance(entry, tuple):
+            self.notify(f"Journal entry {entry[0]} is {unreadable_words(entry[1])}: nothing "
+                        "to roll back from it.", severity="warning", timeout=6)
+            return
         from screens.confirm import ConfirmScreen
 
         try:

@@ -66,6 +66,9 @@ class FakeEngine:
     def history(self) -> list[Entry]:
         return list(self.entries)
 
+    def history_scan(self) -> tuple[list[Entry], list[tuple[str, str]]]:
+        return list(self.entries), []
+
     def diff(self, entry_id: str) -> str | None:
         return next((e.diff for e in self.entries if e.id == entry_id), None)
 

@@ -15,6 +15,7 @@ from pfwizard import exitcodes, jsonout
 from pfwizard.commands.restore import _ask
 from pfwizard.engine import Engine, JournalEntry, Refused, StepEvent
 from pfwizard.engine.atomic import can_access
+from pfwizard.engine.journal import unreadable_words
 
 EPILOG = """\
 Every apply, restore and rollback is a journal entry in the state directory, with a backup of
@@ -122,7 +123,7 @@ def _list(engine: Engine) -> int:
         return exitcodes.OK
     print(f"{'ID':>4}  {'WHEN (UTC)':19}  {'USER':12}  {'KIND':8}  {'OUTCOME':22}  SUMMARY")
     lines = [(int(e.id), _line(e)) for e in entries]
-    lines += [(int(i), f"{i:>4}  unreadable ({why}), skipped") for i, why in unreadable]
+    lines += [(int(i), f"{i:>4}  {unreadable_words(why)}") for i, why in unreadable]
     for _, line in sorted(lines):
         print(line)
     print("\npfwizard rollback --show ID: details and diff; --to ID: undo it")

@@ -47,6 +47,7 @@ Public API (keep these names; other parts of pfwizard are built against them)::
                  confirm_within: float | None = None) -> ApplyResult
     engine.rollback(entry_id, progress=None) -> ApplyResult   (journaled: can be undone too)
     engine.rollback_plan(entry_id) -> Plan  what rollback would write (show it first)
+    engine.history_scan() -> (entries, [(id, reason)])  history() and the unreadable entries
     engine.history() -> list[JournalEntry]  oldest first; id, kind, time, user, summary,
                                            files (FileRecord: checksums before/after, backup,
                                            owner, mode), outcome, error, diff_available

@@ -266,6 +266,10 @@ class Engine:
     def history(self) -> list[JournalEntry]:
         return self.journal.entries()
 
+    def history_scan(self) -> tuple[list[JournalEntry], list[tuple[str, str]]]:
+        """``history()``, and the entries that cannot be read as (id, reason)."""
+        return self.journal.scan()
+
     def diff(self, entry_id: str) -> str | None:
         return self.journal.diff(entry_id)
 

@@ -128,6 +128,12 @@ class JournalEntry:
 _ID = re.compile(r"[0-9]{1,9}\Z")
 
 
+def unreadable_words(why: str) -> str:
+    """How a list of the journal names an entry it cannot read (``rollback --list``, the
+    wizard's History): said, never skipped in silence, never shown as if true."""
+    return f"unreadable ({why}), skipped"
+
+
 def _unreadable(entry_id: str, why: str) -> CorruptEntry:
     return CorruptEntry(f"journal entry {entry_id}: unreadable ({why})", why)
 
