@@ -6,6 +6,7 @@ import subprocess
 
 from pfwizard import exitcodes
 from pfwizard.cli import main
+from tests.conftest import needs_postfix
 from tests.miab_setup import box, customise, release_values, run_setup_on
 
 
@@ -88,3 +89,41 @@ def test_json_for_monitoring(tmp_path, capsys):
     assert data["in_sync"] is False
     assert [c["kind"] for c in data["conflicts"]] == ["glued-uncaptured"]
     assert any("bl.spamcop.net" in a for a in data["adoptable"])
+
+
+@needs_postfix
+def test_a_refused_automatic_rollback_is_named_with_its_reason(tmp_path, capsys):
+    """A change applied with confirm-or-revert, not confirmed: the watcher's rollback would
+    put back an open relay and is refused. Until now only watcher.log said so."""
+    import json
+
+    from pfwizard.engine import ChangeSet, Engine
+    from pfwizard.engine.journal import PENDING_CONFIRM
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    main_cf = config_dir / "main.cf"
+    main_cf.write_text(main_cf.read_text() + "mynetworks = 0.0.0.0/0\n")  # an open relay
+    eng = Engine(config_dir, state_dir, reload=False)
+    res = eng.apply(eng.plan(ChangeSet("close the relay", {"mynetworks": "127.0.0.0/8"}, [])))
+    assert res.ok, res.error
+    entry = eng.journal.load(str(res.entry_id))
+    assert entry is not None
+    entry.outcome, entry.confirm_deadline = PENDING_CONFIRM, 1.0  # long passed
+    eng.journal.save(entry)
+    assert status(config_dir, state_dir) == exitcodes.OK  # not tried yet: nothing to say
+    capsys.readouterr()
+    revert = eng.revert_unconfirmed(entry.id, wait=5)
+    assert revert is not None and not revert.ok and revert.refused
+
+    assert status(config_dir, state_dir) == exitcodes.FINDINGS
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if f"change {entry.id} " in ln)
+    assert "automatic rollback was REFUSED" in line and "relay" in line.lower(), line
+    assert f"pfwizard rollback --confirm {entry.id}" in line
+    assert status(config_dir, state_dir, "--json") == exitcodes.FINDINGS
+    doc = json.loads(capsys.readouterr().out)
+    (refused,) = doc["revert_refused"]
+    assert refused["entry"] == entry.id and refused["revert_entry"] == revert.entry_id
+    assert "relay" in refused["reason"].lower() and not doc["in_sync"]
+    # Confirmed after all: nothing left to say.
+    eng.confirm(entry.id)
+    assert status(config_dir, state_dir) == exitcodes.OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pfwizard import exitcodes, journalcheck, jsonout, miab
+from pfwizard import exitcodes, journalcheck, jsonout, miab, unreverted
 from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent.context import open_restore
@@ -21,6 +21,8 @@ hand-made customisations a MiaB setup run commented out, in main.cf and master.c
 submission -o option; restore --adopt reads them back);
 a failed last run of the after-upgrade hook (restore --install-hook), with its reason, or
 one that left a conflict open (--on-conflict=skip);
+a change applied with confirm-or-revert, not confirmed in time, whose automatic rollback was
+refused (it would have put back an open relay): still in force, with the reason;
 a change pfwizard was making when it was interrupted (killed, power cut, disk full), which may
 be half-applied: `pfwizard restore` (or any apply) undoes it first.
 """
@@ -51,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     hook_failed = hook is not None and hook.failed
     # Read-only: an interrupted change is reported here, undone by restore or apply.
     interrupted = journalcheck.interrupted(args.config_dir, args.state_dir)
+    not_reverted = unreverted.refused_reverts(args.config_dir, args.state_dir)
     drift = (not plan.in_sync or bool(plan.conflicts) or bool(dangers)
-             or bool(ctx.adoptable) or hook_failed or bool(interrupted))
+             or bool(ctx.adoptable) or hook_failed or bool(interrupted) or bool(not_reverted))
     code = exitcodes.FINDINGS if drift else exitcodes.OK
     if args.quiet:
         return code
@@ -71,11 +74,17 @@ def run(args: argparse.Namespace) -> int:
             {"entry": e.id, "summary": e.summary, "time": e.time,
              "message": journalcheck.describe(e, args.config_dir, args.state_dir)}
             for e in interrupted]
+        data["revert_refused"] = [
+            {"entry": r.entry, "summary": r.summary, "revert_entry": r.revert_entry,
+             "time": r.time, "reason": r.reason, "message": r.describe()}
+            for r in not_reverted]
         jsonout.emit(data)
         return code
     for e in interrupted:
         says = journalcheck.describe(e, args.config_dir, args.state_dir)
         print(f"{Severity.DANGER.symbol} {says}")
+    for r in not_reverted:
+        print(f"{Severity.DANGER.symbol} {r.describe()}")
     recorded = ctx.store.model.miab_release
     print(f"Mail-in-a-Box: {ctx.release or 'release unknown'}"
           + (f"; customisations recorded on {recorded}" if recorded else ""))
