@@ -13,7 +13,8 @@ import pwd
 import re
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 SOCKET_ENV = "PFWIZARD_LOG_SOCKET"
 DEFAULT_SOCKET = "/dev/log"
@@ -30,8 +31,27 @@ def line(message: str, *, error: bool = False, warning: bool = False) -> str:
     return f"<{_MAIL | level}>{stamp} pfwizard[{os.getpid()}]: {text}"
 
 
+_held: list[str] | None = None
+
+
+@contextmanager
+def held(into: list[str]) -> Iterator[list[str]]:
+    """Inside, ``log`` keeps its messages in ``into`` instead of sending them: a run that
+    leaves one line of its own (the after-upgrade hook) folds them into that line, so one
+    run is one line in the log."""
+    global _held
+    before, _held = _held, into
+    try:
+        yield into
+    finally:
+        _held = before
+
+
 def log(message: str, *, error: bool = False, warning: bool = False) -> bool:
-    """Send one line; True when the log socket took it."""
+    """Send one line; True when the log socket took it (or ``held`` kept it)."""
+    if _held is not None:
+        _held.append(_CONTROL.sub(" ", message).strip())
+        return True
     path = os.environ.get(SOCKET_ENV) or DEFAULT_SOCKET
     data = line(message, error=error, warning=warning).encode("utf-8", "replace")[:4096]
     try:

@@ -164,3 +164,24 @@ def test_the_wizards_apply_leaves_its_line_too(tmp_path, syslog, monkeypatch):
     (line,) = syslog()
     assert f"applied: entry={res.entry_id} kind=apply" in line and "sudo_user=carol" in line
     assert "sender_access" in line and "main.cf" in line
+
+
+@needs_postfix
+def test_a_hook_run_leaves_one_line_with_the_change_folded_in(tmp_path, syslog, capsys):
+    config_dir, state_dir = box(tmp_path)
+    customise(config_dir, state_dir)
+    run_setup_on(config_dir / "main.cf", release_values())
+    syslog()  # what customise() itself applied
+    assert pf(config_dir, state_dir, "restore", "--hook", "--yes") == exitcodes.CHANGED
+    (line,) = syslog()
+    assert line.startswith(MAIL_INFO) and "after-upgrade restore ok (exit 10)" in line
+    assert "restored: entry=" in line and "kind=restore" in line and "\n" not in line
+    # A run with nothing to do: one line too.
+    assert pf(config_dir, state_dir, "restore", "--hook", "--yes") == exitcodes.OK
+    (line,) = syslog()
+    assert "after-upgrade restore ok (exit 0): nothing to restore" in line
+    # Outside the hook, the engine's own line goes out as before.
+    run_setup_on(config_dir / "main.cf", release_values())
+    assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.CHANGED
+    (line,) = syslog()
+    assert line.split(": ", 1)[1].startswith("restored: entry=")

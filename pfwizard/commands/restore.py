@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pfwizard import exitcodes, jsonout
+from pfwizard import exitcodes, jsonout, trail
 from pfwizard.commands.risks import accepted_risks, add_accept_risk
 from pfwizard.errors import PfwizardError
 from pfwizard.intent import Policy
@@ -87,18 +87,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.hook:
         return _restore(args, [])
     # The hook runs unattended: whatever happens, leave it where status and the log show it.
+    # One line in the system log per run: what the engine logs for the change it made is
+    # kept and folded into the run's own line.
     ctxs: list[RestoreContext] = []
+    changes: list[str] = []
     try:
-        code = _restore(args, ctxs)
+        with trail.held(changes):
+            code = _restore(args, ctxs)
     except PfwizardError as exc:
-        record_outcome(args.state_dir, exitcodes.ERROR, str(exc))
+        record_outcome(args.state_dir, exitcodes.ERROR, str(exc), changes=changes)
         raise
     except Exception as exc:
-        record_outcome(args.state_dir, exitcodes.ERROR, f"{type(exc).__name__}: {exc}")
+        record_outcome(args.state_dir, exitcodes.ERROR, f"{type(exc).__name__}: {exc}",
+                       changes=changes)
         raise
     open_conflicts = len(ctxs[0].plan.left_open) if ctxs and code in (
         exitcodes.OK, exitcodes.CHANGED) else 0
-    record_outcome(args.state_dir, code, _hook_summary(code, ctxs), open_conflicts)
+    record_outcome(args.state_dir, code, _hook_summary(code, ctxs), open_conflicts, changes)
     return code
 
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -138,21 +139,25 @@ class HookOutcome:
 
 
 def record_outcome(state_dir: Path | str, exit_code: int, message: str,
-                   open_conflicts: int = 0) -> HookOutcome:
-    """Keep the outcome of one hook run in the state directory and in the system log."""
+                   open_conflicts: int = 0, changes: Sequence[str] = ()) -> HookOutcome:
+    """Keep the outcome of one hook run in the state directory and in the system log: one
+    line for the run, with what the engine would have logged on its own (``changes``, kept
+    by ``trail.held``) folded in."""
     outcome = HookOutcome(time.time(), exit_code, message, open_conflicts)
     failed = outcome.failed
     verdict = ("FAILED" if failed else f"left {open_conflicts} conflict(s) OPEN"
                if open_conflicts else "ok")
-    trail.log(f"after-upgrade restore {verdict} (exit {exit_code}): {message}", error=failed,
-              warning=not outcome.clean)
+    text = f"after-upgrade restore {verdict} (exit {exit_code}): {message}"
+    if changes:
+        text += f" [{'; '.join(changes)}]"
     path = Path(state_dir) / OUTCOME_FILE
     try:
         AtomicWriter().write(path, json.dumps(asdict(outcome)).encode() + b"\n",
                              FileMeta(0o600, os.geteuid(), os.getegid()))
     except OSError as exc:
-        trail.log(f"cannot record the hook's outcome in {path}: {exc.strerror or exc}",
-                  error=True)
+        failed = True
+        text += f"; cannot record the hook's outcome in {path}: {exc.strerror or exc}"
+    trail.log(text, error=failed, warning=not outcome.clean)
     return outcome
 
 
