@@ -99,3 +99,40 @@ def test_kept_lines_refuse_a_file_that_moved_since_it_was_read():
         keep_as_comments(b"a = b\n#other = value\n", [kept], "main.cf")
     with pytest.raises(ValueRefused):
         KeptLines("main.cf", (1,), ("x",), "not a comment")
+
+
+def test_the_fixtures_hold_no_other_master_cf_hand_edit_that_miab_overwrites():
+    """Adopt reads back `-o` options; this is why nothing more: in the customised fixtures,
+    MiaB's setup comments out only the admin's submission entry, whose service line (fields,
+    command and its arguments) is MiaB's own, so the one difference is an `-o` option; the
+    admin's other hand edits (postscreen on smtp, its smtpd/dnsblog/tlsproxy services) are
+    on services MiaB does not manage and survive untouched."""
+    def plain(args):  # the command's own arguments, without the -o options
+        out, words = [], iter(args)
+        for w in words:
+            if w == "-o":
+                next(words, None)
+            elif not w.startswith("-o"):
+                out.append(w)
+        return tuple(out)
+
+    def entries(name):
+        cf = MasterCf.read(FIXTURES / name)
+        return {s.key: (s.fields, s.command, plain(s.args), s.options)
+                for s in cf.services()}
+
+    before = entries("master.cf.customized-before-v75-setup")
+    after = entries("master.cf.customized-after-v75-setup")
+    miab = entries("master.cf.v75")
+    assert sorted(k for k in before.keys() | after.keys()
+                  if before.get(k) != after.get(k)) == ["submission/inet"]
+    assert after["submission/inet"] == miab["submission/inet"]
+    mine, theirs = before["submission/inet"], miab["submission/inet"]
+    assert mine[:3] == theirs[:3]  # fields, command, arguments: MiaB's
+    assert set(mine[3]) - set(theirs[3]) == {
+        ("smtpd_client_restrictions", "permit_sasl_authenticated,reject")}
+    assert set(theirs[3]) <= set(mine[3])
+    # The admin's postscreen setup: not MiaB's services, the same before and after.
+    assert before["smtp/inet"][1] == "postscreen" and after["smtp/inet"] == before["smtp/inet"]
+    for key in ("smtpd/pass", "dnsblog/unix", "tlsproxy/unix"):
+        assert key not in miab and after[key] == before[key]
