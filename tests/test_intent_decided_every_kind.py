@@ -1,4 +1,4 @@
-"""Every kind of conflict in a restriction list, decided once, stays decided.
+"""Every kind of conflict in a restriction list or a whole value, decided once, stays decided.
 
 Each case walks one customisation through successive MiaB releases (MiaB's own setup edits
 replayed on main.cf): the release that conflicts with it stops `restore` (exit 4), one
@@ -48,6 +48,8 @@ def setup_release(config_dir, release: str) -> None:
     else:
         values = release_values("main.cf.v66-fresh")
         values.update(miab.RELEASE_CHAINS[int(number)])
+    if number in ("68", "73"):
+        values["smtpd_forbid_bare_newline"] = "normalize"  # new in v68
     if variant == "nopostgrey":
         chain = Chain.parse(values[RCPT] or "")
         values[RCPT] = ",".join(i.render() for i in chain.items if i.render() != POSTGREY)
@@ -65,7 +67,8 @@ class Case:
     first: str
     """The release the customisation is made on (``66``: the fresh fixture)."""
     operation: str
-    """The profile's one operation (YAML, indented as an item of ``operations:``)."""
+    """The profile's one operation (YAML, indented as an item of ``operations:``), or
+    its one parameter (indented under ``parameters:``)."""
     parameter: str
     releases: tuple[str, ...]
     conflicts_at: str
@@ -100,6 +103,11 @@ CASES = [
          "MiaB now ships 'reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]'",
          "keep: reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]",
          "reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]"),
+    Case("parameter-changed", "66",
+         '  smtpd_forbid_bare_newline:\n    value: "yes"\n    base: null\n',
+         "smtpd_forbid_bare_newline", ("68", "73", "75", "75"), "68",
+         "you set it to 'yes' (it was not set); it is now 'normalize'",
+         'keep: "normalize"', "normalize"),
 ]
 
 
@@ -109,8 +117,11 @@ def start(tmp_path, case: Case):
     if case.first != "66":
         setup_release(config_dir, case.first)
     profile = tmp_path / "profile.yaml"
-    profile.write_text(f"version: 1\nchains:\n  {case.parameter}:\n    operations:\n"
-                       f"{case.operation}")
+    if case.kind == "parameter-changed":
+        profile.write_text(f"version: 1\nparameters:\n{case.operation}")
+    else:
+        profile.write_text(f"version: 1\nchains:\n  {case.parameter}:\n    operations:\n"
+                           f"{case.operation}")
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
     return config_dir, state_dir, profile
 
@@ -133,8 +144,9 @@ def test_decided_once_never_asked_again(tmp_path, capsys, case):
             assert pf(config_dir, state_dir, "restore", "--yes",
                       "--on-conflict=keep-miab") == exitcodes.OK
             out = capsys.readouterr().out
-            assert "recorded, not asked again" in out, out
-            # The operation stays in the file, with the decision on it.
+            if case.kind != "parameter-changed":
+                assert "recorded, not asked again" in out, out
+            # The customisation stays in the file, with the decision on it.
             assert case.recorded in recorded.read_text()
             assert case.operation.split(":", 1)[1].split("\n")[0].strip() in recorded.read_text()
         else:
@@ -204,3 +216,19 @@ def test_the_decision_reads_back_and_is_checked():
                    "        decided: remove-new\n")
     with pytest.raises(IntentError, match=r"line 6: .*'decided' belongs to insert, move or"):
         parse_text(head + f"      - remove: {QUOTA}\n        decided: keep-miab\n")
+
+
+def test_a_kept_whole_value_reads_back_and_a_new_value_drops_it(tmp_path):
+    from pfwizard.intent import IntentFile, parse_text
+    from pfwizard.intent.model import ParameterIntent
+
+    _, model = parse_text('version: 1\nparameters:\n  smtpd_forbid_bare_newline:\n'
+                          '    value: "yes"\n    base: normalize\n    keep: normalize\n')
+    pi = model.parameters["smtpd_forbid_bare_newline"]
+    assert pi.kept("normalize") and not pi.kept(None) and not pi.kept("no")
+    store = IntentFile.for_state_dir(tmp_path)
+    store.set_parameter(pi)
+    assert "keep: \"normalize\"" in store.dumps()
+    # The admin sets it anew (the wizard): the decision was about the value before.
+    store.set_parameter(ParameterIntent(pi.name, "no", "normalize", True))
+    assert "keep" not in store.dumps().split("parameters:")[1]

@@ -133,6 +133,15 @@ class ParameterIntent:
     """Whether ``base`` (the value before the change; None = not set) is known."""
     why: str | None = None
     line: int | None = None
+    keep: str | None = None
+    has_keep: bool = False
+    """A decided conflict (``keep: VALUE``, written by ``--on-conflict=keep-miab``): MiaB
+    changed the value under yours, and its value ``keep`` (None: not set) stays. Only that
+    exact value: if MiaB changes it again, that is a new conflict."""
+
+    def kept(self, current: str | None) -> bool:
+        """Is ``current`` the MiaB value decided to stay?"""
+        return self.has_keep and current == self.keep
 
 
 @dataclass

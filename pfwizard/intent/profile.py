@@ -15,7 +15,7 @@ from pfwizard.chain import Chain
 from pfwizard.intent.glued import value_without_glue
 from pfwizard.intent.model import ChainIntent, Customisations, ParameterIntent
 from pfwizard.intent.rebase import ChainPlan, ParameterPlan, Policy, RestorePlan, build_plan
-from pfwizard.intent.replay import replay
+from pfwizard.intent.replay import ConflictKind, replay
 from pfwizard.intent.store import IntentFile
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf
@@ -66,6 +66,15 @@ def _with_decisions(ci: ChainIntent, recorded: object) -> ChainIntent:
     return replace(ci, operations=ops)
 
 
+def _with_kept(pi: ParameterIntent, recorded: object) -> ParameterIntent:
+    """The profile's whole value with this box's decision on it (the same value: a
+    conflict decided by ``--on-conflict=keep-miab`` on this box is not asked again)."""
+    if (isinstance(recorded, ParameterIntent) and recorded.has_keep and not pi.has_keep
+            and recorded.value == pi.value):
+        return replace(pi, keep=recorded.keep, has_keep=True)
+    return pi
+
+
 def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
                  policy: Policy | None, master: MasterCf | None = None) -> RestorePlan:
     starts = miab_values(cf, state.model, list(profile.chains), master, profile.services)
@@ -73,8 +82,10 @@ def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
         profile,
         chains={n: _with_decisions(ci, state.model.chains.get(n))
                 for n, ci in profile.chains.items()},
+        parameters={n: _with_kept(pi, state.model.parameters.get(n))
+                    for n, pi in profile.parameters.items()},
         services={k: _with_decisions(si, state.model.services.get(k))
-                  if isinstance(si, ChainIntent) else si
+                  if isinstance(si, ChainIntent) else _with_kept(si, state.model.services.get(k))
                   for k, si in profile.services.items()})
     return build_plan(cf, decided, policy, compare_tables=True, miab_values=starts,
                       uncaptured_glue=False, master=master)
@@ -104,7 +115,14 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
             state.remove(section, ch.parameter)
     for p in params:
         if p.conflict is not None and policy is Policy.KEEP_MIAB:
+            if p.conflict.kind is ConflictKind.PARAMETER_CHANGED:
+                state.set_parameter(p.decided(), value_section)
             continue
+        if p.intent.has_keep and p.in_sync:
+            # Decided before on this box (found by ``_with_kept``): the record stays as is.
+            old = getattr(state.model, value_section).get(p.intent.name)
+            if isinstance(old, ParameterIntent) and old.kept(p.current):
+                continue
         old = getattr(state.model, value_section).get(p.intent.name)
         chain = state.model.chains.get(p.intent.name) if section == "chains" else None
         if isinstance(old, ParameterIntent) and old.has_base:

@@ -39,7 +39,8 @@ class Policy(str, Enum):
     KEEP_MIAB = "keep-miab"
     """MiaB's value wins: where MiaB changed an item you removed or changed, its new form
     stays; where your item cannot be placed (its anchor or item is gone, MiaB ships it
-    elsewhere), MiaB's list stays. Both recorded as decided, not asked again."""
+    elsewhere), MiaB's list stays; a whole value MiaB changed stays MiaB's. All recorded as
+    decided, not asked again."""
     REMOVE_NEW = "remove-new"
     """Where MiaB changed the form of an item you removed, remove the new form too (recorded
     as decided); other conflicts are left open, as with skip."""
@@ -48,9 +49,10 @@ class Policy(str, Enum):
 
 
 POLICY_HELP: dict[Policy, str] = {
-    Policy.KEEP_MIAB: "MiaB's value wins: its new form of an item you removed or changed "
-                      "stays, and where yours cannot be placed (anchor gone, MiaB ships it "
-                      "elsewhere) MiaB's list stays; recorded, not asked again",
+    Policy.KEEP_MIAB: "MiaB's value wins, recorded so it is not asked again: its new form "
+                      "of an item you removed or changed stays, an item of yours that cannot "
+                      "be placed (anchor gone, MiaB ships it elsewhere) is left out, a whole "
+                      "value MiaB changed stays MiaB's",
     Policy.REMOVE_NEW: "where MiaB changed the form of an item you removed, remove the new "
                        "form too; other conflicts stay open, as with skip",
     Policy.SKIP: "apply the rest; the conflict stays open and recorded, to decide later",
@@ -147,11 +149,18 @@ class ParameterPlan:
 
     @property
     def in_sync(self) -> bool:
-        return self.current == self.intent.value and not self.glued
+        return (self.current == self.intent.value or self.intent.kept(self.current)) \
+            and not self.glued
 
     @property
     def changes(self) -> bool:
         return not self.in_sync and self.conflict is None
+
+    def decided(self) -> ParameterIntent:
+        """keep-miab's decision on its conflict: MiaB's value now stays, recorded (and the
+        base moves to it), so the same change of MiaB's is not asked about again."""
+        return replace(self.intent, base=self.current, has_base=True, keep=self.current,
+                       has_keep=True)
 
 
 @dataclass
@@ -242,8 +251,9 @@ class RestorePlan:
         """Record the rebase in customizations.yaml: new bases, dropped customisations.
         Returns True if the file needs saving."""
         changed = False
-        for section, chains, params in (("chains", self.chains, self.parameters),
-                                        ("services", self.master_chains, self.master_options)):
+        for section, value_section, chains, params in (
+                ("chains", "parameters", self.chains, self.parameters),
+                ("services", "services", self.master_chains, self.master_options)):
             for ch in chains:
                 ci = ch.intent
                 if ch.in_sync:
@@ -267,7 +277,10 @@ class RestorePlan:
                 changed = True
             for p in params:
                 if p.conflict is not None and self.policy is Policy.KEEP_MIAB:
-                    store.remove(section, p.intent.name)
+                    if p.conflict.kind is ConflictKind.PARAMETER_CHANGED:
+                        store.set_parameter(p.decided(), value_section)
+                    else:  # the service is gone: nothing left to decide about
+                        store.remove(value_section, p.intent.name)
                     changed = True
         if release and store.model.miab_release != release:
             store.set_release(release)
@@ -366,7 +379,7 @@ def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None
 
 def _parameter_plan(current: str | None, pi: ParameterIntent) -> ParameterPlan:
     plan = ParameterPlan(pi, current)
-    if current != pi.value and pi.has_base and current != pi.base:
+    if current != pi.value and pi.has_base and current != pi.base and not pi.kept(current):
         def show(v: str | None) -> str:
             return "not set" if v is None else repr(v)
 

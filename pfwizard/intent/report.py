@@ -39,6 +39,9 @@ def describe_chain(ch: ChainPlan) -> list[str]:
 
 def describe_parameter(p: ParameterPlan, master: bool = False) -> list[str]:
     name = _label(p.intent.name, master)
+    if p.in_sync and p.current != p.intent.value:
+        now = "not set" if p.current is None else repr(p.current)
+        return [f"{name}: in sync (MiaB's value {now} stays, decided with keep-miab)"]
     if p.in_sync:
         return [f"{name}: in sync"]
     now = "not set" if p.current is None else repr(p.current)

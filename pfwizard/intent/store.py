@@ -29,6 +29,7 @@ Schema (version 1)::
       smtpd_helo_required:
         value: "yes"                # null: pfwizard removed the parameter
         base: null                  # optional: the value before (null: not set)
+        # keep: "normalize"         # a decided conflict: MiaB's new value, which stays
     tables:                         # tables pfwizard owns, content kept for rebuilding
       /etc/postfix/pfwizard/own_domains:
         type: hash
@@ -357,18 +358,20 @@ class _Parser:
         line = _line_of(parent, name)
         node = self.mapping(parent[name], pname, line)
         for key in node:
-            if key not in ("value", "base", "why"):
+            if key not in ("value", "base", "why", "keep"):
                 raise self.fail(_line_of(node, key), f"{pname}: unknown key '{key}' "
-                                f"(expected value, base, why)")
+                                f"(expected value, base, why, keep)")
         if "value" not in node:
             raise self.fail(line, f"{pname}: 'value' is missing (null removes the parameter)")
         value = self.text(node, "value", pname, optional=True)
         base = self.text(node, "base", pname, optional=True)
-        for text, key in ((value, "value"), (base, "base")):
+        keep = self.text(node, "keep", pname, optional=True)
+        for text, key in ((value, "value"), (base, "base"), (keep, "keep")):
             if text is not None and any(c in text for c in "\r\n\x00"):
                 raise self.fail(_line_of(node, key), f"{pname}: {key} must be one line")
         why = self.text(node, "why", pname, optional=True)
-        return ParameterIntent(pname, value, base, "base" in node, why, line)
+        return ParameterIntent(pname, value, base, "base" in node, why, line, keep,
+                               "keep" in node)
 
     def table(self, parent: CommentedMap, name: Any) -> TableIntent:
         path = str(name)
@@ -600,6 +603,10 @@ class IntentFile:
             wanted["base"] = _quoted(pi.base)
         if pi.why is not None:
             wanted["why"] = pi.why
+        if pi.has_keep:
+            wanted["keep"] = _quoted(pi.keep)
+        elif "keep" in node:
+            del node["keep"]  # set anew: the decision was about the value before
         for key, value in wanted.items():
             if key not in node or node.get(key) != value:
                 node[key] = value
