@@ -18,7 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from pfwizard.engine.changeset import Plan
+from pfwizard.engine.changeset import Plan, is_indexed
+from pfwizard.engine.pftools import PostfixTools
 from pfwizard.engine.validate import Stage
 from pfwizard.impact.stage import ReplayConfig, rewrite
 
@@ -82,6 +83,14 @@ class ReplayInstance:
         stage.dir = self.config_dir  # the instance's own layout: root/etc, root/spool...
         stage.__enter__()  # copied; removed with the whole temporary directory
         self.config = rewrite(self.config_dir, self.root, self.port, self.stub)
+        # The change's own indexed tables (hash, lmdb...): their index, as apply would build it.
+        tools = PostfixTools(POSTCONF_TIMEOUT)
+        for f in self.plan.files:
+            if f.after is not None and f.map_type is not None and is_indexed(f.map_type):
+                res = tools.postmap(self.config_dir, f.map_type, stage.staged(f.path))
+                if not res.ok:
+                    raise ReplayError(f"postmap {f.map_type}:{f.path} failed in the staged "
+                                      f"copy: {stage.unstage(res.output).strip()}")
         owner, group, daemons = self._postconf("mail_owner", "setgid_group",
                                                "daemon_directory")
         self.master_bin = Path(daemons) / "master"

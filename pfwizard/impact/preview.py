@@ -29,11 +29,11 @@ Progress = Callable[[int, int], None]
 def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[Envelope], *,
             progress: Progress | None = None, workers: int = 3,
             resolv_conf: Path | None = None, tmp_dir: str | None = None,
-            on_ready: Callable[[list[ReplayInstance]], None] | None = None,
+            on_done: Callable[[list[ReplayInstance]], None] | None = None,
             ) -> report_mod.ImpactReport:
     """``proposed``: the engine's plan of the change (written nowhere but the staged copy).
-    ``resolv_conf``, ``on_ready`` and ``tmp_dir``: test seams (the stub DNS; a look at the
-    running instances; where the temporary directory goes)."""
+    ``resolv_conf``, ``on_done`` and ``tmp_dir``: test seams (the stub DNS; a look at the
+    instances once every envelope is answered; where the temporary directory goes)."""
     started = time.monotonic()
     replayed = [e for e in envelopes if not e.authenticated]
     skipped = [e for e in envelopes if e.authenticated]
@@ -63,14 +63,14 @@ def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[
         for inst in instances:
             inst.prepare()
             inst.start()
-        if on_ready is not None:
-            on_ready(instances)
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="impact")
         futures: list[Future[list[Answer]]] = [
             pool.submit(replay, inst.port, replayed, workers=workers, stop=stop, progress=tick)
             for inst in instances]
         wait(futures, return_when=FIRST_EXCEPTION)
         current, changed = (f.result() for f in futures)
+        if on_done is not None:
+            on_done(instances)
     finally:
         stop.set()
         for inst in instances:

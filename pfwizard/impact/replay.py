@@ -60,6 +60,23 @@ def _clean(address: str) -> str:
     return "".join(ch for ch in address if ch not in "\r\n<>")
 
 
+def client_name(env: Envelope) -> str:
+    """XCLIENT's NAME: the logged name, or Postfix's own word for "no verified name"."""
+    known = env.client_name and env.client_name != "unknown"
+    return env.client_name if known else "[UNAVAILABLE]"
+
+
+def helo_of(env: Envelope) -> str:
+    """The logged HELO; without one (accepted mail), the client name stands in for it, or
+    the address literal when the name is unknown (a HELO most clients without a name send)."""
+    if env.helo is not None:
+        return env.helo
+    if env.client_name and env.client_name != "unknown":
+        return env.client_name
+    addr = env.client_address
+    return f"[IPv6:{addr}]" if ":" in addr else f"[{addr}]"
+
+
 class Connection:
     """One SMTP session with a replay instance."""
 
@@ -106,11 +123,9 @@ class Connection:
             raise ConnectionError(f"{what} refused: {ans.text}")
 
     def ask(self, env: Envelope) -> Answer:
-        helo = env.helo if env.helo is not None else env.client_name
-        name = env.client_name if env.client_name and env.client_name != "unknown" \
-            else "[UNAVAILABLE]"
-        self.send(f"XCLIENT ADDR={xtext(_addr(env.client_address))} NAME={xtext(name)} "
-                  f"HELO={xtext(helo or '[UNAVAILABLE]')} PROTO=ESMTP\r\n")
+        self.send(f"XCLIENT ADDR={xtext(_addr(env.client_address))} "
+                  f"NAME={xtext(client_name(env))} HELO={xtext(helo_of(env))} "
+                  "PROTO=ESMTP\r\n")
         self.expect(self.reply(), "XCLIENT")
         self.send(f"MAIL FROM:<{_clean(env.sender)}>\r\n"
                   f"RCPT TO:<{_clean(env.recipient)}>\r\nRSET\r\n")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pfwizard.impact.envelope import Envelope
-from pfwizard.impact.replay import Answer
+from pfwizard.impact.replay import Answer, helo_of
 
 EXAMPLES = 3
 ACCURACY_GOAL = 0.95
@@ -166,7 +166,7 @@ DNS_NOTE = ("DNS answers are today's, not the ones the mail met when it came: a 
 
 
 def _example(env: Envelope, was: Answer, now: Answer) -> Example:
-    return Example(f"{env.client_name}[{env.client_address}]", env.helo or env.client_name,
+    return Example(f"{env.client_name}[{env.client_address}]", helo_of(env),
                    env.sender, env.recipient, env.count, was.text, now.text, env.helo is None)
 
 
@@ -230,7 +230,7 @@ def build(profile: str, envelopes: Sequence[Envelope], current: Sequence[Answer]
             acc.agreed += env.count
         else:
             acc.disagreements.append(Disagreement(
-                f"{env.client_name}[{env.client_address}]", env.helo or env.client_name,
+                f"{env.client_name}[{env.client_address}]", helo_of(env),
                 env.sender, env.recipient, env.count, env.reply or "accepted", was.text,
                 _reason(env, was)))
     rep.total += rep.authenticated_skipped
