@@ -83,6 +83,12 @@ class ReplayInstance:
         stage.dir = self.config_dir  # the instance's own layout: root/etc, root/spool...
         stage.__enter__()  # copied; removed with the whole temporary directory
         self.config = rewrite(self.config_dir, self.root, self.port, self.stub)
+        # Our own copy, backdated before any Postfix program reads it: they pause ~2 s
+        # ("cool down") for a main.cf younger than that.
+        past = time.time() - 10
+        for p in self.config_dir.rglob("*"):
+            if p.is_file() and not p.is_symlink():
+                os.utime(p, (past, past))
         # The change's own indexed tables (hash, lmdb...): their index, as apply would build it.
         tools = PostfixTools(POSTCONF_TIMEOUT)
         for f in self.plan.files:
@@ -105,16 +111,11 @@ class ReplayInstance:
             shutil.chown(path, user=owner if who == _MAIL else who,
                          group=group if grp else None)
             os.chmod(path, mode)
-        # Our own copy: backdated, so Postfix skips its ~2 s "cool down" of young files.
-        past = time.time() - 10
-        for p in self.config_dir.iterdir():
-            if p.is_file() and not p.is_symlink():
-                os.utime(p, (past, past))
 
     def start(self) -> None:
         master = [str(self.master_bin), "-c", str(self.config_dir), "-s"]
         if self.resolv_conf is not None:
-            script = f'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+            script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
             argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
                     str(self.resolv_conf), *master]
         else:

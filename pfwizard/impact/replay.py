@@ -83,6 +83,9 @@ class Connection:
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT)
         self.sock.settimeout(REPLY_TIMEOUT)
+        # Small request, wait for reply: without this, Nagle's algorithm and delayed ACKs
+        # hold each pipelined write back for tens of milliseconds.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.expect(self.reply(), "greeting")
         self.send(f"EHLO {REPLAYER_HELO}\r\n")
