@@ -137,8 +137,8 @@ class Extractor:
         return end
 
     # ---- reading ---------------------------------------------------------------------------
-    def feed(self, stream: BinaryIO) -> None:
-        for buf, begin, end in maillog.line_blocks(stream):
+    def feed(self, stream: BinaryIO, block_size: int = maillog.BLOCK) -> None:
+        for buf, begin, end in maillog.line_blocks(stream, block_size):
             begin = self._window(buf, begin, end)
             if begin < end:
                 self._block(buf, begin, end)
