@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "apply": "apply a customisations file (same format as customizations.yaml) without questions",
     "rollback": "list pfwizard's changes, undo one, or confirm a change pending confirmation",
     "explain": "explain why Postfix refused mail: which list and restriction, in plain words",
+    "impact": "preview what a change would have done to this box's mail of the last days",
 }
 # Global options that take a value (skipped when looking for the subcommand name).
 _VALUE_OPTIONS = ("-c", "--config-dir", "--state-dir")

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from pfwizard.engine.changeset import Plan, is_indexed
+from pfwizard.errors import PfwizardError
 from pfwizard.engine.pftools import PostfixTools
 from pfwizard.engine.validate import Stage
 from pfwizard.impact.stage import ReplayConfig, rewrite
@@ -38,7 +39,7 @@ QUEUE_DIRS = (
 )
 
 
-class ReplayError(RuntimeError):
+class ReplayError(PfwizardError):
     """A replay instance could not be built or started (with Postfix's own words)."""
 
 
