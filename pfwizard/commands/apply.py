@@ -10,6 +10,7 @@ from typing import Any
 from pfwizard import exitcodes, jsonout, miab
 from pfwizard.commands import impact
 from pfwizard.commands.risks import accepted_risks, add_accept_risk
+from pfwizard.impact.proposal import Undecided
 from pfwizard.impact.report import render
 from pfwizard.intent import IntentFile, Policy
 from pfwizard.intent.context import read_master
@@ -73,7 +74,7 @@ def _preview(args: argparse.Namespace) -> tuple[int | None, dict[str, Any] | Non
     policy = Policy(args.on_conflict) if args.on_conflict else None
     try:
         rep, scan = impact.run_preview(args, args.profile, policy)
-    except impact.Undecided:
+    except Undecided:
         return None, None  # the apply below says which conflicts need deciding
     if args.json:
         return None, {"log": impact.scan_json(scan, args.days), **rep.to_json()}

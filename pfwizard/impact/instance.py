@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from pfwizard.engine.changeset import Plan, is_indexed
-from pfwizard.errors import PfwizardError
 from pfwizard.engine.pftools import PostfixTools
 from pfwizard.engine.validate import Stage
+from pfwizard.errors import PfwizardError
 from pfwizard.impact.stage import ReplayConfig, rewrite
 
 START_TIMEOUT = 15.0
