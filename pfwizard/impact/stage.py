@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pfwizard.mastercf import MasterCf, Service
 
-POLICY_RE = re.compile(r"check_policy_service\s+(\{[^}]*\}|[^\s,]+)")
+POLICY_RE = re.compile(r"check_policy_service[\s,]+(\{[^}]*\}|[^\s,]+)")
 UNVERIFIED_RE = re.compile(r"\breject_unverified_(sender|recipient)\b")
 # An access lookup that always answers DUNNO: a restriction that does nothing.
 NO_OP = "check_client_access static:DUNNO"
