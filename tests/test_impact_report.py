@@ -119,3 +119,37 @@ def test_a_symlinked_main_cf_in_the_copy_is_replaced_not_written_through(tmp_pat
     rewrite(etc, tmp_path, 2525, "inet:127.0.0.1:9999")
     assert live.read_text() == "myhostname = box.example.com\n"
     assert not (etc / "main.cf").is_symlink()
+
+
+def test_behind_postscreen_the_smtpd_pass_service_is_replayed_and_postscreen_is_named(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "main.cf").write_text("myhostname = box.example.com\n")
+    (etc / "master.cf").write_text(
+        "smtp      inet  n       -       y       -       1       postscreen\n"
+        "smtpd     pass  -       -       y       -       -       smtpd\n"
+        "  -o smtpd_helo_restrictions=reject_non_fqdn_helo_hostname\n"
+        "submission inet n       -       -       -       -       smtpd\n"
+        "  -o smtpd_sasl_auth_enable=yes\n")
+    found = rewrite(etc, tmp_path, 2525, "inet:127.0.0.1:9999")
+    assert found.postscreen
+    master = (etc / "master.cf").read_text()
+    assert "-o smtpd_helo_restrictions=reject_non_fqdn_helo_hostname" in master
+    assert "postscreen" not in master.split("\n", 1)[1]
+    rep = build("p.yaml", [], [], [])
+    rep.postscreen = True
+    assert any("postscreen's own checks" in line for line in render(rep))
+
+
+def test_a_replay_instance_that_never_answers_is_given_up_on(monkeypatch):
+    import socket
+
+    from pfwizard.impact import replay as replay_mod
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    answers = replay_mod.replay(port, [env()] * 20, workers=2)
+    assert all(a.stage == "error" for a in answers)
+    rep = build("p.yaml", [env()] * 20, answers, answers)
+    assert rep.unanswered == 20 and "no answer" in rep.unanswered_why

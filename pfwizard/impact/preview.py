@@ -84,5 +84,6 @@ def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[
     unverified = list(dict.fromkeys(u for i in instances for u in i.config.unverified))
     rep = report_mod.build(profile, replayed, current, changed, skipped=skipped,
                            policy_services=policies, unverified=unverified)
+    rep.postscreen = any(i.config.postscreen for i in instances)
     rep.seconds = time.monotonic() - started
     return rep

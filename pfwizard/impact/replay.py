@@ -21,6 +21,7 @@ CONNECT_TIMEOUT = 10.0
 # A reply can wait on today's DNS (resolver timeouts) and on table lookups: generous.
 REPLY_TIMEOUT = 120.0
 REPLAYER_HELO = "impact-preview.invalid"
+GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,15 +153,25 @@ def replay(port: int, envelopes: Sequence[Envelope], *, workers: int = 3,
 
     def work(indexes: range) -> None:
         conn: Connection | None = None
+        last_error = ""
+        failed = 0  # envelopes in a row that got no answer
         try:
             for i in indexes:
                 if stop.is_set():
                     raise Stopped
+                if failed >= GIVE_UP_AFTER:
+                    # smtpd dies on every connection (a broken configuration): say so for
+                    # the rest instead of waiting for each to fail.
+                    answers[i] = Answer(0, last_error, "error")
+                    if progress is not None:
+                        progress(1)
+                    continue
                 for attempt in (1, 2):  # a dropped connection is opened again, once
                     try:
                         if conn is None:
                             conn = Connection(port)
                         answers[i] = conn.ask(envelopes[i])
+                        failed = 0
                         break
                     except (OSError, ConnectionError) as exc:
                         if conn is not None:
@@ -169,7 +180,9 @@ def replay(port: int, envelopes: Sequence[Envelope], *, workers: int = 3,
                         if stop.is_set():
                             raise Stopped from exc
                         if attempt == 2:
-                            answers[i] = Answer(0, f"no answer: {exc}", "error")
+                            last_error = f"no answer: {exc}"
+                            answers[i] = Answer(0, last_error, "error")
+                            failed += 1
                 if progress is not None:
                     progress(1)
         finally:

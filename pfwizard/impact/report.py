@@ -139,8 +139,11 @@ class ImpactReport:
     authenticated_skipped: int = 0
     helo_from_client_name: int = 0
     unanswered: int = 0
+    unanswered_why: str = ""
     policy_services: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
+    postscreen: bool = False
+    """The box's port 25 is postscreen's: its checks before smtpd are not replayed."""
     accuracy: Accuracy = field(default_factory=Accuracy)
     seconds: float = 0.0
 
@@ -212,6 +215,9 @@ def build(profile: str, envelopes: Sequence[Envelope], current: Sequence[Answer]
             rep.helo_from_client_name += env.count
         if was.stage == "error" or now.stage == "error":
             rep.unanswered += env.count
+            rep.unanswered_why = rep.unanswered_why or (
+                f"{'current' if was.stage == 'error' else 'proposed'} configuration: "
+                f"{(was if was.stage == 'error' else now).text}")
             continue
         if was.accepted and not now.accepted:
             _add(rejected, cause(now.text), env, was, now)
@@ -270,12 +276,16 @@ def render(rep: ImpactReport) -> list[str]:
     if rep.unverified:
         lines.append("  address verification not simulated: " + ", ".join(rep.unverified)
                      + " left out (it would send probes to other servers)")
+    if rep.postscreen:
+        lines.append("  postscreen's own checks (before smtpd hands the client over) are not "
+                     "replayed: only smtpd's restrictions are")
     lines.append(f"  {DNS_NOTE}")
     if rep.helo_from_client_name:
         lines.append(f"  {rep.helo_from_client_name} had no HELO in the log (Postfix logs it "
                      "only on rejections): the client name stood in for it, marked (*)")
     if rep.unanswered:
-        lines.append(f"  {rep.unanswered} got no answer from a replay instance")
+        lines.append(f"  {rep.unanswered} got no answer from a replay instance "
+                     f"({rep.unanswered_why})")
     acc = rep.accuracy
     verdict = "ok" if acc.ratio >= ACCURACY_GOAL else "below the 95% this preview aims at"
     lines.append(f"Accuracy: replaying the current configuration gives the log's own verdict "

@@ -76,6 +76,8 @@ class ReplayConfig:
     """The policy services the box's restrictions name (replaced by the stub)."""
     unverified: list[str] = field(default_factory=list)
     """``reject_unverified_*`` restrictions left out."""
+    postscreen: bool = False
+    """Port 25 is postscreen's (its own checks are not replayed)."""
 
 
 def _neutralise(value: str, stub: str, found: ReplayConfig) -> str:
@@ -142,7 +144,10 @@ def rewrite(stage_dir: Path, root: Path, port: int, stub: str) -> ReplayConfig:
     _replace(main_cf, text + "\n".join(lines) + "\n")
 
     master_path = stage_dir / "master.cf"
-    smtpd = _port25(MasterCf.read(master_path)) if master_path.exists() else None
+    master = MasterCf.read(master_path) if master_path.exists() else None
+    smtpd = _port25(master) if master is not None else None
+    found.postscreen = master is not None and any(
+        s.type == "inet" and s.command == "postscreen" for s in master.services())
     options = [_option(k, _neutralise(v, stub, found)) for k, v in (smtpd.options if smtpd
                                                                    else ()) if k not in params]
     listen = f"127.0.0.1:{port} inet n - n - - smtpd"
