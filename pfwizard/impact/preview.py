@@ -30,15 +30,17 @@ def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[
             progress: Progress | None = None, workers: int = 3,
             resolv_conf: Path | None = None, tmp_dir: str | None = None,
             on_done: Callable[[list[ReplayInstance]], None] | None = None,
-            ) -> report_mod.ImpactReport:
+            stop: threading.Event | None = None) -> report_mod.ImpactReport:
     """``proposed``: the engine's plan of the change (written nowhere but the staged copy).
     ``resolv_conf``, ``on_done`` and ``tmp_dir``: test seams (the stub DNS; a look at the
-    instances once every envelope is answered; where the temporary directory goes)."""
+    instances once every envelope is answered; where the temporary directory goes).
+    ``stop``: set it from another thread to stop early (the replay raises ``Stopped``, after
+    the same clean-up as on Ctrl-C)."""
     started = time.monotonic()
     replayed = [e for e in envelopes if not e.authenticated]
     skipped = [e for e in envelopes if e.authenticated]
     root = Path(tempfile.mkdtemp(prefix="pfwizard-impact-", dir=tmp_dir))
-    stop = threading.Event()
+    stop = stop or threading.Event()
     lock = threading.Lock()
     done = 0
     total = 2 * len(replayed)
