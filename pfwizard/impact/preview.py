@@ -7,11 +7,13 @@ in ``finally``; both masters are stopped by process group first.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -23,6 +25,19 @@ from pfwizard.impact.policystub import DunnoPolicy
 from pfwizard.impact.replay import Answer, replay
 
 Progress = Callable[[int, int], None]
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """SIGINT ignored meanwhile (only the main thread may change signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 """Called with (answers so far, answers in all): two per envelope, one per instance."""
 
 
@@ -74,14 +89,15 @@ def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[
         if on_done is not None:
             on_done(instances)
     finally:
-        stop.set()
-        for inst in instances:
-            inst.stop()  # ends any reply still awaited: the workers finish at once
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if stub is not None:
-            stub.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        with _no_interrupts():  # a second Ctrl-C must not leave a master or a directory
+            stop.set()
+            for inst in instances:
+                inst.stop()  # ends any reply still awaited: the workers finish at once
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if stub is not None:
+                stub.stop()
+            shutil.rmtree(root, ignore_errors=True)
     policies = list(dict.fromkeys(p for i in instances for p in i.config.policy_services))
     unverified = list(dict.fromkeys(u for i in instances for u in i.config.unverified))
     rep = report_mod.build(profile, replayed, current, changed, skipped=skipped,
