@@ -179,8 +179,7 @@ class Extractor:
                 sess = self.sessions.get(p.session)
                 if sess is not None and sess[0] == p.address:
                     helo = sess[1]
-                self._add(Envelope(p.address, p.name, helo, p.sender, rcpt, "accepted",
-                                   authenticated=p.authenticated))
+                self._accepted(p, helo, rcpt)
             if len(p.seen) >= p.nrcpt:
                 del pending[qid]
 
@@ -210,6 +209,18 @@ class Extractor:
             self.evicted += 1
 
     # ---- counting --------------------------------------------------------------------------
+    def _accepted(self, p: _Pending, helo: str | None, rcpt: str) -> None:
+        # The common case, kept cheap: an envelope already seen only counts one more.
+        assert p.sender is not None
+        known = self.found.get((p.address, p.name, helo, p.sender.lower(), rcpt.lower()))
+        if known is not None and known[0].verdict == "accepted":  # type: ignore[attr-defined]
+            self.occurrences += 1
+            self.accepted += 1
+            known[1] = int(known[1]) + 1  # type: ignore[call-overload]
+            return
+        self._add(Envelope(p.address, p.name, helo, p.sender, rcpt, "accepted",
+                           authenticated=p.authenticated))
+
     def _add(self, env: Envelope) -> None:
         self.occurrences += 1
         if env.verdict == "rejected":
