@@ -45,7 +45,7 @@ LIMIT = 10_000
 MAX_PENDING = 20_000
 MAX_DISTINCT = 200_000
 MAX_SESSIONS = 2_000
-FULL_BYTES = 128 * 1024 * 1024
+FULL_BYTES = 64 * 1024 * 1024
 
 # Each pattern starts with a literal, which the regex engine scans for in C at ~1 GB/s.
 _REJECT = re.compile(rb"ject: (?<=reject: )")  # "j" is rare: the fastest prefix scan
@@ -58,7 +58,7 @@ _SASL = re.compile(rb"sasl_username=([^,\s]+)")
 _SUBMISSION = ("/submission/", "/smtps/")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A queued message while its lines are joined."""
 
@@ -178,11 +178,11 @@ class Extractor:
         # their sessions' HELO before any delivery is read.
         for m in _CLIENT.finditer(buf, begin, end):
             pos = m.start()
-            head = buf[buf.rfind(b"\n", begin, pos) + 1 or begin:pos]
-            sp = head.rfind(b" ")
-            tag = _TAG.search(head)
+            # "... postfix/smtpd[123]: QID": the queue id, and the smtpd process before it.
+            sp = buf.rfind(b" ", begin, pos)
+            ps = buf.rfind(b" ", begin, sp) + 1
             name, addr, rest = m.groups()
-            self._client(head[sp + 1:].decode("ascii", "replace"), tag.group() if tag else b"",
+            self._client(buf[sp + 1:pos].decode("ascii", "replace"), buf[ps:sp + 1],
                          name.decode("utf-8", "replace"), addr.decode("ascii", "replace"), rest)
         pending = self.pending
         for m in _FROM.finditer(buf, begin, end):
@@ -214,7 +214,7 @@ class Extractor:
             return
         tag = _TAG.search(raw)
         if tag is not None and line.helo:
-            self._session(tag.group(), line.client_ip, line.helo)
+            self._session(bytes(tag.group()), line.client_ip, line.helo)
         self._add(Envelope(line.client_ip, line.client_name, line.helo or None, line.sender,
                            line.recipient, "rejected", reply=line.reply,
                            authenticated=any(s in line.program + "/" for s in _SUBMISSION)))
