@@ -12,7 +12,7 @@ import pytest
 
 from pfwizard import maillog
 from pfwizard.impact.envelope import Envelope
-from pfwizard.impact.logscan import Extractor, extract, sample
+from pfwizard.impact.logscan import Extractor, extract, sample, stride_for
 from tests.impact_weeklog import BAD_HELOS, ESA_REPORTS, Week, write_week
 
 END = dt.datetime(2026, 12, 3, 3, 0, 0)
@@ -212,3 +212,30 @@ def test_reject_at_a_submission_port_is_marked_authenticated():
     ex.feed(io.BytesIO(line.encode()))
     (env,) = ex.result().envelopes
     assert env.authenticated and env.verdict == "rejected" and env.helo == "pc"
+
+
+def test_a_big_log_reads_accepted_mail_from_even_stretches_and_every_reject(week):
+    path, wk = week
+    ex = Extractor(now=END)
+    with open(path, "rb") as f:
+        ex.feed(f, block_size=16384, stride=4)
+    scan = ex.result()
+    truth = wk.counts()
+    got = _by_key(scan.envelopes)
+    rejected = {k: e for k, e in wk.envelopes.items() if e.verdict == "rejected"}
+    # Rejects: every one, with its exact count.
+    assert {k: got[k].count for k in rejected} == {k: e.count for k, e in rejected.items()}
+    # Accepted mail: one stretch in four, each message counting four times.
+    accepted = [e for e in scan.envelopes if e.verdict == "accepted"]
+    assert all(e.count % 4 == 0 for e in accepted)
+    assert 0.75 * truth["accepted"] < len(accepted) * 4
+    assert abs(scan.accepted - (truth["occurrences"] - sum(e.count for e in rejected.values()))) \
+        < 0.25 * scan.accepted
+
+
+def test_stride_grows_with_the_log_past_the_full_read_budget():
+    mib = 1024 * 1024
+    assert stride_for(60 * mib) == 1  # a week of a busy MiaB box: every message is read
+    assert stride_for(64 * mib) == 1
+    assert stride_for(1024 * mib) == 16
+    assert stride_for(1024 * mib, full_bytes=512 * mib) == 2

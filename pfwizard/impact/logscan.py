@@ -25,7 +25,9 @@ proportional to how often it occurred.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import heapq
+import os
 import random
 import re
 import zlib
@@ -43,9 +45,10 @@ LIMIT = 10_000
 MAX_PENDING = 20_000
 MAX_DISTINCT = 200_000
 MAX_SESSIONS = 2_000
+FULL_BYTES = 64 * 1024 * 1024
 
 # Each pattern starts with a literal, which the regex engine scans for in C at ~1 GB/s.
-_REJECT = re.compile(rb"reject: ")
+_REJECT = re.compile(rb"ject: (?<=reject: )")  # "j" is rare: the fastest prefix scan
 _CLIENT = re.compile(rb": client=([^\[\n]*)\[([^\]\n]*)\]([^\n]*)")
 _FROM = re.compile(rb": from=<([^>\n]*)>, size=\d+, nrcpt=(\d+)")
 _TO = re.compile(rb": to=<([^>\n]*)>(?:, orig_to=<([^>\n]*)>)?")
@@ -55,7 +58,7 @@ _SASL = re.compile(rb"sasl_username=([^,\s]+)")
 _SUBMISSION = ("/submission/", "/smtps/")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A queued message while its lines are joined."""
 
@@ -84,6 +87,9 @@ class Scan:
     was full)."""
     halvings: int = 0
     sources: list[str] = field(default_factory=list)
+    stride: int = 1
+    """1 when every accepted message was read; N when one stretch in N was (a big log), the
+    accepted counts then being estimates (see ``stride_for``)."""
 
     @property
     def sampled(self) -> bool:
@@ -102,6 +108,7 @@ class Extractor:
         self.sessions: dict[bytes, tuple[str, str]] = {}  # smtpd "prog[pid]: " -> (addr, helo)
         self.found: dict[tuple[str, str, str | None, str, str], list[object]] = {}
         self.level = 0  # halvings of the distinct table so far
+        self.stretch = -1  # the block whose accepted mail is being read (with a stride)
         self.occurrences = self.rejected = self.accepted = self.evicted = 0
 
     # ---- the window ------------------------------------------------------------------------
@@ -137,27 +144,45 @@ class Extractor:
         return end
 
     # ---- reading ---------------------------------------------------------------------------
-    def feed(self, stream: BinaryIO, block_size: int = maillog.BLOCK) -> None:
+    def feed(self, stream: BinaryIO, block_size: int = maillog.BLOCK, stride: int = 1) -> None:
+        """Read ``stream``. With ``stride`` > 1 rejects are still read from every block, but
+        accepted mail only from one block of every ``stride`` (each one counting ``stride``
+        times): see ``stride_for``."""
+        offset = 0
         for buf, begin, end in maillog.line_blocks(stream, block_size):
+            at = offset
+            offset += end - begin
             begin = self._window(buf, begin, end)
-            if begin < end:
-                self._block(buf, begin, end)
+            if begin >= end:
+                continue
+            self._rejects(buf, begin, end)
+            if stride == 1:
+                self._accepted_mail(buf, begin, end, 1)
+            elif (at // block_size) % stride == 0:
+                if at // block_size != self.stretch:
+                    # A stretch of its own: a message cut by its edges is lost, not joined
+                    # with another stretch's lines.
+                    self.pending.clear()
+                    self.stretch = at // block_size
+                self._accepted_mail(buf, begin, end, stride)
 
-    def _block(self, buf: bytes, begin: int, end: int) -> None:
-        # Within a block each kind of line is found in its own pass: for one message the
-        # order client=, from=, to= still holds, and a session's reject is known before its
-        # delivery is read.
+    def _rejects(self, buf: bytes, begin: int, end: int) -> None:
         for m in _REJECT.finditer(buf, begin, end):
             pos = m.start()
             start = buf.rfind(b"\n", begin, pos) + 1 or begin
             self._reject(buf[start:buf.find(b"\n", pos, end)])
+
+    def _accepted_mail(self, buf: bytes, begin: int, end: int, weight: int) -> None:
+        # Within a block each kind of line is found in its own pass: for one message the
+        # order client=, from=, to= still holds, and the block's rejects (read first) give
+        # their sessions' HELO before any delivery is read.
         for m in _CLIENT.finditer(buf, begin, end):
             pos = m.start()
-            head = buf[buf.rfind(b"\n", begin, pos) + 1 or begin:pos]
-            sp = head.rfind(b" ")
-            tag = _TAG.search(head)
+            # "... postfix/smtpd[123]: QID": the queue id, and the smtpd process before it.
+            sp = buf.rfind(b" ", begin, pos)
+            ps = buf.rfind(b" ", begin, sp) + 1
             name, addr, rest = m.groups()
-            self._client(head[sp + 1:].decode("ascii", "replace"), tag.group() if tag else b"",
+            self._client(buf[sp + 1:pos].decode("ascii", "replace"), buf[ps:sp + 1],
                          name.decode("utf-8", "replace"), addr.decode("ascii", "replace"), rest)
         pending = self.pending
         for m in _FROM.finditer(buf, begin, end):
@@ -179,8 +204,7 @@ class Extractor:
                 sess = self.sessions.get(p.session)
                 if sess is not None and sess[0] == p.address:
                     helo = sess[1]
-                self._add(Envelope(p.address, p.name, helo, p.sender, rcpt, "accepted",
-                                   authenticated=p.authenticated))
+                self._accepted(p, helo, rcpt, weight)
             if len(p.seen) >= p.nrcpt:
                 del pending[qid]
 
@@ -190,7 +214,7 @@ class Extractor:
             return
         tag = _TAG.search(raw)
         if tag is not None and line.helo:
-            self._session(tag.group(), line.client_ip, line.helo)
+            self._session(bytes(tag.group()), line.client_ip, line.helo)
         self._add(Envelope(line.client_ip, line.client_name, line.helo or None, line.sender,
                            line.recipient, "rejected", reply=line.reply,
                            authenticated=any(s in line.program + "/" for s in _SUBMISSION)))
@@ -210,21 +234,33 @@ class Extractor:
             self.evicted += 1
 
     # ---- counting --------------------------------------------------------------------------
-    def _add(self, env: Envelope) -> None:
-        self.occurrences += 1
+    def _accepted(self, p: _Pending, helo: str | None, rcpt: str, weight: int) -> None:
+        # The common case, kept cheap: an envelope already seen only counts more.
+        assert p.sender is not None
+        known = self.found.get((p.address, p.name, helo, p.sender.lower(), rcpt.lower()))
+        if known is not None and known[0].verdict == "accepted":  # type: ignore[attr-defined]
+            self.occurrences += weight
+            self.accepted += weight
+            known[1] = int(known[1]) + weight  # type: ignore[call-overload]
+            return
+        self._add(Envelope(p.address, p.name, helo, p.sender, rcpt, "accepted",
+                           authenticated=p.authenticated), weight)
+
+    def _add(self, env: Envelope, weight: int = 1) -> None:
+        self.occurrences += weight
         if env.verdict == "rejected":
-            self.rejected += 1
+            self.rejected += weight
         else:
-            self.accepted += 1
+            self.accepted += weight
         key = env.key()
         known = self.found.get(key)
         if known is not None:
             known[0] = env  # the latest verdict wins (a greylisted sender retried, accepted)
-            known[1] = int(known[1]) + 1  # type: ignore[call-overload]
+            known[1] = int(known[1]) + weight  # type: ignore[call-overload]
             return
         if self.level and _hash(key) & ((1 << self.level) - 1):
             return
-        self.found[key] = [env, 1]
+        self.found[key] = [env, weight]
         if len(self.found) > self.max_distinct:
             self._halve()
 
@@ -271,10 +307,26 @@ def sample(envelopes: Iterable[Envelope], limit: int, seed: int = 0) -> list[Env
     return [items[i] for i in chosen]
 
 
+def stride_for(size: int, full_bytes: int = FULL_BYTES, block_size: int = maillog.BLOCK) -> int:
+    """How sparsely to read accepted mail from a log of ``size`` bytes.
+
+    Joining accepted mail costs three passes over the log and Python work for every message;
+    rejects cost one pass. Up to ``full_bytes`` (a busy MiaB box writes far less in a week)
+    every message is read. Past it, accepted mail is read from evenly spread stretches of
+    ``full_bytes`` in all, each message found counting for the ones skipped: the impact
+    preview keeps at most ``limit`` envelopes, chosen in proportion to traffic, so an even
+    sample of the traffic gives the same proportions at a fraction of the time. Rejects are
+    always read in full.
+    """
+    if size <= full_bytes:
+        return 1
+    return max(1, -(-size // max(full_bytes, block_size)))
+
+
 def extract(log: str | None = None, *, journal: bool = False, days: int = DAYS,
             now: dt.datetime | None = None, limit: int = LIMIT, seed: int = 0,
             max_pending: int = MAX_PENDING, max_distinct: int = MAX_DISTINCT,
-            rotated: bool = True) -> Scan:
+            rotated: bool = True, full_bytes: int = FULL_BYTES) -> Scan:
     """The envelopes of the last ``days`` days of ``log`` (and, with ``rotated``, of its
     rotations ``log.1``, ``log.2.gz``, ... that reach into the window), or of the journal."""
     now = now or dt.datetime.now()
@@ -288,12 +340,23 @@ def extract(log: str | None = None, *, journal: bool = False, days: int = DAYS,
         sources = maillog.rotations(log, since)
     else:
         sources = [log]
+    stride = 1
     for src in sources:
         with maillog.open_log(src, since) as stream:
-            ex.feed(stream)
+            # Plain files only: a gzip rotation or the journal has no size to go by.
+            try:
+                plain = src not in ("-", maillog.JOURNAL) and \
+                    not isinstance(stream, gzip.GzipFile)
+                size = os.fstat(stream.fileno()).st_size if plain else 0
+            except (OSError, ValueError):
+                size = 0
+            s = stride_for(size, full_bytes)
+            stride = max(stride, s)
+            ex.feed(stream, stride=s)
     scan = ex.result(limit=limit, seed=seed)
+    scan.stride = stride
     scan.sources = ["the systemd journal" if s == maillog.JOURNAL else s for s in sources]
     return scan
 
 
-__all__ = ["DAYS", "LIMIT", "Extractor", "Scan", "Verdict", "extract", "sample"]
+__all__ = ["DAYS", "LIMIT", "Extractor", "Scan", "Verdict", "extract", "sample", "stride_for"]
