@@ -157,3 +157,15 @@ def test_ctrl_c_stops_cleanly_and_leaves_nothing_behind(box, logged_week, tmp_pa
             os.kill(int(p.split(":")[0]), signal.SIGKILL)
         if tmp.exists() and not os.listdir(tmp):
             tmp.rmdir()
+
+
+@needs_bench
+def test_apply_impact_json_carries_the_report(box, logged_week, stub_resolver, tmp_path,
+                                              capsys):
+    log, _ = logged_week
+    code = pf(box, tmp_path, "--no-reload", "apply", profile(box, tmp_path), "--impact",
+              "--log", str(log), "--max", "200", "--dry-run", "--json")
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 10
+    assert doc["impact"]["log"]["replayed"] <= 200
+    assert doc["impact"]["newly_rejected_count"] == 0

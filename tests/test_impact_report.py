@@ -153,3 +153,11 @@ def test_a_replay_instance_that_never_answers_is_given_up_on(monkeypatch):
     assert all(a.stage == "error" for a in answers)
     rep = build("p.yaml", [env()] * 20, answers, answers)
     assert rep.unanswered == 20 and "no answer" in rep.unanswered_why
+
+
+def test_miab_policy_services_are_named():
+    from pfwizard.impact.report import policy_label
+    assert policy_label("inet:127.0.0.1:10023") == "inet:127.0.0.1:10023 (postgrey)"
+    assert policy_label("{ inet:127.0.0.1:12340, default_action=DUNNO }").endswith(
+        "(Dovecot quota-status)")
+    assert policy_label("unix:private/policy") == "unix:private/policy"

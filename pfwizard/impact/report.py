@@ -247,6 +247,16 @@ def build(profile: str, envelopes: Sequence[Envelope], current: Sequence[Answer]
     return rep
 
 
+# The policy services MiaB sets up, by port: named so the admin recognises them.
+KNOWN_POLICY_PORTS = {"10023": "postgrey", "12340": "Dovecot quota-status"}
+
+
+def policy_label(target: str) -> str:
+    port = target.strip("{} ").split(",")[0].rsplit(":", 1)[-1]
+    known = KNOWN_POLICY_PORTS.get(port)
+    return f"{target} ({known})" if known else target
+
+
 def _groups(title: str, count: int, senders: str, groups: list[Group]) -> list[str]:
     lines = [f"{title}: {count}" + (f" ({senders})" if senders and count else "")]
     for g in groups:
@@ -257,8 +267,8 @@ def _groups(title: str, count: int, senders: str, groups: list[Group]) -> list[s
 
 def render(rep: ImpactReport) -> list[str]:
     """The report as an admin reads it."""
-    lines = [f"What {rep.profile} would have done to this box's mail "
-             f"({rep.total} messages' recipients, {rep.distinct} distinct envelopes):",
+    lines = [f"What {rep.profile} would have done to this box's mail: {rep.total} envelopes "
+             f"(one per recipient), {rep.distinct} distinct, {rep.replayed} replayed",
              f"unchanged: {rep.unchanged}"]
     lines += _groups("newly rejected", rep.newly_rejected_count, rep.newly_rejected_senders,
                      rep.newly_rejected)
@@ -270,9 +280,9 @@ def render(rep: ImpactReport) -> list[str]:
                      "(the replay cannot log in as the user; restrictions that permit "
                      "logged-in users first leave them alone)")
     if rep.policy_services:
-        lines.append("  policy checks not simulated: " + ", ".join(rep.policy_services)
-                     + " (postgrey, quota-status...) were not asked; a stand-in answered "
-                     "DUNNO")
+        lines.append("  policy checks not simulated: "
+                     + ", ".join(policy_label(p) for p in rep.policy_services)
+                     + " were not asked; a stand-in answered DUNNO (no opinion)")
     if rep.unverified:
         lines.append("  address verification not simulated: " + ", ".join(rep.unverified)
                      + " left out (it would send probes to other servers)")
