@@ -23,7 +23,20 @@ from tests.impact_weeklog import BAD_HELOS, ESA_REPORTS, Week
 
 box, week = impact_box.box, impact_box.week  # the fixtures
 
+_reports: dict[tuple[int, str], ImpactReport] = {}
+
+
 def run(box, tmp_path: Path, profile_text: str, week: Week, **kw) -> ImpactReport:
+    """The preview of ``profile_text`` on the week; the same box, week and profile give the
+    same report, so without test seams (``kw``) it is computed once per module."""
+    key = (id(week), profile_text)
+    if not kw and key in _reports:
+        return _reports[key]
+    _reports[key] = rep = _run(box, tmp_path, profile_text, week, **kw)
+    return rep
+
+
+def _run(box, tmp_path: Path, profile_text: str, week: Week, **kw) -> ImpactReport:
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
     profile = tmp_path / "profile.yaml"
