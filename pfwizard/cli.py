@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _as_plugin(name, args)
     # explain's --json is a list of explanations of its own, not a command's result document.
     if not getattr(args, "json", False) or name not in ("apply", "restore", "rollback",
-                                                        "check", "status"):
+                                                        "check", "status", "impact"):
         return _run(name, args)
     # --json: standard output holds one JSON document whatever happens, even when the
     # command stops before writing its own (an error reading main.cf, a refused state dir).

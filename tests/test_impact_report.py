@@ -56,6 +56,7 @@ def test_newly_rejected_and_accepted_are_weighted_by_count_and_keep_a_few_exampl
     assert rep.accuracy.compared == 10 and rep.accuracy.left_out == 3
     text = "\n".join(render(rep))
     assert "newly rejected: 10 (5 different senders)" in text
+    assert "with the client name as HELO" not in text  # every HELO here was logged
     assert "newly accepted: 3 (all MAILER-DAEMON@esa1.iphmx.com)" in text
     assert "inet:127.0.0.1:10023" in text and "7 authenticated submissions skipped" in text
     assert rep.to_json()["newly_rejected_count"] == 10
@@ -71,6 +72,14 @@ def test_every_disagreement_is_listed_with_its_reason():
     assert "client name stood in" in reasons[0]
     assert "no longer happens" in reasons[1]
     assert rep.helo_from_client_name == 1
+    assert rep.newly_rejected == []  # the same answer from both copies: unchanged
+
+
+def test_a_helo_rejection_says_how_many_had_a_stand_in_helo():
+    helo = Answer(504, "504 5.5.2 <mx>: Helo command rejected: need fully-qualified hostname")
+    rep = build("p.yaml", [env(helo=None, count=4), env()], [OK, OK], [helo, helo])
+    assert rep.newly_rejected[0].helo_stand_ins == 4
+    assert "(4 of them with the client name as HELO (*))" in "\n".join(render(rep))
 
 
 def test_helo_stand_ins_and_xtext():
@@ -161,3 +170,18 @@ def test_miab_policy_services_are_named():
     assert policy_label("{ inet:127.0.0.1:12340, default_action=DUNNO }").endswith(
         "(Dovecot quota-status)")
     assert policy_label("unix:private/policy") == "unix:private/policy"
+
+
+def test_impact_json_says_what_stopped_it(tmp_path, capsys):
+    import json
+
+    from pfwizard.cli import main
+    (tmp_path / "p.yaml").write_text("version: 1\n")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "main.cf").write_text("myhostname = box.example.com\n")
+    code = main(["--config-dir", str(tmp_path / "etc"), "--state-dir", str(tmp_path / "st"),
+                 "impact", str(tmp_path / "p.yaml"), "--log", str(tmp_path / "none.log"),
+                 "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == doc["exit_code"] != 0
+    assert doc["command"] == "impact" and doc["error"]

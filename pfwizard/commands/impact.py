@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from pfwizard import exitcodes
+from pfwizard import exitcodes, jsonout
 from pfwizard.errors import PfwizardError
 from pfwizard.impact import logscan
 from pfwizard.impact.preview import preview
@@ -165,9 +164,10 @@ def run(args: argparse.Namespace) -> int:
         say(f"pfwizard impact: {exc}")
         return exitcodes.REFUSED
     if args.json:
-        doc = {"command": "impact", "profile": str(Path(args.profile).resolve()),
-               "log": scan_json(scan, args.days), **rep.to_json()}
-        print(json.dumps(doc, indent=2))
+        doc = jsonout.frame("impact", exitcodes.OK, dry_run=True)  # a preview writes nothing
+        doc.update({"profile": str(Path(args.profile).resolve()),
+                    "log": scan_json(scan, args.days), **rep.to_json()})
+        jsonout.emit(doc)
     else:
         for line in render(rep):
             print(line)

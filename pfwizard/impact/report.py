@@ -97,6 +97,8 @@ class Group:
     envelopes: int = 0
     senders: str = ""
     examples: list[Example] = field(default_factory=list)
+    helo_stand_ins: int = 0
+    """Of ``count``: mail whose HELO was not logged (the client name stood in for it)."""
 
 
 @dataclass
@@ -177,6 +179,8 @@ def _add(groups: dict[str, Group], key: str, env: Envelope, was: Answer, now: An
     g = groups.setdefault(key, Group(key))
     g.count += env.count
     g.envelopes += 1
+    if env.helo is None:
+        g.helo_stand_ins += env.count
     if len(g.examples) < EXAMPLES:
         g.examples.append(_example(env, was, now))
 
@@ -260,7 +264,9 @@ def policy_label(target: str) -> str:
 def _groups(title: str, count: int, senders: str, groups: list[Group]) -> list[str]:
     lines = [f"{title}: {count}" + (f" ({senders})" if senders and count else "")]
     for g in groups:
-        lines.append(f"  {g.count:>6}  {g.cause}")
+        marked = (f"  ({g.helo_stand_ins} of them with the client name as HELO (*))"
+                  if g.helo_stand_ins and "helo" in g.cause.lower() else "")
+        lines.append(f"  {g.count:>6}  {g.cause}{marked}")
         lines += [f"          e.g. {ex.line()}" for ex in g.examples]
     return lines
 
