@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "apply": "apply a customisations file (same format as customizations.yaml) without questions",
     "rollback": "list pfwizard's changes, undo one, or confirm a change pending confirmation",
     "explain": "explain why Postfix refused mail: which list and restriction, in plain words",
+    "impact": "preview what a change would have done to this box's mail of the last days",
 }
 # Global options that take a value (skipped when looking for the subcommand name).
 _VALUE_OPTIONS = ("-c", "--config-dir", "--state-dir")
@@ -128,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _as_plugin(name, args)
     # explain's --json is a list of explanations of its own, not a command's result document.
     if not getattr(args, "json", False) or name not in ("apply", "restore", "rollback",
-                                                        "check", "status"):
+                                                        "check", "status", "impact"):
         return _run(name, args)
     # --json: standard output holds one JSON document whatever happens, even when the
     # command stops before writing its own (an error reading main.cf, a refused state dir).

@@ -25,7 +25,7 @@ from pathlib import Path
 from pfwizard import exitcodes, journalcheck, statedir
 from pfwizard.errors import PfwizardError
 
-USES_STATE_DIR = ("status", "check", "restore", "apply", "rollback", "wizard")
+USES_STATE_DIR = ("status", "check", "restore", "apply", "rollback", "wizard", "impact")
 """Commands that read or write the state directory (demo and explain use none)."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -96,7 +97,10 @@ class ReviewScreen(WizardScreen):
             "backup, write, postfix check, reload; any failure puts the old files back. "
             "w is used for nothing else anywhere. v toggles confirm-or-revert: unless you "
             "confirm within "
-            f"{CONFIRM_SECONDS} s after Apply, the change is rolled back by itself.")
+            f"{CONFIRM_SECONDS} s after Apply, the change is rolled back by itself. "
+            "I (capital i) previews the impact: what this change would have done to the "
+            "last week of this box's mail, replayed on two private copies of Postfix "
+            "(nothing is sent, queued or written).")
     BINDINGS: ClassVar[list[BindingType]] = [
         # Apply's key is its own, on every screen: a is Add, so a slip never writes.
         Binding("w", "apply", "Apply", id="apply"),
@@ -104,10 +108,13 @@ class ReviewScreen(WizardScreen):
         Binding("v", "toggle_confirm", "Confirm-or-revert", id="review.confirm"),
         Binding("j", "scroll(1)", "Down", show=False, id="down"),
         Binding("k", "scroll(-1)", "Up", show=False, id="up"),
+        Binding("I", "impact", "Impact preview", show=False, id="review.impact"),
     ]
 
     plan: Any = None
     error: str = ""
+    impact_stop: threading.Event | None = None
+    """Set while the impact preview runs (setting it stops the preview)."""
     answered = False
     """Apply was asked for by an answers file: the admin decided beforehand, no question."""
 
@@ -174,6 +181,55 @@ class ReviewScreen(WizardScreen):
 
     def action_back(self) -> None:
         self.finish(Action.BACK)
+
+    # ---- impact preview --------------------------------------------------------------------
+    def action_impact(self) -> None:
+        from screens import impact
+
+        if self.plan is None or self.plan.is_empty:
+            self.notify("Nothing to preview: no change.", severity="warning")
+            return
+        why = impact.unavailable(self.session)
+        if why:
+            self.notify(why, severity="warning", timeout=6)
+            return
+        if self.impact_stop is not None:
+            return  # already running
+        stop = self.impact_stop = threading.Event()
+        self._impact_show(["Impact preview: starting..."])
+        plan = self.plan
+
+        def work() -> None:
+            def say(line: str) -> None:
+                self.app.call_from_thread(self._impact_show, [line])
+
+            try:
+                lines = impact.run(self.session, plan, say, stop)
+            except Exception as exc:  # shown, never fatal: Review still applies as before
+                lines = [f"Impact preview stopped: {exc}"]
+            if not stop.is_set():
+                self.app.call_from_thread(self._impact_done, lines)
+
+        self.run_worker(work, thread=True, name="impact", exit_on_error=False)
+
+    def _impact_show(self, lines: list[str]) -> None:
+        page = self.query_one("#review-page")
+        found = page.query("#impact")
+        if found:
+            panel = found.first(Static)
+        else:
+            panel = Static(id="impact", markup=False, classes="impact")
+            page.mount(panel)
+        panel.update("\n".join(lines))
+
+    def _impact_done(self, lines: list[str]) -> None:
+        self.impact_stop = None
+        self._impact_show(lines)
+        self.query_one("#impact").scroll_visible(animate=False)
+
+    def on_unmount(self) -> None:
+        if self.impact_stop is not None:
+            self.impact_stop.set()
 
     def action_apply(self) -> None:
         if self.plan is None or self.plan.is_empty:

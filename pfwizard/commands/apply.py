@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from pfwizard import exitcodes, jsonout, miab
+from pfwizard.commands import impact
 from pfwizard.commands.risks import accepted_risks, add_accept_risk
+from pfwizard.impact.proposal import Undecided
+from pfwizard.impact.report import render
 from pfwizard.intent import IntentFile, Policy
 from pfwizard.intent.context import read_master
 from pfwizard.intent.execute import Request, execute
@@ -41,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--miab-dir", metavar="DIR",
                         help="the Mail-in-a-Box checkout, for its release")
     add_accept_risk(parser)
+    parser.add_argument("--impact", action="store_true",
+                        help="first show what the change would have done to this box's mail "
+                             "of the last days (see `pfwizard impact`); Ctrl-C during the "
+                             "preview stops before anything is written")
+    impact.add_impact_options(parser)
     parser.add_argument("--json", action="store_true",
                         help="print the result as one JSON document (files before and after, "
                              "findings, journal entry); progress goes to standard error")
@@ -55,7 +64,32 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.REFUSED
 
 
+def _preview(args: argparse.Namespace) -> tuple[int | None, dict[str, Any] | None]:
+    """``--impact``: the report, before anything is planned for writing (exit code to stop
+    with, else None; and the report for --json)."""
+    refused = impact.refuse_options(args, "apply --impact")
+    if refused:
+        print(refused, file=sys.stderr)
+        return exitcodes.ERROR, None
+    policy = Policy(args.on_conflict) if args.on_conflict else None
+    try:
+        rep, scan = impact.run_preview(args, args.profile, policy)
+    except Undecided:
+        return None, None  # the apply below says which conflicts need deciding
+    if args.json:
+        return None, {"log": impact.scan_json(scan, args.days), **rep.to_json()}
+    for line in render(rep):
+        print(line)
+    print()
+    return None, None
+
+
 def _run(args: argparse.Namespace) -> int:
+    preview_doc = None
+    if args.impact:
+        stop, preview_doc = _preview(args)
+        if stop is not None:
+            return stop
     profile = IntentFile.load(args.profile).model
     config_dir = Path(args.config_dir)
     cf = MainCf.read(config_dir / "main.cf")
@@ -83,5 +117,7 @@ def _run(args: argparse.Namespace) -> int:
     code = execute(plan, state, writer, req, say)
     doc = jsonout.change_document("apply", code, req, plan, gate, said)
     doc["profile"] = str(Path(args.profile).resolve())
+    if preview_doc is not None:
+        doc["impact"] = preview_doc
     jsonout.emit(doc)
     return code

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import gzip
 import json
-import signal
-import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import BinaryIO
 
-from pfwizard import allowlist, exitcodes, inputs, probe
+from pfwizard import allowlist, exitcodes, probe
 from pfwizard.errors import ConfigError
 from pfwizard.explain import BoxConfig, explain, group, parse_line, parse_since, reject_lines
 from pfwizard.explain.render import render_one, render_report
 from pfwizard.explain.scan import Report, since_filter
-
-JOURNAL = "\0journal"  # not a path anyone can pass to --log
+from pfwizard.maillog import JOURNAL, open_log
 
 EPILOG = """\
 examples:
@@ -61,53 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "one narrow regexp allowlist entry, checked with postmap -q")
 
 
-# Postfix logs under these syslog identifiers (postfix/smtpd, postfix/postscreen, ...) and,
-# for a multi-instance box, postfix-NAME/...; -t matches the identifier exactly, so the units
-# are named instead (postfix.service on old releases, postfix@-.service on Ubuntu 22.04).
-JOURNAL_UNITS = ("postfix.service", "postfix@*.service")
-
-
-def journal_command(since: dt.datetime | None) -> list[str]:
-    """journalctl in the stamp format the log reader knows, oldest first, never paged."""
-    argv = ["journalctl", "--no-pager", "-o", "short-iso"]
-    for unit in JOURNAL_UNITS:
-        argv += ["-u", unit]
-    if since is not None:
-        # journalctl filters too, so a month of journal is not read to keep two days.
-        argv += ["--since", f"{since:%Y-%m-%d %H:%M:%S}"]
-    return argv
-
-
-@contextmanager
-def _open_log(path: str, since: dt.datetime | None = None) -> Iterator[BinaryIO]:
-    if path == JOURNAL:
-        try:
-            proc = subprocess.Popen(journal_command(since), stdout=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL)
-        except FileNotFoundError as exc:
-            raise OSError(exc.errno, "journalctl not found (is this a systemd box?)") from exc
-        assert proc.stdout is not None
-        try:
-            yield proc.stdout  # type: ignore[misc]
-        finally:
-            proc.stdout.close()
-            if proc.wait() not in (0, -signal.SIGPIPE):
-                raise OSError(0, f"journalctl exited with status {proc.returncode}")
-        return
-    if path == "-":
-        yield sys.stdin.buffer
-        return
-    # A FIFO or a device (/dev/zero) would hang the reader: refused; pipes go through "-".
-    with open(inputs.open_log(path), "rb") as raw:
-        magic = raw.read(2)
-        raw.seek(0)
-        if magic == b"\x1f\x8b":
-            with gzip.open(raw, "rb") as gz:
-                yield gz  # type: ignore[misc]
-        else:
-            yield raw
-
-
 def run(args: argparse.Namespace) -> int:
     if sum(map(bool, (args.line, args.log, args.journal, args.probe))) != 1:
         print("pfwizard explain: give one reject LINE, --log FILE, --journal, or "
@@ -127,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.ERROR
     source = {"-": "standard input", JOURNAL: "the systemd journal"}.get(args.log, args.log)
     try:
-        with _open_log(args.log, since) as stream:
+        with open_log(args.log, since) as stream:
             lines: Iterator[str] = reject_lines(stream)
             if since is not None:
                 lines = since_filter(lines, since)

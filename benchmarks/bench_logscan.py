@@ -1,0 +1,136 @@
+"""Benchmark: reading a generated 1 GB week of MiaB mail log, against `grep -c NOQUEUE`.
+
+    python3 benchmarks/bench_logscan.py [--size-mb 1024] [--runs 3] [--keep]
+
+Generates the log once under /tmp with tests/impact_weeklog.py (ordinary mail, submissions,
+greylisting and dictionary attacks growing with the size; 116 Cisco ESA DMARC rejects, own-domain
+spoofing and bad HELO names at their fixed counts), warms the page cache, then times, each in a
+process of its own (best of --runs):
+
+- ``grep -c NOQUEUE`` (the reference);
+- the shared block reader alone (``pfwizard.maillog.marked_lines`` for ``reject: ``): what
+  ``explain --log`` reads with;
+- ``pfwizard explain --log FILE --json`` as a whole (imports, config, grouping included);
+- the impact preview's envelope extraction (``pfwizard.impact.logscan.extract``: rejects, and
+  accepted mail joined by queue id, de-duplicated, sampled to 10,000);
+- ``pflogsumm`` when installed.
+
+Each child reports its own peak RSS (``resource.getrusage``); the log is deleted afterwards
+unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.impact_weeklog import write_week  # noqa: E402
+
+READER = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+from pfwizard.explain.scan import reject_lines
+with open(sys.argv[2], 'rb') as f:
+    n = sum(1 for _ in reject_lines(f))
+print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+EXTRACT = """
+import datetime as dt, resource, sys
+sys.path.insert(0, sys.argv[1])
+from pfwizard.impact.logscan import extract
+s = extract(sys.argv[2], now=dt.datetime.fromisoformat(sys.argv[3]), rotated=False)
+print(len(s.envelopes), s.distinct, s.occurrences, s.rejected, s.accepted,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+EXPLAIN = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+from pfwizard.cli import main
+import io, contextlib
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    main(sys.argv[2:])
+print(out.getvalue().count('"count"'), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def best(argv: list[str], runs: int) -> tuple[float, str]:
+    walls, out = [], ""
+    for _ in range(runs):
+        t = time.perf_counter()
+        res = subprocess.run(argv, capture_output=True, text=True, check=False)
+        walls.append(time.perf_counter() - t)
+        if res.returncode not in (0, 1):
+            sys.exit(f"{argv[:3]} failed with exit {res.returncode}: {res.stderr[-2000:]}")
+        out = res.stdout
+    return min(walls), out.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="pfwizard-bench-logscan-", dir="/tmp"))
+    log = work / "mail.log"
+    conf = work / "etc"
+    conf.mkdir()
+    (conf / "main.cf").write_bytes((ROOT / "tests/fixtures/miab/main.cf.v75-fresh").read_bytes())
+    past = time.time() - 60
+    os.utime(conf / "main.cf", (past, past))
+    end = dt.datetime.now().replace(microsecond=0)
+    try:
+        t = time.perf_counter()
+        week = write_week(log, end=end, size_mb=args.size_mb)
+        size = log.stat().st_size
+        mb = size / 1e6
+        print(f"generated {mb:.0f} MB ({week.lines} lines) in {time.perf_counter() - t:.0f} s;"
+              f" {week.counts()}")
+        subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)
+        py = [sys.executable, "-c"]
+        rows: list[tuple[str, float, str]] = []
+        g_wall, g_out = best(["grep", "-c", "NOQUEUE", str(log)], args.runs)
+        rows.append(("grep -c NOQUEUE", g_wall, f"count {g_out}"))
+        r_wall, r_out = best([*py, READER, str(ROOT), str(log)], args.runs)
+        n, rss = r_out.split()
+        rows.append(("block reader (reject: lines)", r_wall,
+                     f"{n} lines, peak RSS {int(rss) // 1024} MiB"))
+        e_wall, e_out = best([*py, EXPLAIN, str(ROOT), "--config-dir", str(conf), "explain",
+                              "--log", str(log), "--json"], args.runs)
+        groups, rss = e_out.split()
+        rows.append(("pfwizard explain --log", e_wall,
+                     f"{groups} groups, peak RSS {int(rss) // 1024} MiB"))
+        x_wall, x_out = best([*py, EXTRACT, str(ROOT), str(log), end.isoformat()], args.runs)
+        kept, distinct, occ, rej, acc, rss = x_out.split()
+        rows.append(("impact envelope extraction", x_wall,
+                     f"{occ} envelopes ({rej} rejected, {acc} accepted), {distinct} distinct, "
+                     f"{kept} sampled, peak RSS {int(rss) // 1024} MiB"))
+        if shutil.which("pflogsumm"):
+            p_wall, _ = best(["pflogsumm", str(log)], 1)
+            rows.append(("pflogsumm", p_wall, ""))
+        else:
+            print("pflogsumm is not installed: not compared")
+        for name, wall, note in rows:
+            print(f"{name:30s} {wall:7.2f} s {mb / wall:7.0f} MB/s  "
+                  f"{g_wall / wall:5.2f}x grep  {note}")
+        print(json.dumps({name: round(mb / wall) for name, wall, _ in rows}))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

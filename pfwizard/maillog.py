@@ -1,0 +1,152 @@
+"""Read a mail log fast and in constant memory: the reader `explain --log` and the impact
+preview share.
+
+A mail log is mostly lines neither needs (connects, TLS, Dovecot logins). The log is read in
+big binary blocks of whole lines, and the lines wanted are found by a compiled bytes regex
+searched over the whole block in C (a regex that starts with a literal is searched with a fast
+prefix scan: ~1 GB/s here, faster than ``bytes.find`` for the same text); only those lines are
+decoded and parsed. The line cut by a block boundary is glued back on its own, so no block is
+ever copied and memory stays the size of one block whatever the log's size.
+
+Also here: opening a log (plain, ``.gz``, stdin, or the systemd journal) and finding its
+rotations (``mail.log``, ``mail.log.1``, ``mail.log.2.gz``, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from pfwizard import inputs
+
+BLOCK = 4 * 1024 * 1024
+MAX_LINE = 1024 * 1024
+"""A "line" longer than this is not a log line: it is dropped rather than buffered."""
+
+JOURNAL = "\0journal"  # not a path anyone can pass to --log
+
+# Postfix logs under these syslog identifiers (postfix/smtpd, postfix/postscreen, ...) and,
+# for a multi-instance box, postfix-NAME/...; -t matches the identifier exactly, so the units
+# are named instead (postfix.service on old releases, postfix@-.service on Ubuntu 22.04).
+JOURNAL_UNITS = ("postfix.service", "postfix@*.service")
+
+
+def line_blocks(stream: BinaryIO, block_size: int = BLOCK) -> Iterator[tuple[bytes, int, int]]:
+    """``(buf, begin, end)``: ``buf[begin:end]`` is a run of whole lines, ``end`` just past a
+    newline. Together the runs are the whole stream, in order (a last line without its newline
+    gets one)."""
+    tail = b""
+    while True:
+        chunk = stream.read(block_size)
+        if not chunk:
+            break
+        first = chunk.find(b"\n")
+        if first < 0:
+            tail += chunk
+            if len(tail) > MAX_LINE:
+                tail = b""
+            continue
+        joined = tail + chunk[:first + 1]
+        yield joined, 0, len(joined)
+        end = chunk.rfind(b"\n")
+        if end > first:
+            yield chunk, first + 1, end + 1
+        tail = chunk[end + 1:]
+    if tail:
+        yield tail + b"\n", 0, len(tail) + 1
+
+
+def marked_lines(stream: BinaryIO, mark: re.Pattern[bytes],
+                 block_size: int = BLOCK) -> Iterator[str]:
+    """Every line of ``stream`` in which ``mark`` matches, decoded, without its newline."""
+    for buf, begin, end in line_blocks(stream, block_size):
+        search = mark.search
+        m = search(buf, begin, end)
+        while m is not None:
+            pos = m.start()
+            start = buf.rfind(b"\n", begin, pos) + 1 or begin
+            stop = buf.find(b"\n", pos, end)
+            yield buf[start:stop].decode("utf-8", "replace").rstrip("\r")
+            m = search(buf, stop, end)
+
+
+# ---- opening ---------------------------------------------------------------------------------
+def journal_command(since: dt.datetime | None) -> list[str]:
+    """journalctl in the stamp format the log readers know, oldest first, never paged."""
+    argv = ["journalctl", "--no-pager", "-o", "short-iso"]
+    for unit in JOURNAL_UNITS:
+        argv += ["-u", unit]
+    if since is not None:
+        # journalctl filters too, so a month of journal is not read to keep two days.
+        argv += ["--since", f"{since:%Y-%m-%d %H:%M:%S}"]
+    return argv
+
+
+@contextmanager
+def open_log(path: str, since: dt.datetime | None = None) -> Iterator[BinaryIO]:
+    """A binary stream of the log: a file (gzip or not, by its magic), ``-`` for stdin, or
+    ``JOURNAL`` for Postfix's messages in the systemd journal."""
+    if path == JOURNAL:
+        try:
+            proc = subprocess.Popen(journal_command(since), stdout=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            raise OSError(exc.errno, "journalctl not found (is this a systemd box?)") from exc
+        assert proc.stdout is not None
+        try:
+            yield proc.stdout  # type: ignore[misc]
+        finally:
+            proc.stdout.close()
+            if proc.wait() not in (0, -signal.SIGPIPE):
+                raise OSError(0, f"journalctl exited with status {proc.returncode}")
+        return
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    # A FIFO or a device (/dev/zero) would hang the reader: refused; pipes go through "-".
+    with open(inputs.open_log(path), "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == b"\x1f\x8b":
+            with gzip.open(raw, "rb") as gz:
+                yield gz  # type: ignore[misc]
+        else:
+            yield raw
+
+
+_ROTATED_RE = re.compile(r"\.(\d+)(\.gz)?$")
+
+
+def rotations(path: str, since: dt.datetime | None = None) -> list[str]:
+    """``path`` and its rotations (``path.1``, ``path.2.gz``, ...), oldest first. With
+    ``since``, rotations last written before it are left out (they hold only older lines)."""
+    p = Path(path)
+    found: list[tuple[int, str]] = [(0, path)]
+    try:
+        names = os.listdir(p.parent or ".")
+    except OSError:
+        names = []
+    for name in names:
+        if not name.startswith(p.name + "."):
+            continue
+        m = _ROTATED_RE.fullmatch(name[len(p.name):])
+        if m is None:
+            continue
+        full = str(p.parent / name)
+        if since is not None:
+            try:
+                if dt.datetime.fromtimestamp(os.stat(full).st_mtime) < since:
+                    continue
+            except OSError:
+                continue
+        found.append((int(m.group(1)), full))
+    return [f for _, f in sorted(found, reverse=True)]
