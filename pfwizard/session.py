@@ -31,8 +31,7 @@ from pfwizard.maincf import MainCf, check_value
 from pfwizard.mastercf import MasterCf
 
 if TYPE_CHECKING:
-    from pfwizard.engine import ChangeSet, Engine, Plan
-    from pfwizard.intent import IntentFile
+    from pfwizard.engine import ChangeSet, Engine
     from pfwizard.recipes import Proposal
 
 # The engine, tables and intent modules load when first used, not at start-up: the first
@@ -423,64 +422,14 @@ class Session:
         return miab.installed_release(self.miab_checkout)
 
     def restore_status(self) -> tuple[bool, list[str]]:
-        """(in sync, what differs) between customizations.yaml and main.cf: after a MiaB
-        upgrade this says which customisations are missing (``pfwizard restore``)."""
-        from pfwizard.intent import IntentFile, build_plan
-        from pfwizard.intent.context import read_master
-        from pfwizard.intent.report import describe
+        from pfwizard.wizard.record import restore_status
 
-        store = IntentFile.for_state_dir(self.state_dir)
-        plan = build_plan(self.cf, store.model, master=read_master(self.config_dir))
-        if plan.in_sync and not plan.conflicts:
-            return True, []
-        return False, describe(plan)
-
-    def intent_store(self) -> IntentFile:
-        """customizations.yaml with what the admin did recorded as intent (chains as
-        operations on MiaB's base), in memory: ``plan`` hands it to the engine, which
-        writes it in the same transaction as the change, so ``pfwizard restore`` puts the
-        change back after an upgrade and a rollback takes both back together."""
-        from pfwizard.engine import risks
-        from pfwizard.intent import (
-            IntentFile,
-            record_chain,
-            record_parameter,
-            record_service_option,
-            record_table,
-        )
-
-        store = IntentFile.for_state_dir(self.state_dir)
-        for param, value in self.edits.items():
-            before = self.cf.get(param)
-            if param in LIST_OF_PARAM or param in MILTER_LISTS:
-                record_chain(store, param, None if before is None else Chain.parse(before),
-                             Chain.parse(value or ""))
-            else:
-                record_parameter(store, param, before, value)
-        for t in self.tables.values():
-            record_table(store, t.path, t.map_type, t.content)
-        for key, value in self.master_edits.items():
-            record_service_option(store, key, self.master_before.get(key), value)
-        # What the admin accepted in the confirmation goes back unasked after an upgrade.
-        with contextlib.suppress(OSError):
-            risks.remember(self.state_dir, [(c, e) for c, _p, e in self.accepted if e])
-        return store
-
-    def plan(self, engine: Engine) -> Plan:
-        """The plan Review shows and Apply writes: the change and customizations.yaml,
-        one transaction (IntentError, naming file and line, if customizations.yaml is
-        broken: nothing is planned)."""
-        cs = self.changeset()
-        cs.record = self.intent_store().record()
-        plan = engine.plan(cs)
-        if all(f.role == "intent" for f in plan.files if f.changes) and not any(
-                f.changes for f in plan.indexes):
-            plan.files = []  # no change to Postfix's files: nothing to apply, nor to record
-        return plan
+        return restore_status(self)
 
     def record_intent(self) -> Path:
-        """Save the intent on its own (tests, and callers without an engine)."""
-        return self.intent_store().save()
+        from pfwizard.wizard.record import record_intent
+
+        return record_intent(self)
 
     def milter_states(self, param: str, timeout: float = 0.3) -> list[MilterState]:
         return [milter_state(item.name, self.queue_directory(), timeout)

@@ -17,6 +17,7 @@ from textual.widgets import Input, Label, RichLog, Static
 from pfwizard import live_probe
 from pfwizard.explain.render import explanation_lines
 from pfwizard.probe import OUTSIDE_ADDR
+from pfwizard.wizard.state import ProbeSample
 from tui.stage import WizardScreen
 
 
@@ -72,10 +73,10 @@ class ProbeScreen(WizardScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        sample = self.wizard.probe_sample
+        sample = self.state.probe_sample
         if sample and not self.sender:
-            self.query_one("#probe-sender", Input).value = sample[0]
-            self.query_one("#probe-rcpt", Input).value = " ".join(sample[1])
+            self.query_one("#probe-sender", Input).value = sample.sender
+            self.query_one("#probe-rcpt", Input).value = " ".join(sample.recipients)
         self.query_one("#probe-sender", Input).focus()
         if self.auto and self.query_one("#probe-sender", Input).value:
             self.action_probe()
@@ -97,7 +98,7 @@ class ProbeScreen(WizardScreen):
         if self.running:
             return
         self.running = True
-        self.wizard.probe_sample = (sender, rcpts)
+        self.state.probe_sample = ProbeSample(sender, tuple(rcpts))
         self.write_line(f"Probing: MAIL FROM:<{sender}> RCPT TO: {', '.join(rcpts)} ...")
         self.run_worker(lambda: self._run(sender, rcpts), thread=True, name="probe",
                         exit_on_error=False)

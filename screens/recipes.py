@@ -24,6 +24,7 @@ from pfwizard.maincf import MainCf
 from pfwizard.recipes import Proposal
 from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
+from pfwizard.wizard.state import ProbeSample
 from tui.flow import Action
 from tui.stage import WizardScreen
 
@@ -296,7 +297,8 @@ class RecipesScreen(WizardScreen):
             return
         values = self.inputs()
         if values.get("sender") and _words(values.get("rcpt", "")):
-            self.wizard.probe_sample = (values["sender"].strip(), _words(values["rcpt"]))
+            self.state.probe_sample = ProbeSample(values["sender"].strip(),
+                                                  tuple(_words(values["rcpt"])))
         self.finish(Action.GOTO, "review")
 
     def action_back(self) -> None:

@@ -25,6 +25,8 @@ from pfwizard.intent import ChainPlan, ConflictKind, Policy, RestorePlan
 from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
+from pfwizard.wizard.apply import apply_restore
+from pfwizard.wizard.state import Outcome
 from screens.apply import ApplyScreen
 from screens.review import ReviewScreen, apply_question, diff_writes
 from tui.diffview import diff_text
@@ -205,22 +207,22 @@ class RestoreScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#restore-page").focus()
-        if self.wizard.restore is None:
+        if self.state.restore is None:
             self.load(None)
         self.refresh_view()
         super().on_mount()
 
     @property
     def ctx(self) -> RestoreContext | None:
-        ctx: RestoreContext | None = self.wizard.restore
+        ctx: RestoreContext | None = self.state.restore
         return ctx
 
     def load(self, policy: Policy | None) -> None:
         try:
-            self.wizard.restore = open_context(self, policy)
+            self.state.restore = open_context(self, policy)
             self.error = ""
         except (IntentError, PfwizardError, OSError) as exc:
-            self.wizard.restore, self.error = None, str(exc)
+            self.state.restore, self.error = None, str(exc)
 
     def refresh_view(self) -> None:
         body = self.query_one("#restore-body", Static)
@@ -259,7 +261,7 @@ class RestoreScreen(WizardScreen):
         self.finish(Action.GOTO, "restore_review")
 
     def action_back(self) -> None:
-        self.wizard.restore = None
+        self.state.restore = None
         self.finish(Action.GOTO, "welcome")
 
 
@@ -274,7 +276,7 @@ class RestoreReviewScreen(ReviewScreen):
 
     def refresh_view(self) -> None:
         self.plan, self.error, self.said, self.ready = None, "", [], False
-        ctx: RestoreContext | None = self.wizard.restore
+        ctx: RestoreContext | None = self.state.restore
         body = self.query_one("#diff", Static)
         if ctx is None:
             self.error = "no restore planned"
@@ -316,46 +318,26 @@ class RestoreReviewScreen(ReviewScreen):
         self.finish(Action.GOTO, "restore")
 
 
-class _Result:
-    def __init__(self, code: int, entry_id: str | None, error: str) -> None:
-        self.ok = code in (exitcodes.OK, exitcodes.CHANGED)
-        self.entry_id = entry_id
-        self.error = error
-        self.postfix_output = ""
-
-
 class RestoreApplyScreen(ApplyScreen):
     """The engine's steps for the restore (``RestoreContext.run``: backup, write, check,
     reload, rollback on failure; then customizations.yaml gets the new base)."""
 
     STEP_ID = "restore_apply"
 
-    def _apply(self) -> Any:
-        ctx: RestoreContext | None = self.wizard.restore
-        said: list[str] = []
-
+    def _apply(self) -> Outcome:
         def say(line: str) -> None:
-            said.append(line)
             self.app.call_from_thread(self.write_line, line)
 
-        if ctx is None:
-            result = _Result(exitcodes.ERROR, None, "no restore planned")
-        else:
-            try:
-                code = ctx.run(reload=self.session.reload, say=say)
-            except Exception as exc:  # the engine put the files back; show its words
-                code, said = exitcodes.FAILED, [*said, f"{type(exc).__name__}: {exc}"]
-            entry = ctx.entry_id
-            result = _Result(code, entry, "" if code in (0, 10) else said[-1] if said else "")
-            if self.wizard.start_step == "restore":
-                # `pfwizard restore` keeps its documented exit codes (10: restored).
-                self.wizard.exit_code = code
-        self.app.call_from_thread(self._done, result)
-        return result
+        outcome = apply_restore(self.state.restore, reload=self.session.reload, say=say)
+        self.app.call_from_thread(self._done, outcome)
+        return outcome
+
+    def _record(self, outcome: Outcome) -> None:
+        self.state.applied(outcome, restore=True)
 
     def action_next(self) -> None:
         if not self.finished:
             self.notify("Restore is still running.", timeout=2)
             return
-        self.wizard.restore = None
+        self.state.restore = None
         self.finish(Action.GOTO, "done")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -10,9 +10,13 @@ from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from pfwizard.errors import PfwizardError
+from pfwizard.wizard.apply import plan_change
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
+
+if TYPE_CHECKING:
+    from pfwizard.engine import Plan
 
 CONFIRM_SECONDS = 120
 
@@ -77,7 +81,7 @@ class ReviewScreen(WizardScreen):
         Binding("k", "scroll(-1)", "Up", show=False, id="up"),
     ]
 
-    plan: Any = None
+    plan: Plan | None = None
     error: str = ""
     answered = False
     """Apply was asked for by an answers file: the admin decided beforehand, no question."""
@@ -102,7 +106,7 @@ class ReviewScreen(WizardScreen):
         self.plan, self.error = None, ""
         body = self.query_one("#diff", Static)
         try:
-            self.plan = self.session.plan(self.wizard.engine)
+            self.plan = plan_change(self.session, self.wizard.engine)
         except PfwizardError as exc:
             self.error = str(exc)
         if self.error:
@@ -124,7 +128,7 @@ class ReviewScreen(WizardScreen):
                 diff_text(self.plan.unified_diff(), self.diff_width()))
 
     def refresh_status(self) -> None:
-        secs = self.wizard.confirm_within
+        secs = self.state.confirm_within
         confirm = (f"confirm-or-revert: ON, {secs} s (v)" if secs
                    else "confirm-or-revert: off (v)")
         where = "no reload (demo)" if not self.session.reload else "reloads Postfix"
@@ -135,11 +139,11 @@ class ReviewScreen(WizardScreen):
         self.query_one("#review-page").scroll_relative(y=lines, animate=False)
 
     def action_toggle_confirm(self) -> None:
-        self.wizard.confirm_within = None if self.wizard.confirm_within else CONFIRM_SECONDS
+        self.state.confirm_within = None if self.state.confirm_within else CONFIRM_SECONDS
         self.refresh_status()
         self.notify(f"Confirm-or-revert is now on: after Apply, press y within "
                     f"{CONFIRM_SECONDS} s or the change is rolled back by itself."
-                    if self.wizard.confirm_within else
+                    if self.state.confirm_within else
                     "Confirm-or-revert is now off: Apply's change stays without asking.",
                     timeout=6)
 
@@ -172,10 +176,10 @@ class ReviewScreen(WizardScreen):
             danger += "Apply anyway?\n\n"
         question = danger + apply_question(plan_writes(self.plan), self.session.config_dir,
                                            reload=self.session.reload,
-                                           confirm_within=self.wizard.confirm_within)
+                                           confirm_within=self.state.confirm_within)
         self.app.push_screen(ConfirmScreen(question, yes="apply now", no="back to the diff"),
                              done)
 
     def _go(self) -> None:
-        self.wizard.plan = self.plan
+        self.state.plan = self.plan
         self.finish(Action.NEXT)

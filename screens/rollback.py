@@ -113,7 +113,7 @@ class RollbackScreen(WizardScreen):
                 return
             res = self.wizard.engine.rollback(entry.id)
             if getattr(res, "ok", False):
-                self.wizard.rolled_back = entry.id
+                self.state.rolled_back = entry.id
                 self.notify(f"Restored the configuration from before {entry.id}.")
             else:
                 self.notify(f"Rollback failed: {getattr(res, 'error', res)}", severity="error")

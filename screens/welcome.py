@@ -87,7 +87,7 @@ class WelcomeScreen(WizardScreen):
                         style="yellow")
             for line in drift[:8]:
                 text.append(f"  {line}\n")
-        for note in self.wizard.notes:
+        for note in self.state.notes:
             text.append(f"{note}\n", style="yellow")
         glued = s.cf.glued_continuations()
         if glued:

@@ -14,6 +14,7 @@ from tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from pfwizard.session import Session
+    from pfwizard.wizard.state import WizardState
     from tui.app import PfwizardApp
 
 
@@ -29,6 +30,11 @@ class WizardScreen(Screen[StageResult]):
     @property
     def wizard(self) -> PfwizardApp:
         return cast("PfwizardApp", self.app)
+
+    @property
+    def state(self) -> WizardState:
+        """What the screens share (plan, outcome, restore, probe sample...), typed."""
+        return self.wizard.state
 
     @property
     def session(self) -> Session:
