@@ -32,6 +32,7 @@ def step_line(event: Any) -> str:
 
 class ApplyScreen(WizardScreen):
     STEP_ID = "apply"
+    RESULTS = frozenset({Action.NEXT})
     HELP = ("Apply: pfwizard backs up every file, writes atomically, runs postmap and "
             "postfix check, reloads Postfix and checks it answers. Any failure restores the "
             "backup. n goes on when it is finished.")

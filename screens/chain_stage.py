@@ -28,6 +28,7 @@ class ChainStageScreen(WizardScreen):
     LISTS: ClassVar[tuple[str, ...]] = ()
     INTRO: ClassVar[str] = ""
     MILTERS: ClassVar[bool] = False
+    RESULTS = frozenset({Action.NEXT, Action.BACK, Action.SKIP, Action.RECIPES})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Next/Back", key_display="n/b", id="next"),
         Binding("b", "back", "Back", show=False, id="back"),
@@ -39,7 +40,7 @@ class ChainStageScreen(WizardScreen):
     ]
 
     def action_recipes(self) -> None:
-        self.finish(Action.GOTO, "recipes")
+        self.finish(Action.RECIPES)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()

@@ -17,6 +17,7 @@ from tui.stage import WizardScreen
 
 class DoneScreen(WizardScreen):
     STEP_ID = "done"
+    RESULTS = frozenset({Action.HISTORY})
     HELP = ("Done. If confirm-or-revert is on, press y to keep the change before the "
             "countdown ends; otherwise it is rolled back by itself (even if this session "
             "dies). pfwizard rollback restores any earlier state.")
@@ -175,4 +176,4 @@ class DoneScreen(WizardScreen):
         self.app.push_screen(ProbeScreen())
 
     def action_history(self) -> None:
-        self.finish(Action.GOTO, "rollback")
+        self.finish(Action.HISTORY)

@@ -147,6 +147,7 @@ class RecipesScreen(WizardScreen):
     """Pick a recipe; Enter opens its form; the form's proposal goes to Review."""
 
     STEP_ID = "recipes"
+    RESULTS = frozenset({Action.NEXT, Action.BACK})
     HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided "
             "change. Pick one with the arrows and Enter; fill its inputs; F4 cycles where it "
             "goes (each placement's risk is shown); F2 puts it into the wizard's lists and "
@@ -299,7 +300,7 @@ class RecipesScreen(WizardScreen):
         if values.get("sender") and _words(values.get("rcpt", "")):
             self.state.probe_sample = ProbeSample(values["sender"].strip(),
                                                   tuple(_words(values["rcpt"])))
-        self.finish(Action.GOTO, "review")
+        self.finish(Action.NEXT)
 
     def action_back(self) -> None:
         if self.current is not None and self.inputs() != self.defaults:
@@ -324,4 +325,4 @@ class RecipesScreen(WizardScreen):
             self.query_one(OptionList).display = True
             self.query_one(OptionList).focus()
             return
-        self.finish(Action.GOTO, "welcome")
+        self.finish(Action.BACK)

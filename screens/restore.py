@@ -177,6 +177,7 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
 
 class RestoreScreen(WizardScreen):
     STEP_ID = "restore"
+    RESULTS = frozenset({Action.NEXT, Action.BACK})
     HELP = ("Restore: after a MiaB upgrade, your recorded customisations are replayed onto "
             "what MiaB wrote. Each list shows MiaB's value now, the base you customised, and "
             "yours restored (+ marks an item not in the column to its left). Conflicts are "
@@ -258,11 +259,11 @@ class RestoreScreen(WizardScreen):
             self.notify("Choose what to do with the conflicts first: m, o (or g).",
                         severity="warning", timeout=6)
             return
-        self.finish(Action.GOTO, "restore_review")
+        self.finish(Action.NEXT)
 
     def action_back(self) -> None:
         self.state.restore = None
-        self.finish(Action.GOTO, "welcome")
+        self.finish(Action.BACK)
 
 
 class RestoreReviewScreen(ReviewScreen):
@@ -307,7 +308,7 @@ class RestoreReviewScreen(ReviewScreen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.finish(Action.GOTO, "restore_apply")
+                self.finish(Action.NEXT)
 
         question = apply_question(diff_writes("\n".join(self.said)), self.session.config_dir,
                                   reload=self.session.reload)
@@ -315,7 +316,7 @@ class RestoreReviewScreen(ReviewScreen):
                              done)
 
     def action_back(self) -> None:
-        self.finish(Action.GOTO, "restore")
+        self.finish(Action.BACK)
 
 
 class RestoreApplyScreen(ApplyScreen):
@@ -340,4 +341,4 @@ class RestoreApplyScreen(ApplyScreen):
             self.notify("Restore is still running.", timeout=2)
             return
         self.state.restore = None
-        self.finish(Action.GOTO, "done")
+        self.finish(Action.NEXT)

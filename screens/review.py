@@ -66,6 +66,7 @@ def apply_question(writes: list[str], config_dir: object, *, reload: bool,
 
 class ReviewScreen(WizardScreen):
     STEP_ID = "review"
+    RESULTS = frozenset({Action.NEXT, Action.BACK})
     HELP = ("Review: every file Apply will write, as a unified diff (- now, + after). "
             "j/k or arrows scroll. w applies (it asks first, naming every file it writes): "
             "backup, write, postfix check, reload; any failure puts the old files back. "

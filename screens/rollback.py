@@ -27,6 +27,7 @@ def entry_diff(engine: Any, e: Any) -> str:
 
 class RollbackScreen(WizardScreen):
     STEP_ID = "rollback"
+    RESULTS = frozenset({Action.BACK})
     HELP = ("Every apply, rollback and restore pfwizard made, newest first. j/k choose an "
             "entry, its diff shows on the right; enter restores the configuration from before "
             "that entry (asks first; the restore is itself journaled, so it can be undone).")

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 import assets
 from pfwizard.session import Session
 from pfwizard.wizard.state import WizardEngine, WizardState
-from tui.flow import StageResult, next_step, step
+from tui.flow import Action, next_step, step
 from tui.theme import PFWIZARD_ANSI
 
 CSS_FILE = Path(assets.__file__).resolve().parent / "pfwizard.tcss"
@@ -81,7 +81,7 @@ class PfwizardApp(App[int]):
         self.current_step = step_id
         self.push_screen(step(step_id).make(), self._on_result)
 
-    def _on_result(self, result: StageResult | None) -> None:
+    def _on_result(self, result: Action | None) -> None:
         if result is None:
             return
         target = next_step(self.current_step, result)

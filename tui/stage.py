@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.flow import NUMBERED, Action, StageResult, step
+from tui.flow import NUMBERED, Action, step
 from tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from tui.app import PfwizardApp
 
 
-class WizardScreen(Screen[StageResult]):
+class WizardScreen(Screen[Action]):
     STEP_ID: ClassVar[str] = ""
+    RESULTS: ClassVar[frozenset[Action]] = frozenset()
+    """What this screen can return (tui/flow.py has a transition for each)."""
     HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         # ``?`` is F1's twin for keyboards and consoles where F1 is taken (and for habit).
@@ -65,8 +67,9 @@ class WizardScreen(Screen[StageResult]):
         cache[selector] = key
         self.query_one(selector, Static).update(content)  # type: ignore[arg-type]
 
-    def finish(self, action: Action, target: str | None = None) -> None:
-        self.dismiss(StageResult(action, target))
+    def finish(self, action: Action) -> None:
+        """Leave with what the admin did; where that leads is tui/flow.py's business."""
+        self.dismiss(action)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen
