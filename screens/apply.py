@@ -109,6 +109,18 @@ class ApplyScreen(WizardScreen):
                       "is in force. n: next")
         self.query_one("#apply-status", Static).update(status)
         self.refresh_title()
+        if self.pending is not None:
+            action, self.pending = self.pending, None
+            self.answer_action(action)
+
+    pending: str | None = None
+    """An answers file's action, kept until the engine has finished."""
+
+    def answer_action(self, action: str) -> None:
+        if self.finished or action == "stay":
+            super().answer_action(action)
+        else:
+            self.pending = action
 
     def action_next(self) -> None:
         if not self.finished:

@@ -17,7 +17,8 @@ from textual.widgets import OptionList, Static
 
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
-from pfwizard.session import LIST_OF_PARAM, STAGE_PARAMS, split_table
+from pfwizard.session import LIST_OF_PARAM, STAGE_PARAMS
+from pfwizard.wizard.tables import split_table
 from tui.flow import Action, step
 from tui.stage import WizardScreen
 from tui.widgets.chain_list import ChainList

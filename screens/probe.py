@@ -7,6 +7,7 @@ show (no XCLIENT for this machine) said as such.  The work is ``pfwizard.live_pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -81,6 +82,17 @@ class ProbeScreen(WizardScreen):
         if self.auto and self.query_one("#probe-sender", Input).value:
             self.action_probe()
         super().on_mount()
+
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """``sender`` and ``recipients`` (a list, or words): the sample addresses."""
+        super().answer_fields({k: v for k, v in fields.items()
+                               if k not in ("sender", "recipients")})
+        if "sender" in fields:
+            self.query_one("#probe-sender", Input).value = str(fields["sender"])
+        if "recipients" in fields:
+            rcpts = fields["recipients"]
+            words = _words(rcpts) if isinstance(rcpts, str) else [str(r) for r in rcpts]
+            self.query_one("#probe-rcpt", Input).value = " ".join(words)
 
     def on_input_submitted(self) -> None:
         self.action_probe()

@@ -19,11 +19,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 
 from pfwizard import allowlist, recipes
-from pfwizard.errors import PfwizardError
+from pfwizard.errors import PfwizardError, ValueRefused
 from pfwizard.maincf import MainCf
 from pfwizard.recipes import Proposal
 from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
+from pfwizard.wizard.answers import Answer, apply_op
 from pfwizard.wizard.state import ProbeSample
 from tui.flow import Action
 from tui.stage import WizardScreen
@@ -277,6 +278,38 @@ class RecipesScreen(WizardScreen):
 
     def on_text_area_changed(self) -> None:
         self.rebuild()
+
+    def answer(self, answer: Answer) -> None:
+        # Opening a recipe mounts its form (async): the answer goes in after that.
+        self.call_after_refresh(self._answer, answer)
+
+    async def _answer(self, answer: Answer) -> None:
+        """``recipe`` (its id), ``inputs`` (field id -> text), ``placement``; then ops and
+        the action (``use``: into the wizard's lists and tables, then Review)."""
+        f = dict(answer.fields)
+        unknown = set(f) - {"recipe", "inputs", "placement"}
+        if unknown:
+            raise ValueRefused(f"the Recipes screen takes no {', '.join(sorted(unknown))} "
+                               "in an answers file")
+        if "recipe" in f:
+            ids = [r.id for r in RECIPES]
+            if f["recipe"] not in ids:
+                raise ValueRefused(f"no recipe {f['recipe']!r} (there are {', '.join(ids)})")
+            await self.open(str(f["recipe"]))
+        inputs = f.get("inputs") or {}
+        if inputs and self.current is None:
+            raise ValueRefused("recipe inputs without a recipe")
+        for key, value in dict(inputs).items():
+            if key not in self.fields:
+                raise ValueRefused(f"recipe {self.current.id if self.current else ''} has "
+                                   f"no input {key!r}")
+            self.set_input(str(key), str(value))
+        if "placement" in f:
+            self.placement = str(f["placement"])
+            self.rebuild()
+        for op in answer.ops:
+            apply_op(self.session, op)
+        self.answer_action(answer.action)
 
     def action_cycle_placement(self) -> None:
         if self.proposal is None or len(self.proposal.placements) < 2:

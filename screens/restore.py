@@ -9,6 +9,7 @@ screens only show its plan and carry the admin's choices.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -238,6 +239,14 @@ class RestoreScreen(WizardScreen):
     def on_resize(self) -> None:
         self.refresh_view()
 
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """``policy``: what to do with conflicts (keep-miab, skip, remove-new), as m/o/g."""
+        rest = {k: v for k, v in fields.items() if k != "policy"}
+        super().answer_fields(rest)
+        if "policy" in fields:
+            self.load(Policy(str(fields["policy"])))
+            self.refresh_view()
+
     def action_policy(self, value: str) -> None:
         ctx = self.ctx
         now = ctx.plan.policy if ctx is not None else None
@@ -303,6 +312,9 @@ class RestoreReviewScreen(ReviewScreen):
     def action_apply(self) -> None:
         if not self.ready or self.error:
             self.notify(f"Nothing to apply: {self.error}", severity="warning")
+            return
+        if self.answered:  # the answers file decided beforehand: no question
+            self.finish(Action.NEXT)
             return
         from screens.confirm import ConfirmScreen
 

@@ -10,6 +10,7 @@ from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from pfwizard.errors import PfwizardError
+from pfwizard.wizard.answers import Answer
 from pfwizard.wizard.apply import plan_change
 from tui.diffview import diff_text
 from tui.flow import Action
@@ -87,9 +88,9 @@ class ReviewScreen(WizardScreen):
     answered = False
     """Apply was asked for by an answers file: the admin decided beforehand, no question."""
 
-    def answer(self, ops: list[dict[str, object]], action: str) -> None:
-        self.answered = action == "apply"
-        super().answer(ops, action)
+    def answer(self, answer: Answer) -> None:
+        self.answered = answer.action == "apply"
+        super().answer(answer)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()

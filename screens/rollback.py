@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -10,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from pfwizard.errors import ValueRefused
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
@@ -43,6 +45,18 @@ class RollbackScreen(WizardScreen):
     ]
 
     entries: list[Any]
+    answered = False
+    """Restore was asked for by an answers file: the admin decided beforehand, no question."""
+
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """``entry``: the journal entry to highlight (restore rolls back to before it)."""
+        super().answer_fields({k: v for k, v in fields.items() if k != "entry"})
+        if "entry" in fields:
+            ids = [getattr(e, "id", None) for e in self.entries]
+            if fields["entry"] not in ids:
+                raise ValueRefused(f"no journal entry {fields['entry']!r}")
+            self.query_one("#journal", OptionList).highlighted = ids.index(fields["entry"])
+            self.answered = True
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -112,6 +126,7 @@ class RollbackScreen(WizardScreen):
         def done(yes: bool | None) -> None:
             if not yes:
                 return
+            self.answered = False
             res = self.wizard.engine.rollback(entry.id)
             if getattr(res, "ok", False):
                 self.state.rolled_back = entry.id
@@ -121,6 +136,9 @@ class RollbackScreen(WizardScreen):
             self.refresh_view()
             self.refresh_title()
 
+        if self.answered:
+            done(True)
+            return
         self.app.push_screen(ConfirmScreen(
             f"Restore the configuration from before entry {entry.id}?\n"
             f"{getattr(entry, 'summary', '')}\n\n" + rollback_files(plan)), done)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def screen_classes() -> dict[str, type[WizardScreen]]:
     for s in STEPS:
         cls = s.screen_class()
         assert issubclass(cls, WizardScreen), s.id
-        assert cls.STEP_ID == s.id, f"{cls.__name__} says it is {cls.STEP_ID!r}, not {s.id!r}"
+        assert s.id == cls.STEP_ID, f"{cls.__name__} says it is {cls.STEP_ID!r}, not {s.id!r}"
         out[s.id] = cls
     return out
 
@@ -78,7 +79,7 @@ def test_no_screen_names_the_step_it_goes_to():
 
 
 def test_the_numbered_steps_walk_forward_and_back():
-    for here, there in zip(NUMBERED[1:5], NUMBERED[2:6], strict=True):
+    for here, there in itertools.pairwise(NUMBERED[1:6]):
         assert next_step(here, Action.NEXT) == there
         assert next_step(here, Action.SKIP) == there
         assert next_step(there, Action.BACK) == here

@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 import assets
+from pfwizard.errors import ValueRefused
 from pfwizard.session import Session
+from pfwizard.wizard.answers import Answer, parse_answers
 from pfwizard.wizard.state import WizardEngine, WizardState
-from tui.flow import Action, next_step, step
+from tui.flow import STEP_IDS, Action, next_step, step
 from tui.theme import PFWIZARD_ANSI
+
+if TYPE_CHECKING:
+    from tui.stage import WizardScreen
 
 CSS_FILE = Path(assets.__file__).resolve().parent / "pfwizard.tcss"
 
@@ -30,7 +35,7 @@ class PfwizardApp(App[int]):
                 id="quit")]
 
     def __init__(self, session: Session, *, start: str = "welcome",
-                 answers: Mapping[str, Mapping[str, Any]] | None = None,
+                 answers: Mapping[str, Mapping[str, Any] | Answer] | None = None,
                  no_color: bool = False, notes: tuple[str, ...] = ()) -> None:
         if no_color:
             # Textual reads NO_COLOR when the App is built (no-color.org).
@@ -39,7 +44,12 @@ class PfwizardApp(App[int]):
         self.session = session
         self.state = WizardState(start=start, notes=notes)
         """What the screens share (typed, in the core): plan, outcome, restore, probe..."""
-        self.answers = dict(answers or {})
+        self.answers = parse_answers(answers or {})
+        """What to do on each screen, decided beforehand (pfwizard.wizard.answers)."""
+        unknown = sorted(set(self.answers) - set(STEP_IDS))
+        if unknown:
+            raise ValueRefused(f"the answers name screens the wizard does not have: "
+                               f"{', '.join(unknown)} (it has {', '.join(STEP_IDS)})")
         self.current_step = start
 
     def on_mount(self) -> None:
@@ -90,10 +100,10 @@ class PfwizardApp(App[int]):
         else:
             self.show(target)
 
-    def run_answers(self, screen: Any) -> None:
+    def run_answers(self, screen: WizardScreen) -> None:
         entry = self.answers.pop(screen.STEP_ID, None)
         if entry is not None:
-            screen.answer(list(entry.get("ops", [])), str(entry.get("action", "next")))
+            screen.answer(entry)
 
     # ---- state shown on every screen -------------------------------------------------------
     def write_state(self) -> str:

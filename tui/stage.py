@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
+from pfwizard.errors import ValueRefused
+from pfwizard.wizard.answers import Answer, apply_op
 from tui.flow import NUMBERED, Action, step
 from tui.widgets.keys_footer import KeysFooter
 
@@ -84,13 +87,31 @@ class WizardScreen(Screen[Action]):
     def on_mount(self) -> None:
         self.wizard.run_answers(self)
 
-    def answer(self, ops: list[dict[str, object]], action: str) -> None:
-        """Drive this screen from an answers file: ops on the session, then the action."""
-        for op in ops:
-            self.session.apply_answer(op)
+    def answer(self, answer: Answer) -> None:
+        """Drive this screen from an answers file: ops on the session, the screen's own
+        inputs, then the action."""
+        for op in answer.ops:
+            apply_op(self.session, op)
         self.refresh_view()
-        if action != "stay":  # "stay": leave the screen showing (tests inspect it)
-            self.call_after_refresh(getattr(self, f"action_{action}"))
+        self.answer_fields(answer.fields)
+        self.answer_action(answer.action)
+
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """This screen's own inputs from an answers file (most screens take none)."""
+        if fields:
+            raise ValueRefused(f"the {step(self.STEP_ID).title} screen takes no "
+                               f"{', '.join(sorted(fields))} in an answers file")
+
+    def answer_action(self, action: str) -> None:
+        """Run ``action_<action>`` as its key would ("stay": leave the screen showing;
+        tests inspect it)."""
+        if action == "stay":
+            return
+        method = getattr(self, f"action_{action}", None)
+        if method is None:
+            raise ValueRefused(f"the {step(self.STEP_ID).title} screen has no action "
+                               f"{action!r} for an answers file")
+        self.call_after_refresh(method)
 
     def refresh_view(self) -> None:
         """Redraw from the session (after undo, answers, a dialog...)."""
