@@ -111,7 +111,7 @@ class ReviewScreen(WizardScreen):
             self.plan = plan_change(self.session, self.wizard.engine)
         except PfwizardError as exc:
             self.error = str(exc)
-        if self.error:
+        if self.error or self.plan is None:
             body.update(f"Cannot plan this change: {self.error}")
         elif self.plan.is_empty:
             body.update("No change: nothing to apply. Press b to go back.")

@@ -14,6 +14,7 @@ from screens.confirm import ConfirmScreen
 from screens.done import DoneScreen
 from screens.rollback import RollbackScreen
 from tests.conftest import needs_postfix
+from tests.test_live_probe import fake_smtp  # noqa: F401  (the fixture)
 from tests.tui_app import SIZE, make_app, make_session
 from tests.tui_fakes import FakeEngine
 
@@ -121,3 +122,18 @@ def test_the_ops_edit_the_session_and_an_unknown_op_is_refused(tmp_path):
     assert s.value("smtpd_helo_required") == "yes"
     with pytest.raises(ValueRefused, match="unknown answer operation"):
         apply_op(s, {"frobnicate": 1})
+
+
+async def test_answers_drive_the_live_probe_from_done(tmp_path, fake_smtp, monkeypatch):  # noqa: F811
+    from pfwizard import live_probe
+    from screens.probe import ProbeScreen
+
+    monkeypatch.setattr(live_probe, "smtp_listen_address", lambda cdir: ("127.0.0.1", fake_smtp))
+    answers = {"done": {"action": "probe"},
+               "probe": {"sender": "x@nowhere.example",
+                         "recipients": ["admin@box.example.com"], "action": "probe"}}
+    app = make_app(tmp_path, start="done", answers=answers)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, ProbeScreen)
+                     and app.screen.last is not None)
+        assert "deferred: 450 4.1.8" in "\n".join(app.screen.written)
