@@ -14,11 +14,12 @@ import assets
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session
 from pfwizard.wizard.answers import Answer, parse_answers
-from pfwizard.wizard.state import WizardEngine, WizardState
+from pfwizard.wizard.state import WizardState
 from tui.flow import STEP_IDS, Action, next_step, step
 from tui.theme import PFWIZARD_ANSI
 
 if TYPE_CHECKING:
+    from pfwizard.wizard.state import WizardEngine
     from tui.stage import WizardScreen
 
 CSS_FILE = Path(assets.__file__).resolve().parent / "pfwizard.tcss"

@@ -19,7 +19,6 @@ The ops::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +67,8 @@ def parse_answers(data: Mapping[str, Any]) -> dict[str, Answer]:
 
 def load_answers(path: str | Path) -> dict[str, Answer]:
     """Read an answers file (JSON); ConfigError naming the file when it cannot be read."""
+    import json
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pfwizard import exitcodes
-from pfwizard.wizard.state import Outcome, WizardEngine
+from pfwizard.wizard.state import Outcome
 
 if TYPE_CHECKING:
     from pfwizard.engine import Plan
     from pfwizard.intent.context import RestoreContext
     from pfwizard.session import Session
+    from pfwizard.wizard.state import WizardEngine
 
 Say = Callable[[str], None]
 
