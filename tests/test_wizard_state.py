@@ -32,6 +32,8 @@ def test_the_state_says_what_was_written_and_sets_the_exit_code():
     wizard.applied(restored, restore=True)
     restore.applied(restored, restore=True)
     assert (wizard.exit_code, restore.exit_code) == (exitcodes.OK, exitcodes.CHANGED)
+    wizard.applied(Outcome(False, exit_code=exitcodes.FAILED), restore=True)
+    assert wizard.exit_code == exitcodes.FAILED  # a failed restore from Welcome: exit 3
 
 
 def test_apply_writes_the_plan_and_says_where_the_customisations_are_recorded(tmp_path):

@@ -106,10 +106,7 @@ class WizardState:
         """Apply (or a restore) finished: Done shows ``outcome``; a failure sets the exit
         code (``pfwizard restore`` keeps its documented codes, 10: restored)."""
         self.outcome, self.rolled_back = outcome, None
-        if restore:
-            if self.start == "restore":
-                self.exit_code = outcome.exit_code
-        elif not outcome.ok:
+        if not outcome.ok or (restore and self.start == "restore"):
             self.exit_code = outcome.exit_code
 
     def write_state(self) -> str:
