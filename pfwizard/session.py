@@ -370,7 +370,7 @@ class Session:
                 return moved
         return f
 
-    # ---- facts for the Welcome and Milter screens --------------------------------------------
+    # ---- facts for the Welcome screen ----------------------------------------------------------
     def box_name(self) -> str:
         return self.cf.get("myhostname") or socket.gethostname()
 
@@ -379,11 +379,13 @@ class Session:
         return miab.installed_release(self.miab_checkout)
 
     def restore_status(self) -> tuple[bool, list[str]]:
+        """Are the recorded customisations in force? (``pfwizard.wizard.record``)"""
         from pfwizard.wizard.record import restore_status
 
         return restore_status(self)
 
     def record_intent(self) -> Path:
+        """Save the change as intent on its own (``pfwizard.wizard.record``)."""
         from pfwizard.wizard.record import record_intent
 
         return record_intent(self)
@@ -408,7 +410,7 @@ def _check_item(item: Item) -> None:
         raise ValueRefused(f"{item.name} takes no argument")
 
 
-# ==== the core's answers the session needs ====================================================
+# ==== the core's answers the session needs (tests replace analyse_params) ======================
 
 
 def analyse_params(params: Mapping[str, str], config_dir: Path,
@@ -424,7 +426,6 @@ def make_changeset(summary: str, params: dict[str, str | None],
     tcs = [TableChange(path=Path(p), content=c, map_type=m) for p, c, m in tables]
     return ChangeSet(summary=summary, params=params, tables=tcs, intent={"wizard": intent},
                      master_params=dict(master_params or {}))
-
 
 
 # Moved to the modules they belong to; the old names still work (branches written before the
