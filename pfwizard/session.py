@@ -5,34 +5,31 @@ table files the admin is writing, an undo stack and the findings the analyser gi
 result.  Nothing is written to disk here: ``changeset()`` hands the whole edit to the apply
 engine, which plans, backs up, writes, checks and reloads.
 
-The screens (``screens/``) only call this module; every Postfix fact comes from the core
-(catalogue, analyser, tables, engine); the functions at the end of this module put their
-answers in the shape the screens show.
+It keeps edits and undo, nothing else: the answers file is ``pfwizard.wizard.answers``,
+recording the change as intent ``pfwizard.wizard.record``, Apply ``pfwizard.wizard.apply``,
+milter checks ``pfwizard.milters``, what the catalogue and the table tools say for the
+screens ``pfwizard.wizard.restrictions`` and ``pfwizard.wizard.tables``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import re
 import socket
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pfwizard import analyser, catalogue, inputs, miab, postfix
+from pfwizard import analyser, catalogue, inputs, miab
 from pfwizard.chain import Chain, Item
-from pfwizard.errors import ConfigError, PfwizardError, ValueRefused
+from pfwizard.errors import ConfigError, ValueRefused
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf, check_value
 from pfwizard.mastercf import MasterCf
 
 if TYPE_CHECKING:
-    from pfwizard.engine import ChangeSet, Engine, Plan
-    from pfwizard.intent import IntentFile
+    from pfwizard.engine import ChangeSet, Engine
     from pfwizard.recipes import Proposal
 
 # The engine, tables and intent modules load when first used, not at start-up: the first
@@ -64,9 +61,6 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
                "milter_protocol"),
 }
 
-INDEXED_TYPES = frozenset({"hash", "btree", "lmdb", "cdb", "dbm", "sdbm"})
-
-
 @dataclass(frozen=True)
 class TableEdit:
     """A lookup table the admin wrote in the wizard (content replaces the file on apply)."""
@@ -74,14 +68,6 @@ class TableEdit:
     path: str
     content: str
     map_type: str
-
-
-@dataclass(frozen=True)
-class MilterState:
-    address: str
-    state: str
-    """``up``, ``down`` or ``not checked`` (a word, never only a colour)."""
-    detail: str
 
 
 @dataclass
@@ -233,40 +219,10 @@ class Session:
         return True
 
     def apply_answer(self, op: Mapping[str, Any]) -> None:
-        """One operation from an answers file (tests drive every screen with these).
+        """One operation from an answers file (``pfwizard.wizard.answers``)."""
+        from pfwizard.wizard.answers import apply_op
 
-        ``{"insert": "check_sender_access regexp:/x", "param": P, "before": NAME}`` (or
-        ``"after": NAME``, ``"index": N``), ``{"remove": NAME, "param": P}``,
-        ``{"move": NAME, "param": P, "by": -1}``, ``{"set": P, "value": V}``,
-        ``{"table": PATH, "content": TEXT, "type": "regexp"}``, ``{"accept": CODE}``.
-        """
-        param = str(op.get("param", ""))
-        if "insert" in op:
-            item = Item.parse(str(op["insert"]))
-            chain = self.chain(param)
-            if "before" in op:
-                index = chain.index_of(str(op["before"]))
-            elif "after" in op:
-                index = chain.index_of(str(op["after"])) + 1
-            else:
-                index = int(op.get("index", len(chain)))
-            self.insert(param, index, item)
-        elif "remove" in op:
-            self.remove(param, self.chain(param).index_of(str(op["remove"])))
-        elif "move" in op:
-            self.move(param, self.chain(param).index_of(str(op["move"])), int(op.get("by", 0)))
-        elif "set" in op:
-            value = op.get("value")
-            self.set_value(str(op["set"]), None if value is None else str(value))
-        elif "table" in op:
-            self.set_table(str(op["table"]), str(op.get("content", "")),
-                           str(op.get("type", "hash")))
-        elif "accept" in op:
-            for f in self.findings():
-                if f.code == op["accept"]:
-                    self.accept(f)
-        else:
-            raise ValueRefused(f"unknown answer operation: {dict(op)!r}")
+        apply_op(self, op)
 
     def revert(self, params: tuple[str, ...]) -> None:
         """Leave these parameters as they were read (Skip); undoable like any edit."""
@@ -414,7 +370,7 @@ class Session:
                 return moved
         return f
 
-    # ---- facts for the Welcome and Milter screens --------------------------------------------
+    # ---- facts for the Welcome screen ----------------------------------------------------------
     def box_name(self) -> str:
         return self.cf.get("myhostname") or socket.gethostname()
 
@@ -423,71 +379,16 @@ class Session:
         return miab.installed_release(self.miab_checkout)
 
     def restore_status(self) -> tuple[bool, list[str]]:
-        """(in sync, what differs) between customizations.yaml and main.cf: after a MiaB
-        upgrade this says which customisations are missing (``pfwizard restore``)."""
-        from pfwizard.intent import IntentFile, build_plan
-        from pfwizard.intent.context import read_master
-        from pfwizard.intent.report import describe
+        """Are the recorded customisations in force? (``pfwizard.wizard.record``)"""
+        from pfwizard.wizard.record import restore_status
 
-        store = IntentFile.for_state_dir(self.state_dir)
-        plan = build_plan(self.cf, store.model, master=read_master(self.config_dir))
-        if plan.in_sync and not plan.conflicts:
-            return True, []
-        return False, describe(plan)
-
-    def intent_store(self) -> IntentFile:
-        """customizations.yaml with what the admin did recorded as intent (chains as
-        operations on MiaB's base), in memory: ``plan`` hands it to the engine, which
-        writes it in the same transaction as the change, so ``pfwizard restore`` puts the
-        change back after an upgrade and a rollback takes both back together."""
-        from pfwizard.engine import risks
-        from pfwizard.intent import (
-            IntentFile,
-            record_chain,
-            record_parameter,
-            record_service_option,
-            record_table,
-        )
-
-        store = IntentFile.for_state_dir(self.state_dir)
-        for param, value in self.edits.items():
-            before = self.cf.get(param)
-            if param in LIST_OF_PARAM or param in MILTER_LISTS:
-                record_chain(store, param, None if before is None else Chain.parse(before),
-                             Chain.parse(value or ""))
-            else:
-                record_parameter(store, param, before, value)
-        for t in self.tables.values():
-            record_table(store, t.path, t.map_type, t.content)
-        for key, value in self.master_edits.items():
-            record_service_option(store, key, self.master_before.get(key), value)
-        # What the admin accepted in the confirmation goes back unasked after an upgrade.
-        with contextlib.suppress(OSError):
-            risks.remember(self.state_dir, [(c, e) for c, _p, e in self.accepted if e])
-        return store
-
-    def plan(self, engine: Engine) -> Plan:
-        """The plan Review shows and Apply writes: the change and customizations.yaml,
-        one transaction (IntentError, naming file and line, if customizations.yaml is
-        broken: nothing is planned)."""
-        cs = self.changeset()
-        cs.record = self.intent_store().record()
-        plan = engine.plan(cs)
-        if all(f.role == "intent" for f in plan.files if f.changes) and not any(
-                f.changes for f in plan.indexes):
-            plan.files = []  # no change to Postfix's files: nothing to apply, nor to record
-        return plan
+        return restore_status(self)
 
     def record_intent(self) -> Path:
-        """Save the intent on its own (tests, and callers without an engine)."""
-        return self.intent_store().save()
+        """Save the change as intent on its own (``pfwizard.wizard.record``)."""
+        from pfwizard.wizard.record import record_intent
 
-    def milter_states(self, param: str, timeout: float = 0.3) -> list[MilterState]:
-        return [milter_state(item.name, self.queue_directory(), timeout)
-                for item in self.chain(param)]
-
-    def queue_directory(self) -> Path:
-        return Path(self.effective_params().get("queue_directory", "/var/spool/postfix"))
+        return record_intent(self)
 
 
 @functools.lru_cache(maxsize=256)
@@ -502,90 +403,14 @@ def _check_item(item: Item) -> None:
             raise ValueRefused("a restriction cannot contain control characters")
         if any(c in text for c in " ,\t"):
             raise ValueRefused(f"{text!r}: no spaces or commas inside one word")
-    nargs = argument_count(item.name)
+    nargs = catalogue.argument_count(item.name)
     if nargs and not item.arg:
         raise ValueRefused(f"{item.name} needs an argument")
     if not nargs and item.arg:
         raise ValueRefused(f"{item.name} takes no argument")
 
 
-LOOPBACK = ("127.", "::1", "localhost", "[::1]")
-# What smtpd_milters accepts as one milter: inet:HOST:PORT, unix:PATH or a bare /PATH.
-_MILTER_ADDRESS_RE = re.compile(
-    r"(inet:[A-Za-z0-9.\-\[\]:]*:\d{1,5}|unix:/?[^\s,{}]+|/[^\s,{}]+)\Z")
-
-
-def is_milter_address(value: str) -> bool:
-    """A milter address the wizard may write (one word, no list separators)."""
-    return _MILTER_ADDRESS_RE.match(value) is not None
-
-
-def milter_state(address: str, queue_dir: Path, timeout: float = 0.3) -> MilterState:
-    """Is a milter listening? TCP connect on loopback only, or a unix socket present."""
-    addr = address.strip()
-    if addr.startswith("$"):
-        return MilterState(address, "not checked", "a $parameter reference")
-    if addr.startswith("inet:"):
-        hostport = addr[5:]
-        host, _, port = hostport.rpartition(":")
-        host = host.strip("[]") or "localhost"
-        if not port.isdigit():
-            return MilterState(address, "down", f"no port number in {address}")
-        if not host.startswith(LOOPBACK):
-            return MilterState(address, "not checked", f"{host} is not on this machine")
-        try:
-            with socket.create_connection((host, int(port)), timeout=timeout):
-                return MilterState(address, "up", f"something answers on {host}:{port}")
-        except OSError as exc:
-            return MilterState(address, "down", f"{host}:{port}: {exc.strerror or exc}")
-    path = addr[5:] if addr.startswith("unix:") else addr
-    p = Path(path) if path.startswith("/") else queue_dir / path
-    with contextlib.suppress(OSError):
-        if p.is_socket():
-            return MilterState(address, "up", f"socket {p} is present")
-    return MilterState(address, "down", f"no socket at {p}")
-
-
-
-
-# ==== what the rest of the core says, in the shape the screens show ===========================
-
-
-@dataclass(frozen=True)
-class RestrictionInfo:
-    """What the wizard shows about a restriction before and after adding it."""
-
-    name: str
-    summary: str
-    level: Severity | None
-    risk: str
-    takes_argument: bool
-    arg_kind: str = ""
-
-
-def argument_count(name: str) -> int:
-    return catalogue.argument_count(name)
-
-
-def restriction_info(name: str) -> RestrictionInfo:
-    r = catalogue.lookup(name)
-    if r is None:
-        return RestrictionInfo(name, "not in pfwizard's catalogue: Postfix may not know it",
-                               Severity.CAUTION, "an unknown name makes every RCPT fail with "
-                               "451 4.3.5 once evaluation reaches it",
-                               argument_count(name) > 0)
-    return RestrictionInfo(r.name, r.summary, r.risk.level, r.risk.text,
-                           argument_count(name) > 0, r.arg_kind.value)
-
-
-def candidates(list_key: str) -> list[RestrictionInfo]:
-    """Restrictions valid in this list (stage-valid entries only), for the add dialog."""
-    return [restriction_info(r.name) for r in catalogue.for_list(list_key)]
-
-
-def parameter_risk(name: str, value: str) -> tuple[Severity, str] | None:
-    risk = catalogue.parameter_risk(name, value)
-    return None if risk is None else (risk.level, risk.text)
+# ==== the core's answers the session needs (tests replace analyse_params) ======================
 
 
 def analyse_params(params: Mapping[str, str], config_dir: Path,
@@ -603,68 +428,26 @@ def make_changeset(summary: str, params: dict[str, str | None],
                      master_params=dict(master_params or {}))
 
 
-# ---- tables -----------------------------------------------------------------------------------
-def split_table(arg: str, config_dir: Path) -> tuple[str, str]:
-    """``regexp:/etc/postfix/x`` -> (``regexp``, absolute path). Refuses odd map types."""
-    kind, sep, path = arg.partition(":")
-    if not sep or not kind.isalnum():
-        raise ValueRefused(f"{arg}: a lookup table is written type:path, e.g. hash:/etc/postfix/x")
-    p = Path(path)
-    if not p.is_absolute():
-        p = config_dir / p
-    return kind, str(p)
+# Moved to the modules they belong to; the old names still work (branches written before the
+# split import them from here), loaded only when asked for.
+_MOVED = {
+    "MilterState": "pfwizard.milters", "milter_state": "pfwizard.milters",
+    "is_milter_address": "pfwizard.milters", "LOOPBACK": "pfwizard.milters",
+    "RestrictionInfo": "pfwizard.wizard.restrictions",
+    "restriction_info": "pfwizard.wizard.restrictions",
+    "candidates": "pfwizard.wizard.restrictions",
+    "parameter_risk": "pfwizard.wizard.restrictions",
+    "argument_count": "pfwizard.wizard.restrictions",
+    "split_table": "pfwizard.wizard.tables", "postmap_query": "pfwizard.wizard.tables",
+    "access_answer": "pfwizard.wizard.tables", "validate_table": "pfwizard.wizard.tables",
+    "INDEXED_TYPES": "pfwizard.wizard.tables",
+}
 
 
-def postmap_query(map_type: str, content: str, key: str) -> str:
-    """What ``postmap -q KEY type:TABLE`` answers for the table as edited (not yet written).
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-    Postfix itself answers when installed (in a scratch config directory: the answer depends
-    only on the table, and the box's main.cf must not make postmap stop); otherwise the
-    tables simulator, and it says so.
-    """
-    from pfwizard.tables import lookup
-    from pfwizard.tables.model import Table
-
-    if not postfix.available():
-        found = lookup.postmap_query(Table.parse(content, map_type), key)
-        return f"{found or '(not found)'}  [simulated: Postfix is not installed]"
-    with tempfile.TemporaryDirectory(prefix="pfwizard-q-") as tmp:
-        (Path(tmp) / "main.cf").write_text("compatibility_level = 3.6\n")
-        src = Path(tmp) / "table"
-        src.write_text(content)
-        if map_type in INDEXED_TYPES:
-            built = postfix.postmap(tmp, f"{map_type}:{src}")
-            if not built.ok:
-                return f"postmap could not build the table: {built.output}"
-        res = postfix.postmap(tmp, "-q", key, f"{map_type}:{src}")
-    if res.stderr.strip():
-        return f"{res.stdout.strip() or '(not found)'}; postmap said: {res.stderr.strip()}"
-    return res.stdout.strip() or "(not found)"
-
-
-def access_answer(map_type: str, content: str, address: str, kind: str) -> str:
-    """What smtpd's access(5) search would find for ``address`` (the tables simulator)."""
-    from pfwizard.tables import lookup
-    from pfwizard.tables.model import Table
-
-    try:
-        found = lookup.access_lookup(Table.parse(content, map_type), address, kind=kind)
-    except PfwizardError as exc:
-        return f"error: {exc}"
-    if found is None:
-        return "no match: the list goes on to the next entry"
-    return f"{found.action} (key {found.matched_key!r}, line {found.line})"
-
-
-def validate_table(config_dir: Path, map_type: str, content: str) -> list[str]:
-    """Errors in a table as edited, one line each (empty: fine to save)."""
-    from pfwizard.tables import validate as table_validate
-    from pfwizard.tables.model import Table
-
-    del config_dir  # Postfix checks the table in its own scratch directory
-    try:
-        table = Table.parse(content, map_type, path="table")
-        problems = table_validate.errors(table_validate.validate(table))
-    except PfwizardError as exc:
-        return [str(exc)]
-    return [f"line {p.line}: {p.message}" if p.line else p.message for p in problems]
+    return getattr(importlib.import_module(module), name)

@@ -16,7 +16,8 @@ from textual.widgets.option_list import Option
 
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
-from pfwizard.session import OWN_TABLE_DIR, RestrictionInfo, Session, candidates
+from pfwizard.session import OWN_TABLE_DIR, Session
+from pfwizard.wizard.restrictions import RestrictionInfo, candidates
 from screens.confirm import leave_editor
 from tui.theme import SEVERITY_STYLE
 

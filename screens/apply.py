@@ -9,6 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import RichLog, Static
 
+from pfwizard import exitcodes
+from pfwizard.wizard.apply import apply_change
+from pfwizard.wizard.state import Outcome
 from tui.flow import Action
 from tui.stage import WizardScreen
 
@@ -29,6 +32,7 @@ def step_line(event: Any) -> str:
 
 class ApplyScreen(WizardScreen):
     STEP_ID = "apply"
+    RESULTS = frozenset({Action.NEXT})
     HELP = ("Apply: pfwizard backs up every file, writes atomically, runs postmap and "
             "postfix check, reloads Postfix and checks it answers. Any failure restores the "
             "backup. n goes on when it is finished.")
@@ -55,25 +59,24 @@ class ApplyScreen(WizardScreen):
         self.run_worker(self._apply, thread=True, name="apply", exit_on_error=False)
         super().on_mount()
 
-    def _apply(self) -> Any:
+    def _apply(self) -> Outcome:
         def progress(event: Any) -> None:
             self.app.call_from_thread(self._step, event)
 
-        try:
-            result = self.wizard.engine.apply(self.wizard.plan, progress=progress,
-                                              confirm_within=self.wizard.confirm_within)
-        except Exception as exc:  # show the engine's own words; the engine restored files
-            result = _Failed(f"{type(exc).__name__}: {exc}")
-        # customizations.yaml is one of the plan's files: written in the same transaction,
-        # so either the change and its record are both in force or neither is.
-        recorded = [f.path for f in getattr(self.wizard.plan, "files", [])
-                    if getattr(f, "role", "") == "intent"]
-        if getattr(result, "ok", False) and recorded:
-            self.app.call_from_thread(
-                self.write_line,
-                f"customisations recorded in {recorded[0]} (pfwizard restore uses them)")
-        self.app.call_from_thread(self._done, result)
-        return result
+        def say(line: str) -> None:
+            self.app.call_from_thread(self.write_line, line)
+
+        plan = self.state.plan
+        if plan is None:
+            outcome = Outcome(False, error="nothing was reviewed", exit_code=exitcodes.ERROR)
+        else:
+            outcome = apply_change(self.wizard.engine, plan, progress=progress, say=say,
+                                   confirm_within=self.state.confirm_within)
+        self.app.call_from_thread(self._done, outcome)
+        return outcome
+
+    def _record(self, outcome: Outcome) -> None:
+        self.state.applied(outcome)
 
     def write_line(self, line: str) -> None:
         self.written.append(line)
@@ -82,11 +85,10 @@ class ApplyScreen(WizardScreen):
     def _step(self, event: Any) -> None:
         self.write_line(step_line(event))
 
-    def _done(self, result: Any) -> None:
-        self.wizard.result = result
-        self.wizard.rolled_back = None
+    def _done(self, result: Outcome) -> None:
+        self._record(result)
         self.finished = True
-        out = str(getattr(result, "postfix_output", "") or "").strip()
+        out = result.postfix_output.strip()
         if out:
             # Postfix repeats a warning once per service; each distinct line once is enough.
             lines = list(dict.fromkeys(out.splitlines()))
@@ -96,20 +98,29 @@ class ApplyScreen(WizardScreen):
             if len(lines) > MAX_OUTPUT_LINES:
                 self.write_line(f"  ... {len(lines) - MAX_OUTPUT_LINES} more lines: "
                                "pfwizard rollback --list shows the journal")
-        if getattr(result, "ok", False):
-            status = f"Applied (journal entry {getattr(result, 'entry_id', '?')}). n: next"
-        elif getattr(result, "refused", False):
+        if result.ok:
+            status = f"Applied (journal entry {result.entry_id or '?'}). n: next"
+        elif result.refused:
             # Refused by a check (open relay, validation, files changed meanwhile): nothing
             # was written, exit 4 as for `pfwizard apply`.
-            status = (f"REFUSED: {getattr(result, 'error', '')}. Nothing was written. "
-                      "n: next")
-            self.wizard.exit_code = 4
+            status = f"REFUSED: {result.error}. Nothing was written. n: next"
         else:
-            status = (f"FAILED: {getattr(result, 'error', '')}. The previous configuration "
+            status = (f"FAILED: {result.error}. The previous configuration "
                       "is in force. n: next")
-            self.wizard.exit_code = 3
         self.query_one("#apply-status", Static).update(status)
         self.refresh_title()
+        if self.pending is not None:
+            action, self.pending = self.pending, None
+            self.answer_action(action)
+
+    pending: str | None = None
+    """An answers file's action, kept until the engine has finished."""
+
+    def answer_action(self, action: str) -> None:
+        if self.finished or action == "stay":
+            super().answer_action(action)
+        else:
+            self.pending = action
 
     def action_next(self) -> None:
         if not self.finished:
@@ -117,11 +128,3 @@ class ApplyScreen(WizardScreen):
             return
         self.finish(Action.NEXT)
 
-
-class _Failed:
-    ok = False
-    entry_id = None
-    postfix_output = ""
-
-    def __init__(self, error: str) -> None:
-        self.error = error

@@ -17,7 +17,8 @@ from textual.widgets import OptionList, Static
 
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
-from pfwizard.session import LIST_OF_PARAM, STAGE_PARAMS, split_table
+from pfwizard.session import LIST_OF_PARAM, STAGE_PARAMS
+from pfwizard.wizard.tables import split_table
 from tui.flow import Action, step
 from tui.stage import WizardScreen
 from tui.widgets.chain_list import ChainList
@@ -28,6 +29,7 @@ class ChainStageScreen(WizardScreen):
     LISTS: ClassVar[tuple[str, ...]] = ()
     INTRO: ClassVar[str] = ""
     MILTERS: ClassVar[bool] = False
+    RESULTS = frozenset({Action.NEXT, Action.BACK, Action.SKIP, Action.RECIPES})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Next/Back", key_display="n/b", id="next"),
         Binding("b", "back", "Back", show=False, id="back"),
@@ -39,7 +41,7 @@ class ChainStageScreen(WizardScreen):
     ]
 
     def action_recipes(self) -> None:
-        self.finish(Action.GOTO, "recipes")
+        self.finish(Action.RECIPES)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()

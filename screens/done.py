@@ -17,6 +17,7 @@ from tui.stage import WizardScreen
 
 class DoneScreen(WizardScreen):
     STEP_ID = "done"
+    RESULTS = frozenset({Action.HISTORY})
     HELP = ("Done. If confirm-or-revert is on, press y to keep the change before the "
             "countdown ends; otherwise it is rolled back by itself (even if this session "
             "dies). pfwizard rollback restores any earlier state.")
@@ -47,15 +48,15 @@ class DoneScreen(WizardScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        res = self.wizard.result
-        if getattr(res, "ok", False) and self.wizard.confirm_within:
-            self.remaining = int(self.wizard.confirm_within)
+        res = self.state.outcome
+        if res is not None and res.ok and self.state.confirm_within:
+            self.remaining = int(self.state.confirm_within)
             self.set_interval(1.0, self._tick)
         self.refresh_view()
         super().on_mount()
         # After a recipe's Apply, probe with its sample addresses at
         # once (not while a confirm-or-revert countdown needs this screen's y).
-        if (getattr(res, "ok", False) and self.wizard.probe_sample
+        if (res is not None and res.ok and self.state.probe_sample
                 and self.remaining is None):
             self.action_probe()
 
@@ -66,17 +67,17 @@ class DoneScreen(WizardScreen):
         self.refresh_view()
 
     def body(self) -> Text:
-        res = self.wizard.result
+        res = self.state.outcome
         text = Text()
         if res is None:
             text.append("Nothing was applied. Nothing has been written.\n", style="bold")
             return text
-        if getattr(res, "ok", False):
+        if res.ok:
             text.append("OK: the change is in force.\n", style="bold green")
-            text.append(f"Journal entry: {getattr(res, 'entry_id', '?')}\n")
+            text.append(f"Journal entry: {res.entry_id or '?'}\n")
         else:
             text.append("FAILED: nothing changed.\n", style="bold red")
-            text.append(f"{getattr(res, 'error', '')}\n")
+            text.append(f"{res.error}\n")
             text.append("Every file was put back; the previous configuration is in force.\n")
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
@@ -103,7 +104,7 @@ class DoneScreen(WizardScreen):
         text.append("\n")
         if self.hook_note:
             text.append(f"{self.hook_note}\n")
-        hook = installed_hook(self.session.config_dir, self.wizard.hook_dir)
+        hook = installed_hook(self.session.config_dir, self.state.hook_dir)
         if self.hook_installed != (hook is not None):
             self.hook_installed = hook is not None
             self.refresh_bindings()
@@ -130,7 +131,7 @@ class DoneScreen(WizardScreen):
         from pfwizard.intent.hook import installed_hook, preferred_kind
         from screens.confirm import ConfirmScreen
 
-        if installed_hook(self.session.config_dir, self.wizard.hook_dir) is not None:
+        if installed_hook(self.session.config_dir, self.state.hook_dir) is not None:
             self.notify("The restore hook is already installed.", timeout=3)
             return
         kind = preferred_kind()
@@ -148,7 +149,7 @@ class DoneScreen(WizardScreen):
     def _install(self, kind: str) -> None:
         from pfwizard.intent.hook import HookError, install_hook
 
-        hook_dir = self.wizard.hook_dir
+        hook_dir = self.state.hook_dir
         try:
             said = install_hook(kind, str(self.session.config_dir),
                                 str(self.session.state_dir),
@@ -162,8 +163,8 @@ class DoneScreen(WizardScreen):
         self.query_one("#done-body", Static).update(self.body())
 
     def action_keep(self) -> None:
-        res = self.wizard.result
-        if self.remaining is None or not getattr(res, "ok", False):
+        res = self.state.outcome
+        if self.remaining is None or res is None or not res.ok or res.entry_id is None:
             return
         self.wizard.engine.confirm(res.entry_id)
         self.confirmed = True
@@ -175,4 +176,4 @@ class DoneScreen(WizardScreen):
         self.app.push_screen(ProbeScreen())
 
     def action_history(self) -> None:
-        self.finish(Action.GOTO, "rollback")
+        self.finish(Action.HISTORY)

@@ -12,7 +12,8 @@ from textual.widgets import Footer, Input, Static
 
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
-from pfwizard.session import Session, argument_count
+from pfwizard.session import Session
+from pfwizard.wizard.restrictions import argument_count
 from screens.confirm import leave_editor
 
 

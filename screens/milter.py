@@ -9,7 +9,9 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from pfwizard.chain import Item
-from pfwizard.session import STAGE_PARAMS, parameter_risk
+from pfwizard.milters import milter_states
+from pfwizard.session import STAGE_PARAMS
+from pfwizard.wizard.restrictions import parameter_risk
 from screens.chain_stage import ChainStageScreen
 from tui.theme import SEVERITY_STYLE
 from tui.widgets.chain_list import ChainList
@@ -47,7 +49,7 @@ class MilterScreen(ChainStageScreen):
             text.append(f"{param} = {value}\n(the same milters)\n\n")
         else:
             text.append("Milter sockets\n", style="bold underline")
-            for m in s.milter_states(param):
+            for m in milter_states(s, param):
                 style = {"up": "green", "down": "red"}.get(m.state, "")
                 text.append(f"{m.state.upper():>4}", style=style)
                 text.append(f" {m.address}\n  {m.detail}\n")

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from pfwizard.session import is_milter_address
+from pfwizard.milters import is_milter_address
 from screens.confirm import leave_editor
 
 

@@ -7,6 +7,7 @@ show (no XCLIENT for this machine) said as such.  The work is ``pfwizard.live_pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -17,6 +18,7 @@ from textual.widgets import Input, Label, RichLog, Static
 from pfwizard import live_probe
 from pfwizard.explain.render import explanation_lines
 from pfwizard.probe import OUTSIDE_ADDR
+from pfwizard.wizard.state import ProbeSample
 from tui.stage import WizardScreen
 
 
@@ -72,14 +74,25 @@ class ProbeScreen(WizardScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        sample = self.wizard.probe_sample
+        sample = self.state.probe_sample
         if sample and not self.sender:
-            self.query_one("#probe-sender", Input).value = sample[0]
-            self.query_one("#probe-rcpt", Input).value = " ".join(sample[1])
+            self.query_one("#probe-sender", Input).value = sample.sender
+            self.query_one("#probe-rcpt", Input).value = " ".join(sample.recipients)
         self.query_one("#probe-sender", Input).focus()
         if self.auto and self.query_one("#probe-sender", Input).value:
             self.action_probe()
         super().on_mount()
+
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """``sender`` and ``recipients`` (a list, or words): the sample addresses."""
+        super().answer_fields({k: v for k, v in fields.items()
+                               if k not in ("sender", "recipients")})
+        if "sender" in fields:
+            self.query_one("#probe-sender", Input).value = str(fields["sender"])
+        if "recipients" in fields:
+            rcpts = fields["recipients"]
+            words = _words(rcpts) if isinstance(rcpts, str) else [str(r) for r in rcpts]
+            self.query_one("#probe-rcpt", Input).value = " ".join(words)
 
     def on_input_submitted(self) -> None:
         self.action_probe()
@@ -97,7 +110,7 @@ class ProbeScreen(WizardScreen):
         if self.running:
             return
         self.running = True
-        self.wizard.probe_sample = (sender, rcpts)
+        self.state.probe_sample = ProbeSample(sender, tuple(rcpts))
         self.write_line(f"Probing: MAIL FROM:<{sender}> RCPT TO: {', '.join(rcpts)} ...")
         self.run_worker(lambda: self._run(sender, rcpts), thread=True, name="probe",
                         exit_on_error=False)

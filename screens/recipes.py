@@ -19,11 +19,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 
 from pfwizard import allowlist, recipes
-from pfwizard.errors import PfwizardError
+from pfwizard.errors import PfwizardError, ValueRefused
 from pfwizard.maincf import MainCf
 from pfwizard.recipes import Proposal
 from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
+from pfwizard.wizard.answers import Answer, apply_op
+from pfwizard.wizard.state import ProbeSample
 from tui.flow import Action
 from tui.stage import WizardScreen
 
@@ -146,6 +148,7 @@ class RecipesScreen(WizardScreen):
     """Pick a recipe; Enter opens its form; the form's proposal goes to Review."""
 
     STEP_ID = "recipes"
+    RESULTS = frozenset({Action.NEXT, Action.BACK})
     HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided "
             "change. Pick one with the arrows and Enter; fill its inputs; F4 cycles where it "
             "goes (each placement's risk is shown); F2 puts it into the wizard's lists and "
@@ -276,6 +279,38 @@ class RecipesScreen(WizardScreen):
     def on_text_area_changed(self) -> None:
         self.rebuild()
 
+    def answer(self, answer: Answer) -> None:
+        # Opening a recipe mounts its form (async): the answer goes in after that.
+        self.call_after_refresh(self._answer, answer)
+
+    async def _answer(self, answer: Answer) -> None:
+        """``recipe`` (its id), ``inputs`` (field id -> text), ``placement``; then ops and
+        the action (``use``: into the wizard's lists and tables, then Review)."""
+        f = dict(answer.fields)
+        unknown = set(f) - {"recipe", "inputs", "placement"}
+        if unknown:
+            raise ValueRefused(f"the Recipes screen takes no {', '.join(sorted(unknown))} "
+                               "in an answers file")
+        if "recipe" in f:
+            ids = [r.id for r in RECIPES]
+            if f["recipe"] not in ids:
+                raise ValueRefused(f"no recipe {f['recipe']!r} (there are {', '.join(ids)})")
+            await self.open(str(f["recipe"]))
+        inputs = f.get("inputs") or {}
+        if inputs and self.current is None:
+            raise ValueRefused("recipe inputs without a recipe")
+        for key, value in dict(inputs).items():
+            if key not in self.fields:
+                raise ValueRefused(f"recipe {self.current.id if self.current else ''} has "
+                                   f"no input {key!r}")
+            self.set_input(str(key), str(value))
+        if "placement" in f:
+            self.placement = str(f["placement"])
+            self.rebuild()
+        for op in answer.ops:
+            apply_op(self.session, op)
+        self.answer_action(answer.action)
+
     def action_cycle_placement(self) -> None:
         if self.proposal is None or len(self.proposal.placements) < 2:
             return
@@ -296,8 +331,9 @@ class RecipesScreen(WizardScreen):
             return
         values = self.inputs()
         if values.get("sender") and _words(values.get("rcpt", "")):
-            self.wizard.probe_sample = (values["sender"].strip(), _words(values["rcpt"]))
-        self.finish(Action.GOTO, "review")
+            self.state.probe_sample = ProbeSample(values["sender"].strip(),
+                                                  tuple(_words(values["rcpt"])))
+        self.finish(Action.NEXT)
 
     def action_back(self) -> None:
         if self.current is not None and self.inputs() != self.defaults:
@@ -322,4 +358,4 @@ class RecipesScreen(WizardScreen):
             self.query_one(OptionList).display = True
             self.query_one(OptionList).focus()
             return
-        self.finish(Action.GOTO, "welcome")
+        self.finish(Action.BACK)

@@ -9,6 +9,7 @@ screens only show its plan and carry the admin's choices.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -25,6 +26,8 @@ from pfwizard.intent import ChainPlan, ConflictKind, Policy, RestorePlan
 from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
+from pfwizard.wizard.apply import apply_restore
+from pfwizard.wizard.state import Outcome
 from screens.apply import ApplyScreen
 from screens.review import ReviewScreen, apply_question, confirm_accepting, diff_writes
 from tui.diffview import diff_text
@@ -179,6 +182,7 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
 
 class RestoreScreen(WizardScreen):
     STEP_ID = "restore"
+    RESULTS = frozenset({Action.NEXT, Action.BACK})
     HELP = ("Restore: after a MiaB upgrade, your recorded customisations are replayed onto "
             "what MiaB wrote. Each list shows MiaB's value now, the base you customised, and "
             "yours restored (+ marks an item not in the column to its left). Conflicts are "
@@ -209,22 +213,22 @@ class RestoreScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#restore-page").focus()
-        if self.wizard.restore is None:
+        if self.state.restore is None:
             self.load(None)
         self.refresh_view()
         super().on_mount()
 
     @property
     def ctx(self) -> RestoreContext | None:
-        ctx: RestoreContext | None = self.wizard.restore
+        ctx: RestoreContext | None = self.state.restore
         return ctx
 
     def load(self, policy: Policy | None) -> None:
         try:
-            self.wizard.restore = open_context(self, policy)
+            self.state.restore = open_context(self, policy)
             self.error = ""
         except (IntentError, PfwizardError, OSError) as exc:
-            self.wizard.restore, self.error = None, str(exc)
+            self.state.restore, self.error = None, str(exc)
 
     def refresh_view(self) -> None:
         body = self.query_one("#restore-body", Static)
@@ -238,6 +242,14 @@ class RestoreScreen(WizardScreen):
 
     def on_resize(self) -> None:
         self.refresh_view()
+
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """``policy``: what to do with conflicts (keep-miab, skip, remove-new), as m/o/g."""
+        rest = {k: v for k, v in fields.items() if k != "policy"}
+        super().answer_fields(rest)
+        if "policy" in fields:
+            self.load(Policy(str(fields["policy"])))
+            self.refresh_view()
 
     def action_policy(self, value: str) -> None:
         ctx = self.ctx
@@ -260,11 +272,11 @@ class RestoreScreen(WizardScreen):
             self.notify("Choose what to do with the conflicts first: m, o (or g).",
                         severity="warning", timeout=6)
             return
-        self.finish(Action.GOTO, "restore_review")
+        self.finish(Action.NEXT)
 
     def action_back(self) -> None:
-        self.wizard.restore = None
-        self.finish(Action.GOTO, "welcome")
+        self.state.restore = None
+        self.finish(Action.BACK)
 
 
 class RestoreReviewScreen(ReviewScreen):
@@ -278,7 +290,7 @@ class RestoreReviewScreen(ReviewScreen):
 
     def refresh_view(self) -> None:
         self.plan, self.error, self.said, self.ready = None, "", [], False
-        ctx: RestoreContext | None = self.wizard.restore
+        ctx: RestoreContext | None = self.state.restore
         body = self.query_one("#diff", Static)
         if ctx is None:
             self.error = "no restore planned"
@@ -302,7 +314,7 @@ class RestoreReviewScreen(ReviewScreen):
         return action != "toggle_confirm"
 
     def action_apply(self) -> None:
-        ctx: RestoreContext | None = self.wizard.restore
+        ctx: RestoreContext | None = self.state.restore
         if not self.ready or self.error or ctx is None:
             self.notify(f"Nothing to apply: {self.error}", severity="warning")
             return
@@ -314,7 +326,11 @@ class RestoreReviewScreen(ReviewScreen):
 
         def go() -> None:
             ctx.accepted = frozenset(accepted)
-            self.finish(Action.GOTO, "restore_apply")
+            self.finish(Action.NEXT)
+
+        if self.answered and not blocking:  # the answers file decided beforehand: no question
+            go()
+            return
 
         question = apply_question(diff_writes("\n".join(self.said)), self.session.config_dir,
                                   reload=self.session.reload)
@@ -322,15 +338,7 @@ class RestoreReviewScreen(ReviewScreen):
                           accept=lambda f: accepted.add(f.code), then=go)
 
     def action_back(self) -> None:
-        self.finish(Action.GOTO, "restore")
-
-
-class _Result:
-    def __init__(self, code: int, entry_id: str | None, error: str) -> None:
-        self.ok = code in (exitcodes.OK, exitcodes.CHANGED)
-        self.entry_id = entry_id
-        self.error = error
-        self.postfix_output = ""
+        self.finish(Action.BACK)
 
 
 class RestoreApplyScreen(ApplyScreen):
@@ -339,32 +347,20 @@ class RestoreApplyScreen(ApplyScreen):
 
     STEP_ID = "restore_apply"
 
-    def _apply(self) -> Any:
-        ctx: RestoreContext | None = self.wizard.restore
-        said: list[str] = []
-
+    def _apply(self) -> Outcome:
         def say(line: str) -> None:
-            said.append(line)
             self.app.call_from_thread(self.write_line, line)
 
-        if ctx is None:
-            result = _Result(exitcodes.ERROR, None, "no restore planned")
-        else:
-            try:
-                code = ctx.run(reload=self.session.reload, say=say)
-            except Exception as exc:  # the engine put the files back; show its words
-                code, said = exitcodes.FAILED, [*said, f"{type(exc).__name__}: {exc}"]
-            entry = ctx.entry_id
-            result = _Result(code, entry, "" if code in (0, 10) else said[-1] if said else "")
-            if self.wizard.start_step == "restore":
-                # `pfwizard restore` keeps its documented exit codes (10: restored).
-                self.wizard.exit_code = code
-        self.app.call_from_thread(self._done, result)
-        return result
+        outcome = apply_restore(self.state.restore, reload=self.session.reload, say=say)
+        self.app.call_from_thread(self._done, outcome)
+        return outcome
+
+    def _record(self, outcome: Outcome) -> None:
+        self.state.applied(outcome, restore=True)
 
     def action_next(self) -> None:
         if not self.finished:
             self.notify("Restore is still running.", timeout=2)
             return
-        self.wizard.restore = None
-        self.finish(Action.GOTO, "done")
+        self.state.restore = None
+        self.finish(Action.NEXT)

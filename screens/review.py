@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,9 +14,14 @@ from textual.widgets import Static
 
 from pfwizard.errors import PfwizardError
 from pfwizard.findings import Finding
+from pfwizard.wizard.answers import Answer
+from pfwizard.wizard.apply import plan_change
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
+
+if TYPE_CHECKING:
+    from pfwizard.engine import Plan
 
 CONFIRM_SECONDS = 120
 
@@ -92,6 +97,7 @@ def apply_question(writes: list[str], config_dir: object, *, reload: bool,
 
 class ReviewScreen(WizardScreen):
     STEP_ID = "review"
+    RESULTS = frozenset({Action.NEXT, Action.BACK})
     HELP = ("Review: every file Apply will write, as a unified diff (- now, + after). "
             "j/k or arrows scroll. w applies (it asks first, naming every file it writes): "
             "backup, write, postfix check, reload; any failure puts the old files back. "
@@ -111,16 +117,16 @@ class ReviewScreen(WizardScreen):
         Binding("I", "impact", "Impact preview", show=False, id="review.impact"),
     ]
 
-    plan: Any = None
+    plan: Plan | None = None
     error: str = ""
     impact_stop: threading.Event | None = None
     """Set while the impact preview runs (setting it stops the preview)."""
     answered = False
     """Apply was asked for by an answers file: the admin decided beforehand, no question."""
 
-    def answer(self, ops: list[dict[str, object]], action: str) -> None:
-        self.answered = action == "apply"
-        super().answer(ops, action)
+    def answer(self, answer: Answer) -> None:
+        self.answered = answer.action == "apply"
+        super().answer(answer)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -138,10 +144,10 @@ class ReviewScreen(WizardScreen):
         self.plan, self.error = None, ""
         body = self.query_one("#diff", Static)
         try:
-            self.plan = self.session.plan(self.wizard.engine)
+            self.plan = plan_change(self.session, self.wizard.engine)
         except PfwizardError as exc:
             self.error = str(exc)
-        if self.error:
+        if self.error or self.plan is None:
             body.update(f"Cannot plan this change: {self.error}")
         elif self.plan.is_empty:
             body.update("No change: nothing to apply. Press b to go back.")
@@ -160,7 +166,7 @@ class ReviewScreen(WizardScreen):
                 diff_text(self.plan.unified_diff(), self.diff_width()))
 
     def refresh_status(self) -> None:
-        secs = self.wizard.confirm_within
+        secs = self.state.confirm_within
         confirm = (f"confirm-or-revert: ON, {secs} s (v)" if secs
                    else "confirm-or-revert: off (v)")
         where = "no reload (demo)" if not self.session.reload else "reloads Postfix"
@@ -171,11 +177,11 @@ class ReviewScreen(WizardScreen):
         self.query_one("#review-page").scroll_relative(y=lines, animate=False)
 
     def action_toggle_confirm(self) -> None:
-        self.wizard.confirm_within = None if self.wizard.confirm_within else CONFIRM_SECONDS
+        self.state.confirm_within = None if self.state.confirm_within else CONFIRM_SECONDS
         self.refresh_status()
         self.notify(f"Confirm-or-revert is now on: after Apply, press y within "
                     f"{CONFIRM_SECONDS} s or the change is rolled back by itself."
-                    if self.wizard.confirm_within else
+                    if self.state.confirm_within else
                     "Confirm-or-revert is now off: Apply's change stays without asking.",
                     timeout=6)
 
@@ -241,10 +247,10 @@ class ReviewScreen(WizardScreen):
             return
         question = apply_question(plan_writes(self.plan), self.session.config_dir,
                                   reload=self.session.reload,
-                                  confirm_within=self.wizard.confirm_within)
+                                  confirm_within=self.state.confirm_within)
         confirm_accepting(self, blocking, question, yes="apply now", no="back to the diff",
                           accept=self.session.accept, then=self._go)
 
     def _go(self) -> None:
-        self.wizard.plan = self.plan
+        self.state.plan = self.plan
         self.finish(Action.NEXT)

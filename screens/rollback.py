@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -11,6 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from pfwizard.engine.journal import unreadable_words
+from pfwizard.errors import ValueRefused
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
@@ -41,6 +43,7 @@ def entry_diff(engine: Any, e: Any) -> str:
 
 class RollbackScreen(WizardScreen):
     STEP_ID = "rollback"
+    RESULTS = frozenset({Action.BACK})
     HELP = ("Every apply, rollback and restore pfwizard made, newest first. j/k choose an "
             "entry, its diff shows on the right; enter restores the configuration from before "
             "that entry (asks first; the restore is itself journaled, so it can be undone).")
@@ -58,10 +61,22 @@ class RollbackScreen(WizardScreen):
     rows: list[Any]
     """What the list shows, newest first: journal entries, and (id, reason) for an entry
     that cannot be read (named, as ``rollback --list`` names it; nothing to restore)."""
+    answered = False
+    """Restore was asked for by an answers file: the admin decided beforehand, no question."""
 
     @property
     def entries(self) -> list[Any]:
         return [r for r in self.rows if not isinstance(r, tuple)]
+
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """``entry``: the journal entry to highlight (restore rolls back to before it)."""
+        super().answer_fields({k: v for k, v in fields.items() if k != "entry"})
+        if "entry" in fields:
+            ids = [getattr(r, "id", None) for r in self.rows]  # an unreadable row has no id
+            if fields["entry"] not in ids:
+                raise ValueRefused(f"no journal entry {fields['entry']!r}")
+            self.query_one("#journal", OptionList).highlighted = ids.index(fields["entry"])
+            self.answered = True
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
@@ -144,15 +159,19 @@ class RollbackScreen(WizardScreen):
         def done(yes: bool | None) -> None:
             if not yes:
                 return
+            self.answered = False
             res = self.wizard.engine.rollback(entry.id)
             if getattr(res, "ok", False):
-                self.wizard.rolled_back = entry.id
+                self.state.rolled_back = entry.id
                 self.notify(f"Restored the configuration from before {entry.id}.")
             else:
                 self.notify(f"Rollback failed: {getattr(res, 'error', res)}", severity="error")
             self.refresh_view()
             self.refresh_title()
 
+        if self.answered:
+            done(True)
+            return
         self.app.push_screen(ConfirmScreen(
             f"Restore the configuration from before entry {entry.id}?\n"
             f"{getattr(entry, 'summary', '')}\n\n" + rollback_files(plan)), done)

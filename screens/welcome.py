@@ -17,6 +17,7 @@ from tui.widgets.risk_panel import findings_text
 
 class WelcomeScreen(WizardScreen):
     STEP_ID = "welcome"
+    RESULTS = frozenset({Action.NEXT, Action.RESTORE, Action.RECIPES, Action.HISTORY})
     HELP = ("pfwizard walks through HELO, sender, recipient/relay and milter settings, shows "
             "the risk of every choice, then the diff of every file. Nothing is written before "
             "Apply; every apply is backed up and can be rolled back (r).")
@@ -87,7 +88,7 @@ class WelcomeScreen(WizardScreen):
                         style="yellow")
             for line in drift[:8]:
                 text.append(f"  {line}\n")
-        for note in self.wizard.notes:
+        for note in self.state.notes:
             text.append(f"{note}\n", style="yellow")
         glued = s.cf.glued_continuations()
         if glued:
@@ -113,10 +114,10 @@ class WelcomeScreen(WizardScreen):
         return self.drift if action == "restore" else True
 
     def action_restore(self) -> None:
-        self.finish(Action.GOTO, "restore")
+        self.finish(Action.RESTORE)
 
     def action_recipes(self) -> None:
-        self.finish(Action.GOTO, "recipes")
+        self.finish(Action.RECIPES)
 
     def action_rollback(self) -> None:
-        self.finish(Action.GOTO, "rollback")
+        self.finish(Action.HISTORY)

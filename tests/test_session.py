@@ -12,7 +12,7 @@ import pytest
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
 from pfwizard.findings import Severity
-from pfwizard.session import milter_state
+from pfwizard.milters import milter_state
 from tests.tui_app import make_session
 
 SENDER = "smtpd_sender_restrictions"
@@ -209,7 +209,7 @@ def test_own_table_dir_is_the_engines():
 
 
 def test_milter_address_syntax_is_checked_in_the_core():
-    from pfwizard.session import is_milter_address
+    from pfwizard.milters import is_milter_address
 
     for ok in ("inet:127.0.0.1:8891", "inet:[::1]:8893", "unix:/run/opendkim/opendkim.sock",
                "unix:opendmarc/opendmarc.sock", "/var/run/milter.sock"):
@@ -255,3 +255,16 @@ def test_the_wizard_gate_lets_through_exactly_the_table_findings_accepted(tmp_pa
     entry = f"check_sender_access regexp:{table}"
     assert risks.load(s.state_dir) == {("unanchored-end", entry),
                                        ("matches-local-part", entry)}
+
+
+def test_session_keeps_edits_and_undo_the_rest_lives_in_its_own_module():
+    import pfwizard.session as session
+    from pfwizard import milters
+    from pfwizard.wizard import restrictions, tables
+
+    for gone in ("milter_states", "queue_directory", "intent_store", "plan"):
+        assert not hasattr(session.Session, gone), gone
+    # The old names still resolve (code written before the split), from their new homes.
+    assert session.milter_state is milters.milter_state
+    assert session.split_table is tables.split_table
+    assert session.restriction_info is restrictions.restriction_info

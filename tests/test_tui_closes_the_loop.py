@@ -104,7 +104,7 @@ async def test_the_wizard_records_and_rolls_back_intent_in_one_transaction(tmp_p
     async with app.run_test(size=SIZE) as pilot:
         assert "customizations.yaml" in text_of(app, "#diff")  # Review shows the record
         await _to_done(app, pilot)
-        assert app.result.ok, app.result.error
+        assert app.state.outcome.ok, app.state.outcome.error
         assert "smtpd_helo_required" in intent.read_text()
         entry = app.engine.history()[-1]
         assert "intent" in [f.role for f in entry.files]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from pfwizard import live_probe
+from pfwizard.wizard.state import ProbeSample
 from screens.done import DoneScreen
 from screens.probe import ProbeScreen
 from tests.test_live_probe import fake_smtp  # noqa: F401  (the fixture)
@@ -31,7 +32,8 @@ async def test_probe_from_done_explains_the_refusal(tmp_path, fake_smtp, monkeyp
         assert "Why admin@box.example.com was refused:" in shown
         assert "smtpd_sender_restrictions / reject_unknown_sender_domain" in shown
         assert "not shown: what an outside client sees" in shown
-        assert app.probe_sample == ("x@nowhere.example", ["admin@box.example.com"])
+        assert app.state.probe_sample == ProbeSample("x@nowhere.example",
+                                                     ("admin@box.example.com",))
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)

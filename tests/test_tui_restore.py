@@ -76,7 +76,7 @@ async def test_restore_screen_shows_three_way_and_applies(tmp_path):
         apply = app.screen
         assert isinstance(apply, RestoreApplyScreen)
         await wait_finished(pilot, apply)
-        assert app.result.ok, apply.written
+        assert app.state.outcome.ok, apply.written
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pfwizard import live_probe
 from pfwizard.session import Session
+from pfwizard.wizard.state import ProbeSample
 from tests.miab_setup import box, customise, release_values, run_setup_on
 from tests.test_tui_snapshots import root  # noqa: F401  (fixed directory: stable paths)
 from tests.tui_app import SIZE, TestApp, make_app
@@ -45,7 +46,7 @@ def test_recipe1_form(snap_compare, root):  # noqa: F811
 def test_probe_cannot_connect(snap_compare, root, monkeypatch):  # noqa: F811
     monkeypatch.setattr(live_probe, "smtp_listen_address", lambda cdir: ("127.0.0.1", 1))
     app = make_app(root, start="done")
-    app.probe_sample = ("x@nowhere.example", ["admin@box.example.com"])
+    app.state.probe_sample = ProbeSample("x@nowhere.example", ("admin@box.example.com",))
 
     async def wait(pilot):
         await pilot.press("f5")

@@ -196,7 +196,7 @@ async def test_apply_failure_says_what_was_put_back(tmp_path):
         await pilot.press("n")
         await pilot.pause()
         assert "FAILED: nothing changed" in text_of(app, "#done-body")
-        assert app.exit_code == 3
+        assert app.state.exit_code == 3
 
 
 async def test_review_refuses_an_open_relay(tmp_path):
@@ -303,4 +303,4 @@ async def test_a_refused_apply_exits_4_and_says_nothing_was_written(tmp_path):
         await pilot.pause()
         assert "REFUSED" in text_of(app, "#apply-status")
         assert "Nothing was written" in text_of(app, "#apply-status")
-        assert app.exit_code == 4
+        assert app.state.exit_code == 4

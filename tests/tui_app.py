@@ -48,11 +48,20 @@ class TestApp(PfwizardApp):
         _cursor_blink_off()
         super().__init__(*args, **kw)
 
+    @property
+    def _engine(self) -> Any:
+        """Tests put a fake engine in with ``app._engine = FakeEngine(...)``."""
+        return self.state.engine
+
+    @_engine.setter
+    def _engine(self, engine: Any) -> None:
+        self.state.engine = engine
+
 
 def make_app(tmp: Path, *, start: str = "welcome", fixture: str = "main.cf.v75-fresh",
              answers: Mapping[str, Mapping[str, Any]] | None = None,
              session: Session | None = None, **kw: Any) -> TestApp:
     s = session or make_session(tmp, fixture)
     app = TestApp(s, start=start, answers=answers, **kw)
-    app.hook_dir = tmp / "hooks"  # never the system's /etc/cron.d
+    app.state.hook_dir = tmp / "hooks"  # never the system's /etc/cron.d
     return app

@@ -5,15 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 import assets
+from pfwizard.errors import ValueRefused
 from pfwizard.session import Session
-from tui.flow import StageResult, next_step, step
+from pfwizard.wizard.answers import Answer, parse_answers
+from pfwizard.wizard.state import WizardState
+from tui.flow import STEP_IDS, Action, next_step, step
 from tui.theme import PFWIZARD_ANSI
+
+if TYPE_CHECKING:
+    from pfwizard.wizard.state import WizardEngine
+    from tui.stage import WizardScreen
 
 CSS_FILE = Path(assets.__file__).resolve().parent / "pfwizard.tcss"
 
@@ -29,39 +36,27 @@ class PfwizardApp(App[int]):
                 id="quit")]
 
     def __init__(self, session: Session, *, start: str = "welcome",
-                 answers: Mapping[str, Mapping[str, Any]] | None = None,
+                 answers: Mapping[str, Mapping[str, Any] | Answer] | None = None,
                  no_color: bool = False, notes: tuple[str, ...] = ()) -> None:
         if no_color:
             # Textual reads NO_COLOR when the App is built (no-color.org).
             os.environ["NO_COLOR"] = "1"
         super().__init__(ansi_color=True)
         self.session = session
-        self.start_step = start
-        self.answers = dict(answers or {})
-        self.notes = notes
-        """Lines for the Welcome screen (e.g. what the demo skipped without Postfix)."""
+        self.state = WizardState(start=start, notes=notes)
+        """What the screens share (typed, in the core): plan, outcome, restore, probe..."""
+        self.answers = parse_answers(answers or {})
+        """What to do on each screen, decided beforehand (pfwizard.wizard.answers)."""
+        unknown = sorted(set(self.answers) - set(STEP_IDS))
+        if unknown:
+            raise ValueRefused(f"the answers name screens the wizard does not have: "
+                               f"{', '.join(unknown)} (it has {', '.join(STEP_IDS)})")
         self.current_step = start
-        self.result: Any = None
-        """The engine's ApplyResult once Apply ran."""
-        self.confirm_within: int | None = None
-        self.plan: Any = None
-        """The plan the admin reviewed (Apply writes exactly this)."""
-        self._engine: Any = None
-        # tuix hook (issues 6, 7): the restore screens' shared RestoreContext, and the
-        # sample addresses the live probe uses (a recipe fills them in).
-        self.restore: Any = None
-        self.probe_sample: tuple[str, list[str]] | None = None
-        self.exit_code = 0
-        self.hook_dir: Path | None = None
-        """Where the Done screen installs and looks for the restore hook (None: the
-        system's /etc/systemd/system and /etc/cron.d; tests point it at a scratch dir)."""
-        self.rolled_back: str | None = None
-        """The journal entry the History screen rolled back last (cleared by an apply)."""
 
     def on_mount(self) -> None:
         self.register_theme(PFWIZARD_ANSI)
         self.theme = PFWIZARD_ANSI.name
-        self.show(self.start_step)
+        self.show(self.state.start)
 
     # ---- after the first frame -------------------------------------------------------------
     _painted = False
@@ -86,53 +81,47 @@ class PfwizardApp(App[int]):
         self._after_paint = None
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> WizardEngine:
         """The apply engine, made on first use (Welcome and the stages never need it)."""
-        if self._engine is None:
-            self._engine = self.session.engine()
-        return self._engine
+        if self.state.engine is None:
+            self.state.engine = self.session.engine()
+        return self.state.engine
 
     # ---- flow --------------------------------------------------------------------------
     def show(self, step_id: str) -> None:
         self.current_step = step_id
         self.push_screen(step(step_id).make(), self._on_result)
 
-    def _on_result(self, result: StageResult | None) -> None:
+    def _on_result(self, result: Action | None) -> None:
         if result is None:
             return
         target = next_step(self.current_step, result)
         if target is None:
-            self.exit(self.exit_code)
+            self.exit(self.state.exit_code)
         else:
             self.show(target)
 
-    def run_answers(self, screen: Any) -> None:
+    def run_answers(self, screen: WizardScreen) -> None:
         entry = self.answers.pop(screen.STEP_ID, None)
         if entry is not None:
-            screen.answer(list(entry.get("ops", [])), str(entry.get("action", "next")))
+            screen.answer(entry)
 
     # ---- state shown on every screen -------------------------------------------------------
     def write_state(self) -> str:
-        if self.rolled_back is not None:
-            return f"entry {self.rolled_back} rolled back"
-        if self.result is None:
-            return "nothing has been written yet"
-        if getattr(self.result, "ok", False):
-            return "change applied"
-        return "apply failed: previous config in force"
+        return self.state.write_state()
 
     def request_quit(self) -> None:
-        if self.session.changed and self.result is None:
+        if self.session.changed and self.state.outcome is None:
             from screens.confirm import ConfirmScreen
 
             def done(yes: bool | None) -> None:
                 if yes:
-                    self.exit(self.exit_code)
+                    self.exit(self.state.exit_code)
 
             self.push_screen(ConfirmScreen(
                 "Quit without applying? Nothing has been written; your edits are lost."), done)
         else:
-            self.exit(self.exit_code)
+            self.exit(self.state.exit_code)
 
     def action_request_quit_key(self) -> None:
         self.request_quit()

@@ -1,91 +1,126 @@
-"""The wizard's steps as data, and the typed result every screen returns.
+"""The wizard's steps as data, the typed result every screen returns, and every transition.
 
-One entry per step (subiquity's controllers, archinstall's typed results): the order reads top
-to bottom here, each screen returns a ``StageResult`` and the flow decides where to go.  An
-answers mapping (step id -> ops + action) drives every screen without a human, for tests.
+One entry per step (subiquity's controllers, archinstall's typed results): a screen says
+*what happened* (``Action.NEXT``, ``Action.HISTORY``...), never where to go; the one table
+``TRANSITIONS`` below decides that, so the whole flow reads top to bottom here.  Each screen
+class lists the results it can return (``RESULTS``); tests/test_tui_flow.py checks that every
+one of them has a transition.  An answers mapping (step id -> ops + action) drives every
+screen without a human (``pfwizard.wizard.answers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
 
 class Action(str, Enum):
+    """What a screen's admin did (the result the screen returns)."""
+
     NEXT = "next"
+    """Go on: the stage is done, the diff is accepted, the recipe is used..."""
     BACK = "back"
     SKIP = "skip"
+    """Leave this stage's lists as they were read and go on."""
     QUIT = "quit"
-    GOTO = "goto"
+    """Leave the wizard (from any screen)."""
+    RECIPES = "recipes"
+    """Open the recipes."""
+    RESTORE = "restore"
+    """Restore the recorded customisations (after a MiaB upgrade)."""
+    HISTORY = "history"
+    """Open the journal of every change (to roll one back)."""
 
 
-@dataclass(frozen=True)
-class StageResult:
-    action: Action
-    target: str | None = None
-    """For GOTO: the step id to show (e.g. ``rollback`` from Welcome)."""
+# For code written against the old result type: a screen's result is its Action.
+StageResult = Action
 
 
 @dataclass(frozen=True)
 class Step:
     id: str
     title: str
-    make: Callable[[], Screen[StageResult]]
+    module: str
+    cls: str
     in_progress: bool = True
     """Counted in "step n of m" (dialogs like rollback are reachable but not numbered)."""
 
+    def screen_class(self) -> type[Screen[Action]]:
+        cls: type[Screen[Action]] = getattr(
+            importlib.import_module(f"screens.{self.module}"), self.cls)
+        return cls
 
-def _screen(module: str, cls: str) -> Callable[[], Any]:
-    def make() -> Any:
-        import importlib
-
-        return getattr(importlib.import_module(f"screens.{module}"), cls)()
-    return make
+    def make(self) -> Screen[Action]:
+        return self.screen_class()()
 
 
 STEPS: tuple[Step, ...] = (
-    Step("welcome", "Welcome", _screen("welcome", "WelcomeScreen")),
-    Step("helo", "HELO", _screen("helo", "HeloScreen")),
-    Step("sender", "Sender", _screen("sender", "SenderScreen")),
-    Step("recipient", "Recipient", _screen("recipient", "RecipientScreen")),
-    Step("milter", "Milters", _screen("milter", "MilterScreen")),
-    Step("review", "Review", _screen("review", "ReviewScreen")),
-    Step("apply", "Apply", _screen("apply", "ApplyScreen")),
-    Step("done", "Done", _screen("done", "DoneScreen")),
-    Step("rollback", "Rollback", _screen("rollback", "RollbackScreen"), in_progress=False),
-    # tuix hook (issues 6, 7): restore after a MiaB upgrade, recipes, live probe.  Their
-    # screens always leave with GOTO, so the numbered order above is untouched.
-    Step("restore", "Restore", _screen("restore", "RestoreScreen"), in_progress=False),
-    Step("restore_review", "Restore: review", _screen("restore", "RestoreReviewScreen"),
+    Step("welcome", "Welcome", "welcome", "WelcomeScreen"),
+    Step("helo", "HELO", "helo", "HeloScreen"),
+    Step("sender", "Sender", "sender", "SenderScreen"),
+    Step("recipient", "Recipient", "recipient", "RecipientScreen"),
+    Step("milter", "Milters", "milter", "MilterScreen"),
+    Step("review", "Review", "review", "ReviewScreen"),
+    Step("apply", "Apply", "apply", "ApplyScreen"),
+    Step("done", "Done", "done", "DoneScreen"),
+    Step("rollback", "Rollback", "rollback", "RollbackScreen", in_progress=False),
+    # Restore after a MiaB upgrade, recipes, live probe: reachable, not numbered.
+    Step("restore", "Restore", "restore", "RestoreScreen", in_progress=False),
+    Step("restore_review", "Restore: review", "restore", "RestoreReviewScreen",
          in_progress=False),
-    Step("restore_apply", "Restore: apply", _screen("restore", "RestoreApplyScreen"),
+    Step("restore_apply", "Restore: apply", "restore", "RestoreApplyScreen",
          in_progress=False),
-    Step("recipes", "Recipes", _screen("recipes", "RecipesScreen"), in_progress=False),
-    Step("probe", "Live probe", _screen("probe", "ProbeScreen"), in_progress=False),
+    Step("recipes", "Recipes", "recipes", "RecipesScreen", in_progress=False),
+    Step("probe", "Live probe", "probe", "ProbeScreen", in_progress=False),
 )
 STEP_IDS = tuple(s.id for s in STEPS)
 NUMBERED = tuple(s.id for s in STEPS if s.in_progress)
+
+A = Action
+_STAGE = {A.RECIPES: "recipes"}
+"""Every chain stage opens the recipes (c)."""
+
+TRANSITIONS: dict[str, dict[Action, str | None]] = {
+    # step: {what the admin did: the step it leads to (None: leave the wizard)}
+    "welcome": {A.NEXT: "helo", A.RESTORE: "restore", A.RECIPES: "recipes",
+                A.HISTORY: "rollback"},
+    "helo": {A.NEXT: "sender", A.SKIP: "sender", A.BACK: "welcome", **_STAGE},
+    "sender": {A.NEXT: "recipient", A.SKIP: "recipient", A.BACK: "helo", **_STAGE},
+    "recipient": {A.NEXT: "milter", A.SKIP: "milter", A.BACK: "sender", **_STAGE},
+    "milter": {A.NEXT: "review", A.SKIP: "review", A.BACK: "recipient", **_STAGE},
+    "review": {A.NEXT: "apply", A.BACK: "milter"},
+    "apply": {A.NEXT: "done"},
+    "done": {A.HISTORY: "rollback"},
+    "rollback": {A.BACK: "welcome"},
+    "restore": {A.NEXT: "restore_review", A.BACK: "welcome"},
+    "restore_review": {A.NEXT: "restore_apply", A.BACK: "restore"},
+    "restore_apply": {A.NEXT: "done"},
+    "recipes": {A.NEXT: "review", A.BACK: "welcome"},
+    # The live probe is a dialog over Done (it dismisses with no result).
+    "probe": {},
+}
+
+
+class NoTransition(LookupError):
+    """A screen returned a result the flow has no transition for (a bug: the flow test
+    checks every screen's RESULTS)."""
 
 
 def step(step_id: str) -> Step:
     return STEPS[STEP_IDS.index(step_id)]
 
 
-def next_step(current: str, result: StageResult) -> str | None:
+def next_step(current: str, result: Action) -> str | None:
     """Where a result leads (None: leave the wizard)."""
-    if result.action is Action.QUIT:
+    if result is Action.QUIT:
         return None
-    if result.action is Action.GOTO:
-        return result.target
-    if current == "rollback":
-        return "welcome"
-    order = NUMBERED
-    i = order.index(current)
-    if result.action is Action.BACK:
-        return order[max(0, i - 1)]
-    return order[i + 1] if i + 1 < len(order) else None
+    try:
+        return TRANSITIONS[current][result]
+    except KeyError:
+        raise NoTransition(f"no transition from {current} for {result.value}") from None
+

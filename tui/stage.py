@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.flow import NUMBERED, Action, StageResult, step
+from pfwizard.errors import ValueRefused
+from pfwizard.wizard.answers import Answer, apply_op
+from tui.flow import NUMBERED, Action, step
 from tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from pfwizard.session import Session
+    from pfwizard.wizard.state import WizardState
     from tui.app import PfwizardApp
 
 
-class WizardScreen(Screen[StageResult]):
+class WizardScreen(Screen[Action]):
     STEP_ID: ClassVar[str] = ""
+    RESULTS: ClassVar[frozenset[Action]] = frozenset()
+    """What this screen can return (tui/flow.py has a transition for each)."""
     HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         # ``?`` is F1's twin for keyboards and consoles where F1 is taken (and for habit).
@@ -29,6 +35,11 @@ class WizardScreen(Screen[StageResult]):
     @property
     def wizard(self) -> PfwizardApp:
         return cast("PfwizardApp", self.app)
+
+    @property
+    def state(self) -> WizardState:
+        """What the screens share (plan, outcome, restore, probe sample...), typed."""
+        return self.wizard.state
 
     @property
     def session(self) -> Session:
@@ -59,8 +70,9 @@ class WizardScreen(Screen[StageResult]):
         cache[selector] = key
         self.query_one(selector, Static).update(content)  # type: ignore[arg-type]
 
-    def finish(self, action: Action, target: str | None = None) -> None:
-        self.dismiss(StageResult(action, target))
+    def finish(self, action: Action) -> None:
+        """Leave with what the admin did; where that leads is tui/flow.py's business."""
+        self.dismiss(action)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen
@@ -75,13 +87,31 @@ class WizardScreen(Screen[StageResult]):
     def on_mount(self) -> None:
         self.wizard.run_answers(self)
 
-    def answer(self, ops: list[dict[str, object]], action: str) -> None:
-        """Drive this screen from an answers file: ops on the session, then the action."""
-        for op in ops:
-            self.session.apply_answer(op)
+    def answer(self, answer: Answer) -> None:
+        """Drive this screen from an answers file: ops on the session, the screen's own
+        inputs, then the action."""
+        for op in answer.ops:
+            apply_op(self.session, op)
         self.refresh_view()
-        if action != "stay":  # "stay": leave the screen showing (tests inspect it)
-            self.call_after_refresh(getattr(self, f"action_{action}"))
+        self.answer_fields(answer.fields)
+        self.answer_action(answer.action)
+
+    def answer_fields(self, fields: Mapping[str, Any]) -> None:
+        """This screen's own inputs from an answers file (most screens take none)."""
+        if fields:
+            raise ValueRefused(f"the {step(self.STEP_ID).title} screen takes no "
+                               f"{', '.join(sorted(fields))} in an answers file")
+
+    def answer_action(self, action: str) -> None:
+        """Run ``action_<action>`` as its key would ("stay": leave the screen showing;
+        tests inspect it)."""
+        if action == "stay":
+            return
+        method = getattr(self, f"action_{action}", None)
+        if method is None:
+            raise ValueRefused(f"the {step(self.STEP_ID).title} screen has no action "
+                               f"{action!r} for an answers file")
+        self.call_after_refresh(method)
 
     def refresh_view(self) -> None:
         """Redraw from the session (after undo, answers, a dialog...)."""

@@ -17,7 +17,8 @@ from textual.widgets.option_list import Option
 
 from pfwizard.chain import Item
 from pfwizard.findings import Finding
-from pfwizard.session import Session, restriction_info
+from pfwizard.session import Session
+from pfwizard.wizard.restrictions import restriction_info
 
 HELP = """\
 A restriction list: Postfix tries the entries from top to bottom and
