@@ -197,7 +197,7 @@ async def test_a_danger_in_the_restore_is_asked_and_accepted_by_name(tmp_path):
         apply = app.screen
         assert isinstance(apply, RestoreApplyScreen)
         await wait_finished(pilot, apply)
-        assert app.result.ok, apply.written
+        assert app.state.outcome is not None and app.state.outcome.ok, apply.written
     assert table.read_text() == SEED_LINE + "\n"
 
 
