@@ -93,3 +93,18 @@ def test_restore_dry_run_is_refused_where_the_real_run_is(tmp_path, capsys) -> N
     assert snapshot(tmp_path) == before
     assert main([*argv, "--yes"]) == exitcodes.REFUSED  # the real run agrees
     assert (config_dir / "main.cf").read_bytes() == before[str(config_dir / "main.cf")]
+
+
+def test_without_root_a_dry_run_says_it_was_not_checked(tmp_path, capsys, monkeypatch) -> None:
+    """``postfix check`` is root's alone (and so is the real run): a dry run by another user
+    still shows the change (exit 10), with ``checked`` false and the reason kept apart."""
+    from pfwizard.engine import engine
+
+    config_dir, state_dir, profile = scratch(tmp_path, OPEN_RELAY)
+    monkeypatch.setattr(engine.os, "geteuid", lambda: 1000)
+    code, doc, err = pf(capsys, config_dir, state_dir, "apply", str(profile), "--dry-run",
+                        "--json")
+    assert code == exitcodes.CHANGED and doc["checked"] is False and doc["error"] is None
+    check_schema(doc, "apply")
+    assert any("not checked" in w and "sudo" in w for w in doc["warnings"])
+    assert "dry run: not checked" in err
