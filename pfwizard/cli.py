@@ -52,7 +52,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         f"(default {DEFAULT_STATE_DIR})")
     g.add_argument("--dry-run", action="store_true",
                    default=default if suppress else False,
-                   help="show what would change (diffs), write nothing")
+                   help="show what would change (diffs) and run the same checks on a staged "
+                        "copy (exit 4 if the change would be refused), write nothing")
     g.add_argument("--no-reload", action="store_true",
                    default=default if suppress else False,
                    help="write and check, but do not reload Postfix")

@@ -143,9 +143,13 @@ def change_document(command: str, code: int, req: Request, plan: RestorePlan,
     doc["journal_entry"] = req.entry_id or (outcome.entry_id if outcome is not None else None)
     if gate is not None:
         doc["findings"] = findings(gate.found)
-        doc["checked"] = gate.ran
+        # A dry run's checks can stop before the analyser (postfix check refused the copy):
+        # checked all the same, and refused.
+        doc["checked"] = gate.ran or (outcome is not None and outcome.checked)
     if outcome is not None:
         doc["warnings"] = warning_lines(outcome.output)
+        if outcome.ok and outcome.error:  # a dry run not checked: why, apart from Postfix's
+            doc["warnings"].append(outcome.error)
     if code not in (exitcodes.OK, exitcodes.CHANGED):
         doc["error"] = req.error or (said[-1] if said else None)
     doc["conflicts"] = conflicts(plan)

@@ -40,15 +40,7 @@ if TYPE_CHECKING:
 OWN_TABLE_DIR = "pfwizard"
 
 # Which list key (catalogue.LISTS) each restriction parameter is.
-LIST_OF_PARAM = {
-    "smtpd_client_restrictions": "client",
-    "smtpd_helo_restrictions": "helo",
-    "smtpd_sender_restrictions": "sender",
-    "smtpd_relay_restrictions": "relay",
-    "smtpd_recipient_restrictions": "recipient",
-    "smtpd_data_restrictions": "data",
-    "smtpd_end_of_data_restrictions": "end_of_data",
-}
+LIST_OF_PARAM = catalogue.PARAM_LISTS
 MILTER_LISTS = ("smtpd_milters", "non_smtpd_milters")
 
 # Parameters each wizard stage edits (the stage's dirty flag and findings are about these).

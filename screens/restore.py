@@ -296,7 +296,9 @@ class RestoreReviewScreen(ReviewScreen):
             self.error = "no restore planned"
             body.update("No restore planned. Press b to go back.")
         else:
-            code = ctx.run(reload=self.session.reload, dry_run=True, say=self.said.append)
+            # Only the plan here: the checks run when the admin applies (w), off the UI thread.
+            code = ctx.run(reload=self.session.reload, dry_run=True, say=self.said.append,
+                           check=False)
             if code not in (exitcodes.OK, exitcodes.CHANGED):
                 self.error = "the restore cannot go ahead (see above)"
             self.ready = True

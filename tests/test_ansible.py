@@ -198,3 +198,22 @@ def test_module_documentation_is_what_ansible_doc_reads(tmp_path: Path) -> None:
                                    "on_conflict", "miab_dir", "confirm_within", "executable"}
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert doc["attributes"]["diff_mode"]["support"] == "full"
+
+
+def test_module_check_mode_fails_where_the_real_run_would(tmp_path: Path) -> None:
+    """Check mode runs the real run's checks: a change pfwizard would refuse (an open relay)
+    fails in ``--check`` with the same message, instead of reporting "changed"."""
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text('version: 1\nparameters:\n  mynetworks:\n    value: "0.0.0.0/0"\n')
+    book = module_play(profile, config_dir, state_dir, wrapper(tmp_path))
+    main_cf = (config_dir / "main.cf").read_bytes()
+
+    rc, out, recap = play(tmp_path, book, "--check", "--diff")
+    assert rc != 0 and recap["failed"] == 1 and recap["changed"] == 0, out
+    assert "open relay" in out and "danger finding" in out
+    assert (config_dir / "main.cf").read_bytes() == main_cf and not state_dir.exists()
+
+    rc, out, recap = play(tmp_path, book)
+    assert rc != 0 and recap["failed"] == 1, out  # the real run refuses it the same way
+    assert "open relay" in out and (config_dir / "main.cf").read_bytes() == main_cf

@@ -72,7 +72,7 @@ def test_indexed_tables_are_read_from_their_source_while_it_is_built(tmp_path, k
 
 def test_flat_tables(tmp_path):
     (tmp_path / "c").write_text("0.0.0.0/0 OK\nif 10.0.0.0/8\n10.1.0.0/16 REJECT\nendif\n")
-    (tmp_path / "r").write_text('/^(.*)@x\\.example$/ $1\n!/a\\/b/i DUNNO\nif /y/\n'
+    (tmp_path / "r").write_text("/^(.*)@x\\.example$/ $1\n!/a\\/b/i DUNNO\nif /y/\n"
                                 "/z/ permit_auth_destination\nendif\n#/q/ OK\n")
     (tmp_path / "t").write_text("example.com OK\n")
     c = tablefiles.entries(f"cidr:{tmp_path}/c", tmp_path)

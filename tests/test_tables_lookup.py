@@ -207,7 +207,7 @@ def test_search_keys_follow_access5() -> None:
     assert search_keys("Postmaster", myorigin="Box.Example.com") == [
         "postmaster@box.example.com", "box.example.com", "example.com", "com", "postmaster@"]
     assert search_keys("MAILER-DAEMON@Esa.X.Test", fixed=False) == ["mailer-daemon@esa.x.test"]
-    assert search_keys('john doe@x.example') == [
+    assert search_keys("john doe@x.example") == [
         '"john doe"@x.example', "john doe@x.example", "x.example", "example",
         '"john doe"@', "john doe@"]
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from pfwizard.catalogue import LIST_PARAMS
+
 # Postfix 3.6 built-in defaults (mail_params.h) that decide how the restriction lists behave.
 _STATIC_DEFAULTS: dict[str, str] = {
     "compatibility_level": "0",
-    "smtpd_client_restrictions": "",
-    "smtpd_helo_restrictions": "",
-    "smtpd_sender_restrictions": "",
-    "smtpd_recipient_restrictions": "",
-    "smtpd_data_restrictions": "",
-    "smtpd_end_of_data_restrictions": "",
+    # Every restriction list is empty by default but the relay list (its default depends on
+    # compatibility_level, see below).
+    **{p: "" for p in LIST_PARAMS.values() if p != "smtpd_relay_restrictions"},
     "smtpd_restriction_classes": "",
     "smtpd_delay_reject": "yes",
     "smtpd_helo_required": "no",

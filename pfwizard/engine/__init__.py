@@ -45,6 +45,9 @@ Public API (keep these names; other parts of pfwizard are built against them)::
                                            Plan.unified_diff() -> str, Plan.is_empty
     engine.apply(plan, progress: Callable[[StepEvent], None] | None = None,
                  confirm_within: float | None = None) -> ApplyResult
+    engine.check(plan, progress=None) -> ApplyResult   step 3 alone on a staged copy outside
+                                           the state directory, no lock, nothing written (a
+                                           dry run); refused: the real run would refuse it
     engine.rollback(entry_id, progress=None) -> ApplyResult   (journaled: can be undone too)
     engine.rollback_plan(entry_id) -> Plan  what rollback would write (show it first)
     engine.history_scan() -> (entries, [(id, reason)])  history() and the unreadable entries
@@ -60,7 +63,7 @@ Public API (keep these names; other parts of pfwizard are built against them)::
 
 The transaction (``Engine.apply``):
 
-1. plan: a unified diff per file (``--dry-run`` stops here);
+1. plan: a unified diff per file (``--dry-run`` stops here, after ``check``: step 3 alone);
 2. guard: one pfwizard at a time (flock in the state directory); refuse, writing nothing,
    if a file changed since the plan read it;
 3. validate on a staged copy of the config directory (main.cf, master.cf and tables as they

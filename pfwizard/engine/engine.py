@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -194,6 +195,36 @@ class Engine:
             return run.result(False, None, REFUSED, str(exc), refused=True)
         except (OSError, StateDirError) as exc:
             return self._state_dir_failed(run, exc)
+
+    def check(self, plan: Plan, progress: Progress | None = None) -> ApplyResult:
+        """Everything ``apply`` checks before it writes (the gate, the table-list check,
+        postmap, ``postfix check``, new postconf warnings) on a staged copy, writing nothing
+        and taking no lock: what a dry run answers.  ``refused``: the real run would refuse
+        it (exit 4); ``outcome`` "checked", "unchanged", or "not checked" when not root
+        (``postfix check`` is root's alone, and the real run needs root anyway)."""
+        run = _Run(progress)
+        if plan.is_empty:
+            return run.result(True, None, "unchanged")
+        if os.geteuid() != 0:
+            why = "not checked: Postfix's checks run as root (sudo), like the change itself"
+            run("check", "skipped", why)
+            return run.result(True, None, "not checked", why)
+        # Staged outside the state directory, which a dry run must not write: a private
+        # (0700) directory under the system's temporary directory, removed on exit.
+        try:
+            with Stage(plan, Path(tempfile.gettempdir())) as stage:
+                run.output.append(validate(stage, self.tools, self.gate, run))
+        except StepFailed as exc:
+            run.output.append(exc.output)
+            return run.result(False, None, REFUSED, f"{exc}:\n{exc.output}", refused=True)
+        except PostfixCommandError as exc:
+            run.output.append(exc.output)
+            return run.result(False, None, REFUSED, str(exc), refused=True)
+        except OSError as exc:
+            error = f"could not stage a copy to check: {exc.strerror or exc}"
+            run("check", "failed", error)
+            return run.result(False, None, FAILED, error)
+        return run.result(True, None, "checked")
 
     def rollback(self, entry_id: str, progress: Progress | None = None) -> ApplyResult:
         """Put every file ``entry_id`` touched back as it was before it; journaled too."""

@@ -12,34 +12,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pfwizard import postfix
+from pfwizard import catalogue, postfix
 from pfwizard.chain import Chain, Item
 from pfwizard.errors import ConfigError, PostfixCommandError
 from pfwizard.maincf import MainCf, expand
 
 # With smtpd_delay_reject = yes (the default) all of these run at RCPT TO, in this order
 # (Postfix >= 2.10 runs the relay list before the recipient list); data restrictions at DATA.
-LISTS = (
-    "smtpd_client_restrictions",
-    "smtpd_helo_restrictions",
-    "smtpd_sender_restrictions",
-    "smtpd_relay_restrictions",
-    "smtpd_recipient_restrictions",
-    "smtpd_data_restrictions",
-    "smtpd_end_of_data_restrictions",
-)
+LISTS = tuple(catalogue.LIST_PARAMS[key] for key in catalogue.LISTS)
 
 # Other parameters an explanation refers to, with Postfix 3.6's defaults (used only when
 # postconf cannot be asked).
 DEFAULTS = {
-    "smtpd_client_restrictions": "",
-    "smtpd_helo_restrictions": "",
-    "smtpd_sender_restrictions": "",
+    **dict.fromkeys(LISTS, ""),
     "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated, "
                                 "defer_unauth_destination",
-    "smtpd_recipient_restrictions": "",
-    "smtpd_data_restrictions": "",
-    "smtpd_end_of_data_restrictions": "",
     "smtpd_delay_reject": "yes",
     "smtpd_helo_required": "no",
     "smtpd_reject_unlisted_recipient": "yes",

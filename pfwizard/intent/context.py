@@ -55,12 +55,14 @@ class RestoreContext:
     def run(self, *, reload: bool = True, dry_run: bool = False,
             confirm: Callable[[str], bool] | None = None,
             say: Callable[[str], None] = print,
-            accept_risk: frozenset[str] = frozenset(), gate: Gate | None = None) -> int:
+            accept_risk: frozenset[str] = frozenset(), gate: Gate | None = None,
+            check: bool = True) -> int:
         """Carry out the plan through the engine; returns pfwizard's exit code.
-        ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``)."""
+        ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``).
+        ``check``: a dry run runs the real run's checks on a staged copy (False: plan only)."""
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
                       kind="restore", release=self.release, dry_run=dry_run, confirm=confirm,
-                      kept_lines=self.kept_lines())
+                      kept_lines=self.kept_lines(), check=check)
         self.request = req
         writer = Writer(self.config_dir, self.state_dir, reload=reload,
                         accept_risk=accept_risk | self.accepted, gate=gate)

@@ -38,6 +38,8 @@ class Request:
     """Set by ``execute``: what the change writes, file by file (None: nothing to plan)."""
     outcome: Outcome | None = None
     """Set by ``execute`` when it went through the engine: its result and Postfix's output."""
+    check: bool = True
+    """With ``dry_run``: run the real run's checks on a staged copy (False: only plan)."""
 
 
 def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> int | None:
@@ -65,6 +67,26 @@ def choices(conflicts: list[Conflict]) -> list[Policy]:
     item you removed whose form MiaB changed)."""
     removal = any(c.kind is ConflictKind.REMOVED_CHANGED for c in conflicts)
     return [p for p in Policy if p is not Policy.REMOVE_NEW or removal]
+
+
+def _dry_run(prepared: Prepared, writer: Writer, req: Request,
+             say: Callable[[str], None]) -> int:
+    """The real run's checks on a staged copy, so a dry run (Ansible's check mode) answers
+    what the real run would: 4 when it would refuse, 10 when it would change, 0 when not."""
+    if req.check and not prepared.is_empty:
+        outcome = writer.check(prepared)
+        req.outcome = outcome
+        if not outcome.ok:
+            req.error = outcome.error
+            say(f"dry run: the change would be refused, nothing written: {outcome.error}"
+                if outcome.refused else f"dry run: could not check the change: {outcome.error}")
+            return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
+        if outcome.checked:
+            say("dry run: Postfix's checks and pfwizard's pass on a staged copy")
+        elif outcome.error:
+            say(f"dry run: {outcome.error}")
+    say("dry run: nothing written")
+    return exitcodes.OK if prepared.is_empty else exitcodes.CHANGED
 
 
 def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
@@ -106,8 +128,7 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if prepared.diff:
         say(prepared.diff.rstrip("\n"))
     if req.dry_run:
-        say("dry run: nothing written")
-        return exitcodes.OK if prepared.is_empty else exitcodes.CHANGED
+        return _dry_run(prepared, writer, req, say)
     if not store.unchanged():
         say(f"refused, nothing written: {store.path} changed since pfwizard read it "
             "(edited by hand or by another pfwizard meanwhile); run again")

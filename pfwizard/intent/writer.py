@@ -22,6 +22,7 @@ from pfwizard.engine import (
 )
 from pfwizard.engine.changeset import INTENT_ROLE, IntentRecord, index_path, secret_meta
 from pfwizard.engine.engine import default_gate
+from pfwizard.engine.journal import REFUSED
 from pfwizard.engine.tables import install_indexed
 from pfwizard.engine.validate import Gate
 from pfwizard.errors import ConfigError
@@ -36,6 +37,9 @@ class Outcome:
     refused: bool = False
     entry_id: str | None = None
     output: str = ""
+    checked: bool = False
+    """A dry run's ``check``: the change went through Postfix's checks and pfwizard's on a
+    staged copy (with or without a refusal)."""
 
 
 @dataclass
@@ -109,6 +113,16 @@ class Writer:
             f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild)
         return Prepared(diff, plan.is_empty and not rebuild, plan, rebuild,
                         any(f.role == INTENT_ROLE for f in plan.files))
+
+    def check(self, prepared: Prepared) -> Outcome:
+        """What the real ``apply`` would say about the change, writing nothing: the same
+        validation on a staged copy (dry runs).  Only a lost index to rebuild: nothing to
+        check, postmap builds it from the source Postfix reads today."""
+        if prepared.plan.is_empty:
+            return Outcome(True, checked=not prepared.rebuild)
+        res = self.engine.check(prepared.plan)
+        return Outcome(res.ok, res.error, res.refused, None, res.postfix_output,
+                       checked=res.outcome in ("checked", REFUSED))
 
     def apply(self, prepared: Prepared, progress: Callable[[str], None] | None = None,
               confirm_within: float | None = None) -> Outcome:

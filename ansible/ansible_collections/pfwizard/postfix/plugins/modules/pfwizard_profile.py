@@ -19,7 +19,9 @@ description:
     upgrades.
   - Idempotent. pfwizard exits 10 when it changed the configuration (changed) and 0 when
     nothing was to change (ok).
-  - Check mode runs C(pfwizard apply --dry-run --json), which writes nothing; with C(--diff)
+  - Check mode runs C(pfwizard apply --dry-run --json), which writes nothing but runs the
+    real run's checks on a staged copy (pfwizard's analyser, C(postfix check)), so a change
+    the real run would refuse fails in check mode too, with the same message. With C(--diff)
     the diff shows every file before and after. The contents of a private file (a table
     others cannot read, such as a 0600 sasl_passwd) are never shown, only how many lines
     change.
