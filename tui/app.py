@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 import assets
 from pfwizard.session import Session
+
+if TYPE_CHECKING:
+    from pfwizard.explain.recent import FixStart
 from tui.flow import StageResult, next_step, step
 from tui.theme import PFWIZARD_ANSI
 
@@ -30,7 +33,8 @@ class PfwizardApp(App[int]):
 
     def __init__(self, session: Session, *, start: str = "welcome",
                  answers: Mapping[str, Mapping[str, Any]] | None = None,
-                 no_color: bool = False, notes: tuple[str, ...] = ()) -> None:
+                 no_color: bool = False, notes: tuple[str, ...] = (),
+                 mail_log: str | None = None) -> None:
         if no_color:
             # Textual reads NO_COLOR when the App is built (no-color.org).
             os.environ["NO_COLOR"] = "1"
@@ -41,6 +45,10 @@ class PfwizardApp(App[int]):
         self.notes = notes
         """Lines for the Welcome screen (e.g. what the demo skipped without Postfix)."""
         self.current_step = start
+        # Start from the reject: the log the Welcome reads its recent rejects from (None: no
+        # list, as in tests), and the recipe a chosen reject opens, learned from the log.
+        self.mail_log = mail_log
+        self.recipe_start: FixStart | None = None
         self.result: Any = None
         """The engine's ApplyResult once Apply ran."""
         self.confirm_within: int | None = None
