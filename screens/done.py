@@ -15,6 +15,21 @@ from tui.flow import Action
 from tui.stage import WizardScreen
 
 
+def what_happened(result: object, demo: bool) -> str:
+    """The outcome in the words of what was done: written where, reloaded or not."""
+    steps = list(getattr(result, "steps", []) or [])
+    reload = next((st for st in reversed(steps) if getattr(st, "step", "") == "reload"
+                   and getattr(st, "status", "") in ("ok", "skipped", "failed")), None)
+    reloaded = reload is not None and getattr(reload, "status", "") == "ok"
+    if demo:
+        return "written to the demo copy; nothing was reloaded."
+    if reloaded:
+        return "the change is in force: written, and Postfix reloaded."
+    why = str(getattr(reload, "detail", "") or "").splitlines()
+    return ("written; Postfix was not reloaded" + (f" ({why[0]})" if why else "")
+            + ": the change takes effect at its next reload.")
+
+
 class DoneScreen(WizardScreen):
     STEP_ID = "done"
     HELP = ("Done. If confirm-or-revert is on, press y to keep the change before the "
@@ -72,7 +87,7 @@ class DoneScreen(WizardScreen):
             text.append("Nothing was applied. Nothing has been written.\n", style="bold")
             return text
         if getattr(res, "ok", False):
-            text.append("OK: the change is in force.\n", style="bold green")
+            text.append(f"OK: {what_happened(res, self.session.demo)}\n", style="bold green")
             text.append(f"Journal entry: {getattr(res, 'entry_id', '?')}\n")
         else:
             text.append("FAILED: nothing changed.\n", style="bold red")
@@ -80,7 +95,11 @@ class DoneScreen(WizardScreen):
             text.append("Every file was put back; the previous configuration is in force.\n")
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
-        text.append("Live SMTP probe of this box (never delivers anything): F5\n")
+        if self.session.demo:
+            text.append("Live SMTP probe (F5): only of a Postfix running on the demo copy; "
+                        "the system's Postfix is never probed\n")
+        else:
+            text.append("Live SMTP probe of this box (never delivers anything): F5\n")
         self._hook_lines(text)
         if self.remaining is not None:
             if self.confirmed:

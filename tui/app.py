@@ -126,7 +126,7 @@ class PfwizardApp(App[int]):
         if self.result is None:
             return "nothing has been written yet"
         if getattr(self.result, "ok", False):
-            return "change applied"
+            return "written to the demo copy" if self.session.demo else "change applied"
         return "apply failed: previous config in force"
 
     def request_quit(self) -> None:
