@@ -154,6 +154,7 @@ class WelcomeScreen(WizardScreen):
     def on_mount(self) -> None:
         self.query_one("#welcome-page").focus()
         self.query_one("#rejects", OptionList).display = False
+        self.query_one("#rejects-head").display = self.wizard.mail_log is not None
         self.wizard.after_first_paint(self._load_rejects)
         # The restore check (customizations.yaml, the YAML library, the intent planner) and
         # `git describe` run once the first frame is on screen, not before it.
