@@ -66,7 +66,7 @@ class WelcomeScreen(WizardScreen):
             return f"Recent rejects: {r.source}: {r.error}"
         if not r.causes:
             return f"Recent rejects: none in the last 7 days of {r.source}."
-        return (f"Recent rejects, last 7 days of {r.source} ({r.total} in all). Tab to the "
+        return (f"Recent rejects ({r.total} in the last 7 days of {r.source}); Tab to the "
                 "list, Enter opens the fix:")
 
     def _load_rejects(self) -> None:
@@ -101,10 +101,10 @@ class WelcomeScreen(WizardScreen):
             self._detail(found.causes[0])
 
     def _detail(self, cause: RecentCause) -> None:
-        who = ", ".join(cause.senders[:2]) + (f" (+{len(cause.senders) - 2})"
-                                              if len(cause.senders) > 2 else "")
+        senders = len(cause.senders)
         self.query_one("#reject-detail", Static).update(
-            f"  senders: {who or '-'}; {cause.fix_words()}")
+            f"  where: {cause.where()}; {senders} sender{'s' if senders != 1 else ''}\n"
+            f"  Enter opens: {cause.fix_words()}")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id == "rejects" and event.option_index < len(self.causes):

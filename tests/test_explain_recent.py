@@ -92,7 +92,10 @@ def test_top_five_causes_with_counts(tmp_path, box):
     assert esa_cause.recipe == RECIPE_ALLOWLIST
     assert esa_cause.parameter == "smtpd_sender_restrictions"
     assert esa_cause.restriction == "reject_unknown_sender_domain"
-    assert esa_cause.label().strip().startswith("4 x Sender address rejected: Domain not found")
+    assert esa_cause.label() == "   4 x Sender address rejected: Domain not found"
+    labels = {c.cause: c.label().strip() for c in found.causes}
+    assert labels["greylisted"] == "6 x Recipient address rejected: Greylisted"
+    assert labels["rbl-client"] == "2 x Client host blocked using zen.spamhaus.org"
     assert esa_cause.senders == ("MAILER-DAEMON@esa1.hc1234-5.iphmx.com",)
 
 

@@ -61,16 +61,20 @@ class RecentCause:
     """The explanation in plain words (filled in for this box)."""
 
     def label(self) -> str:
-        """One line for a list: count, the reply, where it comes from."""
-        where = f" ({self.restriction} in {self.parameter})" if self.restriction else ""
-        return f"{self.count:>5} x {self.reply}{where}"
+        """One short line for a list: count and the reply."""
+        return f"{self.count:>4} x {self.reply}"
+
+    def where(self) -> str:
+        if self.restriction:
+            return f"{self.restriction} in {self.parameter}"
+        return "no restriction on this box writes it"
 
     def fix_words(self) -> str:
         if self.recipe:
-            return f"fix: recipe '{RECIPE_TITLES[self.recipe]}'"
+            return f"recipe '{RECIPE_TITLES[self.recipe]}'"
         if self.parameter:
-            return f"fix: edit {self.parameter}"
-        return "no fix on this box"
+            return f"the list {self.parameter}"
+        return "nothing to open: see the explanation"
 
 
 @dataclass(frozen=True)
@@ -114,13 +118,19 @@ def _describe(source: str) -> str:
 
 
 _ADDR_RE = re.compile(r"<[^>]*>:?\s*")
+_URL_RE = re.compile(r",?\s*(see\s+)?https?://\S*")
+_IP_RE = re.compile(r"\s*\[[0-9a-fA-F.:]+\]")
 
 
 def _reply(exp: Explanation) -> str:
     """The reply text as the bounce shows it, without the address it names."""
-    text = exp.line.text or exp.line.reason
-    text = _ADDR_RE.sub("", text, count=1)
-    return text.split(";", 1)[0].strip()[:100]
+    text = _ADDR_RE.sub("", exp.line.text or exp.line.reason, count=1)
+    parts = [p.strip() for p in text.split(";") if p.strip()]
+    # "Service unavailable; Client host [ip] blocked using zen..." says its cause second.
+    if len(parts) > 1 and parts[0].lower() == "service unavailable":
+        parts = parts[1:]
+    reply = _URL_RE.sub("", parts[0] if parts else text).strip().rstrip(",")
+    return _IP_RE.sub("", reply).replace("  ", " ")[:100]
 
 
 def _cause(groups: list[Group]) -> RecentCause:
