@@ -176,12 +176,22 @@ def test_the_allowlist_is_learned_from_the_senders_refused(tmp_path, box):
     assert "seed" not in fix.table.lower()
 
 
-def test_without_a_shared_domain_one_exact_line_per_sender(tmp_path, box):
-    log = write_log(tmp_path / "mail.log", {esa(1, "a.one.example"): 1, esa(2, "b.two.test"): 1})
+def test_unrelated_senders_are_left_out_of_the_learned_allowlist(tmp_path, box):
+    """A spammer refused for the same reason as the Cisco reporters stays refused."""
+    hosts = ["esa1.hc1234-5.iphmx.com", "esa2.hc77-1.ap.iphmx.com", "spam.bulk.example"]
+    log = write_log(tmp_path / "mail.log", {esa(i, h): 1 for i, h in enumerate(hosts)})
+    fix = fix_for(recent_rejects(box, str(log), now=NOW).causes[0])
+    (entry,) = [ln for ln in fix.table.splitlines() if not ln.startswith("#")]
+    assert "iphmx" in entry and "bulk" not in fix.table
+    assert "under iphmx.com" in fix.said
+    assert "left out (another domain): MAILER-DAEMON@spam.bulk.example" in fix.said
+
+
+def test_senders_without_a_shared_domain_get_one_exact_line_each(tmp_path, box):
+    log = write_log(tmp_path / "mail.log", {esa(1, "localhost"): 1})
     fix = fix_for(recent_rejects(box, str(log), now=NOW).causes[0])
     entries = [ln for ln in fix.table.splitlines() if not ln.startswith("#")]
-    assert len(entries) == 2 and all(ln.startswith("/^") and ln.endswith("$/ PERMIT")
-                                     for ln in entries)
+    assert entries == ["/^MAILER-DAEMON@localhost$/ PERMIT"]
 
 
 def test_the_demo_log_is_restamped_into_the_window():

@@ -130,7 +130,8 @@ def _reply(exp: Explanation) -> str:
     if len(parts) > 1 and parts[0].lower() == "service unavailable":
         parts = parts[1:]
     reply = _URL_RE.sub("", parts[0] if parts else text).strip().rstrip(",")
-    return _IP_RE.sub("", reply).replace("  ", " ")[:100]
+    reply = _IP_RE.sub("", reply).replace("  ", " ")
+    return reply if len(reply) <= 64 else reply[:61].rstrip() + "..."
 
 
 def _cause(groups: list[Group]) -> RecentCause:
@@ -195,24 +196,44 @@ def fix_for(cause: RecentCause) -> FixStart:
     """The recipe's inputs, learned from the rejects of ``cause``."""
     sender = next((s for s in cause.senders if "@" in s), "")
     rcpts = cause.recipients[:1]
-    if cause.recipe != RECIPE_ALLOWLIST:
+    if cause.recipe != RECIPE_ALLOWLIST or not sender:
         return FixStart(cause.recipe, cause.parameter, sender=sender, recipients=rcpts)
-    senders = [s for s in cause.senders if "@" in s]
+    family, left_out = _largest_family([s for s in cause.senders if "@" in s])
     comment = (f"# Senders refused because their domain has no DNS record "
-               f"({len(senders)} seen in the mail log)\n")
+               f"({len(family)} seen in the mail log)\n")
+    out = f"; left out (another domain): {', '.join(left_out[:3])}" + (
+        f" and {len(left_out) - 3} more" if len(left_out) > 3 else "") if left_out else ""
     try:
-        prop = allowlist.propose(senders)
+        prop = allowlist.propose(family)
     except ValueError:
         # No shared domain: one exact line per sender, never one wide pattern.
-        lines = [f"/^{re.escape(s)}$/ PERMIT".replace("\\-", "-").replace("\\@", "@")
-                 for s in senders[:20]]
+        lines = [f"/^{re.escape(s)}$/ PERMIT".replace("\\-", "-") for s in family[:20]]
         return FixStart(cause.recipe, cause.parameter, comment + "\n".join(lines) + "\n",
-                        sender, rcpts, f"one line for each of {len(lines)} sender(s)")
-    said = (f"one pattern for the {len(prop.matched)} sender(s) refused"
+                        family[0], rcpts, f"one line for each of {len(lines)} sender(s){out}")
+    said = (f"one pattern for the {len(prop.matched)} sender(s) refused under "
+            f"{_domain_of(family[0])}{out}"
             + ("" if prop.ok else "; check it: " + "; ".join(
                 [*prop.errors, *(f"not matched: {s}" for s in prop.missed)])))
-    return FixStart(cause.recipe, cause.parameter, comment + prop.line + "\n", sender, rcpts,
-                    said)
+    return FixStart(cause.recipe, cause.parameter, comment + prop.line + "\n", family[0],
+                    rcpts, said)
+
+
+def _domain_of(sender: str) -> str:
+    """The last two labels of the sender's domain (``iphmx.com``): what a family shares."""
+    return ".".join(sender.rpartition("@")[2].lower().split(".")[-2:])
+
+
+def _largest_family(senders: list[str]) -> tuple[list[str], list[str]]:
+    """The senders under the domain seen most (the first in the list wins a tie; senders
+    come most refused first), and the others: one allowlist must not mix unrelated domains
+    (a spammer refused alongside the Cisco reporters stays refused)."""
+    families: dict[str, list[str]] = {}
+    for s in senders:
+        families.setdefault(_domain_of(s), []).append(s)
+    if not families:
+        return [], []
+    best = max(families.values(), key=len)
+    return best, [s for s in senders if s not in best]
 
 
 # ---- reading ---------------------------------------------------------------------------------
