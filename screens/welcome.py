@@ -102,7 +102,9 @@ class WelcomeScreen(WizardScreen):
 
     def _detail(self, cause: RecentCause) -> None:
         senders = len(cause.senders)
-        self.query_one("#reject-detail", Static).update(
+        detail = self.query_one("#reject-detail", Static)
+        detail.display = True
+        detail.update(
             f"  where: {cause.where()}; {senders} sender{'s' if senders != 1 else ''}\n"
             f"  Enter opens: {cause.fix_words()}")
 
@@ -154,6 +156,7 @@ class WelcomeScreen(WizardScreen):
     def on_mount(self) -> None:
         self.query_one("#welcome-page").focus()
         self.query_one("#rejects", OptionList).display = False
+        self.query_one("#reject-detail").display = False
         self.query_one("#rejects-head").display = self.wizard.mail_log is not None
         self.wizard.after_first_paint(self._load_rejects)
         # The restore check (customizations.yaml, the YAML library, the intent planner) and
