@@ -60,8 +60,7 @@ class WelcomeScreen(WizardScreen):
             return "Recent rejects: no mail log given."
         r = self.recent
         if r is None:
-            where = "the systemd journal" if log == "journal" else log
-            return f"Recent rejects: reading the last 7 days of {where}..."
+            return f"Recent rejects: reading the last 7 days of {log or 'the mail log'}..."
         if r.error:
             return f"Recent rejects: {r.source}: {r.error}"
         if not r.causes:
@@ -81,11 +80,11 @@ class WelcomeScreen(WizardScreen):
 
         try:
             found = recent_rejects(BoxConfig.load(self.session.config_dir),
-                                   self.wizard.mail_log)
+                                   self.wizard.mail_log or None)
         except Exception as exc:  # the list is a help, never a reason to stop the wizard
             from datetime import datetime
 
-            found = RecentRejects(str(self.wizard.mail_log), datetime.now(), (), 0,
+            found = RecentRejects(self.wizard.mail_log or "the mail log", datetime.now(), (), 0,
                                   f"cannot explain the rejects: {exc}")
         self.app.call_from_thread(self._show_rejects, found)
 

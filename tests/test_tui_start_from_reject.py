@@ -145,3 +145,15 @@ async def test_an_unreadable_log_is_said_and_the_wizard_goes_on(tmp_path):
         await pilot.press("n")
         await pilot.pause()
         assert not isinstance(app.screen, WelcomeScreen)
+
+
+async def test_by_default_the_welcome_reads_the_mail_log(tmp_path, monkeypatch):
+    from pfwizard.explain import recent
+
+    monkeypatch.setattr(recent, "DEFAULT_LOG", mail_log(tmp_path))
+    app = app_with_log(tmp_path, None)
+    app.mail_log = ""  # what `pfwizard` without --mail-log passes
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        assert screen.recent is not None and screen.recent.source == str(tmp_path / "mail.log")
+        assert [c.count for c in screen.causes] == [7, 2]

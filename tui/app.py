@@ -46,7 +46,8 @@ class PfwizardApp(App[int]):
         """Lines for the Welcome screen (e.g. what the demo skipped without Postfix)."""
         self.current_step = start
         # Start from the reject: the log the Welcome reads its recent rejects from (None: no
-        # list, as in tests), and the recipe a chosen reject opens, learned from the log.
+        # list, as in tests; "": /var/log/mail.log, else the journal), and the recipe a
+        # chosen reject opens, learned from the log.
         self.mail_log = mail_log
         self.recipe_start: FixStart | None = None
         self.result: Any = None

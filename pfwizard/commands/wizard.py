@@ -66,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     notes = recover_first(args)
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
-    from pfwizard.explain.recent import log_source
-
-    return open_wizard(session, args, notes, mail_log=log_source(getattr(args, "mail_log", None)))
+    # "": the default log, else the journal; resolved in the Welcome's worker, so the explain
+    # engine is not imported before the first screen.
+    return open_wizard(session, args, notes, mail_log=getattr(args, "mail_log", None) or "")
 
 
 def open_rollback(args: argparse.Namespace) -> int:
