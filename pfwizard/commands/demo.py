@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace, root: Path) -> int:
                                miab_checkout=root / "mailinabox")
         return open_wizard(session, args, demo_notes(root), mail_log=str(root / DEMO_LOG))
     cf = MainCf.read(root / "etc" / "main.cf")
-    print(f"pfwizard demo: a copy of MiaB v75's configuration in {root}/etc")
+    print("pfwizard demo: MiaB v75's configuration, as the wizard's demo copy has it")
     for name in CHAIN_PARAMS:
         value = cf.get(name)
         print(f"\n{name}:" + ("  (not set: Postfix default)" if value is None else ""))
