@@ -23,7 +23,10 @@ class WelcomeScreen(WizardScreen):
     STEP_ID = "welcome"
     HELP = ("pfwizard walks through HELO, sender, recipient/relay and milter settings, shows "
             "the risk of every choice, then the diff of every file. Nothing is written before "
-            "Apply; every apply is backed up and can be rolled back (r).")
+            "Apply; every apply is backed up and can be rolled back (r). At the top: the mail "
+            "log's rejects of the last 7 days by cause; Tab to them, Enter opens the recipe or "
+            "the stage that fixes one (filled in from the log), or paste one reject line into "
+            "the field below and press Enter.")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Start", id="next"),
         Binding("enter", "next", "Start", show=False, id="enter"),
@@ -90,6 +93,8 @@ class WelcomeScreen(WizardScreen):
 
     def _show_rejects(self, found: RecentRejects) -> None:
         self.recent, self.causes = found, found.causes
+        if not self.is_attached:  # the admin went on before the log was read
+            return
         lst = self.query_one("#rejects", OptionList)
         lst.clear_options()
         lst.add_options([c.label() for c in found.causes])

@@ -157,3 +157,33 @@ async def test_by_default_the_welcome_reads_the_mail_log(tmp_path, monkeypatch):
         screen = await loaded(pilot)
         assert screen.recent is not None and screen.recent.source == str(tmp_path / "mail.log")
         assert [c.count for c in screen.causes] == [7, 2]
+
+
+async def test_a_slow_log_never_holds_the_welcome_back(tmp_path, monkeypatch):
+    """The log is read in a worker: the Welcome is up and answers keys while it reads, and
+    leaving before it is done is fine."""
+    import threading
+
+    from pfwizard.explain import recent
+
+    release = threading.Event()
+    real = recent.recent_rejects
+
+    def slow(*a, **kw):
+        release.wait(10)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(recent, "recent_rejects", slow)
+    app = app_with_log(tmp_path, mail_log(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WelcomeScreen) and screen.recent is None
+        assert "reading the last 7 days of" in text_of(app, "#rejects-head")
+        await pilot.press("n")  # on to HELO while the log is still being read
+        await pilot.pause()
+        assert not isinstance(app.screen, WelcomeScreen)
+        here = app.screen
+        release.set()  # the read ends after the Welcome has gone: dropped, nothing breaks
+        await pilot.pause(0.5)
+        assert app.screen is here and app.is_running
