@@ -15,18 +15,24 @@ from tui.flow import Action
 from tui.stage import WizardScreen
 
 
-def what_happened(result: object, demo: bool) -> str:
-    """The outcome in the words of what was done: written where, reloaded or not."""
-    steps = list(getattr(result, "steps", []) or [])
-    reload = next((st for st in reversed(steps) if getattr(st, "step", "") == "reload"
-                   and getattr(st, "status", "") in ("ok", "skipped", "failed")), None)
-    reloaded = reload is not None and getattr(reload, "status", "") == "ok"
+def what_happened(result: object, demo: bool, reload: bool = True) -> str:
+    """The outcome in the words of what was done: written where, reloaded or not.
+
+    The engine's steps say whether Postfix was reloaded; a result without them (restore's)
+    is taken at the session's word (``reload``: --no-reload not given)."""
     if demo:
         return "written to the demo copy; nothing was reloaded."
+    steps = list(getattr(result, "steps", []) or [])
+    step = next((st for st in reversed(steps) if getattr(st, "step", "") == "reload"
+                 and getattr(st, "status", "") in ("ok", "skipped", "failed")), None)
+    if step is None:
+        reloaded, why = reload, "" if reload else "--no-reload"
+    else:
+        reloaded = getattr(step, "status", "") == "ok"
+        why = (str(getattr(step, "detail", "") or "").splitlines() or [""])[0]
     if reloaded:
         return "the change is in force: written, and Postfix reloaded."
-    why = str(getattr(reload, "detail", "") or "").splitlines()
-    return ("written; Postfix was not reloaded" + (f" ({why[0]})" if why else "")
+    return ("written; Postfix was not reloaded" + (f" ({why})" if why else "")
             + ": the change takes effect at its next reload.")
 
 
@@ -87,7 +93,8 @@ class DoneScreen(WizardScreen):
             text.append("Nothing was applied. Nothing has been written.\n", style="bold")
             return text
         if getattr(res, "ok", False):
-            text.append(f"OK: {what_happened(res, self.session.demo)}\n", style="bold green")
+            text.append(f"OK: {what_happened(res, self.session.demo, self.session.reload)}\n",
+                        style="bold green")
             text.append(f"Journal entry: {getattr(res, 'entry_id', '?')}\n")
         else:
             text.append("FAILED: nothing changed.\n", style="bold red")

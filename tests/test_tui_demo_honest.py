@@ -90,6 +90,9 @@ def test_done_says_what_happened():
     assert what_happened(reloaded, demo=False).startswith("the change is in force")
     said = what_happened(skipped, demo=False)
     assert "not reloaded (--no-reload" in said and "in force" not in said
+    # A result that does not list its steps (restore's) is taken at the session's word.
+    assert what_happened(Result(True), demo=False, reload=True).startswith("the change is in")
+    assert "not reloaded (--no-reload)" in what_happened(Result(True), demo=False, reload=False)
 
 
 @needs_postfix
