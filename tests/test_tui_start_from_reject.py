@@ -187,3 +187,16 @@ async def test_a_slow_log_never_holds_the_welcome_back(tmp_path, monkeypatch):
         release.set()  # the read ends after the Welcome has gone: dropped, nothing breaks
         await pilot.pause(0.5)
         assert app.screen is here and app.is_running
+
+
+def test_the_explain_engine_is_not_loaded_before_the_first_screen():
+    """What the wizard imports to draw the Welcome leaves the log reader to the worker."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys, pfwizard.commands.wizard, tui.app, screens.welcome; "
+            "print(sorted(m for m in sys.modules if m.startswith('pfwizard.explain')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
