@@ -68,3 +68,17 @@ def test_demo_opens_the_wizard_and_applies_to_the_copy_only(term):
     assert not Path(root.group(1)).exists()  # the temporary copy is removed on exit
     after = system_main.read_bytes() if system_main.exists() else None
     assert after == before
+
+
+def test_ctrl_c_ends_the_demo_and_removes_its_copy():
+    t = Terminal(["demo"], term="linux")
+    try:
+        screen = t.wait_for("pfwizard demo", "Postfix is never touched")
+        root = re.search(r"temporary copy in\s+(/tmp/pfwizard-demo-\w+)", screen.replace(
+            "\n", " ").replace("│", " "))
+        assert root and Path(root.group(1)).is_dir(), screen
+        t.press("\x03")  # nothing edited: ctrl+c quits without a question
+        assert t.finish() == 0
+    finally:
+        t.kill()
+    assert not Path(root.group(1)).exists()
