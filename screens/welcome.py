@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Input, OptionList, Static
 
+from pfwizard.errors import PfwizardError
 from tui.flow import Action
 from tui.stage import WizardScreen
 from tui.widgets.risk_panel import findings_text
@@ -84,7 +85,7 @@ class WelcomeScreen(WizardScreen):
         try:
             found = recent_rejects(BoxConfig.load(self.session.config_dir),
                                    self.wizard.mail_log or None)
-        except Exception as exc:  # the list is a help, never a reason to stop the wizard
+        except (PfwizardError, OSError) as exc:  # main.cf unreadable: said, the wizard goes on
             from datetime import datetime
 
             found = RecentRejects(self.wizard.mail_log or "the mail log", datetime.now(), (), 0,
@@ -128,7 +129,7 @@ class WelcomeScreen(WizardScreen):
 
         try:
             cause = pasted_reject(event.value, BoxConfig.load(self.session.config_dir))
-        except Exception as exc:  # postconf failed: said, the wizard goes on
+        except (PfwizardError, OSError) as exc:  # main.cf unreadable: said, the wizard goes on
             self.notify(f"Cannot explain it: {exc}", severity="error", timeout=8)
             return
         if cause is None:
