@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "impact": "preview what a change would have done to this box's mail of the last days",
 }
 # Global options that take a value (skipped when looking for the subcommand name).
-_VALUE_OPTIONS = ("-c", "--config-dir", "--state-dir")
+_VALUE_OPTIONS = ("-c", "--config-dir", "--state-dir", "--mail-log")
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -91,6 +91,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pfwizard {__version__}")
     _global_options(parser, suppress=False)
+    # The wizard's own (no subcommand): its first screen lists this log's recent rejects.
+    parser.add_argument("--mail-log", metavar="FILE",
+                        help="the mail log whose last 7 days of rejects the wizard lists "
+                             "(default /var/log/mail.log, else the systemd journal)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in COMMANDS.items():
         mod = _load(name) if name == command else None

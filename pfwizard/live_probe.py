@@ -58,6 +58,23 @@ def smtp_listen_address(config_dir: str | Path) -> tuple[str, int]:
     return host, 25
 
 
+COPY_NOT_SERVED = (
+    "This is a copy of a configuration (the demo): no Postfix runs on it, so there is "
+    "nothing to probe. The system's Postfix on port 25 runs another configuration and is "
+    "never probed from the demo. On your box, F5 probes its own smtp listener.")
+
+
+def copy_target(config_dir: str | Path, queue_directory: Path | None) -> tuple[str, int] | None:
+    """Where a copy of a configuration (the demo's) can be probed: only at a Postfix master
+    started on that copy itself (``master -c COPY``); never the system's listener, which
+    answers with another configuration. None: no such master runs."""
+    from pfwizard.engine.instance import serving_master
+
+    if serving_master(Path(config_dir), queue_directory) is None:
+        return None
+    return smtp_listen_address(config_dir)
+
+
 @dataclass
 class LiveProbe:
     result: ProbeResult

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import RichLog, Static
 
 from pfwizard import exitcodes
+from pfwizard.postfix_warnings import Repeated, fold, total
 from pfwizard.wizard.apply import apply_change
 from pfwizard.wizard.state import Outcome
 from tui.flow import Action
@@ -25,7 +26,13 @@ def step_line(event: Any) -> str:
                                                                           f"{status:^6}")
     lines = str(getattr(event, "detail", "") or "").splitlines()
     detail = lines[0] if lines else ""
-    if len(lines) > 1:
+    if len(lines) > 1 and word.strip() == "ok":
+        # Repeated warnings under an "ok": counted here, one line per kind below, never
+        # a screenful that hides the step.
+        kinds = fold(lines)
+        detail = (f"passed; Postfix printed {total(kinds)} warning lines of {len(kinds)} "
+                  f"kind{'s' if len(kinds) > 1 else ''} (summed up below; f shows every one)")
+    elif len(lines) > 1:
         detail += f" (+{len(lines) - 1} more lines, below)"
     return f"[{word}] {getattr(event, 'step', '?')}" + (f": {detail}" if detail else "")
 
@@ -39,8 +46,17 @@ class ApplyScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Next", id="next"),
         Binding("enter", "next", "Next", show=False, id="enter"),
+        Binding("f", "all_warnings", "All warnings", id="apply.all_warnings"),
     ]
     finished = False
+    folded: list[Repeated] | None = None
+    """Postfix's output, one entry per kind of warning (None until Apply ended)."""
+    expanded = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "all_warnings":  # offered only when lines were folded away
+            return self.folded is not None and any(k.count > 1 for k in self.folded)
+        return True
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,14 +106,18 @@ class ApplyScreen(WizardScreen):
         self.finished = True
         out = result.postfix_output.strip()
         if out:
-            # Postfix repeats a warning once per service; each distinct line once is enough.
-            lines = list(dict.fromkeys(out.splitlines()))
+            # Postfix repeats a warning once per service and map: one line per kind.
+            self.folded = fold(out.splitlines())
             self.write_line("Postfix said:")
-            for line in lines[:MAX_OUTPUT_LINES]:
-                self.write_line(f"  {line}")
-            if len(lines) > MAX_OUTPUT_LINES:
-                self.write_line(f"  ... {len(lines) - MAX_OUTPUT_LINES} more lines: "
+            for kind in self.folded[:MAX_OUTPUT_LINES]:
+                self.write_line(f"  {kind.summary()}")
+            if len(self.folded) > MAX_OUTPUT_LINES:
+                self.write_line(f"  ... {len(self.folded) - MAX_OUTPUT_LINES} more kinds: "
                                "pfwizard rollback --list shows the journal")
+            if self.session.demo and "/etc/postfix/" in out:
+                self.write_line("  (demo: the copy's main.cf names Mail-in-a-Box's map files "
+                                "under /etc/postfix, which this machine does not have)")
+            self.refresh_bindings()
         if result.ok:
             status = f"Applied (journal entry {result.entry_id or '?'}). n: next"
         elif result.refused:
@@ -121,6 +141,17 @@ class ApplyScreen(WizardScreen):
             super().answer_action(action)
         else:
             self.pending = action
+
+    def action_all_warnings(self) -> None:
+        """Every different line Postfix printed, below the summary (once)."""
+        if not self.folded or self.expanded:
+            return
+        self.expanded = True
+        self.write_line("Every line Postfix printed (each once):")
+        for kind in self.folded:
+            for line in kind.distinct:
+                self.write_line(f"  {line}")
+        self.query_one(RichLog).scroll_end(animate=False)
 
     def action_next(self) -> None:
         if not self.finished:

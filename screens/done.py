@@ -11,8 +11,26 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from pfwizard.wizard.state import Outcome
 from tui.flow import Action
 from tui.stage import WizardScreen
+
+
+def what_happened(result: Outcome, demo: bool, reload: bool = True) -> str:
+    """The outcome in the words of what was done: written where, reloaded or not.
+
+    The engine's steps say whether Postfix was reloaded; an outcome without them (restore's)
+    is taken at the session's word (``reload``: --no-reload not given)."""
+    if demo:
+        return "written to the demo copy; nothing was reloaded."
+    if result.reloaded is None:
+        reloaded, why = reload, "" if reload else "--no-reload"
+    else:
+        reloaded, why = result.reloaded, result.reload_note
+    if reloaded:
+        return "the change is in force: written, and Postfix reloaded."
+    return ("written; Postfix was not reloaded" + (f" ({why})" if why else "")
+            + ": the change takes effect at its next reload.")
 
 
 class DoneScreen(WizardScreen):
@@ -73,7 +91,8 @@ class DoneScreen(WizardScreen):
             text.append("Nothing was applied. Nothing has been written.\n", style="bold")
             return text
         if res.ok:
-            text.append("OK: the change is in force.\n", style="bold green")
+            text.append(f"OK: {what_happened(res, self.session.demo, self.session.reload)}\n",
+                        style="bold green")
             text.append(f"Journal entry: {res.entry_id or '?'}\n")
         else:
             text.append("FAILED: nothing changed.\n", style="bold red")
@@ -81,7 +100,11 @@ class DoneScreen(WizardScreen):
             text.append("Every file was put back; the previous configuration is in force.\n")
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
-        text.append("Live SMTP probe of this box (never delivers anything): F5\n")
+        if self.session.demo:
+            text.append("Live SMTP probe (F5): only of a Postfix running on the demo copy; "
+                        "the system's Postfix is never probed\n")
+        else:
+            text.append("Live SMTP probe of this box (never delivers anything): F5\n")
         self._hook_lines(text)
         if self.remaining is not None:
             if self.confirmed:

@@ -48,6 +48,8 @@ class ProbeScreen(WizardScreen):
     source: str | None = None
     """Local address to connect from (the bench uses 127.0.0.x)."""
     running = False
+    host: str | None = None
+    port: int | None = None
 
     def __init__(self, sender: str = "", recipients: list[str] | None = None, *,
                  auto: bool = True) -> None:
@@ -58,10 +60,15 @@ class ProbeScreen(WizardScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
-        host, port = live_probe.smtp_listen_address(self.session.config_dir)
-        self.host, self.port = host, port
-        yield Static(f"Probing {host}:{port} (this box's smtp listener). Never DATA: "
-                     "nothing is delivered.", classes="hint", markup=False)
+        target = self.target()
+        self.host, self.port = target or (None, None)
+        if target is None:
+            yield Static(live_probe.COPY_NOT_SERVED, classes="hint", markup=False,
+                         id="probe-target")
+        else:
+            yield Static(f"Probing {target[0]}:{target[1]} (this box's smtp listener). Never "
+                         "DATA: nothing is delivered.", classes="hint", markup=False,
+                         id="probe-target")
         with Horizontal(classes="field"):
             yield Label("Sender ")
             yield Input(self.sender, placeholder="sample sender, e.g. dmarc@example.org",
@@ -72,6 +79,16 @@ class ProbeScreen(WizardScreen):
                         id="probe-rcpt")
         yield RichLog(id="probe-log", wrap=True, markup=False, highlight=False)
         yield from self.compose_footer()
+
+    def target(self) -> tuple[str, int] | None:
+        """Where to probe: this box's smtp listener; in the demo only a Postfix running on
+        the demo copy (None: there is none, and nothing is probed)."""
+        if self.session.demo:
+            from pfwizard.milters import queue_directory
+
+            return live_probe.copy_target(self.session.config_dir,
+                                          queue_directory(self.session))
+        return live_probe.smtp_listen_address(self.session.config_dir)
 
     def on_mount(self) -> None:
         sample = self.state.probe_sample
@@ -109,6 +126,9 @@ class ProbeScreen(WizardScreen):
             return
         if self.running:
             return
+        if self.host is None or self.port is None:
+            self.write_line(f"Not probed: {live_probe.COPY_NOT_SERVED}")
+            return
         self.running = True
         self.state.probe_sample = ProbeSample(sender, tuple(rcpts))
         self.write_line(f"Probing: MAIL FROM:<{sender}> RCPT TO: {', '.join(rcpts)} ...")
@@ -116,6 +136,7 @@ class ProbeScreen(WizardScreen):
                         exit_on_error=False)
 
     def _run(self, sender: str, rcpts: list[str]) -> Any:
+        assert self.host is not None and self.port is not None
         try:
             out = live_probe.check(self.session.config_dir, sender, rcpts, host=self.host,
                                    port=self.port, outside=self.outside, source=self.source)

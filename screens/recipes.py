@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, OptionList, Static, TextArea
 
 from pfwizard import allowlist, recipes
 from pfwizard.errors import PfwizardError, ValueRefused
+from pfwizard.explain.recent import FixStart
 from pfwizard.maincf import MainCf
 from pfwizard.recipes import Proposal
 from pfwizard.recipes.model import master_lines
@@ -187,11 +188,33 @@ class RecipesScreen(WizardScreen):
             yield Static(id="recipe-text")
         yield from self.compose_footer()
 
+    learned = ""
+    """How the inputs were learned from the mail log (a recipe opened from the Welcome)."""
+
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
         self.query_one("#recipe-text", Static).update(
             "Pick a recipe (arrows, Enter). Nothing has been written yet.")
         super().on_mount()
+        start, self.wizard.recipe_start = self.wizard.recipe_start, None
+        if start is not None and start.recipe is not None:
+            self.call_later(self.open_learned, start)
+
+    async def open_learned(self, start: FixStart) -> None:
+        """Open the recipe a reject on the Welcome asked for, its inputs learned from the log
+        (what the admin sees first is the placement and its risk, as for any recipe)."""
+        assert start.recipe is not None
+        await self.open(start.recipe)
+        learned = {"table": start.table, "sender": start.sender,
+                   "rcpt": " ".join(start.recipients)}
+        for field_id, value in learned.items():
+            if value and field_id in self.fields:
+                self.set_input(field_id, value)
+        # What the log gave is not the admin's typing: Esc closes without asking.
+        self.defaults = self.inputs()
+        self.learned = f"Filled in from the mail log: {start.said}." if start.said else \
+            "Filled in from the mail log."
+        self.rebuild()
 
     # ---- choosing and filling ----------------------------------------------------------
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -248,6 +271,8 @@ class RecipesScreen(WizardScreen):
     def preview(self) -> Text:
         """The placement choice and its risk first (the decision), then what changes."""
         text = Text()
+        if self.learned:
+            text.append(f"{self.learned}\n", style="italic")
         if self.error:
             text.append(f"! Cannot propose this: {self.error}\n", style="bold yellow")
             return text
@@ -349,7 +374,7 @@ class RecipesScreen(WizardScreen):
                 yes="discard", no="keep editing"), done)
             return
         if self.current is not None:
-            self.current, self.proposal = None, None
+            self.current, self.proposal, self.learned = None, None, ""
             self.fields = {}
             form = self.query_one("#recipe-form", VerticalScroll)
             form.remove_children()

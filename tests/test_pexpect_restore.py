@@ -47,7 +47,8 @@ def test_restore_on_a_terminal_opens_the_screen_and_applies(tmp_path, term):
         t.press("y")
         t.wait_for("Applied (journal entry", timeout=90)
         t.press("n")
-        t.wait_for("OK: the change is in force")
+        # --no-reload: Done says what was done, not "in force".
+        t.wait_for("OK: written; Postfix was not reloaded (--no-reload)")
         t.press("q")
         assert t.finish() == 10  # `pfwizard restore`'s own code: restored
     finally:

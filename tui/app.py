@@ -19,6 +19,7 @@ from tui.flow import STEP_IDS, Action, next_step, step
 from tui.theme import PFWIZARD_ANSI
 
 if TYPE_CHECKING:
+    from pfwizard.explain.recent import FixStart
     from pfwizard.wizard.state import WizardEngine
     from tui.stage import WizardScreen
 
@@ -37,7 +38,8 @@ class PfwizardApp(App[int]):
 
     def __init__(self, session: Session, *, start: str = "welcome",
                  answers: Mapping[str, Mapping[str, Any] | Answer] | None = None,
-                 no_color: bool = False, notes: tuple[str, ...] = ()) -> None:
+                 no_color: bool = False, notes: tuple[str, ...] = (),
+                 mail_log: str | None = None) -> None:
         if no_color:
             # Textual reads NO_COLOR when the App is built (no-color.org).
             os.environ["NO_COLOR"] = "1"
@@ -52,6 +54,11 @@ class PfwizardApp(App[int]):
             raise ValueRefused(f"the answers name screens the wizard does not have: "
                                f"{', '.join(unknown)} (it has {', '.join(STEP_IDS)})")
         self.current_step = start
+        # Start from the reject: the log the Welcome reads its recent rejects from (None: no
+        # list, as in tests; "": /var/log/mail.log, else the journal), and the recipe a
+        # chosen reject opens, learned from the log.
+        self.mail_log = mail_log
+        self.recipe_start: FixStart | None = None
 
     def on_mount(self) -> None:
         self.register_theme(PFWIZARD_ANSI)
@@ -108,7 +115,7 @@ class PfwizardApp(App[int]):
 
     # ---- state shown on every screen -------------------------------------------------------
     def write_state(self) -> str:
-        return self.state.write_state()
+        return self.state.write_state(demo=self.session.demo)
 
     def request_quit(self) -> None:
         if self.session.changed and self.state.outcome is None:

@@ -35,6 +35,11 @@ class Action(str, Enum):
     """Restore the recorded customisations (after a MiaB upgrade)."""
     HISTORY = "history"
     """Open the journal of every change (to roll one back)."""
+    HELO = "helo"
+    SENDER = "sender"
+    RECIPIENT = "recipient"
+    MILTER = "milter"
+    """Open that stage directly (Welcome: the stage whose list refused a chosen reject)."""
 
 
 # For code written against the old result type: a screen's result is its Action.
@@ -88,7 +93,8 @@ _STAGE = {A.RECIPES: "recipes"}
 TRANSITIONS: dict[str, dict[Action, str | None]] = {
     # step: {what the admin did: the step it leads to (None: leave the wizard)}
     "welcome": {A.NEXT: "helo", A.RESTORE: "restore", A.RECIPES: "recipes",
-                A.HISTORY: "rollback"},
+                A.HISTORY: "rollback", A.HELO: "helo", A.SENDER: "sender",
+                A.RECIPIENT: "recipient", A.MILTER: "milter"},
     "helo": {A.NEXT: "sender", A.SKIP: "sender", A.BACK: "welcome", **_STAGE},
     "sender": {A.NEXT: "recipient", A.SKIP: "recipient", A.BACK: "helo", **_STAGE},
     "recipient": {A.NEXT: "milter", A.SKIP: "milter", A.BACK: "sender", **_STAGE},

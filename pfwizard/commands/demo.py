@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from pfwizard import exitcodes, postfix
 from pfwizard.chain import Chain
-from pfwizard.demo import prepare_demo
+from pfwizard.demo import DEMO_LOG, prepare_demo, remove_demo
 from pfwizard.maincf import MainCf
 
 CHAIN_PARAMS = (
@@ -22,6 +28,9 @@ CHAIN_PARAMS = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--print", action="store_true", dest="print_only",
                         help="print the demo's restriction chains instead of opening the wizard")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary copy when the wizard ends (to look at what "
+                             "was written); by default it is removed")
 
 
 def localise(root: Path) -> list[str]:
@@ -46,7 +55,7 @@ def localise(root: Path) -> list[str]:
 def demo_notes(root: Path) -> tuple[str, ...]:
     """What the demo does and skips, said plainly on the Welcome screen."""
     notes = [f"demo: a temporary copy in {root}; the system's Postfix is never touched "
-             "or reloaded", *localise(root)]
+             "or reloaded; the copy is removed when you quit", *localise(root)]
     if postfix.available():
         notes.append("demo: postconf, postmap and postfix check run on the copy")
     else:
@@ -55,17 +64,55 @@ def demo_notes(root: Path) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def settled(etc: Path) -> None:
+    """Date the copy's files a minute back: Postfix's tools wait until a main.cf is about
+    2 s old before they read it ("cool down"), which would cost every check on a fresh copy
+    those 2 s, and hold back quitting while the Welcome's reader waits on them."""
+    old = time.time() - 60
+    for f in etc.iterdir():
+        if f.is_file():
+            os.utime(f, (old, old))
+
+
+@contextmanager
+def removed_on_exit(root: Path, keep: bool = False) -> Iterator[Path]:
+    """The copy is removed however the demo ends: a normal exit, Ctrl-C, an error, or the
+    terminal closing (SIGHUP) or a kill (SIGTERM), which would otherwise skip ``finally``."""
+    if keep:
+        yield root
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        remove_demo(root)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield root
+    finally:
+        remove_demo(root)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run(args: argparse.Namespace) -> int:
-    root = prepare_demo()
+    with removed_on_exit(prepare_demo(), keep=getattr(args, "keep", False)) as root:
+        return _run(args, root)
+
+
+def _run(args: argparse.Namespace, root: Path) -> int:
     if not args.print_only:
         from pfwizard.commands.wizard import open_wizard
         from pfwizard.session import Session
 
+        notes = demo_notes(root)  # localises main.cf: before the session reads it
+        settled(root / "etc")
         session = Session.open(root / "etc", root / "state", reload=False, demo=True,
                                miab_checkout=root / "mailinabox")
-        return open_wizard(session, args, demo_notes(root))
+        return open_wizard(session, args, notes, mail_log=str(root / DEMO_LOG))
     cf = MainCf.read(root / "etc" / "main.cf")
-    print(f"pfwizard demo: a copy of MiaB v75's configuration in {root}/etc")
+    print("pfwizard demo: MiaB v75's configuration, as the wizard's demo copy has it")
     for name in CHAIN_PARAMS:
         value = cf.get(name)
         print(f"\n{name}:" + ("  (not set: Postfix default)" if value is None else ""))

@@ -21,7 +21,8 @@ def no_color(args: argparse.Namespace) -> bool:
 
 
 def open_wizard(session: Session, args: argparse.Namespace,
-                notes: tuple[str, ...] = (), start: str = "welcome") -> int:
+                notes: tuple[str, ...] = (), start: str = "welcome",
+                mail_log: str | None = None) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
               "non-interactive commands", file=sys.stderr)
@@ -36,7 +37,7 @@ def open_wizard(session: Session, args: argparse.Namespace,
     from tui.app import PfwizardApp  # Textual loads only now
 
     app = PfwizardApp(session, start=start, no_color=no_color(args),
-                      notes=(*notes, *recovered))
+                      notes=(*notes, *recovered), mail_log=mail_log)
     # Everything imported so far (Textual, Rich, pfwizard: ~40,000 objects) lives until exit;
     # frozen, a full garbage collection no longer walks it, and the one that lands on a key
     # press every few dozen moves costs ~10 ms instead of ~35 ms.
@@ -65,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
     notes = recover_first(args)
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
-    return open_wizard(session, args, notes)
+    # "": the default log, else the journal; resolved in the Welcome's worker, so the explain
+    # engine is not imported before the first screen.
+    return open_wizard(session, args, notes, mail_log=getattr(args, "mail_log", None) or "")
 
 
 def open_rollback(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
                   confirm_within: float | None = None) -> EngineResult: ...
         def confirm(self, entry_id: str) -> None: ...
         def history(self) -> Sequence[Any]: ...
+        def history_scan(self) -> tuple[Sequence[Any], Sequence[tuple[str, str]]]: ...
         def diff(self, entry_id: str) -> str | None: ...
         def rollback_plan(self, entry_id: str) -> Any: ...
         def rollback(self, entry_id: str) -> EngineResult: ...
@@ -58,13 +59,25 @@ class Outcome:
     refused: bool = False
     """Nothing was written: a check refused the change (exit 4, as ``pfwizard apply``)."""
     exit_code: int = exitcodes.OK
+    reloaded: bool | None = None
+    """Did the engine reload Postfix (None: it does not say, as for a restore)."""
+    reload_note: str = ""
+    """Why it did not (the reload step's first line), when it says."""
 
     @classmethod
     def of(cls, result: EngineResult) -> Outcome:
         ok, refused = bool(result.ok), bool(result.refused)
         code = exitcodes.OK if ok else exitcodes.REFUSED if refused else exitcodes.FAILED
+        # The engine's last reload step says whether the change is in force or waits for
+        # Postfix's next reload (--no-reload, a demo copy).
+        steps = list(getattr(result, "steps", None) or [])
+        step = next((s for s in reversed(steps) if getattr(s, "step", "") == "reload"
+                     and getattr(s, "status", "") in ("ok", "skipped", "failed")), None)
+        reloaded = None if step is None else getattr(step, "status", "") == "ok"
+        note = "" if step is None else (str(getattr(step, "detail", "") or "").splitlines()
+                                        or [""])[0]
         return cls(ok, result.entry_id, str(result.error or ""),
-                   str(result.postfix_output or ""), refused, code)
+                   str(result.postfix_output or ""), refused, code, reloaded, note)
 
 
 @dataclass(frozen=True)
@@ -109,12 +122,12 @@ class WizardState:
         if not outcome.ok or (restore and self.start == "restore"):
             self.exit_code = outcome.exit_code
 
-    def write_state(self) -> str:
+    def write_state(self, *, demo: bool = False) -> str:
         """The words on every screen's title line: has anything been written?"""
         if self.rolled_back is not None:
             return f"entry {self.rolled_back} rolled back"
         if self.outcome is None:
             return "nothing has been written yet"
         if self.outcome.ok:
-            return "change applied"
+            return "written to the demo copy" if demo else "change applied"
         return "apply failed: previous config in force"
