@@ -153,8 +153,12 @@ class WelcomeScreen(WizardScreen):
         stage = next((st for st, params in STAGE_PARAMS.items()
                       if fix.parameter in params), None)
         self.notify(cause.words, title="Why", timeout=12)
-        if stage is not None:
-            self.finish(Action(stage))  # HELO, SENDER, RECIPIENT or MILTER: the stage's id
+        opens = {"helo": lambda: self.finish(Action.HELO),
+                 "sender": lambda: self.finish(Action.SENDER),
+                 "recipient": lambda: self.finish(Action.RECIPIENT),
+                 "milter": lambda: self.finish(Action.MILTER)}
+        if stage in opens:
+            opens[stage]()
 
     restore: tuple[bool, list[str]] | None = None
     """(in sync, what differs); None until checked."""

@@ -18,7 +18,9 @@ import pytest
 from pfwizard import live_probe
 from pfwizard.commands.demo import localise, removed_on_exit
 from pfwizard.demo import prepare_demo
+from pfwizard.milters import queue_directory
 from pfwizard.session import Session
+from pfwizard.wizard.state import Outcome, ProbeSample
 from screens.apply import ApplyScreen
 from screens.confirm import ConfirmScreen
 from screens.done import DoneScreen, what_happened
@@ -50,8 +52,9 @@ async def test_demo_probe_says_it_cannot_and_never_connects(tmp_path, monkeypatc
 
     monkeypatch.setattr(live_probe, "check", no_connection)
     app = make_app(tmp_path, start="done", session=demo_session(tmp_path))
-    app.probe_sample = ("MAILER-DAEMON@esa1.hc1234-5.iphmx.com", ["dmarc@box.example.com"])
-    app.result = Result(True, steps=[Step("reload", "skipped", "--no-reload")])
+    app.state.probe_sample = ProbeSample("MAILER-DAEMON@esa1.hc1234-5.iphmx.com",
+                                         ("dmarc@box.example.com",))
+    app.state.outcome = Outcome.of(Result(True, steps=[Step("reload", "skipped", "--no-reload")]))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         # After a recipe's Apply, Done opens the probe by itself: here it says it cannot.
@@ -75,24 +78,24 @@ def test_a_postfix_running_on_the_copy_is_the_demo_probe_target(tmp_path, monkey
     from pfwizard.engine import instance
 
     s = demo_session(tmp_path)
-    assert live_probe.copy_target(s.config_dir, s.queue_directory()) is None
+    assert live_probe.copy_target(s.config_dir, queue_directory(s)) is None
     monkeypatch.setattr(instance, "serving_master", lambda cdir, qdir: 4242)
     monkeypatch.setattr(live_probe, "smtp_listen_address", lambda cdir: ("127.0.0.1", 10025))
-    assert live_probe.copy_target(s.config_dir, s.queue_directory()) == ("127.0.0.1", 10025)
+    assert live_probe.copy_target(s.config_dir, queue_directory(s)) == ("127.0.0.1", 10025)
 
 
 def test_done_says_what_happened():
-    skipped = Result(True, steps=[Step("write", "ok"), Step(
-        "reload", "skipped", "--no-reload: Postfix picks the change up at its next reload")])
-    reloaded = Result(True, steps=[Step("reload", "start"), Step("reload", "ok")])
+    skipped = Outcome.of(Result(True, steps=[Step("write", "ok"), Step(
+        "reload", "skipped", "--no-reload: Postfix picks the change up at its next reload")]))
+    reloaded = Outcome.of(Result(True, steps=[Step("reload", "start"), Step("reload", "ok")]))
     assert what_happened(skipped, demo=True) == \
         "written to the demo copy; nothing was reloaded."
     assert what_happened(reloaded, demo=False).startswith("the change is in force")
     said = what_happened(skipped, demo=False)
     assert "not reloaded (--no-reload" in said and "in force" not in said
     # A result that does not list its steps (restore's) is taken at the session's word.
-    assert what_happened(Result(True), demo=False, reload=True).startswith("the change is in")
-    assert "not reloaded (--no-reload)" in what_happened(Result(True), demo=False, reload=False)
+    assert what_happened(Outcome(True), demo=False, reload=True).startswith("the change is in")
+    assert "not reloaded (--no-reload)" in what_happened(Outcome(True), demo=False, reload=False)
 
 
 @needs_postfix
@@ -112,7 +115,7 @@ async def test_demo_apply_folds_the_warnings_and_done_says_nothing_was_reloaded(
         while not screen.finished and time.monotonic() < end:
             await pilot.pause(0.1)
         shown = "\n".join(screen.written)
-        assert app.result.ok, shown
+        assert app.state.outcome is not None and app.state.outcome.ok, shown
         # One line for the 64 sqlite warnings under the check step, none of them one by one.
         check = next(ln for ln in screen.written if ln.startswith("[  ok  ] check"))
         assert "warning lines of 1 kind" in check and "f shows every one" in check

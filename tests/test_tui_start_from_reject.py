@@ -105,7 +105,8 @@ async def test_enter_on_a_group_opens_its_recipe_filled_in_from_the_log(tmp_path
         [table] = app.session.tables
         assert entry in app.session.tables[table].content
         assert "check_sender_access" in (app.session.value("smtpd_sender_restrictions") or "")
-        assert app.probe_sample is not None and app.probe_sample[1] == ["dmarc@box.example.com"]
+        sample = app.state.probe_sample
+        assert sample is not None and sample.recipients == ("dmarc@box.example.com",)
 
 
 async def test_a_group_without_recipe_goes_to_its_stage(tmp_path):
