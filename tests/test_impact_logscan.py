@@ -239,3 +239,22 @@ def test_stride_grows_with_the_log_past_the_full_read_budget():
     assert stride_for(64 * mib) == 1
     assert stride_for(1024 * mib) == 16
     assert stride_for(1024 * mib, full_bytes=512 * mib) == 2
+
+
+def test_mapped_file_and_read_stream_give_the_same_lines(week, tmp_path):
+    """A regular file is mapped, a stream is read: same lines, even a last one without its
+    newline, whatever the block size."""
+    path, _ = week
+    data = path.read_bytes()
+    last = (b"Dec  3 02:59:59 box postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown"
+            b"[127.0.0.9]: 554 5.7.1 <x@example.com>: Relay access denied; from=<a@b.example> "
+            b"to=<x@example.com> proto=ESMTP helo=<h>")
+    log = tmp_path / "mail.log"
+    log.write_bytes(data + last)
+    mark = maillog.re.compile(rb"ject: (?<=reject: )")
+    for block in (4096, maillog.BLOCK):
+        with open(log, "rb") as f:
+            mapped = list(maillog.marked_lines(f, mark, block))
+        streamed = list(maillog.marked_lines(io.BytesIO(data + last), mark, block))
+        assert mapped == streamed
+        assert mapped[-1] == last.decode()

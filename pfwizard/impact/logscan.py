@@ -52,6 +52,9 @@ _REJECT = re.compile(rb"ject: (?<=reject: )")  # "j" is rare: the fastest prefix
 _CLIENT = re.compile(rb": client=([^\[\n]*)\[([^\]\n]*)\]([^\n]*)")
 _FROM = re.compile(rb": from=<([^>\n]*)>, size=\d+, nrcpt=(\d+)")
 _TO = re.compile(rb": to=<([^>\n]*)>(?:, orig_to=<([^>\n]*)>)?")
+_NOQUEUE_RCPT = re.compile(
+    rb"NOQUEUE: reject: RCPT from ([^\[\s]*)\[([^\]\s]*)\](?::\d+)?: ([^\n]*?); "
+    rb"from=<([^>\n]*)> to=<([^>\n]*)> proto=[^\s]+ helo=<([^>\n]*)>")
 _TAG = re.compile(rb"[^\s\[]+\[\d+\]: ")
 _SASL = re.compile(rb"sasl_username=([^,\s]+)")
 # MiaB's submission ports take mail only from logged-in users.
@@ -167,10 +170,18 @@ class Extractor:
                 self._accepted_mail(buf, begin, end, stride)
 
     def _rejects(self, buf: bytes, begin: int, end: int) -> None:
+        fast = _NOQUEUE_RCPT.match
         for m in _REJECT.finditer(buf, begin, end):
             pos = m.start()
+            f = fast(buf, pos - 11, end)  # the usual smtpd reject: one regex takes it apart
+            if f is not None:
+                q = pos - 11
+                tag = bytes(buf[buf.rfind(b" ", begin, q - 1) + 1:q])
+                self._noqueue(tag, *(g.decode("utf-8", "replace") for g in f.groups()))
+                continue
             start = buf.rfind(b"\n", begin, pos) + 1 or begin
-            self._reject(buf[start:buf.find(b"\n", pos, end)])
+            stop = buf.find(b"\n", pos, end)
+            self._reject(buf[start:stop if stop >= 0 else end])
 
     def _accepted_mail(self, buf: bytes, begin: int, end: int, weight: int) -> None:
         # Within a block each kind of line is found in its own pass: for one message the
@@ -218,6 +229,14 @@ class Extractor:
         self._add(Envelope(line.client_ip, line.client_name, line.helo or None, line.sender,
                            line.recipient, "rejected", reply=line.reply,
                            authenticated=any(s in line.program + "/" for s in _SUBMISSION)))
+
+    def _noqueue(self, tag: bytes, name: str, addr: str, reply: str, sender: str, rcpt: str,
+                 helo: str) -> None:
+        if helo:
+            self._session(tag, addr, helo)
+        prog = tag.decode("ascii", "replace")
+        self._add(Envelope(addr, name, helo or None, sender, rcpt, "rejected", reply=reply,
+                           authenticated=any(s in prog for s in _SUBMISSION)))
 
     def _session(self, tag: bytes, addr: str, helo: str) -> None:
         sessions = self.sessions
