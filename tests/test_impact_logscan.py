@@ -235,9 +235,10 @@ def test_a_big_log_reads_accepted_mail_from_even_stretches_and_every_reject(week
 
 def test_stride_grows_with_the_log_past_the_full_read_budget():
     mib = 1024 * 1024
-    assert stride_for(60 * mib) == 1  # a week of a busy MiaB box: every message is read
-    assert stride_for(64 * mib) == 1
-    assert stride_for(1024 * mib) == 16
+    assert stride_for(30 * mib) == 1  # a week of a busy MiaB box: every message is read
+    assert stride_for(32 * mib) == 1
+    assert stride_for(33 * mib) == 2
+    assert stride_for(1024 * mib) == 32
     assert stride_for(1024 * mib, full_bytes=512 * mib) == 2
 
 

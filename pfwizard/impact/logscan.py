@@ -31,7 +31,6 @@ import os
 import random
 import re
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -45,7 +44,7 @@ LIMIT = 10_000
 MAX_PENDING = 20_000
 MAX_DISTINCT = 200_000
 MAX_SESSIONS = 2_000
-FULL_BYTES = 64 * 1024 * 1024
+FULL_BYTES = 32 * 1024 * 1024
 
 # Each pattern starts with a literal, which the regex engine scans for in C at ~1 GB/s.
 _REJECT = re.compile(rb"ject: (?<=reject: )")  # "j" is rare: the fastest prefix scan
@@ -107,7 +106,7 @@ class Extractor:
         self.now = now or dt.datetime.now()
         self.floor = since.timetuple()[:6] if since is not None else None
         self.max_pending, self.max_distinct = max_pending, max_distinct
-        self.pending: OrderedDict[str, _Pending] = OrderedDict()
+        self.pending: dict[bytes, _Pending] = {}  # in arrival order: the oldest goes first
         self.sessions: dict[bytes, tuple[str, str]] = {}  # smtpd "prog[pid]: " -> (addr, helo)
         self.found: dict[tuple[str, str, str | None, str, str], list[object]] = {}
         self.level = 0  # halvings of the distinct table so far
@@ -187,35 +186,42 @@ class Extractor:
         # Within a block each kind of line is found in its own pass: for one message the
         # order client=, from=, to= still holds, and the block's rejects (read first) give
         # their sessions' HELO before any delivery is read.
+        # The hot loops of the scan: locals, queue ids kept as bytes, no method calls for
+        # the common case.
+        pending = self.pending
+        rfind = buf.rfind
+        sasl = _SASL.search
         for m in _CLIENT.finditer(buf, begin, end):
             pos = m.start()
             # "... postfix/smtpd[123]: QID": the queue id, and the smtpd process before it.
-            sp = buf.rfind(b" ", begin, pos)
-            ps = buf.rfind(b" ", begin, sp) + 1
+            sp = rfind(b" ", begin, pos)
             name, addr, rest = m.groups()
-            self._client(buf[sp + 1:pos].decode("ascii", "replace"), buf[ps:sp + 1],
-                         name.decode("utf-8", "replace"), addr.decode("ascii", "replace"), rest)
-        pending = self.pending
+            pending[buf[sp + 1:pos]] = _Pending(
+                addr.decode("ascii", "replace"), name.decode("utf-8", "replace"),
+                rest != b"" and sasl(rest) is not None, buf[rfind(b" ", begin, sp) + 1:sp + 1])
+            if len(pending) > self.max_pending:
+                del pending[next(iter(pending))]
+                self.evicted += 1
         for m in _FROM.finditer(buf, begin, end):
             pos = m.start()
-            p = pending.get(buf[buf.rfind(b" ", begin, pos) + 1:pos].decode("ascii", "replace"))
+            p = pending.get(buf[rfind(b" ", begin, pos) + 1:pos])
             if p is not None:
                 p.sender = m.group(1).decode("utf-8", "replace")
                 p.nrcpt = int(m.group(2))
+        sessions = self.sessions
         for m in _TO.finditer(buf, begin, end):
             pos = m.start()
-            qid = buf[buf.rfind(b" ", begin, pos) + 1:pos].decode("ascii", "replace")
+            qid = buf[rfind(b" ", begin, pos) + 1:pos]
             p = pending.get(qid)
             if p is None or p.sender is None:
                 continue
             rcpt = (m.group(2) or m.group(1)).decode("utf-8", "replace")
-            if rcpt.lower() not in p.seen:  # a deferred recipient is tried again later
-                p.seen.add(rcpt.lower())
-                helo = None
-                sess = self.sessions.get(p.session)
-                if sess is not None and sess[0] == p.address:
-                    helo = sess[1]
-                self._accepted(p, helo, rcpt, weight)
+            low = rcpt.lower()
+            if low not in p.seen:  # a deferred recipient is tried again later
+                p.seen.add(low)
+                sess = sessions.get(p.session)
+                helo = sess[1] if sess is not None and sess[0] == p.address else None
+                self._accepted(p, helo, rcpt, low, weight)
             if len(p.seen) >= p.nrcpt:
                 del pending[qid]
 
@@ -245,18 +251,12 @@ class Extractor:
         if len(sessions) > MAX_SESSIONS:
             del sessions[next(iter(sessions))]
 
-    def _client(self, qid: str, tag: bytes, name: str, addr: str, rest: bytes) -> None:
-        sasl = _SASL.search(rest) if rest else None
-        self.pending[qid] = _Pending(addr, name, sasl is not None, tag)
-        if len(self.pending) > self.max_pending:
-            self.pending.popitem(last=False)
-            self.evicted += 1
-
     # ---- counting --------------------------------------------------------------------------
-    def _accepted(self, p: _Pending, helo: str | None, rcpt: str, weight: int) -> None:
+    def _accepted(self, p: _Pending, helo: str | None, rcpt: str, low: str,
+                  weight: int) -> None:
         # The common case, kept cheap: an envelope already seen only counts more.
         assert p.sender is not None
-        known = self.found.get((p.address, p.name, helo, p.sender.lower(), rcpt.lower()))
+        known = self.found.get((p.address, p.name, helo, p.sender.lower(), low))
         if known is not None and known[0].verdict == "accepted":  # type: ignore[attr-defined]
             self.occurrences += weight
             self.accepted += weight
