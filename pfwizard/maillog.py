@@ -54,7 +54,7 @@ def line_blocks(stream: BinaryIO, block_size: int = BLOCK) -> Iterator[tuple[byt
     """
     mapped = _mapped(stream)
     if mapped is not None:
-        yield from _mapped_blocks(*mapped, block_size)
+        yield from _mapped_blocks(*mapped, block_size, stream.fileno())
         return
     yield from _read_blocks(stream, block_size)
 
@@ -76,14 +76,19 @@ def _mapped(stream: BinaryIO) -> tuple[mmap.mmap, int] | None:
     return mm, start
 
 
-def _mapped_blocks(mm: mmap.mmap, start: int,
-                   block_size: int) -> Iterator[tuple[bytes, int, int]]:
+def _mapped_blocks(mm: mmap.mmap, start: int, block_size: int,
+                   fd: int) -> Iterator[tuple[bytes, int, int]]:
     size = len(mm)
     pos = start
     dropped = 0
     try:
         while pos < size:
-            end = mm.find(b"\n", min(pos + block_size, size - 1)) + 1 or size
+            # A log truncated under us (logrotate's copytruncate) would fault on the pages
+            # past its new end: stop at the end it has now.
+            size = min(size, os.fstat(fd).st_size)
+            if pos >= size:
+                break
+            end = mm.find(b"\n", min(pos + block_size, size - 1), size) + 1 or size
             if end - pos > MAX_LINE and mm.find(b"\n", pos, end - 1) < 0:
                 pos = end  # one "line" this long is not a log line
                 continue
