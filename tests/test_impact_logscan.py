@@ -259,3 +259,15 @@ def test_mapped_file_and_read_stream_give_the_same_lines(week, tmp_path):
         streamed = list(maillog.marked_lines(io.BytesIO(data + last), mark, block))
         assert mapped == streamed
         assert mapped[-1] == last.decode()
+
+
+def test_a_log_truncated_while_mapped_ends_the_read_instead_of_faulting(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"Dec  3 02:00:00 box postfix/smtpd[1]: connect from x[127.0.0.9]\n" * 2000)
+    with open(log, "rb") as f:
+        blocks = maillog.line_blocks(f, 4096)
+        buf, begin, end = next(blocks)
+        assert buf[begin:end].endswith(b"\n")
+        with open(log, "r+b") as w:
+            w.truncate(end)  # logrotate's copytruncate, with the reader half way
+        assert list(blocks) == []
