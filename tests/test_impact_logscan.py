@@ -252,13 +252,30 @@ def test_mapped_file_and_read_stream_give_the_same_lines(week, tmp_path):
             b"to=<x@example.com> proto=ESMTP helo=<h>")
     log = tmp_path / "mail.log"
     log.write_bytes(data + last)
-    mark = maillog.re.compile(rb"ject: (?<=reject: )")
     for block in (4096, maillog.BLOCK):
         with open(log, "rb") as f:
-            mapped = list(maillog.marked_lines(f, mark, block))
-        streamed = list(maillog.marked_lines(io.BytesIO(data + last), mark, block))
+            mapped = list(maillog.marked_lines(f, b"reject: ", block))
+        streamed = list(maillog.marked_lines(io.BytesIO(data + last), b"reject: ", block))
         assert mapped == streamed
         assert mapped[-1] == last.decode()
+        assert len(mapped) == data.count(b"reject: ") + 1
+
+
+@pytest.mark.parametrize("rare", [2048, 10**12])
+def test_the_literal_search_finds_every_mark_whichever_way_it_searches(week, rare, monkeypatch):
+    """The memchr jump between rare bytes (the usual case) and the regex (a log where the
+    rare byte is not rare) find the same places."""
+    path, _ = week
+    data = path.read_bytes()
+    monkeypatch.setattr(maillog.Literal, "RARE", rare)
+    lit = maillog.Literal(b"reject: ")
+    got = list(lit.positions(data, 0, len(data)))
+    assert bool(lit.byte) == (rare == 2048)
+    want, p = [], data.find(b"reject: ")
+    while p >= 0:
+        want.append(p)
+        p = data.find(b"reject: ", p + 1)
+    assert got == want and want
 
 
 def test_a_log_truncated_while_mapped_ends_the_read_instead_of_faulting(tmp_path):
