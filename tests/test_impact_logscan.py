@@ -235,7 +235,56 @@ def test_a_big_log_reads_accepted_mail_from_even_stretches_and_every_reject(week
 
 def test_stride_grows_with_the_log_past_the_full_read_budget():
     mib = 1024 * 1024
-    assert stride_for(60 * mib) == 1  # a week of a busy MiaB box: every message is read
-    assert stride_for(64 * mib) == 1
-    assert stride_for(1024 * mib) == 16
+    assert stride_for(30 * mib) == 1  # a week of a busy MiaB box: every message is read
+    assert stride_for(32 * mib) == 1
+    assert stride_for(33 * mib) == 2
+    assert stride_for(1024 * mib) == 32
     assert stride_for(1024 * mib, full_bytes=512 * mib) == 2
+
+
+def test_mapped_file_and_read_stream_give_the_same_lines(week, tmp_path):
+    """A regular file is mapped, a stream is read: same lines, even a last one without its
+    newline, whatever the block size."""
+    path, _ = week
+    data = path.read_bytes()
+    last = (b"Dec  3 02:59:59 box postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown"
+            b"[127.0.0.9]: 554 5.7.1 <x@example.com>: Relay access denied; from=<a@b.example> "
+            b"to=<x@example.com> proto=ESMTP helo=<h>")
+    log = tmp_path / "mail.log"
+    log.write_bytes(data + last)
+    for block in (4096, maillog.BLOCK):
+        with open(log, "rb") as f:
+            mapped = list(maillog.marked_lines(f, b"reject: ", block))
+        streamed = list(maillog.marked_lines(io.BytesIO(data + last), b"reject: ", block))
+        assert mapped == streamed
+        assert mapped[-1] == last.decode()
+        assert len(mapped) == data.count(b"reject: ") + 1
+
+
+@pytest.mark.parametrize("rare", [2048, 10**12])
+def test_the_literal_search_finds_every_mark_whichever_way_it_searches(week, rare, monkeypatch):
+    """The memchr jump between rare bytes (the usual case) and the regex (a log where the
+    rare byte is not rare) find the same places."""
+    path, _ = week
+    data = path.read_bytes()
+    monkeypatch.setattr(maillog.Literal, "RARE", rare)
+    lit = maillog.Literal(b"reject: ")
+    got = list(lit.positions(data, 0, len(data)))
+    assert bool(lit.byte) == (rare == 2048)
+    want, p = [], data.find(b"reject: ")
+    while p >= 0:
+        want.append(p)
+        p = data.find(b"reject: ", p + 1)
+    assert got == want and want
+
+
+def test_a_log_truncated_while_mapped_ends_the_read_instead_of_faulting(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"Dec  3 02:00:00 box postfix/smtpd[1]: connect from x[127.0.0.9]\n" * 2000)
+    with open(log, "rb") as f:
+        blocks = maillog.line_blocks(f, 4096)
+        buf, begin, end = next(blocks)
+        assert buf[begin:end].endswith(b"\n")
+        with open(log, "r+b") as w:
+            w.truncate(end)  # logrotate's copytruncate, with the reader half way
+        assert list(blocks) == []

@@ -7,6 +7,8 @@ import json
 import sys
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from pfwizard import allowlist, exitcodes, probe
 from pfwizard.errors import ConfigError
@@ -61,10 +63,10 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.ERROR
     if args.journal:
         args.log = JOURNAL
-    box = BoxConfig.load(args.config_dir)
-    if args.probe:
-        return _probe(args, box)
-    if args.line:
+    if args.probe or args.line or not (Path(args.config_dir) / "main.cf").exists():
+        box = BoxConfig.load(args.config_dir)  # (says so when main.cf is missing)
+        if args.probe:
+            return _probe(args, box)
         return _explain_lines(args.line, box, args.json)
     try:
         since = parse_since(args.since) if args.since else None
@@ -72,12 +74,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"pfwizard explain: {exc}", file=sys.stderr)
         return exitcodes.ERROR
     source = {"-": "standard input", JOURNAL: "the systemd journal"}.get(args.log, args.log)
+    # Postfix is asked about the config (two postconf runs: up to a second or two on a busy
+    # box) while the log is read; the rejects are explained once both are done.
+    pool = ThreadPoolExecutor(max_workers=1)
+    box_later = pool.submit(BoxConfig.load, args.config_dir)
     try:
         with open_log(args.log, since) as stream:
             lines: Iterator[str] = reject_lines(stream)
             if since is not None:
                 lines = since_filter(lines, since)
-            report = group(lines, box)
+            report = group(lines, box_later.result)
     except ConfigError as exc:
         print(f"pfwizard explain: {exc}", file=sys.stderr)
         return exitcodes.ERROR
@@ -88,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"pfwizard explain: {source}: corrupt or truncated gzip data ({exc})",
               file=sys.stderr)
         return exitcodes.ERROR
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     if since is not None:
         source += f" since {since:%Y-%m-%d %H:%M:%S}"
     if args.json:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from typing import BinaryIO
 
 from pfwizard.explain.box import BoxConfig
@@ -21,9 +21,7 @@ from pfwizard.explain.explainer import Explanation, explain
 from pfwizard.explain.logline import RejectLine, line_time, parse_line
 from pfwizard.maillog import BLOCK, marked_lines
 
-# "ject: " first: the regex engine scans for a literal prefix fastest when its first byte is
-# rare ("j" is, in a mail log); the look-behind then checks the whole "reject: ".
-_MARK = re.compile(rb"ject: (?<=reject: )")
+_MARK = b"reject: "
 MAX_SAMPLES = 200
 """Distinct senders/clients counted per group; the rest are counted as 'others'."""
 MAX_GROUPS = 500
@@ -103,10 +101,11 @@ class Counter:
 
 
 @dataclass
-class Group:
-    """Rejects with the same cause at the same place of the config."""
+class Tally:
+    """Rejects counted together, before they are explained."""
 
-    explanation: Explanation
+    line: RejectLine
+    """The first of them: the one explained for all."""
     count: int = 0
     first: str = ""
     last: str = ""
@@ -122,6 +121,13 @@ class Group:
         self.senders.add(line.sender or "<>")
         self.clients.add(f"{line.client_name}[{line.client_ip}]")
         self.recipients.add(line.recipient)
+
+
+@dataclass(kw_only=True)
+class Group(Tally):
+    """Rejects with the same cause at the same place of the config."""
+
+    explanation: Explanation
 
 
 @dataclass
@@ -146,9 +152,13 @@ def _group_key(line: RejectLine) -> tuple[str, ...]:
     return (line.syslog_name, line.kind, line.stage, cause.id, detail)
 
 
-def group(lines: Iterable[str], box: BoxConfig) -> Report:
-    """Parse, explain (once per cause) and count every reject line."""
-    groups: dict[tuple[str, ...], Group] = {}
+def group(lines: Iterable[str], box: BoxConfig | Callable[[], BoxConfig]) -> Report:
+    """Parse, count and explain (once per cause) every reject line.
+
+    ``box`` may be a function that returns the config: it is called once the lines are read,
+    so asking Postfix about the config (``postconf``, which can take a second) overlaps the
+    reading of a big log."""
+    tallies: dict[tuple[str, ...], Tally] = {}
     n = unparsed = 0
     for raw in lines:
         line = parse_line(raw)
@@ -157,11 +167,14 @@ def group(lines: Iterable[str], box: BoxConfig) -> Report:
             continue
         n += 1
         key = _group_key(line)
-        if key not in groups and len(groups) >= MAX_GROUPS:
+        if key not in tallies and len(tallies) >= MAX_GROUPS:
             key = ("", "", "", "overflow", "")
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = Group(explain(line, box))
-        g.add(line)
-    ordered = sorted(groups.values(), key=lambda g: -g.count)
+        t = tallies.get(key)
+        if t is None:
+            t = tallies[key] = Tally(line)
+        t.add(line)
+    config = box if isinstance(box, BoxConfig) else box()
+    groups = [Group(**{f.name: getattr(t, f.name) for f in fields(Tally)},
+                    explanation=explain(t.line, config)) for t in tallies.values()]
+    ordered = sorted(groups, key=lambda g: -g.count)
     return Report(ordered, n, unparsed)
