@@ -187,7 +187,7 @@ def pasted_reject(text: str, box: BoxConfig) -> RecentCause | None:
     line = parse_line(text.strip())
     if line is None:
         return None
-    g = Group(explain(line, box))
+    g = Group(line, explanation=explain(line, box))
     g.add(line)
     return _cause([g])
 
