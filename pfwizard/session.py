@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pfwizard import analyser, catalogue, inputs, miab, postfix
+from pfwizard import catalogue, inputs, miab, postfix
 from pfwizard.chain import Chain, Item
 from pfwizard.errors import ConfigError, PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
@@ -398,6 +398,8 @@ class Session:
         return Engine(self.config_dir, self.state_dir, reload=self.reload, gate=self._gate)
 
     def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
+        from pfwizard import analyser
+
         found = analyser.analyse(cf, config_dir)
         return [f for f in found
                 if not (f.acceptable and self.is_accepted(self._unstaged(f, config_dir)))]
@@ -590,6 +592,10 @@ def parameter_risk(name: str, value: str) -> tuple[Severity, str] | None:
 
 def analyse_params(params: Mapping[str, str], config_dir: Path,
                    tables: Mapping[str, str] | None = None) -> list[Finding]:
+    # The analyser (and the table simulator under it) loads with the first findings, after
+    # the wizard's first frame: the Welcome asks for them once it is on screen.
+    from pfwizard import analyser
+
     return analyser.analyse_params(params, config_dir, tables=tables)
 
 

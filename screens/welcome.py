@@ -41,8 +41,9 @@ class WelcomeScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#welcome-page").focus()
-        # The restore check (customizations.yaml, the YAML library, the intent planner) and
-        # `git describe` run once the first frame is on screen, not before it.
+        # The restore check (customizations.yaml, the YAML library, the intent planner),
+        # `git describe` and the findings (the analyser) run once the first frame is on
+        # screen, not before it.
         self.wizard.after_first_paint(self._check_restore)
         super().on_mount()
 
@@ -96,7 +97,11 @@ class WelcomeScreen(WizardScreen):
             for g in glued:
                 text.append(f"  {g.describe()}\n")
         text.append("\nFindings on the current configuration\n", style="bold underline")
-        text.append_text(findings_text(s.findings(), empty="None: nothing to worry about."))
+        if self.restore is None:
+            # The analyser loads and runs after the first frame, with the restore check.
+            text.append("checking...\n")
+        else:
+            text.append_text(findings_text(s.findings(), empty="None: nothing to worry about."))
         text.append("\nNothing has been written yet. Every change is shown as a diff before "
                     "Apply.\n", style="bold")
         return text

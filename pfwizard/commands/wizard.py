@@ -52,6 +52,10 @@ def recover_first(args: argparse.Namespace) -> tuple[str, ...]:
         return ()
     from pathlib import Path
 
+    if not (Path(args.state_dir) / "journal").is_dir():
+        # Nothing was ever applied from here: nothing to undo (Engine.recover says the
+        # same), and the engine's import stays off the way to the first screen.
+        return ()
     from pfwizard.engine import Engine
 
     try:

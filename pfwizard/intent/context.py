@@ -7,20 +7,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pfwizard import miab
-from pfwizard.engine.validate import Gate
 from pfwizard.intent.adopt import Adoption, adopted_note, find_adoptions
 from pfwizard.intent.adopt_master import ServiceAdoption, find_service_adoptions
-from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.rebase import Policy, RestorePlan, build_plan
 from pfwizard.intent.record import record_service_option
 from pfwizard.intent.store import IntentFile
-from pfwizard.intent.writer import Writer
 from pfwizard.kept_lines import KeptLines
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf
+
+if TYPE_CHECKING:
+    # The engine loads only when a restore is carried out (``run``): `pfwizard status`
+    # reads the same context and must not pay for it.
+    from pfwizard.engine.validate import Gate
+    from pfwizard.intent.execute import Request
 
 Adoptable = Adoption | ServiceAdoption
 """A hand-made setting MiaB's setup commented out: in main.cf (a chain) or master.cf (an
@@ -53,6 +56,9 @@ class RestoreContext:
             accept_risk: frozenset[str] = frozenset(), gate: Gate | None = None) -> int:
         """Carry out the plan through the engine; returns pfwizard's exit code.
         ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``)."""
+        from pfwizard.intent.execute import Request, execute
+        from pfwizard.intent.writer import Writer
+
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
                       kind="restore", release=self.release, dry_run=dry_run, confirm=confirm,
                       kept_lines=self.kept_lines())

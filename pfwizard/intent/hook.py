@@ -18,8 +18,7 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
-from pfwizard import exitcodes, trail
-from pfwizard.engine.atomic import AtomicWriter, FileMeta
+from pfwizard import exitcodes
 
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CRON_DIR = Path("/etc/cron.d")
@@ -140,6 +139,10 @@ class HookOutcome:
 def record_outcome(state_dir: Path | str, exit_code: int, message: str,
                    open_conflicts: int = 0) -> HookOutcome:
     """Keep the outcome of one hook run in the state directory and in the system log."""
+    # Loaded here, not at import: `pfwizard status` only reads the outcome.
+    from pfwizard import trail
+    from pfwizard.engine.atomic import AtomicWriter, FileMeta
+
     outcome = HookOutcome(time.time(), exit_code, message, open_conflicts)
     failed = outcome.failed
     verdict = ("FAILED" if failed else f"left {open_conflicts} conflict(s) OPEN"
