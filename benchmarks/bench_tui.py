@@ -109,11 +109,17 @@ def startup(runs: int, vs: Path | None = None) -> dict[str, list[float]]:
             time_start(wiz, "r History", code=code)
         time_start(mini, "Quit")
         out: dict[str, list[float]] = {}
-        for _ in range(runs):  # interleaved: a burst of load from elsewhere hits all
-            out.setdefault("minimal", []).append(time_start(mini, "Quit")[0])
-            for name, code in codes.items():
+        # Interleaved, so that a burst of load from elsewhere hits all; the order turns
+        # round by round, so that none always runs first (or right after another).
+        order: list[str | None] = [None, *codes]
+        for n in range(runs):
+            k = n % len(order)
+            for name in order[k:] + order[:k]:
+                if name is None:
+                    out.setdefault("minimal", []).append(time_start(mini, "Quit")[0])
+                    continue
                 first, complete = time_start(wiz, "r History", complete="Findings on",
-                                             code=code)
+                                             code=codes[name])
                 out.setdefault(f"{name}first", []).append(first)
                 out.setdefault(f"{name}complete", []).append(complete)
     return out

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 
 from pfwizard import exitcodes
@@ -41,6 +40,8 @@ class HookError(Exception):
 
 
 def _asset(name: str) -> str:
+    from importlib import resources  # only to install the hook; status reads its outcome
+
     return resources.files("assets").joinpath(name).read_text(encoding="utf-8")
 
 
