@@ -19,7 +19,8 @@ from typing import Any
 from pfwizard.engine.atomic import FileMeta, read_or_none
 from pfwizard.engine.errors import UnsafePath
 from pfwizard.errors import ValueRefused
-from pfwizard.indexfiles import INDEX_SUFFIX, index_path
+from pfwizard.indexfiles import INDEX_SUFFIX as INDEX_SUFFIX  # re-exported: the engine
+from pfwizard.indexfiles import index_path as index_path  # and the writer use them
 from pfwizard.kept_lines import KeptLines, keep_as_comments
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf, split_key
