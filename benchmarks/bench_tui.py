@@ -95,11 +95,16 @@ def time_start(argv: list[str], ready: str, complete: str | None = None,
     return t1 - t0, t2 - t0
 
 
-def startup(runs: int, vs: Path | None = None) -> dict[str, list[float]]:
+def startup(runs: int, vs: Path | None = None, journal: bool = False) -> dict[str, list[float]]:
     """Per round: pfwizard's first screen and complete Welcome, the minimal app's first
-    screen, and (``vs``) the other checkout's two figures."""
+    screen, and (``vs``) the other checkout's two figures.  ``journal``: the state directory
+    has a journal, as on a box where pfwizard applied a change before (the wizard then
+    checks it for an interrupted change before reading main.cf)."""
     with tempfile.TemporaryDirectory() as tmp:
         etc = make_config(Path(tmp))
+        if journal:
+            (Path(tmp) / "state" / "journal").mkdir(mode=0o700, parents=True)
+            (Path(tmp) / "state").chmod(0o700)
         wiz = [pfwizard_script() or "pfwizard", "--config-dir", str(etc),
                "--state-dir", f"{tmp}/state"]
         mini = [sys.executable, str(ROOT / "benchmarks" / "minimal_textual_app.py")]
@@ -204,8 +209,11 @@ def main() -> None:
     ap.add_argument("--vs", type=Path, metavar="DIR",
                     help="another checkout to time in the same rounds (before/after)")
     ap.add_argument("--startup-only", action="store_true", help="skip the key presses")
+    ap.add_argument("--journal", action="store_true",
+                    help="start with a journal in the state directory (a box where pfwizard "
+                         "applied before)")
     args = ap.parse_args()
-    t = startup(args.runs, args.vs.resolve() if args.vs else None)
+    t = startup(args.runs, args.vs.resolve() if args.vs else None, args.journal)
     m = t["minimal"]
     print(f"start-up to first screen (medians of {args.runs} rounds): minimal Textual app "
           f"{ms(m)}")

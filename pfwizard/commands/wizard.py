@@ -21,14 +21,16 @@ def no_color(args: argparse.Namespace) -> bool:
 
 
 def open_wizard(session: Session, args: argparse.Namespace,
-                notes: tuple[str, ...] = (), start: str = "welcome") -> int:
+                notes: tuple[str, ...] = (), start: str = "welcome", *,
+                recover: bool = True) -> int:
+    """``recover=False``: the caller already ran ``recover_first`` (once is enough)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
               "non-interactive commands", file=sys.stderr)
         return exitcodes.ERROR
     # An apply cut short (SIGKILL, SSH drop) is finished or undone before anything else.
     recovered: list[str] = []
-    if (session.state_dir / "journal").is_dir():  # no journal: nothing to recover
+    if recover and (session.state_dir / "journal").is_dir():  # no journal: nothing to undo
         try:
             recovered = session.engine().recover()
         except PfwizardError as exc:
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     notes = recover_first(args)
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
-    return open_wizard(session, args, notes)
+    return open_wizard(session, args, notes, recover=False)
 
 
 def open_rollback(args: argparse.Namespace) -> int:
@@ -77,4 +79,4 @@ def open_rollback(args: argparse.Namespace) -> int:
     notes = recover_first(args)
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
-    return open_wizard(session, args, notes, start="rollback")
+    return open_wizard(session, args, notes, start="rollback", recover=False)
