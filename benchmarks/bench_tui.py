@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import statistics
 import sys
@@ -73,15 +74,24 @@ def wait_screen(child: pexpect.spawn, screen: Screen, needle: str, timeout: floa
     return time.perf_counter()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far, from /proc: in
+    clock ticks (10 ms), so only medians of many runs mean anything."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def time_start(argv: list[str], ready: str, complete: str | None = None,
-               code: Path = ROOT) -> tuple[float, float]:
-    """Seconds to the first screen (``ready`` drawn) and, if asked, until the screen also
-    has no ``checking...`` left and shows ``complete`` (what Welcome fills in after the
-    first frame)."""
+               code: Path = ROOT) -> tuple[float, float, float]:
+    """Seconds to the first screen (``ready`` drawn), CPU seconds the program used by then
+    (less sensitive to the machine's load than the wall time) and, if asked, seconds until
+    the screen also has no ``checking...`` left and shows ``complete`` (what Welcome fills
+    in after the first frame)."""
     t0 = time.perf_counter()
     child = spawn(argv, code)
     screen = Screen()
     t1 = wait_screen(child, screen, ready)
+    cpu = cpu_seconds(child.pid)
     t2 = t1
     if complete is not None:
         deadline = t1 + 30
@@ -92,7 +102,7 @@ def time_start(argv: list[str], ready: str, complete: str | None = None,
                 screen.feed(child.read_nonblocking(65536, timeout=0.002))
         t2 = time.perf_counter()
     child.terminate(force=True)
-    return t1 - t0, t2 - t0
+    return t1 - t0, cpu, t2 - t0
 
 
 def startup(runs: int, vs: Path | None = None, journal: bool = False) -> dict[str, list[float]]:
@@ -121,11 +131,14 @@ def startup(runs: int, vs: Path | None = None, journal: bool = False) -> dict[st
             k = n % len(order)
             for name in order[k:] + order[:k]:
                 if name is None:
-                    out.setdefault("minimal", []).append(time_start(mini, "Quit")[0])
+                    first, cpu, _ = time_start(mini, "Quit")
+                    out.setdefault("minimal", []).append(first)
+                    out.setdefault("minimal cpu", []).append(cpu)
                     continue
-                first, complete = time_start(wiz, "r History", complete="Findings on",
-                                             code=codes[name])
+                first, cpu, complete = time_start(wiz, "r History", complete="Findings on",
+                                                  code=codes[name])
                 out.setdefault(f"{name}first", []).append(first)
+                out.setdefault(f"{name}cpu", []).append(cpu)
                 out.setdefault(f"{name}complete", []).append(complete)
     return out
 
@@ -214,17 +227,19 @@ def main() -> None:
                          "applied before)")
     args = ap.parse_args()
     t = startup(args.runs, args.vs.resolve() if args.vs else None, args.journal)
-    m = t["minimal"]
+    m, mc = t["minimal"], t["minimal cpu"]
     print(f"start-up to first screen (medians of {args.runs} rounds): minimal Textual app "
-          f"{ms(m)}")
+          f"{ms(m)}, CPU {ms(mc)}")
     for name, label in (("", "this checkout"), ("vs ", f"{args.vs}")):
         if f"{name}first" not in t:
             continue
-        first, complete = t[f"{name}first"], t[f"{name}complete"]
+        first, cpu, complete = t[f"{name}first"], t[f"{name}cpu"], t[f"{name}complete"]
         print(f"  pfwizard ({label}): first screen {ms(first)}, ratio {ratio(first, m)} "
-              f"(goal <= 1.2x); Welcome complete {ms(complete)}, ratio {ratio(complete, m)}")
+              f"(goal <= 1.2x); CPU {ms(cpu)}, ratio {ratio(cpu, mc)}; "
+              f"Welcome complete {ms(complete)}, ratio {ratio(complete, m)}")
     if args.vs:
-        print(f"  this checkout / {args.vs}: first screen {ratio(t['first'], t['vs first'])}")
+        print(f"  this checkout / {args.vs}: first screen {ratio(t['first'], t['vs first'])}, "
+              f"CPU {ratio(t['cpu'], t['vs cpu'])}")
     if args.startup_only:
         return
     s = keypress(args.moves)

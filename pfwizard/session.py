@@ -23,12 +23,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pfwizard import catalogue, inputs, miab, postfix
+from pfwizard import inputs, miab
 from pfwizard.chain import Chain, Item
 from pfwizard.errors import ConfigError, PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf, check_value
-from pfwizard.mastercf import MasterCf
 
 if TYPE_CHECKING:
     from pfwizard.engine import ChangeSet, Engine, Plan
@@ -285,6 +284,8 @@ class Session:
         """A master.cf ``-o`` override, keyed as ``postconf -P`` names it
         (``authclean/unix/header_checks``); the engine checks the value when it plans."""
         if key not in self.master_before:
+            from pfwizard.mastercf import MasterCf  # not needed for the first screen
+
             self.master_before[key] = MasterCf.of_config_dir(self.config_dir).get(key)
         self._checkpoint()
         self.master_edits[key] = value
@@ -565,11 +566,19 @@ class RestrictionInfo:
     arg_kind: str = ""
 
 
+# The catalogue loads with the first stage that lists restrictions, not before the first
+# screen (the Welcome shows none).
+
+
 def argument_count(name: str) -> int:
+    from pfwizard import catalogue
+
     return catalogue.argument_count(name)
 
 
 def restriction_info(name: str) -> RestrictionInfo:
+    from pfwizard import catalogue
+
     r = catalogue.lookup(name)
     if r is None:
         return RestrictionInfo(name, "not in pfwizard's catalogue: Postfix may not know it",
@@ -582,10 +591,14 @@ def restriction_info(name: str) -> RestrictionInfo:
 
 def candidates(list_key: str) -> list[RestrictionInfo]:
     """Restrictions valid in this list (stage-valid entries only), for the add dialog."""
+    from pfwizard import catalogue
+
     return [restriction_info(r.name) for r in catalogue.for_list(list_key)]
 
 
 def parameter_risk(name: str, value: str) -> tuple[Severity, str] | None:
+    from pfwizard import catalogue
+
     risk = catalogue.parameter_risk(name, value)
     return None if risk is None else (risk.level, risk.text)
 
@@ -628,6 +641,7 @@ def postmap_query(map_type: str, content: str, key: str) -> str:
     only on the table, and the box's main.cf must not make postmap stop); otherwise the
     tables simulator, and it says so.
     """
+    from pfwizard import postfix
     from pfwizard.tables import lookup
     from pfwizard.tables.model import Table
 
