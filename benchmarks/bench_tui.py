@@ -76,7 +76,10 @@ def wait_screen(child: pexpect.spawn, screen: Screen, needle: str, timeout: floa
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system, all threads) a process has used so far, from /proc: in
-    clock ticks (10 ms), so only medians of many runs mean anything."""
+    clock ticks (10 ms), so only medians of many runs mean anything.  Read when the bench
+    sees the first screen, it also counts what the program did since drawing it (pfwizard
+    starts the Welcome's checks right then; the minimal app does nothing): it errs against
+    pfwizard, more so when the machine is loaded."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
