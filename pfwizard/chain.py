@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pfwizard import catalogue
 from pfwizard.errors import ValueRefused
 
 _SEP = ", \t\r\n"
@@ -44,6 +43,8 @@ class Item:
             raise ValueRefused("empty restriction")
         if any(c in text for c in "\r\n\x00"):
             raise ValueRefused("a restriction cannot contain a newline or NUL")
+        from pfwizard import catalogue  # loaded with the first chain parsed, not with main.cf
+
         nargs = catalogue.argument_count(words[0])
         if len(words) != 1 + nargs:
             want = "no argument" if nargs == 0 else f"{nargs} argument"
@@ -64,6 +65,8 @@ class Chain:
 
     @classmethod
     def parse(cls, value: str) -> Chain:
+        from pfwizard import catalogue
+
         tokens = _TOKEN_RE.findall(value)
         items: list[Item] = []
         i = 0

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from pfwizard import __version__, exitcodes, nagios, preflight
+from pfwizard import __version__, exitcodes, preflight
 from pfwizard.errors import PfwizardError
 from pfwizard.statedir import StateDirError, UnsafeStateDir
 
@@ -113,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         # A monitoring plugin's misconfigured command line is UNKNOWN (3), never CRITICAL.
         if exc.code == exitcodes.ERROR and "--nagios" in words:
+            from pfwizard import nagios
+
             print(nagios.unknown("bad command line (see pfwizard check --help)")[1])
             return nagios.UNKNOWN
         raise
@@ -149,6 +151,8 @@ def _as_plugin(name: str, args: argparse.Namespace) -> int:
     """``check --nagios``: whatever stops the check before it judged anything (a state
     directory refused, an internal error) becomes one UNKNOWN status line, exit 3; what
     went wrong still goes to stderr."""
+    from pfwizard import nagios
+
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = _run(name, args)

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pfwizard import analyser, catalogue, inputs, miab
+from pfwizard import inputs, miab
 from pfwizard.chain import Chain, Item
 from pfwizard.errors import ConfigError, ValueRefused
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf, check_value
-from pfwizard.mastercf import MasterCf
 
 if TYPE_CHECKING:
     from pfwizard.engine import ChangeSet, Engine
@@ -39,8 +38,12 @@ if TYPE_CHECKING:
 # tests/test_session.py without importing the engine at start-up).
 OWN_TABLE_DIR = "pfwizard"
 
-# Which list key (catalogue.LISTS) each restriction parameter is.
-LIST_OF_PARAM = catalogue.PARAM_LISTS
+def list_of_param() -> dict[str, str]:
+    """Which list key (catalogue.LISTS) each restriction parameter is: the catalogue's map,
+    read when first asked (``LIST_OF_PARAM`` too), not before the first screen."""
+    from pfwizard import catalogue
+
+    return catalogue.PARAM_LISTS
 MILTER_LISTS = ("smtpd_milters", "non_smtpd_milters")
 
 # Parameters each wizard stage edits (the stage's dirty flag and findings are about these).
@@ -146,7 +149,7 @@ class Session:
         self.ops.append({"op": "set", "parameter": param, "value": value})
 
     def _set_chain(self, param: str, chain: Chain, op: dict[str, Any]) -> None:
-        if param not in LIST_OF_PARAM and param not in MILTER_LISTS:
+        if param not in list_of_param() and param not in MILTER_LISTS:
             # header_checks = permit, written as a "list edit", stopped mail intake.
             raise ValueRefused(f"{param} is not a restriction or milter list: list edits "
                                "on it are refused")
@@ -233,6 +236,8 @@ class Session:
         """A master.cf ``-o`` override, keyed as ``postconf -P`` names it
         (``authclean/unix/header_checks``); the engine checks the value when it plans."""
         if key not in self.master_before:
+            from pfwizard.mastercf import MasterCf  # not needed for the first screen
+
             self.master_before[key] = MasterCf.of_config_dir(self.config_dir).get(key)
         self._checkpoint()
         self.master_edits[key] = value
@@ -346,6 +351,8 @@ class Session:
         return Engine(self.config_dir, self.state_dir, reload=self.reload, gate=self._gate)
 
     def _gate(self, cf: MainCf, config_dir: Path) -> list[Finding]:
+        from pfwizard import analyser
+
         found = analyser.analyse(cf, config_dir)
         return [f for f in found
                 if not (f.acceptable and self.is_accepted(self._unstaged(f, config_dir)))]
@@ -395,6 +402,8 @@ def _check_item(item: Item) -> None:
             raise ValueRefused("a restriction cannot contain control characters")
         if any(c in text for c in " ,\t"):
             raise ValueRefused(f"{text!r}: no spaces or commas inside one word")
+    from pfwizard import catalogue
+
     nargs = catalogue.argument_count(item.name)
     if nargs and not item.arg:
         raise ValueRefused(f"{item.name} needs an argument")
@@ -402,11 +411,14 @@ def _check_item(item: Item) -> None:
         raise ValueRefused(f"{item.name} takes no argument")
 
 
-# ==== the core's answers the session needs (tests replace analyse_params) ======================
-
+# ==== the core's answers the session needs (tests replace analyse_params) ===============
 
 def analyse_params(params: Mapping[str, str], config_dir: Path,
                    tables: Mapping[str, str] | None = None) -> list[Finding]:
+    # The analyser (and the table simulator under it) loads with the first findings, after
+    # the wizard's first frame: the Welcome asks for them once it is on screen.
+    from pfwizard import analyser
+
     return analyser.analyse_params(params, config_dir, tables=tables)
 
 
@@ -437,6 +449,8 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "LIST_OF_PARAM":
+        return list_of_param()
     module = _MOVED.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

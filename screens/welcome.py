@@ -170,8 +170,9 @@ class WelcomeScreen(WizardScreen):
         self.query_one("#reject-detail").display = False
         self.query_one("#rejects-head").display = self.wizard.mail_log is not None
         self.wizard.after_first_paint(self._load_rejects)
-        # The restore check (customizations.yaml, the YAML library, the intent planner) and
-        # `git describe` run once the first frame is on screen, not before it.
+        # The restore check (customizations.yaml, the YAML library, the intent planner),
+        # `git describe` and the findings (the analyser) run once the first frame is on
+        # screen, not before it.
         self.wizard.after_first_paint(self._check_restore)
         super().on_mount()
 
@@ -225,7 +226,11 @@ class WelcomeScreen(WizardScreen):
             for g in glued:
                 text.append(f"  {g.describe()}\n")
         text.append("\nFindings on the current configuration\n", style="bold underline")
-        text.append_text(findings_text(s.findings(), empty="None: nothing to worry about."))
+        if self.restore is None:
+            # The analyser loads and runs after the first frame, with the restore check.
+            text.append("checking...\n")
+        else:
+            text.append_text(findings_text(s.findings(), empty="None: nothing to worry about."))
         text.append("\nNothing has been written yet. Every change is shown as a diff before "
                     "Apply.\n", style="bold")
         return text

@@ -44,6 +44,15 @@ class PfwizardApp(App[int]):
             # Textual reads NO_COLOR when the App is built (no-color.org).
             os.environ["NO_COLOR"] = "1"
         super().__init__(ansi_color=True)
+        # The theme is in place before Textual first parses the CSS.  Setting ``theme`` (in
+        # on_mount or here) runs its watcher, which has Textual parse all the CSS a second
+        # time before the first frame (~20 ms); this does what the watcher does, up front:
+        # the value, the CSS variables it gives, the app's theme class.
+        self.register_theme(PFWIZARD_ANSI)
+        self.set_reactive(App.theme, PFWIZARD_ANSI.name)
+        self.stylesheet.set_variables(self.get_css_variables())
+        self.update_classes({**{c: False for c in self.classes if c.startswith("-theme-")},
+                             f"-theme-{PFWIZARD_ANSI.name}": True}, update=False)
         self.session = session
         self.state = WizardState(start=start, notes=notes)
         """What the screens share (typed, in the core): plan, outcome, restore, probe..."""
@@ -61,8 +70,6 @@ class PfwizardApp(App[int]):
         self.recipe_start: FixStart | None = None
 
     def on_mount(self) -> None:
-        self.register_theme(PFWIZARD_ANSI)
-        self.theme = PFWIZARD_ANSI.name
         self.show(self.state.start)
 
     # ---- after the first frame -------------------------------------------------------------

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from pfwizard import analyser, exitcodes, journalcheck, jsonout, nagios
+from pfwizard import analyser, exitcodes, journalcheck
 from pfwizard.errors import ConfigError
 from pfwizard.findings import Finding, Severity, worst
 
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         # With --json, jsonout.guarded turns this line into the document's error.
         if getattr(args, "nagios", False):
+            from pfwizard import nagios
+
             code, line = nagios.unknown(f"cannot read the configuration: {exc}")
             print(line)
             return code
@@ -76,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
                         parameter=f"journal entry {e.id}")
                 for e in interrupted] + findings
     if getattr(args, "nagios", False):
+        from pfwizard import nagios
+
         code, line = nagios.status(findings, str(config_dir / "main.cf"))
         print(line)
         return code
@@ -84,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     code = exitcodes.FINDINGS if worst(findings) is Severity.DANGER else exitcodes.OK
     if getattr(args, "json", False):
+        from pfwizard import jsonout
+
         doc = jsonout.frame("check", code)
         doc["findings"] = jsonout.findings(shown)
         doc["counts"] = {s.value: counts[s] for s in reversed(list(Severity))}

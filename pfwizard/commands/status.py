@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pfwizard import exitcodes, journalcheck, jsonout, miab, unreverted
+from pfwizard import exitcodes, journalcheck, miab, unreverted
 from pfwizard.analyser import analyse
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent.context import open_restore
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         return code
     if args.json:
+        from pfwizard import jsonout
+
         data = jsonout.frame("status", code)
         data.update(ctx.to_dict())
         data["findings"] = jsonout.findings(dangers)

@@ -21,15 +21,16 @@ def no_color(args: argparse.Namespace) -> bool:
 
 
 def open_wizard(session: Session, args: argparse.Namespace,
-                notes: tuple[str, ...] = (), start: str = "welcome",
-                mail_log: str | None = None) -> int:
+                notes: tuple[str, ...] = (), start: str = "welcome", *,
+                mail_log: str | None = None, recover: bool = True) -> int:
+    """``recover=False``: the caller already ran ``recover_first`` (once is enough)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
               "non-interactive commands", file=sys.stderr)
         return exitcodes.ERROR
     # An apply cut short (SIGKILL, SSH drop) is finished or undone before anything else.
     recovered: list[str] = []
-    if (session.state_dir / "journal").is_dir():  # no journal: nothing to recover
+    if recover and (session.state_dir / "journal").is_dir():  # no journal: nothing to undo
         try:
             recovered = session.engine().recover()
         except PfwizardError as exc:
@@ -53,6 +54,10 @@ def recover_first(args: argparse.Namespace) -> tuple[str, ...]:
         return ()
     from pathlib import Path
 
+    if not (Path(args.state_dir) / "journal").is_dir():
+        # Nothing was ever applied from here: nothing to undo (Engine.recover says the
+        # same), and the engine's import stays off the way to the first screen.
+        return ()
     from pfwizard.engine import Engine
 
     try:
@@ -68,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                            reload=not getattr(args, "no_reload", False))
     # "": the default log, else the journal; resolved in the Welcome's worker, so the explain
     # engine is not imported before the first screen.
-    return open_wizard(session, args, notes, mail_log=getattr(args, "mail_log", None) or "")
+    return open_wizard(session, args, notes, mail_log=getattr(args, "mail_log", None) or "",
+                       recover=False)
 
 
 def open_rollback(args: argparse.Namespace) -> int:
@@ -76,4 +82,4 @@ def open_rollback(args: argparse.Namespace) -> int:
     notes = recover_first(args)
     session = Session.open(args.config_dir, args.state_dir,
                            reload=not getattr(args, "no_reload", False))
-    return open_wizard(session, args, notes, start="rollback")
+    return open_wizard(session, args, notes, start="rollback", recover=False)

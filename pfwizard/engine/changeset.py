@@ -19,6 +19,8 @@ from typing import Any
 from pfwizard.engine.atomic import FileMeta, read_or_none
 from pfwizard.engine.errors import UnsafePath
 from pfwizard.errors import ValueRefused
+from pfwizard.indexfiles import INDEX_SUFFIX as INDEX_SUFFIX  # re-exported: the engine
+from pfwizard.indexfiles import index_path as index_path  # and the writer use them
 from pfwizard.kept_lines import KeptLines, keep_as_comments
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf, split_key
@@ -30,8 +32,6 @@ INTENT_FILE = "customizations.yaml"
 configuration it describes, so a rollback takes both back together."""
 INTENT_ROLE = "intent"
 
-# Map types whose lookups go through an index file that ``postmap`` builds from the source.
-INDEX_SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
 # Map types Postfix reads straight from the source file (reload picks up the change).
 TEXT_TYPES = {"regexp", "pcre", "cidr", "texthash", "inline", "static"}
 # postmap -q validates these (a broken pattern is only a warning at run time).
@@ -40,11 +40,6 @@ PROBED_TYPES = {"regexp", "pcre", "cidr"}
 
 def is_indexed(map_type: str) -> bool:
     return map_type in INDEX_SUFFIX
-
-
-def index_path(path: Path, map_type: str) -> Path | None:
-    suffix = INDEX_SUFFIX.get(map_type)
-    return None if suffix is None else path.with_name(path.name + suffix)
 
 
 @dataclass(frozen=True)

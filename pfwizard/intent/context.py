@@ -7,23 +7,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pfwizard import miab
-from pfwizard.analyser import analyse_params
-from pfwizard.engine import risks
-from pfwizard.engine.validate import Gate
 from pfwizard.findings import Finding, Severity
 from pfwizard.intent.adopt import Adoption, adopted_note, find_adoptions
 from pfwizard.intent.adopt_master import ServiceAdoption, find_service_adoptions
-from pfwizard.intent.execute import Request, execute
 from pfwizard.intent.rebase import Policy, RestorePlan, build_plan
 from pfwizard.intent.record import record_service_option
 from pfwizard.intent.store import IntentFile
-from pfwizard.intent.writer import Writer
 from pfwizard.kept_lines import KeptLines
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf, split_key
+
+if TYPE_CHECKING:
+    # The engine loads only when a restore is carried out (``run``): `pfwizard status`
+    # reads the same context and must not pay for it.
+    from pfwizard.engine.validate import Gate
+    from pfwizard.intent.execute import Request
 
 Adoptable = Adoption | ServiceAdoption
 """A hand-made setting MiaB's setup commented out: in main.cf (a chain) or master.cf (an
@@ -60,6 +61,9 @@ class RestoreContext:
         """Carry out the plan through the engine; returns pfwizard's exit code.
         ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``).
         ``check``: a dry run runs the real run's checks on a staged copy (False: plan only)."""
+        from pfwizard.intent.execute import Request, execute
+        from pfwizard.intent.writer import Writer
+
         req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
                       kind="restore", release=self.release, dry_run=dry_run, confirm=confirm,
                       kept_lines=self.kept_lines(), check=check)
@@ -76,6 +80,10 @@ class RestoreContext:
         engine's safety check will refuse, asked before anything is written (the wizard
         shows them and asks, as its Review does). One accepted before for the same entry
         (remembered by the engine) is not asked again."""
+        # Loaded here: `pfwizard status` reads this context and must not pay for the engine.
+        from pfwizard.analyser import analyse_params
+        from pfwizard.engine import risks
+
         params = self.cf.parameters()
         for name, value in self.plan.params().items():
             if value is None:

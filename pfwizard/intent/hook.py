@@ -16,11 +16,9 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 
-from pfwizard import exitcodes, trail
-from pfwizard.engine.atomic import AtomicWriter, FileMeta
+from pfwizard import exitcodes
 
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CRON_DIR = Path("/etc/cron.d")
@@ -43,6 +41,8 @@ class HookError(Exception):
 
 
 def _asset(name: str) -> str:
+    from importlib import resources  # only to install the hook; status reads its outcome
+
     return resources.files("assets").joinpath(name).read_text(encoding="utf-8")
 
 
@@ -143,6 +143,10 @@ def record_outcome(state_dir: Path | str, exit_code: int, message: str,
     """Keep the outcome of one hook run in the state directory and in the system log: one
     line for the run, with what the engine would have logged on its own (``changes``, kept
     by ``trail.held``) folded in."""
+    # Loaded here, not at import: `pfwizard status` only reads the outcome.
+    from pfwizard import trail
+    from pfwizard.engine.atomic import AtomicWriter, FileMeta
+
     outcome = HookOutcome(time.time(), exit_code, message, open_conflicts)
     failed = outcome.failed
     verdict = ("FAILED" if failed else f"left {open_conflicts} conflict(s) OPEN"

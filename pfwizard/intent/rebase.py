@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pfwizard import inputs
 from pfwizard.chain import Chain
-from pfwizard.engine.changeset import index_path
 from pfwizard.errors import ConfigError
+from pfwizard.indexfiles import index_path
 from pfwizard.intent.glued import glued_by_parameter, value_without_glue
 from pfwizard.intent.model import (
     ChainIntent,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pfwizard.chain import Chain
-from pfwizard.session import LIST_OF_PARAM, MILTER_LISTS
+from pfwizard.session import MILTER_LISTS, list_of_param
 
 if TYPE_CHECKING:
     from pfwizard.intent import IntentFile
@@ -32,7 +32,7 @@ def intent_store(session: Session) -> IntentFile:
     store = IntentFile.for_state_dir(session.state_dir)
     for param, value in session.edits.items():
         before = session.cf.get(param)
-        if param in LIST_OF_PARAM or param in MILTER_LISTS:
+        if param in list_of_param() or param in MILTER_LISTS:
             record_chain(store, param, None if before is None else Chain.parse(before),
                          Chain.parse(value or ""))
         else:
