@@ -31,7 +31,8 @@ MEANINGS: dict[int, str] = {
             "is in force",
     REFUSED: "refused, nothing written (an open relay or another blocked finding, validation "
              "failed, not root, a state directory not root's own, locked, files changed "
-             "meanwhile, conflict, declined)",
+             "meanwhile, conflict, declined); with apply/restore --dry-run: the real run would "
+             "refuse it",
     CHANGED: "apply/restore/rollback: the configuration was changed (with --dry-run: would "
              "be changed)",
 }
