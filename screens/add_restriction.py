@@ -16,10 +16,10 @@ from textual.widgets.option_list import Option
 
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
+from pfwizard.screens.confirm import leave_editor
 from pfwizard.session import OWN_TABLE_DIR, Session
+from pfwizard.tui.theme import SEVERITY_STYLE
 from pfwizard.wizard.restrictions import RestrictionInfo, candidates
-from screens.confirm import leave_editor
-from tui.theme import SEVERITY_STYLE
 
 
 def suggested_argument(session: Session, info: RestrictionInfo, list_key: str) -> str:

@@ -11,10 +11,10 @@ from textual.widgets import RichLog, Static
 
 from pfwizard import exitcodes
 from pfwizard.postfix_warnings import Repeated, fold, total
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.apply import apply_change
 from pfwizard.wizard.state import Outcome
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 MAX_OUTPUT_LINES = 40
 

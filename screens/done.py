@@ -11,9 +11,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.state import Outcome
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 
 def what_happened(result: Outcome, demo: bool, reload: bool = True) -> str:
@@ -152,7 +152,7 @@ class DoneScreen(WizardScreen):
         if self.session.demo:
             return
         from pfwizard.intent.hook import installed_hook, preferred_kind
-        from screens.confirm import ConfirmScreen
+        from pfwizard.screens.confirm import ConfirmScreen
 
         if installed_hook(self.session.config_dir, self.state.hook_dir) is not None:
             self.notify("The restore hook is already installed.", timeout=3)
@@ -194,7 +194,7 @@ class DoneScreen(WizardScreen):
         self.refresh_view()
 
     def action_probe(self) -> None:
-        from screens.probe import ProbeScreen
+        from pfwizard.screens.probe import ProbeScreen
 
         self.app.push_screen(ProbeScreen())
 

@@ -12,9 +12,9 @@ from textual.widgets import Footer, Input, Static
 
 from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
+from pfwizard.screens.confirm import leave_editor
 from pfwizard.session import Session
 from pfwizard.wizard.restrictions import argument_count
-from screens.confirm import leave_editor
 
 
 class EditArgumentScreen(ModalScreen[bool]):

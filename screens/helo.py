@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
-from screens.chain_stage import ChainStageScreen
+from pfwizard.screens.chain_stage import ChainStageScreen
 
 
 class HeloScreen(ChainStageScreen):

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from pfwizard.milters import is_milter_address
-from screens.confirm import leave_editor
+from pfwizard.screens.confirm import leave_editor
 
 
 class MilterAddressScreen(ModalScreen["str | None"]):

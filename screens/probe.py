@@ -18,8 +18,8 @@ from textual.widgets import Input, Label, RichLog, Static
 from pfwizard import live_probe
 from pfwizard.explain.render import explanation_lines
 from pfwizard.probe import OUTSIDE_ADDR
+from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.state import ProbeSample
-from tui.stage import WizardScreen
 
 
 def _words(text: str) -> list[str]:

@@ -25,10 +25,10 @@ from pfwizard.maincf import MainCf
 from pfwizard.recipes import Proposal
 from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.answers import Answer, apply_op
 from pfwizard.wizard.state import ProbeSample
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 # The Cisco ESA DMARC reporters the forum thread named, and the narrow pattern the
 # learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
@@ -362,7 +362,7 @@ class RecipesScreen(WizardScreen):
 
     def action_back(self) -> None:
         if self.current is not None and self.inputs() != self.defaults:
-            from screens.confirm import ConfirmScreen
+            from pfwizard.screens.confirm import ConfirmScreen
 
             def done(yes: bool | None) -> None:
                 if yes:

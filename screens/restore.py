@@ -26,13 +26,13 @@ from pfwizard.intent import ChainPlan, ConflictKind, Policy, RestorePlan
 from pfwizard.intent.context import RestoreContext, open_restore
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
+from pfwizard.screens.apply import ApplyScreen
+from pfwizard.screens.review import ReviewScreen, apply_question, confirm_accepting, diff_writes
+from pfwizard.tui.diffview import diff_text
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.apply import apply_restore
 from pfwizard.wizard.state import Outcome
-from screens.apply import ApplyScreen
-from screens.review import ReviewScreen, apply_question, confirm_accepting, diff_writes
-from tui.diffview import diff_text
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",

@@ -14,11 +14,11 @@ from textual.widgets import Static
 
 from pfwizard.errors import PfwizardError
 from pfwizard.findings import Finding
+from pfwizard.tui.diffview import diff_text
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.answers import Answer
 from pfwizard.wizard.apply import plan_change
-from tui.diffview import diff_text
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 if TYPE_CHECKING:
     from pfwizard.engine import Plan
@@ -32,7 +32,7 @@ def confirm_accepting(screen: Screen[Any], blocking: list[Finding], question: st
     """The apply confirmation, with each danger finding named first: answering yes accepts
     them by name (``accept``; the wizard's ``--accept-risk``), then ``then`` goes ahead.
     A finding nobody may accept (an open relay) refuses instead, whatever the answer."""
-    from screens.confirm import ConfirmScreen
+    from pfwizard.screens.confirm import ConfirmScreen
 
     never = [f for f in blocking if not f.acceptable]
     if never:
@@ -190,7 +190,7 @@ class ReviewScreen(WizardScreen):
 
     # ---- impact preview --------------------------------------------------------------------
     def action_impact(self) -> None:
-        from screens import impact
+        from pfwizard.screens import impact
 
         if self.plan is None or self.plan.is_empty:
             self.notify("Nothing to preview: no change.", severity="warning")

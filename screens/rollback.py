@@ -13,9 +13,9 @@ from textual.widgets.option_list import Option
 
 from pfwizard.engine.journal import unreadable_words
 from pfwizard.errors import ValueRefused
-from tui.diffview import diff_text
-from tui.flow import Action
-from tui.stage import WizardScreen
+from pfwizard.tui.diffview import diff_text
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 
 
 def entry_line(e: Any) -> str:
@@ -148,7 +148,7 @@ class RollbackScreen(WizardScreen):
             self.notify(f"Journal entry {entry[0]} is {unreadable_words(entry[1])}: nothing "
                         "to roll back from it.", severity="warning", timeout=6)
             return
-        from screens.confirm import ConfirmScreen
+        from pfwizard.screens.confirm import ConfirmScreen
 
         try:
             plan = self.wizard.engine.rollback_plan(entry.id)

@@ -15,10 +15,10 @@ from textual.widgets import Footer, Input, Static, TextArea
 
 from pfwizard.analysis.tablelint import USED_AS, table_findings
 from pfwizard.errors import ValueRefused
+from pfwizard.screens.confirm import leave_editor
 from pfwizard.session import Session
 from pfwizard.tables.lint import TableFinding
 from pfwizard.wizard.tables import access_answer, postmap_query, validate_table
-from screens.confirm import leave_editor
 
 # Which access(5) search a check_X_access entry does.
 KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",

@@ -12,9 +12,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, OptionList, Static
 
 from pfwizard.errors import PfwizardError
-from tui.flow import Action
-from tui.stage import WizardScreen
-from tui.widgets.risk_panel import findings_text
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.widgets.risk_panel import findings_text
 
 if TYPE_CHECKING:  # the explain engine loads in the worker, after the first frame
     from pfwizard.explain.recent import RecentCause, RecentRejects

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("pfwizard", "tui", "screens", "assets")
+# repository folder -> where it lands in site-packages (one top-level package)
+PACKAGES = {"pfwizard": "pfwizard", "tui": "pfwizard/tui", "screens": "pfwizard/screens",
+            "assets": "pfwizard/assets"}
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 
 
@@ -48,9 +50,9 @@ def test_install_upgrade_and_uninstall(tmp_path):
                           capture_output=True, text=True, check=True, cwd=tmp_path, env=env,
                           timeout=60).stdout.strip()
     assert Path(site) != ROOT, "imported the checkout, not the installed copy"
-    for pkg in PACKAGES:
-        for init in (ROOT / pkg).rglob("__init__.py"):
-            rel = init.relative_to(ROOT)
+    for folder, installed in PACKAGES.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = Path(installed) / init.relative_to(ROOT / folder)
             assert (Path(site) / rel).exists(), f"{rel.parent} is missing from the install"
     demo = subprocess.run(["pfwizard", "demo", "--print"], capture_output=True, text=True,
                           timeout=60, cwd=tmp_path, env=env)

@@ -179,7 +179,7 @@ def test_the_restore_screen_shows_the_master_cf_option(upgraded):
     from rich.console import Console
 
     from pfwizard.intent.context import open_restore
-    from screens.restore import plan_view
+    from pfwizard.screens.restore import plan_view
 
     config_dir, state_dir, ref = upgraded
     console = Console(width=400, record=True, file=io.StringIO())  # long tmp paths unfolded

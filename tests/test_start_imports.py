@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.miab_setup import box, customise
 
 ROOT = Path(__file__).resolve().parent.parent
-UI = ("textual", "rich", "tui", "screens")
+UI = ("textual", "rich", "pfwizard.tui", "pfwizard.screens")
 ENGINE_ONLY = ("pfwizard.engine", "pfwizard.intent.writer", "pfwizard.intent.execute",
                "pfwizard.recipes", "pfwizard.session", "pfwizard.trail")
 
@@ -74,11 +74,11 @@ def test_the_wizard_first_screen_needs_neither_engine_nor_analyser(tmp_path):
         args = argparse.Namespace(config_dir={str(config_dir)!r}, state_dir={str(state_dir)!r})
         assert wizard.recover_first(args) == ()
         session = wizard.Session.open(args.config_dir, args.state_dir, reload=False)
-        import screens.welcome, tui.app
-        app = tui.app.PfwizardApp(session)
-        screens.welcome.WelcomeScreen()
+        import pfwizard.screens.welcome, pfwizard.tui.app
+        app = pfwizard.tui.app.PfwizardApp(session)
+        pfwizard.screens.welcome.WelcomeScreen()
     """)
-    assert "tui.app" in mods and "textual.app" in mods
+    assert "pfwizard.tui.app" in mods and "textual.app" in mods
     # What the Welcome fills in after its first frame (findings, restore check, the mail
     # log's rejects) and what only the stages need load then, not before.
     assert loaded(mods, ("pfwizard.engine", "pfwizard.analyser", "pfwizard.analysis",

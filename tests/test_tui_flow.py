@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tui.flow import NUMBERED, STEP_IDS, STEPS, TRANSITIONS, Action, NoTransition, next_step
-from tui.stage import WizardScreen
+from pfwizard.tui.flow import (
+    NUMBERED,
+    STEP_IDS,
+    STEPS,
+    TRANSITIONS,
+    Action,
+    NoTransition,
+    next_step,
+)
+from pfwizard.tui.stage import WizardScreen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +39,7 @@ def finished_with(cls: type) -> set[Action]:
     """Every ``self.finish(Action.X)`` in the screen's own code and its screen parents'."""
     found: set[Action] = set()
     for klass in cls.__mro__:
-        if not klass.__module__.startswith(("screens.", "tui.")):
+        if not klass.__module__.startswith(("pfwizard.screens.", "pfwizard.tui.")):
             continue
         tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
         for node in ast.walk(tree):

@@ -45,13 +45,13 @@ def _bindings(cls) -> list[Binding]:
     """Bindings pfwizard defines (Textual's own inherited ones are Textual's business)."""
     out = []
     for klass in reversed(cls.__mro__):
-        if klass.__module__.split(".")[0] in ("tui", "screens"):
+        if klass.__module__.startswith(("pfwizard.tui.", "pfwizard.screens.")):
             out += [b for b in klass.__dict__.get("BINDINGS", []) if isinstance(b, Binding)]
     return out
 
 
 def test_every_modified_arrow_has_a_plain_twin_and_every_binding_an_id():
-    from screens import (
+    from pfwizard.screens import (
         add_restriction,
         apply,
         chain_stage,
@@ -67,7 +67,7 @@ def test_every_modified_arrow_has_a_plain_twin_and_every_binding_an_id():
         table_editor,
         welcome,
     )
-    from tui.widgets.chain_list import ChainList
+    from pfwizard.tui.widgets.chain_list import ChainList
 
     classes = [ChainList, add_restriction.AddRestrictionScreen, apply.ApplyScreen,
                chain_stage.ChainStageScreen, confirm.ConfirmScreen, done.DoneScreen,

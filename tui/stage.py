@@ -11,14 +11,14 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from pfwizard.errors import ValueRefused
+from pfwizard.tui.flow import NUMBERED, Action, step
+from pfwizard.tui.widgets.keys_footer import KeysFooter
 from pfwizard.wizard.answers import Answer, apply_op
-from tui.flow import NUMBERED, Action, step
-from tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from pfwizard.session import Session
+    from pfwizard.tui.app import PfwizardApp
     from pfwizard.wizard.state import WizardState
-    from tui.app import PfwizardApp
 
 
 class WizardScreen(Screen[Action]):
@@ -75,7 +75,7 @@ class WizardScreen(Screen[Action]):
         self.dismiss(action)
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
+        from pfwizard.screens.help import HelpScreen
 
         focused = self.focused
         text = getattr(focused, "HELP", "") if focused is not None else ""

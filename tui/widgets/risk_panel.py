@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from pfwizard.findings import Finding, Severity
-from tui.theme import SEVERITY_STYLE
+from pfwizard.tui.theme import SEVERITY_STYLE
 
 
 def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
