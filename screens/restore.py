@@ -38,7 +38,8 @@ POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",
     Policy.KEEP_MIAB: "keep MiaB's value (its new form of an item you removed or changed "
                       "stays, an item of yours that cannot be placed is left out, a whole "
-                      "value MiaB changed stays MiaB's; recorded as decided, not asked again)",
+                      "value MiaB changed stays MiaB's, a master.cf option whose service MiaB "
+                      "dropped waits for it; recorded as decided, not asked again)",
     Policy.REMOVE_NEW: "remove MiaB's new form of an item you removed too (recorded as "
                        "decided; other conflicts stay open, as with skip)",
     Policy.SKIP: "skip (apply the rest; the conflicting customisation stays recorded)",
