@@ -81,9 +81,22 @@ def _with_kept(pi: ParameterIntent, recorded: object) -> ParameterIntent:
     return pi
 
 
+def _on_recorded_base(si: ChainIntent, recorded: object, miab_now: str | None) -> ChainIntent:
+    """A profile's master.cf list option without a base, where MiaB no longer sets the option
+    this box recorded MiaB's value of: on that base, so it is the same ``option-gone``
+    conflict (and decision) as for ``restore``, not the profile's items alone in place of
+    main.cf's value."""
+    if (si.has_base or miab_now is not None or not isinstance(recorded, ChainIntent)
+            or not recorded.has_base or recorded.base is None):
+        return si
+    return replace(si, base=recorded.base, has_base=True)
+
+
 def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
                  policy: Policy | None, master: MasterCf | None = None) -> RestorePlan:
     starts = miab_values(cf, state.model, list(profile.chains), master, profile.services)
+    services = {k: _on_recorded_base(si, state.model.services.get(k), starts.get(k))
+                if isinstance(si, ChainIntent) else si for k, si in profile.services.items()}
     decided = replace(
         profile,
         chains={n: _with_decisions(ci, state.model.chains.get(n))
@@ -92,7 +105,7 @@ def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
                     for n, pi in profile.parameters.items()},
         services={k: _with_decisions(si, state.model.services.get(k))
                   if isinstance(si, ChainIntent) else _with_kept(si, state.model.services.get(k))
-                  for k, si in profile.services.items()})
+                  for k, si in services.items()})
     return build_plan(cf, decided, policy, compare_tables=True, miab_values=starts,
                       uncaptured_glue=False, master=master)
 
