@@ -24,6 +24,7 @@ from pfwizard import exitcodes
 from pfwizard.errors import PfwizardError
 from pfwizard.intent import ChainPlan, ConflictKind, Policy, RestorePlan
 from pfwizard.intent.context import RestoreContext, open_restore
+from pfwizard.intent.rebase import GONE_DECIDED
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
 from pfwizard.wizard.apply import apply_restore
@@ -176,8 +177,10 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
                           + ("   g: remove the new form too" if removal else ""),
                           style="bold"))
     for c in plan.decided:
+        # A master.cf service or option MiaB dropped is decided for the whole entry.
+        what = c.operation if c.operation is not None else GONE_DECIDED.get(c.kind, c.message)
         parts.append(Text(f"decided ({plan.policy.value if plan.policy else ''}): "
-                          f"{c.parameter}: {c.operation}", style="bold"))
+                          f"{c.parameter}: {what}", style="bold"))
     return Group(*parts)
 
 

@@ -210,3 +210,22 @@ def test_the_documented_entry_reads_as_documented():
     _, model = parse_text(f"version: 1\nservices:\n{example}")
     ci = model.services[HEADER_CHECKS]
     assert isinstance(ci, ChainIntent) and ci.kept_miab and len(ci.operations) == 1
+
+
+@needs_postfix
+def test_the_restore_screen_names_the_decision(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from pfwizard.intent import Policy
+    from pfwizard.intent.context import open_restore
+    from screens.restore import plan_view
+
+    config_dir, state_dir, _, case = start(tmp_path, "service-gone")
+    setup_release(config_dir, case.gone)
+    console = Console(width=400, record=True, file=io.StringIO())
+    console.print(plan_view(open_restore(config_dir, state_dir, policy=Policy.KEEP_MIAB), 400))
+    text = console.export_text()
+    assert (f"decided (keep-miab): {HEADER_CHECKS}: the service is gone from master.cf; "
+            "yours goes back once MiaB ships it again") in text, text
