@@ -229,3 +229,29 @@ def test_the_restore_screen_names_the_decision(tmp_path):
     text = console.export_text()
     assert (f"decided (keep-miab): {HEADER_CHECKS}: the service is gone from master.cf; "
             "yours goes back once MiaB ships it again") in text, text
+
+
+@needs_postfix
+def test_a_hook_run_that_skipped_it_says_so_until_it_is_decided(tmp_path, capsys, monkeypatch):
+    import json
+
+    from pfwizard.intent.hook import OUTCOME_FILE
+
+    monkeypatch.setenv("PFWIZARD_LOG_SOCKET", str(tmp_path / "no-log"))  # no system log here
+    config_dir, state_dir, _, case = start(tmp_path, "service-gone")
+    for _ in range(2):  # open at this upgrade, and still at the next one
+        setup_release(config_dir, case.gone)
+        assert pf(config_dir, state_dir, "restore", "--hook", "--yes",
+                  "--on-conflict=skip") == exitcodes.OK
+        outcome = json.loads((state_dir / OUTCOME_FILE).read_text())
+        assert outcome["open_conflicts"] == 1 and case.message in outcome["message"]
+        capsys.readouterr()
+        assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
+        assert "LEFT 1 CONFLICT(S) OPEN" in capsys.readouterr().out
+    assert pf(config_dir, state_dir, "restore", "--yes",
+              "--on-conflict=keep-miab") == exitcodes.OK
+    setup_release(config_dir, case.gone)
+    assert pf(config_dir, state_dir, "restore", "--hook", "--yes",
+              "--on-conflict=skip") == exitcodes.OK
+    assert json.loads((state_dir / OUTCOME_FILE).read_text())["open_conflicts"] == 0
+    assert pf(config_dir, state_dir, "status") == exitcodes.OK
