@@ -24,6 +24,7 @@ from pfwizard import exitcodes
 from pfwizard.errors import PfwizardError
 from pfwizard.intent import ChainPlan, ConflictKind, Policy, RestorePlan
 from pfwizard.intent.context import RestoreContext, open_restore
+from pfwizard.intent.rebase import GONE_DECIDED
 from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
 from pfwizard.screens.apply import ApplyScreen
@@ -38,7 +39,8 @@ POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",
     Policy.KEEP_MIAB: "keep MiaB's value (its new form of an item you removed or changed "
                       "stays, an item of yours that cannot be placed is left out, a whole "
-                      "value MiaB changed stays MiaB's; recorded as decided, not asked again)",
+                      "value MiaB changed stays MiaB's, a master.cf option whose service MiaB "
+                      "dropped waits for it; recorded as decided, not asked again)",
     Policy.REMOVE_NEW: "remove MiaB's new form of an item you removed too (recorded as "
                        "decided; other conflicts stay open, as with skip)",
     Policy.SKIP: "skip (apply the rest; the conflicting customisation stays recorded)",
@@ -175,8 +177,10 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
                           + ("   g: remove the new form too" if removal else ""),
                           style="bold"))
     for c in plan.decided:
+        # A master.cf service or option MiaB dropped is decided for the whole entry.
+        what = c.operation if c.operation is not None else GONE_DECIDED.get(c.kind, c.message)
         parts.append(Text(f"decided ({plan.policy.value if plan.policy else ''}): "
-                          f"{c.parameter}: {c.operation}", style="bold"))
+                          f"{c.parameter}: {what}", style="bold"))
     return Group(*parts)
 
 

@@ -179,7 +179,11 @@ def test_service_gone_is_a_conflict_never_a_guess(tmp_path):
     assert KEY in store.model.services  # kept, to decide later
     keep = build_plan(V75_MAIN, store.model, Policy.KEEP_MIAB, master=upgraded)
     keep.update_intent(store)
-    assert KEY not in store.model.services
+    ci = store.model.services[KEY]  # kept, decided: waits for the service to come back
+    assert isinstance(ci, ChainIntent) and ci.kept_miab and ci.base is not None
+    assert ci.base.render() == MIAB and "decided: keep-miab" in store.dumps()
+    again = build_plan(V75_MAIN, store.model, master=upgraded)
+    assert again.in_sync and not again.conflicts and again.master_params() == {}
 
 
 def test_miab_no_longer_setting_the_option_is_a_conflict(tmp_path):

@@ -127,8 +127,10 @@ def test_upgrade_dropping_authclean_is_a_conflict(tmp_path, capsys):
     assert KEY in IntentFile.for_state_dir(state_dir).model.services  # decide later
     assert pf(config_dir, state_dir, "restore", "--yes",
               "--on-conflict=keep-miab") == exitcodes.OK
-    assert KEY not in IntentFile.for_state_dir(state_dir).model.services
+    recorded = IntentFile.for_state_dir(state_dir).model.services[KEY]
+    assert recorded.kept_miab  # decided: kept in the file, not asked again
     assert master.read_bytes() == before
+    assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.OK
 
 
 PROFILE = """\

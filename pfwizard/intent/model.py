@@ -119,6 +119,11 @@ class ChainIntent:
     has_base: bool = True
     """False: no ``base`` given (a hand-written profile): the operations are replayed onto
     MiaB's value now, and nothing can be said about what MiaB changed under them."""
+    kept_miab: bool = False
+    """master.cf only, a decided conflict (``decided: keep-miab``): while the service is gone
+    from master.cf, or MiaB no longer sets the option the operations were made on, master.cf
+    stays as MiaB ships it and nobody is asked; once MiaB ships it again, the operations are
+    replayed onto it again."""
 
 
 @dataclass
@@ -138,6 +143,10 @@ class ParameterIntent:
     """A decided conflict (``keep: VALUE``, written by ``--on-conflict=keep-miab``): MiaB
     changed the value under yours, and its value ``keep`` (None: not set) stays. Only that
     exact value: if MiaB changes it again, that is a new conflict."""
+
+    kept_miab: bool = False
+    """master.cf only, a decided conflict (``decided: keep-miab``): while the service is gone
+    from master.cf, nobody is asked; once MiaB ships the service again, the value goes back."""
 
     def kept(self, current: str | None) -> bool:
         """Is ``current`` the MiaB value decided to stay?"""

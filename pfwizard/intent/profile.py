@@ -56,6 +56,9 @@ def _with_decisions(ci: ChainIntent, recorded: object) -> ChainIntent:
     the unchanged profile is applied)."""
     if not isinstance(recorded, ChainIntent):
         return ci
+    if recorded.kept_miab and not ci.kept_miab and recorded.operations == ci.operations:
+        # The same master.cf option, decided to wait while its service or option is gone.
+        ci = replace(ci, kept_miab=True)
     ops = []
     for op in ci.operations:
         if op.decided() is None:
@@ -69,15 +72,31 @@ def _with_decisions(ci: ChainIntent, recorded: object) -> ChainIntent:
 def _with_kept(pi: ParameterIntent, recorded: object) -> ParameterIntent:
     """The profile's whole value with this box's decision on it (the same value: a
     conflict decided by ``--on-conflict=keep-miab`` on this box is not asked again)."""
-    if (isinstance(recorded, ParameterIntent) and recorded.has_keep and not pi.has_keep
-            and recorded.value == pi.value):
-        return replace(pi, keep=recorded.keep, has_keep=True)
+    if not isinstance(recorded, ParameterIntent) or recorded.value != pi.value:
+        return pi
+    if recorded.has_keep and not pi.has_keep:
+        pi = replace(pi, keep=recorded.keep, has_keep=True)
+    if recorded.kept_miab and not pi.kept_miab:  # master.cf: waits while the service is gone
+        pi = replace(pi, kept_miab=True)
     return pi
+
+
+def _on_recorded_base(si: ChainIntent, recorded: object, miab_now: str | None) -> ChainIntent:
+    """A profile's master.cf list option without a base, where MiaB no longer sets the option
+    this box recorded MiaB's value of: on that base, so it is the same ``option-gone``
+    conflict (and decision) as for ``restore``, not the profile's items alone in place of
+    main.cf's value."""
+    if (si.has_base or miab_now is not None or not isinstance(recorded, ChainIntent)
+            or not recorded.has_base or recorded.base is None):
+        return si
+    return replace(si, base=recorded.base, has_base=True)
 
 
 def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
                  policy: Policy | None, master: MasterCf | None = None) -> RestorePlan:
     starts = miab_values(cf, state.model, list(profile.chains), master, profile.services)
+    services = {k: _on_recorded_base(si, state.model.services.get(k), starts.get(k))
+                if isinstance(si, ChainIntent) else si for k, si in profile.services.items()}
     decided = replace(
         profile,
         chains={n: _with_decisions(ci, state.model.chains.get(n))
@@ -86,7 +105,7 @@ def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
                     for n, pi in profile.parameters.items()},
         services={k: _with_decisions(si, state.model.services.get(k))
                   if isinstance(si, ChainIntent) else _with_kept(si, state.model.services.get(k))
-                  for k, si in profile.services.items()})
+                  for k, si in services.items()})
     return build_plan(cf, decided, policy, compare_tables=True, miab_values=starts,
                       uncaptured_glue=False, master=master)
 
@@ -100,30 +119,41 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
     section, value_section = sections
     for ch in chains:
         ops = ch.operations
+        old_ci = getattr(state.model, section).get(ch.parameter)
+        if ch.kept_miab:
+            # The service or MiaB's option is gone, decided (now or before): the record
+            # keeps the base its operations were made on (the box's, else the profile's).
+            src = old_ci if isinstance(old_ci, ChainIntent) and old_ci.has_base else ch.intent
+            state.set_chain(ChainIntent(ch.parameter, src.base, ops, has_base=src.has_base,
+                                        kept_miab=True), section)
+            continue
         if ch.conflicting and policy is Policy.KEEP_MIAB:
             ops = [o for o in ops if o not in ch.conflicting]
         if ops and ch.conflicting and policy is not Policy.KEEP_MIAB:
             # Left open: the base must not move past MiaB's change, or restore would no
             # longer see the conflict (the box's earlier base, else the profile's, else none).
-            old_ci = getattr(state.model, section).get(ch.parameter)
             src = old_ci if isinstance(old_ci, ChainIntent) and old_ci.has_base else ch.intent
-            state.set_chain(ChainIntent(ch.parameter, src.base, ops, has_base=src.has_base),
-                            section)
+            state.set_chain(ChainIntent(ch.parameter, src.base, ops, has_base=src.has_base,
+                                        kept_miab=ch.intent.kept_miab), section)
         elif ops:
-            state.set_chain(ChainIntent(ch.parameter, ch.miab_now, ops), section)
+            state.set_chain(ChainIntent(ch.parameter, ch.miab_now, ops,
+                                        kept_miab=ch.intent.kept_miab), section)
         else:
             state.remove(section, ch.parameter)
     for p in params:
+        old = getattr(state.model, value_section).get(p.intent.name)
+        # keep-miab on a master.cf service that is gone: the value waits for it (recorded).
+        waits = p.intent.kept_miab
         if p.conflict is not None and policy is Policy.KEEP_MIAB:
             if p.conflict.kind is ConflictKind.PARAMETER_CHANGED:
                 state.set_parameter(p.decided(), value_section)
-            continue
-        if p.intent.has_keep and p.in_sync:
-            # Decided before on this box (found by ``_with_kept``): the record stays as is.
-            old = getattr(state.model, value_section).get(p.intent.name)
-            if isinstance(old, ParameterIntent) and old.kept(p.current):
                 continue
-        old = getattr(state.model, value_section).get(p.intent.name)
+            waits = True
+        if p.intent.has_keep and p.in_sync and isinstance(old, ParameterIntent) \
+                and old.kept(p.current):
+            continue  # decided before on this box (found by ``_with_kept``): record as is
+        if p.kept_miab and isinstance(old, ParameterIntent) and old.kept_miab:
+            continue  # the same: decided before on this box, the record stays as is
         chain = state.model.chains.get(p.intent.name) if section == "chains" else None
         if isinstance(old, ParameterIntent) and old.has_base:
             base: str | None = old.base
@@ -135,7 +165,7 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
         else:
             base = before(p.intent.name)
         state.set_parameter(ParameterIntent(p.intent.name, p.intent.value, base, True,
-                                            p.intent.why), value_section)
+                                            p.intent.why, kept_miab=waits), value_section)
 
 
 def record_profile(state: IntentFile, cf_before: MainCf, plan: RestorePlan,

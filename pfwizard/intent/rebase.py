@@ -39,8 +39,9 @@ class Policy(str, Enum):
     KEEP_MIAB = "keep-miab"
     """MiaB's value wins: where MiaB changed an item you removed or changed, its new form
     stays; where your item cannot be placed (its anchor or item is gone, MiaB ships it
-    elsewhere), MiaB's list stays; a whole value MiaB changed stays MiaB's. All recorded as
-    decided, not asked again."""
+    elsewhere), MiaB's list stays; a whole value MiaB changed stays MiaB's; a master.cf option
+    whose service or option MiaB dropped is left out until MiaB ships it again. All recorded
+    as decided, not asked again."""
     REMOVE_NEW = "remove-new"
     """Where MiaB changed the form of an item you removed, remove the new form too (recorded
     as decided); other conflicts are left open, as with skip."""
@@ -52,7 +53,8 @@ POLICY_HELP: dict[Policy, str] = {
     Policy.KEEP_MIAB: "MiaB's value wins, recorded so it is not asked again: its new form "
                       "of an item you removed or changed stays, an item of yours that cannot "
                       "be placed (anchor gone, MiaB ships it elsewhere) is left out, a whole "
-                      "value MiaB changed stays MiaB's",
+                      "value MiaB changed stays MiaB's, a master.cf option whose service or "
+                      "option MiaB dropped is left out until MiaB ships it again",
     Policy.REMOVE_NEW: "where MiaB changed the form of an item you removed, remove the new "
                        "form too; other conflicts stay open, as with skip",
     Policy.SKIP: "apply the rest; the conflict stays open and recorded, to decide later",
@@ -96,6 +98,9 @@ class ChainPlan:
     rebased_in_force: bool = False
     """The operations replayed onto MiaB's value now give what is in force (MiaB changed the
     base, and what the customisation does is there all the same): nothing is missing."""
+    kept_miab: bool = False
+    """master.cf: the service or MiaB's option is gone and keep-miab is decided for it (on
+    record, or by this run's policy): master.cf stays as MiaB ships it."""
 
     @property
     def base(self) -> Chain | None:
@@ -111,7 +116,8 @@ class ChainPlan:
     @property
     def in_sync(self) -> bool:
         return (not self.glued and not self.conflicts and not self.decided
-                and (self.current.items == self.target.items or self.rebased_in_force))
+                and (self.current.items == self.target.items or self.rebased_in_force
+                     or self.kept_miab))
 
     @property
     def base_changed(self) -> bool:
@@ -146,11 +152,14 @@ class ParameterPlan:
     current: str | None
     conflict: Conflict | None = None
     glued: list[GluedContinuation] = field(default_factory=list)
+    kept_miab: bool = False
+    """master.cf: the service is gone and keep-miab was decided for it before (on record):
+    nothing to put back, nothing to ask."""
 
     @property
     def in_sync(self) -> bool:
-        return (self.current == self.intent.value or self.intent.kept(self.current)) \
-            and not self.glued
+        return (self.current == self.intent.value or self.intent.kept(self.current)
+                or self.kept_miab) and not self.glued
 
     @property
     def changes(self) -> bool:
@@ -185,7 +194,8 @@ class RestorePlan:
 
     @property
     def decided(self) -> list[Conflict]:
-        """Conflicts the policy decided this run, recorded so they stay decided."""
+        """Conflicts the policy decided this run, recorded so they stay decided (a whole
+        value's conflict decided by keep-miab stays listed under ``conflicts``)."""
         return [c for ch in self.chains + self.master_chains for c in ch.decided]
 
     @property
@@ -259,17 +269,24 @@ class RestorePlan:
                 if ch.in_sync:
                     continue
                 ops = ch.operations
+                if ch.kept_miab:
+                    # The service or MiaB's option is gone, decided now: the entry stays, on
+                    # the base its operations were made on (MiaB has no value to move it
+                    # to), and goes back once MiaB ships it again.
+                    store.set_chain(replace(ci, operations=ops, kept_miab=True), section)
+                    changed = True
+                    continue
                 if ch.conflicting and self.policy is Policy.KEEP_MIAB:
                     ops = [o for o in ops if o not in ch.conflicting]
                 elif ch.conflicting:
                     # Left open: the base stays, so the conflict is found again next time;
                     # what this run decided is kept.
                     if ch.decided:
-                        store.set_chain(ChainIntent(ci.parameter, ci.base, ops, ci.line,
-                                                    ci.has_base), section)
+                        store.set_chain(replace(ci, operations=ops), section)
                         changed = True
                     continue
-                new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line)
+                new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line,
+                                  kept_miab=ci.kept_miab)
                 if not ops:
                     store.remove(section, ci.parameter)
                 else:
@@ -279,8 +296,8 @@ class RestorePlan:
                 if p.conflict is not None and self.policy is Policy.KEEP_MIAB:
                     if p.conflict.kind is ConflictKind.PARAMETER_CHANGED:
                         store.set_parameter(p.decided(), value_section)
-                    else:  # the service is gone: nothing left to decide about
-                        store.remove(value_section, p.intent.name)
+                    else:  # the service is gone: the value waits for it, asked no more
+                        store.set_parameter(replace(p.intent, kept_miab=True), value_section)
                     changed = True
         if release and store.model.miab_release != release:
             store.set_release(release)
@@ -414,7 +431,33 @@ def _service_gone(key: str, master: MasterCf) -> Conflict | None:
         return None
     return Conflict(ConflictKind.SERVICE_GONE, key,
                     f"master.cf has no {service} {type_} service any more: nothing to put "
-                    f"your option on (keep-miab drops it, skip keeps it recorded)")
+                    f"your option on (keep-miab leaves it out until MiaB ships the service "
+                    f"again)")
+
+
+GONE_DECIDED: dict[ConflictKind, str] = {
+    ConflictKind.SERVICE_GONE: "the service is gone from master.cf; yours goes back once "
+                               "MiaB ships it again",
+    ConflictKind.OPTION_GONE: "MiaB no longer sets the option; yours goes back once MiaB "
+                              "sets it again",
+}
+"""keep-miab's decision on a master.cf service or option MiaB dropped, in the admin's words."""
+
+
+def _gone(ch: ChainPlan, gone: Conflict, si: ChainIntent, policy: Policy | None) -> None:
+    """``ch``, whose service or option MiaB dropped: nothing of it is written; keep-miab
+    (recorded before, or this run's) leaves master.cf as MiaB ships it, else it is a
+    conflict."""
+    ch.result, ch.notes, ch.decided = ch.current, [], []
+    ch.operations, ch.conflicting, ch.conflicts = list(si.operations), [], []
+    if si.kept_miab:
+        ch.kept_miab = True
+        ch.notes = [f"master.cf {ch.parameter}: not put back: {GONE_DECIDED[gone.kind]} "
+                    f"(decided: keep-miab)"]
+    elif policy is Policy.KEEP_MIAB:
+        ch.kept_miab, ch.decided = True, [gone]
+    else:
+        ch.conflicts, ch.conflicting = [gone], list(si.operations)
 
 
 def _master_plans(master: MasterCf, cust: Customisations,
@@ -429,7 +472,11 @@ def _master_plans(master: MasterCf, cust: Customisations,
         if isinstance(si, ParameterIntent):
             op = _parameter_plan(current, si)
             if not op.in_sync:
-                op.conflict = _service_gone(key, master) or op.conflict
+                gone = _service_gone(key, master)
+                if gone is not None and si.kept_miab:
+                    op.conflict, op.kept_miab = None, True  # decided before: not asked again
+                else:
+                    op.conflict = gone or op.conflict
             options.append(op)
             continue
         miab_value = miab_values.get(key, current)
@@ -440,11 +487,10 @@ def _master_plans(master: MasterCf, cust: Customisations,
             if gone is None and si.base is not None and miab_value is None:
                 gone = Conflict(ConflictKind.OPTION_GONE, key,
                                 f"MiaB no longer sets it (it was {si.base.render()!r}); yours "
-                                f"alone would replace main.cf's value for this service")
+                                f"alone would replace main.cf's value for this service "
+                                f"(keep-miab leaves it out until MiaB sets it again)")
             if gone is not None:
-                ch.result, ch.conflicts, ch.notes = ch.current, [gone], []
-                ch.conflicting, ch.decided = list(si.operations), []
-                ch.operations = list(si.operations)
+                _gone(ch, gone, si, policy)
         chains.append(ch)
     return chains, options
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pfwizard.chain import Chain
-from pfwizard.intent.rebase import ChainPlan, ChainState, ParameterPlan, RestorePlan
+from pfwizard.intent.rebase import (
+    GONE_DECIDED,
+    ChainPlan,
+    ChainState,
+    ParameterPlan,
+    RestorePlan,
+)
 
 
 def _items(chain: Chain | None) -> list[str]:
@@ -39,6 +45,9 @@ def describe_chain(ch: ChainPlan) -> list[str]:
 
 def describe_parameter(p: ParameterPlan, master: bool = False) -> list[str]:
     name = _label(p.intent.name, master)
+    if p.kept_miab:
+        return [f"{name}: in sync (not put back: the service is gone from master.cf; yours "
+                f"goes back once MiaB ships it again; decided with keep-miab)"]
     if p.in_sync and p.current != p.intent.value:
         now = "not set" if p.current is None else repr(p.current)
         return [f"{name}: in sync (MiaB's value {now} stays, decided with keep-miab)"]
@@ -68,7 +77,11 @@ def describe(plan: RestorePlan) -> list[str]:
     for note in plan.notes:
         lines.append(f"note: {note}")
     for c in plan.decided:
-        assert c.operation is not None
+        if c.operation is None:  # the service or option is gone: the whole entry waits
+            lines.append(f"decided ({plan.policy.value if plan.policy else '?'}): master.cf "
+                         f"{c.parameter}: {GONE_DECIDED.get(c.kind, 'decided')}; recorded, "
+                         "not asked again")
+            continue
         decided = next((o for ch in plan.chains + plan.master_chains for o in ch.operations
                         if o == c.operation and o.decided()), None)
         what = decided.decided() if decided is not None else "decided"

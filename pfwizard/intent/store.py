@@ -44,12 +44,17 @@ Schema (version 1)::
       submission/inet/smtpd_tls_auth_only:   # any other option: a whole value
         value: "yes"
         base: null
+        # decided: keep-miab        # a decided conflict: the service is gone (see below)
 
 ``services`` is optional: a file without it (any earlier pfwizard's) reads as before.
 ``base`` is optional too (a hand-written profile): the operations then replay onto MiaB's value
 as it is.  ``keep``/``also_remove`` record a decided conflict (``--on-conflict``): MiaB's new
 form of a removed or changed item stays, or goes too; ``decided: keep-miab`` on an insert,
 move or change: while it cannot be placed as made, MiaB's list stays and nobody is asked.
+``decided: keep-miab`` on a ``services`` entry (either form): while the master.cf service is
+gone, or (a list option) MiaB no longer sets the option its operations were made on, master.cf
+stays as MiaB ships it and nobody is asked; the entry stays, with its base, and goes back once
+MiaB ships the service or option again.
 A parameter lives in one section: ``chains`` and ``parameters`` never both name it (an
 error naming both lines).
 """
@@ -261,10 +266,11 @@ class _Parser:
                                   "word there); give its whole value under "
                                   f"{'services' if master else 'parameters'}: instead")
         node = self.mapping(parent[name], pname, line)
+        keys = ("base", "operations", "decided") if master else ("base", "operations")
         for key in node:
-            if key not in ("base", "operations"):
+            if key not in keys:
                 raise self.fail(_line_of(node, key), f"{pname}: unknown key '{key}' "
-                                f"(expected base, operations)")
+                                f"(expected {', '.join(keys)})")
         base = self.chain(self.text(node, "base", pname, optional=True),
                           _line_of(node, "base"), f"{pname} base")
         has_base = "base" in node
@@ -281,7 +287,18 @@ class _Parser:
                         raise ListEditRefused(self.path, op.line or _line_of(ops_node, i),
                                               f"{pname} takes lookup tables (type:table), "
                                               f"not {it.render()!r}")
-        return ChainIntent(pname, base, ops, line, has_base)
+        return ChainIntent(pname, base, ops, line, has_base,
+                           kept_miab=self.gone_decided(node, pname))
+
+    def gone_decided(self, node: CommentedMap, pname: str) -> bool:
+        """``decided: keep-miab`` on a ``services:`` entry: the service (or MiaB's option)
+        is gone, and master.cf stays as MiaB ships it until it is back."""
+        decided = self.text(node, "decided", pname, optional=True)
+        if decided is not None and decided != KEEP_MIAB:
+            raise self.fail(_line_of(node, "decided"), f"{pname}: 'decided' can only be "
+                            f"{KEEP_MIAB} (master.cf stays as MiaB ships it while the service "
+                            "or its option is gone)")
+        return decided is not None
 
     def operation(self, pname: str, seq: CommentedSeq, i: int) -> Operation:
         line = _line_of(seq, i)
@@ -357,10 +374,11 @@ class _Parser:
         pname = self._name(parent, name, master=master)
         line = _line_of(parent, name)
         node = self.mapping(parent[name], pname, line)
+        keys = ("value", "base", "why", "keep") + (("decided",) if master else ())
         for key in node:
-            if key not in ("value", "base", "why", "keep"):
+            if key not in keys:
                 raise self.fail(_line_of(node, key), f"{pname}: unknown key '{key}' "
-                                f"(expected value, base, why, keep)")
+                                f"(expected {', '.join(keys)})")
         if "value" not in node:
             raise self.fail(line, f"{pname}: 'value' is missing (null removes the parameter)")
         value = self.text(node, "value", pname, optional=True)
@@ -371,7 +389,7 @@ class _Parser:
                 raise self.fail(_line_of(node, key), f"{pname}: {key} must be one line")
         why = self.text(node, "why", pname, optional=True)
         return ParameterIntent(pname, value, base, "base" in node, why, line, keep,
-                               "keep" in node)
+                               "keep" in node, self.gone_decided(node, pname))
 
     def table(self, parent: CommentedMap, name: Any) -> TableIntent:
         path = str(name)
@@ -471,6 +489,18 @@ def _op_node(op: Operation, old: CommentedMap | None) -> CommentedMap:
         if value is not None and node.get(key) != value:
             node[key] = value
     return node
+
+
+def _set_decided(node: CommentedMap, kept_miab: bool, before: str | None = None) -> None:
+    """``decided: keep-miab`` on a ``services:`` entry (placed ahead of ``before``, so it
+    reads next to the base rather than after a long list of operations), or none."""
+    if not kept_miab:
+        if "decided" in node:
+            del node["decided"]
+    elif node.get("decided") != KEEP_MIAB:
+        keys = list(node)
+        at = keys.index(before) if before in keys else len(keys)
+        node.insert(at, "decided", KEEP_MIAB)
 
 
 def _quoted(value: str | None) -> str | None:
@@ -592,6 +622,7 @@ class IntentFile:
             old_ops.extend(new_nodes)
         else:
             node["operations"] = CommentedSeq(new_nodes)
+        _set_decided(node, ci.kept_miab, before="operations")
         models[ci.parameter] = ci
 
     def set_parameter(self, pi: ParameterIntent, section: str = "parameters") -> None:
@@ -610,6 +641,7 @@ class IntentFile:
         for key, value in wanted.items():
             if key not in node or node.get(key) != value:
                 node[key] = value
+        _set_decided(node, pi.kept_miab)
         models: dict[str, Any] = getattr(self.model, section)
         models[pi.name] = pi
 
