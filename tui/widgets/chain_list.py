@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from pfwizard.chain import Item
 from pfwizard.findings import Finding
 from pfwizard.session import Session, restriction_info
+from tui.wrap import Wrapped
 
 HELP = """\
 A restriction list: Postfix tries the entries from top to bottom and
@@ -78,7 +79,12 @@ class ChainList(OptionList):
         self.param = param
         self.milters = milters
 
+    LEGEND = "i info  ! caution  X danger"
+    """What the marks before the entries mean (on the list's bottom border)."""
+
     def on_mount(self) -> None:
+        if not self.milters:
+            self.border_subtitle = self.LEGEND
         self.reload(0)
 
     # ---- model -> view ---------------------------------------------------------------------
@@ -126,13 +132,18 @@ class ChainList(OptionList):
         if old is not None and prompts and len(old) == len(prompts):
             for n, (a, b) in enumerate(zip(old, prompts, strict=True)):
                 if a != b:
-                    self.replace_option_prompt_at_index(n, b)
+                    self.replace_option_prompt_at_index(n, self._wrapped(b))
         else:
-            self.set_options([Option(p) for p in prompts] or
+            self.set_options([Option(self._wrapped(p)) for p in prompts] or
                              [Option("   (empty: press a to add)", disabled=True)])
         self._shown = prompts or None
         if prompts:
             self.highlighted = max(0, min(len(prompts) - 1, keep or 0))
+
+    @staticmethod
+    def _wrapped(prompt: str) -> Wrapped:
+        # Continuation rows (a long name, a table path) stay under the name, column 6.
+        return Wrapped(prompt, hang=6)
 
     @property
     def index(self) -> int:
