@@ -156,13 +156,13 @@ class RecipesScreen(WizardScreen):
         Binding("escape", "back", "Back", id="cancel"),
     ]
     DEFAULT_CSS = """
-    RecipesScreen #recipe-list { height: auto; max-height: 7; border: round $secondary; }
+    RecipesScreen #recipe-list { height: auto; max-height: 7; border: $frame $secondary; }
     RecipesScreen .field { height: auto; }
     RecipesScreen .field Label { width: 16; }
     RecipesScreen .field Input { border: none; height: 1; width: 1fr; padding: 0; }
     RecipesScreen .field TextArea { height: 6; width: 1fr; }
     RecipesScreen #recipe-form { height: auto; max-height: 9; display: none; }
-    RecipesScreen #recipe-preview { height: 1fr; border: round $secondary; }
+    RecipesScreen #recipe-preview { height: 1fr; border: $frame $secondary; }
     """
 
     def __init__(self) -> None:

@@ -75,7 +75,8 @@ class RollbackScreen(WizardScreen):
         if idx is None or not self.entries:
             diff.update("")
             return
-        diff.update(diff_text(entry_diff(self.wizard.engine, self.entries[idx]), 34))
+        diff.update(diff_text(entry_diff(self.wizard.engine, self.entries[idx]), 34,
+                                  self.wizard.glyphs.wrap))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show()

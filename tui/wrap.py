@@ -41,7 +41,12 @@ def row_starts(line: str, width: int, hang: int) -> list[int]:
             while nxt < len(line) and line[nxt] == " ":
                 nxt += 1
         else:
-            cut = max(line.rfind(c, start + floor + 1, limit) for c in BREAK_AFTER)
+            # After a comma first (between list entries), unless that leaves the row less
+            # than half full; then after any other break character; else a hard fold.
+            lo = start + floor + 1
+            cut = max(line.rfind(c, lo, limit) for c in ",;")
+            if cut < start + floor + avail // 2:
+                cut = max(line.rfind(c, lo, limit) for c in BREAK_AFTER)
             nxt = cut + 1 if cut > start + floor else limit
         if nxt >= len(line):
             break
