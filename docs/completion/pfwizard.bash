@@ -21,15 +21,15 @@ _pfwizard() {
         --accept-risk|--confirm|--confirm-within|--probe|--probe-as|--probe-helo|--probe-host|--probe-port|--show|--since|--to) COMPREPLY=(); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "--config-dir --dry-run --help --no-color --no-reload --state-dir --version -c demo check status restore apply rollback explain" \
+        "") COMPREPLY=($(compgen -W "--ascii --config-dir --dry-run --help --no-color --no-reload --state-dir --version -c demo check status restore apply rollback explain" \
                 -- "$cur")); return ;;
-        demo) opts="--config-dir --dry-run --help --no-color --no-reload --print --state-dir -c" ;;
-        check) opts="--config-dir --dry-run --help --json --min-severity --nagios --no-color --no-reload --state-dir -c" ;;
-        status) opts="--config-dir --dry-run --help --json --miab-dir --no-color --no-reload --quiet --state-dir -c -q" ;;
-        restore) opts="--accept-risk --adopt --config-dir --dry-run --help --hook --hook-dir --install-hook --json --miab-dir --no-color --no-reload --on-conflict --state-dir --yes -c -y" ;;
-        apply) opts="--accept-risk --config-dir --confirm-within --dry-run --help --json --miab-dir --no-color --no-reload --on-conflict --state-dir -c"; positional=file ;;
-        rollback) opts="--config-dir --confirm --dry-run --help --json --list --no-color --no-reload --show --state-dir --to --yes -c -y" ;;
-        explain) opts="--config-dir --dry-run --help --journal --json --log --no-color --no-reload --probe --probe-as --probe-helo --probe-host --probe-port --propose-allowlist --since --state-dir -c" ;;
+        demo) opts="--ascii --config-dir --dry-run --help --no-color --no-reload --print --state-dir -c" ;;
+        check) opts="--ascii --config-dir --dry-run --help --json --min-severity --nagios --no-color --no-reload --state-dir -c" ;;
+        status) opts="--ascii --config-dir --dry-run --help --json --miab-dir --no-color --no-reload --quiet --state-dir -c -q" ;;
+        restore) opts="--accept-risk --adopt --ascii --config-dir --dry-run --help --hook --hook-dir --install-hook --json --miab-dir --no-color --no-reload --on-conflict --state-dir --yes -c -y" ;;
+        apply) opts="--accept-risk --ascii --config-dir --confirm-within --dry-run --help --json --miab-dir --no-color --no-reload --on-conflict --state-dir -c"; positional=file ;;
+        rollback) opts="--ascii --config-dir --confirm --dry-run --help --json --list --no-color --no-reload --show --state-dir --to --yes -c -y" ;;
+        explain) opts="--ascii --config-dir --dry-run --help --journal --json --log --no-color --no-reload --probe --probe-as --probe-helo --probe-host --probe-port --propose-allowlist --since --state-dir -c" ;;
         *) return ;;
     esac
     if [[ "$cur" == -* || -z "$positional" ]]; then
