@@ -19,6 +19,7 @@ from pfwizard.errors import ValueRefused
 from pfwizard.session import OWN_TABLE_DIR, RestrictionInfo, Session, candidates
 from screens.confirm import leave_editor
 from tui.theme import SEVERITY_STYLE
+from tui.widgets.cursor_list import CursorList
 from tui.wrap import WrappedStatic
 
 
@@ -61,7 +62,7 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
                          "enter: pick, esc: cancel", classes="hint", id="add-hint",
                          markup=False)
             yield Input(placeholder="type to filter", id="filter")
-            yield OptionList(id="choices")
+            yield CursorList(id="choices")
             yield WrappedStatic(id="risk")
             # Shown once an entry is picked: the list then gives its rows to the argument,
             # so the field the admin commits with Enter is always on screen.

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.widgets.cursor_list import CursorList
+
 
 class ChoiceScreen(ModalScreen["str | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -31,7 +33,7 @@ class ChoiceScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", can_focus=False):
             yield Static(self.question, markup=False)
-            yield OptionList(*(Option(label, id=value) for value, label in self.choices),
+            yield CursorList(*(Option(label, id=value) for value, label in self.choices),
                              id="choices")
             yield Static("arrows or j/k, enter: choose   esc: cancel", classes="hint")
         yield Footer(compact=True, show_command_palette=False)

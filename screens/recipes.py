@@ -26,6 +26,7 @@ from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
 from tui.flow import Action
 from tui.stage import WizardScreen
+from tui.widgets.cursor_list import CursorList
 
 # The Cisco ESA DMARC reporters the forum thread named, and the narrow pattern the
 # learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
@@ -177,7 +178,7 @@ class RecipesScreen(WizardScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
-        yield OptionList(*(f"{i}. {recipes.RECIPES[r.id]}"
+        yield CursorList(*(f"{i}. {recipes.RECIPES[r.id]}"
                            for i, r in enumerate(RECIPES, 1)), id="recipe-list")
         yield VerticalScroll(id="recipe-form")
         with VerticalScroll(id="recipe-preview"):

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 from tui.diffview import diff_text
 from tui.flow import Action
 from tui.stage import WizardScreen
+from tui.widgets.cursor_list import CursorList
 
 
 def entry_line(e: Any) -> str:
@@ -46,7 +47,7 @@ class RollbackScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
         with Horizontal(id="stage-body"):
-            yield OptionList(id="journal")
+            yield CursorList(id="journal")
             with VerticalScroll(classes="page", id="rollback-diff"):
                 yield Static(id="diff")
         yield from self.compose_footer()

@@ -28,7 +28,7 @@ def _style(line: str) -> str:
     if line.startswith("+"):
         return "green"
     if line.startswith("-"):
-        return "red"
+        return "bright_red"  # the console's plain red is 2.7:1 on black
     return ""
 
 
@@ -44,7 +44,7 @@ def diff_text(diff: str, width: int = 0, mark: str = WRAP_MARK) -> Text:
         ends = [*starts, len(line)]
         text.append(line[:starts[0]].rstrip() + "\n", style=style)
         for a, b in itertools.pairwise(ends):
-            text.append(mark, style="dim")
+            text.append(mark)
             text.append(" " * (WRAP_INDENT - 1))
             text.append(line[a:b].rstrip() + "\n", style=style)
     return text

@@ -12,12 +12,12 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from pfwizard.chain import Item
 from pfwizard.findings import Finding
 from pfwizard.session import Session, restriction_info
+from tui.widgets.cursor_list import CursorList
 from tui.wrap import Wrapped
 
 HELP = """\
@@ -35,7 +35,7 @@ stops at the first that permits or rejects. Order matters.
 """
 
 
-class ChainList(OptionList):
+class ChainList(CursorList):
     """The chain of one parameter, as numbered lines; the highlight follows the moved entry."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
