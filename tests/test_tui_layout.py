@@ -117,3 +117,30 @@ async def test_only_the_findings_heading_is_bold_nothing_underlined(tmp_path):
                 assert not style.underline, (y, seg.text)
                 if y > heading and style.bold:
                     assert seg.text.strip() in ("X", "DANGER", "X DANGER"), (y, seg.text)
+
+
+def test_diff_wrapping_cannot_be_read_as_diff_lines():
+    from tui.diffview import WRAP_MARK, diff_text
+
+    line = "+smtpd_sender_restrictions = " + SUBMISSION_FINDING.strip()
+    out = diff_text(f"--- a/main.cf\n+++ b/main.cf\n{line}\n", 60).plain.splitlines()
+    body = out[2:]
+    assert body[0].startswith("+smtpd_sender_restrictions") and len(body) > 2
+    for row in body[1:]:
+        # Not a diff line: no +, - or space in the sign column, no "->"/"+>" either.
+        assert row.startswith(WRAP_MARK + "  ") and row[0] not in "+- @\\", row
+        assert "->" not in row and "+>" not in row
+        assert len(row) <= 60
+    joined = body[0] + "".join(" " + r[3:] for r in body[1:])
+    assert joined.replace(" ", "") == line.replace(" ", "")
+
+
+async def test_review_says_the_change_in_words_above_the_diff(tmp_path):
+    app = make_app(tmp_path, start="review")
+    seed_change(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = rows(app)
+        summary = next(n for n, r in enumerate(screen) if "This change" in r)
+        assert "adds one entry to the sender list and creates one table" in screen[summary]
+        assert summary < next(n for n, r in enumerate(screen) if "--- " in r)
