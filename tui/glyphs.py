@@ -17,6 +17,8 @@ from rich.segment import Segment, Segments
 from rich.style import Style
 from textual.scrollbar import ScrollBarRender
 
+DEFAULT = Color.parse("default")
+
 
 class CellScrollBar(ScrollBarRender):
     """A scrollbar drawn in whole cells with a glyph for the thumb: readable in fonts without
@@ -29,9 +31,7 @@ class CellScrollBar(ScrollBarRender):
     @classmethod
     def render_bar(cls, size: int = 25, virtual_size: float = 50, window_size: float = 20,
                    position: float = 0, thickness: int = 1, vertical: bool = True,
-                   back_color: Color = Color.parse("#555555"),  # noqa: B008 (Textual's own)
-                   bar_color: Color = Color.parse("bright_magenta"),  # noqa: B008
-                   ) -> Segments:
+                   back_color: Color = DEFAULT, bar_color: Color = DEFAULT) -> Segments:
         width = thickness if vertical else 1
         thumb, start = 0, 0
         if window_size and size and virtual_size and size != virtual_size \

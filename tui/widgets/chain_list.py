@@ -32,6 +32,8 @@ stops at the first that permits or rejects. Order matters.
   e (or enter)          edit the entry's argument
   t                     open the entry's lookup table (check_*_access)
   z (or ctrl+z)         undo the last change
+
+The mark before an entry is its worst finding: i info, ! caution, X danger.
 """
 
 
