@@ -27,6 +27,7 @@ from pfwizard.session import Session
 from tui.flow import Action
 from tui.stage import WizardScreen
 from tui.widgets.cursor_list import CursorList
+from tui.wrap import WrappedStatic
 
 # The Cisco ESA DMARC reporters the forum thread named, and the narrow pattern the
 # learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
@@ -182,7 +183,8 @@ class RecipesScreen(WizardScreen):
                            for i, r in enumerate(RECIPES, 1)), id="recipe-list")
         yield VerticalScroll(id="recipe-form")
         with VerticalScroll(id="recipe-preview"):
-            yield Static(id="recipe-text")
+            # Continuation rows indented under their line (placements, risks, changes).
+            yield WrappedStatic(id="recipe-text", bare=2)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
