@@ -4,6 +4,7 @@ thumb a glyph; text colours read in the console's 16 colours."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -75,7 +76,9 @@ async def test_no_color_cursor_row_is_reverse_video_and_the_thumb_a_glyph(tmp_pa
     monkeypatch.delenv("NO_COLOR", raising=False)
     before = ScrollBar.renderer
     app = make_app(tmp_path, start="sender", no_color=True)
-    monkeypatch.delenv("NO_COLOR", raising=False)  # the flag set it for Textual; undo for others
+    # The flag set NO_COLOR for Textual: gone again before the next test (a second delenv
+    # would have monkeypatch put it back afterwards).
+    os.environ.pop("NO_COLOR", None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
         lst = app.screen.query_one(ChainList)
