@@ -77,7 +77,14 @@ SCREENS = {
 def _snap(snap_compare, app, keys, size) -> bool:
     if callable(keys):
         return snap_compare(app, terminal_size=size, run_before=keys)
-    return snap_compare(app, terminal_size=size, press=keys)
+
+    async def press(pilot):
+        for key in keys:
+            await pilot.press(key)
+            # The risk panel follows the list a moment later (coalesced): let it settle.
+            await pilot.pause(0.1)
+
+    return snap_compare(app, terminal_size=size, run_before=press)
 
 
 @pytest.fixture(autouse=True)
