@@ -37,7 +37,7 @@ _NOTE = """
         app.exit(0)
 """
 WIZARD = _NOTE + """
-    import tui.app
+    import pfwizard.tui.app
     real = tui.app.PfwizardApp.on_ready
     def on_ready(self):
         real(self)

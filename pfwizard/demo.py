@@ -24,7 +24,7 @@ def prepare_demo(dest: Path | None = None) -> Path:
     """Copy the demo config into ``dest`` (or a new temp dir) and return that directory."""
     target = dest or Path(tempfile.mkdtemp(prefix="pfwizard-demo-"))
     (target / "etc").mkdir(parents=True, exist_ok=True)
-    src = resources.files("assets.demo")
+    src = resources.files("pfwizard.assets.demo")
     for name in DEMO_FILES:
         (target / "etc" / name).write_bytes(src.joinpath(name).read_bytes())
     (target / "state").mkdir(exist_ok=True, mode=0o700)

@@ -6,6 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pfwizard.screens.confirm import leave_editor
+from pfwizard.tui.theme import SEVERITY_STYLE
+from pfwizard.tui.widgets.cursor_list import CursorList
+from pfwizard.tui.wrap import WrappedStatic
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,10 +22,6 @@ from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
 from pfwizard.session import OWN_TABLE_DIR, Session
 from pfwizard.wizard.restrictions import RestrictionInfo, candidates
-from screens.confirm import leave_editor
-from tui.theme import SEVERITY_STYLE
-from tui.widgets.cursor_list import CursorList
-from tui.wrap import WrappedStatic
 
 
 def suggested_argument(session: Session, info: RestrictionInfo, list_key: str) -> str:

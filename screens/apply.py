@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import RichLog, Static
@@ -13,8 +15,6 @@ from pfwizard import exitcodes
 from pfwizard.postfix_warnings import Repeated, fold, total
 from pfwizard.wizard.apply import apply_change
 from pfwizard.wizard.state import Outcome
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 MAX_OUTPUT_LINES = 40
 

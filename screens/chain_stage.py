@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.tui.flow import Action, step
+from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.widgets.chain_list import ChainList
+from pfwizard.tui.widgets.risk_panel import RiskPanel
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -19,10 +23,6 @@ from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
 from pfwizard.session import LIST_OF_PARAM, STAGE_PARAMS
 from pfwizard.wizard.tables import split_table
-from tui.flow import Action, step
-from tui.stage import WizardScreen
-from tui.widgets.chain_list import ChainList
-from tui.widgets.risk_panel import RiskPanel
 
 
 class ChainStageScreen(WizardScreen):
@@ -114,7 +114,7 @@ class ChainStageScreen(WizardScreen):
             self.open_table(lst, event.index)
 
     def _add(self, lst: ChainList, index: int) -> None:
-        from screens.add_restriction import AddRestrictionScreen
+        from pfwizard.screens.add_restriction import AddRestrictionScreen
 
         def done(item: Item | None) -> None:
             if item is None:
@@ -139,7 +139,7 @@ class ChainStageScreen(WizardScreen):
         return not self.session.table_text(path)
 
     def _edit(self, lst: ChainList, index: int) -> None:
-        from screens.edit_argument import EditArgumentScreen
+        from pfwizard.screens.edit_argument import EditArgumentScreen
 
         item = lst.items()[index]
 
@@ -151,7 +151,7 @@ class ChainStageScreen(WizardScreen):
         self.app.push_screen(EditArgumentScreen(self.session, lst.param, index, item), done)
 
     def open_table(self, lst: ChainList, index: int) -> None:
-        from screens.table_editor import TableEditorScreen
+        from pfwizard.screens.table_editor import TableEditorScreen
 
         item = lst.items()[index]
         try:
@@ -186,7 +186,7 @@ class ChainStageScreen(WizardScreen):
         if not self.session.dirty(self.STEP_ID):
             self.finish(Action.SKIP)
             return
-        from screens.choice import ChoiceScreen
+        from pfwizard.screens.choice import ChoiceScreen
 
         def done(choice: str | None) -> None:
             if choice == "keep":
@@ -217,7 +217,7 @@ class ChainStageScreen(WizardScreen):
                         timeout=8)
             self.refresh_panel()
             return
-        from screens.confirm import ConfirmScreen
+        from pfwizard.screens.confirm import ConfirmScreen
 
         def done(yes: bool | None) -> None:
             if yes:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from pfwizard.tui.widgets.cursor_list import CursorList
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
-
-from tui.widgets.cursor_list import CursorList
 
 
 class ChoiceScreen(ModalScreen["str | None"]):

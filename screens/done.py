@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,8 +14,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from pfwizard.wizard.state import Outcome
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 
 def what_happened(result: Outcome, demo: bool, reload: bool = True) -> str:
@@ -151,8 +151,9 @@ class DoneScreen(WizardScreen):
     def action_install_hook(self) -> None:
         if self.session.demo:
             return
+        from pfwizard.screens.confirm import ConfirmScreen
+
         from pfwizard.intent.hook import installed_hook, preferred_kind
-        from screens.confirm import ConfirmScreen
 
         if installed_hook(self.session.config_dir, self.state.hook_dir) is not None:
             self.notify("The restore hook is already installed.", timeout=3)
@@ -194,7 +195,7 @@ class DoneScreen(WizardScreen):
         self.refresh_view()
 
     def action_probe(self) -> None:
-        from screens.probe import ProbeScreen
+        from pfwizard.screens.probe import ProbeScreen
 
         self.app.push_screen(ProbeScreen())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.screens.confirm import leave_editor
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -14,7 +15,6 @@ from pfwizard.chain import Item
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session
 from pfwizard.wizard.restrictions import argument_count
-from screens.confirm import leave_editor
 
 
 class EditArgumentScreen(ModalScreen[bool]):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.screens.chain_stage import ChainStageScreen
 from textual.binding import Binding, BindingType
-
-from screens.chain_stage import ChainStageScreen
 
 
 class HeloScreen(ChainStageScreen):

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.screens.chain_stage import ChainStageScreen
+from pfwizard.tui.theme import SEVERITY_STYLE
+from pfwizard.tui.widgets.chain_list import ChainList
+from pfwizard.tui.widgets.risk_panel import RiskPanel, findings_text
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
@@ -12,10 +16,6 @@ from pfwizard.chain import Item
 from pfwizard.milters import milter_states
 from pfwizard.session import STAGE_PARAMS
 from pfwizard.wizard.restrictions import parameter_risk
-from screens.chain_stage import ChainStageScreen
-from tui.theme import SEVERITY_STYLE
-from tui.widgets.chain_list import ChainList
-from tui.widgets.risk_panel import RiskPanel, findings_text
 
 ACTIONS = ("accept", "reject", "tempfail", "quarantine")
 PROTOCOLS = ("6", "5", "4", "3", "2")
@@ -90,7 +90,7 @@ class MilterScreen(ChainStageScreen):
         self._ask_address(lst, index, lst.items()[index].name, insert=False)
 
     def _ask_address(self, lst: ChainList, index: int, value: str, insert: bool) -> None:
-        from screens.milter_address import MilterAddressScreen
+        from pfwizard.screens.milter_address import MilterAddressScreen
 
         def done(address: str | None) -> None:
             if not address:

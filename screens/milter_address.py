@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.screens.confirm import leave_editor
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -11,7 +12,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from pfwizard.milters import is_milter_address
-from screens.confirm import leave_editor
 
 
 class MilterAddressScreen(ModalScreen["str | None"]):

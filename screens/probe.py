@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pfwizard.tui.stage import WizardScreen
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -19,7 +20,6 @@ from pfwizard import live_probe
 from pfwizard.explain.render import explanation_lines
 from pfwizard.probe import OUTSIDE_ADDR
 from pfwizard.wizard.state import ProbeSample
-from tui.stage import WizardScreen
 
 
 def _words(text: str) -> list[str]:

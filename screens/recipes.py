@@ -12,6 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.widgets.cursor_list import CursorList
+from pfwizard.tui.wrap import WrappedStatic
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -27,10 +31,6 @@ from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
 from pfwizard.wizard.answers import Answer, apply_op
 from pfwizard.wizard.state import ProbeSample
-from tui.flow import Action
-from tui.stage import WizardScreen
-from tui.widgets.cursor_list import CursorList
-from tui.wrap import WrappedStatic
 
 # The Cisco ESA DMARC reporters the forum thread named, and the narrow pattern the
 # learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
@@ -365,7 +365,7 @@ class RecipesScreen(WizardScreen):
 
     def action_back(self) -> None:
         if self.current is not None and self.inputs() != self.defaults:
-            from screens.confirm import ConfirmScreen
+            from pfwizard.screens.confirm import ConfirmScreen
 
             def done(yes: bool | None) -> None:
                 if yes:

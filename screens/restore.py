@@ -12,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pfwizard.screens.apply import ApplyScreen
+from pfwizard.screens.review import ReviewScreen, apply_question, confirm_accepting, diff_writes
+from pfwizard.tui.diffview import diff_text
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -28,11 +33,6 @@ from pfwizard.intent.report import miab_changes
 from pfwizard.intent.store import IntentError
 from pfwizard.wizard.apply import apply_restore
 from pfwizard.wizard.state import Outcome
-from screens.apply import ApplyScreen
-from screens.review import ReviewScreen, apply_question, confirm_accepting, diff_writes
-from tui.diffview import diff_text
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",

@@ -6,6 +6,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pfwizard.tui.diffview import diff_text, wrapped
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
@@ -17,9 +20,6 @@ from pfwizard.errors import PfwizardError
 from pfwizard.findings import Finding
 from pfwizard.wizard.answers import Answer
 from pfwizard.wizard.apply import plan_change
-from tui.diffview import diff_text, wrapped
-from tui.flow import Action
-from tui.stage import WizardScreen
 
 if TYPE_CHECKING:
     from pfwizard.engine import Plan
@@ -33,7 +33,7 @@ def confirm_accepting(screen: Screen[Any], blocking: list[Finding], question: st
     """The apply confirmation, with each danger finding named first: answering yes accepts
     them by name (``accept``; the wizard's ``--accept-risk``), then ``then`` goes ahead.
     A finding nobody may accept (an open relay) refuses instead, whatever the answer."""
-    from screens.confirm import ConfirmScreen
+    from pfwizard.screens.confirm import ConfirmScreen
 
     never = [f for f in blocking if not f.acceptable]
     if never:
@@ -206,7 +206,7 @@ class ReviewScreen(WizardScreen):
 
     # ---- impact preview --------------------------------------------------------------------
     def action_impact(self) -> None:
-        from screens import impact
+        from pfwizard.screens import impact
 
         if self.plan is None or self.plan.is_empty:
             self.notify("Nothing to preview: no change.", severity="warning")

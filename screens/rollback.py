@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pfwizard.tui.diffview import diff_text
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.widgets.cursor_list import CursorList
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -13,10 +17,6 @@ from textual.widgets.option_list import Option
 
 from pfwizard.engine.journal import unreadable_words
 from pfwizard.errors import ValueRefused
-from tui.diffview import diff_text
-from tui.flow import Action
-from tui.stage import WizardScreen
-from tui.widgets.cursor_list import CursorList
 
 
 def entry_line(e: Any) -> str:
@@ -150,7 +150,7 @@ class RollbackScreen(WizardScreen):
             self.notify(f"Journal entry {entry[0]} is {unreadable_words(entry[1])}: nothing "
                         "to roll back from it.", severity="warning", timeout=6)
             return
-        from screens.confirm import ConfirmScreen
+        from pfwizard.screens.confirm import ConfirmScreen
 
         try:
             plan = self.wizard.engine.rollback_plan(entry.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screens.chain_stage import ChainStageScreen
+from pfwizard.screens.chain_stage import ChainStageScreen
 
 
 class SenderScreen(ChainStageScreen):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.screens.confirm import leave_editor
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,7 +19,6 @@ from pfwizard.errors import ValueRefused
 from pfwizard.session import Session
 from pfwizard.tables.lint import TableFinding
 from pfwizard.wizard.tables import access_answer, postmap_query, validate_table
-from screens.confirm import leave_editor
 
 # Which access(5) search a check_X_access entry does.
 KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from pfwizard.tui.flow import Action
+from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.widgets.risk_panel import findings_text
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,9 +15,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, OptionList, Static
 
 from pfwizard.errors import PfwizardError
-from tui.flow import Action
-from tui.stage import WizardScreen
-from tui.widgets.risk_panel import findings_text
 
 if TYPE_CHECKING:  # the explain engine loads in the worker, after the first frame
     from pfwizard.explain.recent import RecentCause, RecentRejects

@@ -205,7 +205,7 @@ def test_the_bundled_demo_log_lists_the_esa_rejects_first(tmp_path, box):
     from importlib import resources
 
     log = tmp_path / "mail.log"
-    log.write_text(restamp(resources.files("assets.demo").joinpath("mail.log").read_text(),
+    log.write_text(restamp(resources.files("pfwizard.assets.demo").joinpath("mail.log").read_text(),
                            NOW))
     found = recent_rejects(box, str(log), now=NOW)
     assert found.causes[0].cause == "unknown-sender-domain" and len(found.causes) == 5

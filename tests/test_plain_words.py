@@ -91,8 +91,9 @@ FINDINGS = [
 
 @pytest.mark.parametrize("finding", FINDINGS, ids=lambda f: f.code)
 def test_finding_codes_are_never_titles(finding):
+    from pfwizard.tui.widgets.risk_panel import findings_text
+
     from pfwizard.commands.check import format_finding
-    from tui.widgets.risk_panel import findings_text
 
     for shown in (str(finding), format_finding(finding), format_finding(finding, True),
                   findings_text([finding]).plain):

@@ -349,8 +349,9 @@ def test_own_domains_include_the_hostname_only_miab_auto_aliases_name(tmp_path):
 def test_every_recipe_table_passes_the_table_check(tmp_path):
     """What the recipes write is what the gate lets through without a question: no line
     lets in more than it names, none never matches."""
+    from pfwizard.screens.recipes import CISCO_ALLOWLIST
+
     from pfwizard.analysis.tablelint import table_findings
-    from screens.recipes import CISCO_ALLOWLIST
 
     etc = tmp_path
     (etc / "master.cf").write_text(fixture_path("master.cf.v75").read_text())

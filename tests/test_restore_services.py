@@ -176,10 +176,10 @@ def test_profile_with_services_on_a_fresh_v75_box(tmp_path, capsys):
 def test_the_restore_screen_shows_the_master_cf_option(upgraded):
     import io
 
+    from pfwizard.screens.restore import plan_view
     from rich.console import Console
 
     from pfwizard.intent.context import open_restore
-    from screens.restore import plan_view
 
     config_dir, state_dir, ref = upgraded
     console = Console(width=400, record=True, file=io.StringIO())  # long tmp paths unfolded

@@ -78,7 +78,7 @@ def test_the_wizard_first_screen_needs_neither_engine_nor_analyser(tmp_path):
         app = tui.app.PfwizardApp(session)
         screens.welcome.WelcomeScreen()
     """)
-    assert "tui.app" in mods and "textual.app" in mods
+    assert "pfwizard.tui.app" in mods and "textual.app" in mods
     # What the Welcome fills in after its first frame (findings, restore check, the mail
     # log's rejects) and what only the stages need load then, not before.
     assert loaded(mods, ("pfwizard.engine", "pfwizard.analyser", "pfwizard.analysis",

@@ -7,12 +7,12 @@ import json
 import time
 
 import pytest
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.done import DoneScreen
+from pfwizard.screens.rollback import RollbackScreen
 
 from pfwizard.errors import ConfigError, ValueRefused
 from pfwizard.wizard.answers import Answer, apply_op, load_answers, parse_answers
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen
-from screens.rollback import RollbackScreen
 from tests.conftest import needs_postfix
 from tests.test_live_probe import fake_smtp  # noqa: F401  (the fixture)
 from tests.tui_app import SIZE, make_app, make_session
@@ -125,8 +125,9 @@ def test_the_ops_edit_the_session_and_an_unknown_op_is_refused(tmp_path):
 
 
 async def test_answers_drive_the_live_probe_from_done(tmp_path, fake_smtp, monkeypatch):  # noqa: F811
+    from pfwizard.screens.probe import ProbeScreen
+
     from pfwizard import live_probe
-    from screens.probe import ProbeScreen
 
     monkeypatch.setattr(live_probe, "smtp_listen_address", lambda cdir: ("127.0.0.1", fake_smtp))
     answers = {"done": {"action": "probe"},

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pfwizard.tui.widgets.chain_list import ChainList
 
 from tests.tui_app import SIZE, make_app
-from tui.widgets.chain_list import ChainList
 
 SENDER = "smtpd_sender_restrictions"
 V75 = ["reject_non_fqdn_sender", "reject_unknown_sender_domain",
@@ -82,7 +82,7 @@ async def test_add_from_catalogue_with_argument(tmp_path, add):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("j", add)
         await pilot.pause()
-        from screens.add_restriction import AddRestrictionScreen
+        from pfwizard.screens.add_restriction import AddRestrictionScreen
         assert isinstance(app.screen, AddRestrictionScreen)
         await pilot.press(*"check_sender_acc")
         screen = app.screen
@@ -94,7 +94,7 @@ async def test_add_from_catalogue_with_argument(tmp_path, add):
         await pilot.press("enter")
         await pilot.pause()
         # A new own table opens the table editor right away.
-        from screens.table_editor import TableEditorScreen
+        from pfwizard.screens.table_editor import TableEditorScreen
         assert isinstance(app.screen, TableEditorScreen)
         await pilot.press("escape")
         await pilot.pause()
@@ -135,7 +135,7 @@ async def test_edit_argument_validated(tmp_path, edit):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("j", "j", "j", edit)
         await pilot.pause()
-        from screens.edit_argument import EditArgumentScreen
+        from pfwizard.screens.edit_argument import EditArgumentScreen
         screen = app.screen
         assert isinstance(screen, EditArgumentScreen)
         inp = screen.query_one("#arg")

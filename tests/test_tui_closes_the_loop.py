@@ -3,13 +3,14 @@ installed and how its last run went), and a rollback from History resets "change
 
 from __future__ import annotations
 
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.done import DoneScreen
+from pfwizard.screens.rollback import RollbackScreen
+
 from pfwizard import exitcodes
 from pfwizard.commands.demo import localise
 from pfwizard.intent.hook import record_outcome
 from pfwizard.session import Session
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen
-from screens.rollback import RollbackScreen
 from tests.conftest import needs_postfix
 from tests.tui_app import SIZE, make_app, make_config
 from tests.tui_fakes import FakeEngine

@@ -9,15 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
+from pfwizard.tui import glyphs
+from pfwizard.tui.diffview import diff_text
+from pfwizard.tui.theme import PFWIZARD_ANSI, SEVERITY_STYLE
+from pfwizard.tui.widgets.chain_list import ChainList
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from pfwizard import cli, live_probe
 from tests.test_tui_fits import CASES
 from tests.tui_app import SIZE
-from tui import glyphs
-from tui.diffview import diff_text
-from tui.theme import PFWIZARD_ANSI, SEVERITY_STYLE
-from tui.widgets.chain_list import ChainList
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSOLE_FONT = set(bytes(range(32, 127)).decode("ascii")) | set(

@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from pfwizard.screens.apply import ApplyScreen
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.done import DoneScreen, what_happened
+from pfwizard.screens.probe import ProbeScreen
 
 from pfwizard import live_probe
 from pfwizard.commands.demo import localise, removed_on_exit
@@ -21,10 +25,6 @@ from pfwizard.demo import prepare_demo
 from pfwizard.milters import queue_directory
 from pfwizard.session import Session
 from pfwizard.wizard.state import Outcome, ProbeSample
-from screens.apply import ApplyScreen
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen, what_happened
-from screens.probe import ProbeScreen
 from tests.conftest import needs_postfix
 from tests.tui_app import SIZE, make_app
 from tests.tui_fakes import Result, Step

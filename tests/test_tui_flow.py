@@ -10,9 +10,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from tui.flow import NUMBERED, STEP_IDS, STEPS, TRANSITIONS, Action, NoTransition, next_step
-from tui.stage import WizardScreen
+from pfwizard.tui.flow import (
+    NUMBERED,
+    STEP_IDS,
+    STEPS,
+    TRANSITIONS,
+    Action,
+    NoTransition,
+    next_step,
+)
+from pfwizard.tui.stage import WizardScreen
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pfwizard.tui.widgets.keys_footer import KeysFooter
 from textual.widgets._footer import FooterKey
 
 from pfwizard.chain import Item
 from tests.tui_app import SIZE, make_app, make_session
-from tui.widgets.keys_footer import KeysFooter
 
 SENDER = "smtpd_sender_restrictions"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from screens import impact
+from pfwizard.screens import impact
+
 from tests.test_tui_snapshots import seed_change
 from tests.tui_app import SIZE, make_app
 

@@ -12,26 +12,24 @@ import inspect
 import pkgutil
 from collections import defaultdict
 
+from pfwizard.screens.add_restriction import AddRestrictionScreen
+from pfwizard.screens.choice import ChoiceScreen
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.edit_argument import EditArgumentScreen
+from pfwizard.screens.helo import HeloScreen
+from pfwizard.screens.help import HelpScreen
+from pfwizard.screens.milter_address import MilterAddressScreen
+from pfwizard.screens.recipient import RecipientScreen
+from pfwizard.screens.review import ReviewScreen
+from pfwizard.screens.sender import SenderScreen
+from pfwizard.screens.table_editor import TableEditorScreen
+from pfwizard.screens.welcome import WelcomeScreen
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.widgets import TextArea
 
-import screens
-import tui
-import tui.widgets
+from pfwizard import screens, tui
 from pfwizard.chain import Item
-from screens.add_restriction import AddRestrictionScreen
-from screens.choice import ChoiceScreen
-from screens.confirm import ConfirmScreen
-from screens.edit_argument import EditArgumentScreen
-from screens.helo import HeloScreen
-from screens.help import HelpScreen
-from screens.milter_address import MilterAddressScreen
-from screens.recipient import RecipientScreen
-from screens.review import ReviewScreen
-from screens.sender import SenderScreen
-from screens.table_editor import TableEditorScreen
-from screens.welcome import WelcomeScreen
 from tests.tui_app import SIZE, make_app
 from tests.tui_fakes import FakeEngine
 
@@ -310,7 +308,7 @@ async def test_toggles_say_what_they_did(tmp_path):
 
 
 async def test_an_answers_file_applies_without_the_question(tmp_path):
-    from screens.apply import ApplyScreen
+    from pfwizard.screens.apply import ApplyScreen
 
     answers = {"review": {"ops": [{"set": "smtpd_helo_required", "value": "yes"}],
                           "action": "apply"}}

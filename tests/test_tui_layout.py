@@ -5,13 +5,13 @@ a table save, and only the findings heading in bold."""
 from __future__ import annotations
 
 import pytest
+from pfwizard.screens.table_editor import TableEditorScreen
+from pfwizard.tui.widgets.chain_list import ChainList
+from pfwizard.tui.widgets.risk_panel import RiskPanel
+from pfwizard.tui.wrap import BREAK_AFTER, row_starts, wrap
 
-from screens.table_editor import TableEditorScreen
 from tests.test_tui_snapshots import seed_change
 from tests.tui_app import SIZE, make_app
-from tui.widgets.chain_list import ChainList
-from tui.widgets.risk_panel import RiskPanel
-from tui.wrap import BREAK_AFTER, row_starts, wrap
 
 SUBMISSION_FINDING = (
     "  on Mail-in-a-Box the submission ports (587, 465) use the same "
@@ -120,7 +120,7 @@ async def test_only_the_findings_heading_is_bold_nothing_underlined(tmp_path):
 
 
 def test_diff_wrapping_cannot_be_read_as_diff_lines():
-    from tui.diffview import WRAP_MARK, diff_text
+    from pfwizard.tui.diffview import WRAP_MARK, diff_text
 
     line = "+smtpd_sender_restrictions = " + SUBMISSION_FINDING.strip()
     out = diff_text(f"--- a/main.cf\n+++ b/main.cf\n{line}\n", 60).plain.splitlines()

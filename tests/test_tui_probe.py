@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 
+from pfwizard.screens.done import DoneScreen
+from pfwizard.screens.probe import ProbeScreen
+
 from pfwizard import live_probe
 from pfwizard.wizard.state import ProbeSample
-from screens.done import DoneScreen
-from screens.probe import ProbeScreen
 from tests.test_live_probe import fake_smtp  # noqa: F401  (the fixture)
 from tests.tui_app import SIZE, make_app
 

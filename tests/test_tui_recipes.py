@@ -7,16 +7,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen
-from screens.probe import ProbeScreen
-from screens.recipes import RecipesScreen
-from screens.review import ReviewScreen
-from screens.welcome import WelcomeScreen
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.done import DoneScreen
+from pfwizard.screens.probe import ProbeScreen
+from pfwizard.screens.recipes import RecipesScreen
+from pfwizard.screens.review import ReviewScreen
+from pfwizard.screens.welcome import WelcomeScreen
+from pfwizard.tui.diffview import WRAP_MARK
+
 from tests.bench.smtp import OUTSIDE
 from tests.conftest import needs_bench
 from tests.tui_app import SIZE, TestApp, make_app
-from tui.diffview import WRAP_MARK
 
 SENDER = "smtpd_sender_restrictions"
 CISCO = "MAILER-DAEMON@esa4.commscope.iphmx.com"

@@ -6,16 +6,16 @@ from __future__ import annotations
 import io
 import time
 
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.done import DoneScreen
+from pfwizard.screens.restore import RestoreApplyScreen, RestoreReviewScreen, RestoreScreen
+from pfwizard.screens.welcome import WelcomeScreen
 from rich.console import Console
 
 from pfwizard.chain import Chain, Item
 from pfwizard.intent import IntentFile
 from pfwizard.maincf import MainCf
 from pfwizard.session import Session
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen
-from screens.restore import RestoreApplyScreen, RestoreReviewScreen, RestoreScreen
-from screens.welcome import WelcomeScreen
 from tests.conftest import needs_postfix
 from tests.miab_setup import FIXTURES, box, customise, release_values, run_setup_on
 from tests.tui_app import SIZE, TestApp

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.rollback import RollbackScreen
+
 from pfwizard.commands.demo import localise
 from pfwizard.session import Session
-from screens.confirm import ConfirmScreen
-from screens.rollback import RollbackScreen
 from tests.conftest import needs_postfix
 from tests.tui_app import SIZE, make_app, make_config
 

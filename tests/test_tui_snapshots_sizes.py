@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from pfwizard.tui import glyphs
 
 from pfwizard import live_probe
 from tests.test_tui_snapshots import root, seed_change  # noqa: F401  (stable paths)
 from tests.test_tui_snapshots_tuix import upgraded_app
 from tests.tui_app import SIZE, make_app
 from tests.tui_fakes import FakeEngine
-from tui import glyphs
 
 WIDE = (120, 40)
 

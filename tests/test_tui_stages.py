@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from pfwizard.screens.apply import ApplyScreen
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.done import DoneScreen
+from pfwizard.screens.helo import HeloScreen
+from pfwizard.screens.help import HelpScreen
+from pfwizard.screens.milter import MilterScreen
+from pfwizard.screens.recipient import RecipientScreen
+from pfwizard.screens.review import ReviewScreen
+from pfwizard.screens.rollback import RollbackScreen
+from pfwizard.screens.sender import SenderScreen
+from pfwizard.screens.welcome import WelcomeScreen
+from pfwizard.tui.widgets.chain_list import ChainList
+
 from pfwizard.findings import Finding, Severity
-from screens.apply import ApplyScreen
-from screens.confirm import ConfirmScreen
-from screens.done import DoneScreen
-from screens.helo import HeloScreen
-from screens.help import HelpScreen
-from screens.milter import MilterScreen
-from screens.recipient import RecipientScreen
-from screens.review import ReviewScreen
-from screens.rollback import RollbackScreen
-from screens.sender import SenderScreen
-from screens.welcome import WelcomeScreen
 from tests.tui_app import SIZE, make_app
 from tests.tui_fakes import FakeEngine
-from tui.widgets.chain_list import ChainList
 
 SENDER = "smtpd_sender_restrictions"
 

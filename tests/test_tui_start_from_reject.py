@@ -10,12 +10,12 @@ import re
 import time
 from pathlib import Path
 
+from pfwizard.screens.recipes import RecipesScreen
+from pfwizard.screens.recipient import RecipientScreen
+from pfwizard.screens.review import ReviewScreen
+from pfwizard.screens.welcome import WelcomeScreen
 from textual.widgets import Input, OptionList
 
-from screens.recipes import RecipesScreen
-from screens.recipient import RecipientScreen
-from screens.review import ReviewScreen
-from screens.welcome import WelcomeScreen
 from tests.test_explain_recent import GREY, esa, stamp
 from tests.tui_app import SIZE, make_app, make_session
 

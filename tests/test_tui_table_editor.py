@@ -3,11 +3,11 @@ answers as ``postmap -q`` and as smtpd's access(5) search."""
 
 from __future__ import annotations
 
+from pfwizard.screens.confirm import ConfirmScreen
+from pfwizard.screens.sender import SenderScreen
+from pfwizard.screens.table_editor import LINT_PAUSE, TableEditorScreen
 from textual.widgets import Static, TextArea
 
-from screens.confirm import ConfirmScreen
-from screens.sender import SenderScreen
-from screens.table_editor import LINT_PAUSE, TableEditorScreen
 from tests.conftest import needs_postfix
 from tests.tui_app import SIZE, make_app
 

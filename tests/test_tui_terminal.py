@@ -51,7 +51,7 @@ def _bindings(cls) -> list[Binding]:
 
 
 def test_every_modified_arrow_has_a_plain_twin_and_every_binding_an_id():
-    from screens import (
+    from pfwizard.screens import (
         add_restriction,
         apply,
         chain_stage,
@@ -67,7 +67,7 @@ def test_every_modified_arrow_has_a_plain_twin_and_every_binding_an_id():
         table_editor,
         welcome,
     )
-    from tui.widgets.chain_list import ChainList
+    from pfwizard.tui.widgets.chain_list import ChainList
 
     classes = [ChainList, add_restriction.AddRestrictionScreen, apply.ApplyScreen,
                chain_stage.ChainStageScreen, confirm.ConfirmScreen, done.DoneScreen,

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pfwizard.tui.app import PfwizardApp
+
 from pfwizard.session import Session
-from tui.app import PfwizardApp
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "miab"
 SIZE = (80, 24)

@@ -7,23 +7,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pfwizard.tui import glyphs
+from pfwizard.tui.flow import STEP_IDS, Action, next_step, step
+from pfwizard.tui.theme import PFWIZARD_ANSI
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-import assets
+from pfwizard import assets
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session
 from pfwizard.wizard.answers import Answer, parse_answers
 from pfwizard.wizard.state import WizardState
-from tui import glyphs
-from tui.flow import STEP_IDS, Action, next_step, step
-from tui.theme import PFWIZARD_ANSI
 
 if TYPE_CHECKING:
+    from pfwizard.tui.stage import WizardScreen
+
     from pfwizard.explain.recent import FixStart
     from pfwizard.wizard.state import WizardEngine
-    from tui.stage import WizardScreen
 
 CSS_FILE = Path(assets.__file__).resolve().parent / "pfwizard.tcss"
 
@@ -153,7 +154,7 @@ class PfwizardApp(App[int]):
 
     def request_quit(self) -> None:
         if self.session.changed and self.state.outcome is None:
-            from screens.confirm import ConfirmScreen
+            from pfwizard.screens.confirm import ConfirmScreen
 
             def done(yes: bool | None) -> None:
                 if yes:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import itertools
 
+from pfwizard.tui.wrap import row_starts
 from rich.text import Text
-
-from tui.wrap import row_starts
 
 WRAP_MARK = "│"
 """In the sign column of a wrapped line's continuation rows (``|`` in plain ASCII)."""

@@ -57,7 +57,7 @@ class Step:
 
     def screen_class(self) -> type[Screen[Action]]:
         cls: type[Screen[Action]] = getattr(
-            importlib.import_module(f"screens.{self.module}"), self.cls)
+            importlib.import_module(f"pfwizard.screens.{self.module}"), self.cls)
         return cls
 
     def make(self) -> Screen[Action]:

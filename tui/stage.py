@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from pfwizard.tui.flow import NUMBERED, Action, step
+from pfwizard.tui.widgets.keys_footer import KeysFooter
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -12,13 +14,12 @@ from textual.widgets import Static
 
 from pfwizard.errors import ValueRefused
 from pfwizard.wizard.answers import Answer, apply_op
-from tui.flow import NUMBERED, Action, step
-from tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
+    from pfwizard.tui.app import PfwizardApp
+
     from pfwizard.session import Session
     from pfwizard.wizard.state import WizardState
-    from tui.app import PfwizardApp
 
 
 class WizardScreen(Screen[Action]):
@@ -77,7 +78,7 @@ class WizardScreen(Screen[Action]):
         self.dismiss(action)
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
+        from pfwizard.screens.help import HelpScreen
 
         focused = self.focused
         text = getattr(focused, "HELP", "") if focused is not None else ""

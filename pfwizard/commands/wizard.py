@@ -35,7 +35,7 @@ def open_wizard(session: Session, args: argparse.Namespace,
             recovered = session.engine().recover()
         except PfwizardError as exc:
             recovered = [f"could not check for an interrupted apply: {exc}"]
-    from tui.app import PfwizardApp  # Textual loads only now
+    from pfwizard.tui.app import PfwizardApp  # Textual loads only now
 
     app = PfwizardApp(session, start=start, no_color=no_color(args),
                       notes=(*notes, *recovered), mail_log=mail_log,

@@ -43,7 +43,7 @@ class HookError(Exception):
 def _asset(name: str) -> str:
     from importlib import resources  # only to install the hook; status reads its outcome
 
-    return resources.files("assets").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("pfwizard.assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def _pfwizard_command() -> str:

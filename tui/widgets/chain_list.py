@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pfwizard.tui.widgets.cursor_list import CursorList
+from pfwizard.tui.wrap import Wrapped
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets.option_list import Option
@@ -18,8 +20,6 @@ from pfwizard.chain import Item
 from pfwizard.findings import Finding
 from pfwizard.session import Session
 from pfwizard.wizard.restrictions import restriction_info
-from tui.widgets.cursor_list import CursorList
-from tui.wrap import Wrapped
 
 HELP = """\
 A restriction list: Postfix tries the entries from top to bottom and

@@ -5,13 +5,13 @@ Severity is always spelt out (``X DANGER``, ``! CAUTION``, ``i INFO``), colour o
 
 from __future__ import annotations
 
+from pfwizard.tui.theme import SEVERITY_STYLE
+from pfwizard.tui.wrap import WrappedStatic
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from pfwizard.findings import Finding, Severity
-from tui.theme import SEVERITY_STYLE
-from tui.wrap import WrappedStatic
 
 
 def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
