@@ -60,6 +60,11 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--no-color", action="store_true",
                    default=default if suppress else False,
                    help="no colours (also honours the NO_COLOR environment variable)")
+    g.add_argument("--ascii", action="store_true",
+                   default=default if suppress else False,
+                   help="draw the wizard with plain ASCII characters only (boxes, scrollbars, "
+                        "marks), for consoles and fonts without line drawing; TERM=linux "
+                        "already keeps to the Linux console's font")
 
 
 def _load(name: str) -> ModuleType:

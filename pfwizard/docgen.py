@@ -31,6 +31,8 @@ _FILES = (
 )
 _ENVIRONMENT = (
     ("NO_COLOR", "when set, no colours (as --no-color)."),
+    ("TERM", "linux (the Linux console): the wizard draws only with the console font's "
+             "characters."),
     ("SUDO_USER", "the admin behind sudo, recorded in the journal and the system log."),
     (miab.CHECKOUT_ENV, "the Mail-in-a-Box checkout (status and restore; default "
                         "/root/mailinabox)."),
@@ -94,7 +96,7 @@ def _options(parser: argparse.ArgumentParser, skip_global: bool
     return tuple(opts), tuple(pos)
 
 
-_GLOBAL_DESTS = ("config_dir", "state_dir", "dry_run", "no_reload", "no_color")
+_GLOBAL_DESTS = ("config_dir", "state_dir", "dry_run", "no_reload", "no_color", "ascii")
 
 
 def model() -> tuple[argparse.ArgumentParser, tuple[Option, ...], tuple[Command, ...]]:

@@ -9,7 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -19,6 +19,8 @@ from pfwizard.errors import ValueRefused
 from pfwizard.screens.confirm import leave_editor
 from pfwizard.session import OWN_TABLE_DIR, Session
 from pfwizard.tui.theme import SEVERITY_STYLE
+from pfwizard.tui.widgets.cursor_list import CursorList
+from pfwizard.tui.wrap import WrappedStatic
 from pfwizard.wizard.restrictions import RestrictionInfo, candidates
 
 
@@ -54,13 +56,18 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         """The argument pfwizard proposed (escape asks only when the admin changed it)."""
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        # A VerticalScroll: whatever has the focus is scrolled into view, even when a long
+        # risk text and the list would not fit 24 rows together.
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Static(f"Add to the {self.list_key} list: type to filter, down: the list, "
-                         "enter: pick, esc: cancel", classes="hint")
+                         "enter: pick, esc: cancel", classes="hint", id="add-hint",
+                         markup=False)
             yield Input(placeholder="type to filter", id="filter")
-            yield OptionList(id="choices")
-            yield Static(id="risk", markup=False)
-            yield Input(placeholder="argument", id="arg", disabled=True)
+            yield CursorList(id="choices")
+            yield WrappedStatic(id="risk")
+            # Shown once an entry is picked: the list then gives its rows to the argument,
+            # so the field the admin commits with Enter is always on screen.
+            yield Input(placeholder="argument", id="arg", disabled=True, classes="hidden")
             yield Static(id="error", classes="error", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -126,11 +133,24 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         if not info.takes_argument:
             self._finish("")
             return
+        self.query_one("#filter", Input).display = False
+        self.query_one("#choices", OptionList).display = False
+        self.query_one("#add-hint", Static).update(
+            f"Add {info.name} to the {self.list_key} list: its argument, enter: add, "
+            "esc: cancel")
         arg = self.query_one("#arg", Input)
+        arg.remove_class("hidden")
         arg.disabled = False
         arg.placeholder = f"argument for {info.name} ({info.arg_kind or 'one word'})"
         arg.value = self.suggested = suggested_argument(self.session, info, self.list_key)
         arg.focus()
+        self.call_after_refresh(self._show_from_top, arg)
+
+    def _show_from_top(self, arg: Input) -> None:
+        """Once the dialog has shrunk to the picked entry: its name and whole risk on top,
+        the argument field on screen."""
+        self.query_one(".dialog").scroll_home(animate=False, immediate=True)
+        arg.scroll_visible(animate=False, immediate=True)
 
     def _finish(self, arg: str) -> None:
         info = self.picked

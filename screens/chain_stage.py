@@ -26,6 +26,11 @@ from pfwizard.wizard.tables import split_table
 
 
 class ChainStageScreen(WizardScreen):
+    # The risk panel goes below the list when the terminal is too narrow for both side by
+    # side, or narrow-ish and tall enough to stack them (pfwizard.tcss).
+    # (Textual declares both on Screen as instance variables: no ClassVar here.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (76, "-medium"), (100, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
     LISTS: ClassVar[tuple[str, ...]] = ()
     INTRO: ClassVar[str] = ""
     MILTERS: ClassVar[bool] = False
@@ -157,6 +162,9 @@ class ChainStageScreen(WizardScreen):
 
         def done(saved: bool | None) -> None:
             if saved:
+                # The marks depend on the table's lines too: redraw them, or an X stays
+                # beside an entry whose table the save just made safe.
+                lst.reload(index)
                 lst.post_message(ChainList.Changed(lst))
 
         self.app.push_screen(TableEditorScreen(self.session, item.name, map_type, path), done)

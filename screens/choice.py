@@ -8,10 +8,12 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
+
+from pfwizard.tui.widgets.cursor_list import CursorList
 
 
 class ChoiceScreen(ModalScreen["str | None"]):
@@ -29,9 +31,9 @@ class ChoiceScreen(ModalScreen["str | None"]):
         self.choices = list(choices)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Static(self.question, markup=False)
-            yield OptionList(*(Option(label, id=value) for value, label in self.choices),
+            yield CursorList(*(Option(label, id=value) for value, label in self.choices),
                              id="choices")
             yield Static("arrows or j/k, enter: choose   esc: cancel", classes="hint")
         yield Footer(compact=True, show_command_palette=False)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
@@ -29,10 +29,14 @@ class ConfirmScreen(ModalScreen[bool]):
         self.yes, self.no = yes, no
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", id="dialog"):
             yield Static(self.question, markup=False)
             yield Static(f"y: {self.yes}   esc: {self.no}", classes="hint", markup=False)
         yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        # A long question (every file Apply writes, several dangers) scrolls with the arrows.
+        self.query_one("#dialog").focus()
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
@@ -32,7 +32,7 @@ class EditArgumentScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         takes = argument_count(self.item.name) > 0
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Static(f"{self.param}, entry {self.index + 1}: {self.item.name}",
                          classes="hint", markup=False)
             if takes:

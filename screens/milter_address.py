@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
@@ -24,7 +24,7 @@ class MilterAddressScreen(ModalScreen["str | None"]):
         self.value = value
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Static("Milter address (inet:HOST:PORT or unix:/PATH), enter to keep",
                          classes="hint")
             # The prefilled prefix is a start to type on, not a value to replace: no select.

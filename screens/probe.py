@@ -41,7 +41,7 @@ class ProbeScreen(WizardScreen):
     ProbeScreen .field { height: 1; }
     ProbeScreen .field Label { width: 8; }
     ProbeScreen .field Input { border: none; height: 1; width: 1fr; padding: 0; }
-    ProbeScreen #probe-log { height: 1fr; border: round $secondary; }
+    ProbeScreen #probe-log { height: 1fr; border: $frame $secondary; }
     """
     outside: str | None = OUTSIDE_ADDR
     """Address to impersonate with XCLIENT (None: probe as this machine)."""

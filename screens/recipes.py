@@ -27,6 +27,8 @@ from pfwizard.recipes.model import master_lines
 from pfwizard.session import Session
 from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.widgets.cursor_list import CursorList
+from pfwizard.tui.wrap import WrappedStatic
 from pfwizard.wizard.answers import Answer, apply_op
 from pfwizard.wizard.state import ProbeSample
 
@@ -160,13 +162,13 @@ class RecipesScreen(WizardScreen):
         Binding("escape", "back", "Back", id="cancel"),
     ]
     DEFAULT_CSS = """
-    RecipesScreen #recipe-list { height: auto; max-height: 7; border: round $secondary; }
+    RecipesScreen #recipe-list { height: auto; max-height: 7; border: $frame $secondary; }
     RecipesScreen .field { height: auto; }
     RecipesScreen .field Label { width: 16; }
     RecipesScreen .field Input { border: none; height: 1; width: 1fr; padding: 0; }
     RecipesScreen .field TextArea { height: 6; width: 1fr; }
     RecipesScreen #recipe-form { height: auto; max-height: 9; display: none; }
-    RecipesScreen #recipe-preview { height: 1fr; border: round $secondary; }
+    RecipesScreen #recipe-preview { height: 1fr; border: $frame $secondary; }
     """
 
     def __init__(self) -> None:
@@ -181,11 +183,12 @@ class RecipesScreen(WizardScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
-        yield OptionList(*(f"{i}. {recipes.RECIPES[r.id]}"
+        yield CursorList(*(f"{i}. {recipes.RECIPES[r.id]}"
                            for i, r in enumerate(RECIPES, 1)), id="recipe-list")
         yield VerticalScroll(id="recipe-form")
         with VerticalScroll(id="recipe-preview"):
-            yield Static(id="recipe-text")
+            # Continuation rows indented under their line (placements, risks, changes).
+            yield WrappedStatic(id="recipe-text", bare=2)
         yield from self.compose_footer()
 
     learned = ""

@@ -306,7 +306,8 @@ class RestoreReviewScreen(ReviewScreen):
             if code not in (exitcodes.OK, exitcodes.CHANGED):
                 self.error = "the restore cannot go ahead (see above)"
             self.ready = True
-            body.update(diff_text("\n".join(self.said), self.diff_width()))
+            body.update(diff_text("\n".join(self.said), self.diff_width(),
+                                  self.wizard.glyphs.wrap))
         self.refresh_status()
 
     def refresh_status(self) -> None:

@@ -12,9 +12,10 @@ from textual.containers import ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import Static
 
+from pfwizard import plan_words
 from pfwizard.errors import PfwizardError
 from pfwizard.findings import Finding
-from pfwizard.tui.diffview import diff_text
+from pfwizard.tui.diffview import diff_text, wrapped
 from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.answers import Answer
@@ -131,6 +132,8 @@ class ReviewScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
         yield Static(id="review-status", classes="hint", markup=False)
+        # What the diff below does, in words ("adds one entry to the sender list...").
+        yield Static(id="review-summary", markup=False)
         with ScrollableContainer(classes="page", id="review-page"):
             yield Static(id="diff")
         yield from self.compose_footer()
@@ -147,13 +150,27 @@ class ReviewScreen(WizardScreen):
             self.plan = plan_change(self.session, self.wizard.engine)
         except PfwizardError as exc:
             self.error = str(exc)
+        summary = ""
         if self.error or self.plan is None:
             body.update(f"Cannot plan this change: {self.error}")
         elif self.plan.is_empty:
             body.update("No change: nothing to apply. Press b to go back.")
         else:
-            body.update(diff_text(self.plan.unified_diff(), self.diff_width()))
+            summary = plan_words.describe(self.plan)
+            self.show_diff()
+        self.set_text("#review-summary", f"This change {summary}." if summary else "")
+        self.query_one("#review-summary").display = bool(summary)
         self.refresh_status()
+
+    def show_diff(self) -> None:
+        if self.plan is None:
+            return
+        diff, width = self.plan.unified_diff(), self.diff_width()
+        self.query_one("#diff", Static).update(diff_text(diff, width, self.wizard.glyphs.wrap))
+        # Says what the wrap mark means, only when a line is wrapped.
+        self.query_one("#review-page").border_subtitle = (
+            f"{self.wizard.glyphs.wrap} continues the line above" if wrapped(diff, width)
+            else "")
 
     def diff_width(self) -> int:
         # The page's inner width (border and padding off), minus room for the scrollbar.
@@ -162,8 +179,7 @@ class ReviewScreen(WizardScreen):
 
     def on_resize(self) -> None:
         if self.plan is not None and not self.plan.is_empty:
-            self.query_one("#diff", Static).update(
-                diff_text(self.plan.unified_diff(), self.diff_width()))
+            self.show_diff()
 
     def refresh_status(self) -> None:
         secs = self.state.confirm_within

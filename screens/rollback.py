@@ -16,6 +16,7 @@ from pfwizard.errors import ValueRefused
 from pfwizard.tui.diffview import diff_text
 from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.widgets.cursor_list import CursorList
 
 
 def entry_line(e: Any) -> str:
@@ -81,7 +82,7 @@ class RollbackScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
         with Horizontal(id="stage-body"):
-            yield OptionList(id="journal")
+            yield CursorList(id="journal")
             with VerticalScroll(classes="page", id="rollback-diff"):
                 yield Static(id="diff")
         yield from self.compose_footer()
@@ -120,7 +121,8 @@ class RollbackScreen(WizardScreen):
             diff.update(f"Journal entry {row[0]} cannot be read ({row[1]}): pfwizard does not "
                         "show it or roll it back. The other entries are as recorded.")
         else:
-            diff.update(diff_text(entry_diff(self.wizard.engine, row), 34))
+            diff.update(diff_text(entry_diff(self.wizard.engine, row), 34,
+                                  self.wizard.glyphs.wrap))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show()

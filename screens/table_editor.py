@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TextArea
@@ -55,7 +55,7 @@ class TableEditorScreen(ModalScreen[bool]):
         self.original = session.table_text(path)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
             yield TextArea(self.original, id="table",
                            soft_wrap=True, show_line_numbers=True)

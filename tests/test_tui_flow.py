@@ -39,7 +39,7 @@ def finished_with(cls: type) -> set[Action]:
     """Every ``self.finish(Action.X)`` in the screen's own code and its screen parents'."""
     found: set[Action] = set()
     for klass in cls.__mro__:
-        if not klass.__module__.startswith(("pfwizard.screens.", "pfwizard.tui.")):
+        if not klass.__module__.startswith(("screens.", "tui.")):
             continue
         tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
         for node in ast.walk(tree):

@@ -13,6 +13,7 @@ from pfwizard.screens.probe import ProbeScreen
 from pfwizard.screens.recipes import RecipesScreen
 from pfwizard.screens.review import ReviewScreen
 from pfwizard.screens.welcome import WelcomeScreen
+from pfwizard.tui.diffview import WRAP_MARK
 from tests.bench.smtp import OUTSIDE
 from tests.conftest import needs_bench
 from tests.tui_app import SIZE, TestApp, make_app
@@ -104,7 +105,8 @@ async def test_recipe5_authclean_goes_to_review_as_a_master_cf_diff(tmp_path):
         assert isinstance(app.screen, ReviewScreen)
         assert app.session.master_edits == {"authclean/unix/header_checks": want}
         shown = str(app.screen.query_one("#diff").render())
-        assert f"{app.session.config_dir}/master.cf" in shown.replace("\n+>", "")
+        # A long path wraps; its continuation rows start with the wrap mark.
+        assert f"{app.session.config_dir}/master.cf" in shown.replace(f"\n{WRAP_MARK}  ", "")
         assert any(f.role == "master.cf" for f in app.screen.plan.files)
         assert f"  -o header_checks={want}" in app.screen.plan.unified_diff()
         # Kept as intent, so pfwizard restore puts it back after a MiaB upgrade.

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from pfwizard import assets
 from pfwizard.errors import ValueRefused
 from pfwizard.session import Session
+from pfwizard.tui import glyphs
 from pfwizard.tui.flow import STEP_IDS, Action, next_step, step
 from pfwizard.tui.theme import PFWIZARD_ANSI
 from pfwizard.wizard.answers import Answer, parse_answers
@@ -39,10 +41,12 @@ class PfwizardApp(App[int]):
     def __init__(self, session: Session, *, start: str = "welcome",
                  answers: Mapping[str, Mapping[str, Any] | Answer] | None = None,
                  no_color: bool = False, notes: tuple[str, ...] = (),
-                 mail_log: str | None = None) -> None:
+                 mail_log: str | None = None, ascii: bool = False) -> None:
         if no_color:
             # Textual reads NO_COLOR when the App is built (no-color.org).
             os.environ["NO_COLOR"] = "1"
+        self.glyphs = glyphs.choose(ascii, os.environ.get("TERM"))
+        """What the wizard draws with (--ascii, the Linux console's font, or Unicode)."""
         super().__init__(ansi_color=True)
         # The theme is in place before Textual first parses the CSS.  Setting ``theme`` (in
         # on_mount or here) runs its watcher, which has Textual parse all the CSS a second
@@ -69,8 +73,31 @@ class PfwizardApp(App[int]):
         self.mail_log = mail_log
         self.recipe_start: FixStart | None = None
 
+    def get_css_variables(self) -> dict[str, str]:
+        variables = super().get_css_variables()
+        variables["frame"] = self.glyphs.frame
+        variables["edge"] = self.glyphs.edge
+        if getattr(self, "no_color", False):
+            # Without colour the cursor row must still stand out: reverse video, which
+            # every terminal and the Linux console show (bold alone is barely visible).
+            variables["block-cursor-text-style"] = "reverse bold"
+            variables["block-cursor-blurred-text-style"] = "underline"
+        return variables
+
+    _scrollbar_before: type[ScrollBarRender] | None = None
+
     def on_mount(self) -> None:
+        renderer = self.glyphs.scrollbar or (glyphs.CellScrollBar if self.no_color else None)
+        if renderer is not None:
+            # Textual's renderer is a class attribute; put it back on unmount (tests run
+            # many apps in one process).
+            self._scrollbar_before = ScrollBar.renderer
+            ScrollBar.renderer = renderer
         self.show(self.state.start)
+
+    def on_unmount(self) -> None:
+        if self._scrollbar_before is not None:
+            ScrollBar.renderer = self._scrollbar_before
 
     # ---- after the first frame -------------------------------------------------------------
     _painted = False

@@ -1,12 +1,23 @@
 """A unified diff as Rich Text: + and - lines keep their sign, colour only helps.
 
-Long lines are folded to the view's width, each continuation again starting with the line's
-sign (and a ``>`` marker), so at 80 columns nothing is cut off and nothing loses its sign.
+Long lines are wrapped to the view's width between words (or after ``,`` ``_`` ``/``...).  A
+continuation row carries ``WRAP_MARK`` in the sign column, a character no diff line can start
+with, and is indented: it can never be read as a line of its own (``+``/``-``/context), and at
+80 columns nothing is cut off.
 """
 
 from __future__ import annotations
 
+import itertools
+
 from rich.text import Text
+
+from pfwizard.tui.wrap import row_starts
+
+WRAP_MARK = "│"
+"""In the sign column of a wrapped line's continuation rows (``|`` in plain ASCII)."""
+WRAP_INDENT = 3
+"""Continuation rows start this far in (after the mark)."""
 
 
 def _style(line: str) -> str:
@@ -17,24 +28,28 @@ def _style(line: str) -> str:
     if line.startswith("+"):
         return "green"
     if line.startswith("-"):
-        return "red"
+        return "bright_red"  # the console's plain red is 2.7:1 on black
     return ""
 
 
-def diff_text(diff: str, width: int = 0) -> Text:
+def diff_text(diff: str, width: int = 0, mark: str = WRAP_MARK) -> Text:
+    """``diff`` styled; lines wider than ``width`` wrapped (0: never)."""
     text = Text(no_wrap=True)
     for line in diff.splitlines():
         style = _style(line)
-        if width <= 4 or len(line) <= width:
+        starts = row_starts(line, width, WRAP_INDENT) if width > 2 * WRAP_INDENT else []
+        if not starts:
             text.append(line + "\n", style=style)
             continue
-        sign = line[0] if line[:1] in "+- " else " "
-        text.append(line[:width] + "\n", style=style)
-        rest = line[width:]
-        step = width - 2
-        while rest:
-            text.append(sign, style=style)
-            text.append(">", style="bold")
-            text.append(rest[:step] + "\n", style=style)
-            rest = rest[step:]
+        ends = [*starts, len(line)]
+        text.append(line[:starts[0]].rstrip() + "\n", style=style)
+        for a, b in itertools.pairwise(ends):
+            text.append(mark)
+            text.append(" " * (WRAP_INDENT - 1))
+            text.append(line[a:b].rstrip() + "\n", style=style)
     return text
+
+
+def wrapped(diff: str, width: int) -> bool:
+    """Whether ``diff_text`` wraps any line of ``diff`` at ``width``."""
+    return width > 2 * WRAP_INDENT and any(len(line) > width for line in diff.splitlines())

@@ -49,7 +49,9 @@ class WizardScreen(Screen[Action]):
         s = step(self.STEP_ID)
         pos = f" {NUMBERED.index(s.id) + 1}/{len(NUMBERED)}" if s.in_progress else ""
         state = self.wizard.write_state()
-        return f"pfwizard{' demo' if self.session.demo else ''} · {s.title}{pos} · {state}"
+        dot = self.wizard.glyphs.dot
+        return (f"pfwizard{' demo' if self.session.demo else ''} {dot} {s.title}{pos} "
+                f"{dot} {state}")
 
     def compose_title(self) -> ComposeResult:
         yield Static(self.title_text(), id="title", markup=False)

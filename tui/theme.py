@@ -31,7 +31,7 @@ PFWIZARD_ANSI = Theme(
         "block-cursor-foreground": "ansi_black",
         "block-cursor-background": "ansi_cyan",
         "block-cursor-text-style": "bold",
-        "block-cursor-blurred-foreground": "ansi_default",
+        "block-cursor-blurred-foreground": "ansi_bright_white",
         "block-cursor-blurred-background": "ansi_bright_black",
         "input-cursor-background": "ansi_white",
         "input-cursor-foreground": "ansi_black",
@@ -47,4 +47,5 @@ PFWIZARD_ANSI = Theme(
 )
 
 # Styles for Rich Text built in screens (ANSI names only).
-SEVERITY_STYLE = {"info": "cyan", "caution": "yellow", "danger": "bold red"}
+# The bright variants: the console's yellow is brown (4.0:1 on black), its red 2.7:1.
+SEVERITY_STYLE = {"info": "cyan", "caution": "bright_yellow", "danger": "bold bright_red"}

@@ -38,7 +38,8 @@ def open_wizard(session: Session, args: argparse.Namespace,
     from pfwizard.tui.app import PfwizardApp  # Textual loads only now
 
     app = PfwizardApp(session, start=start, no_color=no_color(args),
-                      notes=(*notes, *recovered), mail_log=mail_log)
+                      notes=(*notes, *recovered), mail_log=mail_log,
+                      ascii=bool(getattr(args, "ascii", False)))
     # Everything imported so far (Textual, Rich, pfwizard: ~40,000 objects) lives until exit;
     # frozen, a full garbage collection no longer walks it, and the one that lands on a key
     # press every few dozen moves costs ~10 ms instead of ~35 ms.

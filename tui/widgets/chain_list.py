@@ -12,12 +12,13 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from pfwizard.chain import Item
 from pfwizard.findings import Finding
 from pfwizard.session import Session
+from pfwizard.tui.widgets.cursor_list import CursorList
+from pfwizard.tui.wrap import Wrapped
 from pfwizard.wizard.restrictions import restriction_info
 
 HELP = """\
@@ -32,10 +33,12 @@ stops at the first that permits or rejects. Order matters.
   e (or enter)          edit the entry's argument
   t                     open the entry's lookup table (check_*_access)
   z (or ctrl+z)         undo the last change
+
+The mark before an entry is its worst finding: i info, ! caution, X danger.
 """
 
 
-class ChainList(OptionList):
+class ChainList(CursorList):
     """The chain of one parameter, as numbered lines; the highlight follows the moved entry."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,7 +82,12 @@ class ChainList(OptionList):
         self.param = param
         self.milters = milters
 
+    LEGEND = "i info  ! caution  X danger"
+    """What the marks before the entries mean (on the list's bottom border)."""
+
     def on_mount(self) -> None:
+        if not self.milters:
+            self.border_subtitle = self.LEGEND
         self.reload(0)
 
     # ---- model -> view ---------------------------------------------------------------------
@@ -127,13 +135,18 @@ class ChainList(OptionList):
         if old is not None and prompts and len(old) == len(prompts):
             for n, (a, b) in enumerate(zip(old, prompts, strict=True)):
                 if a != b:
-                    self.replace_option_prompt_at_index(n, b)
+                    self.replace_option_prompt_at_index(n, self._wrapped(b))
         else:
-            self.set_options([Option(p) for p in prompts] or
+            self.set_options([Option(self._wrapped(p)) for p in prompts] or
                              [Option("   (empty: press a to add)", disabled=True)])
         self._shown = prompts or None
         if prompts:
             self.highlighted = max(0, min(len(prompts) - 1, keep or 0))
+
+    @staticmethod
+    def _wrapped(prompt: str) -> Wrapped:
+        # Continuation rows (a long name, a table path) stay under the name, column 6.
+        return Wrapped(prompt, hang=6)
 
     @property
     def index(self) -> int:

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from pfwizard.findings import Finding, Severity
 from pfwizard.tui.theme import SEVERITY_STYLE
+from pfwizard.tui.wrap import WrappedStatic
 
 
 def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
@@ -42,9 +43,11 @@ class RiskPanel(VerticalScroll, can_focus=True):
             "accepted (an open relay can never be accepted).")
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(id="danger")
-        yield Static(id="entry-risk")
-        yield Static(id="findings")
+        # Wrapped between words (or after _ , . /), findings' continuation rows indented
+        # under their heading.
+        yield WrappedStatic(id="danger", bare=2)
+        yield WrappedStatic(id="entry-risk")
+        yield WrappedStatic(id="findings", bare=2)
 
     _shown: dict[str, str] | None = None
 
@@ -54,7 +57,10 @@ class RiskPanel(VerticalScroll, can_focus=True):
         rest = [f for f in findings if f.severity is not Severity.DANGER]
         # This stage's lists only (other stages have their own); the analysis behind them
         # covers the whole configuration as it will be after Apply.
-        body = Text("Findings for this stage\n", style="bold underline")
+        # The heading alone is bold: a Text's own style would cover everything appended.
+        body = Text()
+        body.append("Findings for this stage", style="bold")
+        body.append("\n")
         body.append_text(findings_text(rest, accepted,
                                        empty="No other findings." if danger else "No findings."))
         parts = {"#danger": findings_text(danger, accepted) if danger else Text(),
