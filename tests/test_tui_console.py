@@ -54,6 +54,7 @@ async def test_ascii_draws_only_ascii(tmp_path, case, monkeypatch):
     build, keys = CASES[case]
     app = build(tmp_path)
     app.glyphs = glyphs.ASCII  # what --ascii sets (test_ascii_flag_reaches_the_app)
+    app.stylesheet.set_variables(app.get_css_variables())  # as at build: the frame glyphs
     drawn = await _drawn(app, keys)
     assert all(ord(ch) < 127 for ch in drawn), sorted(ch for ch in drawn if ord(ch) >= 127)
 

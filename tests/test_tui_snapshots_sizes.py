@@ -120,8 +120,8 @@ def _rebuild_no_color(app):
     """The same session in an app made with --no-color (Textual reads NO_COLOR at build)."""
     from tests.tui_app import TestApp
 
-    new = TestApp(app.session, start=app.start_step, no_color=True)
-    new.hook_dir = app.hook_dir
+    new = TestApp(app.session, start=app.state.start, no_color=True)
+    new.state.hook_dir = app.state.hook_dir
     return new
 
 
@@ -137,6 +137,12 @@ def test_linux_console(snap_compare, root, screen, monkeypatch):  # noqa: F811
 @pytest.mark.parametrize("screen", ["review", "recipes"])
 def test_ascii(snap_compare, root, screen):  # noqa: F811
     build, keys = SCREENS[screen]
-    app = build(root)
-    app.glyphs = glyphs.ASCII  # what --ascii sets
+    built = build(root)
+    # The same session in an app made with --ascii (the glyphs are chosen at build, before
+    # Textual first reads the CSS).
+    from tests.tui_app import TestApp
+
+    app = TestApp(built.session, start=built.state.start, ascii=True)
+    app.state.hook_dir = built.state.hook_dir
+    assert app.glyphs is glyphs.ASCII
     assert _snap(snap_compare, app, keys, SIZE)
