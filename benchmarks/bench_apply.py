@@ -72,8 +72,7 @@ def raw_apply(bench: Bench, cool_down: bool) -> float:
 
 def engine_apply(bench: Bench, state: Path, cool_down: bool, gate: bool) -> float:
     cfg = bench.config_dir
-    eng = Engine(cfg, state, gate=None if gate else (lambda cf, d: []),
-                 restart=bench.restart)
+    eng = Engine(cfg, state, gate=None if gate else (lambda cf, d: []), restart=bench.restart)
     if not cool_down:
         eng.before_reload = lambda: backdate(cfg)
     t0 = time.monotonic()
@@ -97,18 +96,27 @@ def main() -> int:
         inst.start()
         bench = Bench(inst, dns, policy)
         bench.configure_miab("main.cf.v75-fresh")
-        base = {n: (inst.config_dir / n).read_bytes()
-                for n in ("main.cf", "master.cf", "sender_login_maps", "virtual_mailboxes")}
+        base = {
+            n: (inst.config_dir / n).read_bytes()
+            for n in ("main.cf", "master.cf", "sender_login_maps", "virtual_mailboxes")
+        }
         times: dict[str, list[float]] = {}
-        cases = [("raw", False, False), ("pfwizard", False, False),
-                 ("pfwizard+analyser", False, True),
-                 ("raw", True, False), ("pfwizard", True, False)]
+        cases = [
+            ("raw", False, False),
+            ("pfwizard", False, False),
+            ("pfwizard+analyser", False, True),
+            ("raw", True, False),
+            ("pfwizard", True, False),
+        ]
         for _ in range(args.rounds):
             for name, cool, gate in cases:
                 reset(bench, base)
                 key = f"{name} ({'with cool-down' if cool else 'mtimes backdated'})"
-                took = (raw_apply(bench, cool) if name == "raw"
-                        else engine_apply(bench, state, cool, gate))
+                took = (
+                    raw_apply(bench, cool)
+                    if name == "raw"
+                    else engine_apply(bench, state, cool, gate)
+                )
                 times.setdefault(key, []).append(took)
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"seed 000 change, median of {args.rounds} rounds (seconds):")
@@ -120,8 +128,9 @@ def main() -> int:
             print(f"overhead, {mode}: {ours - raw:+.3f} s = {100 * (ours - raw) / raw:+.0f}%")
         raw = med["raw (mtimes backdated)"]
         ours = med["pfwizard+analyser (mtimes backdated)"]
-        print(f"overhead with the analyser gate, mtimes backdated: "
-              f"{100 * (ours - raw) / raw:+.0f}%")
+        print(
+            f"overhead with the analyser gate, mtimes backdated: {100 * (ours - raw) / raw:+.0f}%"
+        )
     finally:
         inst.stop()
         policy.stop()

@@ -39,8 +39,11 @@ def make_box(tmp: Path) -> tuple[Path, Path]:
     config_dir, state_dir = box(tmp, "main.cf.v75-fresh")
     customise(config_dir, state_dir)
     if shutil.which("postmap"):  # without its .db, status reports drift (a table to rebuild)
-        subprocess.run(["postmap", "-c", str(config_dir),
-                        f"hash:{config_dir}/pfwizard/own_domains"], check=True, timeout=60)
+        subprocess.run(
+            ["postmap", "-c", str(config_dir), f"hash:{config_dir}/pfwizard/own_domains"],
+            check=True,
+            timeout=60,
+        )
     return config_dir, state_dir
 
 
@@ -62,8 +65,12 @@ def timed(argv: list[str], code: Path | None) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--vs", type=Path, metavar="DIR",
-                    help="another checkout to time in the same rounds (before/after)")
+    ap.add_argument(
+        "--vs",
+        type=Path,
+        metavar="DIR",
+        help="another checkout to time in the same rounds (before/after)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config_dir, state_dir = make_box(Path(tmp))
@@ -87,11 +94,15 @@ def main() -> None:
                 w, c = timed(argv, code)
                 wall[name].append(w)
                 cpu[name].append(c)
-    print(f"{args.runs} rounds, medians (load average now: "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    print(
+        f"{args.runs} rounds, medians (load average now: "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})"
+    )
     for name in cases:
-        print(f"  {name:16} wall {statistics.median(wall[name]) * 1000:6.0f} ms   "
-              f"cpu {statistics.median(cpu[name]) * 1000:6.0f} ms")
+        print(
+            f"  {name:16} wall {statistics.median(wall[name]) * 1000:6.0f} ms   "
+            f"cpu {statistics.median(cpu[name]) * 1000:6.0f} ms"
+        )
 
     def ratio(a: str, b: str) -> str:
         w = statistics.median(x / y for x, y in zip(wall[a], wall[b], strict=True))

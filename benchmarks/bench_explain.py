@@ -73,9 +73,16 @@ def make_block(rng: random.Random, size: int, reject_share: float) -> bytes:
         sec = (sec + 1) % 3600
         stamp = f"Nov 22 {sec // 3600 + 3:02d}:{sec // 60 % 60:02d}:{sec % 60:02d} box "
         tpl = rng.choice(REJECTS) if rng.random() < reject_share else rng.choice(NORMAL)
-        line = stamp + tpl.format(pid=rng.randint(1000, 99999), n=rng.randint(1, 500),
-                                  o=rng.randint(1, 254),
-                                  qid=f"{rng.getrandbits(40):010X}") + "\n"
+        line = (
+            stamp
+            + tpl.format(
+                pid=rng.randint(1000, 99999),
+                n=rng.randint(1, 500),
+                o=rng.randint(1, 254),
+                qid=f"{rng.getrandbits(40):010X}",
+            )
+            + "\n"
+        )
         out.append(line)
         total += len(line)
     return "".join(out).encode()
@@ -97,8 +104,12 @@ def timed(argv: list[str]) -> tuple[float, str, int]:
     """
     with tempfile.NamedTemporaryFile() as rss:
         t = time.perf_counter()
-        res = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv],
-                             capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         wall = time.perf_counter() - t
         peak = int(Path(rss.name).read_text().split()[-1])
     if res.returncode not in (0, 1):
@@ -128,19 +139,29 @@ def main() -> None:
         # Warm the page cache once so both tools read from memory, then time each once.
         subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)
         g_wall, g_out, g_peak = timed(["grep", "-c", "NOQUEUE", str(log)])
-        env_py = [sys.executable, "-c",
-                  "import sys; sys.path.insert(0, sys.argv[1]); from pfwizard.cli import main;"
-                  " sys.exit(main(sys.argv[2:]))", str(ROOT)]
-        e_wall, e_out, e_peak = timed([*env_py, "--config-dir", str(conf), "explain", "--log",
-                                       str(log), "--json"])
+        env_py = [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); from pfwizard.cli import main;"
+            " sys.exit(main(sys.argv[2:]))",
+            str(ROOT),
+        ]
+        e_wall, e_out, e_peak = timed(
+            [*env_py, "--config-dir", str(conf), "explain", "--log", str(log), "--json"]
+        )
         import json
+
         report = json.loads(e_out)
         mb = size / 1e6
-        print(f"grep -c NOQUEUE : {g_wall:6.2f} s  {mb / g_wall:7.0f} MB/s  "
-              f"peak RSS {g_peak / 1024:.0f} MiB  count {g_out.strip()}")
-        print(f"pfwizard explain: {e_wall:6.2f} s  {mb / e_wall:7.0f} MB/s  "
-              f"peak RSS {e_peak / 1024:.0f} MiB  rejects {report['rejects']} in "
-              f"{len(report['groups'])} groups")
+        print(
+            f"grep -c NOQUEUE : {g_wall:6.2f} s  {mb / g_wall:7.0f} MB/s  "
+            f"peak RSS {g_peak / 1024:.0f} MiB  count {g_out.strip()}"
+        )
+        print(
+            f"pfwizard explain: {e_wall:6.2f} s  {mb / e_wall:7.0f} MB/s  "
+            f"peak RSS {e_peak / 1024:.0f} MiB  rejects {report['rejects']} in "
+            f"{len(report['groups'])} groups"
+        )
         print(f"ratio explain/grep: {e_wall / g_wall:.1f}x")
     finally:
         if not args.keep:

@@ -36,7 +36,9 @@ _NOTE = """
         json.dump([time.perf_counter() - T0, time.process_time()], open(sys.argv[1], "w"))
         app.exit(0)
 """
-WIZARD = _NOTE + """
+WIZARD = (
+    _NOTE
+    + """
     import pfwizard.tui.app
     real = tui.app.PfwizardApp.on_ready
     def on_ready(self):
@@ -46,7 +48,10 @@ WIZARD = _NOTE + """
     from pfwizard.cli import main
     main(sys.argv[2:])
 """
-MINIMAL = _NOTE + """
+)
+MINIMAL = (
+    _NOTE
+    + """
     sys.argv[0] = "minimal"
     from textual.app import App
     from textual.binding import Binding
@@ -60,14 +65,26 @@ MINIMAL = _NOTE + """
             note(self)
     Minimal(ansi_color=True).run()
 """
+)
 
 
 def run_once(code: str, pythonpath: Path, out: Path, argv: list[str]) -> tuple[float, float]:
-    env = {"TERM": "xterm-256color", "PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "PYTHONPATH": str(pythonpath)}
-    child = pexpect.spawn(sys.executable, ["-c", textwrap.dedent(code), str(out), *argv],
-                          dimensions=(24, 80), env=env, cwd="/", encoding="utf-8",
-                          codec_errors="replace", timeout=60)
+    env = {
+        "TERM": "xterm-256color",
+        "PATH": "/usr/sbin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(pythonpath),
+    }
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", textwrap.dedent(code), str(out), *argv],
+        dimensions=(24, 80),
+        env=env,
+        cwd="/",
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=60,
+    )
     child.expect(pexpect.EOF)
     wall, cpu = json.loads(out.read_text())
     out.unlink()
@@ -102,8 +119,10 @@ def main() -> None:
         cpu = statistics.median(c for _, c in got[name])
         rw = statistics.median(a[0] / b[0] for a, b in zip(got[name], base, strict=True))
         rc = statistics.median(a[1] / b[1] for a, b in zip(got[name], base, strict=True))
-        print(f"  {name:24} wall {wall * 1000:5.0f} ms ({rw:.2f}x)   "
-              f"CPU {cpu * 1000:5.0f} ms ({rc:.2f}x)")
+        print(
+            f"  {name:24} wall {wall * 1000:5.0f} ms ({rw:.2f}x)   "
+            f"CPU {cpu * 1000:5.0f} ms ({rc:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,13 @@ def envelopes(week_envs: list[Envelope], n: int) -> list[Envelope]:
         for e in week_envs:
             if len(out) >= n:
                 break
-            out.append(e if k == 0 else dataclasses.replace(
-                e, client_address=f"127.{100 + k // 250}.{k % 250}.{len(out) % 250 + 1}"))
+            out.append(
+                e
+                if k == 0
+                else dataclasses.replace(
+                    e, client_address=f"127.{100 + k // 250}.{k % 250}.{len(out) % 250 + 1}"
+                )
+            )
         k += 1
     return out
 
@@ -91,30 +96,46 @@ def main() -> None:
         (etc / "week_mailboxes").write_text("".join(f"{m} ok\n" for m in week.mailboxes))
         (etc / "week_aliases").write_text("".join(f"{a} {t}\n" for a, t in week.aliases.items()))
         params = miab_chains("main.cf.v75-fresh", "inet:127.0.0.1:9", etc)
-        params.update({"virtual_mailbox_domains": "example.com",
-                       "virtual_mailbox_maps": f"texthash:{etc}/week_mailboxes",
-                       "virtual_alias_maps": f"texthash:{etc}/week_aliases"})
+        params.update(
+            {
+                "virtual_mailbox_domains": "example.com",
+                "virtual_mailbox_maps": f"texthash:{etc}/week_mailboxes",
+                "virtual_alias_maps": f"texthash:{etc}/week_aliases",
+            }
+        )
         box.write_main_cf(params)
-        week_envs = [Envelope(ip, name, helo, s, r, e.verdict, e.reply, e.authenticated, e.count)
-                     for (ip, name, helo, s, r), e in week.envelopes.items()
-                     if not e.authenticated]
+        week_envs = [
+            Envelope(ip, name, helo, s, r, e.verdict, e.reply, e.authenticated, e.count)
+            for (ip, name, helo, s, r), e in week.envelopes.items()
+            if not e.authenticated
+        ]
         envs = envelopes(week_envs, args.n)
         (tmp / "profile.yaml").write_text(PROFILE.format(cfg=etc))
         (tmp / "state").mkdir()
         plan = plan_change(etc, tmp / "state", tmp / "profile.yaml")
         t0 = time.perf_counter()
-        rep = preview("profile.yaml", etc, plan, envs, workers=args.workers,
-                      resolv_conf=box.root / "resolv.conf")
+        rep = preview(
+            "profile.yaml",
+            etc,
+            plan,
+            envs,
+            workers=args.workers,
+            resolv_conf=box.root / "resolv.conf",
+        )
         total = time.perf_counter() - t0
         self_use = resource.getrusage(resource.RUSAGE_SELF)
         peak = self_use.ru_maxrss / 1024
-        print(f"{len(envs)} envelopes, {args.workers} connections per instance, both "
-              f"instances at once")
+        print(
+            f"{len(envs)} envelopes, {args.workers} connections per instance, both "
+            f"instances at once"
+        )
         print(f"total (stage, start, replay both, stop, clean up): {total:.2f} s")
         print(f"envelopes per second (each asked of both instances): {len(envs) / total:.0f}")
-        print(f"newly accepted {rep.newly_accepted_count}, newly rejected "
-              f"{rep.newly_rejected_count}, unanswered {rep.unanswered}, accuracy "
-              f"{rep.accuracy.ratio:.1%}")
+        print(
+            f"newly accepted {rep.newly_accepted_count}, newly rejected "
+            f"{rep.newly_rejected_count}, unanswered {rep.unanswered}, accuracy "
+            f"{rep.accuracy.ratio:.1%}"
+        )
         print(f"peak memory (pfwizard's own process): {peak:.1f} MB")
         cpu = self_use.ru_utime + self_use.ru_stime
         print(f"CPU of this process (replayer and policy stub): {cpu:.1f} s")
@@ -123,6 +144,7 @@ def main() -> None:
         here.send("stop")
         dns.join(5)
         import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
 
 

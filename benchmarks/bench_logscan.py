@@ -77,8 +77,12 @@ def best(argv: list[str], runs: int) -> tuple[float, float, int, str]:
         with tempfile.NamedTemporaryFile() as rss:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
-            res = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv],
-                                 capture_output=True, text=True, check=False)
+            res = subprocess.run(
+                ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             walls.append(time.perf_counter() - t)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             peak = max(peak, int(Path(rss.name).read_text().split()[-1]))
@@ -109,38 +113,75 @@ def main() -> None:
         week = write_week(log, end=end, size_mb=args.size_mb)
         size = log.stat().st_size
         mb = size / 1e6
-        print(f"generated {mb:.0f} MB ({week.lines} lines) in {time.perf_counter() - t:.0f} s;"
-              f" {week.counts()}")
+        print(
+            f"generated {mb:.0f} MB ({week.lines} lines) in {time.perf_counter() - t:.0f} s;"
+            f" {week.counts()}"
+        )
         subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)
         py = [sys.executable, "-c"]
         rows: list[tuple[str, float, float, str]] = []
         g_wall, g_cpu, g_rss, g_out = best(["grep", "-c", "NOQUEUE", str(log)], args.runs)
-        rows.append(("grep -c NOQUEUE", g_wall, g_cpu,
-                     f"count {g_out}, peak RSS {g_rss / 1024:.0f} MiB"))
+        rows.append(
+            ("grep -c NOQUEUE", g_wall, g_cpu, f"count {g_out}, peak RSS {g_rss / 1024:.0f} MiB")
+        )
         r_wall, r_cpu, r_rss, r_out = best([*py, READER, str(ROOT), str(log)], args.runs)
-        rows.append(("block reader (reject: lines)", r_wall, r_cpu,
-                     f"{r_out} lines, peak RSS {r_rss / 1024:.0f} MiB"))
-        e_wall, e_cpu, e_rss, e_out = best([*py, EXPLAIN, str(ROOT), "--config-dir", str(conf),
-                                            "explain", "--log", str(log), "--json"], args.runs)
-        rows.append(("pfwizard explain --log", e_wall, e_cpu,
-                     f"{e_out} groups, peak RSS {e_rss / 1024:.0f} MiB"))
-        x_wall, x_cpu, x_rss, x_out = best([*py, EXTRACT, str(ROOT), str(log), end.isoformat()],
-                                           args.runs)
+        rows.append(
+            (
+                "block reader (reject: lines)",
+                r_wall,
+                r_cpu,
+                f"{r_out} lines, peak RSS {r_rss / 1024:.0f} MiB",
+            )
+        )
+        e_wall, e_cpu, e_rss, e_out = best(
+            [
+                *py,
+                EXPLAIN,
+                str(ROOT),
+                "--config-dir",
+                str(conf),
+                "explain",
+                "--log",
+                str(log),
+                "--json",
+            ],
+            args.runs,
+        )
+        rows.append(
+            (
+                "pfwizard explain --log",
+                e_wall,
+                e_cpu,
+                f"{e_out} groups, peak RSS {e_rss / 1024:.0f} MiB",
+            )
+        )
+        x_wall, x_cpu, x_rss, x_out = best(
+            [*py, EXTRACT, str(ROOT), str(log), end.isoformat()], args.runs
+        )
         kept, distinct, occ, rej, acc, stride = x_out.split()
-        rows.append(("impact envelope extraction", x_wall, x_cpu,
-                     f"{occ} envelopes ({rej} rejected, {acc} accepted, accepted mail read "
-                     f"from 1 block in {stride}), {distinct} distinct, {kept} sampled, "
-                     f"peak RSS {x_rss / 1024:.0f} MiB"))
+        rows.append(
+            (
+                "impact envelope extraction",
+                x_wall,
+                x_cpu,
+                f"{occ} envelopes ({rej} rejected, {acc} accepted, accepted mail read "
+                f"from 1 block in {stride}), {distinct} distinct, {kept} sampled, "
+                f"peak RSS {x_rss / 1024:.0f} MiB",
+            )
+        )
         if shutil.which("pflogsumm"):
             p_wall, p_cpu, _, _ = best(["pflogsumm", str(log)], 1)
             rows.append(("pflogsumm", p_wall, p_cpu, ""))
         else:
             print("pflogsumm is not installed: not compared")
-        print(f"{'':30s} {'wall':>7s}   {'MB/s':>6s}  {'vs grep':>7s}   {'cpu':>6s}  "
-              f"{'vs grep':>7s}")
+        print(
+            f"{'':30s} {'wall':>7s}   {'MB/s':>6s}  {'vs grep':>7s}   {'cpu':>6s}  {'vs grep':>7s}"
+        )
         for name, wall, cpu, note in rows:
-            print(f"{name:30s} {wall:7.2f} s {mb / wall:6.0f}  {g_wall / wall:6.2f}x  "
-                  f"{cpu:6.2f} s {g_cpu / cpu:6.2f}x  {note}")
+            print(
+                f"{name:30s} {wall:7.2f} s {mb / wall:6.0f}  {g_wall / wall:6.2f}x  "
+                f"{cpu:6.2f} s {g_cpu / cpu:6.2f}x  {note}"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

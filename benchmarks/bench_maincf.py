@@ -30,8 +30,10 @@ def cycle(data: bytes, out: Path) -> tuple[float, float, float]:
     cf.definitions()
     t1 = time.perf_counter()
     chain = Chain.parse(cf.get(PARAM) or "")
-    chain.insert_before("reject_unknown_sender_domain",
-                        Item("check_sender_access", "regexp:/etc/postfix/sender_access"))
+    chain.insert_before(
+        "reject_unknown_sender_domain",
+        Item("check_sender_access", "regexp:/etc/postfix/sender_access"),
+    )
     cf.set(PARAM, chain.render())
     cf.definitions()  # the edit is only done once the logical view is valid again
     t2 = time.perf_counter()

@@ -30,8 +30,10 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def ms(values: list[float]) -> str:
-    return (f"median {statistics.median(values) * 1e3:7.1f} ms  "
-            f"(min {min(values) * 1e3:.1f}, max {max(values) * 1e3:.1f}, n={len(values)})")
+    return (
+        f"median {statistics.median(values) * 1e3:7.1f} ms  "
+        f"(min {min(values) * 1e3:.1f}, max {max(values) * 1e3:.1f}, n={len(values)})"
+    )
 
 
 def main() -> None:

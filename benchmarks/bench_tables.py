@@ -118,13 +118,20 @@ def main() -> int:
         t_ours = time.perf_counter() - t0
         rs1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         # Our CPU includes the postmap run that tells the simulator which lines Postfix skips.
-        cpu_ours = (time.process_time() - c0 + (rs1.ru_utime - rs0.ru_utime)
-                    + (rs1.ru_stime - rs0.ru_stime))
+        cpu_ours = (
+            time.process_time() - c0 + (rs1.ru_utime - rs0.ru_utime) + (rs1.ru_stime - rs0.ru_stime)
+        )
 
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        res = postfix.postmap(conf, "-q", "-", f"regexp:{path}",
-                              input="".join(k + "\n" for k in keys), timeout=24 * 3600)
+        res = postfix.postmap(
+            conf,
+            "-q",
+            "-",
+            f"regexp:{path}",
+            input="".join(k + "\n" for k in keys),
+            timeout=24 * 3600,
+        )
         t_postmap = time.perf_counter() - t0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_postmap = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -134,19 +141,26 @@ def main() -> int:
         k, _, v = line.partition("\t")
         theirs[k] = v
     answers = [o.value if o else None for o in ours]
-    mismatches = [(k, a, theirs.get(k)) for k, a in zip(keys, answers, strict=True)
-                  if a != theirs.get(k)]
+    mismatches = [
+        (k, a, theirs.get(k)) for k, a in zip(keys, answers, strict=True) if a != theirs.get(k)
+    ]
     hits = sum(1 for o in ours if o is not None)
     total_ours = t_load + t_ours
-    print(f"table: {rule_lines} rule lines ({args.rules} requested); keys: {len(keys)} "
-          f"({hits} answered)")
-    print(f"simulator: load {t_load:.2f} s + lookups {t_ours:.2f} s = {total_ours:.2f} s "
-          f"({1e6 * t_ours / len(keys):.1f} us/key); untranslated: "
-          f"{sim.fallback_reason or 'none'}")
+    print(
+        f"table: {rule_lines} rule lines ({args.rules} requested); keys: {len(keys)} "
+        f"({hits} answered)"
+    )
+    print(
+        f"simulator: load {t_load:.2f} s + lookups {t_ours:.2f} s = {total_ours:.2f} s "
+        f"({1e6 * t_ours / len(keys):.1f} us/key); untranslated: "
+        f"{sim.fallback_reason or 'none'}"
+    )
     print(f"postmap -q -: {t_postmap:.2f} s ({1e3 * t_postmap / len(keys):.2f} ms/key)")
-    print(f"ratio postmap/simulator: {t_postmap / total_ours:.1f}x wall; CPU: postmap "
-          f"{cpu_postmap:.2f} s, simulator {cpu_ours:.2f} s (with its own postmap check "
-          f"of the table): {cpu_postmap / cpu_ours:.1f}x")
+    print(
+        f"ratio postmap/simulator: {t_postmap / total_ours:.1f}x wall; CPU: postmap "
+        f"{cpu_postmap:.2f} s, simulator {cpu_ours:.2f} s (with its own postmap check "
+        f"of the table): {cpu_postmap / cpu_ours:.1f}x"
+    )
     print(f"answers identical: {not mismatches} ({len(mismatches)} differ)")
     for k, a, b in mismatches[:10]:
         print(f"  {k!r}: simulator {a!r}, postmap {b!r}")

@@ -45,18 +45,30 @@ def make_config(tmp: Path, extra_entries: int = 0) -> Path:
         cf = MainCf.read(etc / "main.cf")
         for n in range(extra_entries):
             (etc / f"t{n:02}").write_text(f"sender{n}@example.com OK\n")
-        tables = ",".join(f"check_sender_access texthash:{etc}/t{n:02}"
-                          for n in range(extra_entries))
+        tables = ",".join(
+            f"check_sender_access texthash:{etc}/t{n:02}" for n in range(extra_entries)
+        )
         cf.set("smtpd_sender_restrictions", f"{tables},{cf.get('smtpd_sender_restrictions')}")
         (etc / "main.cf").write_bytes(cf.to_bytes())
     return etc
 
 
 def spawn(argv: list[str], code: Path = ROOT) -> pexpect.spawn:
-    env = {"TERM": "xterm-256color", "PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "PYTHONPATH": str(code)}  # the checkout measured, not an installed copy
-    child = pexpect.spawn(argv[0], argv[1:], dimensions=(24, 80), env=env,
-                          encoding="utf-8", codec_errors="replace", timeout=30)
+    env = {
+        "TERM": "xterm-256color",
+        "PATH": "/usr/sbin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(code),
+    }  # the checkout measured, not an installed copy
+    child = pexpect.spawn(
+        argv[0],
+        argv[1:],
+        dimensions=(24, 80),
+        env=env,
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=30,
+    )
     # pexpect sleeps 50 ms before every send() (delaybeforesend, a workaround for password
     # prompts echoing); inside the timed key press it made every move 50 ms slower than
     # the admin sees it.  Keys are sent only once the app is up, in raw mode.
@@ -84,8 +96,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def time_start(argv: list[str], ready: str, complete: str | None = None,
-               code: Path = ROOT) -> tuple[float, float, float]:
+def time_start(
+    argv: list[str], ready: str, complete: str | None = None, code: Path = ROOT
+) -> tuple[float, float, float]:
     """Seconds to the first screen (``ready`` drawn), CPU seconds the program used by then
     (less sensitive to the machine's load than the wall time) and, if asked, seconds until
     the screen also has no ``checking...`` left and shows ``complete`` (what Welcome fills
@@ -118,8 +131,13 @@ def startup(runs: int, vs: Path | None = None, journal: bool = False) -> dict[st
         if journal:
             (Path(tmp) / "state" / "journal").mkdir(mode=0o700, parents=True)
             (Path(tmp) / "state").chmod(0o700)
-        wiz = [pfwizard_script() or "pfwizard", "--config-dir", str(etc),
-               "--state-dir", f"{tmp}/state"]
+        wiz = [
+            pfwizard_script() or "pfwizard",
+            "--config-dir",
+            str(etc),
+            "--state-dir",
+            f"{tmp}/state",
+        ]
         mini = [sys.executable, str(ROOT / "benchmarks" / "minimal_textual_app.py")]
         codes = {"": ROOT, **({"vs ": vs} if vs is not None else {})}
         # One warm-up each: the first run pays for cold .pyc and page cache.
@@ -138,8 +156,9 @@ def startup(runs: int, vs: Path | None = None, journal: bool = False) -> dict[st
                     out.setdefault("minimal", []).append(first)
                     out.setdefault("minimal cpu", []).append(cpu)
                     continue
-                first, cpu, complete = time_start(wiz, "r History", complete="Findings on",
-                                                  code=codes[name])
+                first, cpu, complete = time_start(
+                    wiz, "r History", complete="Findings on", code=codes[name]
+                )
                 out.setdefault(f"{name}first", []).append(first)
                 out.setdefault(f"{name}cpu", []).append(cpu)
                 out.setdefault(f"{name}complete", []).append(complete)
@@ -190,8 +209,16 @@ def time_moves(child: pexpect.spawn, screen: Screen, moves: int) -> list[float]:
 def keypress(moves: int) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         etc = make_config(Path(tmp), extra_entries=11)  # + MiaB's 4 = 15 entries
-        child = spawn([pfwizard_script() or "pfwizard", "--config-dir", str(etc),
-                       "--state-dir", f"{tmp}/state", "--no-reload"])
+        child = spawn(
+            [
+                pfwizard_script() or "pfwizard",
+                "--config-dir",
+                str(etc),
+                "--state-dir",
+                f"{tmp}/state",
+                "--no-reload",
+            ]
+        )
         screen = Screen()
         wait_screen(child, screen, "r History")
         child.send("n")
@@ -214,40 +241,56 @@ def keypress_floor(moves: int) -> list[float]:
 
 
 def summary(s: list[float]) -> str:
-    return (f"median {statistics.median(s) * 1000:.1f} ms, p90 "
-            f"{sorted(s)[int(len(s) * 0.9)] * 1000:.1f} ms, max {max(s) * 1000:.1f} ms")
+    return (
+        f"median {statistics.median(s) * 1000:.1f} ms, p90 "
+        f"{sorted(s)[int(len(s) * 0.9)] * 1000:.1f} ms, max {max(s) * 1000:.1f} ms"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--moves", type=int, default=56)
-    ap.add_argument("--vs", type=Path, metavar="DIR",
-                    help="another checkout to time in the same rounds (before/after)")
+    ap.add_argument(
+        "--vs",
+        type=Path,
+        metavar="DIR",
+        help="another checkout to time in the same rounds (before/after)",
+    )
     ap.add_argument("--startup-only", action="store_true", help="skip the key presses")
-    ap.add_argument("--journal", action="store_true",
-                    help="start with a journal in the state directory (a box where pfwizard "
-                         "applied before)")
+    ap.add_argument(
+        "--journal",
+        action="store_true",
+        help="start with a journal in the state directory (a box where pfwizard applied before)",
+    )
     args = ap.parse_args()
     t = startup(args.runs, args.vs.resolve() if args.vs else None, args.journal)
     m, mc = t["minimal"], t["minimal cpu"]
-    print(f"start-up to first screen (medians of {args.runs} rounds): minimal Textual app "
-          f"{ms(m)}, CPU {ms(mc)}")
+    print(
+        f"start-up to first screen (medians of {args.runs} rounds): minimal Textual app "
+        f"{ms(m)}, CPU {ms(mc)}"
+    )
     for name, label in (("", "this checkout"), ("vs ", f"{args.vs}")):
         if f"{name}first" not in t:
             continue
         first, cpu, complete = t[f"{name}first"], t[f"{name}cpu"], t[f"{name}complete"]
-        print(f"  pfwizard ({label}): first screen {ms(first)}, ratio {ratio(first, m)} "
-              f"(goal <= 1.2x); CPU {ms(cpu)}, ratio {ratio(cpu, mc)}; "
-              f"Welcome complete {ms(complete)}, ratio {ratio(complete, m)}")
+        print(
+            f"  pfwizard ({label}): first screen {ms(first)}, ratio {ratio(first, m)} "
+            f"(goal <= 1.2x); CPU {ms(cpu)}, ratio {ratio(cpu, mc)}; "
+            f"Welcome complete {ms(complete)}, ratio {ratio(complete, m)}"
+        )
     if args.vs:
-        print(f"  this checkout / {args.vs}: first screen {ratio(t['first'], t['vs first'])}, "
-              f"CPU {ratio(t['cpu'], t['vs cpu'])}")
+        print(
+            f"  this checkout / {args.vs}: first screen {ratio(t['first'], t['vs first'])}, "
+            f"CPU {ratio(t['cpu'], t['vs cpu'])}"
+        )
     if args.startup_only:
         return
     s = keypress(args.moves)
-    print(f"key press to redrawn move in a 15-entry chain ({len(s)} moves): {summary(s)} "
-          f"(goal: median <= 50 ms)")
+    print(
+        f"key press to redrawn move in a 15-entry chain ({len(s)} moves): {summary(s)} "
+        f"(goal: median <= 50 ms)"
+    )
     print(f"  floor, the same moves in minimal_move_app.py: {summary(keypress_floor(args.moves))}")
 
 

@@ -9,12 +9,15 @@ from textual.widgets import Footer, OptionList, Static
 
 
 class Chain(OptionList):
-    BINDINGS = [Binding("J", "move(1)", "Move down"),  # noqa: RUF012
-                Binding("K", "move(-1)", "Move up")]
+    BINDINGS = [  # noqa: RUF012  (Textual reads it as a plain class attribute)
+        Binding("J", "move(1)", "Move down"),
+        Binding("K", "move(-1)", "Move up"),
+    ]
 
     def on_mount(self) -> None:
-        self.entries = [f"check_sender_access\n      texthash:/etc/postfix/t{n:02}"
-                        for n in range(15)]
+        self.entries = [
+            f"check_sender_access\n      texthash:/etc/postfix/t{n:02}" for n in range(15)
+        ]
         self.add_options([self.line(n) for n in range(15)])
         self.highlighted = 0
 

@@ -84,16 +84,21 @@ class Proposal:
 
     def report(self) -> str:
         out = [f"Proposed entry:  {self.line}"]
-        out.append(f"  matches {len(self.matched)} of "
-                   f"{len(self.matched) + len(self.missed)} observed senders")
+        out.append(
+            f"  matches {len(self.matched)} of "
+            f"{len(self.matched) + len(self.missed)} observed senders"
+        )
         out += [f"  NOT matched (observed): {s}" for s in self.missed]
         negs = [c for c in self.checks if not c.wanted]
         good = sum(1 for c in negs if not c.matched)
         out.append(f"  refuses {good} of {len(negs)} negative examples")
         out += [f"  WRONGLY matched: {s}" for s in self.false_hits]
         out += [f"  postmap: {e}" for e in self.errors]
-        out.append("  checked with postmap -q" if self.postmap_checked
-                   else "  (not checked with postmap: Postfix's tools are not installed)")
+        out.append(
+            "  checked with postmap -q"
+            if self.postmap_checked
+            else "  (not checked with postmap: Postfix's tools are not installed)"
+        )
         return "\n".join(out)
 
 
@@ -145,7 +150,8 @@ def propose_pattern(senders: Iterable[str]) -> str:
     if len(suffix) < 2:
         raise ValueError(
             "the senders share no common domain (like iphmx.com); propose one entry per "
-            "domain instead of one wide pattern")
+            "domain instead of one wide pattern"
+        )
     if any(len(d) == len(suffix) for d in domains):
         # Some senders use the bare shared domain: allow exactly it, or one host label.
         host = f"({_first_label([d[0] for d in domains if len(d) > len(suffix)] or [''])}\\.)?"
@@ -195,8 +201,9 @@ def _python_match(pattern: str, sender: str) -> bool:
         return False
 
 
-def check(pattern: str, observed: Iterable[str], negatives: Iterable[str] = (),
-          action: str = "PERMIT") -> Proposal:
+def check(
+    pattern: str, observed: Iterable[str], negatives: Iterable[str] = (), action: str = "PERMIT"
+) -> Proposal:
     """Test ``pattern`` against observed senders (should match) and negatives (should not),
     with ``postmap -q`` when Postfix is installed."""
     prop = Proposal(pattern, action)
@@ -221,13 +228,16 @@ def propose(observed: Iterable[str], negatives: Iterable[str] = ()) -> Proposal:
     observed = list(dict.fromkeys(s.strip().strip("<>") for s in observed if s.strip()))
     pattern = propose_pattern(observed)
     prop = check(pattern, observed, [*negatives_for(observed), *negatives])
-    prop.comment = (f"pfwizard: learned from {len(observed)} refused senders; "
-                    f"regexp tables ignore case by default (no /i flag)")
+    prop.comment = (
+        f"pfwizard: learned from {len(observed)} refused senders; "
+        f"regexp tables ignore case by default (no /i flag)"
+    )
     return prop
 
 
-def postmap_query(table_text: str, keys: list[str],
-                  map_type: str = "regexp") -> tuple[dict[str, str], list[str]]:
+def postmap_query(
+    table_text: str, keys: list[str], map_type: str = "regexp"
+) -> tuple[dict[str, str], list[str]]:
     """``postmap -q - TYPE:TEMP`` for all keys at once: {key: answer} and Postfix's errors.
 
     The table lives in a private temp dir with a minimal main.cf (postmap insists on one; the
@@ -243,8 +253,9 @@ def postmap_query(table_text: str, keys: list[str],
         past = os.path.getmtime(table) - 10  # no "cool down" pause for a young file
         for p in (main_cf, table):
             os.utime(p, (past, past))
-        res = postfix.postmap(tmp, "-q", "-", f"{map_type}:{table}",
-                              input="".join(f"{k}\n" for k in keys), timeout=30)
+        res = postfix.postmap(
+            tmp, "-q", "-", f"{map_type}:{table}", input="".join(f"{k}\n" for k in keys), timeout=30
+        )
         answers: dict[str, str] = {}
         for line in res.stdout.splitlines():
             key, sep, value = line.partition("\t")

@@ -148,12 +148,14 @@ class Catalogue:
 SECTION_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "list": (frozenset({"parameter", "title", "bare_table"}), frozenset()),
     "target": (frozenset({"lists", "delayed", "condition"}), frozenset()),
-    "restriction": (frozenset({"target", "argument", "effect", "since", "summary", "risk",
-                               "risk_text"}),
-                    frozenset({"lists", "removed", "alias_of", "dns", "outsider_permit",
-                               "guard", "condition"})),
-    "action": (frozenset({"effect", "argument", "since", "summary", "risk", "risk_text"}),
-               frozenset()),
+    "restriction": (
+        frozenset({"target", "argument", "effect", "since", "summary", "risk", "risk_text"}),
+        frozenset({"lists", "removed", "alias_of", "dns", "outsider_permit", "guard", "condition"}),
+    ),
+    "action": (
+        frozenset({"effect", "argument", "since", "summary", "risk", "risk_text"}),
+        frozenset(),
+    ),
 }
 _YES_NO = {"yes": True, "no": False}
 _E = TypeVar("_E", bound=Enum)
@@ -178,8 +180,9 @@ def read_sections(text: str, where: str) -> dict[str, dict[str, str]]:
             continue
         if line[0].isspace():
             if current is None or not key:
-                raise CatalogueError(f"{where}, line {number}: a continued value, but no "
-                                     "key before it")
+                raise CatalogueError(
+                    f"{where}, line {number}: a continued value, but no key before it"
+                )
             current[key] += " " + line.strip()
             continue
         if line.startswith("["):
@@ -204,8 +207,11 @@ def read_sections(text: str, where: str) -> dict[str, dict[str, str]]:
         if m.group(1) not in texts:
             raise CatalogueError(f"{where}: ${{text:{m.group(1)}}} is not in [text]")
         return texts[m.group(1)]
-    return {name: {k: _REF.sub(expand, v) if "${" in v else v for k, v in values.items()}
-            for name, values in sections.items()}
+
+    return {
+        name: {k: _REF.sub(expand, v) if "${" in v else v for k, v in values.items()}
+        for name, values in sections.items()
+    }
 
 
 class _Section:
@@ -219,9 +225,13 @@ class _Section:
             missing = sorted(required - set(self.values))
             unknown = sorted(set(self.values) - required - optional)
             if missing or unknown:
-                raise CatalogueError(f"[{name}]: " + "; ".join(
-                    ([f"missing {', '.join(missing)}"] if missing else [])
-                    + ([f"unknown key {', '.join(unknown)}"] if unknown else [])))
+                raise CatalogueError(
+                    f"[{name}]: "
+                    + "; ".join(
+                        ([f"missing {', '.join(missing)}"] if missing else [])
+                        + ([f"unknown key {', '.join(unknown)}"] if unknown else [])
+                    )
+                )
 
     def get(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -232,8 +242,9 @@ class _Section:
             return kind(self.values[key])
         except ValueError:
             known = ", ".join(str(m.value) for m in kind)
-            raise CatalogueError(f"[{self.name}] {key} = {self.values[key]}: "
-                                 f"not one of {known}") from None
+            raise CatalogueError(
+                f"[{self.name}] {key} = {self.values[key]}: not one of {known}"
+            ) from None
 
     def flag(self, key: str) -> bool:
         value = self.values.get(key, "no")
@@ -245,8 +256,9 @@ class _Section:
         words = self.values[key].split()
         wrong = [w for w in words if w not in known]
         if wrong:
-            raise CatalogueError(f"[{self.name}] {key}: unknown list {', '.join(wrong)}; "
-                                 f"one of {', '.join(known)}")
+            raise CatalogueError(
+                f"[{self.name}] {key}: unknown list {', '.join(wrong)}; one of {', '.join(known)}"
+            )
         return frozenset(words)
 
 
@@ -273,8 +285,10 @@ def load(path: Path = DATA_FILE) -> Catalogue:
             not_offered = dict(values)
             continue
         if kind not in SECTION_KEYS or not key:
-            raise CatalogueError(f"[{name}]: unknown section; one of [text], [not offered], "
-                                 + ", ".join(f"[{k} NAME]" for k in SECTION_KEYS))
+            raise CatalogueError(
+                f"[{name}]: unknown section; one of [text], [not offered], "
+                + ", ".join(f"[{k} NAME]" for k in SECTION_KEYS)
+            )
         sec = _Section(name, values, kind)
         if kind == "list":
             lists.append(key)
@@ -285,10 +299,14 @@ def load(path: Path = DATA_FILE) -> Catalogue:
             try:
                 target = Target(key)
             except ValueError:
-                raise CatalogueError(f"[{name}]: not one of "
-                                     + ", ".join(t.value for t in Target)) from None
-            targets[target] = (sec.lists("lists", lists), sec.lists("delayed", lists),
-                               sec.get("condition"))
+                raise CatalogueError(
+                    f"[{name}]: not one of " + ", ".join(t.value for t in Target)
+                ) from None
+            targets[target] = (
+                sec.lists("lists", lists),
+                sec.lists("delayed", lists),
+                sec.get("condition"),
+            )
         elif kind == "restriction":
             target = sec.enum("target", Target)
             if target not in targets:
@@ -299,19 +317,31 @@ def load(path: Path = DATA_FILE) -> Catalogue:
             if cond is not None:
                 own = cond if own is None else f"{own}; {cond}"
             restrictions[key] = Restriction(
-                name=key, lists=acts, arg_kind=sec.enum("argument", ArgKind),
-                effect=sec.enum("effect", Effect), dns=sec.flag("dns"),
+                name=key,
+                lists=acts,
+                arg_kind=sec.enum("argument", ArgKind),
+                effect=sec.enum("effect", Effect),
+                dns=sec.flag("dns"),
                 since=sec.values["since"],
                 risk=Risk(sec.enum("risk", Severity), sec.values["risk_text"]),
-                summary=sec.values["summary"], condition=own, target=target,
-                delayed=delayed & acts, removed=sec.get("removed"),
-                alias_of=sec.get("alias_of"), outsider_permit=sec.flag("outsider_permit"),
-                guard=sec.flag("guard"))
+                summary=sec.values["summary"],
+                condition=own,
+                target=target,
+                delayed=delayed & acts,
+                removed=sec.get("removed"),
+                alias_of=sec.get("alias_of"),
+                outsider_permit=sec.flag("outsider_permit"),
+                guard=sec.flag("guard"),
+            )
         else:
             actions[key] = AccessAction(
-                key, sec.enum("effect", Effect), sec.get("argument"), sec.values["since"],
+                key,
+                sec.enum("effect", Effect),
+                sec.get("argument"),
+                sec.values["since"],
                 Risk(sec.enum("risk", Severity), sec.values["risk_text"]),
-                sec.values["summary"])
+                sec.values["summary"],
+            )
     return Catalogue(lists, params, titles, bare, restrictions, actions, not_offered)
 
 
@@ -391,8 +421,10 @@ def action_permits(value: str) -> bool:
 
 # ---- parameter-level risks (judged from the value: code, not data) ------------------------
 _I, _C, _D = Severity.INFO, Severity.CAUTION, Severity.DANGER
-_PRIVATE_V4 = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12",
-                                                   "192.168.0.0/16", "100.64.0.0/10")]
+_PRIVATE_V4 = [
+    ipaddress.IPv4Network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+]
 
 
 def _network(word: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -418,18 +450,26 @@ def _mynetworks_risk(value: str) -> Risk | None:
         if net is None or _is_loopback(net):
             continue  # a table (cidr:/etc/postfix/trusted) or a host name: cannot judge here
         if net.prefixlen == 0 or (net.version == 4 and net.prefixlen < 8):
-            return Risk(_D, f"mynetworks contains {word}: essentially the whole Internet is "
-                            "trusted, and permit_mynetworks makes this server an open relay.")
+            return Risk(
+                _D,
+                f"mynetworks contains {word}: essentially the whole Internet is "
+                "trusted, and permit_mynetworks makes this server an open relay.",
+            )
         if isinstance(net, ipaddress.IPv4Network) and any(net.subnet_of(p) for p in _PRIVATE_V4):
-            r = Risk(_C, f"mynetworks contains {word}: every machine on that network (anyone "
-                         "behind the same NAT or Wi-Fi, an infected PC) is trusted by "
-                         "permit_mynetworks, skips the spam checks and can relay through you.")
+            r = Risk(
+                _C,
+                f"mynetworks contains {word}: every machine on that network (anyone "
+                "behind the same NAT or Wi-Fi, an infected PC) is trusted by "
+                "permit_mynetworks, skips the spam checks and can relay through you.",
+            )
         else:
             wide = net.prefixlen < (16 if net.version == 4 else 48)
-            r = Risk(_D if wide else _C,
-                     f"mynetworks contains {word}, a public range: every host in it (other "
-                     "customers of the same provider, anyone behind that NAT) can relay "
-                     "through you via permit_mynetworks.")
+            r = Risk(
+                _D if wide else _C,
+                f"mynetworks contains {word}, a public range: every host in it (other "
+                "customers of the same provider, anyone behind that NAT) can relay "
+                "through you via permit_mynetworks.",
+            )
         if worst is None or r.level.rank > worst.level.rank:
             worst = r
     return worst
@@ -441,43 +481,81 @@ def parameter_risk(name: str, value: str) -> Risk | None:
     low = v.lower()
     if name == "milter_default_action":
         if low == "tempfail":
-            return Risk(_C, "When a milter (OpenDKIM, OpenDMARC) is down or slow, every message "
-                            "is deferred with 451: no mail arrives until it is back.")
+            return Risk(
+                _C,
+                "When a milter (OpenDKIM, OpenDMARC) is down or slow, every message "
+                "is deferred with 451: no mail arrives until it is back.",
+            )
         if low == "reject":
-            return Risk(_D, "When a milter is down or slow, every message is rejected "
-                            "permanently: senders get bounces and mail is lost.")
+            return Risk(
+                _D,
+                "When a milter is down or slow, every message is rejected "
+                "permanently: senders get bounces and mail is lost.",
+            )
         if low == "quarantine":
-            return Risk(_C, "When a milter is down, mail is accepted but held in the hold "
-                            "queue until you release it.")
+            return Risk(
+                _C,
+                "When a milter is down, mail is accepted but held in the hold "
+                "queue until you release it.",
+            )
         if low == "accept":
-            return Risk(_I, "When a milter is down, mail passes without it (no DKIM signature, "
-                            "no DMARC check) but nothing is lost.")
+            return Risk(
+                _I,
+                "When a milter is down, mail passes without it (no DKIM signature, "
+                "no DMARC check) but nothing is lost.",
+            )
         return None
     if name == "mynetworks":
         return _mynetworks_risk(v)
     if name == "mynetworks_style" and low in ("subnet", "class"):
-        return Risk(_C, f"mynetworks_style = {v} trusts every host on this machine's "
-                        f"{'subnets' if low == 'subnet' else 'whole address class'} when "
-                        "mynetworks is not set: permit_mynetworks lets them relay.")
+        return Risk(
+            _C,
+            f"mynetworks_style = {v} trusts every host on this machine's "
+            f"{'subnets' if low == 'subnet' else 'whole address class'} when "
+            "mynetworks is not set: permit_mynetworks lets them relay.",
+        )
     if name == "smtpd_delay_reject" and low == "no":
-        return Risk(_C, "Client and HELO lists run before MAIL FROM: sender and recipient checks "
-                        "in them do nothing, and permit_sasl_authenticated cannot work there.")
+        return Risk(
+            _C,
+            "Client and HELO lists run before MAIL FROM: sender and recipient checks "
+            "in them do nothing, and permit_sasl_authenticated cannot work there.",
+        )
     if name == "soft_bounce" and low == "yes":
-        return Risk(_C, "Every permanent reject becomes a temporary one: senders retry for days "
-                        "and mail that should bounce stays in queues.")
+        return Risk(
+            _C,
+            "Every permanent reject becomes a temporary one: senders retry for days "
+            "and mail that should bounce stays in queues.",
+        )
     if name == "smtpd_helo_required" and low == "yes":
         return Risk(_I, "Clients must say HELO/EHLO first; practically every real server does.")
-    if name in ("unknown_address_tempfail_action", "unknown_helo_hostname_tempfail_action",
-                "reject_tempfail_action") and low == "defer":
-        return Risk(_I, "Temporary DNS failures answer 450 'try again' right away instead of "
-                        "waiting for the rest of the list.")
+    if (
+        name
+        in (
+            "unknown_address_tempfail_action",
+            "unknown_helo_hostname_tempfail_action",
+            "reject_tempfail_action",
+        )
+        and low == "defer"
+    ):
+        return Risk(
+            _I,
+            "Temporary DNS failures answer 450 'try again' right away instead of "
+            "waiting for the rest of the list.",
+        )
     if name == "smtpd_sasl_auth_enable" and low == "yes":
-        return Risk(_I, "Clients can log in on this port; permit_sasl_authenticated then "
-                        "trusts them.")
+        return Risk(
+            _I, "Clients can log in on this port; permit_sasl_authenticated then trusts them."
+        )
     if name == "unknown_address_reject_code" and v.startswith("5"):
-        return Risk(_C, "A sender or recipient domain that does not exist is rejected "
-                        "permanently; a brief DNS mistake on the sender's side loses mail.")
+        return Risk(
+            _C,
+            "A sender or recipient domain that does not exist is rejected "
+            "permanently; a brief DNS mistake on the sender's side loses mail.",
+        )
     if name == "smtpd_reject_unlisted_recipient" and low == "no":
-        return Risk(_C, "Mail for addresses that do not exist is accepted and bounced later: "
-                        "you send backscatter to forged senders.")
+        return Risk(
+            _C,
+            "Mail for addresses that do not exist is accepted and bounced later: "
+            "you send backscatter to forged senders.",
+        )
     return None

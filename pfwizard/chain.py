@@ -59,7 +59,8 @@ class Chain:
     items: list[Item] = field(default_factory=list)
     separator: str = ", "
     _source: tuple[tuple[Item, ...], str, str] | None = field(
-        default=None, repr=False, compare=False)
+        default=None, repr=False, compare=False
+    )
     """(items, separator, text) as parsed: an unedited chain renders back byte for byte, even
     with mixed separators (MiaB's glued continuation lines)."""
 

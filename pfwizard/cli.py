@@ -42,29 +42,47 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """Options every subcommand takes, before or after the subcommand name."""
     default = argparse.SUPPRESS if suppress else None
     g = parser.add_argument_group("global options")
-    g.add_argument("-c", "--config-dir", metavar="DIR",
-                   default=default if suppress else DEFAULT_CONFIG_DIR,
-                   help=f"Postfix configuration directory, like postconf -c "
-                        f"(default {DEFAULT_CONFIG_DIR})")
-    g.add_argument("--state-dir", metavar="DIR",
-                   default=default if suppress else DEFAULT_STATE_DIR,
-                   help=f"where pfwizard keeps backups, journal and customizations.yaml "
-                        f"(default {DEFAULT_STATE_DIR})")
-    g.add_argument("--dry-run", action="store_true",
-                   default=default if suppress else False,
-                   help="show what would change (diffs) and run the same checks on a staged "
-                        "copy (exit 4 if the change would be refused), write nothing")
-    g.add_argument("--no-reload", action="store_true",
-                   default=default if suppress else False,
-                   help="write and check, but do not reload Postfix")
-    g.add_argument("--no-color", action="store_true",
-                   default=default if suppress else False,
-                   help="no colours (also honours the NO_COLOR environment variable)")
-    g.add_argument("--ascii", action="store_true",
-                   default=default if suppress else False,
-                   help="draw the wizard with plain ASCII characters only (boxes, scrollbars, "
-                        "marks), for consoles and fonts without line drawing; TERM=linux "
-                        "already keeps to the Linux console's font")
+    g.add_argument(
+        "-c",
+        "--config-dir",
+        metavar="DIR",
+        default=default if suppress else DEFAULT_CONFIG_DIR,
+        help=f"Postfix configuration directory, like postconf -c (default {DEFAULT_CONFIG_DIR})",
+    )
+    g.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=default if suppress else DEFAULT_STATE_DIR,
+        help=f"where pfwizard keeps backups, journal and customizations.yaml "
+        f"(default {DEFAULT_STATE_DIR})",
+    )
+    g.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=default if suppress else False,
+        help="show what would change (diffs) and run the same checks on a staged "
+        "copy (exit 4 if the change would be refused), write nothing",
+    )
+    g.add_argument(
+        "--no-reload",
+        action="store_true",
+        default=default if suppress else False,
+        help="write and check, but do not reload Postfix",
+    )
+    g.add_argument(
+        "--no-color",
+        action="store_true",
+        default=default if suppress else False,
+        help="no colours (also honours the NO_COLOR environment variable)",
+    )
+    g.add_argument(
+        "--ascii",
+        action="store_true",
+        default=default if suppress else False,
+        help="draw the wizard with plain ASCII characters only (boxes, scrollbars, "
+        "marks), for consoles and fonts without line drawing; TERM=linux "
+        "already keeps to the Linux console's font",
+    )
 
 
 def _load(name: str) -> ModuleType:
@@ -89,22 +107,30 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pfwizard",
         description="Customise Postfix's SMTP restrictions on a Mail-in-a-Box safely, "
-                    "and get the customisations back after a MiaB upgrade. "
-                    "With no command, opens the wizard.",
+        "and get the customisations back after a MiaB upgrade. "
+        "With no command, opens the wizard.",
         epilog=exitcodes.HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pfwizard {__version__}")
     _global_options(parser, suppress=False)
     # The wizard's own (no subcommand): its first screen lists this log's recent rejects.
-    parser.add_argument("--mail-log", metavar="FILE",
-                        help="the mail log whose last 7 days of rejects the wizard lists "
-                             "(default /var/log/mail.log, else the systemd journal)")
+    parser.add_argument(
+        "--mail-log",
+        metavar="FILE",
+        help="the mail log whose last 7 days of rejects the wizard lists "
+        "(default /var/log/mail.log, else the systemd journal)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in COMMANDS.items():
         mod = _load(name) if name == command else None
-        p = sub.add_parser(name, help=summary, description=summary, epilog=exitcodes.HELP,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=exitcodes.HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         _global_options(p, suppress=True)
         if mod is not None:
             mod.add_arguments(p)
@@ -132,16 +158,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A directory name with a control character (a NUL, a newline) is a typing or
             # quoting accident; no Postfix directory has one.
             if any(ord(c) < 32 or ord(c) == 127 for c in value):
-                print(f"pfwizard: --{attr.replace('_', '-')} {value!r}: a control character "
-                      "in the path", file=sys.stderr)
+                print(
+                    f"pfwizard: --{attr.replace('_', '-')} {value!r}: a control character "
+                    "in the path",
+                    file=sys.stderr,
+                )
                 return exitcodes.ERROR
             setattr(args, attr, os.path.abspath(value))
     name = args.command or "wizard"
     if name == "check" and getattr(args, "nagios", False):
         return _as_plugin(name, args)
     # explain's --json is a list of explanations of its own, not a command's result document.
-    if not getattr(args, "json", False) or name not in ("apply", "restore", "rollback",
-                                                        "check", "status", "impact"):
+    if not getattr(args, "json", False) or name not in (
+        "apply",
+        "restore",
+        "rollback",
+        "check",
+        "status",
+        "impact",
+    ):
         return _run(name, args)
     # --json: standard output holds one JSON document whatever happens, even when the
     # command stops before writing its own (an error reading main.cf, a refused state dir).
@@ -200,16 +235,20 @@ def _run(name: str, args: argparse.Namespace) -> int:
         # A file this user may not read (pfwizard run without sudo): a permission problem,
         # exit 2, never 1 (status's "drift"); the commands that write stopped before this.
         where = exc.filename or "a file pfwizard needs"
-        print(f"pfwizard: cannot read {where}: permission denied; run it with sudo",
-              file=sys.stderr)
+        print(
+            f"pfwizard: cannot read {where}: permission denied; run it with sudo", file=sys.stderr
+        )
         return exitcodes.ERROR
     except Exception as exc:
         # Last resort only: bad input is turned into a one-line error where it is read
         # (pfwizard.inputs and the readers); reaching this is a bug, said as one.
         if os.environ.get("PFWIZARD_DEBUG"):
             raise
-        print(f"pfwizard: internal error ({type(exc).__name__}: {str(exc)[:200]}); this is "
-              f"a bug in pfwizard (PFWIZARD_DEBUG=1 shows where)", file=sys.stderr)
+        print(
+            f"pfwizard: internal error ({type(exc).__name__}: {str(exc)[:200]}); this is "
+            f"a bug in pfwizard (PFWIZARD_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
         return exitcodes.ERROR
 
 

@@ -45,9 +45,14 @@ def restamp(log: str, now: dt.datetime | None = None) -> str:
     parsed: list[tuple[dt.datetime | None, str]] = []
     for line in log.splitlines():
         m = _STAMP_RE.match(line)
-        when = (dt.datetime.strptime(f"2000 {m.group(1)} {m.group(2).strip()} {m.group(3)}",
-                                     "%Y %b %d %H:%M:%S") if m else None)
-        parsed.append((when, line[m.end():] if m else line))
+        when = (
+            dt.datetime.strptime(
+                f"2000 {m.group(1)} {m.group(2).strip()} {m.group(3)}", "%Y %b %d %H:%M:%S"
+            )
+            if m
+            else None
+        )
+        parsed.append((when, line[m.end() :] if m else line))
     stamps = [w for w, _ in parsed if w is not None]
     if not stamps:
         return log

@@ -21,21 +21,31 @@ BASH_COMPLETION = "completion/pfwizard.bash"
 ZSH_COMPLETION = "completion/_pfwizard"
 
 _FILES = (
-    ("/etc/postfix/main.cf, /etc/postfix/master.cf",
-     "Postfix's configuration, read and changed (another directory with -c DIR)."),
+    (
+        "/etc/postfix/main.cf, /etc/postfix/master.cf",
+        "Postfix's configuration, read and changed (another directory with -c DIR).",
+    ),
     ("/etc/postfix/pfwizard/", "the access tables pfwizard creates."),
-    ("/var/lib/pfwizard/customizations.yaml",
-     "your customisations, re-applied by restore after a Mail-in-a-Box upgrade."),
-    ("/var/lib/pfwizard/journal/",
-     "one entry per change, with a backup of every file it touched (rollback)."),
+    (
+        "/var/lib/pfwizard/customizations.yaml",
+        "your customisations, re-applied by restore after a Mail-in-a-Box upgrade.",
+    ),
+    (
+        "/var/lib/pfwizard/journal/",
+        "one entry per change, with a backup of every file it touched (rollback).",
+    ),
 )
 _ENVIRONMENT = (
     ("NO_COLOR", "when set, no colours (as --no-color)."),
-    ("TERM", "linux (the Linux console): the wizard draws only with the console font's "
-             "characters."),
+    (
+        "TERM",
+        "linux (the Linux console): the wizard draws only with the console font's characters.",
+    ),
     ("SUDO_USER", "the admin behind sudo, recorded in the journal and the system log."),
-    (miab.CHECKOUT_ENV, "the Mail-in-a-Box checkout (status and restore; default "
-                        "/root/mailinabox)."),
+    (
+        miab.CHECKOUT_ENV,
+        "the Mail-in-a-Box checkout (status and restore; default /root/mailinabox).",
+    ),
     ("PFWIZARD_DEBUG", "when set, an internal error shows where it happened."),
 )
 _SEE_ALSO = "postconf(1), postconf(5), postmap(1), postfix(1), access(5), etckeeper(8)"
@@ -75,8 +85,9 @@ def _help(action: argparse.Action) -> str:
     return " ".join(text.split())
 
 
-def _options(parser: argparse.ArgumentParser, skip_global: bool
-             ) -> tuple[tuple[Option, ...], tuple[Option, ...]]:
+def _options(
+    parser: argparse.ArgumentParser, skip_global: bool
+) -> tuple[tuple[Option, ...], tuple[Option, ...]]:
     opts: list[Option] = []
     pos: list[Option] = []
     for action in parser._actions:  # argparse keeps no public list of a parser's options
@@ -87,11 +98,16 @@ def _options(parser: argparse.ArgumentParser, skip_global: bool
         takes_value = action.nargs != 0
         metavar = None
         if takes_value:
-            metavar = str(action.metavar or (action.dest.upper() if action.option_strings
-                                             else action.dest))
-        opt = Option(tuple(action.option_strings), metavar,
-                     tuple(str(c) for c in action.choices or ()), _help(action),
-                     repeat=action.nargs in ("*", "+"))
+            metavar = str(
+                action.metavar or (action.dest.upper() if action.option_strings else action.dest)
+            )
+        opt = Option(
+            tuple(action.option_strings),
+            metavar,
+            tuple(str(c) for c in action.choices or ()),
+            _help(action),
+            repeat=action.nargs in ("*", "+"),
+        )
         (opts if action.option_strings else pos).append(opt)
     return tuple(opts), tuple(pos)
 
@@ -137,8 +153,9 @@ def _usage(cmd: Command) -> str:
     words = [f"\\fBpfwizard\\fR [\\fIGLOBAL OPTIONS\\fR] \\fB{cmd.name}\\fR"]
     if cmd.options:
         words.append("[\\fIOPTIONS\\fR]")
-    words += [f"\\fI{_roff(p.metavar or '')}\\fR" + (" ..." if p.repeat else "")
-              for p in cmd.positionals]
+    words += [
+        f"\\fI{_roff(p.metavar or '')}\\fR" + (" ..." if p.repeat else "") for p in cmd.positionals
+    ]
     return " ".join(words)
 
 
@@ -156,10 +173,12 @@ def man_page() -> str:
     out += [f"{_usage(c)}\n.br\n" for c in commands]
     out.append(".SH DESCRIPTION\n")
     out += [f".PP\n{_roff(p)}\n" for p in _paragraphs(top.description or "")]
-    out.append(".PP\nRun it as root (\\fBsudo pfwizard\\fR) over SSH. Every command that "
-               "changes the configuration validates a staged copy with Postfix's own tools, "
-               "backs up every file into the journal, writes atomically, reloads Postfix and "
-               "undoes the change by itself if any step fails.\n")
+    out.append(
+        ".PP\nRun it as root (\\fBsudo pfwizard\\fR) over SSH. Every command that "
+        "changes the configuration validates a staged copy with Postfix's own tools, "
+        "backs up every file into the journal, writes atomically, reloads Postfix and "
+        "undoes the change by itself if any step fails.\n"
+    )
     out.append(".SH GLOBAL OPTIONS\nAccepted before or after the command name.\n")
     out += [_man_option(o) for o in global_opts]
     out.append(".SH COMMANDS\n")
@@ -172,9 +191,11 @@ def man_page() -> str:
         out += [_man_option(o) for o in (*cmd.positionals, *cmd.options)]
     out.append(".SH EXIT STATUS\n")
     out += [f".TP\n\\fB{code}\\fR\n{_roff(text)}\n" for code, text in exitcodes.MEANINGS.items()]
-    out.append(".PP\nWith \\fBcheck \\-\\-nagios\\fR the monitoring plugins' codes instead: "
-               "0 OK, 1 WARNING (cautions), 2 CRITICAL (dangers), 3 UNKNOWN (the "
-               "configuration could not be read).\n")
+    out.append(
+        ".PP\nWith \\fBcheck \\-\\-nagios\\fR the monitoring plugins' codes instead: "
+        "0 OK, 1 WARNING (cautions), 2 CRITICAL (dangers), 3 UNKNOWN (the "
+        "configuration could not be read).\n"
+    )
     out.append(".SH FILES\n")
     out += [f".TP\n.I {_roff(path)}\n{_roff(text)}\n" for path, text in _FILES]
     out.append(".SH ENVIRONMENT\n")
@@ -200,8 +221,7 @@ def _value_kind(opt: Option) -> str:
 def bash_completion() -> str:
     _, global_opts, commands = model()
     value_opts = {f: o for o in global_opts for f in o.flags if o.metavar}
-    value_opts.update({f: o for c in commands for o in c.options for f in o.flags
-                       if o.metavar})
+    value_opts.update({f: o for c in commands for o in c.options for f in o.flags if o.metavar})
     by_kind: dict[str, list[str]] = {"dir": [], "file": [], "word": []}
     choice_cases = []
     for flag, opt in sorted(value_opts.items()):
@@ -209,19 +229,29 @@ def bash_completion() -> str:
         if kind in by_kind:
             by_kind[kind].append(flag)
         elif kind == "choice":
-            choice_cases.append(f"        {flag}) COMPREPLY=($(compgen -W "
-                                f"\"{' '.join(opt.choices)}\" -- \"$cur\")); return ;;")
+            choice_cases.append(
+                f"        {flag}) COMPREPLY=($(compgen -W "
+                f'"{" ".join(opt.choices)}" -- "$cur")); return ;;'
+            )
     words = sorted({f for o in global_opts for f in o.flags} | {"--help", "--version"})
     global_skip = "|".join(f for o in global_opts for f in o.flags if o.metavar)
     every = [o for o in global_opts if "--version" not in o.flags]  # accepted after COMMAND
     cases = []
     for cmd in commands:
-        flags = sorted({f for o in cmd.options for f in o.flags}
-                       | {f for o in every for f in o.flags} | {"--help"})
-        files = any(_value_kind(p) == "file" or (p.metavar or "").upper().endswith(".YAML")
-                    for p in cmd.positionals)
-        cases.append(f"        {cmd.name}) opts=\"{' '.join(flags)}\""
-                     + ("; positional=file" if files else "") + " ;;")
+        flags = sorted(
+            {f for o in cmd.options for f in o.flags}
+            | {f for o in every for f in o.flags}
+            | {"--help"}
+        )
+        files = any(
+            _value_kind(p) == "file" or (p.metavar or "").upper().endswith(".YAML")
+            for p in cmd.positionals
+        )
+        cases.append(
+            f'        {cmd.name}) opts="{" ".join(flags)}"'
+            + ("; positional=file" if files else "")
+            + " ;;"
+        )
     value_words = "|".join(by_kind["word"]) or "--none"
     return f"""\
 # bash completion for pfwizard(8)                                      -*- shell-script -*-
@@ -245,7 +275,7 @@ _pfwizard() {{
         {value_words}) COMPREPLY=(); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "{' '.join(words)} {' '.join(c.name for c in commands)}" \\
+        "") COMPREPLY=($(compgen -W "{" ".join(words)} {" ".join(c.name for c in commands)}" \\
                 -- "$cur")); return ;;
 {chr(10).join(cases)}
         *) return ;;
@@ -262,17 +292,25 @@ complete -o filenames -F _pfwizard pfwizard
 
 def _zsh_text(text: str, limit: int = 70) -> str:
     """A short description in a zsh spec: cut to ``limit``, zsh's specials escaped."""
-    text = text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
-    return (text.replace("\\", "\\\\").replace("'", "'\\''").replace("[", "\\[")
-            .replace("]", "\\]").replace(":", "\\:"))
+    text = text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    return (
+        text.replace("\\", "\\\\")
+        .replace("'", "'\\''")
+        .replace("[", "\\[")
+        .replace("]", "\\]")
+        .replace(":", "\\:")
+    )
 
 
 def _zsh_spec(opt: Option) -> str:
     action = ""
     if opt.metavar:
         kind = _value_kind(opt)
-        action = {"dir": "_files -/", "file": "_files",
-                  "choice": "(" + " ".join(opt.choices) + ")"}.get(kind, " ")
+        action = {
+            "dir": "_files -/",
+            "file": "_files",
+            "choice": "(" + " ".join(opt.choices) + ")",
+        }.get(kind, " ")
         action = f":{opt.metavar.lower()}:{action}"
     desc = f"[{_zsh_text(opt.help)}]"
     if len(opt.flags) == 1:
@@ -283,15 +321,17 @@ def _zsh_spec(opt: Option) -> str:
 
 def zsh_completion() -> str:
     _, global_opts, commands = model()
-    globals_ = "\n".join(f"    {_zsh_spec(o)}" for o in global_opts
-                          if "--version" not in o.flags)
+    globals_ = "\n".join(f"    {_zsh_spec(o)}" for o in global_opts if "--version" not in o.flags)
     names = "\n".join(f"    '{c.name}:{_zsh_text(c.summary)}'" for c in commands)
     cases = []
     for cmd in commands:
         specs = [_zsh_spec(o) for o in cmd.options]
-        specs += [f"'*:{(p.metavar or 'arg').lower()}:_files'" if (p.metavar or "").upper()
-                  .endswith(".YAML") else f"'*:{(p.metavar or 'arg').lower()}: '"
-                  for p in cmd.positionals]
+        specs += [
+            f"'*:{(p.metavar or 'arg').lower()}:_files'"
+            if (p.metavar or "").upper().endswith(".YAML")
+            else f"'*:{(p.metavar or 'arg').lower()}: '"
+            for p in cmd.positionals
+        ]
         body = " \\\n          ".join(["$global_opts", *specs])
         cases.append(f"      ({cmd.name})\n        _arguments -s \\\n          {body} ;;")
     return f"""\
@@ -328,8 +368,11 @@ return ret
 
 def outputs() -> dict[str, str]:
     """Relative path under docs/ → content."""
-    return {MAN_PAGE: man_page(), BASH_COMPLETION: bash_completion(),
-            ZSH_COMPLETION: zsh_completion()}
+    return {
+        MAN_PAGE: man_page(),
+        BASH_COMPLETION: bash_completion(),
+        ZSH_COMPLETION: zsh_completion(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

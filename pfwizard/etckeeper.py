@@ -34,9 +34,14 @@ def commit(message: str, files: Iterable[str], etc: Path = ETC) -> str | None:
         return None
     exe = shutil.which("etckeeper") or "etckeeper"
     try:
-        res = subprocess.run([exe, "commit", "-d", str(etc), message],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=TIMEOUT, check=False)
+        res = subprocess.run(
+            [exe, "commit", "-d", str(etc), message],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"etckeeper commit did not run: {exc}"
     if res.returncode != 0:

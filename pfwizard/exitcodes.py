@@ -23,18 +23,17 @@ would be)."""
 
 MEANINGS: dict[int, str] = {
     OK: "success; nothing to change (check: no danger; status: in sync)",
-    FINDINGS: "check: a danger finding; status: drift found; explain: some reject not "
-              "explained",
+    FINDINGS: "check: a danger finding; status: drift found; explain: some reject not explained",
     ERROR: "usage error, or the configuration could not be read (the message names file "
-           "and line; also a file only root may read)",
+    "and line; also a file only root may read)",
     FAILED: "a change was written, failed and was rolled back: the previous configuration "
-            "is in force",
+    "is in force",
     REFUSED: "refused, nothing written (an open relay or another blocked finding, validation "
-             "failed, not root, a state directory not root's own, locked, files changed "
-             "meanwhile, conflict, declined); with apply/restore --dry-run: the real run would "
-             "refuse it",
+    "failed, not root, a state directory not root's own, locked, files changed "
+    "meanwhile, conflict, declined); with apply/restore --dry-run: the real run would "
+    "refuse it",
     CHANGED: "apply/restore/rollback: the configuration was changed (with --dry-run: would "
-             "be changed)",
+    "be changed)",
 }
 
 

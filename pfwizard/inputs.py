@@ -89,8 +89,11 @@ def read_bytes(path: str | Path, limit: int, *, what: str = "file") -> bytes:
     except (OSError, ValueError) as exc:
         raise _cannot(name, exc) from exc
     if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(name, None, f"is {kind_of(st.st_mode)}, not a regular file: "
-                                      f"refusing to read it as a {what}")
+        raise ConfigError(
+            name,
+            None,
+            f"is {kind_of(st.st_mode)}, not a regular file: refusing to read it as a {what}",
+        )
     if st.st_size > limit:
         raise _too_big(name, what, limit)
     try:
@@ -100,8 +103,11 @@ def read_bytes(path: str | Path, limit: int, *, what: str = "file") -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped since the stat above
-            raise ConfigError(name, None, f"is {kind_of(st.st_mode)}, not a regular file: "
-                                          f"refusing to read it as a {what}")
+            raise ConfigError(
+                name,
+                None,
+                f"is {kind_of(st.st_mode)}, not a regular file: refusing to read it as a {what}",
+            )
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -137,8 +143,12 @@ def _cannot(name: str, exc: Exception) -> ConfigError:
 
 
 def _too_big(name: str, what: str, limit: int) -> ConfigError:
-    return ConfigError(name, None, f"larger than {_size_words(limit)}: refusing to read it "
-                                   f"as a {what} (see Limits in pfwizard's README)")
+    return ConfigError(
+        name,
+        None,
+        f"larger than {_size_words(limit)}: refusing to read it "
+        f"as a {what} (see Limits in pfwizard's README)",
+    )
 
 
 def read_text(path: str | Path, limit: int, *, what: str = "file") -> str:
@@ -155,8 +165,10 @@ def open_log(path: str | Path) -> int:
         st = os.stat(path)
     except (OSError, ValueError) as exc:
         raise _cannot(name, exc) from exc
-    refusal = (f"is {kind_of(st.st_mode)}, not a regular file: to read a pipe, "
-               f"give it on standard input with --log -")
+    refusal = (
+        f"is {kind_of(st.st_mode)}, not a regular file: to read a pipe, "
+        f"give it on standard input with --log -"
+    )
     if not stat.S_ISREG(st.st_mode):
         raise ConfigError(name, None, refusal)
     try:
@@ -210,8 +222,10 @@ def yaml_shape_problem(text: str) -> tuple[int | None, str] | None:
             continue
         structure += 1
         if structure > MAX_YAML_LINES:
-            return lineno, (f"more than {MAX_YAML_LINES} lines of YAML structure "
-                            f"(see Limits in pfwizard's README)")
+            return lineno, (
+                f"more than {MAX_YAML_LINES} lines of YAML structure "
+                f"(see Limits in pfwizard's README)"
+            )
         # A list item ("- a: b") nests one level deeper than its dash.
         item_depth = 0
         rest = stripped

@@ -31,8 +31,16 @@ from pfwizard import statedir
 from pfwizard.errors import PfwizardError
 
 IN_PROGRESS = "in-progress"
-OUTCOMES = ("in-progress", "applied", "pending-confirm", "confirmed", "reverted", "failed",
-            "refused", "recovered")
+OUTCOMES = (
+    "in-progress",
+    "applied",
+    "pending-confirm",
+    "confirmed",
+    "reverted",
+    "failed",
+    "refused",
+    "recovered",
+)
 ROLES = ("main.cf", "master.cf", "table", "index", "intent")
 INTENT_ROLE = "intent"
 INTENT_FILE = "customizations.yaml"
@@ -56,8 +64,10 @@ def _str(data: dict[str, Any], key: str) -> None:
 
 
 def _int(v: Any, what: str, low: int, high: int) -> None:
-    _want(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
-          f"{what} is not a number from {low} to {high}")
+    _want(
+        isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
+        f"{what} is not a number from {low} to {high}",
+    )
 
 
 def real_inside(path: str, config_dir: str) -> bool:
@@ -69,41 +79,61 @@ def real_inside(path: str, config_dir: str) -> bool:
 
 def is_intent_file(path: str, state_dir: str | Path | None) -> bool:
     """``path`` is exactly ``<state_dir>/customizations.yaml`` (directories resolved)."""
-    return (state_dir is not None and os.path.basename(path) == INTENT_FILE
-            and os.path.realpath(os.path.dirname(path)) == os.path.realpath(state_dir))
+    return (
+        state_dir is not None
+        and os.path.basename(path) == INTENT_FILE
+        and os.path.realpath(os.path.dirname(path)) == os.path.realpath(state_dir)
+    )
 
 
 def check_file(f: Any, config_dir: str, state_dir: str | Path | None = None) -> None:
     """One file record of an entry (see the module docstring)."""
     _want(isinstance(f, dict), "a file record is not a mapping")
     path = f.get("path")
-    _want(isinstance(path, str) and path.startswith("/") and "\0" not in path
-          and os.path.normpath(path) == path, f"file path {path!r} is not a plain absolute path")
+    _want(
+        isinstance(path, str)
+        and path.startswith("/")
+        and "\0" not in path
+        and os.path.normpath(path) == path,
+        f"file path {path!r} is not a plain absolute path",
+    )
     assert isinstance(path, str)
     _want(os.path.basename(path) not in ("", ".", ".."), f"file path {path!r} names no file")
     _want(f.get("role") in ROLES, f"file {path}: unknown role {f.get('role')!r}")
     if f.get("role") == INTENT_ROLE:
-        _want(is_intent_file(path, state_dir),
-              f"file {path}: the customisations can only be {state_dir}/{INTENT_FILE}")
+        _want(
+            is_intent_file(path, state_dir),
+            f"file {path}: the customisations can only be {state_dir}/{INTENT_FILE}",
+        )
     else:
-        _want(real_inside(path, config_dir),
-              f"file {path} is outside the configuration directory {config_dir}")
+        _want(
+            real_inside(path, config_dir),
+            f"file {path} is outside the configuration directory {config_dir}",
+        )
     existed = f.get("existed")
     _want(isinstance(existed, bool), f"file {path}: 'existed' is not true/false")
     for key in ("sha256_before", "sha256_after"):
         v = f.get(key)
-        _want(v is None or (isinstance(v, str) and bool(_HEX.match(v))),
-              f"file {path}: {key} is not a checksum")
+        _want(
+            v is None or (isinstance(v, str) and bool(_HEX.match(v))),
+            f"file {path}: {key} is not a checksum",
+        )
     mt = f.get("map_type")
-    _want(mt is None or (isinstance(mt, str) and bool(_MAP_TYPE.match(mt))),
-          f"file {path}: bad map type")
+    _want(
+        mt is None or (isinstance(mt, str) and bool(_MAP_TYPE.match(mt))),
+        f"file {path}: bad map type",
+    )
     backup = f.get("backup")
     if not existed:
-        _want(backup is None and f.get("sha256_before") is None,
-              f"file {path}: did not exist, yet has a saved copy")
+        _want(
+            backup is None and f.get("sha256_before") is None,
+            f"file {path}: did not exist, yet has a saved copy",
+        )
         return
-    _want(isinstance(backup, str) and bool(_DIGITS.match(backup)),
-          f"file {path}: its saved copy {backup!r} is not a numbered file under files/")
+    _want(
+        isinstance(backup, str) and bool(_DIGITS.match(backup)),
+        f"file {path}: its saved copy {backup!r} is not a numbered file under files/",
+    )
     _want(f.get("sha256_before") is not None, f"file {path}: no checksum of its saved copy")
     mode = f.get("mode")
     _int(mode, f"file {path}: mode", 0, 0o777)
@@ -113,8 +143,7 @@ def check_file(f: Any, config_dir: str, state_dir: str | Path | None = None) -> 
     _int(f.get("gid"), f"file {path}: group", 0, _ID_MAX)
 
 
-def check_entry(data: Any, entry_id: str, state_dir: str | Path | None = None
-                ) -> dict[str, Any]:
+def check_entry(data: Any, entry_id: str, state_dir: str | Path | None = None) -> dict[str, Any]:
     """``data`` (parsed entry.json) if it is a usable entry named ``entry_id`` of the
     journal in ``state_dir``; else InvalidEntry with the reason."""
     _want(isinstance(data, dict), "not a JSON object")
@@ -123,24 +152,30 @@ def check_entry(data: Any, entry_id: str, state_dir: str | Path | None = None
     for key in ("kind", "time", "user", "summary"):
         _str(data, key)
     cdir = data.get("config_dir")
-    _want(isinstance(cdir, str) and cdir.startswith("/") and "\0" not in cdir,
-          "config_dir is not an absolute path")
+    _want(
+        isinstance(cdir, str) and cdir.startswith("/") and "\0" not in cdir,
+        "config_dir is not an absolute path",
+    )
     _want(data.get("outcome") in OUTCOMES, f"unknown outcome {data.get('outcome')!r}")
     for key in ("error", "rollback_of", "rolled_back_by"):
         _want(data.get(key) is None or isinstance(data[key], str), f"{key} is not text")
     for key in ("rollback_of", "rolled_back_by"):
-        _want(data.get(key) is None or bool(_DIGITS.match(data[key])),
-              f"{key} is not an entry number")
+        _want(
+            data.get(key) is None or bool(_DIGITS.match(data[key])), f"{key} is not an entry number"
+        )
     _want(isinstance(data.get("postfix_output", ""), str), "postfix_output is not text")
-    _want(data.get("intent") is None or isinstance(data["intent"], dict),
-          "intent is not a mapping")
+    _want(data.get("intent") is None or isinstance(data["intent"], dict), "intent is not a mapping")
     deadline = data.get("confirm_deadline")
-    _want(deadline is None or (isinstance(deadline, (int, float))
-          and not isinstance(deadline, bool)), "confirm_deadline is not a time")
+    _want(
+        deadline is None or (isinstance(deadline, (int, float)) and not isinstance(deadline, bool)),
+        "confirm_deadline is not a time",
+    )
     steps = data.get("steps", [])
-    _want(isinstance(steps, list) and all(
-        isinstance(s, dict) and all(isinstance(v, str) for v in s.values()) for s in steps),
-        "steps are not a list of steps")
+    _want(
+        isinstance(steps, list)
+        and all(isinstance(s, dict) and all(isinstance(v, str) for v in s.values()) for s in steps),
+        "steps are not a list of steps",
+    )
     _want(isinstance(data.get("diff_available", False), bool), "diff_available is not true/false")
     files = data.get("files", [])
     _want(isinstance(files, list), "files is not a list")
@@ -209,7 +244,9 @@ def describe(entry: Interrupted, config_dir: str | Path, state_dir: str | Path) 
     if str(state_dir) != "/var/lib/pfwizard":
         sd += f" --state-dir {state_dir}"
     when = entry.time.replace("T", " ").replace("+00:00", " UTC")
-    return (f"a change (journal entry {entry.id}, {entry.summary}, started {when}) "
-            "was interrupted and may be half-applied; "
-            f"run `sudo pfwizard{sd} restore` to undo it (files put back as they were "
-            "before it, Postfix reloaded)")
+    return (
+        f"a change (journal entry {entry.id}, {entry.summary}, started {when}) "
+        "was interrupted and may be half-applied; "
+        f"run `sudo pfwizard{sd} restore` to undo it (files put back as they were "
+        "before it, Postfix reloaded)"
+    )

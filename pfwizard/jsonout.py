@@ -48,9 +48,15 @@ def frame(command: str, exit_code: int, *, dry_run: bool = False) -> dict[str, A
 
 
 def finding(f: Finding) -> dict[str, Any]:
-    return {"code": f.code, "severity": f.severity.value, "message": f.message,
-            "parameter": f.parameter, "entry": f.entry, "index": f.index,
-            "acceptable": f.acceptable}
+    return {
+        "code": f.code,
+        "severity": f.severity.value,
+        "message": f.message,
+        "parameter": f.parameter,
+        "entry": f.entry,
+        "index": f.index,
+        "acceptable": f.acceptable,
+    }
 
 
 def findings(found: Iterable[Finding]) -> list[dict[str, Any]]:
@@ -114,23 +120,39 @@ def plan_files(plan: Plan | None, rebuild: Iterable[tuple[str, str]] = ()) -> li
     """Every file ``plan`` changes (tables, main.cf, master.cf, then binary indexes), and each
     ``(map_type, path)`` in ``rebuild``: a table whose source is as recorded but whose index
     is lost."""
-    out = [] if plan is None else [file_entry(f) for f in [*plan.files, *plan.indexes]
-                                   if f.changes]
+    out = [] if plan is None else [file_entry(f) for f in [*plan.files, *plan.indexes] if f.changes]
     for map_type, path in rebuild:
-        out.append({"path": path, "role": "table", "map_type": map_type,
-                    "action": "rebuild-index", "secret": False, "mode": None,
-                    "before": None, "after": None,
-                    "diff": f"rebuild {map_type}:{path} (its index is missing)\n"})
+        out.append(
+            {
+                "path": path,
+                "role": "table",
+                "map_type": map_type,
+                "action": "rebuild-index",
+                "secret": False,
+                "mode": None,
+                "before": None,
+                "after": None,
+                "diff": f"rebuild {map_type}:{path} (its index is missing)\n",
+            }
+        )
     return out
 
 
 def conflicts(plan: RestorePlan) -> list[dict[str, Any]]:
-    return [{"kind": c.kind.value, "parameter": c.parameter, "message": c.message}
-            for c in plan.conflicts]
+    return [
+        {"kind": c.kind.value, "parameter": c.parameter, "message": c.message}
+        for c in plan.conflicts
+    ]
 
 
-def change_document(command: str, code: int, req: Request, plan: RestorePlan,
-                    gate: RecordingGate | None, said: list[str]) -> dict[str, Any]:
+def change_document(
+    command: str,
+    code: int,
+    req: Request,
+    plan: RestorePlan,
+    gate: RecordingGate | None,
+    said: list[str],
+) -> dict[str, Any]:
     """``apply``'s and ``restore``'s document, from what ``intent.execute`` kept."""
     from pfwizard import exitcodes
 
@@ -138,8 +160,7 @@ def change_document(command: str, code: int, req: Request, plan: RestorePlan,
     doc["changed"] = code == exitcodes.CHANGED
     prepared, outcome = req.prepared, req.outcome
     if prepared is not None:
-        doc["files"] = plan_files(prepared.plan, [(t.map_type, t.path)
-                                                  for t in prepared.rebuild])
+        doc["files"] = plan_files(prepared.plan, [(t.map_type, t.path) for t in prepared.rebuild])
     doc["journal_entry"] = req.entry_id or (outcome.entry_id if outcome is not None else None)
     if gate is not None:
         doc["findings"] = findings(gate.found)
@@ -175,8 +196,12 @@ class RecordingGate:
         def live(text: str | None) -> str | None:
             return None if text is None else text.replace(stage, self.live)
 
-        self.found = [replace(f, message=live(f.message) or "", entry=live(f.entry),
-                              parameter=live(f.parameter)) for f in found]
+        self.found = [
+            replace(
+                f, message=live(f.message) or "", entry=live(f.entry), parameter=live(f.parameter)
+            )
+            for f in found
+        ]
         self.ran = True
         return found
 

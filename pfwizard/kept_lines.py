@@ -49,8 +49,9 @@ def keep_as_comments(data: bytes, kept: list[KeptLines], path: str) -> bytes:
     for k in kept:
         for n, want in zip(k.lines, k.texts, strict=True):
             if not 1 <= n <= len(lines) or lines[n - 1].text != want:
-                raise ValueRefused(f"{path} line {n} changed since pfwizard read it "
-                                   f"(expected {want!r}); run again")
+                raise ValueRefused(
+                    f"{path} line {n} changed since pfwizard read it (expected {want!r}); run again"
+                )
     # Bottom up, so the notes inserted below do not shift the lines above them.
     for k in sorted(kept, key=lambda k: min(k.lines), reverse=True):
         for n in k.lines:

@@ -61,7 +61,8 @@ def smtp_listen_address(config_dir: str | Path) -> tuple[str, int]:
 COPY_NOT_SERVED = (
     "This is a copy of a configuration (the demo): no Postfix runs on it, so there is "
     "nothing to probe. The system's Postfix on port 25 runs another configuration and is "
-    "never probed from the demo. On your box, F5 probes its own smtp listener.")
+    "never probed from the demo. On your box, F5 probes its own smtp listener."
+)
 
 
 def copy_target(config_dir: str | Path, queue_directory: Path | None) -> tuple[str, int] | None:
@@ -83,16 +84,32 @@ class LiveProbe:
     """Why refusals could not be explained (e.g. postconf failed), else empty."""
 
 
-def check(config_dir: str | Path, sender: str, recipients: list[str], *,
-          host: str | None = None, port: int | None = None, helo: str | None = None,
-          outside: str | None = OUTSIDE_ADDR, source: str | None = None,
-          timeout: float = 15.0) -> LiveProbe:
+def check(
+    config_dir: str | Path,
+    sender: str,
+    recipients: list[str],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    helo: str | None = None,
+    outside: str | None = OUTSIDE_ADDR,
+    source: str | None = None,
+    timeout: float = 15.0,
+) -> LiveProbe:
     """Probe the box's own smtp listener (never DATA); explain every refusal."""
     if host is None or port is None:
         h, p = smtp_listen_address(config_dir)
         host, port = host or h, port or p
-    res = probe(sender, recipients, host=host, port=port, helo=helo, outside=outside,
-                source=source, timeout=timeout)
+    res = probe(
+        sender,
+        recipients,
+        host=host,
+        port=port,
+        helo=helo,
+        outside=outside,
+        source=source,
+        timeout=timeout,
+    )
     out = LiveProbe(res)
     lines = [ln for ln in map(parse_line, res.log_lines()) if ln is not None]
     if lines:

@@ -76,8 +76,9 @@ def _mapped(stream: BinaryIO) -> tuple[mmap.mmap, int] | None:
     return mm, start
 
 
-def _mapped_blocks(mm: mmap.mmap, start: int, block_size: int,
-                   fd: int) -> Iterator[tuple[bytes, int, int]]:
+def _mapped_blocks(
+    mm: mmap.mmap, start: int, block_size: int, fd: int
+) -> Iterator[tuple[bytes, int, int]]:
     size = len(mm)
     pos = start
     dropped = 0
@@ -117,12 +118,12 @@ def _read_blocks(stream: BinaryIO, block_size: int) -> Iterator[tuple[bytes, int
             if len(tail) > MAX_LINE:
                 tail = b""
             continue
-        joined = tail + chunk[:first + 1]
+        joined = tail + chunk[: first + 1]
         yield joined, 0, len(joined)
         end = chunk.rfind(b"\n")
         if end > first:
             yield chunk, first + 1, end + 1
-        tail = chunk[end + 1:]
+        tail = chunk[end + 1 :]
     if tail:
         yield tail + b"\n", 0, len(tail) + 1
 
@@ -157,7 +158,7 @@ class Literal:
             p = find(byte, begin + k, end)
             while p >= 0:
                 start = p - k
-                if buf[start:start + n] == text:
+                if buf[start : start + n] == text:
                     yield start
                 p = find(byte, p + 1, end)
             return
@@ -166,15 +167,16 @@ class Literal:
             yield m.start() - k
 
     def _tune(self, buf: bytes, begin: int, end: int) -> None:
-        sample = bytes(buf[begin:min(end, begin + self.SAMPLE)])
+        sample = bytes(buf[begin : min(end, begin + self.SAMPLE)])
         counts = {c: sample.count(bytes([c])) for c in set(self.text)}
         rare = min(counts, key=lambda c: (counts[c], self.text.index(c)))
         self.offset = self.text.index(rare)
         if counts[rare] * self.RARE < len(sample):
             self.byte = bytes([rare])
         # The regex is built either way (it also marks the search as tuned).
-        self.regex = re.compile(re.escape(self.text[self.offset:])
-                                + b"(?<=" + re.escape(self.text) + b")")
+        self.regex = re.compile(
+            re.escape(self.text[self.offset :]) + b"(?<=" + re.escape(self.text) + b")"
+        )
 
 
 def marked_lines(stream: BinaryIO, mark: bytes, block_size: int = BLOCK) -> Iterator[str]:
@@ -210,8 +212,9 @@ def open_log(path: str, since: dt.datetime | None = None) -> Iterator[BinaryIO]:
     ``JOURNAL`` for Postfix's messages in the systemd journal."""
     if path == JOURNAL:
         try:
-            proc = subprocess.Popen(journal_command(since), stdout=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                journal_command(since), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+            )
         except FileNotFoundError as exc:
             raise OSError(exc.errno, "journalctl not found (is this a systemd box?)") from exc
         assert proc.stdout is not None
@@ -251,7 +254,7 @@ def rotations(path: str, since: dt.datetime | None = None) -> list[str]:
     for name in names:
         if not name.startswith(p.name + "."):
             continue
-        m = _ROTATED_RE.fullmatch(name[len(p.name):])
+        m = _ROTATED_RE.fullmatch(name[len(p.name) :])
         if m is None:
             continue
         full = str(p.parent / name)

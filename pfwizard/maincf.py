@@ -199,8 +199,10 @@ class MainCf:
         for i, line in enumerate(lines):
             if len(line.text) > MAX_LINE_CHARS:
                 raise ConfigError(
-                    path, i + 1, f"line is {len(line.text)} characters long "
-                    f"(more than {MAX_LINE_CHARS}): this is not a main.cf file"
+                    path,
+                    i + 1,
+                    f"line is {len(line.text)} characters long "
+                    f"(more than {MAX_LINE_CHARS}): this is not a main.cf file",
                 )
         # One search over the whole text; only a hit pays for finding its line.
         if _BINARY_RE.search(text):
@@ -208,8 +210,10 @@ class MainCf:
                 bad = _BINARY_RE.search(line.text)
                 if bad:
                     raise ConfigError(
-                        path, i + 1, f"binary data (byte 0x{ord(bad.group()):02x} at column "
-                        f"{bad.start() + 1}): this is not a text main.cf file"
+                        path,
+                        i + 1,
+                        f"binary data (byte 0x{ord(bad.group()):02x} at column "
+                        f"{bad.start() + 1}): this is not a text main.cf file",
                     )
         cf = cls(lines, path)
         cf._analyse()  # raise on syntax errors now, not at first use
@@ -243,8 +247,10 @@ class MainCf:
             if kind is LineKind.CONTINUATION:
                 # Postfix only warns and skips this; pfwizard refuses to guess what was meant.
                 raise ConfigError(
-                    self.path, i + 1, "line starts with whitespace but continues nothing "
-                    f"(no parameter definition above it): {lines[i].text.strip()!r}"
+                    self.path,
+                    i + 1,
+                    "line starts with whitespace but continues nothing "
+                    f"(no parameter definition above it): {lines[i].text.strip()!r}",
                 )
             start = i
             parts = [lines[i].text]

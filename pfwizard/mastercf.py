@@ -49,8 +49,9 @@ def split_key(key: str) -> tuple[str, str, str]:
         raise ValueRefused(f"not a master.cf parameter key (service/type/parameter): {key!r}")
     service, type_, param = parts
     if type_ not in SERVICE_TYPES:
-        raise ValueRefused(f"{key}: {type_!r} is not a master.cf service type "
-                           f"({', '.join(SERVICE_TYPES)})")
+        raise ValueRefused(
+            f"{key}: {type_!r} is not a master.cf service type ({', '.join(SERVICE_TYPES)})"
+        )
     check_parameter_name(param)
     return service, type_, param
 
@@ -170,8 +171,11 @@ def _entry(lines: list[PhysicalLine], indexes: list[int], path: str) -> _Entry:
     tokens = _tokens(lines, indexes, path)
     first = indexes[0]
     if len(tokens) < MIN_FIELDS:
-        raise ConfigError(path, first + 1, f"bad field count: {len(tokens)} words, a master.cf "
-                          f"entry needs at least {MIN_FIELDS}")
+        raise ConfigError(
+            path,
+            first + 1,
+            f"bad field count: {len(tokens)} words, a master.cf entry needs at least {MIN_FIELDS}",
+        )
     options: list[_Option] = []
     last = tokens[MIN_FIELDS - 1]
     i = MIN_FIELDS
@@ -193,9 +197,15 @@ def _entry(lines: list[PhysicalLine], indexes: list[int], path: str) -> _Entry:
         i += 1
     words = [t.text for t in tokens]
     service = Service(
-        name=words[0], type=words[1], fields=tuple(words[2:7]), command=words[7],
-        args=tuple(words[MIN_FIELDS:]), options=tuple((o.name, o.value) for o in options),
-        index=first, last_index=indexes[-1])
+        name=words[0],
+        type=words[1],
+        fields=tuple(words[2:7]),
+        command=words[7],
+        args=tuple(words[MIN_FIELDS:]),
+        options=tuple((o.name, o.value) for o in options),
+        index=first,
+        last_index=indexes[-1],
+    )
     return _Entry(service, tuple(tokens), tuple(options), last)
 
 
@@ -216,8 +226,12 @@ class MasterCf:
         lines = _split_physical(text)
         for i, line in enumerate(lines):
             if len(line.text) > MAX_LINE_CHARS:
-                raise ConfigError(path, i + 1, f"line is {len(line.text)} characters long "
-                                  f"(more than {MAX_LINE_CHARS}): this is not a master.cf file")
+                raise ConfigError(
+                    path,
+                    i + 1,
+                    f"line is {len(line.text)} characters long "
+                    f"(more than {MAX_LINE_CHARS}): this is not a master.cf file",
+                )
         return cls(lines, path)
 
     @classmethod
@@ -233,7 +247,8 @@ class MasterCf:
 
     def to_bytes(self) -> bytes:
         return "".join(ln.text + ln.eol for ln in self._lines).encode(
-            "utf-8", errors="surrogateescape")
+            "utf-8", errors="surrogateescape"
+        )
 
     def _analyse(self) -> None:
         groups: list[list[int]] = []
@@ -260,12 +275,13 @@ class MasterCf:
         return entry.service if entry else None
 
     def _find(self, name: str, type_: str) -> _Entry | None:
-        found = [e for e in self._entries
-                 if e.service.name == name and e.service.type == type_]
+        found = [e for e in self._entries if e.service.name == name and e.service.type == type_]
         if len(found) > 1:
-            raise ConfigError(self.path, found[1].service.lineno,
-                              f"service {name}/{type_} is defined twice "
-                              f"(also line {found[0].service.lineno})")
+            raise ConfigError(
+                self.path,
+                found[1].service.lineno,
+                f"service {name}/{type_} is defined twice (also line {found[0].service.lineno})",
+            )
         return found[0] if found else None
 
     def get_option(self, name: str, type_: str, option: str) -> str | None:
@@ -297,7 +313,8 @@ class MasterCf:
             raise ValueRefused(
                 f"refusing to write {make_key(name, type_, option)}: the value contains "
                 f"{bad.group()!r} (position {bad.start()}); a master.cf -o value pfwizard "
-                f"writes must be one word without control characters or braces")
+                f"writes must be one word without control characters or braces"
+            )
         entry = self._require(name, type_)
         word = f"{option}={value}"
         if entry.options and any(o.name == option for o in entry.options):
@@ -307,18 +324,21 @@ class MasterCf:
                 if target.line != target.end_line:
                     raise ValueRefused(
                         f"{self.path} line {target.line + 1}: the {option} option of "
-                        f"{name}/{type_} spans lines inside {{ }}: edit it by hand")
+                        f"{name}/{type_} spans lines inside {{ }}: edit it by hand"
+                    )
                 text = ("-o" + word) if len(opt.tokens) == 1 else word
                 self._replace(target.line, target.start, target.end, text)
         else:
             after = entry.last_option_token
             line = self._lines[after.end_line]
-            if line.text[after.end:].strip(_BLANKS):
+            if line.text[after.end :].strip(_BLANKS):
                 # More arguments follow on this line: insert inline, before them.
                 self._replace(after.end_line, after.end, after.end, f" -o {word}")
             else:
-                self._lines.insert(after.end_line + 1, PhysicalLine(
-                    f"{self._indent(entry)}-o {word}", line.eol or self._eol()))
+                self._lines.insert(
+                    after.end_line + 1,
+                    PhysicalLine(f"{self._indent(entry)}-o {word}", line.eol or self._eol()),
+                )
                 if not line.eol:
                     line.eol = self._eol()
         self._analyse()
@@ -332,13 +352,14 @@ class MasterCf:
             if tok.line != tok.end_line:
                 raise ValueRefused(
                     f"{self.path} line {tok.line + 1}: the {option} option of "
-                    f"{name}/{type_} spans lines inside {{ }}: edit it by hand")
+                    f"{name}/{type_} spans lines inside {{ }}: edit it by hand"
+                )
         touched = sorted({t.line for t in tokens}, reverse=True)
         # Right to left, so earlier columns on the same line stay valid.
         for tok in sorted(tokens, key=lambda t: (t.line, t.start), reverse=True):
             text = self._lines[tok.line].text
-            start = len(text[:tok.start].rstrip(" \t"))
-            self._lines[tok.line].text = text[:start] + text[tok.end:]
+            start = len(text[: tok.start].rstrip(" \t"))
+            self._lines[tok.line].text = text[:start] + text[tok.end :]
         for i in touched:  # never the first line: it keeps its 8 fields
             if not self._lines[i].text.strip(_BLANKS):
                 del self._lines[i]
@@ -353,6 +374,6 @@ class MasterCf:
         """The indentation of the entry's own ``-o`` lines (MiaB uses a tab and two spaces)."""
         for tok in reversed(entry.tokens[MIN_FIELDS:]):
             text = self._lines[tok.line].text
-            if tok.text.startswith("-o") and not text[:tok.start].strip(_BLANKS):
-                return text[:tok.start]
+            if tok.text.startswith("-o") and not text[: tok.start].strip(_BLANKS):
+                return text[: tok.start]
         return "  "

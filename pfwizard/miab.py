@@ -25,22 +25,52 @@ MANAGED_CHAINS = (
 MANAGED = frozenset(
     {
         *MANAGED_CHAINS,
-        "smtpd_milters", "non_smtpd_milters", "milter_default_action",
-        "smtpd_banner", "delay_warning_time", "mydestination",
-        "smtp_bind_address", "smtp_bind_address6", "maximal_queue_lifetime",
-        "bounce_queue_lifetime", "smtpd_forbid_bare_newline", "message_size_limit",
-        "smtpd_sasl_type", "smtpd_sasl_path", "smtpd_sasl_auth_enable",
-        "smtpd_sender_login_maps", "smtputf8_enable", "virtual_transport",
-        "virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps",
-        "local_recipient_maps", "smtp_dns_support_level", "tls_medium_cipherlist",
-        "tls_high_cipherlist", "tls_preempt_cipherlist",
-        "smtpd_tls_cert_file", "smtpd_tls_key_file", "smtpd_tls_security_level",
-        "smtpd_tls_auth_only", "smtpd_tls_dh1024_param_file", "smtpd_tls_protocols",
-        "smtpd_tls_ciphers", "smtpd_tls_exclude_ciphers", "smtpd_tls_received_header",
-        "smtpd_tls_mandatory_protocols", "smtpd_tls_mandatory_ciphers",
-        "smtpd_tls_mandatory_exclude_ciphers", "smtp_tls_CApath", "smtp_tls_security_level",
-        "smtp_tls_protocols", "smtp_tls_ciphers", "smtp_tls_exclude_ciphers",
-        "smtp_tls_mandatory_protocols", "smtp_tls_mandatory_ciphers", "smtp_tls_CAfile",
+        "smtpd_milters",
+        "non_smtpd_milters",
+        "milter_default_action",
+        "smtpd_banner",
+        "delay_warning_time",
+        "mydestination",
+        "smtp_bind_address",
+        "smtp_bind_address6",
+        "maximal_queue_lifetime",
+        "bounce_queue_lifetime",
+        "smtpd_forbid_bare_newline",
+        "message_size_limit",
+        "smtpd_sasl_type",
+        "smtpd_sasl_path",
+        "smtpd_sasl_auth_enable",
+        "smtpd_sender_login_maps",
+        "smtputf8_enable",
+        "virtual_transport",
+        "virtual_mailbox_domains",
+        "virtual_mailbox_maps",
+        "virtual_alias_maps",
+        "local_recipient_maps",
+        "smtp_dns_support_level",
+        "tls_medium_cipherlist",
+        "tls_high_cipherlist",
+        "tls_preempt_cipherlist",
+        "smtpd_tls_cert_file",
+        "smtpd_tls_key_file",
+        "smtpd_tls_security_level",
+        "smtpd_tls_auth_only",
+        "smtpd_tls_dh1024_param_file",
+        "smtpd_tls_protocols",
+        "smtpd_tls_ciphers",
+        "smtpd_tls_exclude_ciphers",
+        "smtpd_tls_received_header",
+        "smtpd_tls_mandatory_protocols",
+        "smtpd_tls_mandatory_ciphers",
+        "smtpd_tls_mandatory_exclude_ciphers",
+        "smtp_tls_CApath",
+        "smtp_tls_security_level",
+        "smtp_tls_protocols",
+        "smtp_tls_ciphers",
+        "smtp_tls_exclude_ciphers",
+        "smtp_tls_mandatory_protocols",
+        "smtp_tls_mandatory_ciphers",
+        "smtp_tls_CAfile",
         "smtp_tls_loglevel",
     }
 )
@@ -53,17 +83,24 @@ ERASED = frozenset(
 # Never set by MiaB: an admin's value here survives every upgrade.
 NEVER_SET = frozenset(
     {
-        "smtpd_helo_required", "smtpd_helo_restrictions", "smtpd_client_restrictions",
-        "smtpd_end_of_data_restrictions", "header_checks",
+        "smtpd_helo_required",
+        "smtpd_helo_restrictions",
+        "smtpd_client_restrictions",
+        "smtpd_end_of_data_restrictions",
+        "header_checks",
     }
 )
 _NEVER_SET_PREFIXES = ("postscreen_",)
 
-_V66_SENDER = ("reject_non_fqdn_sender,reject_unknown_sender_domain,"
-               "reject_authenticated_sender_login_mismatch,reject_rhsbl_sender dbl.spamhaus.org")
-_V66_RECIPIENT = ("permit_sasl_authenticated,permit_mynetworks,"
-                  "reject_rbl_client zen.spamhaus.org,reject_unlisted_recipient,"
-                  "check_policy_service inet:127.0.0.1:10023")
+_V66_SENDER = (
+    "reject_non_fqdn_sender,reject_unknown_sender_domain,"
+    "reject_authenticated_sender_login_mismatch,reject_rhsbl_sender dbl.spamhaus.org"
+)
+_V66_RECIPIENT = (
+    "permit_sasl_authenticated,permit_mynetworks,"
+    "reject_rbl_client zen.spamhaus.org,reject_unlisted_recipient,"
+    "check_policy_service inet:127.0.0.1:10023"
+)
 _V68_SENDER = _V66_SENDER + "=127.0.1.[2..99]"
 _V68_RECIPIENT = _V66_RECIPIENT.replace("zen.spamhaus.org", "zen.spamhaus.org=127.0.0.[2..11]")
 _V73_RECIPIENT = _V68_RECIPIENT + ",check_policy_service inet:127.0.0.1:12340"
@@ -71,15 +108,21 @@ _RELAY = "permit_sasl_authenticated,permit_mynetworks,reject_unauth_destination"
 
 # The chains each release ships (from the fixtures; releases in between ship the one before).
 RELEASE_CHAINS: Mapping[int, Mapping[str, str]] = {
-    66: {"smtpd_sender_restrictions": _V66_SENDER,
-         "smtpd_recipient_restrictions": _V66_RECIPIENT,
-         "smtpd_relay_restrictions": _RELAY},
-    68: {"smtpd_sender_restrictions": _V68_SENDER,
-         "smtpd_recipient_restrictions": _V68_RECIPIENT,
-         "smtpd_relay_restrictions": _RELAY},
-    73: {"smtpd_sender_restrictions": _V68_SENDER,
-         "smtpd_recipient_restrictions": _V73_RECIPIENT,
-         "smtpd_relay_restrictions": _RELAY},
+    66: {
+        "smtpd_sender_restrictions": _V66_SENDER,
+        "smtpd_recipient_restrictions": _V66_RECIPIENT,
+        "smtpd_relay_restrictions": _RELAY,
+    },
+    68: {
+        "smtpd_sender_restrictions": _V68_SENDER,
+        "smtpd_recipient_restrictions": _V68_RECIPIENT,
+        "smtpd_relay_restrictions": _RELAY,
+    },
+    73: {
+        "smtpd_sender_restrictions": _V68_SENDER,
+        "smtpd_recipient_restrictions": _V73_RECIPIENT,
+        "smtpd_relay_restrictions": _RELAY,
+    },
 }
 
 CHECKOUT_ENV = "PFWIZARD_MIAB_DIR"
@@ -140,9 +183,10 @@ def installed_release(path: str | Path | None = None) -> str | None:
         return None
     try:
         res = subprocess.run(
-            ["git", "-C", str(checkout), "-c", f"safe.directory={checkout}",
-             "describe", "--tags"],
-            capture_output=True, text=True, timeout=10,
+            ["git", "-C", str(checkout), "-c", f"safe.directory={checkout}", "describe", "--tags"],
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

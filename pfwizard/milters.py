@@ -29,7 +29,8 @@ class MilterState:
 LOOPBACK = ("127.", "::1", "localhost", "[::1]")
 # What smtpd_milters accepts as one milter: inet:HOST:PORT, unix:PATH or a bare /PATH.
 _MILTER_ADDRESS_RE = re.compile(
-    r"(inet:[A-Za-z0-9.\-\[\]:]*:\d{1,5}|unix:/?[^\s,{}]+|/[^\s,{}]+)\Z")
+    r"(inet:[A-Za-z0-9.\-\[\]:]*:\d{1,5}|unix:/?[^\s,{}]+|/[^\s,{}]+)\Z"
+)
 
 
 def is_milter_address(value: str) -> bool:

@@ -21,7 +21,7 @@ _MAX_TEXT = 200
 def _clean(text: str) -> str:
     """One line, no ``|`` (it starts the performance data), not longer than a screen line."""
     text = " ".join(text.replace("|", "/").split())
-    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT - 3] + "..."
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
 
 
 def _plural(n: int, word: str) -> str:
@@ -39,8 +39,14 @@ def status(findings: Sequence[Finding], where: str) -> tuple[int, str]:
         code, first = WARNING, caution[0]
     else:
         return OK, f"PFWIZARD OK - {where}: no risky restriction | {perf}"
-    counts = ", ".join(x for x in (_plural(len(danger), "danger") if danger else "",
-                                   _plural(len(caution), "caution") if caution else "") if x)
+    counts = ", ".join(
+        x
+        for x in (
+            _plural(len(danger), "danger") if danger else "",
+            _plural(len(caution), "caution") if caution else "",
+        )
+        if x
+    )
     text = _clean(f"{where}: {counts}; {first.parameter or 'main.cf'}: {first.message}")
     return code, f"PFWIZARD {STATES[code]} - {text} | {perf}"
 

@@ -15,10 +15,11 @@ from pfwizard.engine.changeset import Plan
 from pfwizard.errors import PfwizardError
 from pfwizard.maincf import MainCf
 
-_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-            "ten")
-MILTER_LISTS = {"smtpd_milters": "the milter list",
-                "non_smtpd_milters": "the milter list for local mail"}
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+MILTER_LISTS = {
+    "smtpd_milters": "the milter list",
+    "non_smtpd_milters": "the milter list for local mail",
+}
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -28,17 +29,17 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 
 
 def list_name(param: str) -> str | None:
-    """"the sender list" for smtpd_sender_restrictions (None: not a list pfwizard edits)."""
+    """ "the sender list" for smtpd_sender_restrictions (None: not a list pfwizard edits)."""
     if param in MILTER_LISTS:
         return MILTER_LISTS[param]
     if param.startswith("smtpd_") and param.endswith("_restrictions"):
-        what = param[len("smtpd_"):-len("_restrictions")].replace("_", "-")
+        what = param[len("smtpd_") : -len("_restrictions")].replace("_", "-")
         return f"the {what} list"
     return None
 
 
 def join(phrases: list[str]) -> str:
-    """"a, b and c"."""
+    """ "a, b and c"."""
     if len(phrases) < 2:
         return "".join(phrases)
     return ", ".join(phrases[:-1]) + " and " + phrases[-1]
@@ -101,8 +102,9 @@ def describe(plan: Plan) -> str:
         elif f.role == "master.cf":
             phrases.append("changes master.cf")
         elif f.role == "table":
-            tables["creates" if f.before is None else "deletes" if f.after is None
-                   else "changes"] += 1
+            tables[
+                "creates" if f.before is None else "deletes" if f.after is None else "changes"
+            ] += 1
     for verb in ("creates", "changes", "deletes"):
         if tables[verb]:
             phrases.append(f"{verb} {count(tables[verb], 'table')}")

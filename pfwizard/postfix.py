@@ -21,8 +21,19 @@ DEFAULT_TIMEOUT = 60.0
 # PATH=/usr/bin:/bin, where `postfix` is not found: pfwizard never relies on the caller's PATH
 # for them, it looks in the sbin directories first and only then on PATH.
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
-PROGRAMS = frozenset({"postfix", "postconf", "postmap", "postalias", "postsuper", "postqueue",
-                      "postcat", "postlog", "postmulti"})
+PROGRAMS = frozenset(
+    {
+        "postfix",
+        "postconf",
+        "postmap",
+        "postalias",
+        "postsuper",
+        "postqueue",
+        "postcat",
+        "postlog",
+        "postmulti",
+    }
+)
 _found: dict[str, str] = {}
 
 
@@ -68,17 +79,32 @@ def available() -> bool:
     return all(os.path.isabs(program(n)) for n in ("postconf", "postmap"))
 
 
-def run(argv: list[str], *, timeout: float = DEFAULT_TIMEOUT, input: str | None = None,
-        check: bool = False) -> Result:
+def run(
+    argv: list[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    input: str | None = None,
+    check: bool = False,
+) -> Result:
     """Run a Postfix command; raise PostfixCommandError on timeout, or on failure if ``check``."""
     env = dict(os.environ, LANG="C", LC_ALL="C")
     if any("\0" in a for a in argv) or (input is not None and "\0" in input):
         # No command line (and no Postfix lookup key) can hold one; Python would refuse it.
-        raise PostfixCommandError([a.replace("\0", "\\0") for a in argv], 2,
-                                  "a NUL byte in what was to be passed to Postfix: refused")
+        raise PostfixCommandError(
+            [a.replace("\0", "\\0") for a in argv],
+            2,
+            "a NUL byte in what was to be passed to Postfix: refused",
+        )
     try:
-        proc = subprocess.run(resolve(argv), capture_output=True, text=True, timeout=timeout,
-                              input=input, env=env, errors="replace")
+        proc = subprocess.run(
+            resolve(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            env=env,
+            errors="replace",
+        )
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         raise PostfixCommandError(argv, None, str(out)) from exc
@@ -94,8 +120,9 @@ def postconf(config_dir: Path | str, *args: str, timeout: float = DEFAULT_TIMEOU
     return run(["postconf", "-c", str(config_dir), *args], timeout=timeout)
 
 
-def postmap(config_dir: Path | str, *args: str, input: str | None = None,
-            timeout: float = DEFAULT_TIMEOUT) -> Result:
+def postmap(
+    config_dir: Path | str, *args: str, input: str | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> Result:
     return run(["postmap", "-c", str(config_dir), *args], input=input, timeout=timeout)
 
 

@@ -41,7 +41,7 @@ class Repeated:
 def _short(line: str) -> str:
     """``/usr/sbin/postconf: warning: ...`` -> ``postconf: warning: ...``."""
     m = _PROGRAM_RE.match(line)
-    return f"{m.group(1)}: {line[m.end():]}" if m and "/" in m.group(0) else line
+    return f"{m.group(1)}: {line[m.end() :]}" if m and "/" in m.group(0) else line
 
 
 def shape(line: str) -> str:

@@ -106,8 +106,10 @@ def before(name: str, args: argparse.Namespace) -> int | None:
     if not _mutates(name, args):
         if name not in ("status", "check"):
             for entry in pending:
-                print(f"pfwizard: warning: {journalcheck.describe(entry, config_dir, state_dir)}",
-                      file=sys.stderr)
+                print(
+                    f"pfwizard: warning: {journalcheck.describe(entry, config_dir, state_dir)}",
+                    file=sys.stderr,
+                )
         return None
     return heal(config_dir, state_dir, reload=not getattr(args, "no_reload", False))
 

@@ -70,11 +70,20 @@ class ProbeResult:
 
     def log_lines(self) -> list[str]:
         """Each refused RCPT as the NOQUEUE line Postfix logs for it, for ``explain``."""
-        helo = next((s.command.split(" ", 1)[1] for s in reversed(self.steps)
-                     if s.command.startswith("EHLO ")), "")
-        return [f"NOQUEUE: reject: RCPT from unknown[{self.seen_as}]: {v.code} {v.text}; "
-                f"from=<{self.sender}> to=<{v.recipient}> proto=ESMTP helo=<{helo}>"
-                for v in self.verdicts if v.code >= 400]
+        helo = next(
+            (
+                s.command.split(" ", 1)[1]
+                for s in reversed(self.steps)
+                if s.command.startswith("EHLO ")
+            ),
+            "",
+        )
+        return [
+            f"NOQUEUE: reject: RCPT from unknown[{self.seen_as}]: {v.code} {v.text}; "
+            f"from=<{self.sender}> to=<{v.recipient}> proto=ESMTP helo=<{helo}>"
+            for v in self.verdicts
+            if v.code >= 400
+        ]
 
     def transcript(self) -> str:
         return "\n".join(str(s) for s in self.steps)
@@ -97,10 +106,18 @@ def _text(msg: bytes | str) -> str:
     return " / ".join(line.strip() for line in raw.splitlines())
 
 
-def probe(sender: str, recipients: list[str], *, host: str = "127.0.0.1", port: int = 25,
-          helo: str | None = None, outside: str | None = OUTSIDE_ADDR,
-          outside_name: str = "[UNAVAILABLE]", source: str | None = None,
-          timeout: float = 15.0) -> ProbeResult:
+def probe(
+    sender: str,
+    recipients: list[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 25,
+    helo: str | None = None,
+    outside: str | None = OUTSIDE_ADDR,
+    outside_name: str = "[UNAVAILABLE]",
+    source: str | None = None,
+    timeout: float = 15.0,
+) -> ProbeResult:
     """Probe ``host:port``: would ``sender`` → each of ``recipients`` be accepted?
 
     ``outside``: the address to impersonate with XCLIENT (None: probe as ourselves).
@@ -110,8 +127,7 @@ def probe(sender: str, recipients: list[str], *, host: str = "127.0.0.1", port: 
     res = ProbeResult(host, port, sender, seen_as=source or "this machine")
     helo_name = helo or socket.getfqdn() or "localhost"
     try:
-        conn = smtplib.SMTP(timeout=timeout,
-                            source_address=(source, 0) if source else None)
+        conn = smtplib.SMTP(timeout=timeout, source_address=(source, 0) if source else None)
         code, msg = conn.connect(host, port)
     except OSError as exc:
         res.error = f"cannot connect to {host}:{port}: {exc}"
@@ -155,13 +171,13 @@ def _xclient(conn: smtplib.SMTP, addr: str, name: str, helo: str, res: ProbeResu
             f"{res.seen_as}, so the verdicts above are those of a client on this machine, "
             f"which is usually in mynetworks (permit_mynetworks answers before most checks). "
             f"To see an outsider's view, add the probing address to "
-            f"smtpd_authorized_xclient_hosts, or test from a host outside mynetworks.")
+            f"smtpd_authorized_xclient_hosts, or test from a host outside mynetworks."
+        )
         return
     code, msg = conn.docmd("XCLIENT", f"ADDR={addr} NAME={name} HELO={helo}")
     res.steps.append(Step(f"XCLIENT ADDR={addr} NAME={name} HELO={helo}", code, _text(msg)))
     if code != 220:
-        res.limits.append(f"what an outside client sees: XCLIENT was refused ({code} "
-                          f"{_text(msg)})")
+        res.limits.append(f"what an outside client sees: XCLIENT was refused ({code} {_text(msg)})")
         return
     res.xclient = True
     res.seen_as = addr

@@ -38,23 +38,29 @@ if TYPE_CHECKING:
 # tests/test_session.py without importing the engine at start-up).
 OWN_TABLE_DIR = "pfwizard"
 
+
 def list_of_param() -> dict[str, str]:
     """Which list key (catalogue.LISTS) each restriction parameter is: the catalogue's map,
     read when first asked (``LIST_OF_PARAM`` too), not before the first screen."""
     from pfwizard import catalogue
 
     return catalogue.PARAM_LISTS
+
+
 MILTER_LISTS = ("smtpd_milters", "non_smtpd_milters")
 
 # Parameters each wizard stage edits (the stage's dirty flag and findings are about these).
 STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "helo": ("smtpd_helo_required", "smtpd_helo_restrictions", "smtpd_client_restrictions"),
     "sender": ("smtpd_sender_restrictions",),
-    "recipient": ("smtpd_recipient_restrictions", "smtpd_relay_restrictions",
-                  "smtpd_data_restrictions"),
-    "milter": ("smtpd_milters", "non_smtpd_milters", "milter_default_action",
-               "milter_protocol"),
+    "recipient": (
+        "smtpd_recipient_restrictions",
+        "smtpd_relay_restrictions",
+        "smtpd_data_restrictions",
+    ),
+    "milter": ("smtpd_milters", "non_smtpd_milters", "milter_default_action", "milter_protocol"),
 }
+
 
 @dataclass(frozen=True)
 class TableEdit:
@@ -98,12 +104,25 @@ class Session:
     _findings: list[Finding] | None = None
 
     @classmethod
-    def open(cls, config_dir: str | Path, state_dir: str | Path, *, reload: bool = True,
-             demo: bool = False, miab_checkout: str | Path | None = None) -> Session:
+    def open(
+        cls,
+        config_dir: str | Path,
+        state_dir: str | Path,
+        *,
+        reload: bool = True,
+        demo: bool = False,
+        miab_checkout: str | Path | None = None,
+    ) -> Session:
         cdir = Path(config_dir)
         cf = MainCf.read(cdir / "main.cf")
-        return cls(cdir, Path(state_dir), cf, reload=reload, demo=demo,
-                   miab_checkout=miab.find_checkout(miab_checkout))
+        return cls(
+            cdir,
+            Path(state_dir),
+            cf,
+            reload=reload,
+            demo=demo,
+            miab_checkout=miab.find_checkout(miab_checkout),
+        )
 
     # ---- values ----------------------------------------------------------------------------
     def original(self, param: str) -> str | None:
@@ -128,8 +147,9 @@ class Session:
         return Chain(list(items), sep)
 
     def _checkpoint(self) -> None:
-        self._undo.append(_Snapshot(dict(self.edits), dict(self.tables), len(self.ops),
-                                    dict(self.master_edits)))
+        self._undo.append(
+            _Snapshot(dict(self.edits), dict(self.tables), len(self.ops), dict(self.master_edits))
+        )
         self._findings = None
 
     def _store(self, param: str, value: str | None) -> None:
@@ -151,8 +171,9 @@ class Session:
     def _set_chain(self, param: str, chain: Chain, op: dict[str, Any]) -> None:
         if param not in list_of_param() and param not in MILTER_LISTS:
             # header_checks = permit, written as a "list edit", stopped mail intake.
-            raise ValueRefused(f"{param} is not a restriction or milter list: list edits "
-                               "on it are refused")
+            raise ValueRefused(
+                f"{param} is not a restriction or milter list: list edits on it are refused"
+            )
         self._checkpoint()
         self._store(param, chain.render())
         self.ops.append({"parameter": param, **op})
@@ -165,8 +186,9 @@ class Session:
         item = chain.items[index]
         new = chain.move(index, delta)
         if new != index:
-            self._set_chain(param, chain, {"op": "move", "item": item.render(),
-                                           "to": new, "from": index})
+            self._set_chain(
+                param, chain, {"op": "move", "item": item.render(), "to": new, "from": index}
+            )
         return new
 
     def insert(self, param: str, index: int, item: Item) -> int:
@@ -200,8 +222,7 @@ class Session:
             raise ValueRefused(f"no entry {index + 1} in {param}")
         old = chain.items[index]
         chain.items[index] = item
-        self._set_chain(param, chain, {"op": "change", "item": old.render(),
-                                       "to": item.render()})
+        self._set_chain(param, chain, {"op": "change", "item": old.render(), "to": item.render()})
 
     def undo(self) -> bool:
         if not self._undo:
@@ -209,7 +230,7 @@ class Session:
         snap = self._undo.pop()
         self.edits, self.tables = snap.edits, snap.tables
         self.master_edits = snap.master
-        del self.ops[snap.ops:]
+        del self.ops[snap.ops :]
         self._findings = None
         return True
 
@@ -264,7 +285,8 @@ class Session:
             return self.tables[path].content
         try:
             return inputs.read_bytes(path, inputs.MAX_TABLE_BYTES, what="table").decode(
-                "utf-8", errors="replace")
+                "utf-8", errors="replace"
+            )
         except ConfigError:
             return ""
 
@@ -285,14 +307,22 @@ class Session:
     def findings(self) -> list[Finding]:
         """The analyser's findings on the config as it will be (recomputed after each edit)."""
         if self._findings is None:
-            found = analyse_params(self.effective_params(), self.config_dir,
-                                   tables={p: t.content for p, t in self.tables.items()})
+            found = analyse_params(
+                self.effective_params(),
+                self.config_dir,
+                tables={p: t.content for p, t in self.tables.items()},
+            )
             pending = tuple(self.tables)
             # A table the wizard is about to write is not "missing": it will exist after apply.
-            self._findings = [f for f in found
-                              if not (pending and "table" in f.code
-                                      and any(p in f.message or p in (f.entry or "")
-                                              for p in pending))]
+            self._findings = [
+                f
+                for f in found
+                if not (
+                    pending
+                    and "table" in f.code
+                    and any(p in f.message or p in (f.entry or "") for p in pending)
+                )
+            ]
         return self._findings
 
     def findings_for(self, params: tuple[str, ...]) -> list[Finding]:
@@ -354,8 +384,11 @@ class Session:
         from pfwizard import analyser
 
         found = analyser.analyse(cf, config_dir)
-        return [f for f in found
-                if not (f.acceptable and self.is_accepted(self._unstaged(f, config_dir)))]
+        return [
+            f
+            for f in found
+            if not (f.acceptable and self.is_accepted(self._unstaged(f, config_dir)))
+        ]
 
     def _unstaged(self, f: Finding, stage_dir: Path) -> Finding:
         """``f`` as the admin saw it: the gate reads a staged copy, where table paths in
@@ -413,8 +446,10 @@ def _check_item(item: Item) -> None:
 
 # ==== the core's answers the session needs (tests replace analyse_params) ===============
 
-def analyse_params(params: Mapping[str, str], config_dir: Path,
-                   tables: Mapping[str, str] | None = None) -> list[Finding]:
+
+def analyse_params(
+    params: Mapping[str, str], config_dir: Path, tables: Mapping[str, str] | None = None
+) -> list[Finding]:
     # The analyser (and the table simulator under it) loads with the first findings, after
     # the wizard's first frame: the Welcome asks for them once it is on screen.
     from pfwizard import analyser
@@ -422,28 +457,41 @@ def analyse_params(params: Mapping[str, str], config_dir: Path,
     return analyser.analyse_params(params, config_dir, tables=tables)
 
 
-def make_changeset(summary: str, params: dict[str, str | None],
-                   tables: list[tuple[str, str, str]], intent: Any,
-                   master_params: dict[str, str | None] | None = None) -> ChangeSet:
+def make_changeset(
+    summary: str,
+    params: dict[str, str | None],
+    tables: list[tuple[str, str, str]],
+    intent: Any,
+    master_params: dict[str, str | None] | None = None,
+) -> ChangeSet:
     from pfwizard.engine import ChangeSet, TableChange
 
     tcs = [TableChange(path=Path(p), content=c, map_type=m) for p, c, m in tables]
-    return ChangeSet(summary=summary, params=params, tables=tcs, intent={"wizard": intent},
-                     master_params=dict(master_params or {}))
+    return ChangeSet(
+        summary=summary,
+        params=params,
+        tables=tcs,
+        intent={"wizard": intent},
+        master_params=dict(master_params or {}),
+    )
 
 
 # Moved to the modules they belong to; the old names still work (branches written before the
 # split import them from here), loaded only when asked for.
 _MOVED = {
-    "MilterState": "pfwizard.milters", "milter_state": "pfwizard.milters",
-    "is_milter_address": "pfwizard.milters", "LOOPBACK": "pfwizard.milters",
+    "MilterState": "pfwizard.milters",
+    "milter_state": "pfwizard.milters",
+    "is_milter_address": "pfwizard.milters",
+    "LOOPBACK": "pfwizard.milters",
     "RestrictionInfo": "pfwizard.wizard.restrictions",
     "restriction_info": "pfwizard.wizard.restrictions",
     "candidates": "pfwizard.wizard.restrictions",
     "parameter_risk": "pfwizard.wizard.restrictions",
     "argument_count": "pfwizard.wizard.restrictions",
-    "split_table": "pfwizard.wizard.tables", "postmap_query": "pfwizard.wizard.tables",
-    "access_answer": "pfwizard.wizard.tables", "validate_table": "pfwizard.wizard.tables",
+    "split_table": "pfwizard.wizard.tables",
+    "postmap_query": "pfwizard.wizard.tables",
+    "access_answer": "pfwizard.wizard.tables",
+    "validate_table": "pfwizard.wizard.tables",
     "INDEXED_TYPES": "pfwizard.wizard.tables",
 }
 

@@ -82,13 +82,16 @@ def _refuse(state_dir: Path, why: str) -> UnsafeStateDir:
     return UnsafeStateDir(
         f"refusing to use the state directory {state_dir}: {why}; root's backups and journal "
         "live there, so it must be a real directory owned by root and writable only by root "
-        "(fix it, or choose another --state-dir)")
+        "(fix it, or choose another --state-dir)"
+    )
 
 
 def _no_access(state_dir: Path, exc: OSError) -> UnsafeStateDir:
-    return NoAccess(f"cannot read the state directory {state_dir}: "
-                          f"{(exc.strerror or str(exc)).lower()}; run it as root: "
-                          "sudo pfwizard ...")
+    return NoAccess(
+        f"cannot read the state directory {state_dir}: "
+        f"{(exc.strerror or str(exc)).lower()}; run it as root: "
+        "sudo pfwizard ..."
+    )
 
 
 def _check_parent(state_dir: Path) -> None:
@@ -101,8 +104,10 @@ def _check_parent(state_dir: Path) -> None:
     if mode & 0o002 and not mode & stat.S_ISVTX:
         raise _refuse(state_dir, f"its parent directory {parent} is writable by everyone")
     if st.st_uid not in trusted_uids() and mode & 0o200:
-        raise _refuse(state_dir, f"its parent directory {parent} is owned by "
-                      f"{_owner(st.st_uid)}, who could replace it")
+        raise _refuse(
+            state_dir,
+            f"its parent directory {parent} is owned by {_owner(st.st_uid)}, who could replace it",
+        )
 
 
 def verify(state_dir: Path, contents: bool = True) -> bool:
@@ -175,8 +180,9 @@ def failure(exc: OSError, state_dir: Path, doing: str) -> PfwizardError:
             what = found.group(2).lower()
             exc = OSError(int(found.group(1)), found.group(2))
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return UnsafeStateDir(f"cannot write the state directory {state_dir} ({what}): "
-                              "run pfwizard with sudo")
+        return UnsafeStateDir(
+            f"cannot write the state directory {state_dir} ({what}): run pfwizard with sudo"
+        )
     return StateDirError(f"{what} in {state_dir}: {doing} failed")
 
 
@@ -192,14 +198,16 @@ def read_private(state_dir: Path, *parts: str, limit: int = ENTRY_LIMIT) -> byte
             if part in ("", ".", "..") or "/" in part:
                 raise UnsafeStateDir(f"{where}: {part!r} is not a plain file name")
             last = i == len(parts) - 1
-            flags = (os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK if last
-                     else flags_dir)
+            flags = (
+                os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK if last else flags_dir
+            )
             try:
                 nfd = os.open(part, flags, dir_fd=fd)
             except OSError as exc:
                 if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and not last):
-                    raise UnsafeStateDir(f"{where / part} is a symbolic link or not a "
-                                         "directory") from None
+                    raise UnsafeStateDir(
+                        f"{where / part} is a symbolic link or not a directory"
+                    ) from None
                 raise
             os.close(fd)
             fd = nfd

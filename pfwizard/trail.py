@@ -63,15 +63,22 @@ def log(message: str, *, error: bool = False, warning: bool = False) -> bool:
         return False
 
 
-def change_line(event: str, entry_id: str, kind: str, files: Sequence[str], summary: str,
-                ) -> str:
+def change_line(
+    event: str,
+    entry_id: str,
+    kind: str,
+    files: Sequence[str],
+    summary: str,
+) -> str:
     """The line for one change: ``event`` is what happened (applied, rolled back...), then
     the journal entry (``pfwizard rollback --show ID``), the files and who asked for it
     (``SUDO_USER``: the admin behind sudo, else the user pfwizard ran as)."""
     sudo = os.environ.get("SUDO_USER")
     who = f"sudo_user={sudo}" if sudo else f"user={_me()}"
-    return (f"{event}: entry={entry_id} kind={kind} files={','.join(files) or '-'} {who} "
-            f"summary={summary}")
+    return (
+        f"{event}: entry={entry_id} kind={kind} files={','.join(files) or '-'} {who} "
+        f"summary={summary}"
+    )
 
 
 def _me() -> str:

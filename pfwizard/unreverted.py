@@ -37,11 +37,13 @@ class RevertRefused:
 
     def describe(self) -> str:
         when = self.time.replace("T", " ").replace("+00:00", " UTC")
-        return (f"change {self.entry} ({self.summary}) was not confirmed in time, and its "
-                f"automatic rollback was REFUSED at {when} (journal entry "
-                f"{self.revert_entry}): {self.reason}; the change is still in force: "
-                f"`pfwizard rollback --confirm {self.entry}` keeps it, or fix what the "
-                f"reason names and roll it back yourself")
+        return (
+            f"change {self.entry} ({self.summary}) was not confirmed in time, and its "
+            f"automatic rollback was REFUSED at {when} (journal entry "
+            f"{self.revert_entry}): {self.reason}; the change is still in force: "
+            f"`pfwizard rollback --confirm {self.entry}` keeps it, or fix what the "
+            f"reason names and roll it back yourself"
+        )
 
 
 def _entries(state_dir: Path) -> list[dict[str, Any]]:
@@ -64,25 +66,36 @@ def _entries(state_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
-def refused_reverts(config_dir: str | Path, state_dir: str | Path,
-                    now: float | None = None) -> list[RevertRefused]:
+def refused_reverts(
+    config_dir: str | Path, state_dir: str | Path, now: float | None = None
+) -> list[RevertRefused]:
     """Changes of ``config_dir`` whose deadline passed and whose revert was refused (the
     latest refusal of each)."""
     now = time.time() if now is None else now
     entries = _entries(Path(state_dir))
-    refusals = {e["rollback_of"]: e for e in entries
-                if e["kind"] == "revert" and e["outcome"] == REFUSED and e.get("rollback_of")}
+    refusals = {
+        e["rollback_of"]: e
+        for e in entries
+        if e["kind"] == "revert" and e["outcome"] == REFUSED and e.get("rollback_of")
+    }
     out = []
     for e in entries:
         deadline = e.get("confirm_deadline")
-        if (e["outcome"] != PENDING_CONFIRM or deadline is None or deadline > now
-                or not journalcheck.same_dir(e["config_dir"], config_dir)):
+        if (
+            e["outcome"] != PENDING_CONFIRM
+            or deadline is None
+            or deadline > now
+            or not journalcheck.same_dir(e["config_dir"], config_dir)
+        ):
             continue
         refused = refusals.get(e["id"])
         if refused is None:
             continue  # not tried yet: the watcher (or the next pfwizard start) reverts it
-        reason = " ".join(ln.strip() for ln in str(refused.get("error") or "").splitlines()
-                          if ln.strip()) or "refused"
-        out.append(RevertRefused(e["id"], e["summary"], refused["id"], refused["time"],
-                                 reason))
+        reason = (
+            " ".join(
+                ln.strip() for ln in str(refused.get("error") or "").splitlines() if ln.strip()
+            )
+            or "refused"
+        )
+        out.append(RevertRefused(e["id"], e["summary"], refused["id"], refused["time"], reason))
     return out

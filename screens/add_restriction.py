@@ -28,7 +28,7 @@ def suggested_argument(session: Session, info: RestrictionInfo, list_key: str) -
     """A sensible starting value: access tables go into pfwizard's own directory."""
     name = info.name
     if name.startswith("check_") and name.endswith("_access"):
-        what = name[len("check_"):-len("_access")]
+        what = name[len("check_") : -len("_access")]
         return f"regexp:{Path(session.config_dir) / OWN_TABLE_DIR / (what + '_access')}"
     if name == "check_policy_service":
         return "inet:127.0.0.1:10023"
@@ -41,9 +41,11 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         Binding("escape", "cancel", "Cancel", id="cancel"),
         Binding("down", "to_list", "List", show=False, id="add.to_list"),
     ]
-    HELP = ("Type to filter the restrictions valid in this list. down/tab moves to the list, "
-            "enter picks one; its risk shows below before anything is added. If it takes an "
-            "argument (a table, a DNS list, a service), type it and press enter.")
+    HELP = (
+        "Type to filter the restrictions valid in this list. down/tab moves to the list, "
+        "enter picks one; its risk shows below before anything is added. If it takes an "
+        "argument (a table, a DNS list, a service), type it and press enter."
+    )
 
     def __init__(self, session: Session, list_key: str) -> None:
         super().__init__()
@@ -59,9 +61,13 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         # A VerticalScroll: whatever has the focus is scrolled into view, even when a long
         # risk text and the list would not fit 24 rows together.
         with VerticalScroll(classes="dialog", can_focus=False):
-            yield Static(f"Add to the {self.list_key} list: type to filter, down: the list, "
-                         "enter: pick, esc: cancel", classes="hint", id="add-hint",
-                         markup=False)
+            yield Static(
+                f"Add to the {self.list_key} list: type to filter, down: the list, "
+                "enter: pick, esc: cancel",
+                classes="hint",
+                id="add-hint",
+                markup=False,
+            )
             yield Input(placeholder="type to filter", id="filter")
             yield CursorList(id="choices")
             yield WrappedStatic(id="risk")
@@ -96,8 +102,10 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         if info is not None:
             text.append(info.summary or info.name)
             if info.level is not None:
-                text.append(f"\n{info.level.symbol} {info.level.value.upper()}: ",
-                            style=SEVERITY_STYLE[info.level.value])
+                text.append(
+                    f"\n{info.level.symbol} {info.level.value.upper()}: ",
+                    style=SEVERITY_STYLE[info.level.value],
+                )
                 text.append(info.risk)
         self.query_one("#risk", Static).update(text)
 
@@ -136,8 +144,8 @@ class AddRestrictionScreen(ModalScreen["Item | None"]):
         self.query_one("#filter", Input).display = False
         self.query_one("#choices", OptionList).display = False
         self.query_one("#add-hint", Static).update(
-            f"Add {info.name} to the {self.list_key} list: its argument, enter: add, "
-            "esc: cancel")
+            f"Add {info.name} to the {self.list_key} list: its argument, enter: add, esc: cancel"
+        )
         arg = self.query_one("#arg", Input)
         arg.remove_class("hidden")
         arg.disabled = False

@@ -21,17 +21,25 @@ MAX_OUTPUT_LINES = 40
 
 def step_line(event: Any) -> str:
     status = str(getattr(event, "status", ""))
-    word = {"ok": "  ok  ", "done": "  ok  ", "start": " ...  ", "running": " ...  ",
-            "failed": "FAILED", "error": "FAILED", "skipped": " skip "}.get(status.lower(),
-                                                                          f"{status:^6}")
+    word = {
+        "ok": "  ok  ",
+        "done": "  ok  ",
+        "start": " ...  ",
+        "running": " ...  ",
+        "failed": "FAILED",
+        "error": "FAILED",
+        "skipped": " skip ",
+    }.get(status.lower(), f"{status:^6}")
     lines = str(getattr(event, "detail", "") or "").splitlines()
     detail = lines[0] if lines else ""
     if len(lines) > 1 and word.strip() == "ok":
         # Repeated warnings under an "ok": counted here, one line per kind below, never
         # a screenful that hides the step.
         kinds = fold(lines)
-        detail = (f"passed; Postfix printed {total(kinds)} warning lines of {len(kinds)} "
-                  f"kind{'s' if len(kinds) > 1 else ''} (summed up below; f shows every one)")
+        detail = (
+            f"passed; Postfix printed {total(kinds)} warning lines of {len(kinds)} "
+            f"kind{'s' if len(kinds) > 1 else ''} (summed up below; f shows every one)"
+        )
     elif len(lines) > 1:
         detail += f" (+{len(lines) - 1} more lines, below)"
     return f"[{word}] {getattr(event, 'step', '?')}" + (f": {detail}" if detail else "")
@@ -40,9 +48,11 @@ def step_line(event: Any) -> str:
 class ApplyScreen(WizardScreen):
     STEP_ID = "apply"
     RESULTS = frozenset({Action.NEXT})
-    HELP = ("Apply: pfwizard backs up every file, writes atomically, runs postmap and "
-            "postfix check, reloads Postfix and checks it answers. Any failure restores the "
-            "backup. n goes on when it is finished.")
+    HELP = (
+        "Apply: pfwizard backs up every file, writes atomically, runs postmap and "
+        "postfix check, reloads Postfix and checks it answers. Any failure restores the "
+        "backup. n goes on when it is finished."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Next", id="next"),
         Binding("enter", "next", "Next", show=False, id="enter"),
@@ -86,8 +96,13 @@ class ApplyScreen(WizardScreen):
         if plan is None:
             outcome = Outcome(False, error="nothing was reviewed", exit_code=exitcodes.ERROR)
         else:
-            outcome = apply_change(self.wizard.engine, plan, progress=progress, say=say,
-                                   confirm_within=self.state.confirm_within)
+            outcome = apply_change(
+                self.wizard.engine,
+                plan,
+                progress=progress,
+                say=say,
+                confirm_within=self.state.confirm_within,
+            )
         self.app.call_from_thread(self._done, outcome)
         return outcome
 
@@ -112,11 +127,15 @@ class ApplyScreen(WizardScreen):
             for kind in self.folded[:MAX_OUTPUT_LINES]:
                 self.write_line(f"  {kind.summary()}")
             if len(self.folded) > MAX_OUTPUT_LINES:
-                self.write_line(f"  ... {len(self.folded) - MAX_OUTPUT_LINES} more kinds: "
-                               "pfwizard rollback --list shows the journal")
+                self.write_line(
+                    f"  ... {len(self.folded) - MAX_OUTPUT_LINES} more kinds: "
+                    "pfwizard rollback --list shows the journal"
+                )
             if self.session.demo and "/etc/postfix/" in out:
-                self.write_line("  (demo: the copy's main.cf names Mail-in-a-Box's map files "
-                                "under /etc/postfix, which this machine does not have)")
+                self.write_line(
+                    "  (demo: the copy's main.cf names Mail-in-a-Box's map files "
+                    "under /etc/postfix, which this machine does not have)"
+                )
             self.refresh_bindings()
         if result.ok:
             status = f"Applied (journal entry {result.entry_id or '?'}). n: next"
@@ -125,8 +144,7 @@ class ApplyScreen(WizardScreen):
             # was written, exit 4 as for `pfwizard apply`.
             status = f"REFUSED: {result.error}. Nothing was written. n: next"
         else:
-            status = (f"FAILED: {result.error}. The previous configuration "
-                      "is in force. n: next")
+            status = f"FAILED: {result.error}. The previous configuration is in force. n: next"
         self.query_one("#apply-status", Static).update(status)
         self.refresh_title()
         if self.pending is not None:
@@ -158,4 +176,3 @@ class ApplyScreen(WizardScreen):
             self.notify("Apply is still running.", timeout=2)
             return
         self.finish(Action.NEXT)
-

@@ -69,8 +69,9 @@ class ChainStageScreen(WizardScreen):
     def param_line(self) -> str:
         param = self.chain_list.param
         others = len(self.LISTS) > 1
-        more = f"  (l: next list, {self.LISTS.index(param) + 1}/{len(self.LISTS)})" if others \
-            else ""
+        more = (
+            f"  (l: next list, {self.LISTS.index(param) + 1}/{len(self.LISTS)})" if others else ""
+        )
         unset = "" if self.session.value(param) is not None else "  (not set: default)"
         return f"{param}{unset}{more}"
 
@@ -129,8 +130,7 @@ class ChainStageScreen(WizardScreen):
         self.app.push_screen(AddRestrictionScreen(self.session, key), done)
 
     def _own_new_table(self, item: Item) -> bool:
-        if not item.arg or not item.name.startswith("check_") or \
-                not item.name.endswith("_access"):
+        if not item.arg or not item.name.startswith("check_") or not item.name.endswith("_access"):
             return False
         try:
             _, path = split_table(item.arg, self.session.config_dir)
@@ -193,18 +193,25 @@ class ChainStageScreen(WizardScreen):
                 self.action_next()
             elif choice == "discard":
                 self.session.revert(STAGE_PARAMS[self.STEP_ID])
-                self.app.notify(f"{title}: your changes were discarded (z on any stage "
-                                "brings them back).", timeout=6)
+                self.app.notify(
+                    f"{title}: your changes were discarded (z on any stage brings them back).",
+                    timeout=6,
+                )
                 self.finish(Action.SKIP)
 
         title = step(self.STEP_ID).title
         edited = ", ".join(p for p in STAGE_PARAMS[self.STEP_ID] if p in self.session.edits)
-        self.app.push_screen(ChoiceScreen(
-            f"You changed {edited} on this stage. Skip the {title} stage?", [
-                ("keep", "Keep my changes and go on"),
-                ("discard", f"Discard my {title} changes and go on"),
-                ("stay", "Stay on this stage"),
-            ]), done)
+        self.app.push_screen(
+            ChoiceScreen(
+                f"You changed {edited} on this stage. Skip the {title} stage?",
+                [
+                    ("keep", "Keep my changes and go on"),
+                    ("discard", f"Discard my {title} changes and go on"),
+                    ("stay", "Stay on this stage"),
+                ],
+            ),
+            done,
+        )
 
     def action_next(self) -> None:
         blocking = self.session.blocking(STAGE_PARAMS[self.STEP_ID])
@@ -213,8 +220,7 @@ class ChainStageScreen(WizardScreen):
             return
         never = [f for f in blocking if not f.acceptable]
         if never:
-            self.notify(f"X DANGER, cannot go on: {never[0].message}", severity="error",
-                        timeout=8)
+            self.notify(f"X DANGER, cannot go on: {never[0].message}", severity="error", timeout=8)
             self.refresh_panel()
             return
         from pfwizard.screens.confirm import ConfirmScreen

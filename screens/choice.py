@@ -33,8 +33,9 @@ class ChoiceScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", can_focus=False):
             yield Static(self.question, markup=False)
-            yield CursorList(*(Option(label, id=value) for value, label in self.choices),
-                             id="choices")
+            yield CursorList(
+                *(Option(label, id=value) for value, label in self.choices), id="choices"
+            )
             yield Static("arrows or j/k, enter: choose   esc: cancel", classes="hint")
         yield Footer(compact=True, show_command_palette=False)
 

@@ -53,5 +53,7 @@ def leave_editor(screen: ModalScreen[Any], typed: bool, what: str, result: Any) 
         if yes:
             screen.dismiss(result)
 
-    screen.app.push_screen(ConfirmScreen(f"Discard {what}? Nothing of it is kept.",
-                                         yes="discard", no="keep editing"), done)
+    screen.app.push_screen(
+        ConfirmScreen(f"Discard {what}? Nothing of it is kept.", yes="discard", no="keep editing"),
+        done,
+    )

@@ -29,16 +29,21 @@ def what_happened(result: Outcome, demo: bool, reload: bool = True) -> str:
         reloaded, why = result.reloaded, result.reload_note
     if reloaded:
         return "the change is in force: written, and Postfix reloaded."
-    return ("written; Postfix was not reloaded" + (f" ({why})" if why else "")
-            + ": the change takes effect at its next reload.")
+    return (
+        "written; Postfix was not reloaded"
+        + (f" ({why})" if why else "")
+        + ": the change takes effect at its next reload."
+    )
 
 
 class DoneScreen(WizardScreen):
     STEP_ID = "done"
     RESULTS = frozenset({Action.HISTORY})
-    HELP = ("Done. If confirm-or-revert is on, press y to keep the change before the "
-            "countdown ends; otherwise it is rolled back by itself (even if this session "
-            "dies). pfwizard rollback restores any earlier state.")
+    HELP = (
+        "Done. If confirm-or-revert is on, press y to keep the change before the "
+        "countdown ends; otherwise it is rolled back by itself (even if this session "
+        "dies). pfwizard rollback restores any earlier state."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "keep", "Keep change", id="yes"),
         Binding("r", "history", "History", id="history"),
@@ -74,8 +79,7 @@ class DoneScreen(WizardScreen):
         super().on_mount()
         # After a recipe's Apply, probe with its sample addresses at
         # once (not while a confirm-or-revert countdown needs this screen's y).
-        if (res is not None and res.ok and self.state.probe_sample
-                and self.remaining is None):
+        if res is not None and res.ok and self.state.probe_sample and self.remaining is None:
             self.action_probe()
 
     def _tick(self) -> None:
@@ -91,8 +95,10 @@ class DoneScreen(WizardScreen):
             text.append("Nothing was applied. Nothing has been written.\n", style="bold")
             return text
         if res.ok:
-            text.append(f"OK: {what_happened(res, self.session.demo, self.session.reload)}\n",
-                        style="bold green")
+            text.append(
+                f"OK: {what_happened(res, self.session.demo, self.session.reload)}\n",
+                style="bold green",
+            )
             text.append(f"Journal entry: {res.entry_id or '?'}\n")
         else:
             text.append("FAILED: nothing changed.\n", style="bold red")
@@ -101,8 +107,10 @@ class DoneScreen(WizardScreen):
         text.append(f"Backups and journal: {self.session.state_dir}\n")
         text.append("Undo at any time: pfwizard rollback\n")
         if self.session.demo:
-            text.append("Live SMTP probe (F5): only of a Postfix running on the demo copy; "
-                        "the system's Postfix is never probed\n")
+            text.append(
+                "Live SMTP probe (F5): only of a Postfix running on the demo copy; "
+                "the system's Postfix is never probed\n"
+            )
         else:
             text.append("Live SMTP probe of this box (never delivers anything): F5\n")
         self._hook_lines(text)
@@ -110,11 +118,16 @@ class DoneScreen(WizardScreen):
             if self.confirmed:
                 text.append("\nConfirmed: the change stays.\n", style="bold")
             elif self.remaining > 0:
-                text.append(f"\nConfirm within {self.remaining} s or the change is rolled "
-                            "back by itself: press y to keep it.\n", style="bold yellow")
+                text.append(
+                    f"\nConfirm within {self.remaining} s or the change is rolled "
+                    "back by itself: press y to keep it.\n",
+                    style="bold yellow",
+                )
             else:
-                text.append("\nNot confirmed in time: pfwizard rolls the change back.\n",
-                            style="bold yellow")
+                text.append(
+                    "\nNot confirmed in time: pfwizard rolls the change back.\n",
+                    style="bold yellow",
+                )
         return text
 
     def _hook_lines(self, text: Text) -> None:
@@ -132,19 +145,19 @@ class DoneScreen(WizardScreen):
             self.hook_installed = hook is not None
             self.refresh_bindings()
         if hook is None:
-            text.append("After a Mail-in-a-Box upgrade your customisations stay lost until "
-                        "pfwizard restore runs: the restore hook is not installed.\n",
-                        style="bold yellow")
-            text.append("Press i to install it (it runs pfwizard restore after every "
-                        "upgrade).\n")
+            text.append(
+                "After a Mail-in-a-Box upgrade your customisations stay lost until "
+                "pfwizard restore runs: the restore hook is not installed.\n",
+                style="bold yellow",
+            )
+            text.append("Press i to install it (it runs pfwizard restore after every upgrade).\n")
             return
         text.append(f"Restore hook installed ({hook.kind}: {hook.path}). ")
         last = last_outcome(self.session.state_dir)
         if last is None:
             text.append("It has not run yet.\n")
         elif last.failed:
-            text.append(f"Its last run, {last.when}, FAILED: {last.message}\n",
-                        style="bold red")
+            text.append(f"Its last run, {last.when}, FAILED: {last.message}\n", style="bold red")
         else:
             text.append(f"Last run {last.when}: {last.message}\n")
 
@@ -158,10 +171,12 @@ class DoneScreen(WizardScreen):
             self.notify("The restore hook is already installed.", timeout=3)
             return
         kind = preferred_kind()
-        what = ("a systemd path unit that runs pfwizard restore when MiaB rewrites main.cf "
-                "or master.cf" if kind == "systemd" else
-                "a cron entry that runs pfwizard restore every 15 minutes (it changes "
-                "nothing when nothing is missing)")
+        what = (
+            "a systemd path unit that runs pfwizard restore when MiaB rewrites main.cf or master.cf"
+            if kind == "systemd"
+            else "a cron entry that runs pfwizard restore every 15 minutes (it changes "
+            "nothing when nothing is missing)"
+        )
 
         def done(yes: bool | None) -> None:
             if yes:
@@ -174,9 +189,12 @@ class DoneScreen(WizardScreen):
 
         hook_dir = self.state.hook_dir
         try:
-            said = install_hook(kind, str(self.session.config_dir),
-                                str(self.session.state_dir),
-                                None if hook_dir is None else str(hook_dir))
+            said = install_hook(
+                kind,
+                str(self.session.config_dir),
+                str(self.session.state_dir),
+                None if hook_dir is None else str(hook_dir),
+            )
             self.hook_note = "Installed the restore hook: " + "; ".join(said)
         except (HookError, OSError) as exc:
             self.hook_note = f"The restore hook was not installed: {exc}"

@@ -18,10 +18,11 @@ from pfwizard.wizard.restrictions import argument_count
 
 
 class EditArgumentScreen(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="cancel")]
-    HELP = ("Edit the argument and press enter. One word: no spaces, commas or control "
-            "characters (Postfix would read them as further restrictions).")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel")]
+    HELP = (
+        "Edit the argument and press enter. One word: no spaces, commas or control "
+        "characters (Postfix would read them as further restrictions)."
+    )
 
     def __init__(self, session: Session, param: str, index: int, item: Item) -> None:
         super().__init__()
@@ -33,13 +34,19 @@ class EditArgumentScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         takes = argument_count(self.item.name) > 0
         with VerticalScroll(classes="dialog", can_focus=False):
-            yield Static(f"{self.param}, entry {self.index + 1}: {self.item.name}",
-                         classes="hint", markup=False)
+            yield Static(
+                f"{self.param}, entry {self.index + 1}: {self.item.name}",
+                classes="hint",
+                markup=False,
+            )
             if takes:
                 yield Input(self.item.arg or "", id="arg")
             else:
-                yield Static(f"{self.item.name} takes no argument. "
-                             "Remove it (x) and add another entry instead.", markup=False)
+                yield Static(
+                    f"{self.item.name} takes no argument. "
+                    "Remove it (x) and add another entry instead.",
+                    markup=False,
+                )
             yield Static(id="error", classes="error", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -49,8 +56,9 @@ class EditArgumentScreen(ModalScreen[bool]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            self.session.replace(self.param, self.index,
-                                 Item(self.item.name, event.value.strip() or None))
+            self.session.replace(
+                self.param, self.index, Item(self.item.name, event.value.strip() or None)
+            )
         except ValueRefused as exc:
             self.query_one("#error", Static).update(str(exc))
             return

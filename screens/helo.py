@@ -13,8 +13,10 @@ class HeloScreen(ChainStageScreen):
     STEP_ID = "helo"
     LISTS = ("smtpd_helo_restrictions", "smtpd_client_restrictions")
     INTRO = "What a client must say in HELO/EHLO. MiaB never sets these: they survive upgrades."
-    HELP = ("HELO stage. h toggles smtpd_helo_required (clients must send HELO/EHLO first). "
-            "l switches to the client list (smtpd_client_restrictions).")
+    HELP = (
+        "HELO stage. h toggles smtpd_helo_required (clients must send HELO/EHLO first). "
+        "l switches to the client list (smtpd_client_restrictions)."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "toggle_required", "HELO req", show=False, id="helo.required"),
     ]
@@ -29,7 +31,9 @@ class HeloScreen(ChainStageScreen):
         self.session.set_value("smtpd_helo_required", new)
         self.refresh_view()
         # A one-key change must say what it changed (the parameter line is easy to miss).
-        what = ("clients must now send HELO/EHLO before MAIL FROM" if new == "yes" else
-                "clients may now send MAIL FROM without HELO/EHLO")
-        self.notify(f"smtpd_helo_required = {new}: {what} (h again or z undoes it)",
-                    timeout=6)
+        what = (
+            "clients must now send HELO/EHLO before MAIL FROM"
+            if new == "yes"
+            else "clients may now send MAIL FROM without HELO/EHLO"
+        )
+        self.notify(f"smtpd_helo_required = {new}: {what} (h again or z undoes it)", timeout=6)

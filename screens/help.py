@@ -24,7 +24,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # F1 and ? close what they opened; q is Quit everywhere else, so not here.
         Binding("f1,question_mark", "close", "Close", show=False, id="help"),
-        Binding("escape", "close", "Close", id="cancel")]
+        Binding("escape", "close", "Close", id="cancel"),
+    ]
 
     def __init__(self, screen_help: str, widget_help: str) -> None:
         super().__init__()

@@ -26,19 +26,20 @@ def unavailable(session: Any) -> str | None:
     return None
 
 
-def run(session: Any, plan: Any, progress: Callable[[str], None],
-        stop: threading.Event) -> list[str]:
+def run(
+    session: Any, plan: Any, progress: Callable[[str], None], stop: threading.Event
+) -> list[str]:
     """The report's lines: the last week of the mail log (or the journal, without one)."""
     log = str(MAIL_LOG) if MAIL_LOG.exists() else None
-    progress(f"Reading the last {logscan.DAYS} days of "
-             f"{log or 'the systemd journal'}...")
+    progress(f"Reading the last {logscan.DAYS} days of {log or 'the systemd journal'}...")
     scan = logscan.extract(log, journal=log is None)
 
     def tick(done: int, total: int) -> None:
         if total and (done % 200 == 0 or done == total):
-            progress(f"Replaying {len(scan.envelopes)} envelopes on two private copies of "
-                     f"Postfix: {done * 100 // total}%")
+            progress(
+                f"Replaying {len(scan.envelopes)} envelopes on two private copies of "
+                f"Postfix: {done * 100 // total}%"
+            )
 
-    rep = preview("this change", session.config_dir, plan, scan.envelopes, progress=tick,
-                  stop=stop)
+    rep = preview("this change", session.config_dir, plan, scan.envelopes, progress=tick, stop=stop)
     return render(rep)

@@ -25,11 +25,12 @@ class MilterScreen(ChainStageScreen):
     STEP_ID = "milter"
     LISTS = ("smtpd_milters", "non_smtpd_milters")
     MILTERS = True
-    INTRO = "Mail filters (OpenDKIM 8891, OpenDMARC 8893 on MiaB). d: default action, " \
-            "p: protocol."
-    HELP = ("Milter stage: a = add a milter address (inet:127.0.0.1:PORT or unix:/path), "
-            "e = change it, x = remove, K/J = reorder. d cycles milter_default_action "
-            "(what happens to mail when a milter is down), p cycles milter_protocol.")
+    INTRO = "Mail filters (OpenDKIM 8891, OpenDMARC 8893 on MiaB). d: default action, p: protocol."
+    HELP = (
+        "Milter stage: a = add a milter address (inet:127.0.0.1:PORT or unix:/path), "
+        "e = change it, x = remove, K/J = reorder. d cycles milter_default_action "
+        "(what happens to mail when a milter is down), p cycles milter_protocol."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "cycle_action", "Default", show=False, id="milter.action"),
         Binding("p", "cycle_protocol", "Proto", show=False, id="milter.protocol"),
@@ -58,13 +59,18 @@ class MilterScreen(ChainStageScreen):
         text.append(f"\nmilter_default_action = {act}\n", style="bold")
         if risk:
             level, why = risk
-            text.append(f"{level.symbol} {level.value.upper()}: ",
-                        style=SEVERITY_STYLE[level.value])
+            text.append(
+                f"{level.symbol} {level.value.upper()}: ", style=SEVERITY_STYLE[level.value]
+            )
             text.append(f"{why}\n")
         findings = s.findings_for(STAGE_PARAMS[self.STEP_ID])
         text.append("\n")
-        text.append_text(findings_text([f for f in findings if f.parameter is not None],
-                                       empty="No findings on the milter settings."))
+        text.append_text(
+            findings_text(
+                [f for f in findings if f.parameter is not None],
+                empty="No findings on the milter settings.",
+            )
+        )
         panel = self.query_one(RiskPanel)
         panel.show("", [], set())
         panel.query_one("#findings").update(text)  # type: ignore[attr-defined]

@@ -15,8 +15,7 @@ from pfwizard.screens.confirm import leave_editor
 
 
 class MilterAddressScreen(ModalScreen["str | None"]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel")]
     HELP = "A milter address: inet:127.0.0.1:8891 or unix:/run/opendkim/opendkim.sock."
 
     def __init__(self, value: str) -> None:
@@ -25,8 +24,9 @@ class MilterAddressScreen(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", can_focus=False):
-            yield Static("Milter address (inet:HOST:PORT or unix:/PATH), enter to keep",
-                         classes="hint")
+            yield Static(
+                "Milter address (inet:HOST:PORT or unix:/PATH), enter to keep", classes="hint"
+            )
             # The prefilled prefix is a start to type on, not a value to replace: no select.
             yield Input(self.value or "inet:127.0.0.1:", id="address", select_on_focus=False)
             yield Static(id="error", classes="error", markup=False)
@@ -41,7 +41,8 @@ class MilterAddressScreen(ModalScreen["str | None"]):
         value = event.value.strip()
         if not is_milter_address(value):
             self.query_one("#error", Static).update(
-                f"{value!r} is not a milter address: inet:HOST:PORT or unix:/PATH")
+                f"{value!r} is not a milter address: inet:HOST:PORT or unix:/PATH"
+            )
             return
         self.dismiss(value)
 

@@ -28,11 +28,13 @@ def _words(text: str) -> list[str]:
 
 class ProbeScreen(WizardScreen):
     STEP_ID = "probe"
-    HELP = ("Live probe: pfwizard connects to this box's smtp port and says EHLO, MAIL FROM "
-            "and RCPT TO with your sample addresses, then RSET and QUIT: never DATA, so "
-            "nothing is delivered. To see what an outside sender sees it asks Postfix for "
-            "XCLIENT (smtpd_authorized_xclient_hosts); without it the result says what could "
-            "not be shown. F5 (or Enter in a field) runs it; Esc goes back.")
+    HELP = (
+        "Live probe: pfwizard connects to this box's smtp port and says EHLO, MAIL FROM "
+        "and RCPT TO with your sample addresses, then RSET and QUIT: never DATA, so "
+        "nothing is delivered. To see what an outside sender sees it asks Postfix for "
+        "XCLIENT (smtpd_authorized_xclient_hosts); without it the result says what could "
+        "not be shown. F5 (or Enter in a field) runs it; Esc goes back."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5,ctrl+r", "probe", "Probe", key_display="F5", id="probe"),
         Binding("escape", "back", "Back", id="cancel"),
@@ -51,8 +53,9 @@ class ProbeScreen(WizardScreen):
     host: str | None = None
     port: int | None = None
 
-    def __init__(self, sender: str = "", recipients: list[str] | None = None, *,
-                 auto: bool = True) -> None:
+    def __init__(
+        self, sender: str = "", recipients: list[str] | None = None, *, auto: bool = True
+    ) -> None:
         super().__init__()
         self.sender, self.recipients, self.auto = sender, list(recipients or []), auto
         self.written: list[str] = []
@@ -63,20 +66,27 @@ class ProbeScreen(WizardScreen):
         target = self.target()
         self.host, self.port = target or (None, None)
         if target is None:
-            yield Static(live_probe.COPY_NOT_SERVED, classes="hint", markup=False,
-                         id="probe-target")
+            yield Static(
+                live_probe.COPY_NOT_SERVED, classes="hint", markup=False, id="probe-target"
+            )
         else:
-            yield Static(f"Probing {target[0]}:{target[1]} (this box's smtp listener). Never "
-                         "DATA: nothing is delivered.", classes="hint", markup=False,
-                         id="probe-target")
+            yield Static(
+                f"Probing {target[0]}:{target[1]} (this box's smtp listener). Never "
+                "DATA: nothing is delivered.",
+                classes="hint",
+                markup=False,
+                id="probe-target",
+            )
         with Horizontal(classes="field"):
             yield Label("Sender ")
-            yield Input(self.sender, placeholder="sample sender, e.g. dmarc@example.org",
-                        id="probe-sender")
+            yield Input(
+                self.sender, placeholder="sample sender, e.g. dmarc@example.org", id="probe-sender"
+            )
         with Horizontal(classes="field"):
             yield Label("To     ")
-            yield Input(" ".join(self.recipients), placeholder="sample recipient(s)",
-                        id="probe-rcpt")
+            yield Input(
+                " ".join(self.recipients), placeholder="sample recipient(s)", id="probe-rcpt"
+            )
         yield RichLog(id="probe-log", wrap=True, markup=False, highlight=False)
         yield from self.compose_footer()
 
@@ -86,8 +96,7 @@ class ProbeScreen(WizardScreen):
         if self.session.demo:
             from pfwizard.milters import queue_directory
 
-            return live_probe.copy_target(self.session.config_dir,
-                                          queue_directory(self.session))
+            return live_probe.copy_target(self.session.config_dir, queue_directory(self.session))
         return live_probe.smtp_listen_address(self.session.config_dir)
 
     def on_mount(self) -> None:
@@ -102,8 +111,9 @@ class ProbeScreen(WizardScreen):
 
     def answer_fields(self, fields: Mapping[str, Any]) -> None:
         """``sender`` and ``recipients`` (a list, or words): the sample addresses."""
-        super().answer_fields({k: v for k, v in fields.items()
-                               if k not in ("sender", "recipients")})
+        super().answer_fields(
+            {k: v for k, v in fields.items() if k not in ("sender", "recipients")}
+        )
         if "sender" in fields:
             self.query_one("#probe-sender", Input).value = str(fields["sender"])
         if "recipients" in fields:
@@ -132,14 +142,22 @@ class ProbeScreen(WizardScreen):
         self.running = True
         self.state.probe_sample = ProbeSample(sender, tuple(rcpts))
         self.write_line(f"Probing: MAIL FROM:<{sender}> RCPT TO: {', '.join(rcpts)} ...")
-        self.run_worker(lambda: self._run(sender, rcpts), thread=True, name="probe",
-                        exit_on_error=False)
+        self.run_worker(
+            lambda: self._run(sender, rcpts), thread=True, name="probe", exit_on_error=False
+        )
 
     def _run(self, sender: str, rcpts: list[str]) -> Any:
         assert self.host is not None and self.port is not None
         try:
-            out = live_probe.check(self.session.config_dir, sender, rcpts, host=self.host,
-                                   port=self.port, outside=self.outside, source=self.source)
+            out = live_probe.check(
+                self.session.config_dir,
+                sender,
+                rcpts,
+                host=self.host,
+                port=self.port,
+                outside=self.outside,
+                source=self.source,
+            )
         except Exception as exc:  # show what went wrong; a probe never changes anything
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
             return None

@@ -35,12 +35,16 @@ from pfwizard.wizard.state import ProbeSample
 # The Cisco ESA DMARC reporters the forum thread named, and the narrow pattern the
 # learned allowlist makes of them: anchored at both ends, no /i flag (in a Postfix regexp
 # table /i turns case-insensitivity OFF), so the table check finds nothing to fear in it.
-CISCO_SENDERS = ("MAILER-DAEMON@esa4.commscope.iphmx.com",
-                   "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
-                   "MAILER-DAEMON@esa.hc3512-62.iphmx.com")
+CISCO_SENDERS = (
+    "MAILER-DAEMON@esa4.commscope.iphmx.com",
+    "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
+    "MAILER-DAEMON@esa.hc3512-62.iphmx.com",
+)
 CISCO_SENDER = CISCO_SENDERS[0]
-CISCO_ALLOWLIST = ("# Cisco Secure Email Threat Defense: DMARC reporters whose domain has no DNS\n"
-                 f"/{allowlist.propose_pattern(CISCO_SENDERS)}/ PERMIT\n")
+CISCO_ALLOWLIST = (
+    "# Cisco Secure Email Threat Defense: DMARC reporters whose domain has no DNS\n"
+    f"/{allowlist.propose_pattern(CISCO_SENDERS)}/ PERMIT\n"
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,10 @@ def _flag(text: str) -> bool:
     return text.strip().lower() in ("y", "yes", "true", "1", "on")
 
 
-PROBE = (Field("sender", "Probe sender", default=lambda s: ""),
-         Field("rcpt", "Probe to", default=_postmaster))
+PROBE = (
+    Field("sender", "Probe sender", default=lambda s: ""),
+    Field("rcpt", "Probe to", default=_postmaster),
+)
 
 
 @dataclass(frozen=True)
@@ -93,19 +99,24 @@ class Recipe:
 
 
 def _allowlist(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
-    return recipes.allowlist_unresolved_senders(cf, s.config_dir, v["table"],
-                                                placement=p or "before-unknown")
+    return recipes.allowlist_unresolved_senders(
+        cf, s.config_dir, v["table"], placement=p or "before-unknown"
+    )
 
 
 def _own_domains(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
-    return recipes.reject_own_domain_senders(cf, s.config_dir, _words(v["domains"]) or None,
-                                             placement=p or "recipient")
+    return recipes.reject_own_domain_senders(
+        cf, s.config_dir, _words(v["domains"]) or None, placement=p or "recipient"
+    )
 
 
 def _helo(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
-    return recipes.helo_dnsbl(cf, reject_unknown_helo=_flag(v["unknown"]),
-                              dnsbls=tuple(_words(v["dnsbls"])),
-                              rhsbls=tuple(_words(v["rhsbls"])))
+    return recipes.helo_dnsbl(
+        cf,
+        reject_unknown_helo=_flag(v["unknown"]),
+        dnsbls=tuple(_words(v["dnsbls"])),
+        rhsbls=tuple(_words(v["rhsbls"])),
+    )
 
 
 def _opendmarc(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
@@ -113,33 +124,64 @@ def _opendmarc(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Prop
 
 
 def _forged(cf: MainCf, s: Session, v: dict[str, str], p: str | None) -> Proposal:
-    return recipes.forged_local_senders(cf, s.config_dir, _words(v["addresses"]),
-                                        hook=p or "main-cf")
+    return recipes.forged_local_senders(
+        cf, s.config_dir, _words(v["addresses"]), hook=p or "main-cf"
+    )
 
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("allowlist-unresolved-senders",
-           (Field("table", "Allowlist (regexp table)", area=True,
-                  default=lambda s: CISCO_ALLOWLIST),
-            Field("sender", "Probe sender", default=lambda s: CISCO_SENDER), PROBE[1]),
-           _allowlist),
-    Recipe("reject-own-domain-senders",
-           (Field("domains", "Your domains", default=_box_domains,
-                  placeholder="read from virtual_mailbox_domains"), *PROBE),
-           _own_domains),
-    Recipe("helo-dnsbl",
-           (Field("unknown", "reject_unknown_helo_hostname (yes/no)", default=lambda s: "no"),
+    Recipe(
+        "allowlist-unresolved-senders",
+        (
+            Field(
+                "table", "Allowlist (regexp table)", area=True, default=lambda s: CISCO_ALLOWLIST
+            ),
+            Field("sender", "Probe sender", default=lambda s: CISCO_SENDER),
+            PROBE[1],
+        ),
+        _allowlist,
+    ),
+    Recipe(
+        "reject-own-domain-senders",
+        (
+            Field(
+                "domains",
+                "Your domains",
+                default=_box_domains,
+                placeholder="read from virtual_mailbox_domains",
+            ),
+            *PROBE,
+        ),
+        _own_domains,
+    ),
+    Recipe(
+        "helo-dnsbl",
+        (
+            Field("unknown", "reject_unknown_helo_hostname (yes/no)", default=lambda s: "no"),
             Field("dnsbls", "DNS blocklists", default=lambda s: "zen.spamhaus.org"),
             Field("rhsbls", "Domain blocklists", default=lambda s: "dbl.spamhaus.org"),
-            *PROBE),
-           _helo),
-    Recipe("opendmarc",
-           (Field("socket", "OpenDMARC socket", default=lambda s: "inet:127.0.0.1:8893"),),
-           _opendmarc),
-    Recipe("forged-local-senders",
-           (Field("addresses", "Real mailboxes and aliases (one per line)", area=True,
-                  default=_box_mailboxes, placeholder="user@example.com"),),
-           _forged),
+            *PROBE,
+        ),
+        _helo,
+    ),
+    Recipe(
+        "opendmarc",
+        (Field("socket", "OpenDMARC socket", default=lambda s: "inet:127.0.0.1:8893"),),
+        _opendmarc,
+    ),
+    Recipe(
+        "forged-local-senders",
+        (
+            Field(
+                "addresses",
+                "Real mailboxes and aliases (one per line)",
+                area=True,
+                default=_box_mailboxes,
+                placeholder="user@example.com",
+            ),
+        ),
+        _forged,
+    ),
 )
 
 
@@ -152,10 +194,12 @@ class RecipesScreen(WizardScreen):
 
     STEP_ID = "recipes"
     RESULTS = frozenset({Action.NEXT, Action.BACK})
-    HELP = ("Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided "
-            "change. Pick one with the arrows and Enter; fill its inputs; F4 cycles where it "
-            "goes (each placement's risk is shown); F2 puts it into the wizard's lists and "
-            "tables and opens Review. Nothing is written before Apply.")
+    HELP = (
+        "Recipes: five fixes real Mail-in-a-Box admins made by hand, each as a guided "
+        "change. Pick one with the arrows and Enter; fill its inputs; F4 cycles where it "
+        "goes (each placement's risk is shown); F2 puts it into the wizard's lists and "
+        "tables and opens Review. Nothing is written before Apply."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2,ctrl+s", "use", "Use", key_display="F2", id="save"),
         Binding("f4", "cycle_placement", "Placement", id="recipes.placement"),
@@ -183,8 +227,9 @@ class RecipesScreen(WizardScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_title()
-        yield CursorList(*(f"{i}. {recipes.RECIPES[r.id]}"
-                           for i, r in enumerate(RECIPES, 1)), id="recipe-list")
+        yield CursorList(
+            *(f"{i}. {recipes.RECIPES[r.id]}" for i, r in enumerate(RECIPES, 1)), id="recipe-list"
+        )
         yield VerticalScroll(id="recipe-form")
         with VerticalScroll(id="recipe-preview"):
             # Continuation rows indented under their line (placements, risks, changes).
@@ -197,7 +242,8 @@ class RecipesScreen(WizardScreen):
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
         self.query_one("#recipe-text", Static).update(
-            "Pick a recipe (arrows, Enter). Nothing has been written yet.")
+            "Pick a recipe (arrows, Enter). Nothing has been written yet."
+        )
         super().on_mount()
         start, self.wizard.recipe_start = self.wizard.recipe_start, None
         if start is not None and start.recipe is not None:
@@ -208,15 +254,17 @@ class RecipesScreen(WizardScreen):
         (what the admin sees first is the placement and its risk, as for any recipe)."""
         assert start.recipe is not None
         await self.open(start.recipe)
-        learned = {"table": start.table, "sender": start.sender,
-                   "rcpt": " ".join(start.recipients)}
+        learned = {"table": start.table, "sender": start.sender, "rcpt": " ".join(start.recipients)}
         for field_id, value in learned.items():
             if value and field_id in self.fields:
                 self.set_input(field_id, value)
         # What the log gave is not the admin's typing: Esc closes without asking.
         self.defaults = self.inputs()
-        self.learned = f"Filled in from the mail log: {start.said}." if start.said else \
-            "Filled in from the mail log."
+        self.learned = (
+            f"Filled in from the mail log: {start.said}."
+            if start.said
+            else "Filled in from the mail log."
+        )
         self.rebuild()
 
     # ---- choosing and filling ----------------------------------------------------------
@@ -236,8 +284,11 @@ class RecipesScreen(WizardScreen):
         for f in self.current.fields:
             value = f.default(self.session)
             self.defaults[f.id] = value
-            widget: Any = (TextArea(value, id=f"field-{f.id}", soft_wrap=False) if f.area else
-                           Input(value, placeholder=f.placeholder, id=f"field-{f.id}"))
+            widget: Any = (
+                TextArea(value, id=f"field-{f.id}", soft_wrap=False)
+                if f.area
+                else Input(value, placeholder=f.placeholder, id=f"field-{f.id}")
+            )
             self.fields[f.id] = widget
             rows.append(Horizontal(Label(f.label), widget, classes="field"))
         await form.mount_all(rows)
@@ -265,8 +316,9 @@ class RecipesScreen(WizardScreen):
         if self.current is None:
             return
         try:
-            self.proposal = self.current.build(self.session.cf, self.session, self.inputs(),
-                                               self.placement)
+            self.proposal = self.current.build(
+                self.session.cf, self.session, self.inputs(), self.placement
+            )
         except (recipes.RecipeRefused, ValueError, OSError, PfwizardError) as exc:
             self.error = str(exc)
         self.query_one("#recipe-text", Static).update(self.preview())
@@ -283,12 +335,16 @@ class RecipesScreen(WizardScreen):
         assert prop is not None
         text.append(f"{prop.title}: {prop.summary}\n", style="bold")
         if prop.placements:
-            text.append("Where" + (" (F4: next)" if len(prop.placements) > 1 else "") + ":\n",
-                        style="underline")
+            text.append(
+                "Where" + (" (F4: next)" if len(prop.placements) > 1 else "") + ":\n",
+                style="underline",
+            )
         for p in prop.placements:
             chosen = p.key == prop.placement
-            text.append(f"{'*' if chosen else ' '} placement {p.key}: {p.label}\n",
-                        style="bold" if chosen else "")
+            text.append(
+                f"{'*' if chosen else ' '} placement {p.key}: {p.label}\n",
+                style="bold" if chosen else "",
+            )
             text.append(f"    risk ({p.severity.value}): {p.risk}\n")
         text.append("Changes (F2: use them, then Review):\n", style="underline")
         for name, value in prop.params.items():
@@ -317,8 +373,9 @@ class RecipesScreen(WizardScreen):
         f = dict(answer.fields)
         unknown = set(f) - {"recipe", "inputs", "placement"}
         if unknown:
-            raise ValueRefused(f"the Recipes screen takes no {', '.join(sorted(unknown))} "
-                               "in an answers file")
+            raise ValueRefused(
+                f"the Recipes screen takes no {', '.join(sorted(unknown))} in an answers file"
+            )
         if "recipe" in f:
             ids = [r.id for r in RECIPES]
             if f["recipe"] not in ids:
@@ -329,8 +386,9 @@ class RecipesScreen(WizardScreen):
             raise ValueRefused("recipe inputs without a recipe")
         for key, value in dict(inputs).items():
             if key not in self.fields:
-                raise ValueRefused(f"recipe {self.current.id if self.current else ''} has "
-                                   f"no input {key!r}")
+                raise ValueRefused(
+                    f"recipe {self.current.id if self.current else ''} has no input {key!r}"
+                )
             self.set_input(str(key), str(value))
         if "placement" in f:
             self.placement = str(f["placement"])
@@ -349,8 +407,9 @@ class RecipesScreen(WizardScreen):
 
     def action_use(self) -> None:
         if self.proposal is None:
-            self.notify(f"Nothing to use: {self.error or 'pick a recipe first'}",
-                        severity="warning")
+            self.notify(
+                f"Nothing to use: {self.error or 'pick a recipe first'}", severity="warning"
+            )
             return
         try:
             self.session.prefill(self.proposal)
@@ -359,8 +418,9 @@ class RecipesScreen(WizardScreen):
             return
         values = self.inputs()
         if values.get("sender") and _words(values.get("rcpt", "")):
-            self.state.probe_sample = ProbeSample(values["sender"].strip(),
-                                                  tuple(_words(values["rcpt"])))
+            self.state.probe_sample = ProbeSample(
+                values["sender"].strip(), tuple(_words(values["rcpt"]))
+            )
         self.finish(Action.NEXT)
 
     def action_back(self) -> None:
@@ -372,9 +432,14 @@ class RecipesScreen(WizardScreen):
                     self.defaults = self.inputs()
                     self.action_back()
 
-            self.app.push_screen(ConfirmScreen(
-                "Discard what you typed in this recipe? Nothing of it is kept.",
-                yes="discard", no="keep editing"), done)
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Discard what you typed in this recipe? Nothing of it is kept.",
+                    yes="discard",
+                    no="keep editing",
+                ),
+                done,
+            )
             return
         if self.current is not None:
             self.current, self.proposal, self.learned = None, None, ""

@@ -7,9 +7,12 @@ from pfwizard.screens.chain_stage import ChainStageScreen
 
 class RecipientScreen(ChainStageScreen):
     STEP_ID = "recipient"
-    LISTS = ("smtpd_recipient_restrictions", "smtpd_relay_restrictions",
-             "smtpd_data_restrictions")
-    INTRO = ("Checks on RCPT TO; the relay list decides who may send mail to other domains "
-             "(reject_unauth_destination must stay).")
-    HELP = ("Recipient stage: l cycles recipient, relay and data lists. An open relay can "
-            "never be accepted: Postfix's smtpd refuses to run that way.")
+    LISTS = ("smtpd_recipient_restrictions", "smtpd_relay_restrictions", "smtpd_data_restrictions")
+    INTRO = (
+        "Checks on RCPT TO; the relay list decides who may send mail to other domains "
+        "(reject_unauth_destination must stay)."
+    )
+    HELP = (
+        "Recipient stage: l cycles recipient, relay and data lists. An open relay can "
+        "never be accepted: Postfix's smtpd refuses to run that way."
+    )

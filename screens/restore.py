@@ -38,11 +38,11 @@ from pfwizard.wizard.state import Outcome
 POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",
     Policy.KEEP_MIAB: "keep MiaB's value (its new form of an item you removed or changed "
-                      "stays, an item of yours that cannot be placed is left out, a whole "
-                      "value MiaB changed stays MiaB's, a master.cf option whose service MiaB "
-                      "dropped waits for it; recorded as decided, not asked again)",
+    "stays, an item of yours that cannot be placed is left out, a whole "
+    "value MiaB changed stays MiaB's, a master.cf option whose service MiaB "
+    "dropped waits for it; recorded as decided, not asked again)",
     Policy.REMOVE_NEW: "remove MiaB's new form of an item you removed too (recorded as "
-                       "decided; other conflicts stay open, as with skip)",
+    "decided; other conflicts stay open, as with skip)",
     Policy.SKIP: "skip (apply the rest; the conflicting customisation stays recorded)",
 }
 
@@ -64,8 +64,11 @@ restriction names are long and folding them mid-word hides what changed."""
 def stacked(ch: ChainPlan) -> Text:
     now, base, result = _items(ch.miab_now), _items(ch.base), _items(ch.result)
     text = Text()
-    for title, col, other in (("MiaB now", now, base), ("base (yours made on)", base, None),
-                              ("yours, restored", result, now)):
+    for title, col, other in (
+        ("MiaB now", now, base),
+        ("base (yours made on)", base, None),
+        ("yours, restored", result, now),
+    ):
         text.append(f"  {title}:\n", style="bold")
         for word in col or ["(not set)"]:
             if other is not None and word not in other:
@@ -108,9 +111,20 @@ def conflicts_table(plan: RestorePlan) -> Table:
     by_param = {c.parameter: c for c in plan.chains + plan.master_chains}
     for c in plan.conflicts:
         ch = by_param.get(c.parameter)
-        now = "\n".join(_items(ch.miab_now)) if ch is not None and ch.miab_now else (
-            next((repr(p.current) for p in plan.parameters + plan.master_options
-                  if p.intent.name == c.parameter), "(see below)"))
+        now = (
+            "\n".join(_items(ch.miab_now))
+            if ch is not None and ch.miab_now
+            else (
+                next(
+                    (
+                        repr(p.current)
+                        for p in plan.parameters + plan.master_options
+                        if p.intent.name == c.parameter
+                    ),
+                    "(see below)",
+                )
+            )
+        )
         yours = c.operation.describe() if c.operation is not None else c.message
         table.add_row(Text(f"{c.parameter}:\n{now}"), Text(f"! {yours}"))
         table.add_row(Text(""), Text(c.message, style="italic"))
@@ -122,17 +136,24 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
     parts: list[Any] = []
     head = Text()
     head.append("MiaB release: ", style="bold")
-    head.append(f"{ctx.release or 'unknown'}; customisations recorded for "
-                f"{ctx.store.model.miab_release or 'an unknown release'} in {ctx.store.path}\n")
+    head.append(
+        f"{ctx.release or 'unknown'}; customisations recorded for "
+        f"{ctx.store.model.miab_release or 'an unknown release'} in {ctx.store.path}\n"
+    )
     if ctx.store.model.is_empty():
-        head.append("No customisations recorded yet: every Apply from this wizard records "
-                    "its change here, for restore.\n", style="bold")
+        head.append(
+            "No customisations recorded yet: every Apply from this wizard records "
+            "its change here, for restore.\n",
+            style="bold",
+        )
     elif plan.in_sync and not plan.conflicts:
-        head.append("In sync: every customisation is in force. Nothing to restore.\n",
-                    style="bold")
+        head.append("In sync: every customisation is in force. Nothing to restore.\n", style="bold")
     for a in ctx.adoptable:
-        head.append(f"! hand-made, commented out by MiaB, not recorded: {a.describe()} "
-                    "(pfwizard restore --adopt records it)\n", style="yellow")
+        head.append(
+            f"! hand-made, commented out by MiaB, not recorded: {a.describe()} "
+            "(pfwizard restore --adopt records it)\n",
+            style="yellow",
+        )
     parts.append(head)
     for ch in plan.chains + plan.master_chains:
         states = "; ".join(s.value for s in ch.states())
@@ -149,14 +170,14 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
         parts.append(extra)
     other = Text()
     for p, where in [(p, "") for p in plan.parameters] + [
-            (p, "master.cf ") for p in plan.master_options]:
+        (p, "master.cf ") for p in plan.master_options
+    ]:
         if p.in_sync:
             other.append(f"{where}{p.intent.name}: in sync\n")
         else:
             now = "not set" if p.current is None else repr(p.current)
             want = "removed" if p.intent.value is None else repr(p.intent.value)
-            other.append(f"{where}{p.intent.name}: MiaB now {now} | yours {want}\n",
-                         style="bold")
+            other.append(f"{where}{p.intent.name}: MiaB now {now} | yours {want}\n", style="bold")
     for t in plan.tables:
         if t.problem:
             other.append(f"table {t.intent.path}: {t.problem} (rebuilt from the record)\n")
@@ -167,32 +188,45 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
         # Once the policy decided every conflict, the choice stays on the page: the admin
         # can still see it, and change or clear it.
         if plan.conflicts:
-            parts.append(Text(f"! Conflicts ({len(plan.conflicts)}): pfwizard does not guess",
-                              style="bold yellow"))
+            parts.append(
+                Text(
+                    f"! Conflicts ({len(plan.conflicts)}): pfwizard does not guess",
+                    style="bold yellow",
+                )
+            )
             parts.append(conflicts_table(plan))
-        removal = any(c.kind is ConflictKind.REMOVED_CHANGED
-                      for c in plan.conflicts + plan.decided)
-        parts.append(Text(f"Policy: {POLICY_WORDS[plan.policy]}\n"
-                          "m: keep MiaB's value   o: skip for now   (again: clear the choice)"
-                          + ("   g: remove the new form too" if removal else ""),
-                          style="bold"))
+        removal = any(c.kind is ConflictKind.REMOVED_CHANGED for c in plan.conflicts + plan.decided)
+        parts.append(
+            Text(
+                f"Policy: {POLICY_WORDS[plan.policy]}\n"
+                "m: keep MiaB's value   o: skip for now   (again: clear the choice)"
+                + ("   g: remove the new form too" if removal else ""),
+                style="bold",
+            )
+        )
     for c in plan.decided:
         # A master.cf service or option MiaB dropped is decided for the whole entry.
         what = c.operation if c.operation is not None else GONE_DECIDED.get(c.kind, c.message)
-        parts.append(Text(f"decided ({plan.policy.value if plan.policy else ''}): "
-                          f"{c.parameter}: {what}", style="bold"))
+        parts.append(
+            Text(
+                f"decided ({plan.policy.value if plan.policy else ''}): {c.parameter}: {what}",
+                style="bold",
+            )
+        )
     return Group(*parts)
 
 
 class RestoreScreen(WizardScreen):
     STEP_ID = "restore"
     RESULTS = frozenset({Action.NEXT, Action.BACK})
-    HELP = ("Restore: after a MiaB upgrade, your recorded customisations are replayed onto "
-            "what MiaB wrote. Each list shows MiaB's value now, the base you customised, and "
-            "yours restored (+ marks an item not in the column to its left). Conflicts are "
-            "never guessed: m keeps MiaB's value, o skips them for now, g removes MiaB's "
-            "new form of an item you removed too (the same key again clears the choice). "
-            "n reviews the diff; nothing is written before Apply (w).")
+    HELP = (
+        "Restore: after a MiaB upgrade, your recorded customisations are replayed onto "
+        "what MiaB wrote. Each list shows MiaB's value now, the base you customised, and "
+        "yours restored (+ marks an item not in the column to its left). Conflicts are "
+        "never guessed: m keeps MiaB's value, o skips them for now, g removes MiaB's "
+        "new form of an item you removed too (the same key again clears the choice). "
+        "n reviews the diff; nothing is written before Apply (w)."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Review", id="next"),
         Binding("enter", "next", "Review", show=False, id="enter"),
@@ -200,8 +234,9 @@ class RestoreScreen(WizardScreen):
         # Each toggles: pressed again, the choice is cleared.
         Binding("m", "policy('keep-miab')", "Keep MiaB's", id="restore.keep_miab"),
         Binding("o", "policy('skip')", "Skip for now", id="restore.skip"),
-        Binding("g", "policy('remove-new')", "Remove new form", show=False,
-                id="restore.remove_new"),
+        Binding(
+            "g", "policy('remove-new')", "Remove new form", show=False, id="restore.remove_new"
+        ),
         Binding("b", "back", "Back", id="back"),
         Binding("escape", "back", "Back", show=False, id="cancel"),
     ]
@@ -238,8 +273,12 @@ class RestoreScreen(WizardScreen):
         body = self.query_one("#restore-body", Static)
         ctx = self.ctx
         if ctx is None:
-            body.update(Text(f"Cannot plan the restore: {self.error}\nNothing has been "
-                             "written.", style="bold"))
+            body.update(
+                Text(
+                    f"Cannot plan the restore: {self.error}\nNothing has been written.",
+                    style="bold",
+                )
+            )
         else:
             self.view = plan_view(ctx, self.app.size.width)
             body.update(self.view)
@@ -258,23 +297,24 @@ class RestoreScreen(WizardScreen):
     def action_policy(self, value: str) -> None:
         ctx = self.ctx
         now = ctx.plan.policy if ctx is not None else None
-        policy = None if not value or (now is not None and now.value == value) else \
-            Policy(value)
+        policy = None if not value or (now is not None and now.value == value) else Policy(value)
         self.load(policy)
         self.refresh_view()  # the "Policy:" line under the conflicts says what was chosen
 
     def action_next(self) -> None:
         ctx = self.ctx
         if ctx is None:
-            self.notify("Nothing to review: the restore could not be planned.",
-                        severity="error")
+            self.notify("Nothing to review: the restore could not be planned.", severity="error")
             return
         if ctx.plan.in_sync and not ctx.plan.conflicts:
             self.notify("In sync: nothing to restore.")
             return
         if ctx.plan.conflicts and ctx.plan.policy is None:
-            self.notify("Choose what to do with the conflicts first: m, o (or g).",
-                        severity="warning", timeout=6)
+            self.notify(
+                "Choose what to do with the conflicts first: m, o (or g).",
+                severity="warning",
+                timeout=6,
+            )
             return
         self.finish(Action.NEXT)
 
@@ -301,20 +341,21 @@ class RestoreReviewScreen(ReviewScreen):
             body.update("No restore planned. Press b to go back.")
         else:
             # Only the plan here: the checks run when the admin applies (w), off the UI thread.
-            code = ctx.run(reload=self.session.reload, dry_run=True, say=self.said.append,
-                           check=False)
+            code = ctx.run(
+                reload=self.session.reload, dry_run=True, say=self.said.append, check=False
+            )
             if code not in (exitcodes.OK, exitcodes.CHANGED):
                 self.error = "the restore cannot go ahead (see above)"
             self.ready = True
-            body.update(diff_text("\n".join(self.said), self.diff_width(),
-                                  self.wizard.glyphs.wrap))
+            body.update(diff_text("\n".join(self.said), self.diff_width(), self.wizard.glyphs.wrap))
         self.refresh_status()
 
     def refresh_status(self) -> None:
         where = "reloads Postfix" if self.session.reload else "no reload"
         self.query_one("#review-status", Static).update(
             f"Nothing written yet. w: apply (backup, postfix check, {where}; any failure "
-            "puts the old files back)")
+            "puts the old files back)"
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Confirm-or-revert is the wizard's own apply path; restore does not offer it.
@@ -339,10 +380,18 @@ class RestoreReviewScreen(ReviewScreen):
             go()
             return
 
-        question = apply_question(diff_writes("\n".join(self.said)), self.session.config_dir,
-                                  reload=self.session.reload)
-        confirm_accepting(self, blocking, question, yes="restore now", no="back to the diff",
-                          accept=lambda f: accepted.add(f.code), then=go)
+        question = apply_question(
+            diff_writes("\n".join(self.said)), self.session.config_dir, reload=self.session.reload
+        )
+        confirm_accepting(
+            self,
+            blocking,
+            question,
+            yes="restore now",
+            no="back to the diff",
+            accept=lambda f: accepted.add(f.code),
+            then=go,
+        )
 
     def action_back(self) -> None:
         self.finish(Action.BACK)

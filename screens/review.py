@@ -27,9 +27,16 @@ if TYPE_CHECKING:
 CONFIRM_SECONDS = 120
 
 
-def confirm_accepting(screen: Screen[Any], blocking: list[Finding], question: str, *,
-                      yes: str, no: str, accept: Callable[[Finding], object],
-                      then: Callable[[], None]) -> None:
+def confirm_accepting(
+    screen: Screen[Any],
+    blocking: list[Finding],
+    question: str,
+    *,
+    yes: str,
+    no: str,
+    accept: Callable[[Finding], object],
+    then: Callable[[], None],
+) -> None:
     """The apply confirmation, with each danger finding named first: answering yes accepts
     them by name (``accept``; the wizard's ``--accept-risk``), then ``then`` goes ahead.
     A finding nobody may accept (an open relay) refuses instead, whatever the answer."""
@@ -37,8 +44,9 @@ def confirm_accepting(screen: Screen[Any], blocking: list[Finding], question: st
 
     never = [f for f in blocking if not f.acceptable]
     if never:
-        screen.notify(f"X DANGER, refusing to apply: {never[0].message}", severity="error",
-                      timeout=8)
+        screen.notify(
+            f"X DANGER, refusing to apply: {never[0].message}", severity="error", timeout=8
+        )
         return
 
     def done(ok: bool | None) -> None:
@@ -80,34 +88,41 @@ def diff_writes(diff: str) -> list[str]:
     return out
 
 
-def apply_question(writes: list[str], config_dir: object, *, reload: bool,
-                   confirm_within: int | None = None) -> str:
+def apply_question(
+    writes: list[str], config_dir: object, *, reload: bool, confirm_within: int | None = None
+) -> str:
     """The question Apply asks: every file it writes, and what it reloads, in words."""
     lines = ["Apply now? pfwizard will:", *(f"  {w}" for w in writes)]
     lines.append("Every file is backed up first; any failure puts the old files back.")
     if reload:
-        lines.append(f"Then it reloads the Postfix that reads {config_dir} (postfix reload) "
-                     "and checks that it answers.")
+        lines.append(
+            f"Then it reloads the Postfix that reads {config_dir} (postfix reload) "
+            "and checks that it answers."
+        )
     else:
         lines.append("Nothing is reloaded: the running Postfix keeps its configuration.")
     if confirm_within:
-        lines.append(f"Confirm-or-revert is on: press y within {confirm_within} s after, "
-                     "or it is rolled back by itself.")
+        lines.append(
+            f"Confirm-or-revert is on: press y within {confirm_within} s after, "
+            "or it is rolled back by itself."
+        )
     return "\n".join(lines)
 
 
 class ReviewScreen(WizardScreen):
     STEP_ID = "review"
     RESULTS = frozenset({Action.NEXT, Action.BACK})
-    HELP = ("Review: every file Apply will write, as a unified diff (- now, + after). "
-            "j/k or arrows scroll. w applies (it asks first, naming every file it writes): "
-            "backup, write, postfix check, reload; any failure puts the old files back. "
-            "w is used for nothing else anywhere. v toggles confirm-or-revert: unless you "
-            "confirm within "
-            f"{CONFIRM_SECONDS} s after Apply, the change is rolled back by itself. "
-            "I (capital i) previews the impact: what this change would have done to the "
-            "last week of this box's mail, replayed on two private copies of Postfix "
-            "(nothing is sent, queued or written).")
+    HELP = (
+        "Review: every file Apply will write, as a unified diff (- now, + after). "
+        "j/k or arrows scroll. w applies (it asks first, naming every file it writes): "
+        "backup, write, postfix check, reload; any failure puts the old files back. "
+        "w is used for nothing else anywhere. v toggles confirm-or-revert: unless you "
+        "confirm within "
+        f"{CONFIRM_SECONDS} s after Apply, the change is rolled back by itself. "
+        "I (capital i) previews the impact: what this change would have done to the "
+        "last week of this box's mail, replayed on two private copies of Postfix "
+        "(nothing is sent, queued or written)."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         # Apply's key is its own, on every screen: a is Add, so a slip never writes.
         Binding("w", "apply", "Apply", id="apply"),
@@ -169,8 +184,8 @@ class ReviewScreen(WizardScreen):
         self.query_one("#diff", Static).update(diff_text(diff, width, self.wizard.glyphs.wrap))
         # Says what the wrap mark means, only when a line is wrapped.
         self.query_one("#review-page").border_subtitle = (
-            f"{self.wizard.glyphs.wrap} continues the line above" if wrapped(diff, width)
-            else "")
+            f"{self.wizard.glyphs.wrap} continues the line above" if wrapped(diff, width) else ""
+        )
 
     def diff_width(self) -> int:
         # The page's inner width (border and padding off), minus room for the scrollbar.
@@ -183,11 +198,11 @@ class ReviewScreen(WizardScreen):
 
     def refresh_status(self) -> None:
         secs = self.state.confirm_within
-        confirm = (f"confirm-or-revert: ON, {secs} s (v)" if secs
-                   else "confirm-or-revert: off (v)")
+        confirm = f"confirm-or-revert: ON, {secs} s (v)" if secs else "confirm-or-revert: off (v)"
         where = "no reload (demo)" if not self.session.reload else "reloads Postfix"
         self.query_one("#review-status", Static).update(
-            f"Nothing written yet. w: apply ({where}); {confirm}")
+            f"Nothing written yet. w: apply ({where}); {confirm}"
+        )
 
     def action_scroll(self, lines: int) -> None:
         self.query_one("#review-page").scroll_relative(y=lines, animate=False)
@@ -195,11 +210,13 @@ class ReviewScreen(WizardScreen):
     def action_toggle_confirm(self) -> None:
         self.state.confirm_within = None if self.state.confirm_within else CONFIRM_SECONDS
         self.refresh_status()
-        self.notify(f"Confirm-or-revert is now on: after Apply, press y within "
-                    f"{CONFIRM_SECONDS} s or the change is rolled back by itself."
-                    if self.state.confirm_within else
-                    "Confirm-or-revert is now off: Apply's change stays without asking.",
-                    timeout=6)
+        self.notify(
+            f"Confirm-or-revert is now on: after Apply, press y within "
+            f"{CONFIRM_SECONDS} s or the change is rolled back by itself."
+            if self.state.confirm_within
+            else "Confirm-or-revert is now off: Apply's change stays without asking.",
+            timeout=6,
+        )
 
     def action_back(self) -> None:
         self.finish(Action.BACK)
@@ -261,11 +278,21 @@ class ReviewScreen(WizardScreen):
         if self.answered and not blocking:
             self._go()  # a danger still needs its own "accept" in the answers, or a human
             return
-        question = apply_question(plan_writes(self.plan), self.session.config_dir,
-                                  reload=self.session.reload,
-                                  confirm_within=self.state.confirm_within)
-        confirm_accepting(self, blocking, question, yes="apply now", no="back to the diff",
-                          accept=self.session.accept, then=self._go)
+        question = apply_question(
+            plan_writes(self.plan),
+            self.session.config_dir,
+            reload=self.session.reload,
+            confirm_within=self.state.confirm_within,
+        )
+        confirm_accepting(
+            self,
+            blocking,
+            question,
+            yes="apply now",
+            no="back to the diff",
+            accept=self.session.accept,
+            then=self._go,
+        )
 
     def _go(self) -> None:
         self.state.plan = self.plan

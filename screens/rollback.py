@@ -45,16 +45,17 @@ def entry_diff(engine: Any, e: Any) -> str:
 class RollbackScreen(WizardScreen):
     STEP_ID = "rollback"
     RESULTS = frozenset({Action.BACK})
-    HELP = ("Every apply, rollback and restore pfwizard made, newest first. j/k choose an "
-            "entry, its diff shows on the right; enter restores the configuration from before "
-            "that entry (asks first; the restore is itself journaled, so it can be undone).")
+    HELP = (
+        "Every apply, rollback and restore pfwizard made, newest first. j/k choose an "
+        "entry, its diff shows on the right; enter restores the configuration from before "
+        "that entry (asks first; the restore is itself journaled, so it can be undone)."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor(1)", "Down", show=False, id="down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="up"),
         # Enter on the highlighted entry (r is History on the other screens); asks first.
         # priority: the journal list would take enter first, and hide it from the footer.
-        Binding("enter", "restore", "Restore", key_display="enter", priority=True,
-                id="enter"),
+        Binding("enter", "restore", "Restore", key_display="enter", priority=True, id="enter"),
         Binding("b", "back", "Back", id="back"),
         Binding("escape", "back", "Back", show=False, id="cancel"),
     ]
@@ -99,11 +100,14 @@ class RollbackScreen(WizardScreen):
             entries, unreadable = [], []
             self.notify(f"cannot read the journal: {exc}", severity="error")
         rows: list[Any] = [*entries, *unreadable]
-        self.rows = sorted(rows, key=lambda r: _order(r[0] if isinstance(r, tuple) else r.id),
-                           reverse=True)
+        self.rows = sorted(
+            rows, key=lambda r: _order(r[0] if isinstance(r, tuple) else r.id), reverse=True
+        )
         lst = self.query_one("#journal", OptionList)
-        lst.set_options([Option(row_line(r)) for r in self.rows] or
-                        [Option("No changes recorded yet.", disabled=True)])
+        lst.set_options(
+            [Option(row_line(r)) for r in self.rows]
+            or [Option("No changes recorded yet.", disabled=True)]
+        )
         if self.rows:
             lst.highlighted = 0
         self._show()
@@ -118,11 +122,12 @@ class RollbackScreen(WizardScreen):
         if row is None:
             diff.update("")
         elif isinstance(row, tuple):
-            diff.update(f"Journal entry {row[0]} cannot be read ({row[1]}): pfwizard does not "
-                        "show it or roll it back. The other entries are as recorded.")
+            diff.update(
+                f"Journal entry {row[0]} cannot be read ({row[1]}): pfwizard does not "
+                "show it or roll it back. The other entries are as recorded."
+            )
         else:
-            diff.update(diff_text(entry_diff(self.wizard.engine, row), 34,
-                                  self.wizard.glyphs.wrap))
+            diff.update(diff_text(entry_diff(self.wizard.engine, row), 34, self.wizard.glyphs.wrap))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show()
@@ -147,8 +152,12 @@ class RollbackScreen(WizardScreen):
         if entry is None:
             return
         if isinstance(entry, tuple):
-            self.notify(f"Journal entry {entry[0]} is {unreadable_words(entry[1])}: nothing "
-                        "to roll back from it.", severity="warning", timeout=6)
+            self.notify(
+                f"Journal entry {entry[0]} is {unreadable_words(entry[1])}: nothing "
+                "to roll back from it.",
+                severity="warning",
+                timeout=6,
+            )
             return
         from pfwizard.screens.confirm import ConfirmScreen
 
@@ -174,9 +183,13 @@ class RollbackScreen(WizardScreen):
         if self.answered:
             done(True)
             return
-        self.app.push_screen(ConfirmScreen(
-            f"Restore the configuration from before entry {entry.id}?\n"
-            f"{getattr(entry, 'summary', '')}\n\n" + rollback_files(plan)), done)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Restore the configuration from before entry {entry.id}?\n"
+                f"{getattr(entry, 'summary', '')}\n\n" + rollback_files(plan)
+            ),
+            done,
+        )
 
 
 def rollback_files(plan: Any) -> str:
@@ -185,7 +198,6 @@ def rollback_files(plan: Any) -> str:
     for f in getattr(plan, "files", []):
         if not f.changes:
             continue
-        what = (" (your recorded customisations, as they were)" if f.role == "intent"
-                else "")
+        what = " (your recorded customisations, as they were)" if f.role == "intent" else ""
         lines.append(f"  {f.path}{what}")
     return "\n".join(lines) if len(lines) > 1 else "Puts back: index files only"

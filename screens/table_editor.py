@@ -21,8 +21,12 @@ from pfwizard.tables.lint import TableFinding
 from pfwizard.wizard.tables import access_answer, postmap_query, validate_table
 
 # Which access(5) search a check_X_access entry does.
-KIND = {"check_sender_access": "sender", "check_recipient_access": "recipient",
-        "check_client_access": "client", "check_helo_access": "helo"}
+KIND = {
+    "check_sender_access": "sender",
+    "check_recipient_access": "recipient",
+    "check_client_access": "client",
+    "check_helo_access": "helo",
+}
 
 
 LINT_PAUSE = 0.25
@@ -35,13 +39,15 @@ class TableEditorScreen(ModalScreen[bool]):
         Binding("f3", "focus_lookup", "Lookup", id="table.lookup"),
         Binding("escape", "cancel", "Cancel", id="cancel"),
     ]
-    HELP = ("One rule per line: KEY ACTION (regexp/pcre: /pattern/flags ACTION). "
-            "ACTION is OK/PERMIT, REJECT text, DUNNO, 4NN/5NN text... Below the table, each "
-            "line's check as you type: DANGER when a line lets in more than it names (with an "
-            "address it lets through). f2 saves the table into the change (written only at "
-            "Apply); escape leaves (asking first if you typed anything). f3 jumps to the "
-            "lookup tester: type an address and press enter to see postmap -q's answer and "
-            "smtpd's.")
+    HELP = (
+        "One rule per line: KEY ACTION (regexp/pcre: /pattern/flags ACTION). "
+        "ACTION is OK/PERMIT, REJECT text, DUNNO, 4NN/5NN text... Below the table, each "
+        "line's check as you type: DANGER when a line lets in more than it names (with an "
+        "address it lets through). f2 saves the table into the change (written only at "
+        "Apply); escape leaves (asking first if you typed anything). f3 jumps to the "
+        "lookup tester: type an address and press enter to see postmap -q's answer and "
+        "smtpd's."
+    )
 
     def __init__(self, session: Session, restriction: str, map_type: str, path: str) -> None:
         super().__init__()
@@ -57,8 +63,7 @@ class TableEditorScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", can_focus=False):
             yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
-            yield TextArea(self.original, id="table",
-                           soft_wrap=True, show_line_numbers=True)
+            yield TextArea(self.original, id="table", soft_wrap=True, show_line_numbers=True)
             yield Static(id="error", classes="error", markup=False)
             yield Static(id="lint", markup=False)
             yield Input(placeholder="lookup tester: an address, then enter", id="lookup")
@@ -78,12 +83,18 @@ class TableEditorScreen(ModalScreen[bool]):
     def check_lines(self) -> None:
         """What each line will do that the admin may not mean (tables.lint), worst first."""
         self._lint_timer = None
-        found = table_findings(self.map_type, self.path, self.content(),
-                               USED_AS.get(self.restriction))
+        found = table_findings(
+            self.map_type, self.path, self.content(), USED_AS.get(self.restriction)
+        )
         self.findings = list(found)
-        self.query_one("#lint", Static).update(Text("\n".join(
-            f"{f.severity.symbol} {f.severity.value.upper()} {f.code}: {f.message}"
-            for f in found)))
+        self.query_one("#lint", Static).update(
+            Text(
+                "\n".join(
+                    f"{f.severity.symbol} {f.severity.value.upper()} {f.code}: {f.message}"
+                    for f in found
+                )
+            )
+        )
 
     def content(self) -> str:
         return self.query_one(TextArea).text
@@ -100,7 +111,8 @@ class TableEditorScreen(ModalScreen[bool]):
         kind = KIND.get(self.restriction, "sender")
         sm = access_answer(self.map_type, text, key, kind)
         self.query_one("#answer", Static).update(
-            f"postmap -q {key}: {pm}\nsmtpd ({self.restriction}): {sm}")
+            f"postmap -q {key}: {pm}\nsmtpd ({self.restriction}): {sm}"
+        )
 
     def action_save(self) -> None:
         text = self.content()
@@ -116,5 +128,4 @@ class TableEditorScreen(ModalScreen[bool]):
         self.dismiss(True)
 
     def action_cancel(self) -> None:
-        leave_editor(self, self.content() != self.original,
-                     f"your changes to {self.path}", False)
+        leave_editor(self, self.content() != self.original, f"your changes to {self.path}", False)

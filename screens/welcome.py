@@ -22,14 +22,26 @@ if TYPE_CHECKING:  # the explain engine loads in the worker, after the first fra
 
 class WelcomeScreen(WizardScreen):
     STEP_ID = "welcome"
-    RESULTS = frozenset({Action.NEXT, Action.RESTORE, Action.RECIPES, Action.HISTORY,
-                         Action.HELO, Action.SENDER, Action.RECIPIENT, Action.MILTER})
-    HELP = ("pfwizard walks through HELO, sender, recipient/relay and milter settings, shows "
-            "the risk of every choice, then the diff of every file. Nothing is written before "
-            "Apply; every apply is backed up and can be rolled back (r). At the top: the mail "
-            "log's rejects of the last 7 days by cause; Tab to them, Enter opens the recipe or "
-            "the stage that fixes one (filled in from the log), or paste one reject line into "
-            "the field below and press Enter.")
+    RESULTS = frozenset(
+        {
+            Action.NEXT,
+            Action.RESTORE,
+            Action.RECIPES,
+            Action.HISTORY,
+            Action.HELO,
+            Action.SENDER,
+            Action.RECIPIENT,
+            Action.MILTER,
+        }
+    )
+    HELP = (
+        "pfwizard walks through HELO, sender, recipient/relay and milter settings, shows "
+        "the risk of every choice, then the diff of every file. Nothing is written before "
+        "Apply; every apply is backed up and can be rolled back (r). At the top: the mail "
+        "log's rejects of the last 7 days by cause; Tab to them, Enter opens the recipe or "
+        "the stage that fixes one (filled in from the log), or paste one reject line into "
+        "the field below and press Enter."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Start", id="next"),
         Binding("enter", "next", "Start", show=False, id="enter"),
@@ -51,8 +63,10 @@ class WelcomeScreen(WizardScreen):
             yield Static(self.rejects_head(), id="rejects-head", markup=False)
             yield OptionList(id="rejects")
             yield Static(id="reject-detail", markup=False)
-            yield Input(placeholder="or paste a reject line (NOQUEUE: reject: ...) + Enter",
-                        id="paste-reject")
+            yield Input(
+                placeholder="or paste a reject line (NOQUEUE: reject: ...) + Enter",
+                id="paste-reject",
+            )
             yield Static(self.body(), id="welcome-body")
         yield from self.compose_footer()
 
@@ -71,27 +85,34 @@ class WelcomeScreen(WizardScreen):
             return f"Recent rejects: {r.source}: {r.error}"
         if not r.causes:
             return f"Recent rejects: none in the last 7 days of {r.source}."
-        return (f"Recent rejects ({r.total} in the last 7 days of {r.source}); Tab to the "
-                "list, Enter opens the fix:")
+        return (
+            f"Recent rejects ({r.total} in the last 7 days of {r.source}); Tab to the "
+            "list, Enter opens the fix:"
+        )
 
     def _load_rejects(self) -> None:
         if self.wizard.mail_log is None:
             return
-        self.run_worker(self._read_rejects, thread=True, name="recent-rejects",
-                        exit_on_error=False)
+        self.run_worker(self._read_rejects, thread=True, name="recent-rejects", exit_on_error=False)
 
     def _read_rejects(self) -> None:
         from pfwizard.explain import BoxConfig
         from pfwizard.explain.recent import RecentRejects, recent_rejects
 
         try:
-            found = recent_rejects(BoxConfig.load(self.session.config_dir),
-                                   self.wizard.mail_log or None)
+            found = recent_rejects(
+                BoxConfig.load(self.session.config_dir), self.wizard.mail_log or None
+            )
         except (PfwizardError, OSError) as exc:  # main.cf unreadable: said, the wizard goes on
             from datetime import datetime
 
-            found = RecentRejects(self.wizard.mail_log or "the mail log", datetime.now(), (), 0,
-                                  f"cannot explain the rejects: {exc}")
+            found = RecentRejects(
+                self.wizard.mail_log or "the mail log",
+                datetime.now(),
+                (),
+                0,
+                f"cannot explain the rejects: {exc}",
+            )
         self.app.call_from_thread(self._show_rejects, found)
 
     def _show_rejects(self, found: RecentRejects) -> None:
@@ -113,7 +134,8 @@ class WelcomeScreen(WizardScreen):
         detail.display = True
         detail.update(
             f"  where: {cause.where()}; {senders} sender{'s' if senders != 1 else ''}\n"
-            f"  Enter opens: {cause.fix_words()}")
+            f"  Enter opens: {cause.fix_words()}"
+        )
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id == "rejects" and event.option_index < len(self.causes):
@@ -135,8 +157,11 @@ class WelcomeScreen(WizardScreen):
             self.notify(f"Cannot explain it: {exc}", severity="error", timeout=8)
             return
         if cause is None:
-            self.notify("That is not a Postfix reject line (expected 'NOQUEUE: reject: RCPT "
-                        "from ...').", severity="warning", timeout=6)
+            self.notify(
+                "That is not a Postfix reject line (expected 'NOQUEUE: reject: RCPT from ...').",
+                severity="warning",
+                timeout=6,
+            )
             return
         self.open_fix(cause)
 
@@ -150,13 +175,14 @@ class WelcomeScreen(WizardScreen):
             self.wizard.recipe_start = fix
             self.finish(Action.RECIPES)
             return
-        stage = next((st for st, params in STAGE_PARAMS.items()
-                      if fix.parameter in params), None)
+        stage = next((st for st, params in STAGE_PARAMS.items() if fix.parameter in params), None)
         self.notify(cause.words, title="Why", timeout=12)
-        opens = {"helo": lambda: self.finish(Action.HELO),
-                 "sender": lambda: self.finish(Action.SENDER),
-                 "recipient": lambda: self.finish(Action.RECIPIENT),
-                 "milter": lambda: self.finish(Action.MILTER)}
+        opens = {
+            "helo": lambda: self.finish(Action.HELO),
+            "sender": lambda: self.finish(Action.SENDER),
+            "recipient": lambda: self.finish(Action.RECIPIENT),
+            "milter": lambda: self.finish(Action.MILTER),
+        }
         if stage in opens:
             opens[stage]()
 
@@ -199,30 +225,40 @@ class WelcomeScreen(WizardScreen):
         text.append(f"{s.state_dir}\n")
         release = self.release
         text.append("Mail-in-a-Box: ", style="bold")
-        where = (f"no git checkout at {s.miab_checkout}" if s.miab_checkout else
-                 "no checkout found; set PFWIZARD_MIAB_DIR")
+        where = (
+            f"no git checkout at {s.miab_checkout}"
+            if s.miab_checkout
+            else "no checkout found; set PFWIZARD_MIAB_DIR"
+        )
         if self.restore is None:
             text.append("checking...\n")
         else:
-            text.append(f"{release} (git describe in {s.miab_checkout})\n" if release else
-                        f"release unknown ({where})\n")
+            text.append(
+                f"{release} (git describe in {s.miab_checkout})\n"
+                if release
+                else f"release unknown ({where})\n"
+            )
         in_sync, drift = self.restore or (True, [])
         self.drift = not in_sync  # "u Restore" only when there is drift
         if self.restore is None:
             text.append("Customisations: checking...\n")
         elif not in_sync:
-            text.append("\n! CAUTION: your recorded customisations are not all in force "
-                        "(a MiaB upgrade?). Press u to restore them "
-                        "(or run: sudo pfwizard restore)\n",
-                        style="yellow")
+            text.append(
+                "\n! CAUTION: your recorded customisations are not all in force "
+                "(a MiaB upgrade?). Press u to restore them "
+                "(or run: sudo pfwizard restore)\n",
+                style="yellow",
+            )
             for line in drift[:8]:
                 text.append(f"  {line}\n")
         for note in self.state.notes:
             text.append(f"{note}\n", style="yellow")
         glued = s.cf.glued_continuations()
         if glued:
-            text.append(f"\n! CAUTION: {len(glued)} glued continuation line(s) from a MiaB "
-                        "upgrade:\n", style="yellow")
+            text.append(
+                f"\n! CAUTION: {len(glued)} glued continuation line(s) from a MiaB upgrade:\n",
+                style="yellow",
+            )
             for g in glued:
                 text.append(f"  {g.describe()}\n")
         text.append("\nFindings on the current configuration\n", style="bold underline")
@@ -231,8 +267,10 @@ class WelcomeScreen(WizardScreen):
             text.append("checking...\n")
         else:
             text.append_text(findings_text(s.findings(), empty="None: nothing to worry about."))
-        text.append("\nNothing has been written yet. Every change is shown as a diff before "
-                    "Apply.\n", style="bold")
+        text.append(
+            "\nNothing has been written yet. Every change is shown as a diff before Apply.\n",
+            style="bold",
+        )
         return text
 
     def refresh_view(self) -> None:

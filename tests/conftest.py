@@ -86,8 +86,9 @@ class Bench:
         self.instance.write_main_cf(params, raw_tail)
         self.reload()
 
-    def configure_miab(self, fixture: str = "main.cf.v75-fresh",
-                       extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    def configure_miab(
+        self, fixture: str = "main.cf.v75-fresh", extra: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         params = miab_chains(fixture, self.policy.address, self.config_dir)
         params.update(extra or {})
         self.configure(params)
@@ -125,8 +126,9 @@ class Bench:
 
 
 @pytest.fixture
-def bench(postfix_session: PostfixInstance, stub_dns: StubDNS,
-          policy_stub: PolicyServer) -> Iterator[Bench]:
+def bench(
+    postfix_session: PostfixInstance, stub_dns: StubDNS, policy_stub: PolicyServer
+) -> Iterator[Bench]:
     b = Bench(postfix_session, stub_dns, policy_stub)
     # A test may have left smtpd throttled (open relay, broken config): start clean each time.
     if not postfix_session.running:

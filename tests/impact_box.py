@@ -26,8 +26,9 @@ def envelopes_of(week: Week) -> list[Envelope]:
         logged = e.reply.partition("<")[2].partition(">")[0]
         if logged.lower() == sender:
             sender = logged
-        out.append(Envelope(ip, name, helo, sender, rcpt, e.verdict, e.reply,
-                            e.authenticated, e.count))
+        out.append(
+            Envelope(ip, name, helo, sender, rcpt, e.verdict, e.reply, e.authenticated, e.count)
+        )
     return out
 
 
@@ -42,11 +43,14 @@ def box(bench, week, stub_dns):
     for d in added:
         stub_dns.zone.a[d] = "127.0.0.1"
         stub_dns.zone.mx[d] = d
-    bench.configure_miab("main.cf.v75-fresh", {
-        "virtual_mailbox_domains": DOMAIN,
-        "virtual_mailbox_maps": f"texthash:{etc}/week_mailboxes",
-        "virtual_alias_maps": f"texthash:{etc}/week_aliases",
-    })
+    bench.configure_miab(
+        "main.cf.v75-fresh",
+        {
+            "virtual_mailbox_domains": DOMAIN,
+            "virtual_mailbox_maps": f"texthash:{etc}/week_mailboxes",
+            "virtual_alias_maps": f"texthash:{etc}/week_aliases",
+        },
+    )
     yield bench
     for d in added:
         stub_dns.zone.a.pop(d, None)
@@ -67,4 +71,3 @@ tables:
       # Cisco Secure Email Threat Defense (DMARC domains)
       {SEED000_TABLE}
 """
-

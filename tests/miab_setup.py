@@ -102,7 +102,7 @@ def release_services(fixture: str = "master.cf.v75") -> dict[str, str]:
     for name in MANAGED_SERVICES:  # the order MiaB's setup passes them in
         for entry in entries:
             if entry.startswith(name + " "):
-                out[name] = entry[len(name) + 1:].rstrip("\n")
+                out[name] = entry[len(name) + 1 :].rstrip("\n")
     return out
 
 
@@ -133,8 +133,9 @@ def run_master_setup_on(path: Path, services: Mapping[str, str]) -> None:
     path.write_text(run_master_setup(path.read_text(), services))
 
 
-def upgrade(config_dir: Path, main_fixture: str = "main.cf.v75-fresh",
-            master_fixture: str = "master.cf.v75") -> None:
+def upgrade(
+    config_dir: Path, main_fixture: str = "main.cf.v75-fresh", master_fixture: str = "master.cf.v75"
+) -> None:
     """A MiaB setup run (an upgrade) on both files of ``config_dir``."""
     run_setup_on(config_dir / "main.cf", release_values(main_fixture))
     run_master_setup_on(config_dir / "master.cf", release_services(master_fixture))
@@ -146,8 +147,10 @@ SEED000_TABLE = (
     "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ PERMIT\n"
 )
 SEED001_TABLE = "box.example.com REJECT Oh no you don't. You're not local!\n"
-HELO_RESTRICTIONS = ("permit_mynetworks, permit_sasl_authenticated, "
-                     "reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname")
+HELO_RESTRICTIONS = (
+    "permit_mynetworks, permit_sasl_authenticated, "
+    "reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname"
+)
 
 
 def customise(config_dir: Path, state_dir: Path) -> None:
@@ -164,26 +167,39 @@ def customise(config_dir: Path, state_dir: Path) -> None:
     allow, own = tables / "cisco_dmarc_sender_access", tables / "own_domains"
     allow.write_text(SEED000_TABLE)
     own.write_text(SEED001_TABLE)
-    record_table(store, str(allow), "regexp", SEED000_TABLE,
-                 why="Cisco ESA DMARC reporters send from domains without DNS (seed 000)")
+    record_table(
+        store,
+        str(allow),
+        "regexp",
+        SEED000_TABLE,
+        why="Cisco ESA DMARC reporters send from domains without DNS (seed 000)",
+    )
     record_table(store, str(own), "hash", SEED001_TABLE, why="own domains (seed 001)")
 
     sender = Chain.parse(cf.get("smtpd_sender_restrictions") or "")
     new = sender.copy()
-    new.insert_before("reject_unknown_sender_domain",
-                      Item("check_sender_access", f"regexp:{allow}"))
+    new.insert_before(
+        "reject_unknown_sender_domain", Item("check_sender_access", f"regexp:{allow}")
+    )
     record_chain(store, "smtpd_sender_restrictions", sender, new, why="seed 000")
     cf.set("smtpd_sender_restrictions", new.render())
 
     rcpt = Chain.parse(cf.get("smtpd_recipient_restrictions") or "")
     new = rcpt.copy()
     new.insert_after("permit_mynetworks", Item("check_sender_access", f"hash:{own}"))
-    record_chain(store, "smtpd_recipient_restrictions", rcpt, new,
-                 why="outsiders may not use our own domains as sender (seed 001)")
+    record_chain(
+        store,
+        "smtpd_recipient_restrictions",
+        rcpt,
+        new,
+        why="outsiders may not use our own domains as sender (seed 001)",
+    )
     cf.set("smtpd_recipient_restrictions", new.render())
 
-    for name, value in (("smtpd_helo_required", "yes"),
-                        ("smtpd_helo_restrictions", HELO_RESTRICTIONS)):
+    for name, value in (
+        ("smtpd_helo_required", "yes"),
+        ("smtpd_helo_restrictions", HELO_RESTRICTIONS),
+    ):
         record_parameter(store, name, cf.get(name), value, why="HELO hardening")
         cf.set(name, value)
     main_cf.write_bytes(cf.to_bytes())
@@ -200,6 +216,7 @@ def box(tmp: Path, fixture: str = "main.cf.v66-fresh") -> tuple[Path, Path]:
     config_dir.mkdir()
     text = (FIXTURES / fixture).read_text()
     (config_dir / "main.cf").write_text(
-        text.replace("\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n"))
+        text.replace("\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n")
+    )
     (config_dir / "master.cf").write_bytes((FIXTURES / "master.cf.v75").read_bytes())
     return config_dir, state_dir

@@ -16,8 +16,10 @@ from pathlib import Path
 import pexpect
 
 ROOT = Path(__file__).resolve().parent.parent
-_TOKEN = re.compile(r"\x1b\[([0-?]*)[ -/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
-                    r"|\x1b[()][0-9A-Za-z]|\x1b[=>78cMDE]|\x1bO[A-Za-z]|([\x00-\x1f])|([^\x00-\x1f\x1b]+)")
+_TOKEN = re.compile(
+    r"\x1b\[([0-?]*)[ -/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    r"|\x1b[()][0-9A-Za-z]|\x1b[=>78cMDE]|\x1bO[A-Za-z]|([\x00-\x1f])|([^\x00-\x1f\x1b]+)"
+)
 
 
 class Screen:
@@ -69,6 +71,8 @@ class Screen:
 
     def text(self) -> str:
         return "\n".join("".join(row).rstrip() for row in self.grid)
+
+
 # F2 as each terminal sends it.
 F2 = {"xterm-256color": "\x1bOQ", "linux": "\x1b[[B"}
 
@@ -76,24 +80,38 @@ F2 = {"xterm-256color": "\x1bOQ", "linux": "\x1b[[B"}
 def pfwizard_script() -> str | None:
     """The console script from the worktree's venv (COMMON.md), else the one installed with
     the running Python, else one on PATH (a pyenv shim there would add its own start-up)."""
-    for candidate in (ROOT / ".venv" / "bin" / "pfwizard",
-                      Path(sys.executable).parent / "pfwizard"):
+    for candidate in (
+        ROOT / ".venv" / "bin" / "pfwizard",
+        Path(sys.executable).parent / "pfwizard",
+    ):
         if candidate.exists():
             return str(candidate)
     return shutil.which("pfwizard")
 
 
 class Terminal:
-    def __init__(self, args: list[str], term: str = "xterm-256color", env: dict[str, str]
-                 | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        term: str = "xterm-256color",
+        env: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> None:
         script = pfwizard_script()
         assert script, "pfwizard console script not installed"
         full_env = dict(os.environ, TERM=term, COLUMNS="80", LINES="24")
         full_env.pop("NO_COLOR", None)
         full_env.update(env or {})
         self.term = term
-        self.child = pexpect.spawn(script, args, dimensions=(24, 80), env=full_env,
-                                   encoding="utf-8", codec_errors="replace", timeout=timeout)
+        self.child = pexpect.spawn(
+            script,
+            args,
+            dimensions=(24, 80),
+            env=full_env,
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=timeout,
+        )
         self.screen = Screen()
 
     def text(self) -> str:
@@ -111,13 +129,13 @@ class Terminal:
             if all(n in screen for n in needles):
                 return screen
             if time.monotonic() > deadline:
-                raise AssertionError(f"not on screen after {timeout}s: {needles!r}\n"
-                                     f"--- screen ---\n{screen}")
+                raise AssertionError(
+                    f"not on screen after {timeout}s: {needles!r}\n--- screen ---\n{screen}"
+                )
             if not self.child.isalive():
                 self._read(0.1)
                 if not all(n in self.text() for n in needles):
-                    raise AssertionError(f"pfwizard exited; wanted {needles!r}:\n"
-                                         f"{self.text()}")
+                    raise AssertionError(f"pfwizard exited; wanted {needles!r}:\n{self.text()}")
             self._read(0.05)
 
     def press(self, *keys: str) -> None:

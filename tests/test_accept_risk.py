@@ -41,8 +41,9 @@ tables:
 
 
 def pf(config_dir: Path, state_dir: Path, *argv: str) -> int:
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", *argv])
+    return main(
+        ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload", *argv]
+    )
 
 
 def accept(*codes: str) -> list[str]:
@@ -68,8 +69,12 @@ def test_check_names_the_danger_and_the_line_that_never_matches(tmp_path, capsys
     table = config_dir / "allow"
     table.write_text(f"{SEED_LINE}\n{NEVER_LINE}\n")
     main_cf = config_dir / "main.cf"
-    main_cf.write_text(main_cf.read_text().replace(
-        "smtpd_sender_restrictions=", f"smtpd_sender_restrictions=check_sender_access regexp:{table},"))
+    main_cf.write_text(
+        main_cf.read_text().replace(
+            "smtpd_sender_restrictions=",
+            f"smtpd_sender_restrictions=check_sender_access regexp:{table},",
+        )
+    )
     assert main(["--config-dir", str(config_dir), "check"]) == exitcodes.FINDINGS
     out = capsys.readouterr().out
     danger = [ln for ln in out.splitlines() if ln.startswith("X DANGER")]
@@ -95,8 +100,10 @@ def test_apply_refuses_the_danger_unless_each_finding_is_accepted(seed_box, caps
     assert "--accept-risk unanchored-end" in text and "--accept-risk matches-local-part" in text
     assert files(config_dir) == before
     # Accepting one finding is not accepting the other.
-    assert pf(config_dir, state_dir, "apply", str(profile),
-              *accept("unanchored-end")) == exitcodes.REFUSED
+    assert (
+        pf(config_dir, state_dir, "apply", str(profile), *accept("unanchored-end"))
+        == exitcodes.REFUSED
+    )
     assert LOCAL_PART in capsys.readouterr().out
     assert files(config_dir) == before
     assert pf(config_dir, state_dir, "apply", str(profile), *accept(*BOTH)) == exitcodes.CHANGED
@@ -108,8 +115,10 @@ def test_an_open_relay_is_never_accepted(seed_box, capsys):
     config_dir, state_dir, profile = seed_box
     profile.write_text('version: 1\nparameters:\n  mynetworks:\n    value: "0.0.0.0/0"\n')
     before = files(config_dir)
-    assert pf(config_dir, state_dir, "apply", str(profile),
-              *accept("open-relay", "wide-mynetworks")) == exitcodes.REFUSED
+    assert (
+        pf(config_dir, state_dir, "apply", str(profile), *accept("open-relay", "wide-mynetworks"))
+        == exitcodes.REFUSED
+    )
     assert files(config_dir) == before
     assert "open relay" in capsys.readouterr().out
 
@@ -153,8 +162,9 @@ def test_what_was_accepted_goes_back_unasked_after_an_upgrade_and_nothing_more(s
     config_dir, state_dir, profile = seed_box
     assert pf(config_dir, state_dir, "apply", str(profile), *accept(*BOTH)) == exitcodes.CHANGED
     main_cf = config_dir / "main.cf"
-    main_cf.write_text(main_cf.read_text().replace(
-        f"check_sender_access regexp:{config_dir}/pfwizard/allow,", ""))
+    main_cf.write_text(
+        main_cf.read_text().replace(f"check_sender_access regexp:{config_dir}/pfwizard/allow,", "")
+    )
     assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.CHANGED
     assert "pfwizard/allow" in main_cf.read_text()
     # Another table with the same wide line is a new question.

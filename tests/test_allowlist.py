@@ -45,8 +45,11 @@ def test_seed000_proposal_checked_by_postmap():
 
 @needs_postfix
 def test_seed_hand_written_pattern_lets_a_lookalike_through():
-    prop = check(SEED_PATTERN, ["MAILER-DAEMON@esa.hc3512-62.iphmx.com"],
-                 ["MAILER-DAEMON@esa4.commscope.iphmx.com.evil.example"])
+    prop = check(
+        SEED_PATTERN,
+        ["MAILER-DAEMON@esa.hc3512-62.iphmx.com"],
+        ["MAILER-DAEMON@esa4.commscope.iphmx.com.evil.example"],
+    )
     # The seed's unanchored pattern lets a look-alike through: the report says so.
     assert prop.false_hits == ["MAILER-DAEMON@esa4.commscope.iphmx.com.evil.example"]
     assert "WRONGLY matched" in prop.report()
@@ -80,12 +83,17 @@ def test_explain_log_proposes_the_allowlist(tmp_path, capsys):
     conf.mkdir()
     (conf / "main.cf").write_bytes(fixture_path("main.cf.v75-fresh").read_bytes())
     log = tmp_path / "mail.log"
-    log.write_text("".join(
-        f"Nov 22 03:54:0{i} box postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: "
-        f"450 4.1.8 <{s}>: Sender address rejected: Domain not found; from=<{s}> "
-        f"to=<dmarc@box.example.com> proto=ESMTP helo=<x>\n" for i, s in enumerate(SEED)))
-    assert main(["--config-dir", str(conf), "explain", "--log", str(log),
-                 "--propose-allowlist"]) == 0
+    log.write_text(
+        "".join(
+            f"Nov 22 03:54:0{i} box postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.1]: "
+            f"450 4.1.8 <{s}>: Sender address rejected: Domain not found; from=<{s}> "
+            f"to=<dmarc@box.example.com> proto=ESMTP helo=<x>\n"
+            for i, s in enumerate(SEED)
+        )
+    )
+    assert (
+        main(["--config-dir", str(conf), "explain", "--log", str(log), "--propose-allowlist"]) == 0
+    )
     out = capsys.readouterr().out
     assert r"/^MAILER-DAEMON@esa[0-9]*\.([a-z0-9-]+\.){1,2}iphmx\.com$/ PERMIT" in out
     assert "matches 4 of 4 observed senders" in out
@@ -96,9 +104,11 @@ def _lint_troubles(table_text: str) -> list[str]:
     from pfwizard.analysis.tablelint import table_findings
     from pfwizard.findings import Severity
 
-    return [f"{f.code}: {f.message}" for f in table_findings("regexp", "allow", table_text,
-                                                             "sender")
-            if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches"]
+    return [
+        f"{f.code}: {f.message}"
+        for f in table_findings("regexp", "allow", table_text, "sender")
+        if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches"
+    ]
 
 
 def test_the_seed_proposal_passes_the_table_check_and_the_seed_line_does_not():
@@ -107,8 +117,17 @@ def test_the_seed_proposal_passes_the_table_check_and_the_seed_line_does_not():
     assert any(t.startswith("unanchored-end") for t in troubles), troubles
 
 
-@given(st.lists(st.tuples(st.sampled_from(["bounce", "MAILER-DAEMON", "dmarc.reports"]),
-                          st.integers(0, 99), labels), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["bounce", "MAILER-DAEMON", "dmarc.reports"]),
+            st.integers(0, 99),
+            labels,
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 @settings(max_examples=25, deadline=None)
 def test_every_proposal_passes_the_table_check(senders):
     addresses = [f"{local}@esa{n}.{lab}.reports.example" for local, n, lab in senders]

@@ -73,14 +73,20 @@ def test_miab_addition_to_sender_list_hits_logged_in_users():
     chain = Chain.parse(params["smtpd_sender_restrictions"])
     chain.items.insert(1, Chain.parse("reject_unknown_helo_hostname").items[0])
     params["smtpd_sender_restrictions"] = chain.render()
-    f = by_code(analyse_params(params, None, (FIX / "master.cf.v75").read_text()),
-                "miab-hits-authenticated")
+    f = by_code(
+        analyse_params(params, None, (FIX / "master.cf.v75").read_text()), "miab-hits-authenticated"
+    )
     assert len(f) == 1 and f[0].severity is Severity.CAUTION
     assert "reject_unknown_helo_hostname" in f[0].message
     # a submission service that overrides the list exempts logged-in users
-    master = (FIX / "master.cf.v75").read_text().replace(
-        "-o smtpd_sasl_auth_enable=yes",
-        "-o smtpd_sasl_auth_enable=yes -o smtpd_sender_restrictions=permit_sasl_authenticated")
+    master = (
+        (FIX / "master.cf.v75")
+        .read_text()
+        .replace(
+            "-o smtpd_sasl_auth_enable=yes",
+            "-o smtpd_sasl_auth_enable=yes -o smtpd_sender_restrictions=permit_sasl_authenticated",
+        )
+    )
     assert not by_code(analyse_params(params, None, master), "miab-hits-authenticated")
     # not a MiaB: nothing to say
     del params["smtpd_banner"], params["virtual_mailbox_maps"], params["smtpd_sender_login_maps"]
@@ -102,7 +108,8 @@ def test_customized_after_v75_glued_lines():
     old = "reject_rbl_client zen.spamhaus.org"
     params = cf.parameters()
     params["smtpd_recipient_restrictions"] = params["smtpd_recipient_restrictions"].replace(
-        "zen.spamhaus.org=127.0.0.[2..11]", "zen.spamhaus.org")
+        "zen.spamhaus.org=127.0.0.[2..11]", "zen.spamhaus.org"
+    )
     nf = by_code(analyse_params(params), "rbl-no-reply-filter")
     assert len(nf) == 1 and nf[0].entry == old and nf[0].severity is Severity.CAUTION
     assert "127.255.255.254" in nf[0].message
@@ -114,13 +121,21 @@ def _seed_params(tmp_path: Path, before_rhsbl: bool) -> dict[str, str]:
     params = params_of("main.cf.v75-fresh")
     entry = f"check_sender_access regexp:{table}"
     if before_rhsbl:  # the forum answer: before reject_unknown_sender_domain
-        chain = ["reject_non_fqdn_sender", entry, "reject_unknown_sender_domain",
-                 "reject_authenticated_sender_login_mismatch",
-                 "reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]"]
+        chain = [
+            "reject_non_fqdn_sender",
+            entry,
+            "reject_unknown_sender_domain",
+            "reject_authenticated_sender_login_mismatch",
+            "reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]",
+        ]
     else:  # the admin's reordering: the DBL check first
-        chain = ["reject_non_fqdn_sender",
-                 "reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]", entry,
-                 "reject_authenticated_sender_login_mismatch", "reject_unknown_sender_domain"]
+        chain = [
+            "reject_non_fqdn_sender",
+            "reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]",
+            entry,
+            "reject_authenticated_sender_login_mismatch",
+            "reject_unknown_sender_domain",
+        ]
     params["smtpd_sender_restrictions"] = ",\n    ".join(chain)
     return params
 
@@ -146,8 +161,10 @@ def test_table_that_never_permits_bypasses_nothing(tmp_path):
 
 
 def test_dead_entries_after_unconditional_verdict():
-    params = {"compatibility_level": "3.6",
-              "smtpd_helo_restrictions": "permit_mynetworks, reject, reject_invalid_helo_hostname"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_helo_restrictions": "permit_mynetworks, reject, reject_invalid_helo_hostname",
+    }
     f = by_code(analyse_params(params), "dead-entry")
     assert len(f) == 1 and f[0].index == 2 and f[0].severity is Severity.CAUTION
     params["smtpd_helo_restrictions"] = "warn_if_reject reject, reject_invalid_helo_hostname"
@@ -155,31 +172,40 @@ def test_dead_entries_after_unconditional_verdict():
 
 
 def test_wrong_list():
-    params = {"compatibility_level": "3.6",
-              "smtpd_sender_restrictions": "reject_unauth_pipelining",
-              "smtpd_data_restrictions": "reject_unlisted_recipient, check_etrn_access hash:/x"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_sender_restrictions": "reject_unauth_pipelining",
+        "smtpd_data_restrictions": "reject_unlisted_recipient, check_etrn_access hash:/x",
+    }
     f = analyse_params(params)
     wrong = {(x.parameter, x.entry, x.severity) for x in by_code(f, "wrong-list")}
     assert ("smtpd_sender_restrictions", "reject_unauth_pipelining", Severity.CAUTION) in wrong
     assert ("smtpd_data_restrictions", "reject_unlisted_recipient", Severity.INFO) in wrong
     assert ("smtpd_data_restrictions", "check_etrn_access hash:/x", Severity.CAUTION) in wrong
-    params = {"compatibility_level": "3.6", "smtpd_delay_reject": "no",
-              "smtpd_client_restrictions": "reject_unknown_sender_domain"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_delay_reject": "no",
+        "smtpd_client_restrictions": "reject_unknown_sender_domain",
+    }
     f = by_code(analyse_params(params), "wrong-list")
     assert len(f) == 1 and "smtpd_delay_reject = no" in f[0].message
 
 
 def test_unknown_names_and_bad_arguments():
-    params = {"compatibility_level": "3.6",
-              "smtpd_sender_restrictions": "reject_non_fqdn_sender # keep this, "
-                                           "check_sender_access, sleep soon",
-              "smtpd_data_restrictions": "hash:/etc/postfix/x"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_sender_restrictions": "reject_non_fqdn_sender # keep this, "
+        "check_sender_access, sleep soon",
+        "smtpd_data_restrictions": "hash:/etc/postfix/x",
+    }
     f = analyse_params(params)
     unknown = {x.entry for x in by_code(f, "unknown-restriction")}
     assert {"#", "keep", "this", "hash:/etc/postfix/x"} <= unknown
     assert any("comment" in x.message for x in by_code(f, "unknown-restriction"))
     bad = {x.entry for x in by_code(f, "bad-argument")}
-    assert {"check_sender_access sleep", } <= bad or "check_sender_access sleep" in bad
+    assert {
+        "check_sender_access sleep",
+    } <= bad or "check_sender_access sleep" in bad
     assert all(not x.acceptable for x in by_code(f, "unknown-restriction"))
 
 
@@ -187,9 +213,11 @@ def test_missing_and_stale_tables(tmp_path):
     src = tmp_path / "access"
     src.write_text("example.com OK\n")
     db = tmp_path / "access.db"
-    params = {"compatibility_level": "3.6",
-              "smtpd_client_restrictions": f"check_client_access hash:{src}, "
-                                           f"check_client_access texthash:{tmp_path}/nothere"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_client_restrictions": f"check_client_access hash:{src}, "
+        f"check_client_access texthash:{tmp_path}/nothere",
+    }
     f = analyse_params(params, tmp_path)
     missing = by_code(f, "missing-table")
     assert len(missing) == 2 and all(x.severity is Severity.DANGER for x in missing)
@@ -208,22 +236,29 @@ def test_missing_and_stale_tables(tmp_path):
 
 def test_table_paths_follow_config_dir(tmp_path):
     (tmp_path / "allow").write_text("example.com OK\n")
-    params = {"compatibility_level": "3.6",
-              "smtpd_sender_restrictions": "check_sender_access texthash:/etc/postfix/allow"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_sender_restrictions": "check_sender_access texthash:/etc/postfix/allow",
+    }
     assert not by_code(analyse_params(params, tmp_path), "missing-table")
 
 
 def test_open_relay_rules():
     base = {"compatibility_level": "3.6"}
-    dies = dict(base, smtpd_relay_restrictions="permit_mynetworks",
-                smtpd_recipient_restrictions="permit_sasl_authenticated, reject_rbl_client x")
+    dies = dict(
+        base,
+        smtpd_relay_restrictions="permit_mynetworks",
+        smtpd_recipient_restrictions="permit_sasl_authenticated, reject_rbl_client x",
+    )
     assert postfix_refuses_relay(dies)
     f = by_code(analyse_params(dies), "open-relay")
     assert len(f) == 1 and f[0].severity is Severity.DANGER and not f[0].acceptable
     assert "no greeting" in f[0].message
     # smtpd starts (the guard is there) but an outsider-triggerable permit comes first
-    dnswl = dict(base, smtpd_relay_restrictions="permit_dnswl_client list.dnswl.org, "
-                 "reject_unauth_destination")
+    dnswl = dict(
+        base,
+        smtpd_relay_restrictions="permit_dnswl_client list.dnswl.org, reject_unauth_destination",
+    )
     assert not postfix_refuses_relay(dnswl)
     f = by_code(analyse_params(dnswl), "open-relay")
     assert len(f) == 1 and f[0].entry == "permit_dnswl_client list.dnswl.org"
@@ -234,32 +269,44 @@ def test_open_relay_rules():
     assert postfix_refuses_relay({"smtpd_recipient_restrictions": "permit_mynetworks"})
     assert not postfix_refuses_relay({"compatibility_level": "2"})
     # a wide mynetworks makes permit_mynetworks an outsider's permit
-    wide = dict(base, mynetworks="0.0.0.0/0",
-                smtpd_relay_restrictions="permit_mynetworks, reject_unauth_destination")
+    wide = dict(
+        base,
+        mynetworks="0.0.0.0/0",
+        smtpd_relay_restrictions="permit_mynetworks, reject_unauth_destination",
+    )
     assert by_code(analyse_params(wide), "open-relay")
     assert by_code(analyse_params(wide), "wide-mynetworks")[0].severity is Severity.DANGER
 
 
 def test_classes_and_parameter_references():
-    params = {"compatibility_level": "3.6",
-              "smtpd_restriction_classes": "allowlist, missing",
-              "allowlist": "check_sender_access hash:/etc/postfix/allow",
-              "relay_tail": "reject_unauth_destination",
-              "smtpd_relay_restrictions": "permit_mynetworks, $relay_tail",
-              "smtpd_sender_restrictions": "allowlist, reject_rhsbl_sender dbl.spamhaus.org=1",
-              "smtpd_recipient_restrictions": "${extra_checks}"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_restriction_classes": "allowlist, missing",
+        "allowlist": "check_sender_access hash:/etc/postfix/allow",
+        "relay_tail": "reject_unauth_destination",
+        "smtpd_relay_restrictions": "permit_mynetworks, $relay_tail",
+        "smtpd_sender_restrictions": "allowlist, reject_rhsbl_sender dbl.spamhaus.org=1",
+        "smtpd_recipient_restrictions": "${extra_checks}",
+    }
     assert not postfix_refuses_relay(params)
     f = analyse_params(params)
     assert "open-relay" not in codes(f)
     undefined = by_code(f, "undefined-class")
     assert len(undefined) == 1 and "missing" in undefined[0].message
     bypass = by_code(f, "order-bypass")
-    assert len(bypass) == 1 and bypass[0].entry == "allowlist" and "inside allowlist" in (
-        bypass[0].message)
+    assert (
+        len(bypass) == 1
+        and bypass[0].entry == "allowlist"
+        and "inside allowlist" in (bypass[0].message)
+    )
     assert any("$extra_checks" in x.message for x in by_code(f, "undefined-parameter"))
     # the guard inside a class counts, as it does for smtpd
-    cls = {"compatibility_level": "3.6", "smtpd_restriction_classes": "guard",
-           "guard": "reject_unauth_destination", "smtpd_relay_restrictions": "guard"}
+    cls = {
+        "compatibility_level": "3.6",
+        "smtpd_restriction_classes": "guard",
+        "guard": "reject_unauth_destination",
+        "smtpd_relay_restrictions": "guard",
+    }
     assert not postfix_refuses_relay(cls)
     cls["smtpd_relay_restrictions"] = "GUARD"  # class names are case-sensitive in smtpd
     assert postfix_refuses_relay(cls)
@@ -269,23 +316,23 @@ def test_parameter_risks_reported():
     params = params_of("main.cf.v75-fresh")
     params["milter_default_action"] = "tempfail"
     f = by_code(analyse_params(params), "parameter-risk")
-    assert any(x.parameter == "milter_default_action" and x.severity is Severity.CAUTION
-               for x in f)
+    assert any(x.parameter == "milter_default_action" and x.severity is Severity.CAUTION for x in f)
     params["mynetworks"] += " 192.168.1.0/24"
     w = by_code(analyse_params(params), "wide-mynetworks")
     assert len(w) == 1 and "NAT" in w[0].message
 
 
 def test_removed_restriction():
-    params = {"compatibility_level": "3.6",
-              "smtpd_helo_restrictions": "permit_naked_ip_address"}
+    params = {"compatibility_level": "3.6", "smtpd_helo_restrictions": "permit_naked_ip_address"}
     f = by_code(analyse_params(params), "removed-restriction")
     assert len(f) == 1 and "3.9" in f[0].message
 
 
 def test_findings_are_sorted_worst_first():
-    params = {"compatibility_level": "3.6", "smtpd_sender_restrictions":
-              "reject_unknown_sender_domain, reject_unknown_sender_domian"}
+    params = {
+        "compatibility_level": "3.6",
+        "smtpd_sender_restrictions": "reject_unknown_sender_domain, reject_unknown_sender_domian",
+    }
     f = analyse_params(params)
     ranks = [x.severity.rank for x in f]
     assert ranks == sorted(ranks, reverse=True)

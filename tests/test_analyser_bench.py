@@ -73,8 +73,11 @@ def _edit_sender_chain(bench, edit) -> MainCf:
 
 
 def _bypass(cf: MainCf, bench) -> list:
-    return [f for f in analyse(cf, bench.config_dir) if f.code == "order-bypass"
-            and f.severity is Severity.CAUTION]
+    return [
+        f
+        for f in analyse(cf, bench.config_dir)
+        if f.code == "order-bypass" and f.severity is Severity.CAUTION
+    ]
 
 
 @needs_bench
@@ -94,30 +97,33 @@ def _seed_before_and_after(bench, table) -> None:
     entry = Item("check_sender_access", f"regexp:{table}")
 
     # The forum's fix: the allowlist before reject_unknown_sender_domain (and the DBL).
-    cf = _edit_sender_chain(bench, lambda c: c.insert_before("reject_unknown_sender_domain",
-                                                             entry))
+    cf = _edit_sender_chain(bench, lambda c: c.insert_before("reject_unknown_sender_domain", entry))
     found = _bypass(cf, bench)
     assert len(found) == 1 and "reject_rhsbl_sender" in found[0].message
-    d = talk(bench, helo=LISTED_DOMAIN, mail_from=LISTED_SENDER,
-                       rcpt_to="dmarc@box.example.com")
+    d = talk(bench, helo=LISTED_DOMAIN, mail_from=LISTED_SENDER, rcpt_to="dmarc@box.example.com")
     assert d.rcpt.code == 250, d.replies  # the DBL never saw it: the finding's claim holds
 
     # The admin's reordering (seed 000's last post): the DBL check first, the allowlist after.
     def reorder(c: Chain) -> None:
         by_name = {i.name: i for i in c}
         c.items = [by_name[n] for n in ("reject_non_fqdn_sender", "reject_rhsbl_sender")]
-        c.items += [entry, by_name["reject_authenticated_sender_login_mismatch"],
-                    by_name["reject_unknown_sender_domain"]]
+        c.items += [
+            entry,
+            by_name["reject_authenticated_sender_login_mismatch"],
+            by_name["reject_unknown_sender_domain"],
+        ]
 
     cf = _edit_sender_chain(bench, reorder)
     assert not _bypass(cf, bench)
-    d = talk(bench, helo=LISTED_DOMAIN, mail_from=LISTED_SENDER,
-                       rcpt_to="dmarc@box.example.com")
+    d = talk(bench, helo=LISTED_DOMAIN, mail_from=LISTED_SENDER, rcpt_to="dmarc@box.example.com")
     assert d.rcpt.code == 554 and "dbl.spamhaus.org" in d.rcpt.text, d.replies
     # ... while the sender the allowlist was written for still gets through
-    d = talk(bench, helo="esa4.commscope.iphmx.com",
-                       mail_from="MAILER-DAEMON@esa4.commscope.iphmx.com",
-                       rcpt_to="dmarc@box.example.com")
+    d = talk(
+        bench,
+        helo="esa4.commscope.iphmx.com",
+        mail_from="MAILER-DAEMON@esa4.commscope.iphmx.com",
+        rcpt_to="dmarc@box.example.com",
+    )
     assert d.rcpt.code == 250, d.replies
 
 
@@ -125,12 +131,17 @@ def _seed_before_and_after(bench, table) -> None:
 def test_missing_table_is_found_before_smtpd_fails(bench):
     configure(bench, miab="main.cf.v75-fresh")
     gone = bench.config_dir / "not_written_yet"
-    cf = _edit_sender_chain(bench, lambda c: c.items.insert(
-        0, Item("check_sender_access", f"texthash:{gone}")))
+    cf = _edit_sender_chain(
+        bench, lambda c: c.items.insert(0, Item("check_sender_access", f"texthash:{gone}"))
+    )
     findings = [f for f in analyse(cf, bench.config_dir) if f.code == "missing-table"]
     assert len(findings) == 1 and findings[0].severity is Severity.DANGER
-    check = subprocess.run(["postfix", "-c", str(bench.config_dir), "check"],
-                           capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        ["postfix", "-c", str(bench.config_dir), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert check.returncode == 0
     d = talk(bench, mail_from="someone@example.org", rcpt_to="admin@box.example.com")
     assert d.rcpt.code == 451 and "4.3.5" in d.rcpt.text, d.replies
@@ -140,25 +151,33 @@ def test_missing_table_is_found_before_smtpd_fails(bench):
 def test_rbl_without_reply_filter_rejects_on_an_error_answer(bench):
     """The stub zen.spamhaus.org answers 127.255.255.254 ("query refused") for this client."""
     params = configure(bench, miab="main.cf.v75-fresh")
-    d = talk(bench, mail_from="someone@example.org", rcpt_to="admin@box.example.com",
-                       source=LISTED_REFUSED_CODE)
+    d = talk(
+        bench,
+        mail_from="someone@example.org",
+        rcpt_to="admin@box.example.com",
+        source=LISTED_REFUSED_CODE,
+    )
     assert d.rcpt.code == 250, d.replies  # MiaB v68's filter ignores the error code
 
-    old = params["smtpd_recipient_restrictions"].replace("zen.spamhaus.org=127.0.0.[2..11]",
-                                                         "zen.spamhaus.org")
+    old = params["smtpd_recipient_restrictions"].replace(
+        "zen.spamhaus.org=127.0.0.[2..11]", "zen.spamhaus.org"
+    )
     configure(bench, dict(params, smtpd_recipient_restrictions=old))
     cf = MainCf.read(bench.instance.main_cf)
     found = [f for f in analyse(cf, bench.config_dir) if f.code == "rbl-no-reply-filter"]
     assert len(found) == 1 and found[0].entry == "reject_rbl_client zen.spamhaus.org"
-    d = talk(bench, mail_from="someone@example.org", rcpt_to="admin@box.example.com",
-                       source=LISTED_REFUSED_CODE)
+    d = talk(
+        bench,
+        mail_from="someone@example.org",
+        rcpt_to="admin@box.example.com",
+        source=LISTED_REFUSED_CODE,
+    )
     assert d.rcpt.code == 554 and "zen.spamhaus.org" in d.rcpt.text, d.replies
 
 
 @needs_bench
 def test_dead_entry_never_runs(bench):
-    configure(bench, {"smtpd_sender_restrictions":
-                     "permit, reject_unknown_sender_domain"})
+    configure(bench, {"smtpd_sender_restrictions": "permit, reject_unknown_sender_domain"})
     cf = MainCf.read(bench.instance.main_cf)
     dead = [f for f in analyse(cf, bench.config_dir) if f.code == "dead-entry"]
     assert len(dead) == 1 and dead[0].entry == "reject_unknown_sender_domain"

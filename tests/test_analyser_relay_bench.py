@@ -23,13 +23,28 @@ from tests.test_analyser_bench import configure
 
 POLICY = "<policy>"
 ENTRIES = (
-    "permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination",
-    "defer_unauth_destination", "permit", "reject", "defer", "defer_if_permit",
-    "warn_if_reject", "reject_non_fqdn_recipient", "reject_unlisted_recipient",
-    "permit_auth_destination", f"check_policy_service {POLICY}", "CLASS",
+    "permit_mynetworks",
+    "permit_sasl_authenticated",
+    "reject_unauth_destination",
+    "defer_unauth_destination",
+    "permit",
+    "reject",
+    "defer",
+    "defer_if_permit",
+    "warn_if_reject",
+    "reject_non_fqdn_recipient",
+    "reject_unlisted_recipient",
+    "permit_auth_destination",
+    f"check_policy_service {POLICY}",
+    "CLASS",
 )
-CLASS_ENTRIES = ("reject_unauth_destination", "permit", "permit_mynetworks",
-                 "reject_non_fqdn_recipient", "warn_if_reject")
+CLASS_ENTRIES = (
+    "reject_unauth_destination",
+    "permit",
+    "permit_mynetworks",
+    "reject_non_fqdn_recipient",
+    "warn_if_reject",
+)
 FOREIGN = "someone@outside.example"
 
 chains = st.lists(st.sampled_from(ENTRIES), max_size=4)
@@ -52,14 +67,21 @@ def _params(relay: list[str], rcpt: list[str], cls: list[str], policy: str) -> d
 
 
 @needs_bench
-@settings(max_examples=20, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(relay=chains, rcpt=chains, cls=class_chains)
 # smtpd dies: no guard anywhere
 @example(relay=["permit_mynetworks"], rcpt=[], cls=["permit"])
 # guarded: MiaB's own relay list
-@example(relay=["permit_sasl_authenticated", "permit_mynetworks", "reject_unauth_destination"],
-         rcpt=["permit_mynetworks"], cls=["permit"])
+@example(
+    relay=["permit_sasl_authenticated", "permit_mynetworks", "reject_unauth_destination"],
+    rcpt=["permit_mynetworks"],
+    cls=["permit"],
+)
 # smtpd starts (its check stops inside the class and finds the guard after it) but relays
 @example(relay=["permit"], rcpt=["CLASS", "reject_unauth_destination"], cls=["permit"])
 def test_open_relay_verdict_agrees_with_smtpd(bench, relay, rcpt, cls):
@@ -86,7 +108,6 @@ def test_open_relay_verdict_agrees_with_smtpd(bench, relay, rcpt, cls):
     assert bool(findings) == (not answered or relayed), (params, d.replies, findings)
     for f in findings:
         assert f.severity.value == "danger" and not f.acceptable
-
 
 
 FATAL = "specify at least one working instance of"

@@ -30,11 +30,11 @@ from tests.test_apply_profile import PROFILE
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTIONS = REPO / "ansible"
-PLAYBOOK = shutil.which("ansible-playbook") or str(Path(sys.executable).parent /
-                                                   "ansible-playbook")
+PLAYBOOK = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
 needs_ansible = pytest.mark.skipif(
     not os.access(PLAYBOOK, os.X_OK),
-    reason="ansible-core is not installed (pip install '.[test]' installs it)")
+    reason="ansible-core is not installed (pip install '.[test]' installs it)",
+)
 pytestmark = [needs_postfix, needs_ansible]
 
 
@@ -42,7 +42,7 @@ def wrapper(tmp: Path) -> Path:
     """A ``pfwizard`` program that runs this checkout's code (as the installed one would)."""
     exe = tmp / "bin" / "pfwizard"
     exe.parent.mkdir()
-    exe.write_text(f"#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} -m pfwizard \"$@\"\n")
+    exe.write_text(f'#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} -m pfwizard "$@"\n')
     exe.chmod(0o755)
     return exe
 
@@ -51,19 +51,29 @@ def play(tmp: Path, playbook: str, *options: str) -> tuple[int, str, dict[str, i
     """ansible-playbook; returns its exit code, output and the recap's counters."""
     book = tmp / "site.yml"
     book.write_text(playbook)
-    env = {**os.environ,
-           "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-           "ANSIBLE_HOME": str(tmp / "ansible-home"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
-           "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0",
-           "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-           "LC_ALL": "C.UTF-8"}
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_HOME": str(tmp / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "LC_ALL": "C.UTF-8",
+    }
     env.pop("PYTHONPATH", None)  # the module finds this checkout through the wrapper only
-    res = subprocess.run([PLAYBOOK, "-i", "localhost,", "-c", "local", str(book), *options],
-                         capture_output=True, text=True, env=env, timeout=120, cwd=tmp)
+    res = subprocess.run(
+        [PLAYBOOK, "-i", "localhost,", "-c", "local", str(book), *options],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp,
+    )
     out = res.stdout + res.stderr
-    recap = out[out.index("PLAY RECAP"):].strip() if "PLAY RECAP" in out else out[-2000:]
+    recap = out[out.index("PLAY RECAP") :].strip() if "PLAY RECAP" in out else out[-2000:]
     print(f"\n$ ansible-playbook site.yml {' '.join(options)}\n{recap}")
     counts = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}
     return res.returncode, out, counts
@@ -106,13 +116,17 @@ def test_module_check_diff_changed_unchanged_and_a_bad_profile(tmp_path: Path) -
     rc, out, recap = play(tmp_path, book)
     assert rc == 0 and recap["changed"] == 0 and recap["ok"] == 1, out
 
-    profile.write_text("version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
-                       "      - insert: permit\n        at: middle\n")
+    profile.write_text(
+        "version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
+        "      - insert: permit\n        at: middle\n"
+    )
     written = (config_dir / "main.cf").read_bytes()
     rc, out, recap = play(tmp_path, book)
     assert rc != 0 and recap["failed"] == 1, out
-    assert f"{profile}, line 6: smtpd_sender_restrictions operation 1: 'at' must be start " \
-           "or end" in out
+    assert (
+        f"{profile}, line 6: smtpd_sender_restrictions operation 1: 'at' must be start "
+        "or end" in out
+    )
     assert (config_dir / "main.cf").read_bytes() == written
 
 
@@ -139,8 +153,9 @@ def role_play(tmp: Path, config_dir: Path, state_dir: Path, **extra: object) -> 
 def test_role_places_applies_and_hooks(tmp_path: Path) -> None:
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     exe = wrapper(tmp_path)
-    book = role_play(tmp_path, config_dir, state_dir, pfwizard_install="false",
-                     pfwizard_executable=exe)
+    book = role_play(
+        tmp_path, config_dir, state_dir, pfwizard_install="false", pfwizard_executable=exe
+    )
     main_cf = (config_dir / "main.cf").read_bytes()
     rc, out, recap = play(tmp_path, book, "--check", "--diff")
     assert rc == 0 and recap["failed"] == 0 and recap["changed"] >= 2, out
@@ -168,9 +183,16 @@ def test_role_installs_pfwizard_from_a_checkout(tmp_path: Path) -> None:
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     venv, link = tmp_path / "opt", tmp_path / "sbin" / "pfwizard"
     link.parent.mkdir()
-    book = role_play(tmp_path, config_dir, state_dir, pfwizard_source=REPO,
-                     pfwizard_venv=venv, pfwizard_venv_site_packages="true",
-                     pfwizard_python=sys.executable, pfwizard_link=link)
+    book = role_play(
+        tmp_path,
+        config_dir,
+        state_dir,
+        pfwizard_source=REPO,
+        pfwizard_venv=venv,
+        pfwizard_venv_site_packages="true",
+        pfwizard_python=sys.executable,
+        pfwizard_link=link,
+    )
     rc, out, recap = play(tmp_path, book)
     assert rc == 0 and recap["failed"] == 0, out
     assert recap["changed"] == 6, out  # pip, link, profile dir, profile, apply, hook
@@ -188,14 +210,32 @@ def test_module_documentation_is_what_ansible_doc_reads(tmp_path: Path) -> None:
     import json
 
     doc_tool = str(Path(PLAYBOOK).with_name("ansible-doc"))
-    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-           "ANSIBLE_HOME": str(tmp_path), "LC_ALL": "C.UTF-8"}
-    res = subprocess.run([doc_tool, "-j", "pfwizard.postfix.pfwizard_profile"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_HOME": str(tmp_path),
+        "LC_ALL": "C.UTF-8",
+    }
+    res = subprocess.run(
+        [doc_tool, "-j", "pfwizard.postfix.pfwizard_profile"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)["pfwizard.postfix.pfwizard_profile"]["doc"]
-    assert set(doc["options"]) == {"profile", "content", "config_dir", "state_dir", "reload",
-                                   "on_conflict", "miab_dir", "confirm_within", "executable"}
+    assert set(doc["options"]) == {
+        "profile",
+        "content",
+        "config_dir",
+        "state_dir",
+        "reload",
+        "on_conflict",
+        "miab_dir",
+        "confirm_within",
+        "executable",
+    }
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert doc["attributes"]["diff_mode"]["support"] == "full"
 

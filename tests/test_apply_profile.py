@@ -50,8 +50,9 @@ parameters:
 
 
 def pf(config_dir, state_dir, *argv):
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", *argv])
+    return main(
+        ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload", *argv]
+    )
 
 
 @needs_postfix
@@ -63,8 +64,10 @@ def test_apply_is_idempotent_and_keeps_hand_comments(tmp_path, capsys):
     profile.write_text(PROFILE.format(cfg=config_dir))
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
     cf = MainCf.read(config_dir / "main.cf")
-    assert f"check_sender_access regexp:{config_dir}/pfwizard/allow," \
-           "reject_unknown_sender_domain" in (cf.get("smtpd_sender_restrictions") or "")
+    assert (
+        f"check_sender_access regexp:{config_dir}/pfwizard/allow,"
+        "reject_unknown_sender_domain" in (cf.get("smtpd_sender_restrictions") or "")
+    )
     assert cf.get("smtpd_helo_required") == "yes"
     assert (config_dir / "pfwizard" / "allow").read_text() == "/\\.iphmx\\.com$/ PERMIT\n"
     assert (config_dir / "pfwizard" / "own_domains.db").exists()
@@ -99,12 +102,16 @@ def test_a_profile_made_on_v75_applies_to_an_older_box_and_survives_its_upgrade(
 def test_an_invalid_profile_applies_nothing(tmp_path, capsys):
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     profile = tmp_path / "profile.yaml"
-    profile.write_text("version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
-                       "      - insert: permit\n        at: middle\n")
+    profile.write_text(
+        "version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
+        "      - insert: permit\n        at: middle\n"
+    )
     before = (config_dir / "main.cf").read_bytes()
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.ERROR
-    assert "profile.yaml, line 6: smtpd_sender_restrictions operation 1: 'at' must be " \
-           "start or end" in capsys.readouterr().err
+    assert (
+        "profile.yaml, line 6: smtpd_sender_restrictions operation 1: 'at' must be "
+        "start or end" in capsys.readouterr().err
+    )
     assert (config_dir / "main.cf").read_bytes() == before
     assert not state_dir.exists()
 
@@ -112,8 +119,10 @@ def test_an_invalid_profile_applies_nothing(tmp_path, capsys):
 def test_a_table_outside_the_config_directory_is_refused(tmp_path, capsys):
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     profile = tmp_path / "profile.yaml"
-    profile.write_text(f"version: 1\ntables:\n  {tmp_path}/elsewhere:\n    type: regexp\n"
-                       "    content: |\n      /x/ PERMIT\n")
+    profile.write_text(
+        f"version: 1\ntables:\n  {tmp_path}/elsewhere:\n    type: regexp\n"
+        "    content: |\n      /x/ PERMIT\n"
+    )
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
     assert "outside the config directory" in capsys.readouterr().out
     assert not (tmp_path / "elsewhere").exists()
@@ -128,8 +137,10 @@ def test_confirm_within_reverts_an_unconfirmed_profile(tmp_path, capsys):
     before = (config_dir / "main.cf").read_bytes()
     profile = tmp_path / "profile.yaml"
     profile.write_text(PROFILE.format(cfg=config_dir))
-    assert pf(config_dir, state_dir, "apply", str(profile),
-              "--confirm-within", "1") == exitcodes.CHANGED
+    assert (
+        pf(config_dir, state_dir, "apply", str(profile), "--confirm-within", "1")
+        == exitcodes.CHANGED
+    )
     out = capsys.readouterr().out
     assert "unless confirmed: pfwizard rollback --confirm" in out
     assert (config_dir / "main.cf").read_bytes() != before
@@ -162,6 +173,9 @@ def test_readme_and_help_say_the_same_exit_codes():
 
     for command in (None, "apply", "restore", "rollback", "status", "check"):
         parser = build_parser(command)
-        text = parser.format_help() if command is None else \
-            parser._subparsers._group_actions[0].choices[command].format_help()  # type: ignore[union-attr]
+        text = (
+            parser.format_help()
+            if command is None
+            else parser._subparsers._group_actions[0].choices[command].format_help()
+        )  # type: ignore[union-attr]
         assert exitcodes.help_text().strip() in text

@@ -50,19 +50,25 @@ def test_unknown_sender_domain_is_450_and_a_resolving_one_passes(bench) -> None:
     bench.configure({"smtpd_sender_restrictions": "reject_unknown_sender_domain"})
     nx = bench.dialogue(mail_from=NXDOMAIN_SENDER)
     assert nx.rcpt.code == 450, nx.replies
-    assert str(nx.rcpt).startswith(f"450 4.1.8 <{NXDOMAIN_SENDER}>: Sender address rejected: "
-                                   "Domain not found")
+    assert str(nx.rcpt).startswith(
+        f"450 4.1.8 <{NXDOMAIN_SENDER}>: Sender address rejected: Domain not found"
+    )
     ok = bench.dialogue(mail_from=RESOLVING_SENDER)
     assert ok.rcpt.code == 250, ok.replies
     assert "no-such-domain.example/MX" in bench.dns.queries or any(
-        q.startswith("no-such-domain.example/") for q in bench.dns.queries)
+        q.startswith("no-such-domain.example/") for q in bench.dns.queries
+    )
 
 
 def test_nxdomain_is_a_real_nxdomain_not_a_timeout(bench) -> None:
     # unknown_address_reject_code only applies to a definite "does not exist"; a temporary
     # DNS failure stays 450.  So 550 here proves the stub answers NXDOMAIN.
-    bench.configure({"smtpd_sender_restrictions": "reject_unknown_sender_domain",
-                     "unknown_address_reject_code": "550"})
+    bench.configure(
+        {
+            "smtpd_sender_restrictions": "reject_unknown_sender_domain",
+            "unknown_address_reject_code": "550",
+        }
+    )
     started = time.monotonic()
     assert bench.dialogue(mail_from=NXDOMAIN_SENDER).rcpt.code == 550
     assert time.monotonic() - started < 1.0  # no resolver timeout involved
@@ -75,8 +81,8 @@ def test_zen_listed_client_gets_554_and_an_unlisted_one_passes(bench) -> None:
     listed = bench.dialogue(source=LISTED_SBL, mail_from=RESOLVING_SENDER)
     assert listed.rcpt.code == 554, listed.replies
     assert str(listed.rcpt).startswith(
-        f"554 5.7.1 Service unavailable; Client host [{LISTED_SBL}] blocked using "
-        "zen.spamhaus.org")
+        f"554 5.7.1 Service unavailable; Client host [{LISTED_SBL}] blocked using zen.spamhaus.org"
+    )
     clean = bench.dialogue(source=OUTSIDE, mail_from=RESOLVING_SENDER)
     assert clean.rcpt.code == 250, clean.replies
 
@@ -96,8 +102,9 @@ def test_dbl_listed_sender_domain_is_rejected(bench) -> None:
 
 
 def test_inside_client_passes_with_permit_mynetworks(bench) -> None:
-    bench.configure({"smtpd_sender_restrictions":
-                     "permit_mynetworks, reject_unknown_sender_domain"})
+    bench.configure(
+        {"smtpd_sender_restrictions": "permit_mynetworks, reject_unknown_sender_domain"}
+    )
     inside = bench.dialogue(source=INSIDE, mail_from=NXDOMAIN_SENDER)
     assert inside.rcpt.code == 250, inside.replies
     outside = bench.dialogue(source=OUTSIDE, mail_from=NXDOMAIN_SENDER)

@@ -87,8 +87,15 @@ def test_lookup_is_case_insensitive_like_smtpd():
 
 
 def test_argument_counts():
-    for name in ("check_sender_access", "reject_rbl_client", "check_policy_service", "sleep",
-                 "reject_rbl", "permit_dnswl_client", "CHECK_SENDER_ACCESS"):
+    for name in (
+        "check_sender_access",
+        "reject_rbl_client",
+        "check_policy_service",
+        "sleep",
+        "reject_rbl",
+        "permit_dnswl_client",
+        "CHECK_SENDER_ACCESS",
+    ):
         assert argument_count(name) == 1, name
     for name in ("permit", "reject_unauth_destination", "unknown_thing", "$foo"):
         assert argument_count(name) == 0, name
@@ -117,15 +124,18 @@ def test_versions():
     assert lookup("reject_maps_rbl").removed == "3.9"
 
 
-@pytest.mark.parametrize(("name", "words"), [
-    ("reject_unknown_helo_hostname", ["real senders", "DNS"]),
-    ("reject_unknown_sender_domain", ["Real senders", "broken DNS", "Cisco"]),
-    ("reject_rbl_client", ["reply filter", "every client", "public"]),
-    ("check_sender_access", ["OK or PERMIT", "skips every later check"]),
-    ("permit_mynetworks", ["NAT", "relay"]),
-    ("permit", ["open relay"]),
-    ("reject_rhsbl_sender", ["reply filter"]),
-])
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("reject_unknown_helo_hostname", ["real senders", "DNS"]),
+        ("reject_unknown_sender_domain", ["Real senders", "broken DNS", "Cisco"]),
+        ("reject_rbl_client", ["reply filter", "every client", "public"]),
+        ("check_sender_access", ["OK or PERMIT", "skips every later check"]),
+        ("permit_mynetworks", ["NAT", "relay"]),
+        ("permit", ["open relay"]),
+        ("reject_rhsbl_sender", ["reply filter"]),
+    ],
+)
 def test_issue_examples_are_said(name, words):
     text = lookup(name).risk.text
     for w in words:
@@ -147,9 +157,22 @@ def test_parameter_risks():
 
 
 def test_access_actions():
-    assert {"OK", "REJECT", "DEFER", "DEFER_IF_REJECT", "DEFER_IF_PERMIT", "DUNNO", "HOLD",
-            "DISCARD", "FILTER", "PREPEND", "REDIRECT", "BCC", "WARN", "INFO"} <= set(
-        ACCESS_ACTIONS)
+    assert {
+        "OK",
+        "REJECT",
+        "DEFER",
+        "DEFER_IF_REJECT",
+        "DEFER_IF_PERMIT",
+        "DUNNO",
+        "HOLD",
+        "DISCARD",
+        "FILTER",
+        "PREPEND",
+        "REDIRECT",
+        "BCC",
+        "WARN",
+        "INFO",
+    } <= set(ACCESS_ACTIONS)
     assert access_action("reject some text") is ACCESS_ACTIONS["REJECT"]
     assert access_action("450 4.7.1 go away") == "defer"
     assert access_action("554 no") == "reject"

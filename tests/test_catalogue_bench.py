@@ -23,8 +23,14 @@ from tests.test_analyser_bench import configure, talk
 # Accept the bench's outside client writing to admin@box.example.com: they end the list.
 # The address probes wait for the verify service (smtpd polls it, sleeping between polls);
 # run alone, they keep one slow step out of the batch.
-ALONE = ("permit", "permit_auth_destination", "permit_mx_backup", "check_relay_domains",
-         "reject_unverified_sender", "reject_unverified_recipient")
+ALONE = (
+    "permit",
+    "permit_auth_destination",
+    "permit_mx_backup",
+    "check_relay_domains",
+    "reject_unverified_sender",
+    "reject_unverified_recipient",
+)
 RBL = "zen.spamhaus.org=127.0.0.[2..11]"
 SERVER_ERROR = "4.3.5"
 
@@ -60,8 +66,13 @@ def _params(key: str, value: str) -> dict[str, str]:
 def _run(bench, key: str):
     data = "Subject: catalogue\n\nbody\n" if key in ("data", "end_of_data") else None
 
-    return talk(bench, helo="client.example.com", mail_from="sender@example.com",
-                rcpt_to="admin@box.example.com", data=data)
+    return talk(
+        bench,
+        helo="client.example.com",
+        mail_from="sender@example.com",
+        rcpt_to="admin@box.example.com",
+        data=data,
+    )
 
 
 def _assert_no_server_error(d, what: str) -> None:
@@ -77,8 +88,11 @@ def test_every_catalogue_name_is_accepted_in_each_list_it_claims(bench, key):
     table.write_text("nothing.invalid DUNNO\n")
     bench.instance.cool_down(table)
     version = _version(bench)
-    claimed = [r for r in catalogue.for_list(key)
-               if r.removed is None or version < tuple(int(p) for p in r.removed.split("."))]
+    claimed = [
+        r
+        for r in catalogue.for_list(key)
+        if r.removed is None or version < tuple(int(p) for p in r.removed.split("."))
+    ]
     assert claimed
     batch = [r for r in claimed if r.name not in ALONE]
     entries = [f"warn_if_reject {_entry(r, bench, str(table))}" for r in batch]
@@ -96,12 +110,18 @@ def test_every_catalogue_name_is_accepted_in_each_list_it_claims(bench, key):
 
 @needs_bench
 def test_misspelt_name_caught_by_us_not_by_postfix_check(bench):
-    chain = ("reject_non_fqdn_sender, reject_unknown_sender_domian, "
-             "reject_authenticated_sender_login_mismatch")
+    chain = (
+        "reject_non_fqdn_sender, reject_unknown_sender_domian, "
+        "reject_authenticated_sender_login_mismatch"
+    )
     params = {"smtpd_sender_restrictions": chain}
     configure(bench, params)
-    check = subprocess.run(["postfix", "-c", str(bench.config_dir), "check"],
-                           capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        ["postfix", "-c", str(bench.config_dir), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert check.returncode == 0  # Postfix itself sees nothing wrong ...
     d = bench.dialogue(mail_from="sender@example.com", rcpt_to="admin@box.example.com")
     assert d.rcpt.code == 451 and SERVER_ERROR in d.rcpt.text  # ... and smtpd fails at run time

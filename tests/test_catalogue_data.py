@@ -38,7 +38,8 @@ SECTIONS = read_sections(DATA_FILE.read_text(encoding="utf-8"), str(DATA_FILE))
 VERSION = re.compile(r"^[1-9]\d*\.\d+$")
 MAN_PAGE = Path("/usr/share/man/man5/postconf.5.gz")
 LIST_SECTIONS = re.compile(
-    r"^\.SH smtpd_(client|helo|sender|relay|recipient|data|end_of_data)_restrictions\b")
+    r"^\.SH smtpd_(client|helo|sender|relay|recipient|data|end_of_data)_restrictions\b"
+)
 
 # What postconf(5) of Postfix 3.7.11 documents under the smtpd_*_restrictions parameters
 # (their ``.IP`` entries), kept here for machines without the man page.
@@ -163,20 +164,43 @@ def test_every_restriction_postfix_3_7_documents_is_offered_or_said_not_to_be() 
             assert name in text and why, name  # documented, and the reason given
 
 
-@pytest.mark.parametrize(("old", "new", "says"), [
-    ("target = generic\n", "target = everything\n", r"\[restriction permit\] target = "
-                                                     r"everything: not one of generic, "),
-    ("risk = danger\n", "risk = scary\n", r"risk = scary: not one of info, caution, danger"),
-    ("[list data]\nparameter", "[list data]\nparam", r"\[list data\]: missing parameter; "
-                                                     r"unknown key param"),
-    ("delayed = client\n", "delayed = client connect\n", r"unknown list connect"),
-    ("outsider_permit = yes\n", "outsider_permit = true\n", r"outsider_permit = true: yes "
-                                                             r"or no"),
-    ("${text:permit_skips}", "${text:permits_skip}", r"\$\{text:permits_skip\} is not in "
-                                                     r"\[text\]"),
-    ("[restriction permit]", "[permission permit]", r"\[permission permit\]: unknown "
-                                                    r"section"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        (
+            "target = generic\n",
+            "target = everything\n",
+            r"\[restriction permit\] target = "
+            r"everything: not one of generic, ",
+        ),
+        ("risk = danger\n", "risk = scary\n", r"risk = scary: not one of info, caution, danger"),
+        (
+            "[list data]\nparameter",
+            "[list data]\nparam",
+            r"\[list data\]: missing parameter; "
+            r"unknown key param",
+        ),
+        ("delayed = client\n", "delayed = client connect\n", r"unknown list connect"),
+        (
+            "outsider_permit = yes\n",
+            "outsider_permit = true\n",
+            r"outsider_permit = true: yes "
+            r"or no",
+        ),
+        (
+            "${text:permit_skips}",
+            "${text:permits_skip}",
+            r"\$\{text:permits_skip\} is not in "
+            r"\[text\]",
+        ),
+        (
+            "[restriction permit]",
+            "[permission permit]",
+            r"\[permission permit\]: unknown "
+            r"section",
+        ),
+    ],
+)
 def test_a_broken_file_is_refused_naming_the_place(tmp_path, old, new, says) -> None:
     broken = tmp_path / "catalogue.ini"
     text = DATA_FILE.read_text()
@@ -194,6 +218,7 @@ def test_the_module_is_the_file() -> None:
     from pfwizard import session
     from pfwizard.analysis import params
     from pfwizard.explain import box
+
     assert session.LIST_OF_PARAM == catalogue.PARAM_LISTS
     assert tuple(catalogue.LIST_PARAMS.values()) == box.LISTS
     assert set(catalogue.LIST_PARAMS.values()) <= set(params.defaults({}))
@@ -217,22 +242,49 @@ def test_an_installed_wheel_holds_the_catalogue(tmp_path) -> None:
     """A plain (non-editable) install finds the file: built into a wheel from a copy of the
     source, unpacked, and imported from there with nothing of the checkout on the path."""
     src = tmp_path / "src"
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", "tests", "build", "dist", "*.egg-info", "__pycache__", ".*cache"))
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                            str(tmp_path / "dist"), str(src)],
-                           capture_output=True, text=True, timeout=300)
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", "tests", "build", "dist", "*.egg-info", "__pycache__", ".*cache"
+        ),
+    )
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("pfwizard-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         assert zf.read("pfwizard/knowledge/catalogue.ini") == DATA_FILE.read_bytes()
         zf.extractall(tmp_path / "site")
-    res = subprocess.run([sys.executable, "-I", "-c",
-                          "import sys; sys.path.insert(0, sys.argv[1]); "
-                          "from pfwizard import catalogue; "
-                          "print(catalogue.DATA_FILE, len(catalogue.RESTRICTIONS))",
-                          str(tmp_path / "site")],
-                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); "
+            "from pfwizard import catalogue; "
+            "print(catalogue.DATA_FILE, len(catalogue.RESTRICTIONS))",
+            str(tmp_path / "site"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     path, count = res.stdout.split()
     assert Path(path).is_relative_to(tmp_path / "site") and int(count) == len(RESTRICTIONS)

@@ -8,8 +8,10 @@ import re
 
 from tests.test_check import check, config
 
-STATUS = re.compile(r"PFWIZARD (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]+"
-                    r"(\| danger=(\d+) caution=(\d+))?\n\Z")
+STATUS = re.compile(
+    r"PFWIZARD (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]+"
+    r"(\| danger=(\d+) caution=(\d+))?\n\Z"
+)
 
 
 def plugin(config_dir, *extra):
@@ -25,8 +27,11 @@ def test_miab_as_shipped_is_ok_with_perfdata(tmp_path):
 
 
 def test_cautions_are_warning(tmp_path):
-    code, m = plugin(config(tmp_path, "main.cf.customized-after-v75-setup",
-                            "master.cf.customized-after-v75-setup"))
+    code, m = plugin(
+        config(
+            tmp_path, "main.cf.customized-after-v75-setup", "master.cf.customized-after-v75-setup"
+        )
+    )
     assert (code, m[1], m[3]) == (1, "WARNING", "0") and int(m[4]) >= 1
     assert "glued" in m[0] or "caution" in m[0]
 
@@ -34,8 +39,9 @@ def test_cautions_are_warning(tmp_path):
 def test_a_danger_is_critical_and_named(tmp_path):
     d = config(tmp_path)
     main = d / "main.cf"
-    main.write_text(main.read_text().replace("reject_unknown_sender_domain,",
-                                             "reject_unknown_sender_domian,"))
+    main.write_text(
+        main.read_text().replace("reject_unknown_sender_domain,", "reject_unknown_sender_domian,")
+    )
     code, m = plugin(d)
     assert (code, m[1], m[3]) == (2, "CRITICAL", "1")
     assert "smtpd_sender_restrictions" in m[0]

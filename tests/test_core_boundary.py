@@ -14,8 +14,9 @@ UI = ("pfwizard.tui", "pfwizard.screens", "pfwizard.assets")
 
 def core_modules() -> list[str]:
     mods = pkgutil.walk_packages(pfwizard.__path__, "pfwizard.")
-    return sorted(m.name for m in mods
-                  if not m.name.endswith("__main__") and not m.name.startswith(UI))
+    return sorted(
+        m.name for m in mods if not m.name.endswith("__main__") and not m.name.startswith(UI)
+    )
 
 
 def test_importing_every_core_module_does_not_load_textual():
@@ -28,8 +29,9 @@ def test_importing_every_core_module_does_not_load_textual():
         f" or k.startswith({UI!r}))\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "", f"core imported UI modules: {out.stdout}"
 
 
@@ -38,8 +40,9 @@ def test_cli_help_does_not_load_textual():
         "import sys\nfrom pfwizard.cli import build_parser\nbuild_parser()\n"
         "print(any(k.startswith('textual') for k in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -53,6 +56,7 @@ def test_a_command_imports_only_its_own_module():
         "heavy = ('textual', 'ruamel', 'pfwizard.engine', 'pfwizard.intent', 'pfwizard.session')\n"
         "print(sorted(k for k in sys.modules if k.startswith(heavy)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "[]"

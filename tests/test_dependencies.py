@@ -69,5 +69,6 @@ def test_every_lower_bound_is_pinned_in_the_floor_constraints_and_capped_below_a
         cap = [int(x) for x in high[1].split(".")]
         # A cap at a major boundary (<9; for 0.x releases the minor is the major: <0.20),
         # so a release that may break the API is never installed untested.
-        assert cap > floor and (cap[1:] == [] if cap[0] > 0 else cap[2:] == []), \
+        assert cap > floor and (cap[1:] == [] if cap[0] > 0 else cap[2:] == []), (
             f"{name}: upper bound {high[1]} is not a major boundary"
+        )

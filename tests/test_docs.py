@@ -17,8 +17,11 @@ DOCS = ROOT / "docs"
 
 
 def test_committed_docs_are_current():
-    stale = [rel for rel, text in docgen.outputs().items()
-             if not (DOCS / rel).exists() or (DOCS / rel).read_text() != text]
+    stale = [
+        rel
+        for rel, text in docgen.outputs().items()
+        if not (DOCS / rel).exists() or (DOCS / rel).read_text() != text
+    ]
     assert not stale, f"stale: {stale}; run ./scripts/build-docs and commit docs/"
 
 
@@ -38,10 +41,13 @@ def test_the_man_page_names_every_command_and_option():
 
 @pytest.mark.skipif(shutil.which("man") is None, reason="man not installed")
 def test_the_man_page_renders_without_warnings():
-    r = subprocess.run(["man", "--warnings", "-l", str(DOCS / docgen.MAN_PAGE)],
-                       capture_output=True, text=True, timeout=60,
-                       env={"PATH": "/usr/bin:/bin", "MANWIDTH": "80", "MANPAGER": "cat",
-                            "LANG": "C.UTF-8"})
+    r = subprocess.run(
+        ["man", "--warnings", "-l", str(DOCS / docgen.MAN_PAGE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "MANWIDTH": "80", "MANPAGER": "cat", "LANG": "C.UTF-8"},
+    )
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
     text = " ".join(r.stdout.split())
     assert "pfwizard - customise Postfix" in text and "--nagios" in text
@@ -50,11 +56,14 @@ def test_the_man_page_renders_without_warnings():
 def complete(line: str) -> list[str]:
     """What bash's TAB offers for ``line`` (its last word is the one being completed)."""
     words = line.split(" ")
-    script = (f"source {DOCS / docgen.BASH_COMPLETION}\n"
-              f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
-              f"COMP_CWORD={len(words) - 1}\n_pfwizard\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n")
-    r = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True,
-                       timeout=30, cwd=ROOT)
+    script = (
+        f"source {DOCS / docgen.BASH_COMPLETION}\n"
+        f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
+        f"COMP_CWORD={len(words) - 1}\n_pfwizard\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n"
+    )
+    r = subprocess.run(
+        ["bash", "--norc", "-c", script], capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
     assert r.returncode == 0, r.stderr
     return [w for w in r.stdout.splitlines() if w]
 
@@ -72,7 +81,8 @@ def test_bash_completes_commands_options_and_values():
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh not installed")
 def test_zsh_completion_parses():
-    r = subprocess.run(["zsh", "-n", str(DOCS / docgen.ZSH_COMPLETION)], capture_output=True,
-                       text=True, timeout=30)
+    r = subprocess.run(
+        ["zsh", "-n", str(DOCS / docgen.ZSH_COMPLETION)], capture_output=True, text=True, timeout=30
+    )
     assert r.returncode == 0, r.stderr
     assert (DOCS / docgen.ZSH_COMPLETION).read_text().startswith("#compdef pfwizard\n")

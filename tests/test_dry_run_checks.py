@@ -36,8 +36,7 @@ def scratch(tmp_path: Path, profile_text: str) -> tuple[Path, Path, Path]:
 def test_apply_dry_run_json_is_refused_where_the_real_run_is(tmp_path, capsys) -> None:
     config_dir, state_dir, profile = scratch(tmp_path, OPEN_RELAY)
     before = snapshot(tmp_path)
-    code, doc, err = pf(capsys, config_dir, state_dir, "apply", str(profile), "--dry-run",
-                        "--json")
+    code, doc, err = pf(capsys, config_dir, state_dir, "apply", str(profile), "--dry-run", "--json")
     assert code == exitcodes.REFUSED
     check_schema(doc, "apply")
     assert doc["dry_run"] is True and doc["checked"] is True and doc["changed"] is False
@@ -54,8 +53,18 @@ def test_apply_dry_run_json_is_refused_where_the_real_run_is(tmp_path, capsys) -
 def test_apply_dry_run_refuses_what_postconf_warns_about(tmp_path, capsys) -> None:
     config_dir, state_dir, profile = scratch(tmp_path, MISSPELT)
     before = snapshot(tmp_path)
-    code = main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", "apply", str(profile), "--dry-run"])
+    code = main(
+        [
+            "--config-dir",
+            str(config_dir),
+            "--state-dir",
+            str(state_dir),
+            "--no-reload",
+            "apply",
+            str(profile),
+            "--dry-run",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == exitcodes.REFUSED
     assert "dry run: the change would be refused, nothing written" in out
@@ -68,8 +77,7 @@ def test_apply_dry_run_json_of_a_good_change_is_checked(tmp_path, capsys) -> Non
     config_dir, state_dir, profile = scratch(tmp_path, FINE)
     before = snapshot(tmp_path)
     stages = set(Path(tempfile.gettempdir()).glob("stage-*"))
-    code, doc, err = pf(capsys, config_dir, state_dir, "apply", str(profile), "--dry-run",
-                        "--json")
+    code, doc, err = pf(capsys, config_dir, state_dir, "apply", str(profile), "--dry-run", "--json")
     assert code == exitcodes.CHANGED and doc["checked"] is True and doc["error"] is None
     check_schema(doc, "apply")
     assert "dry run: Postfix's checks and pfwizard's pass on a staged copy" in err
@@ -82,8 +90,14 @@ def test_restore_dry_run_is_refused_where_the_real_run_is(tmp_path, capsys) -> N
     state_dir.mkdir(mode=0o700, exist_ok=True)
     (state_dir / "customizations.yaml").write_text(OPEN_RELAY)  # edited by hand
     before = snapshot(tmp_path)
-    argv = ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload",
-            "restore"]
+    argv = [
+        "--config-dir",
+        str(config_dir),
+        "--state-dir",
+        str(state_dir),
+        "--no-reload",
+        "restore",
+    ]
     assert main([*argv, "--dry-run"]) == exitcodes.REFUSED
     assert "dry run: the change would be refused" in capsys.readouterr().out
     code, doc, _ = pf(capsys, config_dir, state_dir, "restore", "--dry-run", "--json")
@@ -102,8 +116,7 @@ def test_without_root_a_dry_run_says_it_was_not_checked(tmp_path, capsys, monkey
 
     config_dir, state_dir, profile = scratch(tmp_path, OPEN_RELAY)
     monkeypatch.setattr(engine.os, "geteuid", lambda: 1000)
-    code, doc, err = pf(capsys, config_dir, state_dir, "apply", str(profile), "--dry-run",
-                        "--json")
+    code, doc, err = pf(capsys, config_dir, state_dir, "apply", str(profile), "--dry-run", "--json")
     assert code == exitcodes.CHANGED and doc["checked"] is False and doc["error"] is None
     check_schema(doc, "apply")
     assert any("not checked" in w and "sudo" in w for w in doc["warnings"])

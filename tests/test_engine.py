@@ -112,8 +112,9 @@ def test_paths_outside_the_config_dir_are_refused(miab, state, tmp_path):
     inside = miab.config_dir / "pfwizard"
     inside.mkdir()
     (miab.config_dir / "alias_to_inside").symlink_to(inside / "real_table")
-    plan = eng.plan(ChangeSet("x", {}, [TableChange(Path("alias_to_inside"), "a OK\n",
-                                                    "texthash")]))
+    plan = eng.plan(
+        ChangeSet("x", {}, [TableChange(Path("alias_to_inside"), "a OK\n", "texthash")])
+    )
     assert plan.files[0].path == (inside / "real_table").resolve()
 
 
@@ -125,8 +126,7 @@ def test_seed000_apply_then_rollback(miab, state):
     eng = make_engine(miab, state)
     events = []
     plan = eng.plan(seed000_and_authclean(miab.config_dir))
-    assert sorted(f.role for f in plan.files) == ["main.cf", "master.cf", "table", "table",
-                                                   "table"]
+    assert sorted(f.role for f in plan.files) == ["main.cf", "master.cf", "table", "table", "table"]
     assert "  -o header_checks=pcre:" in plan.unified_diff()
     res = eng.apply(plan, progress=events.append)
     assert res.ok, res.error
@@ -135,15 +135,25 @@ def test_seed000_apply_then_rollback(miab, state):
     # Postfix's own view of the live master.cf: MiaB's filter first, then the new table.
     assert miab.instance.postconf("-P", AUTHCLEAN_CHECKS).split(" = ")[1].split(",") == [
         f"pcre:{miab.config_dir}/outgoing_mail_header_filters",
-        f"pcre:{miab.config_dir}/pfwizard/forged_local_senders\n"]
+        f"pcre:{miab.config_dir}/pfwizard/forged_local_senders\n",
+    ]
     steps = [(e.step, e.status) for e in events]
-    for want in [("guard", "ok"), ("check", "ok"), ("postconf", "ok"), ("backup", "ok"),
-                 ("write", "ok"), ("reload", "ok"), ("serve", "ok")]:
+    for want in [
+        ("guard", "ok"),
+        ("check", "ok"),
+        ("postconf", "ok"),
+        ("backup", "ok"),
+        ("write", "ok"),
+        ("reload", "ok"),
+        ("serve", "ok"),
+    ]:
         assert want in steps
     assert steps.index(("backup", "ok")) < steps.index(("write", "start"))
     # The changed cleanup service was asked too, after the reload.
-    assert any(e.step == "serve" and e.status == "ok" and e.detail.startswith(
-        "public/authclean: greets") for e in events)
+    assert any(
+        e.step == "serve" and e.status == "ok" and e.detail.startswith("public/authclean: greets")
+        for e in events
+    )
     assert "refreshing the Postfix mail system" in res.postfix_output
     assert (miab.config_dir / "pfwizard" / "dmarc_sender_domains.db").exists()
     assert (miab.config_dir / "pfwizard").stat().st_mode & 0o777 == 0o755
@@ -216,9 +226,13 @@ def test_owner_mode_and_comments_are_kept(miab, state):
 
 # ---- guard ---------------------------------------------------------------------------------
 @needs_bench
-@pytest.mark.parametrize(("name", "edit"), [
-    ("main.cf", "# edited by mailinabox setup\nmessage_size_limit = 134217728\n"),
-    ("master.cf", "# edited by mailinabox setup\n  -o smtpd_tls_wrappermode=yes\n")])
+@pytest.mark.parametrize(
+    ("name", "edit"),
+    [
+        ("main.cf", "# edited by mailinabox setup\nmessage_size_limit = 134217728\n"),
+        ("master.cf", "# edited by mailinabox setup\n  -o smtpd_tls_wrappermode=yes\n"),
+    ],
+)
 def test_file_edited_meanwhile_is_refused_and_the_edit_survives(miab, state, name, edit):
     eng = make_engine(miab, state)
     plan = eng.plan(seed000_and_authclean(miab.config_dir))
@@ -242,11 +256,17 @@ def test_one_pfwizard_at_a_time(miab, state):
     before = snapshot(miab.config_dir)
     state.mkdir(exist_ok=True)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from pfwizard.engine import lock\n"
-         f"with lock.hold(Path({str(state)!r})):\n"
-         "    print('locked', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from pfwizard.engine import lock\n"
+            f"with lock.hold(Path({str(state)!r})):\n"
+            "    print('locked', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         res = eng.apply(plan)

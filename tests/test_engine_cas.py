@@ -57,9 +57,11 @@ class MeddlingTools(PostfixTools):
 
 def table_change(cfg: Path, map_type: str = "cidr") -> ChangeSet:
     table = cfg / "pfwizard" / "clients"
-    return ChangeSet("allow a client",
-                     {"smtpd_client_restrictions": f"check_client_access {map_type}:{table}"},
-                     [TableChange(Path("pfwizard/clients"), "127.0.0.9 OK\n", map_type)])
+    return ChangeSet(
+        "allow a client",
+        {"smtpd_client_restrictions": f"check_client_access {map_type}:{table}"},
+        [TableChange(Path("pfwizard/clients"), "127.0.0.9 OK\n", map_type)],
+    )
 
 
 @needs_bench
@@ -76,7 +78,8 @@ def test_main_cf_changed_during_validation_is_refused_and_kept(cfg, state):
     after = snapshot(cfg)
     assert set(after) == set(before)
     assert {k: v for k, v in after.items() if k != "main.cf"} == {
-        k: v for k, v in before.items() if k != "main.cf"}
+        k: v for k, v in before.items() if k != "main.cf"
+    }
     [entry] = eng.history()
     assert entry.outcome == REFUSED
     assert eng.recover() == []  # nothing left in progress for a later start to undo
@@ -121,8 +124,9 @@ def test_an_index_changed_during_validation_is_refused(cfg, state):
 
 
 @needs_bench
-def test_apply_refuses_with_exit_4_when_main_cf_moves_during_validation(cfg, state, tmp_path,
-                                                                        capsys):
+def test_apply_refuses_with_exit_4_when_main_cf_moves_during_validation(
+    cfg, state, tmp_path, capsys
+):
     """The installed command's road: an editor appends to main.cf while validation runs
     (seen as the staged copy appearing in the state directory)."""
     main = cfg / "main.cf"
@@ -140,8 +144,9 @@ def test_apply_refuses_with_exit_4_when_main_cf_moves_during_validation(cfg, sta
 
     t = threading.Thread(target=meddle, daemon=True)
     t.start()
-    code = cli.main(["apply", str(profile), "--config-dir", str(cfg), "--state-dir",
-                     str(state), "--no-reload"])
+    code = cli.main(
+        ["apply", str(profile), "--config-dir", str(cfg), "--state-dir", str(state), "--no-reload"]
+    )
     t.join(5)
     out = capsys.readouterr().out
     assert done.is_set()

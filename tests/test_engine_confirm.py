@@ -93,9 +93,14 @@ sys.stdin.readline()  # the admin's session hangs here until it is killed
 @needs_bench
 def test_unconfirmed_change_reverts_itself_after_the_session_died(miab, state):
     before = snapshot(miab.config_dir)
-    session = subprocess.Popen([sys.executable, "-c", APPLY_AND_DIE, str(miab.config_dir),
-                                str(state), "3"], cwd=ROOT, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    session = subprocess.Popen(
+        [sys.executable, "-c", APPLY_AND_DIE, str(miab.config_dir), str(state), "3"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert session.stdout is not None
     ok, result, entry_id = session.stdout.readline().split()
     assert (ok, result) == ("True", PENDING_CONFIRM)
@@ -172,8 +177,11 @@ eng.apply(eng.plan(seed000_and_authclean(cfg)))
 @pytest.mark.parametrize("dies_on", ["main.cf", "master.cf"])
 def test_apply_killed_halfway_is_undone_at_the_next_start(miab, state, dies_on):
     before = snapshot(miab.config_dir)
-    proc = subprocess.run([sys.executable, "-c", KILLED_WHILE_WRITING, str(miab.config_dir),
-                           str(state), dies_on], cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_WRITING, str(miab.config_dir), str(state), dies_on],
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == -signal.SIGKILL
     # Half done: the tables are in place (and main.cf or not), master.cf is not.
     assert (miab.config_dir / "pfwizard" / "dmarc_sender_domains.db").exists()

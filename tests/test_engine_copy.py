@@ -72,13 +72,14 @@ class Watch:
 
     def _children(self) -> set[int]:
         from pfwizard.engine.serving import smtpd_children
+
         return smtpd_children(self.pid)
 
     def assert_untouched(self) -> None:
         assert self.pid is not None
         assert master_pid(self.inst.root / "spool") == self.pid, "the live master changed"
         time.sleep(0.1)  # postlogd writes asynchronously
-        new_log = self.inst.log_text()[self.mark:]
+        new_log = self.inst.log_text()[self.mark :]
         assert "reload" not in new_log and "stopping" not in new_log, new_log
         assert self.children <= self._children(), "the live smtpd processes were replaced"
         assert snapshot(self.inst.config_dir) == self.files, "a live file changed"
@@ -124,8 +125,9 @@ def test_a_copy_is_written_and_the_live_postfix_is_not_reloaded(live, copy, stat
     watch = Watch(live)
     tools = Spy()
     restarts: list[int] = []
-    eng = Engine(copy, state, tools=tools, gate=lambda cf, d: [],
-                 restart=lambda: restarts.append(1))
+    eng = Engine(
+        copy, state, tools=tools, gate=lambda cf, d: [], restart=lambda: restarts.append(1)
+    )
     res = eng.apply(eng.plan(ChangeSet("helo required", {"smtpd_helo_required": "yes"}, [])))
     assert res.ok and res.outcome == APPLIED
     assert "smtpd_helo_required = yes" in (copy / "main.cf").read_text()
@@ -141,12 +143,10 @@ def test_apply_on_a_copy_says_written_not_reloaded(live, copy, state, tmp_path, 
     watch = Watch(live)
     profile = tmp_path / "profile.yaml"
     profile.write_text('version: 1\nparameters:\n  smtpd_helo_required:\n    value: "yes"\n')
-    code = cli.main(["apply", str(profile), "--config-dir", str(copy),
-                     "--state-dir", str(state)])
+    code = cli.main(["apply", str(profile), "--config-dir", str(copy), "--state-dir", str(state)])
     out = capsys.readouterr().out
     assert code == exitcodes.CHANGED, out
-    assert f"no running Postfix uses {copy}: the change was written, nothing was reloaded" \
-        in out
+    assert f"no running Postfix uses {copy}: the change was written, nothing was reloaded" in out
     watch.assert_untouched()
 
 
@@ -158,11 +158,15 @@ def test_a_failure_on_a_copy_never_stops_or_starts_the_live_postfix(live, copy, 
     before = snapshot(copy)
     tools = Spy(fail_postmap_in=copy)
     restarts: list[int] = []
-    eng = Engine(copy, state, tools=tools, gate=lambda cf, d: [],
-                 restart=lambda: restarts.append(1))
+    eng = Engine(
+        copy, state, tools=tools, gate=lambda cf, d: [], restart=lambda: restarts.append(1)
+    )
     table = copy / "pfwizard" / "senders"
-    cs = ChangeSet("a table", {"smtpd_sender_restrictions": f"check_sender_access hash:{table}"},
-                   [TableChange(Path("pfwizard/senders"), "a@example.org OK\n", "hash")])
+    cs = ChangeSet(
+        "a table",
+        {"smtpd_sender_restrictions": f"check_sender_access hash:{table}"},
+        [TableChange(Path("pfwizard/senders"), "a@example.org OK\n", "hash")],
+    )
     res = eng.apply(eng.plan(cs))
     assert not res.ok and res.outcome == FAILED and "postmap" in (res.error or "")
     assert snapshot(copy) == before
@@ -176,15 +180,20 @@ def test_a_failure_on_a_copy_never_stops_or_starts_the_live_postfix(live, copy, 
 
 @needs_bench
 def test_a_write_failure_on_a_copy_puts_it_back_without_touching_the_live_postfix(
-        live, copy, state):
+    live, copy, state
+):
     watch = Watch(live)
     before = snapshot(copy)
     tools = Spy()
-    eng = Engine(copy, state, tools=tools, gate=lambda cf, d: [],
-                 writer=FailingWriter(2, errno.ENOSPC))
+    eng = Engine(
+        copy, state, tools=tools, gate=lambda cf, d: [], writer=FailingWriter(2, errno.ENOSPC)
+    )
     table = copy / "pfwizard" / "senders"
-    cs = ChangeSet("a table", {"smtpd_sender_restrictions": f"check_sender_access cidr:{table}"},
-                   [TableChange(Path("pfwizard/senders"), "127.0.0.9 OK\n", "cidr")])
+    cs = ChangeSet(
+        "a table",
+        {"smtpd_sender_restrictions": f"check_sender_access cidr:{table}"},
+        [TableChange(Path("pfwizard/senders"), "127.0.0.9 OK\n", "cidr")],
+    )
     res = eng.apply(eng.plan(cs))
     assert not res.ok and res.outcome == FAILED
     assert snapshot(copy) == before
@@ -211,8 +220,12 @@ def test_a_master_started_by_postfix_start_is_known_by_mail_config(copy):
     inst = PostfixInstance()
     try:
         inst.make_queue_dirs()
-        subprocess.run(["postfix", "-c", str(inst.config_dir), "start"], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["postfix", "-c", str(inst.config_dir), "start"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         inst.wait_listening()
         spool = inst.root / "spool"
         pid = master_pid(spool)
@@ -224,8 +237,9 @@ def test_a_master_started_by_postfix_start_is_known_by_mail_config(copy):
         shutil.copytree(inst.config_dir, other)
         assert serving_master(other, spool) is None
     finally:
-        subprocess.run(["postfix", "-c", str(inst.config_dir), "stop"], capture_output=True,
-                       timeout=30)
+        subprocess.run(
+            ["postfix", "-c", str(inst.config_dir), "stop"], capture_output=True, timeout=30
+        )
         inst.stop()
 
 
@@ -250,6 +264,7 @@ def test_editing_the_live_directory_itself_reloads_it(live, state):
 
 def eng_run():
     from pfwizard.engine.engine import _Run
+
     return _Run(None)
 
 
@@ -282,14 +297,16 @@ def test_recovery_on_a_copy_never_reloads_the_live_postfix(live, copy, state):
     watch = Watch(live)
     before = snapshot(copy)
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run([sys.executable, "-c", KILLED_WHILE_WRITING, str(copy), str(state)],
-                          cwd=root, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_WRITING, str(copy), str(state)], cwd=root, timeout=60
+    )
     assert proc.returncode == -9
     assert (copy / "pfwizard" / "clients").exists()  # half done
     tools = Spy()
     restarts: list[int] = []
-    eng = Engine(copy, state, tools=tools, gate=lambda cf, d: [],
-                 restart=lambda: restarts.append(1))
+    eng = Engine(
+        copy, state, tools=tools, gate=lambda cf, d: [], restart=lambda: restarts.append(1)
+    )
     msgs = eng.recover()
     assert len(msgs) == 1 and "interrupted" in msgs[0]
     assert snapshot(copy) == before

@@ -60,9 +60,14 @@ print(f"{time.monotonic() - t0:.4f} done {res.ok} {res.outcome}", flush=True)
 
 def spawn(cfg: Path, state: Path, reload: bool) -> subprocess.Popen[str]:
     """A child that imports everything, then waits for "go" (see ``ready``)."""
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(cfg), str(state),
-                             "1" if reload else "0"], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(cfg), str(state), "1" if reload else "0"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def ready(proc: subprocess.Popen[str]) -> subprocess.Popen[str]:
@@ -86,8 +91,12 @@ def normalised(cfg: Path, dump_dir: Path) -> dict[str, object]:
     for name, (data, mode, uid, gid) in snapshot(cfg).items():
         if name.endswith(".db"):
             src = cfg / name[:-3]
-            dump = subprocess.run(["postmap", "-c", str(dump_dir), "-s", f"hash:{src}"],
-                                  capture_output=True, text=True, timeout=30).stdout
+            dump = subprocess.run(
+                ["postmap", "-c", str(dump_dir), "-s", f"hash:{src}"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
             out[name] = ("index", sorted(dump.splitlines()), mode, uid, gid)
         else:
             out[name] = (data, mode, uid, gid)
@@ -136,8 +145,16 @@ def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
             out, _ = child.communicate("go\n", timeout=60)
             lines = [ln.split() for ln in out.splitlines()]
             assert lines[-1][1:] == ["done", "True", APPLIED], out
-            timings.append((float(lines[-1][0]), next(
-                float(t) for t, step, status, *_ in lines if (step, status) == ("backup", "ok"))))
+            timings.append(
+                (
+                    float(lines[-1][0]),
+                    next(
+                        float(t)
+                        for t, step, status, *_ in lines
+                        if (step, status) == ("backup", "ok")
+                    ),
+                )
+            )
             after = normalised(cfg, dump_dir)
             assert after != before
             if reload:
@@ -170,16 +187,16 @@ def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait(timeout=30)
 
-            eng = Engine(cfg, state, reload=reload, gate=lambda cf, d: [],
-                         restart=bench.restart)
+            eng = Engine(cfg, state, reload=reload, gate=lambda cf, d: [], restart=bench.restart)
             eng.before_reload = lambda: backdate(cfg)
             eng.recover()
             now = normalised(cfg, dump_dir)
             hist = eng.history()
             new = [e.outcome for e in hist[known:]]
             known = len(hist)
-            assert not [p for p in cfg.rglob("*") if ".pfwizard-tmp-" in p.name], \
+            assert not [p for p in cfg.rglob("*") if ".pfwizard-tmp-" in p.name], (
                 f"run {i}: temp file left"
+            )
             assert not list(state.glob("stage-*"))
             assert IN_PROGRESS not in new
             if now == after:
@@ -191,8 +208,9 @@ def crash_runs(bench, runs: int, reload: bool, seed: int) -> dict[str, int]:
                 assert APPLIED not in new
             if reload:
                 want = ((250, 250), 550) if now == after else ((450, 450), 250)
-                assert (verdicts(bench), submission_verdict(bench)) == want, \
+                assert (verdicts(bench), submission_verdict(bench)) == want, (
                     f"run {i}: Postfix not on the file state"
+                )
             reset(cfg, before_raw, bench if reload else None)
         check_backups(state)
         recovered = sum(e.outcome == RECOVERED for e in Engine(cfg, state).history())

@@ -104,8 +104,7 @@ def miab(bench):
     return bench
 
 
-def run_faulty(bench, state: Path, changeset_for, spoil: dict[str, bytes] | None = None,
-               **kw):
+def run_faulty(bench, state: Path, changeset_for, spoil: dict[str, bytes] | None = None, **kw):
     """Apply a change that fails; assert nothing changed; return (result, journal entry).
 
     ``spoil``: role -> bytes that replace the planned file (a plan no change set produces,
@@ -147,15 +146,24 @@ def with_params(**params: str):
         cs = seed000_and_authclean(config_dir)
         cs.params.update(params)
         return cs
+
     return make
 
 
 @needs_bench
-@pytest.mark.parametrize(("n", "err"), [(1, errno.ENOSPC), (3, errno.ENOSPC),
-                                        (2, errno.EACCES), (3, errno.EACCES),
-                                        # main.cf and master.cf: the last two writes
-                                        (4, errno.ENOSPC), (5, errno.ENOSPC),
-                                        (5, errno.EACCES)])
+@pytest.mark.parametrize(
+    ("n", "err"),
+    [
+        (1, errno.ENOSPC),
+        (3, errno.ENOSPC),
+        (2, errno.EACCES),
+        (3, errno.EACCES),
+        # main.cf and master.cf: the last two writes
+        (4, errno.ENOSPC),
+        (5, errno.ENOSPC),
+        (5, errno.EACCES),
+    ],
+)
 def test_write_error(miab, state, n, err):
     res, entry, _ = run_faulty(miab, state, seed000_and_authclean, writer=FailingWriter(n, err))
     assert entry.outcome == FAILED
@@ -174,9 +182,9 @@ def test_postmap_fails_while_installing(miab, state):
 def test_postmap_rejects_a_bad_hash_line_before_anything_is_written(miab, state):
     def bad(config_dir):
         cs = seed000_and_authclean(config_dir)
-        cs.tables[1] = TableChange(cs.tables[1].path, "commscope.com OK\nno_value_here\n",
-                                   "hash")
+        cs.tables[1] = TableChange(cs.tables[1].path, "commscope.com OK\nno_value_here\n", "hash")
         return cs
+
     res, entry, _ = run_faulty(miab, state, bad)
     assert entry.outcome == REFUSED and entry.files == []
     assert "expected format: key whitespace value" in res.postfix_output
@@ -188,9 +196,9 @@ def test_postmap_rejects_a_bad_hash_line_before_anything_is_written(miab, state)
 def test_broken_regexp_is_caught(miab, state):
     def bad(config_dir):
         cs = seed000_and_authclean(config_dir)
-        cs.tables[0] = TableChange(cs.tables[0].path, "/esa[0-9*\\.iphmx\\.com/ PERMIT\n",
-                                   "regexp")
+        cs.tables[0] = TableChange(cs.tables[0].path, "/esa[0-9*\\.iphmx\\.com/ PERMIT\n", "regexp")
         return cs
+
     res, entry, _ = run_faulty(miab, state, bad)
     assert entry.outcome == REFUSED
     assert "brackets" in res.postfix_output or "regexp map" in res.postfix_output
@@ -207,11 +215,15 @@ def test_postfix_check_failure(miab, state):
 @needs_bench
 def test_master_cf_postfix_cannot_parse_is_refused(miab, state):
     # A process limit that is not a number: master would die on it at the reload.
-    broken = (miab.config_dir / "master.cf").read_bytes().replace(
-        b"authclean unix  n       -       n       -       0       cleanup",
-        b"authclean unix  n       -       n       -       cleanup")
-    res, entry, _ = run_faulty(miab, state, seed000_and_authclean,
-                               spoil={"master.cf": broken})
+    broken = (
+        (miab.config_dir / "master.cf")
+        .read_bytes()
+        .replace(
+            b"authclean unix  n       -       n       -       0       cleanup",
+            b"authclean unix  n       -       n       -       cleanup",
+        )
+    )
+    res, entry, _ = run_faulty(miab, state, seed000_and_authclean, spoil={"master.cf": broken})
     assert entry.outcome == REFUSED and entry.files == []
     assert f"cannot parse the new {miab.config_dir / 'master.cf'}" in res.error
     assert 'invalid process_limit field "cleanup"' in res.postfix_output
@@ -224,6 +236,7 @@ def test_misspelt_master_cf_option_is_caught_by_postconf(miab, state):
         cs = seed000_and_authclean(config_dir)
         cs.master_params["authclean/unix/nested_header_chex"] = ""
         return cs
+
     res, entry, _ = run_faulty(miab, state, misspelt)
     assert entry.outcome == REFUSED
     assert "master.cf: unused parameter: nested_header_chex=" in res.postfix_output
@@ -236,6 +249,7 @@ def test_unsupported_map_type_in_a_master_cf_option_is_caught(miab, state):
         cs = seed000_and_authclean(config_dir)
         cs.master_params[AUTHCLEAN_CHECKS] += ",bogus:/etc/postfix/nothing"
         return cs
+
     res, entry, _ = run_faulty(miab, state, bogus)
     assert entry.outcome == REFUSED and "bogus:/etc/postfix/nothing" in res.error
     assert "unsupported dictionary type: bogus" in res.postfix_output
@@ -243,8 +257,9 @@ def test_unsupported_map_type_in_a_master_cf_option_is_caught(miab, state):
 
 @needs_bench
 def test_misspelt_parameter_is_caught_by_postconf(miab, state):
-    res, entry, _ = run_faulty(miab, state,
-                               with_params(smtpd_sender_restriction="reject_non_fqdn_sender"))
+    res, entry, _ = run_faulty(
+        miab, state, with_params(smtpd_sender_restriction="reject_non_fqdn_sender")
+    )
     assert entry.outcome == REFUSED
     assert "unused parameter: smtpd_sender_restriction=" in res.postfix_output
 
@@ -253,9 +268,17 @@ def test_misspelt_parameter_is_caught_by_postconf(miab, state):
 def test_danger_finding_blocks(miab, state):
     def gate(cf, config_dir):
         assert cf.get("smtpd_sender_restrictions")  # the staged main.cf, with the change
-        return [Finding("open-relay", Severity.DANGER, "anyone can relay through you",
-                        parameter="smtpd_relay_restrictions", acceptable=False),
-                Finding("note", Severity.INFO, "just so you know")]
+        return [
+            Finding(
+                "open-relay",
+                Severity.DANGER,
+                "anyone can relay through you",
+                parameter="smtpd_relay_restrictions",
+                acceptable=False,
+            ),
+            Finding("note", Severity.INFO, "just so you know"),
+        ]
+
     res, entry, _ = run_faulty(miab, state, seed000_and_authclean, gate=gate)
     assert entry.outcome == REFUSED
     assert "DANGER: smtpd_relay_restrictions: anyone can relay" in res.postfix_output
@@ -279,6 +302,7 @@ def test_smtpd_not_answering_injected(miab, state, monkeypatch):
         if len(calls) == 1:
             raise ProbeFailed(f"{addr}: smtpd answered '451 4.3.5 Server configuration error'")
         return "220 fine"
+
     monkeypatch.setattr(probe_changed, "wait_serving", probe)
     res, entry, restarts = run_faulty(miab, state, seed000_and_authclean)
     assert entry.outcome == FAILED and "smtpd is not serving" in res.error
@@ -291,7 +315,8 @@ def test_smtpd_dies_on_an_open_relay_and_a_restart_brings_it_back(miab, state):
     # Neither relay nor recipient list has reject_unauth_destination: postfix check and
     # reload pass, then smtpd dies on every connection and master throttles it.
     res, entry, restarts = run_faulty(
-        miab, state, with_params(smtpd_relay_restrictions="permit_mynetworks"))
+        miab, state, with_params(smtpd_relay_restrictions="permit_mynetworks")
+    )
     assert entry.outcome == FAILED and "smtpd is not serving" in res.error
     assert restarts == [1]  # a reload does not revive a throttled smtpd
 
@@ -301,10 +326,12 @@ def test_cleanup_that_dies_at_start_is_undone(miab, state):
     """A bad number in authclean's -o options passes postfix check, postconf and the reload;
     authclean then dies before its greeting and logged-in users' mail is deferred.  The
     serving check asks the changed cleanup service for its greeting, and undoes."""
+
     def bad_number(config_dir):
         cs = seed000_and_authclean(config_dir)
         cs.master_params["authclean/unix/header_size_limit"] = "abc"
         return cs
+
     res, entry, _ = run_faulty(miab, state, bad_number)
     assert entry.outcome == FAILED and "authclean" in res.error
     assert "public/authclean" in res.error
@@ -314,12 +341,13 @@ def test_cleanup_that_dies_at_start_is_undone(miab, state):
 def test_changed_submission_listener_is_probed_too(miab, state):
     """An unknown restriction only on the submission listener: port 25 still answers, the
     probe of the changed listener gets 451 4.3.5, and the change is undone."""
+
     def broken_submission(config_dir):
         cs = seed000_and_authclean(config_dir)
         port = miab.instance.submission_port
-        cs.master_params[f"127.0.0.1:{port}/inet/smtpd_sender_restrictions"] = \
-            "reject_bogus_thing"
+        cs.master_params[f"127.0.0.1:{port}/inet/smtpd_sender_restrictions"] = "reject_bogus_thing"
         return cs
+
     res, entry, _ = run_faulty(miab, state, broken_submission)
     assert entry.outcome == FAILED and "451 4.3.5" in res.error
     assert str(miab.instance.submission_port) in res.error
@@ -328,6 +356,7 @@ def test_changed_submission_listener_is_probed_too(miab, state):
 @needs_bench
 def test_unknown_restriction_gives_451_and_is_undone(miab, state):
     res, entry, _ = run_faulty(
-        miab, state, with_params(smtpd_sender_restrictions="reject_bogus_thing"))
+        miab, state, with_params(smtpd_sender_restrictions="reject_bogus_thing")
+    )
     assert entry.outcome == FAILED
     assert "451 4.3.5" in res.error

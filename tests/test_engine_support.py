@@ -29,15 +29,20 @@ def seed000_changeset(config_dir: Path) -> ChangeSet:
     """Seed 000's fix: a regexp and a hash allowlist before reject_unknown_sender_domain."""
     cf = MainCf.read(config_dir / "main.cf")
     chain = Chain.parse(cf.get("smtpd_sender_restrictions") or "")
-    chain.insert_before("reject_unknown_sender_domain",
-                        Item("check_sender_access", f"regexp:{config_dir / REGEXP_REL}"))
-    chain.insert_before("reject_unknown_sender_domain",
-                        Item("check_sender_access", f"hash:{config_dir / HASH_REL}"))
+    chain.insert_before(
+        "reject_unknown_sender_domain",
+        Item("check_sender_access", f"regexp:{config_dir / REGEXP_REL}"),
+    )
+    chain.insert_before(
+        "reject_unknown_sender_domain", Item("check_sender_access", f"hash:{config_dir / HASH_REL}")
+    )
     return ChangeSet(
         summary="seed 000: let Cisco ESA DMARC reporters through",
         params={"smtpd_sender_restrictions": chain.render()},
-        tables=[TableChange(REGEXP_REL, SEED_TABLE, "regexp"),
-                TableChange(HASH_REL, HASH_TABLE, "hash")],
+        tables=[
+            TableChange(REGEXP_REL, SEED_TABLE, "regexp"),
+            TableChange(HASH_REL, HASH_TABLE, "hash"),
+        ],
         intent={"seed": "000"},
     )
 
@@ -50,8 +55,9 @@ AUTHCLEAN_CHECKS = "authclean/unix/header_checks"
 def with_authclean(config_dir: Path, cs: ChangeSet) -> ChangeSet:
     """``cs`` plus recipe 5's master.cf edit: a pcre table added after the bench's MiaB filter
     in authclean's own header_checks (``Bench.enable_submission`` adds authclean)."""
-    current = MasterCf.read(config_dir / "master.cf").get_option("authclean", "unix",
-                                                                 "header_checks")
+    current = MasterCf.read(config_dir / "master.cf").get_option(
+        "authclean", "unix", "header_checks"
+    )
     assert current, "authclean with its own header_checks (bench.enable_submission())"
     cs.tables.append(TableChange(FORGED_REL, FORGED_TABLE, "pcre"))
     cs.master_params[AUTHCLEAN_CHECKS] = f"{current},pcre:{config_dir / FORGED_REL}"
@@ -66,8 +72,11 @@ def seed000_and_authclean(config_dir: Path) -> ChangeSet:
 def submission_verdict(bench) -> int:
     """End-of-DATA code for a forged local From: on the bench's submission path (authclean):
     250 without recipe 5's master.cf edit, 550 with it."""
-    d = bench.submission(mail_from="a@example.org", source=INSIDE,
-                         data="From: nobody@box.example.com\nSubject: t\n\nhello\n")
+    d = bench.submission(
+        mail_from="a@example.org",
+        source=INSIDE,
+        data="From: nobody@box.example.com\nSubject: t\n\nhello\n",
+    )
     end = d.for_command("<end of data>")
     return end[0].code if end else 0
 
@@ -79,8 +88,7 @@ def snapshot(config_dir: Path) -> dict[str, tuple[bytes, int, int, int]]:
         for n in files:
             p = Path(dirpath) / n
             st = p.stat()
-            out[str(p.relative_to(config_dir))] = (p.read_bytes(), st.st_mode, st.st_uid,
-                                                   st.st_gid)
+            out[str(p.relative_to(config_dir))] = (p.read_bytes(), st.st_mode, st.st_uid, st.st_gid)
     return out
 
 
@@ -88,8 +96,9 @@ def verdicts(bench) -> tuple[int, int]:
     """RCPT codes for the Cisco reporter and the commscope.com reporter (outside client)."""
     codes = []
     for sender in (CISCO, COMMSCOPE):
-        d = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=sender,
-                           rcpt_to="admin@box.example.com")
+        d = bench.dialogue(
+            helo="esa4.commscope.iphmx.com", mail_from=sender, rcpt_to="admin@box.example.com"
+        )
         codes.append(d.rcpt.code)
     return codes[0], codes[1]
 

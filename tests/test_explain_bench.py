@@ -29,15 +29,20 @@ def wait_lines(bench, mark: int, n: int) -> list[str]:
         time.sleep(0.02)
 
 
-def configure_v75(bench, *tables, sender_prefix: str = "",
-                  extra: dict[str, str] | None = None,
-                  fixture: str = "main.cf.v75-fresh") -> dict[str, str]:
+def configure_v75(
+    bench,
+    *tables,
+    sender_prefix: str = "",
+    extra: dict[str, str] | None = None,
+    fixture: str = "main.cf.v75-fresh",
+) -> dict[str, str]:
     """MiaB v75's chains with one reload, tables backdated first (no cool-down pauses)."""
     params = miab_chains(fixture, bench.policy.address, bench.config_dir)
     params.update(extra or {})
     if sender_prefix:
         params["smtpd_sender_restrictions"] = (
-            f"{sender_prefix}, {params['smtpd_sender_restrictions']}")
+            f"{sender_prefix}, {params['smtpd_sender_restrictions']}"
+        )
     bench.instance.cool_down(bench.config_dir / "sender_login_maps", *tables)
     bench.configure(params)
     settle(bench)
@@ -78,18 +83,36 @@ def listed_domain(bench):
 
 # (dialogue, expected "where", words that must appear)
 CASES = [
-    (dict(helo="esa4.commscope.iphmx.com", mail_from="MAILER-DAEMON@esa4.commscope.iphmx.com"),
-     "smtpd_sender_restrictions / reject_unknown_sender_domain", "postgrey whitelist"),
-    (dict(mail_from="bob"), "smtpd_sender_restrictions / reject_non_fqdn_sender",
-     "not a full address"),
-    (dict(mail_from="a@example.org", rcpt_to="nobody@box.example.com"),
-     "smtpd_recipient_restrictions / reject_unlisted_recipient", "no mailbox or alias"),
-    (dict(mail_from="a@example.org", rcpt_to="x@elsewhere.example"),
-     "smtpd_relay_restrictions / reject_unauth_destination", "open relay"),
-    (dict(mail_from="a@example.org", source=LISTED_SBL),
-     "smtpd_recipient_restrictions / reject_rbl_client", "blocklist zen.spamhaus.org"),
-    (dict(mail_from="news@dbl-listed.example"),
-     "smtpd_sender_restrictions / reject_rhsbl_sender", "domain blocklist dbl.spamhaus.org"),
+    (
+        dict(helo="esa4.commscope.iphmx.com", mail_from="MAILER-DAEMON@esa4.commscope.iphmx.com"),
+        "smtpd_sender_restrictions / reject_unknown_sender_domain",
+        "postgrey whitelist",
+    ),
+    (
+        dict(mail_from="bob"),
+        "smtpd_sender_restrictions / reject_non_fqdn_sender",
+        "not a full address",
+    ),
+    (
+        dict(mail_from="a@example.org", rcpt_to="nobody@box.example.com"),
+        "smtpd_recipient_restrictions / reject_unlisted_recipient",
+        "no mailbox or alias",
+    ),
+    (
+        dict(mail_from="a@example.org", rcpt_to="x@elsewhere.example"),
+        "smtpd_relay_restrictions / reject_unauth_destination",
+        "open relay",
+    ),
+    (
+        dict(mail_from="a@example.org", source=LISTED_SBL),
+        "smtpd_recipient_restrictions / reject_rbl_client",
+        "blocklist zen.spamhaus.org",
+    ),
+    (
+        dict(mail_from="news@dbl-listed.example"),
+        "smtpd_sender_restrictions / reject_rhsbl_sender",
+        "domain blocklist dbl.spamhaus.org",
+    ),
 ]
 
 
@@ -113,8 +136,9 @@ def test_each_real_reject_is_tied_to_its_list_and_restriction(bench, capsys, lis
 def test_seed000_trap_and_rcpt_note_on_a_real_line(bench, capsys):
     configure_v75(bench)
     mark = bench.instance.log_mark()
-    bench.dialogue(helo="esa4.commscope.iphmx.com",
-                   mail_from="MAILER-DAEMON@esa4.commscope.iphmx.com")
+    bench.dialogue(
+        helo="esa4.commscope.iphmx.com", mail_from="MAILER-DAEMON@esa4.commscope.iphmx.com"
+    )
     [line] = wait_lines(bench, mark, 1)
     assert "RCPT from" in line
     rc, out = run_cli(capsys, "--config-dir", str(bench.config_dir), "explain", "--json", line)
@@ -182,15 +206,15 @@ def test_log_grouped_by_cause_with_counts(bench, capsys, tmp_path):
     # other configurations and would (rightly) not all be explained by this one.
     log = tmp_path / "mail.log"
     log.write_text(bench.instance.log_text()[mark:])
-    rc, out = run_cli(capsys, "--config-dir", str(bench.config_dir), "explain",
-                      "--log", str(log), "--json")
+    rc, out = run_cli(
+        capsys, "--config-dir", str(bench.config_dir), "explain", "--log", str(log), "--json"
+    )
     assert rc == exitcodes.OK
     report = json.loads(out)
     counts = {g["restriction"]: g["count"] for g in report["groups"]}
     assert counts["reject_unknown_sender_domain"] >= 3
     assert counts["reject_unlisted_recipient"] >= 2
-    rc, text = run_cli(capsys, "--config-dir", str(bench.config_dir), "explain",
-                       "--log", str(log))
+    rc, text = run_cli(capsys, "--config-dir", str(bench.config_dir), "explain", "--log", str(log))
     assert "smtpd_sender_restrictions / reject_unknown_sender_domain" in text
 
 
@@ -211,8 +235,16 @@ def test_journal_is_read_through_journalctl(bench, capsys, tmp_path, monkeypatch
     stub.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/argv\nexec cat {log}\n')
     stub.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
-    rc, out = run_cli(capsys, "--config-dir", str(bench.config_dir), "explain", "--journal",
-                      "--since", "2000-01-01", "--json")
+    rc, out = run_cli(
+        capsys,
+        "--config-dir",
+        str(bench.config_dir),
+        "explain",
+        "--journal",
+        "--since",
+        "2000-01-01",
+        "--json",
+    )
     assert rc == exitcodes.OK
     report = json.loads(out)
     assert report["source"] == "the systemd journal since 2000-01-01 00:00:00"

@@ -25,23 +25,33 @@ from tests.bench.miab import fixture_path
 from tests.conftest import needs_postfix
 
 # Seed 000, as the admin pasted it on the forum: no angle brackets, cut off after "to=<dmarc@".
-SEED000 = ("NOQUEUE: reject: RCPT from esa.hc681-85.ap.iphmx.com[139.138.45.99]: 450 4.1.8 "
-           "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com: Sender address rejected: Domain not found;"
-           " from=MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com to=<dmarc@")
-FULL = ("Nov 22 03:54:03 box postfix/smtpd[11016]: NOQUEUE: reject: RCPT from unknown"
-        "[127.0.0.3]: 450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found;"
-        " from=<a@x.servfail.test> to=<admin@box.example.com> proto=ESMTP "
-        "helo=<client.example.com>")
-SUBMISSION = ("2026-11-22T03:54:03.123456+00:00 box postfix/submission/smtpd[77]: NOQUEUE: "
-              "reject: RCPT from c[198.51.100.7]: 553 5.7.1 <boss@box.example.com>: Sender "
-              "address rejected: not owned by user mick@box.example.com; "
-              "from=<boss@box.example.com> to=<x@example.org> proto=ESMTP helo=<pc>")
-HEADER = ("Nov 22 04:00:00 box postfix/cleanup[9]: 4F2A1B3C: reject: header From: "
-          "\"x\" <nobody@box.example.com> from c[198.51.100.7]; from=<nobody@box.example.com> "
-          "to=<x@example.org> proto=ESMTP helo=<pc>: 5.7.1 forged local sender")
-MILTER = ("Nov 22 04:00:01 box postfix/cleanup[10]: 5B6C7D: milter-reject: END-OF-MESSAGE "
-          "from mail.paypal.example[203.0.113.9]: 5.7.1 rejected by DMARC policy for paypal.com;"
-          " from=<help@paypal.com> to=<someone@box.example.com> proto=ESMTP helo=<mail.paypal.com>")
+SEED000 = (
+    "NOQUEUE: reject: RCPT from esa.hc681-85.ap.iphmx.com[139.138.45.99]: 450 4.1.8 "
+    "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com: Sender address rejected: Domain not found;"
+    " from=MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com to=<dmarc@"
+)
+FULL = (
+    "Nov 22 03:54:03 box postfix/smtpd[11016]: NOQUEUE: reject: RCPT from unknown"
+    "[127.0.0.3]: 450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found;"
+    " from=<a@x.servfail.test> to=<admin@box.example.com> proto=ESMTP "
+    "helo=<client.example.com>"
+)
+SUBMISSION = (
+    "2026-11-22T03:54:03.123456+00:00 box postfix/submission/smtpd[77]: NOQUEUE: "
+    "reject: RCPT from c[198.51.100.7]: 553 5.7.1 <boss@box.example.com>: Sender "
+    "address rejected: not owned by user mick@box.example.com; "
+    "from=<boss@box.example.com> to=<x@example.org> proto=ESMTP helo=<pc>"
+)
+HEADER = (
+    "Nov 22 04:00:00 box postfix/cleanup[9]: 4F2A1B3C: reject: header From: "
+    '"x" <nobody@box.example.com> from c[198.51.100.7]; from=<nobody@box.example.com> '
+    "to=<x@example.org> proto=ESMTP helo=<pc>: 5.7.1 forged local sender"
+)
+MILTER = (
+    "Nov 22 04:00:01 box postfix/cleanup[10]: 5B6C7D: milter-reject: END-OF-MESSAGE "
+    "from mail.paypal.example[203.0.113.9]: 5.7.1 rejected by DMARC policy for paypal.com;"
+    " from=<help@paypal.com> to=<someone@box.example.com> proto=ESMTP helo=<mail.paypal.com>"
+)
 
 
 def v75_box() -> BoxConfig:
@@ -67,7 +77,10 @@ def test_full_syslog_line_parses():
     assert line.object == "a@x.servfail.test"
     assert line.reason == "Sender address rejected: Domain not found"
     assert (line.sender, line.recipient, line.helo) == (
-        "a@x.servfail.test", "admin@box.example.com", "client.example.com")
+        "a@x.servfail.test",
+        "admin@box.example.com",
+        "client.example.com",
+    )
 
 
 def test_other_shapes_parse():
@@ -111,30 +124,41 @@ def test_unknown_restriction_is_reported_not_guessed():
 
 
 def test_relay_default_list_when_main_cf_does_not_set_it():
-    line = parse_line(FULL.replace(
-        "450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found",
-        "454 4.7.1 <x@elsewhere.example>: Relay access denied"))
+    line = parse_line(
+        FULL.replace(
+            "450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found",
+            "454 4.7.1 <x@elsewhere.example>: Relay access denied",
+        )
+    )
     exp = explain(line, BoxConfig.from_main_cf(MainCf.parse("")))  # type: ignore[arg-type]
     assert exp.where == "smtpd_relay_restrictions / defer_unauth_destination"
 
 
 def test_unlisted_recipient_implicit_when_not_listed():
-    line = parse_line(FULL.replace(
-        "450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found",
-        "550 5.1.1 <no@box.example.com>: Recipient address rejected: User unknown in "
-        "virtual mailbox table"))
+    line = parse_line(
+        FULL.replace(
+            "450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found",
+            "550 5.1.1 <no@box.example.com>: Recipient address rejected: User unknown in "
+            "virtual mailbox table",
+        )
+    )
     exp = explain(line, BoxConfig.from_main_cf(MainCf.parse("")))  # type: ignore[arg-type]
     assert exp.placement is None and exp.explained
     assert exp.setting == "smtpd_reject_unlisted_recipient = yes"
 
 
 def test_rbl_without_filter_gets_a_note():
-    cf = MainCf.parse("smtpd_recipient_restrictions = permit_mynetworks, "
-                      "reject_rbl_client zen.spamhaus.org, reject_unauth_destination\n")
-    line = parse_line(FULL.replace(
-        "450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found",
-        "554 5.7.1 Service unavailable; Client host [127.0.0.66] blocked using "
-        "zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.66"))
+    cf = MainCf.parse(
+        "smtpd_recipient_restrictions = permit_mynetworks, "
+        "reject_rbl_client zen.spamhaus.org, reject_unauth_destination\n"
+    )
+    line = parse_line(
+        FULL.replace(
+            "450 4.1.8 <a@x.servfail.test>: Sender address rejected: Domain not found",
+            "554 5.7.1 Service unavailable; Client host [127.0.0.66] blocked using "
+            "zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.66",
+        )
+    )
     exp = explain(line, BoxConfig.from_main_cf(cf))  # type: ignore[arg-type]
     assert exp.entry == "reject_rbl_client zen.spamhaus.org"
     assert any("no reply filter" in n for n in exp.notes)
@@ -145,18 +169,29 @@ def test_since_forms():
     assert parse_since("6h", now) == dt.datetime(2026, 11, 21, 22, 0, 0)
     assert parse_since("2026-11-22 03:00", now) == dt.datetime(2026, 11, 22, 3, 0)
     assert parse_since("yesterday", now) == dt.datetime(2026, 11, 21)
-    lines = [FULL, FULL.replace("Nov 22 03:54:03", "Nov 22 02:00:00"), SUBMISSION,
-             FULL.replace("Nov 22", "Dec 31")]  # last year's (a stamp later than now)
+    lines = [
+        FULL,
+        FULL.replace("Nov 22 03:54:03", "Nov 22 02:00:00"),
+        SUBMISSION,
+        FULL.replace("Nov 22", "Dec 31"),
+    ]  # last year's (a stamp later than now)
     kept = list(since_filter(lines, dt.datetime(2026, 11, 22, 3, 0), now))
     assert kept == [FULL, SUBMISSION]
 
 
-LOG = "\n".join([
-    "Nov 22 03:54:02 box postfix/smtpd[1]: connect from unknown[127.0.0.3]",
-    FULL, FULL.replace("a@x.servfail", "b@y.servfail"), HEADER,
-    "Nov 22 03:54:04 box postfix/smtpd[1]: disconnect from unknown[127.0.0.3]",
-    SUBMISSION,
-]) + "\n"
+LOG = (
+    "\n".join(
+        [
+            "Nov 22 03:54:02 box postfix/smtpd[1]: connect from unknown[127.0.0.3]",
+            FULL,
+            FULL.replace("a@x.servfail", "b@y.servfail"),
+            HEADER,
+            "Nov 22 03:54:04 box postfix/smtpd[1]: disconnect from unknown[127.0.0.3]",
+            SUBMISSION,
+        ]
+    )
+    + "\n"
+)
 
 
 @given(st.integers(min_value=1, max_value=400))
@@ -186,8 +221,10 @@ def test_cli_log_from_stdin_and_exit_codes(tmp_path, capsys, monkeypatch):
     assert out.startswith("4 rejects in standard input, 3 causes")
     assert main(["--config-dir", str(conf), "explain", "hello"]) == exitcodes.ERROR
     assert main(["--config-dir", str(conf), "explain"]) == exitcodes.ERROR
-    assert main(["--config-dir", str(conf), "explain", "--log", str(tmp_path / "nope")]) \
+    assert (
+        main(["--config-dir", str(conf), "explain", "--log", str(tmp_path / "nope")])
         == exitcodes.ERROR
+    )
 
 
 @needs_postfix
@@ -203,5 +240,6 @@ def test_submission_rejects_use_the_services_master_cf_overrides(tmp_path):
     assert exp.setting == "smtpd_milters = inet:127.0.0.1:8891"
     # A header_checks reject names the cleanup program, not the service: list every source.
     hdr = explain(parse_line(HEADER), box)  # type: ignore[arg-type]
-    assert hdr.setting == ("header_checks (authclean in master.cf: "
-                           "pcre:/etc/postfix/outgoing_mail_header_filters)")
+    assert hdr.setting == (
+        "header_checks (authclean in master.cf: pcre:/etc/postfix/outgoing_mail_header_filters)"
+    )

@@ -31,29 +31,43 @@ NOW = dt.datetime(2026, 11, 22, 12, 0, 0)
 
 
 def esa(n: int, host: str = "esa1.hc1234-5.iphmx.com") -> str:
-    return (f"postfix/smtpd[{100 + n}]: NOQUEUE: reject: RCPT from {host}[127.0.0.{10 + n % 5}]: "
-            f"450 4.1.8 <MAILER-DAEMON@{host}>: Sender address rejected: Domain not found; "
-            f"from=<MAILER-DAEMON@{host}> to=<dmarc@box.example.com> proto=ESMTP helo=<{host}>")
+    return (
+        f"postfix/smtpd[{100 + n}]: NOQUEUE: reject: RCPT from {host}[127.0.0.{10 + n % 5}]: "
+        f"450 4.1.8 <MAILER-DAEMON@{host}>: Sender address rejected: Domain not found; "
+        f"from=<MAILER-DAEMON@{host}> to=<dmarc@box.example.com> proto=ESMTP helo=<{host}>"
+    )
 
 
-GREY = ("postfix/smtpd[9]: NOQUEUE: reject: RCPT from a.example[127.0.0.20]: 450 4.2.0 "
-        "<me@box.example.com>: Recipient address rejected: Greylisted, see http://x/; "
-        "from=<n@a.example> to=<me@box.example.com> proto=ESMTP helo=<a.example>")
-RELAY = ("postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.21]: 454 4.7.1 "
-         "<v@else.example>: Relay access denied; from=<s@b.example> to=<v@else.example> "
-         "proto=ESMTP helo=<x>")
-RBL = ("postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.22]: 554 5.7.1 Service "
-       "unavailable; Client host [127.0.0.22] blocked using zen.spamhaus.org; from=<o@c.example> "
-       "to=<me@box.example.com> proto=ESMTP helo=<c.example>")
-USER = ("postfix/smtpd[9]: NOQUEUE: reject: RCPT from mx.d.example[127.0.0.23]: 550 5.1.1 "
-        "<nobody@box.example.com>: Recipient address rejected: User unknown in virtual mailbox "
-        "table; from=<b@d.example> to=<nobody@box.example.com> proto=ESMTP helo=<mx.d.example>")
-HELO = ("postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.24]: 504 5.5.2 "
-        "<localhost>: Helo command rejected: need fully-qualified hostname; from=<x@e.example> "
-        "to=<me@box.example.com> proto=SMTP helo=<localhost>")
-NONFQDN = ("postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.25]: 504 5.5.2 "
-           "<root>: Sender address rejected: need fully-qualified address; from=<root> "
-           "to=<me@box.example.com> proto=SMTP helo=<h.example>")
+GREY = (
+    "postfix/smtpd[9]: NOQUEUE: reject: RCPT from a.example[127.0.0.20]: 450 4.2.0 "
+    "<me@box.example.com>: Recipient address rejected: Greylisted, see http://x/; "
+    "from=<n@a.example> to=<me@box.example.com> proto=ESMTP helo=<a.example>"
+)
+RELAY = (
+    "postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.21]: 454 4.7.1 "
+    "<v@else.example>: Relay access denied; from=<s@b.example> to=<v@else.example> "
+    "proto=ESMTP helo=<x>"
+)
+RBL = (
+    "postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.22]: 554 5.7.1 Service "
+    "unavailable; Client host [127.0.0.22] blocked using zen.spamhaus.org; from=<o@c.example> "
+    "to=<me@box.example.com> proto=ESMTP helo=<c.example>"
+)
+USER = (
+    "postfix/smtpd[9]: NOQUEUE: reject: RCPT from mx.d.example[127.0.0.23]: 550 5.1.1 "
+    "<nobody@box.example.com>: Recipient address rejected: User unknown in virtual mailbox "
+    "table; from=<b@d.example> to=<nobody@box.example.com> proto=ESMTP helo=<mx.d.example>"
+)
+HELO = (
+    "postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.24]: 504 5.5.2 "
+    "<localhost>: Helo command rejected: need fully-qualified hostname; from=<x@e.example> "
+    "to=<me@box.example.com> proto=SMTP helo=<localhost>"
+)
+NONFQDN = (
+    "postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.25]: 504 5.5.2 "
+    "<root>: Sender address rejected: need fully-qualified address; from=<root> "
+    "to=<me@box.example.com> proto=SMTP helo=<h.example>"
+)
 
 
 def stamp(when: dt.datetime, body: str) -> str:
@@ -66,8 +80,9 @@ def box() -> BoxConfig:
     return BoxConfig.from_main_cf(MainCf.read(fixture_path("main.cf.v75-fresh")))
 
 
-def write_log(path: Path, counts: dict[str, int], age: dt.timedelta = dt.timedelta(hours=2),
-              old: int = 0) -> Path:
+def write_log(
+    path: Path, counts: dict[str, int], age: dt.timedelta = dt.timedelta(hours=2), old: int = 0
+) -> Path:
     lines = []
     for i in range(old):  # ten days ago: outside the window
         lines.append(stamp(NOW - dt.timedelta(days=10, seconds=-i), esa(i, "esa9.old.iphmx.com")))
@@ -81,13 +96,18 @@ def write_log(path: Path, counts: dict[str, int], age: dt.timedelta = dt.timedel
 
 
 def test_top_five_causes_with_counts(tmp_path, box):
-    log = write_log(tmp_path / "mail.log", {esa(1): 4, GREY: 6, RELAY: 3, RBL: 2, USER: 5,
-                                            HELO: 1, NONFQDN: 1})
+    log = write_log(
+        tmp_path / "mail.log", {esa(1): 4, GREY: 6, RELAY: 3, RBL: 2, USER: 5, HELO: 1, NONFQDN: 1}
+    )
     found = recent_rejects(box, str(log), now=NOW)
     assert found.error == "" and found.total == 22 and found.source == str(log)
     assert [(c.cause, c.count) for c in found.causes] == [
-        ("greylisted", 6), ("unlisted-recipient", 5), ("unknown-sender-domain", 4),
-        ("relay-denied", 3), ("rbl-client", 2)]
+        ("greylisted", 6),
+        ("unlisted-recipient", 5),
+        ("unknown-sender-domain", 4),
+        ("relay-denied", 3),
+        ("rbl-client", 2),
+    ]
     esa_cause = found.causes[2]
     assert esa_cause.recipe == RECIPE_ALLOWLIST
     assert esa_cause.parameter == "smtpd_sender_restrictions"
@@ -205,15 +225,19 @@ def test_the_bundled_demo_log_lists_the_esa_rejects_first(tmp_path, box):
     from importlib import resources
 
     log = tmp_path / "mail.log"
-    log.write_text(restamp(resources.files("pfwizard.assets.demo").joinpath("mail.log").read_text(),
-                           NOW))
+    log.write_text(
+        restamp(resources.files("pfwizard.assets.demo").joinpath("mail.log").read_text(), NOW)
+    )
     found = recent_rejects(box, str(log), now=NOW)
     assert found.causes[0].cause == "unknown-sender-domain" and len(found.causes) == 5
 
 
 def test_repeated_postfix_warnings_fold_into_one_line_per_kind():
-    lines = [f'/usr/sbin/postconf: warning: open "sqlite" configuration "/etc/postfix/{n}.cf": '
-             "No such file or directory" for n in ("a", "b", "c", "d") * 16]
+    lines = [
+        f'/usr/sbin/postconf: warning: open "sqlite" configuration "/etc/postfix/{n}.cf": '
+        "No such file or directory"
+        for n in ("a", "b", "c", "d") * 16
+    ]
     lines.append("postfix/postfix-script: warning: symlink leaves directory: /etc/postfix/./x")
     kinds = fold(lines)
     assert [k.count for k in kinds] == [64, 1]

@@ -57,10 +57,12 @@ PROFILES = {
         "version: 1\nchains:\n  smtpd_relay_restrictions:\n"
         "    base: permit_mynetworks, reject_unauth_destination\n"
         "    operations:\n      - insert: reject_no_such_thing\n"
-        "        before: reject_unauth_destination\n"),
+        "        before: reject_unauth_destination\n"
+    ),
     "list edit of header_checks": (
         "version: 1\nchains:\n  header_checks:\n    base: null\n"
-        "    operations:\n      - insert: permit\n"),
+        "    operations:\n      - insert: permit\n"
+    ),
 }
 
 
@@ -82,14 +84,19 @@ def test_a_list_edit_of_a_non_list_is_refused_with_file_and_line():
     with pytest.raises(ListEditRefused) as err:
         parse_text(PROFILES["list edit of header_checks"], "profile.yaml")
     assert err.value.line == 3 and "header_checks is not a restriction or milter list" in str(
-        err.value)
+        err.value
+    )
     # master.cf: a table-list option takes tables, not restriction words.
-    text = ("version: 1\nservices:\n  authclean/unix/header_checks:\n    base: null\n"
-            "    operations:\n      - insert: permit\n")
+    text = (
+        "version: 1\nservices:\n  authclean/unix/header_checks:\n    base: null\n"
+        "    operations:\n      - insert: permit\n"
+    )
     with pytest.raises(ListEditRefused, match="takes lookup tables"):
         parse_text(text, "profile.yaml")
-    text = ("version: 1\nservices:\n  smtp/inet/syslog_name:\n    base: null\n"
-            "    operations:\n      - insert: permit\n")
+    text = (
+        "version: 1\nservices:\n  smtp/inet/syslog_name:\n    base: null\n"
+        "    operations:\n      - insert: permit\n"
+    )
     with pytest.raises(ListEditRefused, match="not a restriction, milter or lookup-table"):
         parse_text(text, "profile.yaml")
 
@@ -201,7 +208,10 @@ def test_table_lists_take_tables_only(tmp_path):
     from pfwizard.engine.listcheck import list_words, not_tables, table_list_findings
 
     assert list(list_words("pcre:/a, inline:{ a=b, c=d } $x")) == [
-        "pcre:/a", "inline:{ a=b, c=d }", "$x"]
+        "pcre:/a",
+        "inline:{ a=b, c=d }",
+        "$x",
+    ]
     assert not_tables("pcre:/a, permit ${alias_maps}") == ["permit"]
     live, new = tmp_path / "live", tmp_path / "new"
     for d in (live, new):
@@ -213,5 +223,7 @@ def test_table_lists_take_tables_only(tmp_path):
     (new / "master.cf").write_text("cleanup unix n - n - 0 cleanup\n  -o header_checks=OK\n")
     found = table_list_findings(new, live)
     assert [(f.parameter, f.acceptable) for f in found] == [
-        ("body_checks", False), ("master.cf cleanup/unix/header_checks", False)]
+        ("body_checks", False),
+        ("master.cf cleanup/unix/header_checks", False),
+    ]
     assert "'reject'" in found[0].message and "'OK'" in found[1].message

@@ -92,11 +92,57 @@ REJECTS = [
     "to=<me@box.example.com> proto=ESMTP helo=<x>",
 ]
 
-NASTY = ["\0", "\n", "\r", "\x1b[31m", "\x7f", "\t", "\ufeff", "\u202e", "\udcff", "é",
-         "\U0001F4A9", "'", '"', "\\", "{", "}", "[", "]", ":", "- ", "&a ", "*a", "!!python/"
-         "object:os.system ", "%", "|", ">", "#", ",", "$", "${", "$(", "=", "=" * 9, "..",
-         "/../../", "~", " " * 50, "0" * 400, "a" * 300, "-1", "9" * 50, "1e999", "nan",
-         ".inf", "null", "~", "yes", "no", "<<: *a"]
+NASTY = [
+    "\0",
+    "\n",
+    "\r",
+    "\x1b[31m",
+    "\x7f",
+    "\t",
+    "\ufeff",
+    "\u202e",
+    "\udcff",
+    "é",
+    "\U0001f4a9",
+    "'",
+    '"',
+    "\\",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    "- ",
+    "&a ",
+    "*a",
+    "!!python/object:os.system ",
+    "%",
+    "|",
+    ">",
+    "#",
+    ",",
+    "$",
+    "${",
+    "$(",
+    "=",
+    "=" * 9,
+    "..",
+    "/../../",
+    "~",
+    " " * 50,
+    "0" * 400,
+    "a" * 300,
+    "-1",
+    "9" * 50,
+    "1e999",
+    "nan",
+    ".inf",
+    "null",
+    "~",
+    "yes",
+    "no",
+    "<<: *a",
+]
 
 
 def mutate(text: str, rng: random.Random, rounds: int | None = None) -> str:
@@ -117,8 +163,7 @@ def mutate(text: str, rng: random.Random, rounds: int | None = None) -> str:
             end = min(n, pos + rng.randint(1, 200))
             text = text[:end] + text[pos:end] * rng.randint(2, 50) + text[end:]
         elif op == 4:
-            text = text[:pos] + rng.choice("xa/ {[") * rng.choice(
-                (300, 5000, 70_000)) + text[pos:]
+            text = text[:pos] + rng.choice("xa/ {[") * rng.choice((300, 5000, 70_000)) + text[pos:]
         elif op == 5:
             lines = text.split("\n")
             rng.shuffle(lines)
@@ -127,11 +172,15 @@ def mutate(text: str, rng: random.Random, rounds: int | None = None) -> str:
             lines = text.split("\n")
             i = rng.randrange(len(lines))
             lines[i] = rng.choice(("", " ", "  ", "\t", "    ", "- ")) + lines[i].lstrip(
-                " " if rng.random() < 0.5 else "")
+                " " if rng.random() < 0.5 else ""
+            )
             text = "\n".join(lines)
         elif op == 7:
-            text = text[:pos] + "".join(chr(rng.randrange(0x20000)) for _ in
-                                        range(rng.randint(1, 8))) + text[pos:]
+            text = (
+                text[:pos]
+                + "".join(chr(rng.randrange(0x20000)) for _ in range(rng.randint(1, 8)))
+                + text[pos:]
+            )
         else:
             text = text[:pos] + rng.choice(("\r\n", "\n\n", "\n ", "\n#", "\n-")) + text[pos:]
     return text
@@ -152,8 +201,10 @@ def deep_yaml(depth: int, flow: bool) -> str:
 
 
 def many_ops(n: int) -> str:
-    return ("version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations:\n"
-            + "      - insert: reject_invalid_helo_hostname\n" * n)
+    return (
+        "version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations:\n"
+        + "      - insert: reject_invalid_helo_hostname\n" * n
+    )
 
 
 CRAFTED_YAML: list[tuple[str, str]] = [
@@ -166,54 +217,97 @@ CRAFTED_YAML: list[tuple[str, str]] = [
     ("two documents", "version: 1\n---\nversion: 1\n"),
     ("python tag", "version: 1\nchains: !!python/object/apply:os.system ['true']\n"),
     ("custom tag", "version: !custom 1\n"),
-    ("billion laughs", "version: 1\na: &a [x, x, x, x, x, x, x, x, x]\n"
-     + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, "
-               f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
-               for i in range(8))),
-    ("alias ops", "version: 1\nchains:\n  smtpd_helo_restrictions: &c\n    operations:\n"
-     "      - insert: reject_invalid_helo_hostname\n  smtpd_sender_restrictions: *c\n"),
+    (
+        "billion laughs",
+        "version: 1\na: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, "
+            f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+            for i in range(8)
+        ),
+    ),
+    (
+        "alias ops",
+        "version: 1\nchains:\n  smtpd_helo_restrictions: &c\n    operations:\n"
+        "      - insert: reject_invalid_helo_hostname\n  smtpd_sender_restrictions: *c\n",
+    ),
     ("merge key", "version: 1\nparameters:\n  a: &x {value: b}\n  c:\n    <<: *x\n"),
     ("duplicate key", "version: 1\nversion: 1\n"),
-    ("nul table", "version: 1\ntables:\n  \"/etc/postfix/a\\0b\":\n    type: hash\n"
-     "    content: \"x OK\"\n"),
-    ("newline table", "version: 1\ntables:\n  \"/etc/postfix/a\\nb\":\n    type: hash\n"
-     "    content: \"x OK\"\n"),
-    ("300-char table", "version: 1\ntables:\n  /etc/postfix/" + "a" * 300
-     + ":\n    type: hash\n    content: \"x OK\"\n"),
-    ("5000-char table", "version: 1\ntables:\n  /" + "a/" * 2500
-     + ":\n    type: hash\n    content: \"x OK\"\n"),
-    ("table outside", "version: 1\ntables:\n  /etc/shadow:\n    type: hash\n"
-     "    content: \"x OK\"\n"),
-    ("table dotdot", "version: 1\ntables:\n  {cfg}/../../etc/passwd:\n    type: hash\n"
-     "    content: \"x OK\"\n"),
+    (
+        "nul table",
+        'version: 1\ntables:\n  "/etc/postfix/a\\0b":\n    type: hash\n    content: "x OK"\n',
+    ),
+    (
+        "newline table",
+        'version: 1\ntables:\n  "/etc/postfix/a\\nb":\n    type: hash\n    content: "x OK"\n',
+    ),
+    (
+        "300-char table",
+        "version: 1\ntables:\n  /etc/postfix/"
+        + "a" * 300
+        + ':\n    type: hash\n    content: "x OK"\n',
+    ),
+    (
+        "5000-char table",
+        "version: 1\ntables:\n  /" + "a/" * 2500 + ':\n    type: hash\n    content: "x OK"\n',
+    ),
+    ("table outside", 'version: 1\ntables:\n  /etc/shadow:\n    type: hash\n    content: "x OK"\n'),
+    (
+        "table dotdot",
+        'version: 1\ntables:\n  {cfg}/../../etc/passwd:\n    type: hash\n    content: "x OK"\n',
+    ),
     ("table relative", "version: 1\ntables:\n  allow:\n    type: hash\n    content: x OK\n"),
-    ("table type bad", "version: 1\ntables:\n  {cfg}/t:\n    type: \"mysql:/etc/x\"\n"
-     "    content: x OK\n"),
+    (
+        "table type bad",
+        'version: 1\ntables:\n  {cfg}/t:\n    type: "mysql:/etc/x"\n    content: x OK\n',
+    ),
     ("table is dir", "version: 1\ntables:\n  {cfg}:\n    type: hash\n    content: x OK\n"),
-    ("table bad line", "version: 1\ntables:\n  {cfg}/t:\n    type: cidr\n"
-     "    content: \"999.1.1.1/99 OK\\n\\0\"\n"),
-    ("param nul", "version: 1\nparameters:\n  smtpd_helo_required:\n    value: \"y\\0es\"\n"),
-    ("param newline", "version: 1\nparameters:\n  smtpd_helo_required:\n"
-     "    value: \"yes\\nmynetworks = 0.0.0.0/0\"\n"),
-    ("param name bad", "version: 1\nparameters:\n  \"a b\":\n    value: x\n"),
+    (
+        "table bad line",
+        'version: 1\ntables:\n  {cfg}/t:\n    type: cidr\n    content: "999.1.1.1/99 OK\\n\\0"\n',
+    ),
+    ("param nul", 'version: 1\nparameters:\n  smtpd_helo_required:\n    value: "y\\0es"\n'),
+    (
+        "param newline",
+        "version: 1\nparameters:\n  smtpd_helo_required:\n"
+        '    value: "yes\\nmynetworks = 0.0.0.0/0"\n',
+    ),
+    ("param name bad", 'version: 1\nparameters:\n  "a b":\n    value: x\n'),
     ("param 300 name", "version: 1\nparameters:\n  " + "a" * 300 + ":\n    value: x\n"),
-    ("param huge value", "version: 1\nparameters:\n  smtpd_banner:\n    value: "
-     + "x" * 100_000 + "\n"),
+    (
+        "param huge value",
+        "version: 1\nparameters:\n  smtpd_banner:\n    value: " + "x" * 100_000 + "\n",
+    ),
     ("service bad key", "version: 1\nservices:\n  smtp/inet:\n    value: x\n"),
-    ("service nul", "version: 1\nservices:\n  \"smtp/inet/a\\0\":\n    value: x\n"),
-    ("service newline value", "version: 1\nservices:\n  smtp/inet/smtpd_tls_security_level:"
-     "\n    value: \"may\\nsmtp inet n - y - - smtpd\"\n"),
-    ("op unknown restriction", "version: 1\nchains:\n  smtpd_helo_restrictions:\n"
-     "    operations:\n      - insert: \"{x}\"\n"),
+    ("service nul", 'version: 1\nservices:\n  "smtp/inet/a\\0":\n    value: x\n'),
+    (
+        "service newline value",
+        "version: 1\nservices:\n  smtp/inet/smtpd_tls_security_level:"
+        '\n    value: "may\\nsmtp inet n - y - - smtpd"\n',
+    ),
+    (
+        "op unknown restriction",
+        'version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations:\n      - insert: "{x}"\n',
+    ),
     ("op not a map", "version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations: [1, 2]\n"),
-    ("op nul", "version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations:\n"
-     "      - insert: \"reject\\0\"\n"),
-    ("op huge", "version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations:\n"
-     "      - insert: " + "x" * 200_000 + "\n"),
-    ("base newline", "version: 1\nchains:\n  smtpd_helo_restrictions:\n    base: \"a\\nb\"\n"
-     "    operations: []\n"),
-    ("chain of a milter", "version: 1\nchains:\n  header_checks:\n    operations:\n"
-     "      - insert: permit\n"),
+    (
+        "op nul",
+        "version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations:\n"
+        '      - insert: "reject\\0"\n',
+    ),
+    (
+        "op huge",
+        "version: 1\nchains:\n  smtpd_helo_restrictions:\n    operations:\n"
+        "      - insert: " + "x" * 200_000 + "\n",
+    ),
+    (
+        "base newline",
+        'version: 1\nchains:\n  smtpd_helo_restrictions:\n    base: "a\\nb"\n    operations: []\n',
+    ),
+    (
+        "chain of a milter",
+        "version: 1\nchains:\n  header_checks:\n    operations:\n      - insert: permit\n",
+    ),
     ("big int", "version: " + "9" * 5000 + "\n"),
     ("deep 30 block", deep_yaml(30, False)),
     ("deep 3000 block", deep_yaml(3000, False)),
@@ -223,8 +317,10 @@ CRAFTED_YAML: list[tuple[str, str]] = [
     ("2,001 operations", many_ops(2001)),
     ("4,000 operations", many_ops(4000)),
     ("200k operations", many_ops(200_000)),
-    ("6,000 keys", "version: 1\nparameters:\n" + "".join(
-        f"  p{i}:\n    value: x\n" for i in range(3000))),
+    (
+        "6,000 keys",
+        "version: 1\nparameters:\n" + "".join(f"  p{i}:\n    value: x\n" for i in range(3000)),
+    ),
     ("long line", "version: 1\n# " + "x" * 2_000_000 + "\n"),
     ("just over 1 MiB", "version: 1\n" + "#" * (1024 * 1024) + "\n"),
     ("BOM", "\ufeffversion: 1\n"),
@@ -233,6 +329,7 @@ CRAFTED_YAML: list[tuple[str, str]] = [
 
 
 # ---- running one input ----------------------------------------------------------------------
+
 
 def where(exc: BaseException) -> str:
     """The innermost frame of pfwizard's own code an exception came through."""
@@ -270,8 +367,9 @@ def snapshot(root: Path) -> dict[str, str]:
             st = p.lstat()
             rel = str(p.relative_to(root))
             if stat.S_ISREG(st.st_mode):
-                out[rel] = f"{stat.S_IMODE(st.st_mode):o} " + hashlib.sha256(
-                    p.read_bytes()).hexdigest()
+                out[rel] = (
+                    f"{stat.S_IMODE(st.st_mode):o} " + hashlib.sha256(p.read_bytes()).hexdigest()
+                )
             else:
                 out[rel] = f"{st.st_mode:o}"
     return out
@@ -291,6 +389,7 @@ class Result:
 class Scratch:
     """A MiaB v75 configuration directory, a state directory with a recorded customisation
     and one real journal entry; copied fresh for every input."""
+
     template: Path
     work: Path
     count: int = 0
@@ -316,8 +415,14 @@ def run_inprocess(case: Case, scratch: Scratch) -> Result:
     cfg, state, tmp = scratch.fresh()
     case.setup(cfg, state, tmp)
     before = snapshot(cfg)
-    argv = ["--config-dir", str(cfg), "--state-dir", str(state), "--no-reload",
-            *case.argv(cfg, state, tmp)]
+    argv = [
+        "--config-dir",
+        str(cfg),
+        "--state-dir",
+        str(state),
+        "--no-reload",
+        *case.argv(cfg, state, tmp),
+    ]
     out, err = io.StringIO(), io.StringIO()
     problem = None
     code: int | None = None
@@ -351,8 +456,10 @@ def run_inprocess(case: Case, scratch: Scratch) -> Result:
 
 # ---- the generators ---------------------------------------------------------------------------
 
-def _write(path_of: Callable[[Path, Path, Path], Path], data: bytes | str
-           ) -> Callable[[Path, Path, Path], None]:
+
+def _write(
+    path_of: Callable[[Path, Path, Path], Path], data: bytes | str
+) -> Callable[[Path, Path, Path], None]:
     def setup(cfg: Path, state: Path, tmp: Path) -> None:
         p = path_of(cfg, state, tmp)
         raw = data.replace("{cfg}", str(cfg)) if isinstance(data, str) else data
@@ -360,12 +467,15 @@ def _write(path_of: Callable[[Path, Path, Path], Path], data: bytes | str
             p.unlink()
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+
     return setup
 
 
-def _special(path_of: Callable[[Path, Path, Path], Path], kind: str
-             ) -> Callable[[Path, Path, Path], None]:
+def _special(
+    path_of: Callable[[Path, Path, Path], Path], kind: str
+) -> Callable[[Path, Path, Path], None]:
     """Replace the file with something that is not a regular file."""
+
     def setup(cfg: Path, state: Path, tmp: Path) -> None:
         p = path_of(cfg, state, tmp)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -390,19 +500,50 @@ def _special(path_of: Callable[[Path, Path, Path], Path], kind: str
             pass
         else:  # a device, by symlink: /dev/zero, /dev/null, /dev/urandom
             p.symlink_to(kind)
+
     return setup
 
 
-SPECIALS = ["fifo", "dir", "socket", "sparse 50 MB", "dangling", "loop", "missing",
-            "/dev/zero", "/dev/null", "/dev/urandom"]
+SPECIALS = [
+    "fifo",
+    "dir",
+    "socket",
+    "sparse 50 MB",
+    "dangling",
+    "loop",
+    "missing",
+    "/dev/zero",
+    "/dev/null",
+    "/dev/urandom",
+]
 
 
 REFUSED_WHEN_READ = {
-    "a list", "a scalar", "version 2", "version text", "two documents", "python tag",
-    "custom tag", "billion laughs", "duplicate key", "nul table", "300-char table",
-    "table relative", "param name bad", "big int", "deep 30 block", "deep 3000 block",
-    "deep 25 flow", "deep 100000 flow", "deep mapping flow", "2,001 operations",
-    "200k operations", "long line", "just over 1 MiB", "tabs"}
+    "a list",
+    "a scalar",
+    "version 2",
+    "version text",
+    "two documents",
+    "python tag",
+    "custom tag",
+    "billion laughs",
+    "duplicate key",
+    "nul table",
+    "300-char table",
+    "table relative",
+    "param name bad",
+    "big int",
+    "deep 30 block",
+    "deep 3000 block",
+    "deep 25 flow",
+    "deep 100000 flow",
+    "deep mapping flow",
+    "2,001 operations",
+    "200k operations",
+    "long line",
+    "just over 1 MiB",
+    "tabs",
+}
 
 
 def profile_cases(rng: random.Random) -> list[Case]:
@@ -417,17 +558,30 @@ def profile_cases(rng: random.Random) -> list[Case]:
         cases.append(Case("profile", f"apply, {kind}", real, _special(prof, kind)))
     for i in range(240):
         text = mutate(PROFILE, rng)
-        cases.append(Case("profile", f"apply --dry-run, mutation {i}", dry,
-                          _write(prof, to_bytes(text, rng))))
+        cases.append(
+            Case(
+                "profile", f"apply --dry-run, mutation {i}", dry, _write(prof, to_bytes(text, rng))
+            )
+        )
     # A real apply (no reload) only on inputs refused while reading: a profile that reads
     # fine would be applied, which is not the point here.
     for name, text in CRAFTED_YAML:
         if name in REFUSED_WHEN_READ:
             cases.append(Case("profile", f"apply, {name}", real, _write(prof, text)))
-    cases.append(Case("profile", "apply, a NUL in the file name", lambda c, s, t:
-                      ["apply", "--dry-run", str(t / "a\0b")]))
-    cases.append(Case("profile", "apply, a 5000-character file name", lambda c, s, t:
-                      ["apply", "--dry-run", "/" + "x" * 5000]))
+    cases.append(
+        Case(
+            "profile",
+            "apply, a NUL in the file name",
+            lambda c, s, t: ["apply", "--dry-run", str(t / "a\0b")],
+        )
+    )
+    cases.append(
+        Case(
+            "profile",
+            "apply, a 5000-character file name",
+            lambda c, s, t: ["apply", "--dry-run", "/" + "x" * 5000],
+        )
+    )
     return cases
 
 
@@ -438,25 +592,55 @@ def state_yaml_cases(rng: random.Random) -> list[Case]:
     for argv in commands:
         words = " ".join(argv)
         for name, text in CRAFTED_YAML:
-            cases.append(Case("customizations.yaml", f"{words}, {name}",
-                              lambda c, s, t, a=argv: a, _write(cy, text)))
+            cases.append(
+                Case(
+                    "customizations.yaml",
+                    f"{words}, {name}",
+                    lambda c, s, t, a=argv: a,
+                    _write(cy, text),
+                )
+            )
         for kind in SPECIALS:
-            cases.append(Case("customizations.yaml", f"{words}, {kind}",
-                              lambda c, s, t, a=argv: a, _special(cy, kind)))
+            cases.append(
+                Case(
+                    "customizations.yaml",
+                    f"{words}, {kind}",
+                    lambda c, s, t, a=argv: a,
+                    _special(cy, kind),
+                )
+            )
         for kind in ("fifo", "/dev/zero", "dir", "sparse 50 MB"):
             # a recorded table that is not a file any more
             table = lambda cfg, state, tmp: cfg / "pfwizard" / "allow"  # noqa: E731
 
-            def both(cfg: Path, state: Path, tmp: Path, k: str = kind,
-                     t: Callable[[Path, Path, Path], Path] = table) -> None:
+            def both(
+                cfg: Path,
+                state: Path,
+                tmp: Path,
+                k: str = kind,
+                t: Callable[[Path, Path, Path], Path] = table,
+            ) -> None:
                 _write(cy, PROFILE)(cfg, state, tmp)
                 _special(t, k)(cfg, state, tmp)
-            cases.append(Case("customizations.yaml", f"{words}, its table is {kind}",
-                              lambda c, s, t, a=argv: a, both))
+
+            cases.append(
+                Case(
+                    "customizations.yaml",
+                    f"{words}, its table is {kind}",
+                    lambda c, s, t, a=argv: a,
+                    both,
+                )
+            )
         for i in range(90):
             text = mutate(PROFILE, rng)
-            cases.append(Case("customizations.yaml", f"{words}, mutation {i}",
-                              lambda c, s, t, a=argv: a, _write(cy, to_bytes(text, rng))))
+            cases.append(
+                Case(
+                    "customizations.yaml",
+                    f"{words}, mutation {i}",
+                    lambda c, s, t, a=argv: a,
+                    _write(cy, to_bytes(text, rng)),
+                )
+            )
     return cases
 
 
@@ -464,18 +648,29 @@ MAINCF_CRAFTED = [
     ("recursive $", "a = $b\nb = $a\nsmtpd_helo_restrictions = $a\n"),
     ("self $", "smtpd_helo_restrictions = $smtpd_helo_restrictions, reject\n"),
     ("deep ${", "smtpd_banner = " + "${a?{" * 3000 + "x" + "}}" * 3000 + "\n"),
-    ("class loop", "smtpd_restriction_classes = a\na = a\n"
-     "smtpd_recipient_restrictions = a, reject_unauth_destination\n"),
-    ("class deep", "smtpd_restriction_classes = " + ",".join(f"c{i}" for i in range(500))
-     + "\n" + "".join(f"c{i} = c{i + 1}\n" for i in range(500))
-     + "smtpd_recipient_restrictions = c0, reject_unauth_destination\n"),
-    ("300-char table", "smtpd_client_restrictions = check_client_access hash:/etc/postfix/"
-     + "a" * 300 + "\n"),
-    ("5000-char table", "smtpd_client_restrictions = check_client_access cidr:/" + "a/" * 2500
-     + "\n"),
+    (
+        "class loop",
+        "smtpd_restriction_classes = a\na = a\n"
+        "smtpd_recipient_restrictions = a, reject_unauth_destination\n",
+    ),
+    (
+        "class deep",
+        "smtpd_restriction_classes = "
+        + ",".join(f"c{i}" for i in range(500))
+        + "\n"
+        + "".join(f"c{i} = c{i + 1}\n" for i in range(500))
+        + "smtpd_recipient_restrictions = c0, reject_unauth_destination\n",
+    ),
+    (
+        "300-char table",
+        "smtpd_client_restrictions = check_client_access hash:/etc/postfix/" + "a" * 300 + "\n",
+    ),
+    (
+        "5000-char table",
+        "smtpd_client_restrictions = check_client_access cidr:/" + "a/" * 2500 + "\n",
+    ),
     ("table is a fifo", "smtpd_client_restrictions = check_client_access cidr:{cfg}/fifo\n"),
-    ("table is /dev/zero", "smtpd_client_restrictions = check_client_access "
-     "regexp:/dev/zero\n"),
+    ("table is /dev/zero", "smtpd_client_restrictions = check_client_access regexp:/dev/zero\n"),
     ("mynetworks from /dev/zero", "mynetworks = /dev/zero\n"),
     ("mynetworks table fifo", "mynetworks = cidr:{cfg}/fifo\n"),
     ("a lone continuation", "   lone\n"),
@@ -486,8 +681,12 @@ MAINCF_CRAFTED = [
     ("10 MB line", "smtpd_banner = " + "x" * 10_000_000 + "\n"),
     ("100k lines", "".join(f"p{i} = {i}\n" for i in range(100_000))),
     ("10k continuations", "smtpd_helo_restrictions = permit\n" + "  , reject\n" * 10_000),
-    ("5000 items", "smtpd_recipient_restrictions = " + ", ".join(
-        f"check_client_access hash:/etc/postfix/t{i}" for i in range(5000)) + "\n"),
+    (
+        "5000 items",
+        "smtpd_recipient_restrictions = "
+        + ", ".join(f"check_client_access hash:/etc/postfix/t{i}" for i in range(5000))
+        + "\n",
+    ),
     ("binary", "".join(chr(i) for i in range(256))),
     ("NUL", "a = b\0c\n"),
     ("latin-1", "# caf\xe9\n"),
@@ -510,33 +709,56 @@ MASTERCF_CRAFTED = [
 def config_cases(rng: random.Random) -> list[Case]:
     cases: list[Case] = []
     for fname, crafted, rounds, _fixture in (
-            ("main.cf", MAINCF_CRAFTED, 130, "main.cf"),
-            ("master.cf", MASTERCF_CRAFTED, 90, "master.cf")):
+        ("main.cf", MAINCF_CRAFTED, 130, "main.cf"),
+        ("master.cf", MASTERCF_CRAFTED, 90, "master.cf"),
+    ):
         where = lambda cfg, state, tmp, f=fname: cfg / f  # noqa: E731
-        original = (REPO / "tests" / "fixtures" / "miab" / (
-            "main.cf.v75-fresh" if fname == "main.cf" else "master.cf.v75")).read_text()
+        original = (
+            REPO
+            / "tests"
+            / "fixtures"
+            / "miab"
+            / ("main.cf.v75-fresh" if fname == "main.cf" else "master.cf.v75")
+        ).read_text()
         for argv in (["check"], ["status"]):
             words = argv[0]
 
-            def fifo_too(setup: Callable[[Path, Path, Path], None]
-                         ) -> Callable[[Path, Path, Path], None]:
+            def fifo_too(
+                setup: Callable[[Path, Path, Path], None],
+            ) -> Callable[[Path, Path, Path], None]:
                 def both(cfg: Path, state: Path, tmp: Path) -> None:
                     os.mkfifo(cfg / "fifo")
                     setup(cfg, state, tmp)
+
                 return both
 
             for name, text in crafted:
                 body = original + text if rng.random() < 0.5 else text
-                cases.append(Case(fname, f"{words}, {name}", lambda c, s, t, a=argv: a,
-                                  fifo_too(_write(where, body))))
+                cases.append(
+                    Case(
+                        fname,
+                        f"{words}, {name}",
+                        lambda c, s, t, a=argv: a,
+                        fifo_too(_write(where, body)),
+                    )
+                )
             for kind in SPECIALS:
-                cases.append(Case(fname, f"{words}, {kind}", lambda c, s, t, a=argv: a,
-                                  _special(where, kind)))
+                cases.append(
+                    Case(
+                        fname, f"{words}, {kind}", lambda c, s, t, a=argv: a, _special(where, kind)
+                    )
+                )
             n = rounds if words == "check" else rounds // 2
             for i in range(n):
                 text = mutate(original, rng, rng.randint(1, 6))
-                cases.append(Case(fname, f"{words}, mutation {i}", lambda c, s, t, a=argv: a,
-                                  _write(where, to_bytes(text, rng))))
+                cases.append(
+                    Case(
+                        fname,
+                        f"{words}, mutation {i}",
+                        lambda c, s, t, a=argv: a,
+                        _write(where, to_bytes(text, rng)),
+                    )
+                )
     return cases
 
 
@@ -552,14 +774,18 @@ def journal_cases(rng: random.Random, valid_entry: dict[str, object]) -> list[Ca
     entry = lambda cfg, state, tmp: state / "journal" / "9" / "entry.json"  # noqa: E731
     good = json.dumps(valid_entry, indent=2)
     variants: list[tuple[str, str | bytes]] = [
-        ("empty", ""), ("null", "null"), ("a list", "[]"), ("a string", '"x"'),
-        ("not JSON", "{nope"), ("binary", bytes(range(256))),
-        ("deep", "[" * 100_000 + "]" * 100_000), ("big number", "9" * 100_000),
+        ("empty", ""),
+        ("null", "null"),
+        ("a list", "[]"),
+        ("a string", '"x"'),
+        ("not JSON", "{nope"),
+        ("binary", bytes(range(256))),
+        ("deep", "[" * 100_000 + "]" * 100_000),
+        ("big number", "9" * 100_000),
         ("NaN", '{"id": NaN}'),
     ]
     for key in list(valid_entry):
-        for value in (None, 1, "x", [], {}, "../../../../etc/passwd", -1, 1e308, "\0",
-                      "a" * 5000):
+        for value in (None, 1, "x", [], {}, "../../../../etc/passwd", -1, 1e308, "\0", "a" * 5000):
             broken = dict(valid_entry)
             broken[key] = value
             variants.append((f"{key}={value!r:.20}", json.dumps(broken)))
@@ -569,22 +795,50 @@ def journal_cases(rng: random.Random, valid_entry: dict[str, object]) -> list[Ca
     for i in range(40):
         variants.append((f"mutation {i}", to_bytes(mutate(good, rng), rng)))
     for name, data in variants:
-        cases.append(Case("journal", f"rollback --list, {name}",
-                          lambda c, s, t: ["rollback", "--list"], _write(entry, data)))
+        cases.append(
+            Case(
+                "journal",
+                f"rollback --list, {name}",
+                lambda c, s, t: ["rollback", "--list"],
+                _write(entry, data),
+            )
+        )
     for name, data in rng.sample(variants, 30):
-        cases.append(Case("journal", f"rollback --show 9, {name}",
-                          lambda c, s, t: ["rollback", "--show", "9"], _write(entry, data)))
+        cases.append(
+            Case(
+                "journal",
+                f"rollback --show 9, {name}",
+                lambda c, s, t: ["rollback", "--show", "9"],
+                _write(entry, data),
+            )
+        )
     for kind in ("fifo", "dir", "/dev/zero", "sparse 50 MB"):
-        cases.append(Case("journal", f"rollback --list, entry.json {kind}",
-                          lambda c, s, t: ["rollback", "--list"], _special(entry, kind)))
+        cases.append(
+            Case(
+                "journal",
+                f"rollback --list, entry.json {kind}",
+                lambda c, s, t: ["rollback", "--list"],
+                _special(entry, kind),
+            )
+        )
     diff = lambda cfg, state, tmp: state / "journal" / "9" / "diff.patch"  # noqa: E731
     for kind in ("fifo", "/dev/zero", "dir"):
-        cases.append(Case("journal", f"rollback --show 9, diff.patch {kind}",
-                          lambda c, s, t: ["rollback", "--show", "9"],
-                          _special(diff, kind)))
+        cases.append(
+            Case(
+                "journal",
+                f"rollback --show 9, diff.patch {kind}",
+                lambda c, s, t: ["rollback", "--show", "9"],
+                _special(diff, kind),
+            )
+        )
     for word in ("../1", "9" * 400, "\0", "-1", "1/../1"):
-        cases.append(Case("journal", f"rollback --show {word!r:.20}",
-                          lambda c, s, t, w=word: ["rollback", "--show", w]))
+        cases.append(
+            Case(
+                "journal",
+                f"rollback --show {word!r:.20}",
+                lambda c, s, t, w=word: ["rollback", "--show", w],
+            )
+        )
     return cases
 
 
@@ -592,52 +846,108 @@ def explain_cases(rng: random.Random) -> list[Case]:
     cases: list[Case] = []
     for i in range(220):
         line = mutate(rng.choice(REJECTS), rng)
-        cases.append(Case("explain", f"LINE mutation {i}", lambda c, s, t, x=line:
-                          ["explain", x]))
-    for i, line in enumerate(("", " ", "reject: ", "NOQUEUE: reject: RCPT from [",
-                              "NOQUEUE: reject: RCPT from " + "x[" * 5000,
-                              "reject: " * 100_000)):
-        cases.append(Case("explain", f"LINE crafted {i}", lambda c, s, t, x=line:
-                          ["explain", x]))
+        cases.append(Case("explain", f"LINE mutation {i}", lambda c, s, t, x=line: ["explain", x]))
+    for i, line in enumerate(
+        (
+            "",
+            " ",
+            "reject: ",
+            "NOQUEUE: reject: RCPT from [",
+            "NOQUEUE: reject: RCPT from " + "x[" * 5000,
+            "reject: " * 100_000,
+        )
+    ):
+        cases.append(Case("explain", f"LINE crafted {i}", lambda c, s, t, x=line: ["explain", x]))
     log = lambda cfg, state, tmp: tmp / "mail.log"  # noqa: E731
     gz = lambda cfg, state, tmp: tmp / "mail.log.gz"  # noqa: E731
     for i in range(50):
-        lines = [mutate(rng.choice(REJECTS), rng) if rng.random() < 0.5
-                 else rng.choice(REJECTS) for _ in range(rng.randint(1, 40))]
+        lines = [
+            mutate(rng.choice(REJECTS), rng) if rng.random() < 0.5 else rng.choice(REJECTS)
+            for _ in range(rng.randint(1, 40))
+        ]
         data = to_bytes("\n".join(lines), rng)
-        cases.append(Case("explain", f"--log mutation {i}",
-                          lambda c, s, t: ["explain", "--log", str(t / "mail.log")],
-                          _write(log, data)))
+        cases.append(
+            Case(
+                "explain",
+                f"--log mutation {i}",
+                lambda c, s, t: ["explain", "--log", str(t / "mail.log")],
+                _write(log, data),
+            )
+        )
     whole = gzip.compress(("\n".join(REJECTS) + "\n").encode() * 200)
-    for name, data in (("truncated .gz", whole[: len(whole) // 2]),
-                       ("gz header only", whole[:10]), ("gz magic only", b"\x1f\x8b"),
-                       ("gz corrupt body", whole[:20] + bytes(200) + whole[220:]),
-                       ("gz bad crc", whole[:-8] + b"\0" * 8),
-                       ("gz trailing junk", whole + b"junk"),
-                       ("gz of binary", gzip.compress(bytes(range(256)) * 1000))):
-        cases.append(Case("explain", f"--log {name}",
-                          lambda c, s, t: ["explain", "--log", str(t / "mail.log.gz")],
-                          _write(gz, data)))
+    for name, data in (
+        ("truncated .gz", whole[: len(whole) // 2]),
+        ("gz header only", whole[:10]),
+        ("gz magic only", b"\x1f\x8b"),
+        ("gz corrupt body", whole[:20] + bytes(200) + whole[220:]),
+        ("gz bad crc", whole[:-8] + b"\0" * 8),
+        ("gz trailing junk", whole + b"junk"),
+        ("gz of binary", gzip.compress(bytes(range(256)) * 1000)),
+    ):
+        cases.append(
+            Case(
+                "explain",
+                f"--log {name}",
+                lambda c, s, t: ["explain", "--log", str(t / "mail.log.gz")],
+                _write(gz, data),
+            )
+        )
     for kind in SPECIALS:
-        cases.append(Case("explain", f"--log {kind}",
-                          lambda c, s, t: ["explain", "--log", str(t / "mail.log")],
-                          _special(log, kind)))
-    for since in ("99999999999d", "9" * 5000 + "d", "-1d", "0d", "1x", "", " ", "2026-13-45",
-                  "0000-01-01", "9999-12-31 23:59:59", "today yesterday", "\0", "1e9d",
-                  "999999999w", "٣d", "2026-11-22T25:00"):
-        cases.append(Case("explain", f"--since {since!r:.20}",
-                          lambda c, s, t, x=since: ["explain", "--log", str(t / "mail.log"),
-                                                    "--since", x],
-                          _write(log, "\n".join(REJECTS) + "\n")))
+        cases.append(
+            Case(
+                "explain",
+                f"--log {kind}",
+                lambda c, s, t: ["explain", "--log", str(t / "mail.log")],
+                _special(log, kind),
+            )
+        )
+    for since in (
+        "99999999999d",
+        "9" * 5000 + "d",
+        "-1d",
+        "0d",
+        "1x",
+        "",
+        " ",
+        "2026-13-45",
+        "0000-01-01",
+        "9999-12-31 23:59:59",
+        "today yesterday",
+        "\0",
+        "1e9d",
+        "999999999w",
+        "٣d",
+        "2026-11-22T25:00",
+    ):
+        cases.append(
+            Case(
+                "explain",
+                f"--since {since!r:.20}",
+                lambda c, s, t, x=since: ["explain", "--log", str(t / "mail.log"), "--since", x],
+                _write(log, "\n".join(REJECTS) + "\n"),
+            )
+        )
     return cases
 
 
 def option_cases() -> list[Case]:
     """--config-dir and --state-dir that are not directories."""
-    commands = (["check"], ["status"], ["restore", "--dry-run"], ["rollback", "--list"],
-                ["apply", "--dry-run", "{tmp}/profile.yaml"], ["explain", REJECTS[0]])
-    odd = {"missing": "{tmp}/nowhere/at/all", "a file": "{tmp}/file", "/dev/null": "/dev/null",
-           "a FIFO": "{tmp}/fifo", "empty": "", "a NUL": "{tmp}/a\0b"}
+    commands = (
+        ["check"],
+        ["status"],
+        ["restore", "--dry-run"],
+        ["rollback", "--list"],
+        ["apply", "--dry-run", "{tmp}/profile.yaml"],
+        ["explain", REJECTS[0]],
+    )
+    odd = {
+        "missing": "{tmp}/nowhere/at/all",
+        "a file": "{tmp}/file",
+        "/dev/null": "/dev/null",
+        "a FIFO": "{tmp}/fifo",
+        "empty": "",
+        "a NUL": "{tmp}/a\0b",
+    }
 
     def setup(cfg: Path, state: Path, tmp: Path) -> None:
         (tmp / "file").write_text("not a directory\n")
@@ -650,10 +960,18 @@ def option_cases() -> list[Case]:
             for option in ("--config-dir", "--state-dir"):
                 if what == "a NUL" and option == "--state-dir":
                     continue  # no command line can carry a NUL byte (execve): in-process only
-                cases.append(Case("options", f"{' '.join(argv[:2])[:30]}, {option} {what}",
-                                  lambda c, s, t, a=argv, o=option, v=value: [
-                                      o, v.replace("{tmp}", str(t)),
-                                      *[w.replace("{tmp}", str(t)) for w in a]], setup))
+                cases.append(
+                    Case(
+                        "options",
+                        f"{' '.join(argv[:2])[:30]}, {option} {what}",
+                        lambda c, s, t, a=argv, o=option, v=value: [
+                            o,
+                            v.replace("{tmp}", str(t)),
+                            *[w.replace("{tmp}", str(t)) for w in a],
+                        ],
+                        setup,
+                    )
+                )
     return cases
 
 
@@ -675,10 +993,12 @@ def table_inputs(rng: random.Random) -> list[tuple[str, str, str]]:
         kind = rng.choice(list(TABLE_SAMPLES))
         out.append((f"{kind} mutation {i}", kind, mutate(TABLE_SAMPLES[kind], rng)))
     for kind in TABLE_SAMPLES:
-        out += [(f"{kind} nested if", kind, "if /a/\n" * 5000 + "/x/ OK\n" + "endif\n" * 5000),
-                (f"{kind} catastrophic regex", kind, "/^(a+)+$/ REJECT\n"),
-                (f"{kind} 100k-char key", kind, "k" * 100_000 + " OK\n"),
-                (f"{kind} $99", kind, "/(a)/ REJECT $99 ${1000000000000}\n")]
+        out += [
+            (f"{kind} nested if", kind, "if /a/\n" * 5000 + "/x/ OK\n" + "endif\n" * 5000),
+            (f"{kind} catastrophic regex", kind, "/^(a+)+$/ REJECT\n"),
+            (f"{kind} 100k-char key", kind, "k" * 100_000 + " OK\n"),
+            (f"{kind} $99", kind, "/(a)/ REJECT $99 ${1000000000000}\n"),
+        ]
     return out
 
 
@@ -706,12 +1026,14 @@ def run_table(name: str, kind: str, text: str, cfg: Path, rng: random.Random) ->
     except BaseException as exc:
         problem = f"traceback: {type(exc).__name__}: {str(exc)[:300]} ({where(exc)})"
     if problem and os.environ.get("HOSTILE_TRACE"):
-        Path(os.environ["HOSTILE_TRACE"]).joinpath(f"{kind}-{name}.txt".replace(" ", "_")
-                                                   ).write_text(text, errors="replace")
+        Path(os.environ["HOSTILE_TRACE"]).joinpath(
+            f"{kind}-{name}.txt".replace(" ", "_")
+        ).write_text(text, errors="replace")
     return Result(f"table: {name}", None, time.monotonic() - start, [], problem)
 
 
 # ---- the test ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
@@ -721,13 +1043,23 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
     cfg, state = box(template, "main.cf.v75-fresh")
     state.mkdir(mode=0o700)
     (state / "customizations.yaml").write_text(
-        "version: 1\nparameters:\n  smtpd_helo_required:\n    value: \"yes\"\n")
+        'version: 1\nparameters:\n  smtpd_helo_required:\n    value: "yes"\n'
+    )
     # One real journal entry to corrupt: a change applied (no reload) on a copy.
     profile = root / "one.yaml"
-    profile.write_text("version: 1\nparameters:\n  smtpd_helo_required:\n    value: \"no\"\n")
+    profile.write_text('version: 1\nparameters:\n  smtpd_helo_required:\n    value: "no"\n')
     with contextlib.redirect_stdout(io.StringIO()):
-        code = main(["--config-dir", str(cfg), "--state-dir", str(state), "--no-reload",
-                     "apply", str(profile)])
+        code = main(
+            [
+                "--config-dir",
+                str(cfg),
+                "--state-dir",
+                str(state),
+                "--no-reload",
+                "apply",
+                str(profile),
+            ]
+        )
     assert code == 10
     ids = sorted((state / "journal").iterdir(), key=lambda p: int(p.name))
     ids[-1].rename(state / "journal" / "9")
@@ -743,22 +1075,31 @@ def tally(results: list[Result]) -> str:
     api = sum(1 for r in results if r.problem is None and r.code is None)
     unchanged = sum(1 for r in results if not r.changed)
     slowest = max(results, key=lambda r: r.seconds)
-    return (f"tried {tried}: clean error {clean}, accepted {accepted}, core API calls "
-            f"without a stray exception {api}; changed nothing {unchanged}; "
-            f"slowest {slowest.seconds:.2f} s ({slowest.case})")
+    return (
+        f"tried {tried}: clean error {clean}, accepted {accepted}, core API calls "
+        f"without a stray exception {api}; changed nothing {unchanged}; "
+        f"slowest {slowest.seconds:.2f} s ({slowest.case})"
+    )
 
 
 @needs_postfix
-def test_a_thousand_hostile_inputs(scratch: Scratch, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_thousand_hostile_inputs(
+    scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A stray exception comes out of main() as itself (and is counted, with where it
     # came from), not as cli's last-resort "this is a bug" line.
     monkeypatch.setenv("PFWIZARD_DEBUG", "1")
     rng = random.Random(SEED)
-    valid_entry = json.loads((scratch.template / "state" / "journal" / "9" / "entry.json"
-                              ).read_text())
-    cases = (profile_cases(rng) + state_yaml_cases(rng) + config_cases(rng)
-             + explain_cases(rng) + option_cases())
+    valid_entry = json.loads(
+        (scratch.template / "state" / "journal" / "9" / "entry.json").read_text()
+    )
+    cases = (
+        profile_cases(rng)
+        + state_yaml_cases(rng)
+        + config_cases(rng)
+        + explain_cases(rng)
+        + option_cases()
+    )
     if JOURNAL_CHECKED:
         cases += journal_cases(rng, valid_entry)
     start = time.monotonic()
@@ -775,8 +1116,7 @@ def test_a_thousand_hostile_inputs(scratch: Scratch, tmp_path: Path,
     if os.environ.get("HOSTILE_TRACE"):
         print("\n".join(failures), file=sys.__stderr__)
     assert len(results) >= 1000, summary
-    assert not failures, f"{len(failures)} of {len(results)} failed:\n" + "\n".join(
-        failures[:60])
+    assert not failures, f"{len(failures)} of {len(results)} failed:\n" + "\n".join(failures[:60])
     # A refusal is one line, from pfwizard (argparse's usage errors aside).
     for r in results:
         if r.code == 2 and r.stderr and not r.stderr.startswith("usage:"):
@@ -784,6 +1124,7 @@ def test_a_thousand_hostile_inputs(scratch: Scratch, tmp_path: Path,
 
 
 # ---- through the installed program ------------------------------------------------------------
+
 
 def _pfwizard() -> list[str]:
     exe = shutil.which("pfwizard")
@@ -799,8 +1140,11 @@ SUBPROCESS_CASES: list[tuple[str, str, list[str]]] = [
     ("profile of 50 MB", "big:profile", ["apply", "--dry-run", "{tmp}/profile"]),
     ("profile of 200k operations", "ops:profile", ["apply", "--dry-run", "{tmp}/profile"]),
     ("customizations.yaml a FIFO", "fifo:state/customizations.yaml", ["status"]),
-    ("customizations.yaml a FIFO (restore)", "fifo:state/customizations.yaml",
-     ["restore", "--dry-run"]),
+    (
+        "customizations.yaml a FIFO (restore)",
+        "fifo:state/customizations.yaml",
+        ["restore", "--dry-run"],
+    ),
     ("main.cf a FIFO", "fifo:etc/main.cf", ["check"]),
     ("main.cf is /dev/zero", "zero:etc/main.cf", ["status"]),
     ("master.cf a FIFO", "fifo:etc/master.cf", ["check"]),
@@ -809,21 +1153,21 @@ SUBPROCESS_CASES: list[tuple[str, str, list[str]]] = [
     ("a table is a FIFO", "fifotable:etc/main.cf", ["check"]),
     ("log is a FIFO", "fifo:mail.log", ["explain", "--log", "{tmp}/mail.log"]),
     ("log is /dev/zero", "", ["explain", "--log", "/dev/zero"]),
-    ("--since out of range", "", ["explain", "--log", "/dev/null", "--since",
-                                  "99999999999d"]),
+    ("--since out of range", "", ["explain", "--log", "/dev/null", "--since", "99999999999d"]),
 ]
 
 
 if JOURNAL_CHECKED:
-    SUBPROCESS_CASES.append(("entry.json a FIFO", "fifo:state/journal/9/entry.json",
-                             ["rollback", "--list"]))
+    SUBPROCESS_CASES.append(
+        ("entry.json a FIFO", "fifo:state/journal/9/entry.json", ["rollback", "--list"])
+    )
 
 
 @needs_postfix
-@pytest.mark.parametrize("name,setup,argv", SUBPROCESS_CASES, ids=[c[0] for c in
-                                                                   SUBPROCESS_CASES])
-def test_installed_program_never_hangs(scratch: Scratch, name: str, setup: str,
-                                       argv: list[str]) -> None:
+@pytest.mark.parametrize("name,setup,argv", SUBPROCESS_CASES, ids=[c[0] for c in SUBPROCESS_CASES])
+def test_installed_program_never_hangs(
+    scratch: Scratch, name: str, setup: str, argv: list[str]
+) -> None:
     cfg, state, tmp = scratch.fresh()
     if setup:
         what, _, rel = setup.partition(":")
@@ -851,9 +1195,21 @@ def test_installed_program_never_hangs(scratch: Scratch, name: str, setup: str,
     start = time.monotonic()
     try:
         proc = subprocess.run(
-            [*_pfwizard(), "--config-dir", str(cfg), "--state-dir", str(state), "--no-reload",
-             *words], capture_output=True, text=True, timeout=LIMIT_S, env=env,
-            stdin=subprocess.DEVNULL)
+            [
+                *_pfwizard(),
+                "--config-dir",
+                str(cfg),
+                "--state-dir",
+                str(state),
+                "--no-reload",
+                *words,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=LIMIT_S,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{name}: still running after {LIMIT_S:.0f} s (killed)")
     seconds = time.monotonic() - start
@@ -866,14 +1222,18 @@ def test_installed_program_never_hangs(scratch: Scratch, name: str, setup: str,
 
 # ---- the reader itself ---------------------------------------------------------------------
 
+
 def test_only_regular_files_are_read_and_only_so_much(tmp_path: Path) -> None:
     from pfwizard import inputs
     from pfwizard.errors import ConfigError
 
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    for path, words in ((fifo, "a FIFO"), (Path("/dev/zero"), "a character device"),
-                        (tmp_path, "a directory")):
+    for path, words in (
+        (fifo, "a FIFO"),
+        (Path("/dev/zero"), "a character device"),
+        (tmp_path, "a directory"),
+    ):
         with pytest.raises(ConfigError, match=words):
             inputs.read_bytes(path, 10, what="profile")
     big = tmp_path / "big"
@@ -891,15 +1251,20 @@ def test_yaml_shape_and_table_paths() -> None:
 
     assert inputs.yaml_shape_problem(PROFILE) is None
     assert inputs.yaml_shape_problem(deep_yaml(25, True)) == (
-        2, f"nested more than {inputs.MAX_YAML_DEPTH} levels deep")
+        2,
+        f"nested more than {inputs.MAX_YAML_DEPTH} levels deep",
+    )
     assert inputs.yaml_shape_problem(deep_yaml(30, False)) is not None
     problem = inputs.yaml_shape_problem(many_ops(inputs.MAX_YAML_LINES))
     assert problem is not None and "lines of YAML structure" in problem[1]
     # a table's text does not count, however long
     content = "".join(f"      k{i} OK\n" for i in range(20_000))
-    assert inputs.yaml_shape_problem(
-        f"version: 1\ntables:\n  /etc/postfix/t:\n    type: hash\n    content: |\n{content}"
-    ) is None
+    assert (
+        inputs.yaml_shape_problem(
+            f"version: 1\ntables:\n  /etc/postfix/t:\n    type: hash\n    content: |\n{content}"
+        )
+        is None
+    )
     assert inputs.path_problem("/etc/postfix/sasl_passwd") is None
     assert inputs.path_problem("/etc/postfix/a\0b") is not None
     assert inputs.path_problem("/etc/postfix/" + "a" * 300) is not None
@@ -907,7 +1272,8 @@ def test_yaml_shape_and_table_paths() -> None:
 
 
 def test_a_stray_exception_is_one_line_that_says_it_is_a_bug(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import pfwizard.commands.check as check
 
     def boom(args: object) -> int:

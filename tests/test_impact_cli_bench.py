@@ -43,8 +43,11 @@ def week(logged_week):
 @pytest.fixture
 def stub_resolver(box, monkeypatch):
     """The command's replay asks the bench's stub DNS (the product asks the box's resolver)."""
-    monkeypatch.setattr(impact_cmd, "preview", functools.partial(
-        preview_mod.preview, resolv_conf=box.instance.root / "resolv.conf"))
+    monkeypatch.setattr(
+        impact_cmd,
+        "preview",
+        functools.partial(preview_mod.preview, resolv_conf=box.instance.root / "resolv.conf"),
+    )
 
 
 def pf(box, tmp_path, *argv: str) -> int:
@@ -76,8 +79,20 @@ def test_impact_reads_the_log_and_reports(box, logged_week, stub_resolver, tmp_p
 @needs_bench
 def test_impact_json(box, logged_week, stub_resolver, tmp_path, capsys):
     log, _ = logged_week
-    assert pf(box, tmp_path, "impact", profile(box, tmp_path), "--log", str(log),
-              "--json", "--max", "500") == 0
+    assert (
+        pf(
+            box,
+            tmp_path,
+            "impact",
+            profile(box, tmp_path),
+            "--log",
+            str(log),
+            "--json",
+            "--max",
+            "500",
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["command"] == "impact"
     assert doc["log"]["replayed"] <= 500 and doc["log"]["sampled"]
@@ -88,11 +103,19 @@ def test_impact_json(box, logged_week, stub_resolver, tmp_path, capsys):
 
 
 @needs_bench
-def test_apply_impact_previews_then_applies(box, logged_week, stub_resolver, tmp_path,
-                                            capsys):
+def test_apply_impact_previews_then_applies(box, logged_week, stub_resolver, tmp_path, capsys):
     log, _ = logged_week
-    code = pf(box, tmp_path, "--no-reload", "apply", profile(box, tmp_path), "--impact",
-              "--log", str(log), "--dry-run")
+    code = pf(
+        box,
+        tmp_path,
+        "--no-reload",
+        "apply",
+        profile(box, tmp_path),
+        "--impact",
+        "--log",
+        str(log),
+        "--dry-run",
+    )
     out, _ = capsys.readouterr()
     assert code == 10, out
     assert out.index("newly accepted: 116") < out.index("cisco_dmarc_sender_access")
@@ -126,11 +149,32 @@ def test_ctrl_c_stops_cleanly_and_leaves_nothing_behind(box, logged_week, tmp_pa
     # command's Postfix copies must not ask the machine's resolver.
     script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
     proc = subprocess.Popen(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
-         str(box.instance.root / "resolv.conf"),
-         sys.executable, "-m", "pfwizard", "--config-dir", str(box.config_dir), "--state-dir",
-         str(state), "impact", profile(box, tmp_path), "--log", str(log)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            str(box.instance.root / "resolv.conf"),
+            sys.executable,
+            "-m",
+            "pfwizard",
+            "--config-dir",
+            str(box.config_dir),
+            "--state-dir",
+            str(state),
+            "impact",
+            profile(box, tmp_path),
+            "--log",
+            str(log),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     try:
         # The replay is under way once both instances run (their masters live under tmp).
         deadline = time.monotonic() + 60
@@ -160,11 +204,22 @@ def test_ctrl_c_stops_cleanly_and_leaves_nothing_behind(box, logged_week, tmp_pa
 
 
 @needs_bench
-def test_apply_impact_json_carries_the_report(box, logged_week, stub_resolver, tmp_path,
-                                              capsys):
+def test_apply_impact_json_carries_the_report(box, logged_week, stub_resolver, tmp_path, capsys):
     log, _ = logged_week
-    code = pf(box, tmp_path, "--no-reload", "apply", profile(box, tmp_path), "--impact",
-              "--log", str(log), "--max", "200", "--dry-run", "--json")
+    code = pf(
+        box,
+        tmp_path,
+        "--no-reload",
+        "apply",
+        profile(box, tmp_path),
+        "--impact",
+        "--log",
+        str(log),
+        "--max",
+        "200",
+        "--dry-run",
+        "--json",
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 10
     assert doc["impact"]["log"]["replayed"] <= 200

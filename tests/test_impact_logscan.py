@@ -21,8 +21,7 @@ END = dt.datetime(2026, 12, 3, 3, 0, 0)
 @pytest.fixture(scope="module")
 def week(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Week]:
     path = tmp_path_factory.mktemp("weeklog") / "mail.log"
-    return path, write_week(path, hostname="box.example.com", domain="example.com", seed=1,
-                            end=END)
+    return path, write_week(path, hostname="box.example.com", domain="example.com", seed=1, end=END)
 
 
 def _by_key(envs: list[Envelope]) -> dict[tuple[str, str, str | None, str, str], Envelope]:
@@ -36,8 +35,11 @@ def test_every_envelope_of_the_week_is_found_with_its_verdict_and_count(week):
     assert set(got) == set(wk.envelopes)
     for key, exp in wk.envelopes.items():
         env = got[key]
-        assert (env.verdict, env.count, env.authenticated) == \
-            (exp.verdict, exp.count, exp.authenticated), key
+        assert (env.verdict, env.count, env.authenticated) == (
+            exp.verdict,
+            exp.count,
+            exp.authenticated,
+        ), key
         if exp.verdict == "rejected":
             assert env.reply == exp.reply
     counts = wk.counts()
@@ -50,9 +52,13 @@ def test_the_kinds_the_preview_must_show(week):
     envs = extract(str(path), now=END, rotated=False).envelopes
     esa = [e for e in envs if ".iphmx.com" in e.sender]
     assert len(esa) == ESA_REPORTS == 116
-    assert all(e.verdict == "rejected" and e.reply.startswith("450 4.1.8 <MAILER-DAEMON@esa")
-               and e.helo == e.client_name and e.client_address.startswith("127.")
-               for e in esa)
+    assert all(
+        e.verdict == "rejected"
+        and e.reply.startswith("450 4.1.8 <MAILER-DAEMON@esa")
+        and e.helo == e.client_name
+        and e.client_address.startswith("127.")
+        for e in esa
+    )
     spoof = [e for e in envs if e.sender.endswith("@example.com") and not e.authenticated]
     assert len(spoof) == 30 and all(e.verdict == "accepted" for e in spoof)
     bad = [e for e in envs if e.helo in BAD_HELOS and e.verdict == "accepted"]
@@ -86,8 +92,8 @@ def test_rotations_plain_and_gz_read_oldest_first(week, tmp_path):
     # The cuts fall inside sessions: the join carries on across files.
     with gzip.open(tmp_path / "mail.log.2.gz", "wb") as gz:
         gz.write(b"".join(lines[:third]))
-    (tmp_path / "mail.log.1").write_bytes(b"".join(lines[third:2 * third]))
-    log.write_bytes(b"".join(lines[2 * third:]))
+    (tmp_path / "mail.log.1").write_bytes(b"".join(lines[third : 2 * third]))
+    log.write_bytes(b"".join(lines[2 * third :]))
     old = tmp_path / "mail.log.3.gz"  # last written before the window: never opened
     old.write_bytes(b"not gzip at all")
     stamp = (END - dt.timedelta(days=30)).timestamp()
@@ -95,7 +101,10 @@ def test_rotations_plain_and_gz_read_oldest_first(week, tmp_path):
     for name in ("mail.log.2.gz", "mail.log.1", "mail.log"):
         os.utime(tmp_path / name, (END.timestamp(), END.timestamp()))
     assert maillog.rotations(str(log), END - dt.timedelta(days=7)) == [
-        str(tmp_path / "mail.log.2.gz"), str(tmp_path / "mail.log.1"), str(log)]
+        str(tmp_path / "mail.log.2.gz"),
+        str(tmp_path / "mail.log.1"),
+        str(log),
+    ]
     scan = extract(str(log), now=END)
     assert _by_key(scan.envelopes).keys() == wk.envelopes.keys()
     assert scan.occurrences == wk.counts()["occurrences"]
@@ -145,8 +154,7 @@ def test_queue_ids_that_never_complete_are_evicted_and_the_table_stays_bounded()
     ex.feed(io.BytesIO("\n".join(lines).encode()))
     assert len(ex.pending) <= 3
     scan = ex.result()
-    assert [e.client_address for e in scan.envelopes] == ["127.0.10.8", "127.0.10.9",
-                                                         "127.0.10.10"]
+    assert [e.client_address for e in scan.envelopes] == ["127.0.10.8", "127.0.10.9", "127.0.10.10"]
     assert scan.evicted == 8  # 7 pushed out + 1 still waiting at the end of the log
 
 
@@ -165,8 +173,18 @@ def test_distinct_table_is_bounded_and_keeps_exact_counts(week):
 
 
 def _envs(counts: list[int]) -> list[Envelope]:
-    return [Envelope(f"127.0.10.{i % 250}", "unknown", None, f"s{i}@corr1.example.org",
-                     "alice@example.com", "accepted", count=c) for i, c in enumerate(counts)]
+    return [
+        Envelope(
+            f"127.0.10.{i % 250}",
+            "unknown",
+            None,
+            f"s{i}@corr1.example.org",
+            "alice@example.com",
+            "accepted",
+            count=c,
+        )
+        for i, c in enumerate(counts)
+    ]
 
 
 def test_sampling_is_proportional_to_traffic_and_deterministic():
@@ -204,10 +222,12 @@ def test_journal_is_read_through_journalctl(week, monkeypatch):
 
 
 def test_reject_at_a_submission_port_is_marked_authenticated():
-    line = ("Dec  3 02:00:00 box postfix/submission/smtpd[5]: NOQUEUE: reject: RCPT from "
-            "unknown[127.0.40.1]: 553 5.7.1 <boss@example.com>: Sender address rejected: not "
-            "owned by user alice@example.com; from=<boss@example.com> to=<x@example.org> "
-            "proto=ESMTP helo=<pc>\n")
+    line = (
+        "Dec  3 02:00:00 box postfix/submission/smtpd[5]: NOQUEUE: reject: RCPT from "
+        "unknown[127.0.40.1]: 553 5.7.1 <boss@example.com>: Sender address rejected: not "
+        "owned by user alice@example.com; from=<boss@example.com> to=<x@example.org> "
+        "proto=ESMTP helo=<pc>\n"
+    )
     ex = Extractor(now=END)
     ex.feed(io.BytesIO(line.encode()))
     (env,) = ex.result().envelopes
@@ -229,8 +249,10 @@ def test_a_big_log_reads_accepted_mail_from_even_stretches_and_every_reject(week
     accepted = [e for e in scan.envelopes if e.verdict == "accepted"]
     assert all(e.count % 4 == 0 for e in accepted)
     assert 0.75 * truth["accepted"] < len(accepted) * 4
-    assert abs(scan.accepted - (truth["occurrences"] - sum(e.count for e in rejected.values()))) \
+    assert (
+        abs(scan.accepted - (truth["occurrences"] - sum(e.count for e in rejected.values())))
         < 0.25 * scan.accepted
+    )
 
 
 def test_stride_grows_with_the_log_past_the_full_read_budget():
@@ -247,9 +269,11 @@ def test_mapped_file_and_read_stream_give_the_same_lines(week, tmp_path):
     newline, whatever the block size."""
     path, _ = week
     data = path.read_bytes()
-    last = (b"Dec  3 02:59:59 box postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown"
-            b"[127.0.0.9]: 554 5.7.1 <x@example.com>: Relay access denied; from=<a@b.example> "
-            b"to=<x@example.com> proto=ESMTP helo=<h>")
+    last = (
+        b"Dec  3 02:59:59 box postfix/smtpd[9]: NOQUEUE: reject: RCPT from unknown"
+        b"[127.0.0.9]: 554 5.7.1 <x@example.com>: Relay access denied; from=<a@b.example> "
+        b"to=<x@example.com> proto=ESMTP helo=<h>"
+    )
     log = tmp_path / "mail.log"
     log.write_bytes(data + last)
     for block in (4096, maillog.BLOCK):

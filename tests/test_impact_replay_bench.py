@@ -42,8 +42,14 @@ def _run(box, tmp_path: Path, profile_text: str, week: Week, **kw) -> ImpactRepo
     profile = tmp_path / "profile.yaml"
     profile.write_text(profile_text.format(cfg=box.config_dir))
     plan = plan_change(box.config_dir, state, profile)
-    rep = preview("profile.yaml", box.config_dir, plan, envelopes_of(week),
-                  resolv_conf=box.instance.root / "resolv.conf", **kw)
+    rep = preview(
+        "profile.yaml",
+        box.config_dir,
+        plan,
+        envelopes_of(week),
+        resolv_conf=box.instance.root / "resolv.conf",
+        **kw,
+    )
     print("\n".join(render(rep)))
     return rep
 
@@ -85,7 +91,9 @@ def test_the_esa_allowlist_accepts_the_116_dmarc_reports_and_rejects_nothing(box
     assert group.cause == "Sender address rejected: Domain not found"
     assert 0 < len(group.examples) <= 3
     # What could not be replayed is said.
-    assert rep.authenticated_skipped == week.counts()["authenticated"] or rep.authenticated_skipped > 0
+    assert (
+        rep.authenticated_skipped == week.counts()["authenticated"] or rep.authenticated_skipped > 0
+    )
     assert "inet:127.0.0.1:" in " ".join(rep.policy_services)
     assert "DNS answers are today's" in text
     assert "(*)" in text or rep.helo_from_client_name > 0
@@ -103,15 +111,20 @@ def test_the_own_domain_rule_rejects_the_spoofers_and_no_logged_in_user(box, wee
             assert ex.sender.endswith("@" + DOMAIN) and ex.client.startswith("unknown[127.0.20.")
     assert rep.newly_accepted_count == 0
     # Logged-in users' mail is never replayed as outside mail, so never "newly rejected".
-    assert rep.authenticated_skipped == sum(e.count for e in week.envelopes.values()
-                                            if e.authenticated) > 0
+    assert (
+        rep.authenticated_skipped
+        == sum(e.count for e in week.envelopes.values() if e.authenticated)
+        > 0
+    )
 
 
 @needs_bench
 def test_a_helo_hardening_rejects_the_bad_helo_clients(box, week, tmp_path):
     rep = run(box, tmp_path, HELO_PROFILE, week)
     bad = {k for k, e in week.envelopes.items() if e.kind == "bad_helo"}
-    assert rep.newly_rejected_count == sum(week.envelopes[k].count for k in bad) == len(BAD_HELOS) * 2
+    assert (
+        rep.newly_rejected_count == sum(week.envelopes[k].count for k in bad) == len(BAD_HELOS) * 2
+    )
     helos = {ex.helo for g in rep.newly_rejected for ex in g.examples}
     assert helos <= set(BAD_HELOS)
     assert all("Helo command rejected" in g.cause for g in rep.newly_rejected)
@@ -133,7 +146,8 @@ def test_replaying_the_current_configuration_reproduces_the_logs_verdicts(box, w
 
 @needs_bench
 def test_nothing_is_sent_past_rcpt_nothing_is_queued_and_the_live_postfix_hears_nothing(
-        box, week, tmp_path, monkeypatch):
+    box, week, tmp_path, monkeypatch
+):
     sent: list[str] = []
     real_send = replay_mod.Connection.send
 

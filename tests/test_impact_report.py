@@ -10,45 +10,85 @@ from pfwizard.impact.stage import rewrite
 OK = Answer(250, "250 2.1.5 Ok")
 
 
-def env(sender: str = "a@example.org", *, verdict: str = "accepted", reply: str = "",
-        helo: str | None = "mx.example.org", count: int = 1, auth: bool = False) -> Envelope:
-    return Envelope("127.0.9.1", "mx.example.org", helo, sender, "admin@example.com",
-                    verdict, reply, auth, count)  # type: ignore[arg-type]
+def env(
+    sender: str = "a@example.org",
+    *,
+    verdict: str = "accepted",
+    reply: str = "",
+    helo: str | None = "mx.example.org",
+    count: int = 1,
+    auth: bool = False,
+) -> Envelope:
+    return Envelope(
+        "127.0.9.1",
+        "mx.example.org",
+        helo,
+        sender,
+        "admin@example.com",
+        verdict,
+        reply,
+        auth,
+        count,
+    )  # type: ignore[arg-type]
 
 
 def test_causes_leave_out_codes_addresses_and_clients():
-    assert cause("450 4.1.8 <MAILER-DAEMON@esa1.x.iphmx.com>: Sender address rejected: Domain "
-                 "not found") == "Sender address rejected: Domain not found"
-    assert cause("554 5.7.1 Service unavailable; Client host [127.0.0.66] blocked using "
-                 "zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<x>") == \
-        "Service unavailable; Client host [client] blocked using zen.spamhaus.org"
+    assert (
+        cause(
+            "450 4.1.8 <MAILER-DAEMON@esa1.x.iphmx.com>: Sender address rejected: Domain not found"
+        )
+        == "Sender address rejected: Domain not found"
+    )
+    assert (
+        cause(
+            "554 5.7.1 Service unavailable; Client host [127.0.0.66] blocked using "
+            "zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<x>"
+        )
+        == "Service unavailable; Client host [client] blocked using zen.spamhaus.org"
+    )
 
 
 def test_dns_and_policy_dependent_replies():
     assert depends_on_dns_or_policy("450 4.1.8 <x@y>: Sender address rejected: Domain not found")
     assert depends_on_dns_or_policy("450 4.2.0 <r>: Recipient address rejected: Greylisted")
     assert not depends_on_dns_or_policy(
-        "550 5.1.1 <r>: Recipient address rejected: User unknown in virtual mailbox table")
+        "550 5.1.1 <r>: Recipient address rejected: User unknown in virtual mailbox table"
+    )
 
 
 def test_what_the_senders_have_in_common():
-    assert describe_senders(["MAILER-DAEMON@esa1.hc3000-10.iphmx.com",
-                             "MAILER-DAEMON@esa4.hc3017-13.ap.iphmx.com"]) == \
-        "all MAILER-DAEMON@esa...iphmx.com"
+    assert (
+        describe_senders(
+            ["MAILER-DAEMON@esa1.hc3000-10.iphmx.com", "MAILER-DAEMON@esa4.hc3017-13.ap.iphmx.com"]
+        )
+        == "all MAILER-DAEMON@esa...iphmx.com"
+    )
     assert describe_senders(["x@a.example", "x@a.example"]) == "all x@a.example"
     assert describe_senders(["x@a.example", "y@b.example"]) == "2 different senders"
 
 
 def test_newly_rejected_and_accepted_are_weighted_by_count_and_keep_a_few_examples():
     envs = [env(f"s{i}@example.org", count=2) for i in range(5)] + [
-        env("MAILER-DAEMON@esa1.iphmx.com", verdict="rejected", count=3,
+        env(
+            "MAILER-DAEMON@esa1.iphmx.com",
+            verdict="rejected",
+            count=3,
             reply="450 4.1.8 <MAILER-DAEMON@esa1.iphmx.com>: Sender address rejected: "
-                  "Domain not found")]
+            "Domain not found",
+        )
+    ]
     bad = Answer(504, "504 5.5.2 <PC1>: Helo command rejected: need fully-qualified hostname")
-    nxd = Answer(450, "450 4.1.8 <MAILER-DAEMON@esa1.iphmx.com>: Sender address rejected: "
-                      "Domain not found")
-    rep = build("p.yaml", envs, [OK] * 5 + [nxd], [bad] * 5 + [OK],
-                skipped=[env(auth=True, count=7)], policy_services=["inet:127.0.0.1:10023"])
+    nxd = Answer(
+        450, "450 4.1.8 <MAILER-DAEMON@esa1.iphmx.com>: Sender address rejected: Domain not found"
+    )
+    rep = build(
+        "p.yaml",
+        envs,
+        [OK] * 5 + [nxd],
+        [bad] * 5 + [OK],
+        skipped=[env(auth=True, count=7)],
+        policy_services=["inet:127.0.0.1:10023"],
+    )
     assert rep.newly_rejected_count == 10 and rep.newly_accepted_count == 3
     assert len(rep.newly_rejected[0].examples) == 3
     assert rep.authenticated_skipped == 7 and rep.total == 20
@@ -63,8 +103,14 @@ def test_newly_rejected_and_accepted_are_weighted_by_count_and_keep_a_few_exampl
 
 
 def test_every_disagreement_is_listed_with_its_reason():
-    envs = [env(helo=None), env("x@example.org", verdict="rejected",
-                               reply="550 5.1.1 <r>: Recipient address rejected: User unknown")]
+    envs = [
+        env(helo=None),
+        env(
+            "x@example.org",
+            verdict="rejected",
+            reply="550 5.1.1 <r>: Recipient address rejected: User unknown",
+        ),
+    ]
     helo = Answer(504, "504 5.5.2 <mx>: Helo command rejected: need fully-qualified hostname")
     rep = build("p.yaml", envs, [helo, OK], [helo, OK])
     assert rep.accuracy.ratio == 0.0
@@ -96,22 +142,26 @@ def test_the_replay_copy_neutralises_policy_services_milters_and_verification(tm
         "smtpd_recipient_restrictions = permit_mynetworks, reject_unverified_recipient,\n"
         "    check_policy_service inet:127.0.0.1:10023,\n"
         "    check_policy_service { inet:127.0.0.1:12340, default_action=DUNNO }\n"
-        "smtpd_milters = inet:127.0.0.1:8891\n")
+        "smtpd_milters = inet:127.0.0.1:8891\n"
+    )
     (etc / "master.cf").write_text(
         "smtp inet n - y - - smtpd\n  -o smtpd_sasl_auth_enable=yes\n"
         "  -o smtpd_client_restrictions=check_policy_service,inet:127.0.0.1:10023\n"
-        "submission inet n - y - - smtpd\n")
+        "submission inet n - y - - smtpd\n"
+    )
     found = rewrite(etc, tmp_path, 2525, "inet:127.0.0.1:9999")
-    assert found.policy_services == ["inet:127.0.0.1:10023",
-                                     "{ inet:127.0.0.1:12340, default_action=DUNNO }"]
+    assert found.policy_services == [
+        "inet:127.0.0.1:10023",
+        "{ inet:127.0.0.1:12340, default_action=DUNNO }",
+    ]
     assert found.unverified == ["reject_unverified_recipient"]
     from pfwizard.maincf import MainCf
+
     cf = MainCf.read(etc / "main.cf")
     value = cf.get("smtpd_recipient_restrictions") or ""
     assert "10023" not in value and "12340" not in value and "unverified" not in value
     assert value.count("inet:127.0.0.1:9999") == 2
-    assert cf.get("smtpd_milters") == "" and cf.get("smtpd_authorized_xclient_hosts") == \
-        "127.0.0.1"
+    assert cf.get("smtpd_milters") == "" and cf.get("smtpd_authorized_xclient_hosts") == "127.0.0.1"
     assert cf.get("queue_directory") == str(tmp_path / "spool")
     master = (etc / "master.cf").read_text()
     assert master.startswith("# pfwizard impact preview")
@@ -139,7 +189,8 @@ def test_behind_postscreen_the_smtpd_pass_service_is_replayed_and_postscreen_is_
         "smtpd     pass  -       -       y       -       -       smtpd\n"
         "  -o smtpd_helo_restrictions=reject_non_fqdn_helo_hostname\n"
         "submission inet n       -       -       -       -       smtpd\n"
-        "  -o smtpd_sasl_auth_enable=yes\n")
+        "  -o smtpd_sasl_auth_enable=yes\n"
+    )
     found = rewrite(etc, tmp_path, 2525, "inet:127.0.0.1:9999")
     assert found.postscreen
     master = (etc / "master.cf").read_text()
@@ -166,9 +217,11 @@ def test_a_replay_instance_that_never_answers_is_given_up_on(monkeypatch):
 
 def test_miab_policy_services_are_named():
     from pfwizard.impact.report import policy_label
+
     assert policy_label("inet:127.0.0.1:10023") == "inet:127.0.0.1:10023 (postgrey)"
     assert policy_label("{ inet:127.0.0.1:12340, default_action=DUNNO }").endswith(
-        "(Dovecot quota-status)")
+        "(Dovecot quota-status)"
+    )
     assert policy_label("unix:private/policy") == "unix:private/policy"
 
 
@@ -176,12 +229,23 @@ def test_impact_json_says_what_stopped_it(tmp_path, capsys):
     import json
 
     from pfwizard.cli import main
+
     (tmp_path / "p.yaml").write_text("version: 1\n")
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc" / "main.cf").write_text("myhostname = box.example.com\n")
-    code = main(["--config-dir", str(tmp_path / "etc"), "--state-dir", str(tmp_path / "st"),
-                 "impact", str(tmp_path / "p.yaml"), "--log", str(tmp_path / "none.log"),
-                 "--json"])
+    code = main(
+        [
+            "--config-dir",
+            str(tmp_path / "etc"),
+            "--state-dir",
+            str(tmp_path / "st"),
+            "impact",
+            str(tmp_path / "p.yaml"),
+            "--log",
+            str(tmp_path / "none.log"),
+            "--json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == doc["exit_code"] != 0
     assert doc["command"] == "impact" and doc["error"]

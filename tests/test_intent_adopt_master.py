@@ -25,7 +25,11 @@ def test_the_admins_submission_option_is_read_back_from_the_commented_entry():
     after = (FIXTURES / "master.cf.customized-after-v75-setup").read_text()
     (a,) = adoptions(after)
     assert (a.key, a.value, a.miab_value, a.line) == (
-        KEY, "permit_sasl_authenticated,reject", None, 30)
+        KEY,
+        "permit_sasl_authenticated,reject",
+        None,
+        30,
+    )
     # The whole commented-out entry (header and its -o lines), not Postfix's own examples
     # that follow it in the stock file.
     assert a.block == tuple(range(24, 31))
@@ -50,8 +54,9 @@ def test_postfix_s_commented_examples_are_not_the_admins():
 def test_an_older_miab_entry_is_miabs_trail_not_the_admins():
     # A release that wrote another value: its commented entry is in MiaB's own layout.
     v75 = (FIXTURES / "master.cf.v75").read_text()
-    older = v75.replace("\t  -o smtpd_tls_security_level=encrypt\n",
-                        "\t  -o smtpd_tls_security_level=may\n", 1)
+    older = v75.replace(
+        "\t  -o smtpd_tls_security_level=encrypt\n", "\t  -o smtpd_tls_security_level=may\n", 1
+    )
     assert older != v75
     assert adoptions(run_master_setup(older, release_services())) == []
 
@@ -59,11 +64,15 @@ def test_an_older_miab_entry_is_miabs_trail_not_the_admins():
 def test_a_changed_value_is_adopted_with_miabs_value_as_its_base():
     v75 = (FIXTURES / "master.cf.v75").read_text()
     # The admin retyped MiaB's line with another value.
-    mine = v75.replace("\t  -o smtpd_tls_security_level=encrypt\n",
-                       "  -o smtpd_tls_security_level=may\n", 1)
+    mine = v75.replace(
+        "\t  -o smtpd_tls_security_level=encrypt\n", "  -o smtpd_tls_security_level=may\n", 1
+    )
     (a,) = adoptions(run_master_setup(mine, release_services()))
     assert (a.key, a.value, a.miab_value) == (
-        "submission/inet/smtpd_tls_security_level", "may", "encrypt")
+        "submission/inet/smtpd_tls_security_level",
+        "may",
+        "encrypt",
+    )
 
 
 def test_options_already_recorded_or_adopted_before_are_left_alone():
@@ -76,8 +85,9 @@ def test_options_already_recorded_or_adopted_before_are_left_alone():
 
 def test_kept_lines_become_comments_under_the_note_and_nothing_else_moves():
     cf = MainCf.read(FIXTURES / "main.cf.customized-after-v75-setup")
-    sender = next(a for a in find_adoptions(cf)
-                  if a.intent.parameter == "smtpd_sender_restrictions")
+    sender = next(
+        a for a in find_adoptions(cf) if a.intent.parameter == "smtpd_sender_restrictions"
+    )
     assert sender.lines == (82, 83, 84, 85, 86, 87)
     before = (FIXTURES / "main.cf.customized-after-v75-setup").read_bytes()
     after = keep_as_comments(before, [sender.kept(NOTE)], "main.cf").decode().splitlines()
@@ -89,8 +99,7 @@ def test_kept_lines_become_comments_under_the_note_and_nothing_else_moves():
     kept = MainCf.parse("\n".join(after) + "\n")
     assert kept.glued_continuations() == []
     # Under the note, the old value is history: never proposed again.
-    assert "smtpd_sender_restrictions" not in [
-        a.intent.parameter for a in find_adoptions(kept)]
+    assert "smtpd_sender_restrictions" not in [a.intent.parameter for a in find_adoptions(kept)]
 
 
 def test_kept_lines_refuse_a_file_that_moved_since_it_was_read():
@@ -107,6 +116,7 @@ def test_the_fixtures_hold_no_other_master_cf_hand_edit_that_miab_overwrites():
     command and its arguments) is MiaB's own, so the one difference is an `-o` option; the
     admin's other hand edits (postscreen on smtp, its smtpd/dnsblog/tlsproxy services) are
     on services MiaB does not manage and survive untouched."""
+
     def plain(args):  # the command's own arguments, without the -o options
         out, words = [], iter(args)
         for w in words:
@@ -118,19 +128,20 @@ def test_the_fixtures_hold_no_other_master_cf_hand_edit_that_miab_overwrites():
 
     def entries(name):
         cf = MasterCf.read(FIXTURES / name)
-        return {s.key: (s.fields, s.command, plain(s.args), s.options)
-                for s in cf.services()}
+        return {s.key: (s.fields, s.command, plain(s.args), s.options) for s in cf.services()}
 
     before = entries("master.cf.customized-before-v75-setup")
     after = entries("master.cf.customized-after-v75-setup")
     miab = entries("master.cf.v75")
-    assert sorted(k for k in before.keys() | after.keys()
-                  if before.get(k) != after.get(k)) == ["submission/inet"]
+    assert sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k)) == [
+        "submission/inet"
+    ]
     assert after["submission/inet"] == miab["submission/inet"]
     mine, theirs = before["submission/inet"], miab["submission/inet"]
     assert mine[:3] == theirs[:3]  # fields, command, arguments: MiaB's
     assert set(mine[3]) - set(theirs[3]) == {
-        ("smtpd_client_restrictions", "permit_sasl_authenticated,reject")}
+        ("smtpd_client_restrictions", "permit_sasl_authenticated,reject")
+    }
     assert set(theirs[3]) <= set(mine[3])
     # The admin's postscreen setup: not MiaB's services, the same before and after.
     assert before["smtp/inet"][1] == "postscreen" and after["smtp/inet"] == before["smtp/inet"]

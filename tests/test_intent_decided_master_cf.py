@@ -36,8 +36,9 @@ TABLE = "/^From:.*@box\\.example\\.com/ REJECT forged local sender\n"
 
 
 def pf(config_dir, state_dir, *argv):
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", *argv])
+    return main(
+        ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload", *argv]
+    )
 
 
 def setup_release(config_dir: Path, release: str) -> None:
@@ -51,8 +52,7 @@ def setup_release(config_dir: Path, release: str) -> None:
         del services["authclean"]
         text = "".join(e for e in _entries(text) if not e.startswith("authclean "))
     elif release == "75-noheaderchecks":
-        services["authclean"] = services["authclean"].replace(
-            f"\n\t  -o header_checks={MIAB}", "")
+        services["authclean"] = services["authclean"].replace(f"\n\t  -o header_checks={MIAB}", "")
     else:
         assert release == "75", release
     master.write_text(run_master_setup(text, services))
@@ -75,23 +75,49 @@ def _cases(table: str) -> list[Case]:
     ours = f"pcre:{table}"
     ops = f"    base: {MIAB}\n    operations:\n      - insert: {ours}\n        after: {MIAB}\n"
     return [
-        Case("service-gone", HEADER_CHECKS, ops, f"{MIAB},{ours}", "75-noauthclean",
-             "master.cf has no authclean unix service any more"),
-        Case("option-gone", HEADER_CHECKS, ops, f"{MIAB},{ours}", "75-noheaderchecks",
-             "MiaB no longer sets it"),
+        Case(
+            "service-gone",
+            HEADER_CHECKS,
+            ops,
+            f"{MIAB},{ours}",
+            "75-noauthclean",
+            "master.cf has no authclean unix service any more",
+        ),
+        Case(
+            "option-gone",
+            HEADER_CHECKS,
+            ops,
+            f"{MIAB},{ours}",
+            "75-noheaderchecks",
+            "MiaB no longer sets it",
+        ),
         # A hand-written profile (no base): the box's recorded base tells the option is gone,
         # rather than the profile's table alone replacing main.cf's header_checks.
-        Case("option-gone-profile-without-base", HEADER_CHECKS,
-             f"    operations:\n      - insert: {ours}\n        at: end\n", f"{MIAB},{ours}",
-             "75-noheaderchecks", "MiaB no longer sets it"),
-        Case("service-gone-whole-value", SYSLOG_NAME, '    value: "postfix/authclean"\n',
-             "postfix/authclean", "75-noauthclean",
-             "master.cf has no authclean unix service any more"),
+        Case(
+            "option-gone-profile-without-base",
+            HEADER_CHECKS,
+            f"    operations:\n      - insert: {ours}\n        at: end\n",
+            f"{MIAB},{ours}",
+            "75-noheaderchecks",
+            "MiaB no longer sets it",
+        ),
+        Case(
+            "service-gone-whole-value",
+            SYSLOG_NAME,
+            '    value: "postfix/authclean"\n',
+            "postfix/authclean",
+            "75-noauthclean",
+            "master.cf has no authclean unix service any more",
+        ),
     ]
 
 
-KINDS = ["service-gone", "option-gone", "option-gone-profile-without-base",
-         "service-gone-whole-value"]
+KINDS = [
+    "service-gone",
+    "option-gone",
+    "option-gone-profile-without-base",
+    "service-gone-whole-value",
+]
 
 
 def start(tmp_path: Path, kind: str) -> tuple[Path, Path, Path, Case]:
@@ -100,9 +126,11 @@ def start(tmp_path: Path, kind: str) -> tuple[Path, Path, Path, Case]:
     table = config_dir / "pfwizard" / "forged_local_senders"
     case = next(c for c in _cases(str(table)) if c.kind == kind)
     profile = tmp_path / "profile.yaml"
-    profile.write_text(f"version: 1\nservices:\n  {case.key}:\n{case.entry}"
-                       f"tables:\n  {table}:\n    type: pcre\n    content: |\n"
-                       f"      {TABLE}")
+    profile.write_text(
+        f"version: 1\nservices:\n  {case.key}:\n{case.entry}"
+        f"tables:\n  {table}:\n    type: pcre\n    content: |\n"
+        f"      {TABLE}"
+    )
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
     assert postconf_p(config_dir, case.key) == case.yours
     return config_dir, state_dir, profile, case
@@ -131,8 +159,10 @@ def test_decided_once_never_asked_again(tmp_path, capsys, kind):
             assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
             assert case.message in capsys.readouterr().out
             before = master.read_bytes()
-            assert pf(config_dir, state_dir, "restore", "--yes",
-                      "--on-conflict=keep-miab") == exitcodes.OK
+            assert (
+                pf(config_dir, state_dir, "restore", "--yes", "--on-conflict=keep-miab")
+                == exitcodes.OK
+            )
             out = capsys.readouterr().out
             if case.key == HEADER_CHECKS:
                 assert "recorded, not asked again" in out, out
@@ -170,18 +200,19 @@ def test_skip_leaves_it_open_until_decided(tmp_path, capsys):
     config_dir, state_dir, _, case = start(tmp_path, "option-gone")
     setup_release(config_dir, case.gone)
     for _ in range(2):  # skipped: asked again at the next run
-        assert pf(config_dir, state_dir, "restore", "--yes",
-                  "--on-conflict=skip") == exitcodes.OK
+        assert pf(config_dir, state_dir, "restore", "--yes", "--on-conflict=skip") == exitcodes.OK
         assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
         assert case.message in capsys.readouterr().out
     assert "decided: keep-miab" not in (state_dir / "customizations.yaml").read_text()
 
 
 def test_the_decision_reads_back_and_is_checked(tmp_path):
-    text = (f"version: 1\nservices:\n  {HEADER_CHECKS}:\n    base: {MIAB}\n"
-            "    decided: keep-miab\n    operations:\n      - insert: pcre:/x\n"
-            "        at: end\n  authclean/unix/syslog_name:\n    value: x\n"
-            "    decided: keep-miab\n")
+    text = (
+        f"version: 1\nservices:\n  {HEADER_CHECKS}:\n    base: {MIAB}\n"
+        "    decided: keep-miab\n    operations:\n      - insert: pcre:/x\n"
+        "        at: end\n  authclean/unix/syslog_name:\n    value: x\n"
+        "    decided: keep-miab\n"
+    )
     _, model = parse_text(text)
     ci, pi = model.services[HEADER_CHECKS], model.services["authclean/unix/syslog_name"]
     assert isinstance(ci, ChainIntent) and ci.kept_miab
@@ -196,17 +227,24 @@ def test_the_decision_reads_back_and_is_checked(tmp_path):
         parse_text(text.replace("decided: keep-miab", "decided: skip", 1))
     # main.cf's lists and values record decisions on their operations or as keep: VALUE.
     with pytest.raises(IntentError, match=r"line 5: .*unknown key 'decided'"):
-        parse_text("version: 1\nchains:\n  smtpd_sender_restrictions:\n    base: x\n"
-                   "    decided: keep-miab\n    operations: []\n")
+        parse_text(
+            "version: 1\nchains:\n  smtpd_sender_restrictions:\n    base: x\n"
+            "    decided: keep-miab\n    operations: []\n"
+        )
     with pytest.raises(IntentError, match=r"line 4: .*unknown key 'decided'"):
-        parse_text("version: 1\nparameters:\n  smtpd_helo_required:\n"
-                   "    decided: keep-miab\n    value: 'yes'\n")
+        parse_text(
+            "version: 1\nparameters:\n  smtpd_helo_required:\n"
+            "    decided: keep-miab\n    value: 'yes'\n"
+        )
 
 
 def test_the_documented_entry_reads_as_documented():
     doc = (Path(__file__).resolve().parent.parent / "assets" / "customizations.md").read_text()
-    example = next(b.split("```", 1)[0] for b in doc.split("```yaml\n")[1:]
-                   if "decided: keep-miab" in b.split("```", 1)[0])
+    example = next(
+        b.split("```", 1)[0]
+        for b in doc.split("```yaml\n")[1:]
+        if "decided: keep-miab" in b.split("```", 1)[0]
+    )
     _, model = parse_text(f"version: 1\nservices:\n{example}")
     ci = model.services[HEADER_CHECKS]
     assert isinstance(ci, ChainIntent) and ci.kept_miab and len(ci.operations) == 1
@@ -227,8 +265,10 @@ def test_the_restore_screen_names_the_decision(tmp_path):
     console = Console(width=400, record=True, file=io.StringIO())
     console.print(plan_view(open_restore(config_dir, state_dir, policy=Policy.KEEP_MIAB), 400))
     text = console.export_text()
-    assert (f"decided (keep-miab): {HEADER_CHECKS}: the service is gone from master.cf; "
-            "yours goes back once MiaB ships it again") in text, text
+    assert (
+        f"decided (keep-miab): {HEADER_CHECKS}: the service is gone from master.cf; "
+        "yours goes back once MiaB ships it again"
+    ) in text, text
 
 
 @needs_postfix
@@ -241,17 +281,20 @@ def test_a_hook_run_that_skipped_it_says_so_until_it_is_decided(tmp_path, capsys
     config_dir, state_dir, _, case = start(tmp_path, "service-gone")
     for _ in range(2):  # open at this upgrade, and still at the next one
         setup_release(config_dir, case.gone)
-        assert pf(config_dir, state_dir, "restore", "--hook", "--yes",
-                  "--on-conflict=skip") == exitcodes.OK
+        assert (
+            pf(config_dir, state_dir, "restore", "--hook", "--yes", "--on-conflict=skip")
+            == exitcodes.OK
+        )
         outcome = json.loads((state_dir / OUTCOME_FILE).read_text())
         assert outcome["open_conflicts"] == 1 and case.message in outcome["message"]
         capsys.readouterr()
         assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
         assert "LEFT 1 CONFLICT(S) OPEN" in capsys.readouterr().out
-    assert pf(config_dir, state_dir, "restore", "--yes",
-              "--on-conflict=keep-miab") == exitcodes.OK
+    assert pf(config_dir, state_dir, "restore", "--yes", "--on-conflict=keep-miab") == exitcodes.OK
     setup_release(config_dir, case.gone)
-    assert pf(config_dir, state_dir, "restore", "--hook", "--yes",
-              "--on-conflict=skip") == exitcodes.OK
+    assert (
+        pf(config_dir, state_dir, "restore", "--hook", "--yes", "--on-conflict=skip")
+        == exitcodes.OK
+    )
     assert json.loads((state_dir / OUTCOME_FILE).read_text())["open_conflicts"] == 0
     assert pf(config_dir, state_dir, "status") == exitcodes.OK

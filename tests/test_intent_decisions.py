@@ -31,8 +31,9 @@ chains:
 
 
 def pf(config_dir, state_dir, *argv):
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", *argv])
+    return main(
+        ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload", *argv]
+    )
 
 
 def upgrade_to(config_dir, release: int) -> None:
@@ -47,8 +48,9 @@ def upgrade_to(config_dir, release: int) -> None:
 
 
 def rcpt(config_dir) -> list[str]:
-    return [i.render() for i in
-            Chain.parse(MainCf.read(config_dir / "main.cf").get(RCPT) or "").items]
+    return [
+        i.render() for i in Chain.parse(MainCf.read(config_dir / "main.cf").get(RCPT) or "").items
+    ]
 
 
 def record_zen_removal(config_dir, state_dir) -> None:
@@ -71,13 +73,17 @@ def test_a_v66_profile_removal_on_a_v75_box_is_a_conflict_until_decided(tmp_path
     before = (config_dir / "main.cf").read_bytes()
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
     out = capsys.readouterr().out
-    assert f"you removed '{ZEN}'; MiaB now ships '{ZEN_V68}' instead: remove that too " \
-           "(remove-new) or keep it (keep-miab)?" in out
+    assert (
+        f"you removed '{ZEN}'; MiaB now ships '{ZEN_V68}' instead: remove that too "
+        "(remove-new) or keep it (keep-miab)?" in out
+    )
     assert "--on-conflict=remove-new" in out and "--on-conflict=keep-miab" in out
     assert "gone already" not in out and "MiaB changed the base" not in out
     assert (config_dir / "main.cf").read_bytes() == before
-    assert pf(config_dir, state_dir, "apply", str(profile),
-              "--on-conflict=remove-new") == exitcodes.CHANGED
+    assert (
+        pf(config_dir, state_dir, "apply", str(profile), "--on-conflict=remove-new")
+        == exitcodes.CHANGED
+    )
     assert ZEN_V68 not in rcpt(config_dir)
     capsys.readouterr()
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.OK
@@ -86,7 +92,8 @@ def test_a_v66_profile_removal_on_a_v75_box_is_a_conflict_until_decided(tmp_path
 
 @needs_postfix
 def test_the_first_apply_of_a_profile_without_a_base_does_not_claim_miab_changed_it(
-        tmp_path, capsys):
+    tmp_path, capsys
+):
     config_dir, state_dir = box(tmp_path, "main.cf.v66-fresh")
     profile = tmp_path / "profile.yaml"
     profile.write_text(PROFILE)
@@ -106,7 +113,8 @@ def test_a_decided_zen_removal_stays_decided_v66_v68_v73_v75(tmp_path, capsys, p
     assert f"MiaB now ships '{ZEN_V68}'" in capsys.readouterr().out
     # keep-miab: main.cf stays as MiaB wrote it; only the decision is recorded.
     assert pf(config_dir, state_dir, "restore", "--yes", f"--on-conflict={policy}") == (
-        exitcodes.CHANGED if policy == "remove-new" else exitcodes.OK)
+        exitcodes.CHANGED if policy == "remove-new" else exitcodes.OK
+    )
     assert (ZEN_V68 in rcpt(config_dir)) is (policy == "keep-miab")
     recorded = (state_dir / "customizations.yaml").read_text()
     assert f"{'also_remove' if policy == 'remove-new' else 'keep'}: {ZEN_V68}" in recorded
@@ -131,8 +139,10 @@ def test_a_profile_decided_once_is_not_stopped_again_after_later_upgrades(tmp_pa
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
     upgrade_to(config_dir, 68)
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.REFUSED
-    assert pf(config_dir, state_dir, "apply", str(profile),
-              "--on-conflict=remove-new") == exitcodes.CHANGED
+    assert (
+        pf(config_dir, state_dir, "apply", str(profile), "--on-conflict=remove-new")
+        == exitcodes.CHANGED
+    )
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.OK
     for release in (73, 75):
         upgrade_to(config_dir, release)
@@ -173,8 +183,10 @@ def test_a_hook_run_that_skipped_a_conflict_says_so(tmp_path, capsys, monkeypatc
     assert " ok: " not in out
     # The base did not move past MiaB's change: the conflict is still found, then decided.
     assert pf(config_dir, state_dir, "restore", "--yes") == exitcodes.REFUSED
-    assert pf(config_dir, state_dir, "restore", "--yes",
-              "--on-conflict=remove-new") == exitcodes.CHANGED
+    assert (
+        pf(config_dir, state_dir, "restore", "--yes", "--on-conflict=remove-new")
+        == exitcodes.CHANGED
+    )
     capsys.readouterr()
     assert pf(config_dir, state_dir, "status") == exitcodes.OK
     assert "(decided since)" in capsys.readouterr().out
@@ -183,16 +195,22 @@ def test_a_hook_run_that_skipped_a_conflict_says_so(tmp_path, capsys, monkeypatc
 def test_decisions_are_checked_when_read(tmp_path):
     from pfwizard.intent import IntentError, parse_text
 
-    bad = (f"version: 1\nchains:\n  {RCPT}:\n    operations:\n      - insert: x\n"
-           f"        also_remove: {ZEN_V68}\n")
+    bad = (
+        f"version: 1\nchains:\n  {RCPT}:\n    operations:\n      - insert: x\n"
+        f"        also_remove: {ZEN_V68}\n"
+    )
     with pytest.raises(IntentError, match=r"line 6: .*'also_remove' belongs to remove"):
         parse_text(bad)
-    other = (f"version: 1\nchains:\n  {RCPT}:\n    operations:\n      - remove: {ZEN}\n"
-             "        keep: reject_unlisted_recipient\n")
+    other = (
+        f"version: 1\nchains:\n  {RCPT}:\n    operations:\n      - remove: {ZEN}\n"
+        "        keep: reject_unlisted_recipient\n"
+    )
     with pytest.raises(IntentError, match=r"line 6: .*names MiaB's new form"):
         parse_text(other)
-    _, model = parse_text(f"version: 1\nchains:\n  {RCPT}:\n    operations:\n"
-                          f"      - remove: {ZEN}\n        also_remove: {ZEN_V68}\n")
+    _, model = parse_text(
+        f"version: 1\nchains:\n  {RCPT}:\n    operations:\n"
+        f"      - remove: {ZEN}\n        also_remove: {ZEN_V68}\n"
+    )
     (op,) = model.chains[RCPT].operations
     assert op.also_remove == Item.parse(ZEN_V68) and not model.chains[RCPT].has_base
 

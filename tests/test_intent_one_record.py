@@ -48,7 +48,8 @@ def test_a_wizard_edit_after_a_profile_value_leaves_one_record_on_miabs_base(tmp
     assert ci.base == Chain.parse(MIAB_HELO)  # the profile's base, not the profile's value
     assert [str(o) for o in ci.operations] == [
         "insert reject_non_fqdn_helo_hostname after reject_invalid_helo_hostname",
-        "insert reject_unknown_helo_hostname after reject_non_fqdn_helo_hostname"]
+        "insert reject_unknown_helo_hostname after reject_non_fqdn_helo_hostname",
+    ]
     assert {o.why for o in ci.operations} == {"our standard"}
     # Restore puts back exactly what the wizard left in force.
     reloaded = IntentFile.load(store.path)
@@ -68,31 +69,37 @@ def test_a_whole_value_after_list_operations_replaces_them(tmp_path):
 
 
 def test_a_file_recording_a_parameter_in_two_sections_names_both_lines():
-    text = ("version: 1\n"
-            "chains:\n"
-            f"  {HELO}:\n"
-            f"    base: {MIAB_HELO}\n"
-            "    operations:\n"
-            "      - insert: reject_unknown_helo_hostname\n"
-            "parameters:\n"
-            f"  {HELO}:\n"
-            f"    value: {PROFILE_HELO}\n")
+    text = (
+        "version: 1\n"
+        "chains:\n"
+        f"  {HELO}:\n"
+        f"    base: {MIAB_HELO}\n"
+        "    operations:\n"
+        "      - insert: reject_unknown_helo_hostname\n"
+        "parameters:\n"
+        f"  {HELO}:\n"
+        f"    value: {PROFILE_HELO}\n"
+    )
     with pytest.raises(IntentError) as err:
         parse_text(text)
     assert err.value.line == 8
-    assert f"{HELO} is recorded twice: under chains: (line 3) and under parameters: " \
-           "(line 8)" in str(err.value)
+    assert (
+        f"{HELO} is recorded twice: under chains: (line 3) and under parameters: "
+        "(line 8)" in str(err.value)
+    )
 
 
 def test_a_parameter_given_twice_in_one_section_names_both_lines():
-    text = ("version: 1\n"
-            "parameters:\n"
-            "  smtpd_helo_required:\n"
-            "    value: 'yes'\n"
-            f"  {HELO}:\n"
-            "    value: permit\n"
-            "  smtpd_helo_required:\n"
-            "    value: 'no'\n")
+    text = (
+        "version: 1\n"
+        "parameters:\n"
+        "  smtpd_helo_required:\n"
+        "    value: 'yes'\n"
+        f"  {HELO}:\n"
+        "    value: permit\n"
+        "  smtpd_helo_required:\n"
+        "    value: 'no'\n"
+    )
     with pytest.raises(IntentError) as err:
         parse_text(text)
     assert err.value.line == 7
@@ -108,13 +115,29 @@ def test_a_profile_value_after_a_wizard_edit_replaces_the_operations(tmp_path):
     cf.set(HELO, f"{MIAB_HELO}, reject_unknown_helo_hostname")
     (config_dir / "main.cf").write_bytes(cf.to_bytes())
     store = IntentFile.for_state_dir(state_dir)
-    record_chain(store, HELO, Chain.parse(MIAB_HELO),
-                 Chain.parse(f"{MIAB_HELO}, reject_unknown_helo_hostname"))
+    record_chain(
+        store,
+        HELO,
+        Chain.parse(MIAB_HELO),
+        Chain.parse(f"{MIAB_HELO}, reject_unknown_helo_hostname"),
+    )
     store.save()
     profile = tmp_path / "profile.yaml"
     profile.write_text(f"version: 1\nparameters:\n  {HELO}:\n    value: {PROFILE_HELO}\n")
-    assert main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", "apply", str(profile)]) == exitcodes.CHANGED
+    assert (
+        main(
+            [
+                "--config-dir",
+                str(config_dir),
+                "--state-dir",
+                str(state_dir),
+                "--no-reload",
+                "apply",
+                str(profile),
+            ]
+        )
+        == exitcodes.CHANGED
+    )
     model = IntentFile.for_state_dir(state_dir).model  # reads back: one record
     assert HELO not in model.chains
     pi = model.parameters[HELO]

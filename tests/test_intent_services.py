@@ -64,16 +64,32 @@ def test_a_file_without_services_still_loads():
     assert model.services == {} and model.version == 1
 
 
-@pytest.mark.parametrize(("text", "line", "words"), [
-    ("version: 1\nservices:\n  authclean/header_checks:\n    value: x\n", 3,
-     "service/type/parameter"),
-    ("version: 1\nservices:\n  authclean/tcp/header_checks:\n    value: x\n", 3,
-     "not a master.cf service type"),
-    ("version: 1\nservices:\n  authclean/unix/header_checks:\n    base: x\n", 3,
-     "'operations'"),
-    ("version: 1\nservices:\n  authclean/unix/header_checks:\n    value: x\n"
-     "    operations: []\n", 3, "one of them"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            "version: 1\nservices:\n  authclean/header_checks:\n    value: x\n",
+            3,
+            "service/type/parameter",
+        ),
+        (
+            "version: 1\nservices:\n  authclean/tcp/header_checks:\n    value: x\n",
+            3,
+            "not a master.cf service type",
+        ),
+        (
+            "version: 1\nservices:\n  authclean/unix/header_checks:\n    base: x\n",
+            3,
+            "'operations'",
+        ),
+        (
+            "version: 1\nservices:\n  authclean/unix/header_checks:\n    value: x\n"
+            "    operations: []\n",
+            3,
+            "one of them",
+        ),
+    ],
+)
 def test_services_errors_name_the_line(text, line, words):
     with pytest.raises(IntentError) as exc:
         parse_text(text)
@@ -92,8 +108,14 @@ def recorded(tmp_path) -> tuple[IntentFile, MasterCf]:
     before = MasterCf.parse(V75_MASTER)
     after = MasterCf.parse(V75_MASTER)
     after.set_option("authclean", "unix", "header_checks", f"{MIAB},{OURS}")
-    record_change(store, V75_MAIN, {}, master_before=before,
-                  master_params={KEY: f"{MIAB},{OURS}"}, reasons={KEY: "seed 004"})
+    record_change(
+        store,
+        V75_MAIN,
+        {},
+        master_before=before,
+        master_params={KEY: f"{MIAB},{OURS}"},
+        reasons={KEY: "seed 004"},
+    )
     return store, after
 
 
@@ -109,13 +131,20 @@ def test_recording_keeps_the_option_as_an_insert_on_miab_s_value(tmp_path):
     # Round trip: an admin's comment stays; undoing the change removes the entry.
     store.path.write_text(text.replace("why: seed 004", "why: seed 004   # asked Mick"))
     store = IntentFile.for_state_dir(tmp_path)
-    record_change(store, V75_MAIN, {}, master_before=MasterCf.parse(V75_MASTER),
-                  master_params={KEY: f"{MIAB},{OURS},pcre:/x"})
+    record_change(
+        store,
+        V75_MAIN,
+        {},
+        master_before=MasterCf.parse(V75_MASTER),
+        master_params={KEY: f"{MIAB},{OURS},pcre:/x"},
+    )
     assert "# asked Mick" in store.dumps()
     ci = store.model.services[KEY]
     assert isinstance(ci, ChainIntent)  # two new items in a row: each after the one before
     assert [op.describe() for op in ci.operations] == [
-        f"insert {OURS} after {MIAB}", f"insert pcre:/x after {OURS}"]
+        f"insert {OURS} after {MIAB}",
+        f"insert pcre:/x after {OURS}",
+    ]
     record_change(store, V75_MAIN, {}, master_params={KEY: MIAB})
     assert KEY not in store.model.services and KEY not in store.dumps()
 
@@ -123,11 +152,15 @@ def test_recording_keeps_the_option_as_an_insert_on_miab_s_value(tmp_path):
 def test_a_scalar_option_is_a_whole_value(tmp_path):
     store = IntentFile.for_state_dir(tmp_path)
     key = "submission/inet/smtpd_tls_auth_only"
-    record_change(store, V75_MAIN, {}, master_before=MasterCf.parse(V75_MASTER),
-                  master_params={key: "yes"})
+    record_change(
+        store, V75_MAIN, {}, master_before=MasterCf.parse(V75_MASTER), master_params={key: "yes"}
+    )
     pi = store.model.services[key]
     assert isinstance(pi, ParameterIntent) and (pi.value, pi.base, pi.has_base) == (
-        "yes", None, True)
+        "yes",
+        None,
+        True,
+    )
     back = parse_text(store.dumps())[1].services[key]
     assert isinstance(back, ParameterIntent) and (back.value, back.base) == ("yes", None)
 
@@ -167,7 +200,7 @@ def test_service_gone_is_a_conflict_never_a_guess(tmp_path):
     store, _ = recorded(tmp_path)
     services = release_services()
     del services["authclean"]
-    gone = V75_MASTER[:V75_MASTER.index("authclean unix")]
+    gone = V75_MASTER[: V75_MASTER.index("authclean unix")]
     upgraded = MasterCf.parse(run_master_setup(gone, services))
     plan = build_plan(V75_MAIN, store.model, master=upgraded)
     (conflict,) = plan.conflicts
@@ -200,8 +233,9 @@ def test_miab_no_longer_setting_the_option_is_a_conflict(tmp_path):
 def test_scalar_option_changed_by_miab_is_a_conflict(tmp_path):
     store = IntentFile.for_state_dir(tmp_path)
     key = "submission/inet/smtpd_tls_security_level"
-    record_change(store, V75_MAIN, {}, master_before=MasterCf.parse(V75_MASTER),
-                  master_params={key: "may"})
+    record_change(
+        store, V75_MAIN, {}, master_before=MasterCf.parse(V75_MASTER), master_params={key: "may"}
+    )
     services = release_services()
     services["submission"] = services["submission"].replace("=encrypt", "=dane")
     upgraded = MasterCf.parse(run_master_setup(V75_MASTER, services))

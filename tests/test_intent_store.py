@@ -34,8 +34,10 @@ parameters:
 def test_parses_the_documented_schema():
     _, model = parse_text(GOOD)
     ci = model.chains["smtpd_sender_restrictions"]
-    assert ci.base is not None and ci.base.names() == ["reject_non_fqdn_sender",
-                                                       "reject_unknown_sender_domain"]
+    assert ci.base is not None and ci.base.names() == [
+        "reject_non_fqdn_sender",
+        "reject_unknown_sender_domain",
+    ]
     (op,) = ci.operations
     assert op.kind is OpKind.INSERT
     assert op.item == Item("check_sender_access", "regexp:/etc/postfix/pfwizard/allow")
@@ -44,24 +46,46 @@ def test_parses_the_documented_schema():
     assert model.parameters["smtpd_helo_required"].value == "yes"
 
 
-@pytest.mark.parametrize(("text", "line", "words"), [
-    ("chains: {}\n", 1, "version"),
-    ("version: 2\n", 1, "not supported"),
-    ("version: 1\nchainz: {}\n", 2, "unknown key 'chainz'"),
-    ("version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
-     "      - insert: permit\n        before: a\n        after: b\n", 5, "not both"),
-    ("version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
-     "      - frobnicate: permit\n", 5, "unknown key 'frobnicate'"),
-    ("version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
-     "      - move: permit\n", 5, "move needs"),
-    ("version: 1\nchains:\n  smtpd_client_restrictions:\n    operations:\n"
-     "      - insert: check_sender_access\n", 5, "takes 1 argument"),
-    ("version: 1\nchains:\n  x:\n    operations:\n      - insert: check_sender_access\n",
-     3, "x is not a restriction or milter list"),
-    ("version: 1\nparameters:\n  smtpd_helo_required:\n    why: x\n", 3, "'value' is missing"),
-    ("version: 1\ntables:\n  pfwizard/t:\n    type: hash\n", 3, "absolute path"),
-    ("version: 1\nchains: [\n", 3, "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("chains: {}\n", 1, "version"),
+        ("version: 2\n", 1, "not supported"),
+        ("version: 1\nchainz: {}\n", 2, "unknown key 'chainz'"),
+        (
+            "version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
+            "      - insert: permit\n        before: a\n        after: b\n",
+            5,
+            "not both",
+        ),
+        (
+            "version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
+            "      - frobnicate: permit\n",
+            5,
+            "unknown key 'frobnicate'",
+        ),
+        (
+            "version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
+            "      - move: permit\n",
+            5,
+            "move needs",
+        ),
+        (
+            "version: 1\nchains:\n  smtpd_client_restrictions:\n    operations:\n"
+            "      - insert: check_sender_access\n",
+            5,
+            "takes 1 argument",
+        ),
+        (
+            "version: 1\nchains:\n  x:\n    operations:\n      - insert: check_sender_access\n",
+            3,
+            "x is not a restriction or milter list",
+        ),
+        ("version: 1\nparameters:\n  smtpd_helo_required:\n    why: x\n", 3, "'value' is missing"),
+        ("version: 1\ntables:\n  pfwizard/t:\n    type: hash\n", 3, "absolute path"),
+        ("version: 1\nchains: [\n", 3, "not valid YAML"),
+    ],
+)
 def test_invalid_file_names_the_line(tmp_path, text, line, words):
     path = tmp_path / "customizations.yaml"
     path.write_text(text)
@@ -82,8 +106,10 @@ def test_comments_and_order_survive_pfwizard_updates(tmp_path):
     store = IntentFile.load(path)
     base = Chain.parse("reject_non_fqdn_sender,reject_unknown_sender_domain")
     before = base.copy()
-    before.insert_before("reject_unknown_sender_domain",
-                         Item("check_sender_access", "regexp:/etc/postfix/pfwizard/allow"))
+    before.insert_before(
+        "reject_unknown_sender_domain",
+        Item("check_sender_access", "regexp:/etc/postfix/pfwizard/allow"),
+    )
     after = before.copy()
     after.items.append(Item("reject_rhsbl_sender", "dbl.spamhaus.org"))
     record_chain(store, "smtpd_sender_restrictions", before, after, why="blocklist")

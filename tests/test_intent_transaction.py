@@ -30,8 +30,9 @@ HAND = "# my notes\nversion: 1\n"
 
 
 def pf(config_dir: Path, state_dir: Path, *argv: str) -> int:
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", *argv])
+    return main(
+        ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload", *argv]
+    )
 
 
 @pytest.fixture
@@ -160,8 +161,15 @@ def test_the_engine_writes_no_other_file_outside_the_config_dir(tmp_path):
 
 
 def _record(path: str, role: str) -> dict[str, object]:
-    return {"path": path, "role": role, "existed": False, "sha256_before": None,
-            "sha256_after": None, "backup": None, "map_type": None}
+    return {
+        "path": path,
+        "role": role,
+        "existed": False,
+        "sha256_before": None,
+        "sha256_after": None,
+        "backup": None,
+        "map_type": None,
+    }
 
 
 def test_journal_check_allows_exactly_the_state_dirs_intent(tmp_path):
@@ -170,10 +178,12 @@ def test_journal_check_allows_exactly_the_state_dirs_intent(tmp_path):
     sdir.mkdir()
     good = _record(str(sdir / "customizations.yaml"), "intent")
     journalcheck.check_file(good, str(cdir), sdir)
-    for bad in (_record(str(sdir / "other.yaml"), "intent"),
-                _record(str(cdir / "customizations.yaml"), "intent"),
-                _record(str(sdir / "customizations.yaml"), "main.cf"),
-                _record(str(sdir / "journal" / "customizations.yaml"), "intent")):
+    for bad in (
+        _record(str(sdir / "other.yaml"), "intent"),
+        _record(str(cdir / "customizations.yaml"), "intent"),
+        _record(str(sdir / "customizations.yaml"), "main.cf"),
+        _record(str(sdir / "journal" / "customizations.yaml"), "intent"),
+    ):
         with pytest.raises(journalcheck.InvalidEntry):
             journalcheck.check_file(bad, str(cdir), sdir)
     with pytest.raises(journalcheck.InvalidEntry):  # no journal to belong to: no intent
@@ -229,16 +239,21 @@ def test_the_intent_diff_never_shows_a_private_tables_content(tmp_path, capsys):
     src.write_text("[smtp.example.net]:587 user:OLD-secret\n")
     src.chmod(0o600)
     profile = tmp_path / "relay.yaml"
-    profile.write_text("version: 1\ntables:\n"
-                       f"  {src}:\n    type: texthash\n    content: |\n"
-                       "      [smtp.example.net]:587 user:NEW-secret\n")
+    profile.write_text(
+        "version: 1\ntables:\n"
+        f"  {src}:\n    type: texthash\n    content: |\n"
+        "      [smtp.example.net]:587 user:NEW-secret\n"
+    )
     assert pf(config_dir, state_dir, "apply", str(profile)) == exitcodes.CHANGED
     helo = tmp_path / "helo.yaml"
     helo.write_text(PROFILE)
     assert pf(config_dir, state_dir, "apply", str(helo)) == exitcodes.CHANGED
     assert pf(config_dir, state_dir, "rollback", "--to", "2", "--yes") == exitcodes.CHANGED
     out = capsys.readouterr()
-    shown = out.out + out.err + "".join(
-        p.read_text() for p in (state_dir / "journal").glob("*/diff.patch"))
+    shown = (
+        out.out
+        + out.err
+        + "".join(p.read_text() for p in (state_dir / "journal").glob("*/diff.patch"))
+    )
     assert "customizations.yaml" in shown and "0600 file not shown" in shown
     assert "secret" not in shown

@@ -25,11 +25,15 @@ def test_listen_address_host_port_service_and_interfaces(tmp_path):
     etc = make_config(tmp_path)
     (etc / "master.cf").write_text(
         "submission inet n - - - - smtpd\n  -o smtpd_sasl_auth_enable=yes\n"
-        "127.0.0.5:2525 inet n - n - - smtpd\n")
+        "127.0.0.5:2525 inet n - n - - smtpd\n"
+    )
     assert live_probe.smtp_listen_address(etc) == ("127.0.0.5", 2525)
     (etc / "master.cf").write_text("smtp inet n - n - - smtpd\n")
-    text = (etc / "main.cf").read_text().replace("inet_interfaces = all",
-                                                 "inet_interfaces = 192.0.2.7, 127.0.0.1")
+    text = (
+        (etc / "main.cf")
+        .read_text()
+        .replace("inet_interfaces = all", "inet_interfaces = 192.0.2.7, 127.0.0.1")
+    )
     (etc / "main.cf").write_text(text)
     assert live_probe.smtp_listen_address(etc) == ("192.0.2.7", 25)
 
@@ -71,14 +75,21 @@ def fake_smtp() -> Iterator[int]:
 
 def test_check_explains_a_refusal_and_says_what_it_could_not_show(tmp_path: Path, fake_smtp):
     etc = make_config(tmp_path)
-    out = live_probe.check(etc, "x@nowhere.example", ["admin@box.example.com"],
-                           host="127.0.0.1", port=fake_smtp, timeout=5)
+    out = live_probe.check(
+        etc,
+        "x@nowhere.example",
+        ["admin@box.example.com"],
+        host="127.0.0.1",
+        port=fake_smtp,
+        timeout=5,
+    )
     assert out.result.ok, out.result.error
     [v] = out.result.verdicts
     assert (v.code, v.outcome) == (450, "deferred")
     assert any("XCLIENT" in lim for lim in out.result.limits)
     [exp] = out.explanations
     assert exp.where == "smtpd_sender_restrictions / reject_unknown_sender_domain"
-    ok = live_probe.check(etc, "a@example.org", ["admin@box.example.com"], host="127.0.0.1",
-                          port=fake_smtp, timeout=5)
+    ok = live_probe.check(
+        etc, "a@example.org", ["admin@box.example.com"], host="127.0.0.1", port=fake_smtp, timeout=5
+    )
     assert [v.code for v in ok.result.verdicts] == [250] and ok.explanations == []

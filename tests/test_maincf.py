@@ -97,9 +97,12 @@ def test_glued_lines_after_the_v75_upgrade() -> None:
     assert lines[g.comment_line - 1] == "#smtpd_sender_restrictions ="
     assert g.glued_lines == (83, 84, 85, 86, 87)
     assert g.glued_text.split() == [
-        "permit_sasl_authenticated,", "reject_non_fqdn_sender,", "reject_unknown_sender_domain,",
+        "permit_sasl_authenticated,",
+        "reject_non_fqdn_sender,",
+        "reject_unknown_sender_domain,",
         "reject_authenticated_sender_login_mismatch,",
-        "reject_rhsbl_sender", "dbl.spamhaus.org=127.0.1.[2..99]",
+        "reject_rhsbl_sender",
+        "dbl.spamhaus.org=127.0.1.[2..99]",
     ]
     # The glued text really is part of the effective value, as Postfix computes it.
     value = cf.get("smtpd_sender_restrictions") or ""
@@ -124,15 +127,20 @@ def test_glue_under_a_different_commented_parameter() -> None:
     cf = MainCf.parse(data)
     assert cf.glued_continuations() == [
         GluedContinuation(
-            parameter="smtpd_recipient_restrictions", definition_line=1,
-            commented_name="smtpd_sender_restrictions", comment_line=3,
-            glued_lines=(4,), glued_text="reject_unknown_sender_domain",
+            parameter="smtpd_recipient_restrictions",
+            definition_line=1,
+            commented_name="smtpd_sender_restrictions",
+            comment_line=3,
+            glued_lines=(4,),
+            glued_text="reject_unknown_sender_domain",
         )
     ]
     assert (cf.get("smtpd_recipient_restrictions") or "").endswith(
-        "reject_unauth_destination    reject_unknown_sender_domain")
+        "reject_unauth_destination    reject_unknown_sender_domain"
+    )
     assert "'smtpd_sender_restrictions', commented out on line 3" in (
-        cf.glued_continuations()[0].describe())
+        cf.glued_continuations()[0].describe()
+    )
 
 
 def test_plain_continuations_and_comments_inside_a_value_are_no_glue() -> None:
@@ -144,22 +152,32 @@ def test_plain_continuations_and_comments_inside_a_value_are_no_glue() -> None:
     cf = MainCf.parse(data)
     assert cf.glued_continuations() == []
     assert cf.get("smtpd_recipient_restrictions") == (
-        "permit_mynetworks,    reject_unauth_destination")
+        "permit_mynetworks,    reject_unauth_destination"
+    )
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    param=NAMES, commented=NAMES,
-    own=st.lists(st.sampled_from(["permit_mynetworks,", "reject_unauth_destination"]),
-                 max_size=2),
+    param=NAMES,
+    commented=NAMES,
+    own=st.lists(st.sampled_from(["permit_mynetworks,", "reject_unauth_destination"]), max_size=2),
     blanks=st.lists(st.sampled_from(["", "  ", "# just a remark"]), max_size=2),
-    glued=st.lists(st.sampled_from(["permit_sasl_authenticated,", "reject_non_fqdn_sender,",
-                                    "check_policy_service inet:127.0.0.1:10023"]),
-                   min_size=1, max_size=4),
+    glued=st.lists(
+        st.sampled_from(
+            [
+                "permit_sasl_authenticated,",
+                "reject_non_fqdn_sender,",
+                "check_policy_service inet:127.0.0.1:10023",
+            ]
+        ),
+        min_size=1,
+        max_size=4,
+    ),
     crlf=st.booleans(),
 )
-def test_glue_is_found_where_it_is(param: str, commented: str, own: list[str],
-                                   blanks: list[str], glued: list[str], crlf: bool) -> None:
+def test_glue_is_found_where_it_is(
+    param: str, commented: str, own: list[str], blanks: list[str], glued: list[str], crlf: bool
+) -> None:
     lines = ["# head", f"{param}=reject_non_fqdn_sender"]
     lines += [f"\t{w}" for w in own] + blanks
     comment_line = len(lines) + 1
@@ -175,18 +193,21 @@ def test_glue_is_found_where_it_is(param: str, commented: str, own: list[str],
     assert (g.commented_name, g.comment_line) == (commented, comment_line)
     assert g.glued_lines == tuple(range(comment_line + 1, comment_line + 1 + len(glued)))
     assert g.glued_text.split() == " ".join(glued).split()
-    assert (cf.get(param) or "").split()[-len(" ".join(glued).split()):] == g.glued_text.split()
+    assert (cf.get(param) or "").split()[-len(" ".join(glued).split()) :] == g.glued_text.split()
 
 
 # ---- refusing values and names -----------------------------------------------------------
-@pytest.mark.parametrize("value", [
-    "permit\nsmtpd_relay_restrictions = permit",
-    "permit\r",
-    "a\x00b",
-    "a\x1bb",
-    "a\x7f",
-    "\x0b",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "permit\nsmtpd_relay_restrictions = permit",
+        "permit\r",
+        "a\x00b",
+        "a\x1bb",
+        "a\x7f",
+        "\x0b",
+    ],
+)
 def test_control_characters_are_refused_and_nothing_changes(tmp_path: Path, value: str) -> None:
     path = tmp_path / "main.cf"
     path.write_bytes(fixture_bytes("main.cf.v75-fresh"))
@@ -236,16 +257,20 @@ def read_error(tmp_path: Path, data: bytes) -> ConfigError:
     return err.value
 
 
-@pytest.mark.parametrize("data, line, words", [
-    (b"myhostname = a\nsmtpd_sender_restrictions\n  reject\n", 2, "missing '='"),
-    (b"myhostname = a\nmy hostname = b\n", 2, "missing '='"),
-    (b"myhostname = a\n= b\n", 2, "missing parameter name"),
-    (b"# top\n\n   permit_mynetworks,\nmyhostname = a\n", 3, "continues nothing"),
-    (b"myhostname = a\nmydomain = ex\x00ample\n", 2, "binary data (byte 0x00"),
-    (b"\x1f\x8b\x08\x00\x00\x00", 1, "binary data (byte 0x1f"),
-])
-def test_malformed_file_names_file_and_line(tmp_path: Path, data: bytes, line: int,
-                                            words: str) -> None:
+@pytest.mark.parametrize(
+    "data, line, words",
+    [
+        (b"myhostname = a\nsmtpd_sender_restrictions\n  reject\n", 2, "missing '='"),
+        (b"myhostname = a\nmy hostname = b\n", 2, "missing '='"),
+        (b"myhostname = a\n= b\n", 2, "missing parameter name"),
+        (b"# top\n\n   permit_mynetworks,\nmyhostname = a\n", 3, "continues nothing"),
+        (b"myhostname = a\nmydomain = ex\x00ample\n", 2, "binary data (byte 0x00"),
+        (b"\x1f\x8b\x08\x00\x00\x00", 1, "binary data (byte 0x1f"),
+    ],
+)
+def test_malformed_file_names_file_and_line(
+    tmp_path: Path, data: bytes, line: int, words: str
+) -> None:
     err = read_error(tmp_path, data)
     assert err.line == line
     assert str(err).startswith(f"{tmp_path / 'main.cf'}, line {line}: ")

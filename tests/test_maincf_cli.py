@@ -21,23 +21,34 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_demo_print_works() -> None:
-    res = subprocess.run([sys.executable, "-m", "pfwizard", "demo", "--print"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "pfwizard", "demo", "--print"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     assert "smtpd_sender_restrictions:" in res.stdout
     assert "reject_unknown_sender_domain" in res.stdout
     assert "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("content, line", [
-    (b"myhostname = a\nthis line has no equals sign\n", 2),
-    (b"  stray continuation\nmyhostname = a\n", 1),
-    (b"myhostname = a\n\x00\x01\x02garbage\n", 2),
-])
-def test_malformed_main_cf_is_one_line_on_stderr(monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str],
-                                                  tmp_path: Path, content: bytes,
-                                                  line: int) -> None:
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        (b"myhostname = a\nthis line has no equals sign\n", 2),
+        (b"  stray continuation\nmyhostname = a\n", 1),
+        (b"myhostname = a\n\x00\x01\x02garbage\n", 2),
+    ],
+)
+def test_malformed_main_cf_is_one_line_on_stderr(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: bytes,
+    line: int,
+) -> None:
     (tmp_path / "etc").mkdir()
     main_cf = tmp_path / "etc" / "main.cf"
     main_cf.write_bytes(content)

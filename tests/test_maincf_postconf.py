@@ -28,8 +28,11 @@ from tests.conftest import needs_postfix
 pytestmark = needs_postfix
 
 MAIN_CF_FIXTURES = sorted(p.name for p in FIXTURES.glob("main.cf.*"))
-MANY = settings(max_examples=1000, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+MANY = settings(
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +44,9 @@ def ours(cf: MainCf) -> dict[str, str]:
     return {name: fold(value) for name, value in cf.parameters().items()}
 
 
-def assert_same_values(cf: MainCf, postconf: dict[str, str] | Rejected,
-                       known_only: bool = False) -> None:
+def assert_same_values(
+    cf: MainCf, postconf: dict[str, str] | Rejected, known_only: bool = False
+) -> None:
     assert not isinstance(postconf, Rejected), postconf
     # postconf -n leaves out names it does not know.  Generated files use known names, except
     # where a rejected_files() line turned out valid after all (see the rejection test).
@@ -112,11 +116,16 @@ def oracles(tmp_path_factory: pytest.TempPathFactory) -> list[Postconf]:
 @pytest.mark.slow
 # No shrinking: with 40 slow files per example it would take minutes; the failing file is in
 # the assertion message.
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck),
-          phases=(Phase.explicit, Phase.reuse, Phase.generate))
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
 @given(files=st.lists(rejected_files(), min_size=REJECT_BATCH, max_size=REJECT_BATCH))
-def test_files_postconf_rejects_we_reject_on_the_same_line(oracles: list[Postconf],
-                                                           files: list[bytes]) -> None:
+def test_files_postconf_rejects_we_reject_on_the_same_line(
+    oracles: list[Postconf], files: list[bytes]
+) -> None:
     """Files with a line lacking '=': where postconf stops, we stop, naming the same line."""
     # 4 x 50 files: postconf sleeps 1 s on every fatal error, so they run side by side.
     rejected = 0
@@ -236,9 +245,14 @@ def pool() -> Iterator[ThreadPoolExecutor]:
 @pytest.mark.slow
 @MANY
 @given(data=main_cf_files(), name=NAMES, value=values(), remove=st.booleans())
-def test_generated_files_match_postconf(oracles: list[Postconf], pool: ThreadPoolExecutor,
-                                        data: bytes, name: str, value: str,
-                                        remove: bool) -> None:
+def test_generated_files_match_postconf(
+    oracles: list[Postconf],
+    pool: ThreadPoolExecutor,
+    data: bytes,
+    name: str,
+    value: str,
+    remove: bool,
+) -> None:
     """1000 generated files: every get() equals postconf -n; set() or remove() on the file
     gives what postconf -e / -X give on a copy.  The two postconf runs go side by side."""
     cf = MainCf.parse(data)

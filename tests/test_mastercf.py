@@ -40,8 +40,9 @@ maildrop  unix  -       n       n       -       -       pipe
 
 def postconf_params(config_dir: Path) -> dict[str, str]:
     """``postconf -P``: ``service/type/name -> value`` as Postfix reads master.cf."""
-    out = subprocess.run(["postconf", "-c", str(config_dir), "-P"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["postconf", "-c", str(config_dir), "-P"], capture_output=True, text=True, check=True
+    ).stdout
     result = {}
     for line in out.splitlines():
         key, _, value = line.partition(" = ")
@@ -50,14 +51,14 @@ def postconf_params(config_dir: Path) -> dict[str, str]:
 
 
 def postconf_entries(config_dir: Path) -> list[str]:
-    out = subprocess.run(["postconf", "-c", str(config_dir), "-M"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["postconf", "-c", str(config_dir), "-M"], capture_output=True, text=True, check=True
+    ).stdout
     return [" ".join(line.split()) for line in out.splitlines()]
 
 
 def ours(cf: MasterCf) -> dict[str, str]:
-    return {f"{s.key}/{name}": s.option(name) or "" for s in cf.services()
-            for name, _ in s.options}
+    return {f"{s.key}/{name}": s.option(name) or "" for s in cf.services() for name, _ in s.options}
 
 
 def config_dir(tmp: Path, master: bytes) -> Path:
@@ -70,45 +71,62 @@ def config_dir(tmp: Path, master: bytes) -> Path:
 
 
 def changed_lines(before: bytes, after: bytes) -> list[str]:
-    return [line for line in difflib.unified_diff(
-        before.decode().splitlines(), after.decode().splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return [
+        line
+        for line in difflib.unified_diff(
+            before.decode().splitlines(), after.decode().splitlines(), lineterm="", n=0
+        )
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
 
 
-@pytest.mark.parametrize("data", [
-    *(pytest.param((FIXTURES / name).read_bytes(), id=name) for name in MASTER_FIXTURES),
-    pytest.param(TRICKY.encode(), id="tricky"),
-    pytest.param(TRICKY.replace("\n", "\r\n").encode(), id="crlf"),
-    pytest.param(TRICKY.rstrip("\n").encode() + b" \xe9", id="latin1-no-final-newline"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        *(pytest.param((FIXTURES / name).read_bytes(), id=name) for name in MASTER_FIXTURES),
+        pytest.param(TRICKY.encode(), id="tricky"),
+        pytest.param(TRICKY.replace("\n", "\r\n").encode(), id="crlf"),
+        pytest.param(TRICKY.rstrip("\n").encode() + b" \xe9", id="latin1-no-final-newline"),
+    ],
+)
 def test_round_trip_is_byte_exact(data: bytes) -> None:
     assert MasterCf.parse(data).to_bytes() == data
 
 
 @needs_postfix
-@pytest.mark.parametrize("data", [
-    *(pytest.param((FIXTURES / name).read_bytes(), id=name) for name in MASTER_FIXTURES),
-    pytest.param(TRICKY.encode(), id="tricky"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        *(pytest.param((FIXTURES / name).read_bytes(), id=name) for name in MASTER_FIXTURES),
+        pytest.param(TRICKY.encode(), id="tricky"),
+    ],
+)
 def test_services_and_options_match_postconf(tmp_path: Path, data: bytes) -> None:
     cf = MasterCf.parse(data)
     assert ours(cf) == postconf_params(config_dir(tmp_path, data))
     assert [f"{s.name} {s.type}" for s in cf.services()] == [
-        " ".join(e.split()[:2]) for e in postconf_entries(tmp_path)]
+        " ".join(e.split()[:2]) for e in postconf_entries(tmp_path)
+    ]
 
 
 @needs_postfix
-@pytest.mark.parametrize(("key", "value"), [
-    ("authclean/unix/header_checks",
-     "pcre:/etc/postfix/outgoing_mail_header_filters,pcre:/etc/postfix/pfwizard/forged"),
-    ("authclean/unix/nested_header_checks", "pcre:/etc/postfix/pfwizard/nested"),
-    ("authclean/unix/body_checks", "pcre:/etc/postfix/pfwizard/body"),
-    ("submission/inet/smtpd_sender_restrictions", "reject_sender_login_mismatch"),
-    ("pickup/unix/content_filter", ""),
-    ("mailman/unix/syslog_name", "postfix/mailman"),
-])
-def test_set_option_equals_postconf_and_changes_one_line(tmp_path: Path, key: str,
-                                                         value: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (
+            "authclean/unix/header_checks",
+            "pcre:/etc/postfix/outgoing_mail_header_filters,pcre:/etc/postfix/pfwizard/forged",
+        ),
+        ("authclean/unix/nested_header_checks", "pcre:/etc/postfix/pfwizard/nested"),
+        ("authclean/unix/body_checks", "pcre:/etc/postfix/pfwizard/body"),
+        ("submission/inet/smtpd_sender_restrictions", "reject_sender_login_mismatch"),
+        ("pickup/unix/content_filter", ""),
+        ("mailman/unix/syslog_name", "postfix/mailman"),
+    ],
+)
+def test_set_option_equals_postconf_and_changes_one_line(
+    tmp_path: Path, key: str, value: str
+) -> None:
     before = (FIXTURES / "master.cf.v75").read_bytes()
     cf = MasterCf.parse(before)
     existed = cf.get(key) is not None
@@ -116,8 +134,9 @@ def test_set_option_equals_postconf_and_changes_one_line(tmp_path: Path, key: st
     after = cf.to_bytes()
     # Postfix's own edit of the same file is the oracle for the effective configuration.
     theirs = config_dir(tmp_path / "theirs", before)
-    subprocess.run(["postconf", "-c", str(theirs), "-P", f"{key}={value}"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["postconf", "-c", str(theirs), "-P", f"{key}={value}"], check=True, capture_output=True
+    )
     mine = config_dir(tmp_path / "mine", after)
     assert postconf_params(mine) == postconf_params(theirs)
     assert postconf_entries(mine) == postconf_entries(theirs)
@@ -127,11 +146,18 @@ def test_set_option_equals_postconf_and_changes_one_line(tmp_path: Path, key: st
 
 
 @needs_postfix
-@pytest.mark.parametrize("key", [
-    "smtp/inet/a_x", "smtp/inet/b_y", "smtp/inet/c_z", "smtp/inet/d_w",
-    "pickup/unix/content_filter", "127.0.0.1:10025/inet/myhostname",
-    "maildrop/unix/new_option",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "smtp/inet/a_x",
+        "smtp/inet/b_y",
+        "smtp/inet/c_z",
+        "smtp/inet/d_w",
+        "pickup/unix/content_filter",
+        "127.0.0.1:10025/inet/myhostname",
+        "maildrop/unix/new_option",
+    ],
+)
 def test_tricky_forms_set_and_remove_like_postconf(tmp_path: Path, key: str) -> None:
     before = TRICKY.encode()
     for op, args in (("set", ["-P", f"{key}=v1"]), ("remove", ["-PX", key])):
@@ -141,8 +167,7 @@ def test_tricky_forms_set_and_remove_like_postconf(tmp_path: Path, key: str) -> 
         else:
             cf.remove_option(*split_key(key))
         theirs = config_dir(tmp_path / op / "theirs", before)
-        subprocess.run(["postconf", "-c", str(theirs), *args], check=True,
-                       capture_output=True)
+        subprocess.run(["postconf", "-c", str(theirs), *args], check=True, capture_output=True)
         mine = config_dir(tmp_path / op / "mine", cf.to_bytes())
         assert postconf_params(mine) == postconf_params(theirs), op
         assert postconf_entries(mine) == postconf_entries(theirs), op
@@ -156,16 +181,21 @@ def test_new_option_goes_before_a_pipe_services_arguments() -> None:
     service = cf.find("maildrop", "unix")
     assert service is not None
     assert service.option("syslog_name") == "postfix/maildrop"
-    assert service.args[-5:] == ("flags=DRhu", "user=vmail", "argv=/usr/bin/maildrop", "-d",
-                                 "${recipient}")
+    assert service.args[-5:] == (
+        "flags=DRhu",
+        "user=vmail",
+        "argv=/usr/bin/maildrop",
+        "-d",
+        "${recipient}",
+    )
     cf.set_option("pickup", "unix", "syslog_name", "postfix/pickup")
     # After the last daemon option (-v), before nothing: a line of its own.
-    assert (b"pickup -v -o content_filter= -v\n  -o syslog_name=postfix/pickup\n"
-            in cf.to_bytes())
+    assert b"pickup -v -o content_filter= -v\n  -o syslog_name=postfix/pickup\n" in cf.to_bytes()
 
 
-@pytest.mark.parametrize("value", ["a\nsmtp inet n - - - - smtpd", "two words", "{x}",
-                                   "a\rb", "tab\there", "nul\x00"])
+@pytest.mark.parametrize(
+    "value", ["a\nsmtp inet n - - - - smtpd", "two words", "{x}", "a\rb", "tab\there", "nul\x00"]
+)
 def test_values_that_would_inject_are_refused(value: str) -> None:
     cf = MasterCf.parse((FIXTURES / "master.cf.v75").read_bytes())
     before = cf.to_bytes()
@@ -176,8 +206,11 @@ def test_values_that_would_inject_are_refused(value: str) -> None:
 
 def test_bad_keys_and_missing_services() -> None:
     cf = MasterCf.parse((FIXTURES / "master.cf.v75").read_bytes())
-    for key in ("authclean/header_checks", "authclean/socket/header_checks",
-                "authclean/unix/bad name"):
+    for key in (
+        "authclean/header_checks",
+        "authclean/socket/header_checks",
+        "authclean/unix/bad name",
+    ):
         with pytest.raises(ValueRefused):
             split_key(key)
     with pytest.raises(KeyError):
@@ -203,8 +236,13 @@ _names = st.sampled_from(["header_checks", "syslog_name", "smtpd_milters", "a_b"
 @st.composite
 def _option_text(draw: st.DrawFn) -> str:
     name, value = draw(_names), draw(_words)
-    styles = ["{indent}-o {n}={v}", "{indent}-o {{ {n} = {v} }}",
-              "{indent}-o\n{indent}{n}={v}", "# -o {n}=commented", ""]
+    styles = [
+        "{indent}-o {n}={v}",
+        "{indent}-o {{ {n} = {v} }}",
+        "{indent}-o\n{indent}{n}={v}",
+        "# -o {n}=commented",
+        "",
+    ]
     # postconf -P misreads "-oNAME=" when NAME has an "o" in it ("-osyslog_name=" shows as
     # "-o sysl -o g_name="); the daemons' getopt() does not, and neither do we.
     if "o" not in name:
@@ -215,11 +253,13 @@ def _option_text(draw: st.DrawFn) -> str:
 
 
 @needs_postfix
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(options=st.lists(_option_text(), max_size=6), value=_words, name=_names)
-def test_generated_entries_agree_with_postconf(tmp_path: Path, options: list[str], value: str,
-                                               name: str) -> None:
+def test_generated_entries_agree_with_postconf(
+    tmp_path: Path, options: list[str], value: str, name: str
+) -> None:
     text = "x unix n - n - - cleanup\n" + "".join(o + "\n" for o in options if o)
     cf = MasterCf.parse(text)
     d = config_dir(tmp_path / "gen", text.encode())

@@ -29,10 +29,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON_HOME = Path(sys.prefix)
 SCRIPT = Path(sys.executable).parent / "pfwizard"
 
-pytestmark = [pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv")
-    or not SCRIPT.exists(),
-    reason="needs root, unshare, setpriv and the installed pfwizard script"), needs_postfix]
+pytestmark = [
+    pytest.mark.skipif(
+        os.geteuid() != 0
+        or not shutil.which("unshare")
+        or not shutil.which("setpriv")
+        or not SCRIPT.exists(),
+        reason="needs root, unshare, setpriv and the installed pfwizard script",
+    ),
+    needs_postfix,
+]
 
 # Inside the namespace: hide /root behind a 0711 tmpfs, put the Python install back where
 # its scripts expect it, add a root-only mailinabox checkout, then drop to nobody.
@@ -49,18 +55,42 @@ exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
 """
 
 
-def as_nobody(config_dir: Path, state_dir: Path, *argv: str
-              ) -> subprocess.CompletedProcess[str]:
+def as_nobody(config_dir: Path, state_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     # The Python install's top directory under /root (e.g. /root/.pyenv).
     parts = PYTHON_HOME.parts
     home = str(Path(*parts[:3])) if parts[:2] == ("/", "root") else "/nonexistent"
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+    }
     return subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", _NAMESPACE, "sh", home,
-         "env", *(f"{k}={v}" for k, v in env.items()),
-         str(SCRIPT), "--config-dir", str(config_dir), "--state-dir", str(state_dir), *argv],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env=env)
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            _NAMESPACE,
+            "sh",
+            home,
+            "env",
+            *(f"{k}={v}" for k, v in env.items()),
+            str(SCRIPT),
+            "--config-dir",
+            str(config_dir),
+            "--state-dir",
+            str(state_dir),
+            *argv,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -79,8 +109,11 @@ def readable_box(tmp_path: Path) -> tuple[Path, Path]:
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     state_dir.mkdir(mode=0o700)
     customise(config_dir, state_dir)
-    subprocess.run(["postmap", "-c", str(config_dir),
-                    f"hash:{config_dir}/pfwizard/own_domains"], check=True, timeout=30)
+    subprocess.run(
+        ["postmap", "-c", str(config_dir), f"hash:{config_dir}/pfwizard/own_domains"],
+        check=True,
+        timeout=30,
+    )
     for path in tmp_path.rglob("*"):
         path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
     return config_dir, state_dir
@@ -90,16 +123,20 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("argv", [
-    (),
-    ("apply", "/dev/null"),
-    ("restore",),
-    ("restore", "--yes"),
-    ("restore", "--install-hook", "cron"),
-    ("rollback", "--to", "1"),
-    ("rollback", "--confirm", "1"),
-    ("rollback",),
-], ids=lambda a: " ".join(a) or "wizard")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        (),
+        ("apply", "/dev/null"),
+        ("restore",),
+        ("restore", "--yes"),
+        ("restore", "--install-hook", "cron"),
+        ("rollback", "--to", "1"),
+        ("rollback", "--confirm", "1"),
+        ("rollback",),
+    ],
+    ids=lambda a: " ".join(a) or "wizard",
+)
 def test_changing_commands_say_run_it_with_sudo(tmp_path, argv):
     config_dir, state_dir = readable_box(tmp_path)
     before = snapshot(tmp_path)
@@ -123,9 +160,11 @@ def test_read_only_commands_work_unprivileged(tmp_path):
     assert "in sync" in dry.stdout
     listed = as_nobody(config_dir, state_dir, "rollback", "--list")
     assert listed.returncode == exitcodes.OK, listed
-    line = ("NOQUEUE: reject: RCPT from unknown[198.51.100.7]: 450 4.1.8 "
-            "<x@nowhere.example>: Sender address rejected: Domain not found; "
-            "from=<x@nowhere.example> to=<admin@box.example.com> proto=ESMTP helo=<mx>")
+    line = (
+        "NOQUEUE: reject: RCPT from unknown[198.51.100.7]: 450 4.1.8 "
+        "<x@nowhere.example>: Sender address rejected: Domain not found; "
+        "from=<x@nowhere.example> to=<admin@box.example.com> proto=ESMTP helo=<mx>"
+    )
     explain = as_nobody(config_dir, state_dir, "explain", line)
     assert explain.returncode == exitcodes.OK, explain
     assert "reject_unknown_sender_domain" in explain.stdout
@@ -147,8 +186,9 @@ def test_read_only_commands_work_unprivileged(tmp_path):
 def test_drift_seen_unprivileged_is_still_drift(tmp_path):
     config_dir, state_dir = readable_box(tmp_path)
     main = config_dir / "main.cf"
-    main.write_text(main.read_text().replace("smtpd_helo_required = yes",
-                                             "smtpd_helo_required = no"))
+    main.write_text(
+        main.read_text().replace("smtpd_helo_required = yes", "smtpd_helo_required = no")
+    )
     res = as_nobody(config_dir, state_dir, "status")
     assert res.returncode == exitcodes.FINDINGS, res
     assert "=> drift" in res.stdout
@@ -158,8 +198,12 @@ def test_what_cannot_be_read_is_exit_2_never_drift(tmp_path):
     config_dir, state_dir = readable_box(tmp_path)
     # root's state directory as pfwizard makes it: 0700.
     state_dir.chmod(0o700)
-    for argv in (("status",), ("status", "--json"), ("restore", "--dry-run"),
-                 ("rollback", "--list")):
+    for argv in (
+        ("status",),
+        ("status", "--json"),
+        ("restore", "--dry-run"),
+        ("rollback", "--list"),
+    ):
         res = as_nobody(config_dir, state_dir, *argv)
         assert res.returncode == exitcodes.ERROR, (argv, res)
         assert res.stderr.count("\n") == 1 and "sudo" in res.stderr, res.stderr

@@ -12,8 +12,9 @@ from tests.conftest import needs_postfix
 from tests.miab_setup import box
 from tests.pty_driver import Terminal, pfwizard_script
 
-pytestmark = pytest.mark.skipif(pfwizard_script() is None,
-                                reason="the pfwizard console script is not installed")
+pytestmark = pytest.mark.skipif(
+    pfwizard_script() is None, reason="the pfwizard console script is not installed"
+)
 
 
 @needs_postfix
@@ -28,8 +29,9 @@ def test_rollback_on_a_terminal_restores_an_entry(tmp_path, term):
     assert engine.apply(engine.plan(s.changeset())).ok
     args = ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload"]
 
-    listed = subprocess.run([pfwizard_script(), *args, "rollback"], capture_output=True,
-                            text=True, timeout=60)  # no terminal: the plain list
+    listed = subprocess.run(
+        [pfwizard_script(), *args, "rollback"], capture_output=True, text=True, timeout=60
+    )  # no terminal: the plain list
     assert listed.returncode == 0 and "apply" in listed.stdout
 
     t = Terminal([*args, "rollback"], term=term)
@@ -44,5 +46,6 @@ def test_rollback_on_a_terminal_restores_an_entry(tmp_path, term):
     finally:
         t.kill()
     assert main.read_bytes() == before
-    assert [e.kind for e in Session.open(config_dir, state_dir, reload=False)
-            .engine().history()] == ["apply", "rollback"]
+    assert [
+        e.kind for e in Session.open(config_dir, state_dir, reload=False).engine().history()
+    ] == ["apply", "rollback"]

@@ -13,8 +13,9 @@ from pfwizard.engine import Engine
 from tests.conftest import needs_bench
 from tests.pty_driver import Terminal, pfwizard_script
 
-pytestmark = pytest.mark.skipif(pfwizard_script() is None,
-                                reason="the pfwizard console script is not installed")
+pytestmark = pytest.mark.skipif(
+    pfwizard_script() is None, reason="the pfwizard console script is not installed"
+)
 
 # The learned allowlist's line for the ESA reporters (the seed's own wide line is the
 # journey in tests/journeys/test_seed000_journey.py).
@@ -27,8 +28,9 @@ TERMS = ["xterm-256color", "linux"]
 @pytest.mark.parametrize("term", TERMS)
 def test_seed000_session_on_the_bench(bench, term):
     bench.configure_miab("main.cf.v75-fresh")
-    before = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=SENDER,
-                            rcpt_to="dmarc@box.example.com")
+    before = bench.dialogue(
+        helo="esa4.commscope.iphmx.com", mail_from=SENDER, rcpt_to="dmarc@box.example.com"
+    )
     assert before.rcpt.code == 450, before.replies
     cdir = bench.config_dir
     main_before = (cdir / "main.cf").read_text()
@@ -77,8 +79,9 @@ def test_seed000_session_on_the_bench(bench, term):
     assert [e.outcome for e in entries] == ["applied"]
     assert entries[0].intent and entries[0].intent["wizard"][0]["op"] == "insert"
     assert "check_sender_access" in (state / "customizations.yaml").read_text()
-    after = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=SENDER,
-                           rcpt_to="dmarc@box.example.com")
+    after = bench.dialogue(
+        helo="esa4.commscope.iphmx.com", mail_from=SENDER, rcpt_to="dmarc@box.example.com"
+    )
     assert after.rcpt.code == 250, after.replies
 
 
@@ -88,8 +91,9 @@ def test_open_relay_is_stopped(tmp_path, term):
 
     etc = make_config(tmp_path)
     main_before = (etc / "main.cf").read_bytes()
-    t = Terminal(["--config-dir", str(etc), "--state-dir", str(tmp_path / "state"),
-                  "--no-reload"], term=term)
+    t = Terminal(
+        ["--config-dir", str(etc), "--state-dir", str(tmp_path / "state"), "--no-reload"], term=term
+    )
     try:
         t.wait_for("nothing has been written yet")
         t.press("n", "n", "n")
@@ -107,5 +111,6 @@ def test_open_relay_is_stopped(tmp_path, term):
     finally:
         t.kill()
     assert (etc / "main.cf").read_bytes() == main_before
-    assert not (tmp_path / "state" / "journal").exists() or \
-        not any((tmp_path / "state" / "journal").iterdir())
+    assert not (tmp_path / "state" / "journal").exists() or not any(
+        (tmp_path / "state" / "journal").iterdir()
+    )

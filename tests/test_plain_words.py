@@ -22,11 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("pfwizard", "tui", "screens")
 
 HISTORY = re.compile(
-    r"\bseed"                       # the field reports ("seed 000", "the seeds")
-    r"|\bissues?\s+#?\d+"           # "issue 7", "issues 6, 7"
-    r"|\btuix\b"                    # an internal project name
-    r"|\bgat(e|es|ed|ing)\b",       # the engine's word for its safety check
-    re.IGNORECASE)
+    r"\bseed"  # the field reports ("seed 000", "the seeds")
+    r"|\bissues?\s+#?\d+"  # "issue 7", "issues 6, 7"
+    r"|\btuix\b"  # an internal project name
+    r"|\bgat(e|es|ed|ing)\b",  # the engine's word for its safety check
+    re.IGNORECASE,
+)
 
 
 def python_strings(path: Path) -> list[tuple[int, str]]:
@@ -34,24 +35,29 @@ def python_strings(path: Path) -> list[tuple[int, str]]:
     docstring, an attribute's doc) is documentation for developers, never shown."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     docs = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
-            and id(node) not in docs]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+    ]
 
 
 def product_files() -> list[Path]:
-    return sorted(p for d in PRODUCT for p in (ROOT / d).rglob("*.py")
-                  if "__pycache__" not in p.parts)
+    return sorted(
+        p for d in PRODUCT for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts
+    )
 
 
 def asset_files() -> list[Path]:
-    return sorted(p for p in (ROOT / "assets").rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts)
+    return sorted(
+        p for p in (ROOT / "assets").rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
 
 
 def hits(where: str, lineno: int, text: str) -> list[str]:
-    return [f"{where}:{lineno}: {m.group(0)!r} in {text.strip()[:90]!r}"
-            for m in HISTORY.finditer(text)]
+    return [
+        f"{where}:{lineno}: {m.group(0)!r} in {text.strip()[:90]!r}" for m in HISTORY.finditer(text)
+    ]
 
 
 def test_the_scanner_sees_the_product():
@@ -81,10 +87,23 @@ def test_no_project_history_in_assets():
 
 
 FINDINGS = [
-    Finding("open-relay", Severity.DANGER, "anyone can send mail through this server",
-            "smtpd_relay_restrictions", "permit", 0, acceptable=False),
-    Finding("miab-hits-authenticated", Severity.CAUTION, "logged-in users are checked too",
-            "smtpd_sender_restrictions", "check_sender_access hash:/etc/postfix/x", 1),
+    Finding(
+        "open-relay",
+        Severity.DANGER,
+        "anyone can send mail through this server",
+        "smtpd_relay_restrictions",
+        "permit",
+        0,
+        acceptable=False,
+    ),
+    Finding(
+        "miab-hits-authenticated",
+        Severity.CAUTION,
+        "logged-in users are checked too",
+        "smtpd_sender_restrictions",
+        "check_sender_access hash:/etc/postfix/x",
+        1,
+    ),
     Finding("glued-lines", Severity.CAUTION, "two lines were glued together"),
 ]
 
@@ -94,7 +113,11 @@ def test_finding_codes_are_never_titles(finding):
     from pfwizard.commands.check import format_finding
     from pfwizard.tui.widgets.risk_panel import findings_text
 
-    for shown in (str(finding), format_finding(finding), format_finding(finding, True),
-                  findings_text([finding]).plain):
+    for shown in (
+        str(finding),
+        format_finding(finding),
+        format_finding(finding, True),
+        findings_text([finding]).plain,
+    ):
         assert finding.code not in shown, shown
         assert finding.message in shown and finding.severity.value.upper() in shown

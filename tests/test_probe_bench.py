@@ -14,8 +14,13 @@ CISCO = "MAILER-DAEMON@esa4.commscope.iphmx.com"
 @needs_bench
 def test_probe_without_xclient_says_what_it_cannot_show(bench):
     configure_v75(bench)
-    res = probe(CISCO, ["admin@box.example.com"], port=bench.port, source=OUTSIDE,
-                helo="esa4.commscope.iphmx.com")
+    res = probe(
+        CISCO,
+        ["admin@box.example.com"],
+        port=bench.port,
+        source=OUTSIDE,
+        helo="esa4.commscope.iphmx.com",
+    )
     assert res.ok, res.error
     assert not res.xclient
     [v] = res.verdicts
@@ -23,7 +28,13 @@ def test_probe_without_xclient_says_what_it_cannot_show(bench):
     assert "Domain not found" in v.text
     assert any("XCLIENT" in lim for lim in res.limits)
     assert [s.command.split(":")[0].split(" ")[0] for s in res.steps] == [
-        "", "EHLO", "MAIL", "RCPT", "RSET", "QUIT"]  # never DATA
+        "",
+        "EHLO",
+        "MAIL",
+        "RCPT",
+        "RSET",
+        "QUIT",
+    ]  # never DATA
     # The probe's refusal is explained like a log line.
     [line] = res.log_lines()
     exp = explain(parse_line(line), BoxConfig.load(bench.config_dir))  # type: ignore[arg-type]
@@ -37,8 +48,14 @@ def test_xclient_shows_the_outsiders_view_from_inside(bench):
     inside = probe("a@example.org", rcpts, port=bench.port, source=INSIDE, outside=None)
     assert [v.outcome for v in inside.verdicts] == ["accepted", "accepted"]
 
-    outsider = probe("a@example.org", rcpts, port=bench.port, source=INSIDE,
-                     outside=LISTED_SBL, helo="mx.example.org")
+    outsider = probe(
+        "a@example.org",
+        rcpts,
+        port=bench.port,
+        source=INSIDE,
+        outside=LISTED_SBL,
+        helo="mx.example.org",
+    )
     assert outsider.xclient and outsider.seen_as == LISTED_SBL
     assert not outsider.limits
     assert [v.code for v in outsider.verdicts] == [554, 554]
@@ -47,8 +64,9 @@ def test_xclient_shows_the_outsiders_view_from_inside(bench):
     assert "Relay access denied" in outsider.verdicts[1].text
     assert "DATA" not in outsider.transcript()
 
-    plain_outsider = probe("a@example.org", rcpts, port=bench.port, source=INSIDE,
-                           helo="mx.example.org")  # default XCLIENT address: TEST-NET-1
+    plain_outsider = probe(
+        "a@example.org", rcpts, port=bench.port, source=INSIDE, helo="mx.example.org"
+    )  # default XCLIENT address: TEST-NET-1
     assert plain_outsider.xclient
     assert [v.outcome for v in plain_outsider.verdicts] == ["accepted", "rejected"]
     assert "Relay access denied" in plain_outsider.verdicts[1].text
@@ -66,9 +84,20 @@ def test_cli_probe_explains_the_refusal(bench, capsys):
     from pfwizard.cli import main
 
     configure_v75(bench, extra={"smtpd_authorized_xclient_hosts": "127.0.0.0/8"})
-    rc = main(["--config-dir", str(bench.config_dir), "explain", "--probe", CISCO,
-               "dmarc@box.example.com", "--probe-port", str(bench.port),
-               "--probe-helo", "esa4.commscope.iphmx.com"])
+    rc = main(
+        [
+            "--config-dir",
+            str(bench.config_dir),
+            "explain",
+            "--probe",
+            CISCO,
+            "dmarc@box.example.com",
+            "--probe-port",
+            str(bench.port),
+            "--probe-helo",
+            "esa4.commscope.iphmx.com",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == exitcodes.FINDINGS, out
     assert "outside client, via XCLIENT" in out

@@ -41,11 +41,14 @@ def test_rebase_keeps_v75_and_puts_the_admin_items_at_their_anchors(tmp_path):
     assert ChainState.BASE_CHANGED in states[SENDER] and ChainState.MISSING in states[SENDER]
     params = plan.params()
     sender = Chain.parse(V75.get(SENDER) or "")
-    sender.insert_before("reject_unknown_sender_domain", Item(
-        "check_sender_access", f"regexp:{config_dir}/pfwizard/cisco_dmarc_sender_access"))
+    sender.insert_before(
+        "reject_unknown_sender_domain",
+        Item("check_sender_access", f"regexp:{config_dir}/pfwizard/cisco_dmarc_sender_access"),
+    )
     rcpt = Chain.parse(V75.get(RCPT) or "")
-    rcpt.insert_after("permit_mynetworks",
-                      Item("check_sender_access", f"hash:{config_dir}/pfwizard/own_domains"))
+    rcpt.insert_after(
+        "permit_mynetworks", Item("check_sender_access", f"hash:{config_dir}/pfwizard/own_domains")
+    )
     assert params == {SENDER: sender.render(), RCPT: rcpt.render()}
     # v68's return-code filters and v73's quota policy are kept.
     assert "zen.spamhaus.org=127.0.0.[2..11]" in params[RCPT]
@@ -69,8 +72,15 @@ def test_after_recording_the_rebase_a_second_plan_is_in_sync(tmp_path):
 
 
 def test_anchor_gone_is_a_conflict_and_nothing_is_planned():
-    cust = Customisations(chains={SENDER: ChainIntent(SENDER, Chain.parse("a,b,c"), [
-        Operation(OpKind.INSERT, Item("permit_mynetworks"), before=Item("b"))])})
+    cust = Customisations(
+        chains={
+            SENDER: ChainIntent(
+                SENDER,
+                Chain.parse("a,b,c"),
+                [Operation(OpKind.INSERT, Item("permit_mynetworks"), before=Item("b"))],
+            )
+        }
+    )
     cf = MainCf.parse(f"{SENDER}=a,c\n")
     plan = build_plan(cf, cust)
     (conflict,) = plan.conflicts
@@ -93,15 +103,19 @@ def test_miab_shipping_the_item_elsewhere_is_a_conflict_in_place_it_is_a_note():
 
 def test_removing_what_miab_changed_is_a_conflict():
     op = Operation(OpKind.REMOVE, Item("reject_rbl_client", "zen.spamhaus.org"))
-    cust = Customisations(chains={RCPT: ChainIntent(
-        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op])})
+    cust = Customisations(
+        chains={
+            RCPT: ChainIntent(
+                RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op]
+            )
+        }
+    )
     cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
     plan = build_plan(cf, cust)
     assert [c.kind for c in plan.conflicts] == [ConflictKind.REMOVED_CHANGED]
     assert "remove that too (remove-new) or keep it (keep-miab)?" in str(plan.conflicts[0])
     keep = build_plan(cf, cust, Policy.KEEP_MIAB)
-    assert keep.params() == {} and [c.kind for c in keep.decided] == [
-        ConflictKind.REMOVED_CHANGED]
+    assert keep.params() == {} and [c.kind for c in keep.decided] == [ConflictKind.REMOVED_CHANGED]
     store = IntentFile(FIXTURES / "none.yaml", None, cust)
     assert keep.update_intent(store)
     # The decision is recorded on the operation, the base moves forward: not asked again.
@@ -114,8 +128,13 @@ def test_removing_what_miab_changed_is_a_conflict():
 
 def test_remove_new_removes_miabs_new_form_and_stays_decided():
     op = Operation(OpKind.REMOVE, Item("reject_rbl_client", "zen.spamhaus.org"))
-    cust = Customisations(chains={RCPT: ChainIntent(
-        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op])})
+    cust = Customisations(
+        chains={
+            RCPT: ChainIntent(
+                RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op]
+            )
+        }
+    )
     cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
     plan = build_plan(cf, cust, Policy.REMOVE_NEW)
     assert not plan.conflicts and not plan.left_open
@@ -124,8 +143,7 @@ def test_remove_new_removes_miabs_new_form_and_stays_decided():
     assert plan.update_intent(store)
     ci = store.model.chains[RCPT]
     assert ci.base == Chain.parse(cf.get(RCPT) or "")  # the base moved forward
-    assert ci.operations[0].also_remove == Item("reject_rbl_client",
-                                                "zen.spamhaus.org=127.0.0.2")
+    assert ci.operations[0].also_remove == Item("reject_rbl_client", "zen.spamhaus.org=127.0.0.2")
     done = MainCf.parse(f"{RCPT}=permit_mynetworks\n")
     assert build_plan(done, store.model).in_sync
     # MiaB's next release writes its value back: restored without a question.
@@ -134,7 +152,8 @@ def test_remove_new_removes_miabs_new_form_and_stays_decided():
     # A third form is a new change: asked again.
     third = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.3\n")
     assert [c.kind for c in build_plan(third, store.model).conflicts] == [
-        ConflictKind.REMOVED_CHANGED]
+        ConflictKind.REMOVED_CHANGED
+    ]
 
 
 def test_remove_new_leaves_other_conflicts_open_and_keeps_the_base():
@@ -155,23 +174,40 @@ def test_remove_new_leaves_other_conflicts_open_and_keeps_the_base():
 
 
 def test_a_changed_anchor_argument_is_followed_with_a_note():
-    op = Operation(OpKind.INSERT, Item("check_sender_access", "hash:/x"),
-                   before=Item("reject_rbl_client", "zen.spamhaus.org"))
-    cust = Customisations(chains={RCPT: ChainIntent(
-        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op])})
+    op = Operation(
+        OpKind.INSERT,
+        Item("check_sender_access", "hash:/x"),
+        before=Item("reject_rbl_client", "zen.spamhaus.org"),
+    )
+    cust = Customisations(
+        chains={
+            RCPT: ChainIntent(
+                RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org"), [op]
+            )
+        }
+    )
     cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
     plan = build_plan(cf, cust)
-    assert plan.params() == {RCPT: "permit_mynetworks,check_sender_access hash:/x,"
-                                   "reject_rbl_client zen.spamhaus.org=127.0.0.2"}
+    assert plan.params() == {
+        RCPT: "permit_mynetworks,check_sender_access hash:/x,"
+        "reject_rbl_client zen.spamhaus.org=127.0.0.2"
+    }
     assert any("MiaB changed its argument" in n for n in plan.notes)
 
 
 def test_parameter_changed_under_the_customisation_is_a_conflict():
     from pfwizard.intent import ParameterIntent
-    cust = Customisations(parameters={"message_size_limit": ParameterIntent(
-        "message_size_limit", "50000000", "134217728", True)})
+
+    cust = Customisations(
+        parameters={
+            "message_size_limit": ParameterIntent(
+                "message_size_limit", "50000000", "134217728", True
+            )
+        }
+    )
     assert build_plan(MainCf.parse("message_size_limit=134217728\n"), cust).params() == {
-        "message_size_limit": "50000000"}
+        "message_size_limit": "50000000"
+    }
     plan = build_plan(MainCf.parse("message_size_limit=99\n"), cust)
     assert [c.kind for c in plan.conflicts] == [ConflictKind.PARAMETER_CHANGED]
     assert plan.params() == {}
@@ -181,9 +217,11 @@ def test_glued_lines_are_repaired_by_the_rebase(tmp_path):
     before = MainCf.read(FIXTURES / "main.cf.customized-before-v75-setup")
     store = IntentFile.load(tmp_path / "c.yaml")
     from pfwizard.intent import record_chain
+
     for name in (SENDER, RCPT):
-        record_chain(store, name, Chain.parse(V75.get(name) or ""),
-                     Chain.parse(before.get(name) or ""))
+        record_chain(
+            store, name, Chain.parse(V75.get(name) or ""), Chain.parse(before.get(name) or "")
+        )
     after = MainCf.read(FIXTURES / "main.cf.customized-after-v75-setup")
     assert after.glued_continuations()
     plan = build_plan(after, store.model)
@@ -193,8 +231,7 @@ def test_glued_lines_are_repaired_by_the_rebase(tmp_path):
         after.set(name, value or "")
     assert after.glued_continuations() == []
     for name in (SENDER, RCPT):
-        assert Chain.parse(after.get(name) or "").items == Chain.parse(
-            before.get(name) or "").items
+        assert Chain.parse(after.get(name) or "").items == Chain.parse(before.get(name) or "").items
 
 
 def test_glued_lines_without_a_record_need_a_decision():
@@ -205,8 +242,10 @@ def test_glued_lines_without_a_record_need_a_decision():
     assert keep.params() == {SENDER: V75.get(SENDER)}
 
 
-ITEMS = st.sampled_from([Item(n) for n in "abcdefg"] + [Item("reject_rbl_client", "z"),
-                                                        Item("reject_rbl_client", "z=2")])
+ITEMS = st.sampled_from(
+    [Item(n) for n in "abcdefg"]
+    + [Item("reject_rbl_client", "z"), Item("reject_rbl_client", "z=2")]
+)
 
 
 @given(st.lists(ITEMS, unique=True, max_size=7), st.lists(ITEMS, unique=True, max_size=7))
@@ -215,14 +254,18 @@ def test_recorded_operations_replay_to_the_admin_target(base, target):
     assert replay(SENDER, Chain(base), ops).result.items == target
 
 
-MIAB_NEW = st.sampled_from([Item("m1"), Item("m2"), Item("check_policy_service", "q"),
-                            Item("reject_rbl_client", "z=3")])
+MIAB_NEW = st.sampled_from(
+    [Item("m1"), Item("m2"), Item("check_policy_service", "q"), Item("reject_rbl_client", "z=3")]
+)
 
 
-@given(st.lists(ITEMS, unique=True, max_size=6), st.lists(ITEMS, unique=True, max_size=6),
-       st.lists(MIAB_NEW, unique=True, max_size=3), st.data())
-def test_rebase_keeps_what_miab_added_and_places_or_reports_every_insert(base, target, added,
-                                                                        data):
+@given(
+    st.lists(ITEMS, unique=True, max_size=6),
+    st.lists(ITEMS, unique=True, max_size=6),
+    st.lists(MIAB_NEW, unique=True, max_size=3),
+    st.data(),
+)
+def test_rebase_keeps_what_miab_added_and_places_or_reports_every_insert(base, target, added, data):
     ops = diff_chains(SENDER, Chain(base), Chain(target))
     # MiaB's next release: drops some of its items, adds new ones at random places.
     now = [i for i in base if data.draw(st.booleans())]
@@ -233,8 +276,10 @@ def test_rebase_keeps_what_miab_added_and_places_or_reports_every_insert(base, t
     removed_by_admin = {o.item for o in ops if o.kind is OpKind.REMOVE}
     for item in now:
         if item not in base or item not in removed_by_admin:
-            assert item in result or any(o.kind is OpKind.CHANGE and o.item == item
-                                         for o in ops), (item, ops)
+            assert item in result or any(o.kind is OpKind.CHANGE and o.item == item for o in ops), (
+                item,
+                ops,
+            )
     failed = {o.to if o.kind is OpKind.CHANGE else o.item for o in out.conflicting}
     for item in target:
         if item not in base and item not in failed:
@@ -245,9 +290,18 @@ def test_rebase_keeps_what_miab_added_and_places_or_reports_every_insert(base, t
 def test_another_list_of_the_same_restriction_is_not_a_new_form():
     """Removing spamcop is not a question about zen: both are reject_rbl_client."""
     op = Operation(OpKind.REMOVE, Item("reject_rbl_client", "bl.spamcop.net"))
-    cust = Customisations(chains={RCPT: ChainIntent(
-        RCPT, Chain.parse("permit_mynetworks,reject_rbl_client zen.spamhaus.org,"
-                          "reject_rbl_client bl.spamcop.net"), [op])})
+    cust = Customisations(
+        chains={
+            RCPT: ChainIntent(
+                RCPT,
+                Chain.parse(
+                    "permit_mynetworks,reject_rbl_client zen.spamhaus.org,"
+                    "reject_rbl_client bl.spamcop.net"
+                ),
+                [op],
+            )
+        }
+    )
     cf = MainCf.parse(f"{RCPT}=permit_mynetworks,reject_rbl_client zen.spamhaus.org=127.0.0.2\n")
     plan = build_plan(cf, cust)
     assert not plan.conflicts

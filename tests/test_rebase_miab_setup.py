@@ -29,25 +29,34 @@ def test_v75_setup_on_v66_fresh_gives_v75_values():
 
 def test_running_the_same_release_twice_changes_nothing():
     values = release_values()
-    for name in ("main.cf.v75-fresh", "main.cf.v60-upgraded-to-v75",
-                 "main.cf.customized-after-v75-setup"):
+    for name in (
+        "main.cf.v75-fresh",
+        "main.cf.v60-upgraded-to-v75",
+        "main.cf.customized-after-v75-setup",
+    ):
         assert run_setup(read(name), values) == read(name), name
 
 
 def test_a_multi_line_value_loses_only_its_first_line():
     text = "a = 1\nsmtpd_sender_restrictions =\n    permit_mynetworks,\n    reject\n"
     out = run_setup(text, {"smtpd_sender_restrictions": "x,y"})
-    assert out == ("a = 1\n#smtpd_sender_restrictions =\nsmtpd_sender_restrictions=x,y\n"
-                   "    permit_mynetworks,\n    reject\n")
+    assert out == (
+        "a = 1\n#smtpd_sender_restrictions =\nsmtpd_sender_restrictions=x,y\n"
+        "    permit_mynetworks,\n    reject\n"
+    )
     assert MainCf.parse(out).get("smtpd_sender_restrictions") == (
-        "x,y    permit_mynetworks,    reject")
+        "x,y    permit_mynetworks,    reject"
+    )
 
 
 def test_miab_knowledge_matches_the_fixtures():
     from pfwizard import miab
 
-    for release, fixture in (("v66", "main.cf.v66-fresh"), ("v75", "main.cf.v75-fresh"),
-                             ("v75-3-gabcdef", "main.cf.v75-fresh")):
+    for release, fixture in (
+        ("v66", "main.cf.v66-fresh"),
+        ("v75", "main.cf.v75-fresh"),
+        ("v75-3-gabcdef", "main.cf.v75-fresh"),
+    ):
         cf = MainCf.read(FIXTURES / fixture)
         shipped = miab.shipped_chains(release)
         assert shipped is not None
@@ -86,28 +95,38 @@ def test_master_setup_comments_out_an_edited_authclean_and_puts_miab_s_back():
     after = run_master_setup(edited, release_services())
     # authclean is the file's last entry and no comment names it before: the admin's entry
     # is commented out where it was, and MiaB's follows it.
-    entry = v75[v75.index("authclean unix"):]
-    assert after == v75[:-len(entry)] + (
-        "#authclean unix  n       -       -       -       0       cleanup\n"
-        f"#{miab_line[:-1]},{PFWIZARD_TABLE}\n"
-        "#\t  -o nested_header_checks=\n") + entry
+    entry = v75[v75.index("authclean unix") :]
+    assert (
+        after
+        == v75[: -len(entry)]
+        + (
+            "#authclean unix  n       -       -       -       0       cleanup\n"
+            f"#{miab_line[:-1]},{PFWIZARD_TABLE}\n"
+            "#\t  -o nested_header_checks=\n"
+        )
+        + entry
+    )
     # The next run finds "#authclean unix ..." first: MiaB's entry moves up under it (the
     # commented lines follow it; Postfix sees the same entry), and from then on nothing moves.
     again = run_master_setup(after, release_services())
-    assert again == v75[:-len(entry)] + (
-        "#authclean unix  n       -       -       -       0       cleanup\n") + entry + (
-        f"#{miab_line[:-1]},{PFWIZARD_TABLE}\n"
-        "#\t  -o nested_header_checks=\n")
+    assert again == v75[: -len(entry)] + (
+        "#authclean unix  n       -       -       -       0       cleanup\n"
+    ) + entry + (f"#{miab_line[:-1]},{PFWIZARD_TABLE}\n#\t  -o nested_header_checks=\n")
     assert run_master_setup(again, release_services()) == again
 
 
 def test_master_setup_inserts_after_the_first_line_naming_the_service():
-    text = ("#authclean unix - - - - - cleanup\nsmtp inet n - y - - smtpd\n"
-            "authclean unix n - - - 0 cleanup\n  -o header_checks=\n")
+    text = (
+        "#authclean unix - - - - - cleanup\nsmtp inet n - y - - smtpd\n"
+        "authclean unix n - - - 0 cleanup\n  -o header_checks=\n"
+    )
     out = run_master_setup(text, {"authclean": "unix n - - - 0 cleanup\n\t  -o a=b"})
-    assert out == ("#authclean unix - - - - - cleanup\nauthclean unix n - - - 0 cleanup\n"
-                   "\t  -o a=b\nsmtp inet n - y - - smtpd\n"
-                   "#authclean unix n - - - 0 cleanup\n#  -o header_checks=\n")
+    assert out == (
+        "#authclean unix - - - - - cleanup\nauthclean unix n - - - 0 cleanup\n"
+        "\t  -o a=b\nsmtp inet n - y - - smtpd\n"
+        "#authclean unix n - - - 0 cleanup\n#  -o header_checks=\n"
+    )
     # A service named nowhere is appended.
     assert run_master_setup("x unix - - - - - y\n", {"s": "unix - - - - - t"}) == (
-        "x unix - - - - - y\ns unix - - - - - t\n")
+        "x unix - - - - - y\ns unix - - - - - t\n"
+    )

@@ -44,13 +44,15 @@ def end_of_data(dialogue) -> int:
 
 
 def port25(bench, from_header: str) -> int:
-    return end_of_data(bench.dialogue(mail_from="a@example.org", source=INSIDE,
-                                      data=BODY.format(from_header)))
+    return end_of_data(
+        bench.dialogue(mail_from="a@example.org", source=INSIDE, data=BODY.format(from_header))
+    )
 
 
 def submission(bench, from_header: str) -> int:
-    return end_of_data(bench.submission(mail_from="a@example.org", source=INSIDE,
-                                        data=BODY.format(from_header)))
+    return end_of_data(
+        bench.submission(mail_from="a@example.org", source=INSIDE, data=BODY.format(from_header))
+    )
 
 
 @pytest.fixture
@@ -98,27 +100,47 @@ def test_authclean_placement_filters_submission_and_rolls_back(miab, tmp_path):
     eng = engine(miab, tmp_path)
     plan = eng.plan(prop.changeset())
     assert {f.role for f in plan.files} == {"table", "main.cf", "master.cf"}
-    assert f"+  -o header_checks={want}" in plan.unified_diff() or \
-        f"-o header_checks={want}" in plan.unified_diff()
+    assert (
+        f"+  -o header_checks={want}" in plan.unified_diff()
+        or f"-o header_checks={want}" in plan.unified_diff()
+    )
 
     res = eng.apply(plan)
     assert res.ok, (res.error, res.postfix_output)
-    assert miab.instance.postconf("-P", "authclean/unix/header_checks").strip() == \
-        f"authclean/unix/header_checks = {want}"
+    assert (
+        miab.instance.postconf("-P", "authclean/unix/header_checks").strip()
+        == f"authclean/unix/header_checks = {want}"
+    )
     assert submission(miab, FORGED) == 550
     assert submission(miab, REAL) == 250
     assert port25(miab, FORGED) == 550 and port25(miab, REAL) == 250
     # MiaB's own filter still runs on that path (its table is still named first).
-    assert MasterCf.read(miab.instance.master_cf).get_option(
-        "authclean", "unix", "header_checks") == want
+    assert (
+        MasterCf.read(miab.instance.master_cf).get_option("authclean", "unix", "header_checks")
+        == want
+    )
 
     # Applied again, the recipe changes nothing: the table is not added twice.
-    again = forged_local_senders(MainCf.read(miab.instance.main_cf), miab.config_dir,
-                                 MAILBOXES, hook="authclean")
+    again = forged_local_senders(
+        MainCf.read(miab.instance.main_cf), miab.config_dir, MAILBOXES, hook="authclean"
+    )
     assert again.master_params == {} and eng.plan(again.changeset()).is_empty
 
     # Undone the admin's way: master.cf goes back with main.cf and the table.
-    assert cli.main(["--config-dir", str(miab.config_dir), "--state-dir", str(eng.state_dir),
-                     "rollback", "--to", str(res.entry_id), "--yes"]) == exitcodes.CHANGED
+    assert (
+        cli.main(
+            [
+                "--config-dir",
+                str(miab.config_dir),
+                "--state-dir",
+                str(eng.state_dir),
+                "rollback",
+                "--to",
+                str(res.entry_id),
+                "--yes",
+            ]
+        )
+        == exitcodes.CHANGED
+    )
     assert snapshot(miab.config_dir) == before
     assert submission(miab, FORGED) == 250 and port25(miab, FORGED) == 250

@@ -38,8 +38,12 @@ def names(value: str | None) -> list[str]:
 def test_recipe1_placements_on_miab_v75():
     a = allowlist_unresolved_senders(v(), "/etc/postfix", TABLE, "before-unknown")
     assert names(a.params["smtpd_sender_restrictions"]) == [
-        "reject_non_fqdn_sender", "check_sender_access", "reject_unknown_sender_domain",
-        "reject_authenticated_sender_login_mismatch", "reject_rhsbl_sender"]
+        "reject_non_fqdn_sender",
+        "check_sender_access",
+        "reject_unknown_sender_domain",
+        "reject_authenticated_sender_login_mismatch",
+        "reject_rhsbl_sender",
+    ]
     assert "reject_rhsbl_sender" in a.chosen.risk  # what a matching sender skips, by name
     [t] = a.tables
     assert str(t.path) == "/etc/postfix/pfwizard/unresolved_sender_allowlist"
@@ -47,12 +51,18 @@ def test_recipe1_placements_on_miab_v75():
     b = allowlist_unresolved_senders(v(), "/etc/postfix", TABLE, "after-rhsbl")
     chain = Chain.parse(b.params["smtpd_sender_restrictions"] or "")
     assert chain.names() == [
-        "reject_non_fqdn_sender", "reject_rhsbl_sender", "check_sender_access",
-        "reject_unknown_sender_domain", "reject_authenticated_sender_login_mismatch"]
+        "reject_non_fqdn_sender",
+        "reject_rhsbl_sender",
+        "check_sender_access",
+        "reject_unknown_sender_domain",
+        "reject_authenticated_sender_login_mismatch",
+    ]
     assert chain.items[1].arg == "dbl.spamhaus.org=127.0.1.[2..99]"
     assert b.chosen.severity is Severity.INFO
-    assert b.changeset().intent == {"recipe": "allowlist-unresolved-senders",
-                                    "placement": "after-rhsbl"}
+    assert b.changeset().intent == {
+        "recipe": "allowlist-unresolved-senders",
+        "placement": "after-rhsbl",
+    }
 
 
 def test_recipe1_refuses_without_the_anchor():
@@ -65,7 +75,10 @@ def test_recipe2_recipient_placement_on_miab_leaves_sender_list_alone():
     p = reject_own_domain_senders(v(), "/etc/postfix", ["box.example.com", "example.net"])
     assert list(p.params) == ["smtpd_recipient_restrictions"]
     assert names(p.params["smtpd_recipient_restrictions"])[:3] == [
-        "permit_sasl_authenticated", "permit_mynetworks", "check_sender_access"]
+        "permit_sasl_authenticated",
+        "permit_mynetworks",
+        "check_sender_access",
+    ]
     assert p.tables[0].content.splitlines()[0].startswith("box.example.com REJECT ")
 
 
@@ -73,8 +86,11 @@ def test_recipe2_adds_permits_when_the_recipient_list_lacks_them():
     cf = MainCf.parse("smtpd_recipient_restrictions = reject_unauth_destination\n")
     p = reject_own_domain_senders(cf, "/etc/postfix", ["box.example.com"])
     assert names(p.params["smtpd_recipient_restrictions"]) == [
-        "permit_sasl_authenticated", "permit_mynetworks", "check_sender_access",
-        "reject_unauth_destination"]
+        "permit_sasl_authenticated",
+        "permit_mynetworks",
+        "check_sender_access",
+        "reject_unauth_destination",
+    ]
     assert any("added" in n for n in p.notes)
 
 
@@ -84,21 +100,24 @@ def test_box_domains_through_postfix_lookup(tmp_path):
     domains.write_text("box.example.com OK\nexample.net OK\n# comment\n")
     (tmp_path / "main.cf").write_text(
         f"compatibility_level = 3.6\nvirtual_mailbox_domains = texthash:{domains}, "
-        f"literal.example\n")
+        f"literal.example\n"
+    )
     assert box_domains(tmp_path) == ["box.example.com", "example.net", "literal.example"]
 
 
 def test_recipe3_filters_every_blocklist_on_v66():
     p = helo_dnsbl(v("main.cf.v66-fresh"))
     recipient = Chain.parse(p.params["smtpd_recipient_restrictions"] or "")
-    assert "reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]" in \
-        [i.render() for i in recipient]
+    assert "reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]" in [i.render() for i in recipient]
     sender = Chain.parse(p.params["smtpd_sender_restrictions"] or "")
     assert "reject_rhsbl_sender dbl.spamhaus.org=127.0.1.[2..99]" in [i.render() for i in sender]
     assert p.params["smtpd_helo_required"] == "yes"
     assert names(p.params["smtpd_helo_restrictions"]) == [
-        "permit_sasl_authenticated", "permit_mynetworks", "reject_invalid_helo_hostname",
-        "reject_non_fqdn_helo_hostname"]
+        "permit_sasl_authenticated",
+        "permit_mynetworks",
+        "reject_invalid_helo_hostname",
+        "reject_non_fqdn_helo_hostname",
+    ]
 
 
 def test_recipe3_on_v75_keeps_existing_filters_and_adds_no_duplicates():
@@ -177,8 +196,11 @@ def test_recipe5_authclean_is_not_added_twice(tmp_path):
     etc = miab_master(tmp_path)
     table = f"pcre:{etc}/pfwizard/forged_local_senders"
     master = etc / "master.cf"
-    master.write_text(master.read_text().replace(
-        "outgoing_mail_header_filters\n", f"outgoing_mail_header_filters,{table}\n"))
+    master.write_text(
+        master.read_text().replace(
+            "outgoing_mail_header_filters\n", f"outgoing_mail_header_filters,{table}\n"
+        )
+    )
     p = forged_local_senders(v(), etc, ["mick@box.example.com"], hook="authclean")
     assert p.master_params == {}
 
@@ -187,7 +209,8 @@ def test_recipe5_authclean_refused_where_there_is_no_authclean(tmp_path):
     (tmp_path / "master.cf").write_text(
         "smtp      inet  n       -       y       -       -       smtpd\n"
         "cleanup   unix  n       -       y       -       0       cleanup\n"
-        "#authclean unix  n       -       -       -       0       cleanup\n")
+        "#authclean unix  n       -       -       -       0       cleanup\n"
+    )
     with pytest.raises(RecipeRefused, match=r"no authclean cleanup service.*main-cf"):
         forged_local_senders(v(), tmp_path, ["mick@box.example.com"], hook="authclean")
     (tmp_path / "master.cf").unlink()
@@ -199,20 +222,19 @@ def test_recipe5_authclean_refused_where_there_is_no_authclean(tmp_path):
 
 # MiaB's lookup queries, as its setup writes /etc/postfix/virtual-*.cf (v66-v75).
 MIAB_QUERIES = {
-    "virtual-mailbox-domains.cf":
-        "SELECT 1 FROM users WHERE email LIKE '%%@%s' UNION SELECT 1 FROM aliases WHERE source "
-        "LIKE '%%@%s' UNION SELECT 1 FROM auto_aliases WHERE source LIKE '%%@%s'",
+    "virtual-mailbox-domains.cf": "SELECT 1 FROM users WHERE email LIKE '%%@%s' "
+    "UNION SELECT 1 FROM aliases WHERE source LIKE '%%@%s' "
+    "UNION SELECT 1 FROM auto_aliases WHERE source LIKE '%%@%s'",
     "virtual-mailbox-maps.cf": "SELECT 1 FROM users WHERE email='%s'",
-    "virtual-alias-maps.cf":
-        "SELECT destination from (SELECT destination, 0 as priority FROM aliases WHERE "
-        "source='%s' AND destination<>'' UNION SELECT email as destination, 1 as priority "
-        "FROM users WHERE email='%s' UNION SELECT destination, 2 as priority FROM "
-        "auto_aliases WHERE source='%s' AND destination<>'') ORDER BY priority LIMIT 1;",
+    "virtual-alias-maps.cf": "SELECT destination from (SELECT destination, 0 as priority "
+    "FROM aliases WHERE source='%s' AND destination<>'' "
+    "UNION SELECT email as destination, 1 as priority "
+    "FROM users WHERE email='%s' UNION SELECT destination, 2 as priority FROM "
+    "auto_aliases WHERE source='%s' AND destination<>'') ORDER BY priority LIMIT 1;",
 }
 
 
-def miab_db(tmp_path, users: list[str], aliases: list[str],
-            auto_aliases: list[str] = ()):
+def miab_db(tmp_path, users: list[str], aliases: list[str], auto_aliases: list[str] = ()):
     """A users.sqlite shaped like MiaB's (users.email, aliases.source, auto_aliases.source)."""
     import sqlite3
 
@@ -220,13 +242,15 @@ def miab_db(tmp_path, users: list[str], aliases: list[str],
     with sqlite3.connect(db) as con:
         con.execute("CREATE TABLE users (email TEXT, password TEXT)")
         for table in ("aliases", "auto_aliases"):
-            con.execute(f"CREATE TABLE {table} (source TEXT, destination TEXT, "
-                        "permitted_senders TEXT)")
+            con.execute(
+                f"CREATE TABLE {table} (source TEXT, destination TEXT, permitted_senders TEXT)"
+            )
         con.executemany("INSERT INTO users VALUES (?, 'x')", [(u,) for u in users])
         dest = users[0] if users else "admin@box.example.com"
         con.executemany("INSERT INTO aliases VALUES (?, ?, NULL)", [(a, dest) for a in aliases])
-        con.executemany("INSERT INTO auto_aliases VALUES (?, ?, NULL)",
-                        [(a, dest) for a in auto_aliases])
+        con.executemany(
+            "INSERT INTO auto_aliases VALUES (?, ?, NULL)", [(a, dest) for a in auto_aliases]
+        )
     return db
 
 
@@ -238,18 +262,29 @@ def miab_maps(tmp_path, db) -> None:
 def test_miab_sqlite_candidates_come_from_users_and_aliases(tmp_path):
     from pfwizard.recipes.own_domains import _sqlite_candidates
 
-    db = miab_db(tmp_path, ["mick@box.example.com", "ann@example.net"], ["@alias.example"],
-                 ["administrator@mail.example.org"])
+    db = miab_db(
+        tmp_path,
+        ["mick@box.example.com", "ann@example.net"],
+        ["@alias.example"],
+        ["administrator@mail.example.org"],
+    )
     miab_maps(tmp_path, db)
     assert _sqlite_candidates(f"sqlite:{tmp_path}/virtual-mailbox-domains.cf") == [
-        "alias.example", "box.example.com", "example.net", "mail.example.org"]
+        "alias.example",
+        "box.example.com",
+        "example.net",
+        "mail.example.org",
+    ]
 
 
 def test_the_query_says_which_tables_and_columns_hold_the_keys():
     from pfwizard.recipes.own_domains import query_columns
 
     assert query_columns("query = " + MIAB_QUERIES["virtual-alias-maps.cf"]) == [
-        ("aliases", "source"), ("users", "email"), ("auto_aliases", "source")]
+        ("aliases", "source"),
+        ("users", "email"),
+        ("auto_aliases", "source"),
+    ]
     assert query_columns("dbpath=/x\n") == []
 
 
@@ -257,11 +292,17 @@ def test_recipe4_without_opendkim_goes_last_and_dkim_socket_can_be_named():
     cf = MainCf.parse("smtpd_milters = inet:127.0.0.1:7001 inet:127.0.0.1:7002\n")
     last = opendmarc(cf, "inet:127.0.0.1:7003")
     assert last.params["smtpd_milters"].split() == [
-        "inet:127.0.0.1:7001", "inet:127.0.0.1:7002", "inet:127.0.0.1:7003"]
+        "inet:127.0.0.1:7001",
+        "inet:127.0.0.1:7002",
+        "inet:127.0.0.1:7003",
+    ]
     assert any("No OpenDKIM" in n for n in last.notes)
     named = opendmarc(cf, "inet:127.0.0.1:7003", dkim_socket="inet:127.0.0.1:7001")
     assert named.params["smtpd_milters"].split() == [
-        "inet:127.0.0.1:7001", "inet:127.0.0.1:7003", "inet:127.0.0.1:7002"]
+        "inet:127.0.0.1:7001",
+        "inet:127.0.0.1:7003",
+        "inet:127.0.0.1:7002",
+    ]
 
 
 def backdate(*paths) -> None:
@@ -276,21 +317,29 @@ def test_box_mailboxes_from_miab_sqlite(tmp_path):
     (postfix-sqlite need not be installed: the DB is read directly)."""
     from pfwizard.recipes.forged_senders import box_mailboxes
 
-    db = miab_db(tmp_path, ["admin@box.example.com", "Mick@box.example.com"],
-                 ["postmaster@box.example.com", "@catchall.example"],
-                 ["abuse@box.example.com", "administrator@mail.box.example.com"])
+    db = miab_db(
+        tmp_path,
+        ["admin@box.example.com", "Mick@box.example.com"],
+        ["postmaster@box.example.com", "@catchall.example"],
+        ["abuse@box.example.com", "administrator@mail.box.example.com"],
+    )
     miab_maps(tmp_path, db)
     (tmp_path / "main.cf").write_text(
         "compatibility_level = 3.6\n"
         f"virtual_mailbox_maps=sqlite:{tmp_path}/virtual-mailbox-maps.cf\n"
-        f"virtual_alias_maps=sqlite:{tmp_path}/virtual-alias-maps.cf\n")
+        f"virtual_alias_maps=sqlite:{tmp_path}/virtual-alias-maps.cf\n"
+    )
     backdate(tmp_path / "main.cf")
     found = box_mailboxes(tmp_path)
     # MiaB's automatic aliases (abuse@, administrator@ the hostname) are addresses too; the
     # catch-all names no one.
-    assert found == ["abuse@box.example.com", "admin@box.example.com",
-                     "administrator@mail.box.example.com", "mick@box.example.com",
-                     "postmaster@box.example.com"]
+    assert found == [
+        "abuse@box.example.com",
+        "admin@box.example.com",
+        "administrator@mail.box.example.com",
+        "mick@box.example.com",
+        "postmaster@box.example.com",
+    ]
     p = forged_local_senders(v(), tmp_path)  # no addresses typed: the box's own
     lines = p.tables[0].content.splitlines()[1:]
     assert any("abuse|admin|mick|postmaster" in line for line in lines)
@@ -303,16 +352,21 @@ def test_box_mailboxes_lists_hash_and_texthash_with_postmap_s(tmp_path):
     from pfwizard.recipes.forged_senders import box_mailboxes
 
     (tmp_path / "mailboxes").write_text("admin@box.example.com OK\n# x\nmick@box.example.com OK\n")
-    (tmp_path / "aliases").write_text("abuse@box.example.com admin@box.example.com\n"
-                                      "@box.example.net admin@box.example.com\n")
+    (tmp_path / "aliases").write_text(
+        "abuse@box.example.com admin@box.example.com\n@box.example.net admin@box.example.com\n"
+    )
     (tmp_path / "main.cf").write_text(
         f"compatibility_level = 3.6\nvirtual_mailbox_maps = texthash:{tmp_path}/mailboxes\n"
-        f"virtual_alias_maps = hash:{tmp_path}/aliases\n")
+        f"virtual_alias_maps = hash:{tmp_path}/aliases\n"
+    )
     backdate(*(tmp_path / f for f in ("mailboxes", "aliases", "main.cf")))
     assert postfix.postmap(tmp_path, f"hash:{tmp_path}/aliases").ok
     backdate(tmp_path / "aliases.db")
-    assert box_mailboxes(tmp_path) == ["abuse@box.example.com", "admin@box.example.com",
-                                       "mick@box.example.com"]
+    assert box_mailboxes(tmp_path) == [
+        "abuse@box.example.com",
+        "admin@box.example.com",
+        "mick@box.example.com",
+    ]
 
 
 def test_forged_local_senders_refuses_when_the_box_has_no_mailboxes(tmp_path):
@@ -329,20 +383,27 @@ def test_own_domains_include_the_hostname_only_miab_auto_aliases_name(tmp_path):
     from pfwizard import postfix
     from pfwizard.recipes.own_domains import box_domains
 
-    db = miab_db(tmp_path, ["mick@example.com"], ["@alias.example"],
-                 ["administrator@box.example.com", "hostmaster@box.example.com",
-                  "postmaster@example.com"])
+    db = miab_db(
+        tmp_path,
+        ["mick@example.com"],
+        ["@alias.example"],
+        ["administrator@box.example.com", "hostmaster@box.example.com", "postmaster@example.com"],
+    )
     miab_maps(tmp_path, db)
     (tmp_path / "main.cf").write_text(
         "compatibility_level = 3.6\n"
-        f"virtual_mailbox_domains = sqlite:{tmp_path}/virtual-mailbox-domains.cf\n")
+        f"virtual_mailbox_domains = sqlite:{tmp_path}/virtual-mailbox-domains.cf\n"
+    )
     backdate(tmp_path / "main.cf", *tmp_path.glob("*.cf"))
     if "sqlite" not in postfix.supported_map_types(tmp_path):
         pytest.skip("postfix-sqlite is not installed")
     assert box_domains(tmp_path) == ["alias.example", "box.example.com", "example.com"]
     recipe = reject_own_domain_senders(MainCf.read(tmp_path / "main.cf"), tmp_path)
-    keys = [ln.split()[0] for ln in recipe.tables[0].content.splitlines()
-            if ln and not ln.startswith("#")]
+    keys = [
+        ln.split()[0]
+        for ln in recipe.tables[0].content.splitlines()
+        if ln and not ln.startswith("#")
+    ]
     assert "box.example.com" in keys
 
 
@@ -354,16 +415,21 @@ def test_every_recipe_table_passes_the_table_check(tmp_path):
 
     etc = tmp_path
     (etc / "master.cf").write_text(fixture_path("master.cf.v75").read_text())
-    made = [allowlist_unresolved_senders(v(), etc, CISCO_ALLOWLIST),
-            allowlist_unresolved_senders(v(), etc, TABLE, "after-rhsbl"),
-            reject_own_domain_senders(v(), etc, ["box.example.com", "example.net"]),
-            forged_local_senders(v(), etc, ["mick@box.example.com", "postmaster@example.net"]),
-            helo_dnsbl(v("main.cf.v66-fresh"), reject_unknown_helo=True)]
+    made = [
+        allowlist_unresolved_senders(v(), etc, CISCO_ALLOWLIST),
+        allowlist_unresolved_senders(v(), etc, TABLE, "after-rhsbl"),
+        reject_own_domain_senders(v(), etc, ["box.example.com", "example.net"]),
+        forged_local_senders(v(), etc, ["mick@box.example.com", "postmaster@example.net"]),
+        helo_dnsbl(v("main.cf.v66-fresh"), reject_unknown_helo=True),
+    ]
     tables = [t for p in made for t in p.tables]
     assert len(tables) >= 4
     for t in tables:
-        bad = [f for f in table_findings(t.map_type, str(t.path), t.content, "sender")
-               if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches"]
+        bad = [
+            f
+            for f in table_findings(t.map_type, str(t.path), t.content, "sender")
+            if f.severity is Severity.DANGER or f.code == "case-sensitive-never-matches"
+        ]
         assert bad == [], (t.path, t.content)
     assert not any("DANGER" in n for p in made for n in p.notes)
 

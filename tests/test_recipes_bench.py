@@ -21,8 +21,11 @@ from tests.conftest import needs_bench
 from tests.test_explain_bench import configure_v75, settle
 
 CISCO = "MAILER-DAEMON@esa4.commscope.iphmx.com"
-SEED_SENDERS = [CISCO, "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
-                "MAILER-DAEMON@esa.hc3512-62.iphmx.com"]
+SEED_SENDERS = [
+    CISCO,
+    "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
+    "MAILER-DAEMON@esa.hc3512-62.iphmx.com",
+]
 DBL_LISTED = "MAILER-DAEMON@esa9.listed.iphmx.com"  # on the stub DBL (tests/bench/dns.py)
 
 
@@ -37,8 +40,12 @@ def apply(bench, proposal) -> None:
 
 
 def rcpt(bench, sender, source=OUTSIDE):
-    return bench.dialogue(mail_from=sender, rcpt_to="dmarc@box.example.com", source=source,
-                          helo="esa4.commscope.iphmx.com").rcpt
+    return bench.dialogue(
+        mail_from=sender,
+        rcpt_to="dmarc@box.example.com",
+        source=source,
+        helo="esa4.commscope.iphmx.com",
+    ).rcpt
 
 
 @needs_bench
@@ -99,8 +106,9 @@ def test_recipe2_sender_placement_keeps_login_mismatch_first(bench):
     prop = reject_own_domain_senders(cf, bench.config_dir, ["box.example.com"], "sender")
     chain = prop.params["smtpd_sender_restrictions"] or ""
     names = [w for w in chain.replace(",", " ").split() if w.startswith(("reject", "permit"))]
-    assert names.index("reject_authenticated_sender_login_mismatch") < \
-        names.index("permit_sasl_authenticated")
+    assert names.index("reject_authenticated_sender_login_mismatch") < names.index(
+        "permit_sasl_authenticated"
+    )
     apply(bench, prop)
     me = "mick@box.example.com"
     assert bench.dialogue(mail_from=me, rcpt_to=me, source=OUTSIDE).rcpt.code == 554
@@ -119,8 +127,10 @@ class FakeDovecotAuth:
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                self.wfile.write(b"VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nSPID\t1\nCUID\t1\n"
-                                 b"COOKIE\t" + b"0" * 32 + b"\nDONE\n")
+                self.wfile.write(
+                    b"VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nSPID\t1\nCUID\t1\n"
+                    b"COOKIE\t" + b"0" * 32 + b"\nDONE\n"
+                )
                 for raw in self.rfile:
                     parts = raw.decode().rstrip("\n").split("\t")
                     if parts[0] != "AUTH":
@@ -161,8 +171,11 @@ def test_recipe2_authenticated_session_still_passes(bench):
 
     auth = FakeDovecotAuth()
     try:
-        sasl = {"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "dovecot",
-                "smtpd_sasl_path": f"inet:127.0.0.1:{auth.port}"}
+        sasl = {
+            "smtpd_sasl_auth_enable": "yes",
+            "smtpd_sasl_type": "dovecot",
+            "smtpd_sasl_path": f"inet:127.0.0.1:{auth.port}",
+        }
         configure_v75(bench, extra=sasl)
         cf = MainCf.read(bench.instance.main_cf)
         apply(bench, reject_own_domain_senders(cf, bench.config_dir, ["box.example.com"]))
@@ -196,16 +209,19 @@ def test_recipe5_forged_from_refused_after_data(bench):
 
     configure_v75(bench)
     cf = MainCf.read(bench.instance.main_cf)
-    prop = forged_local_senders(cf, bench.config_dir,
-                                ["admin@box.example.com", "mick@box.example.com"])
+    prop = forged_local_senders(
+        cf, bench.config_dir, ["admin@box.example.com", "mick@box.example.com"]
+    )
     apply(bench, prop)
     body = "From: {}\nTo: admin@box.example.com\nSubject: test\n\nhello\n"
-    forged = bench.dialogue(mail_from="a@example.org", source=INSIDE,
-                            data=body.format("nobody@box.example.com"))
+    forged = bench.dialogue(
+        mail_from="a@example.org", source=INSIDE, data=body.format("nobody@box.example.com")
+    )
     end = forged.for_command("<end of data>")[0]
     assert end.code == 550 and "forged local sender" in str(end), forged.replies
-    real = bench.dialogue(mail_from="a@example.org", source=INSIDE,
-                          data=body.format('"Mick" <mick@box.example.com>'))
+    real = bench.dialogue(
+        mail_from="a@example.org", source=INSIDE, data=body.format('"Mick" <mick@box.example.com>')
+    )
     assert real.for_command("<end of data>")[0].code == 250, real.replies
 
 
@@ -223,13 +239,11 @@ def test_recipe3_reply_filter_stops_false_listing_and_helo_checks_bite(bench):
 
     cf = MainCf.read(bench.instance.main_cf)
     apply(bench, helo_dnsbl(cf))
-    assert bench.dialogue(mail_from="a@example.org",
-                          source=LISTED_REFUSED_CODE).rcpt.code == 250
+    assert bench.dialogue(mail_from="a@example.org", source=LISTED_REFUSED_CODE).rcpt.code == 250
     assert bench.dialogue(mail_from="a@example.org", source=LISTED_SBL).rcpt.code == 554
     helo = bench.dialogue(mail_from="a@example.org", helo="PC01").rcpt
     assert helo.code == 504 and "need fully-qualified hostname" in str(helo)
-    assert bench.dialogue(mail_from="a@example.org", helo="PC01",
-                          source=INSIDE).rcpt.code == 250
+    assert bench.dialogue(mail_from="a@example.org", helo="PC01", source=INSIDE).rcpt.code == 250
 
 
 @needs_bench
@@ -246,17 +260,27 @@ def test_recipe5_table_from_the_box_mailboxes_answers_sample_headers(bench):
     prop = forged_local_senders(cf, bench.config_dir)
     apply(bench, prop)
     table = Path(prop.tables[0].path)
-    verdicts = try_headers(table.read_text(), [
-        "From: nobody@box.example.com", 'From: "Webmaster" <webmaster@box.example.com>',
-        "From: mick@box.example.com", 'From: "Dmarc" <dmarc+reports@box.example.com>',
-        "From: admin@box.example.com.evil.example", "From: someone@example.org"])
+    verdicts = try_headers(
+        table.read_text(),
+        [
+            "From: nobody@box.example.com",
+            'From: "Webmaster" <webmaster@box.example.com>',
+            "From: mick@box.example.com",
+            'From: "Dmarc" <dmarc+reports@box.example.com>',
+            "From: admin@box.example.com.evil.example",
+            "From: someone@example.org",
+        ],
+    )
     assert verdicts == {
         "From: nobody@box.example.com": "REJECT forged local sender",
-        'From: "Webmaster" <webmaster@box.example.com>': "REJECT forged local sender"}
+        'From: "Webmaster" <webmaster@box.example.com>': "REJECT forged local sender",
+    }
     body = "From: {}\nTo: admin@box.example.com\nSubject: test\n\nhello\n"
-    forged = bench.dialogue(mail_from="a@example.org", source=INSIDE,
-                            data=body.format("webmaster@box.example.com"))
+    forged = bench.dialogue(
+        mail_from="a@example.org", source=INSIDE, data=body.format("webmaster@box.example.com")
+    )
     assert forged.for_command("<end of data>")[0].code == 550, forged.replies
-    real = bench.dialogue(mail_from="a@example.org", source=INSIDE,
-                          data=body.format("dmarc@box.example.com"))
+    real = bench.dialogue(
+        mail_from="a@example.org", source=INSIDE, data=body.format("dmarc@box.example.com")
+    )
     assert real.for_command("<end of data>")[0].code == 250, real.replies

@@ -38,8 +38,9 @@ def setup_v75_with_dkim(bench, milters, dmarc_at_rcpt: bytes = b"c"):
     """MiaB v75's chains with smtpd_milters = the fake OpenDKIM only, then recipe 4."""
     dkim = milters("opendkim")
     dmarc = milters("opendmarc", dmarc_at_rcpt)
-    configure_v75(bench, extra={"smtpd_milters": dkim.socket_name,
-                                "milter_default_action": "accept"})
+    configure_v75(
+        bench, extra={"smtpd_milters": dkim.socket_name, "milter_default_action": "accept"}
+    )
     cf = MainCf.read(bench.instance.main_cf)
     return dkim, dmarc, cf
 
@@ -80,8 +81,9 @@ def test_recipe4_default_action_when_dmarc_is_down(bench, milters, action, code)
     dmarc.stop()
     ok, detail = reachable(dmarc.socket_name)
     assert not ok and "cannot connect" in detail
-    down = opendmarc(MainCf.read(bench.instance.main_cf), dmarc.socket_name, action,
-                     dkim_socket=dkim.socket_name)
+    down = opendmarc(
+        MainCf.read(bench.instance.main_cf), dmarc.socket_name, action, dkim_socket=dkim.socket_name
+    )
     assert down.params == {}
     assert f"NOT reachable: {dmarc.socket_name}" in " ".join(down.notes)
     d = rcpt_dialogue(bench)

@@ -71,19 +71,42 @@ PATTERNS = {
     "sender": [r"/@sender\.example$/", "/^nobody@/"],
     "recipient": [r"/@remote\.example$/", "/^nobody@/i"],
 }
-ACTIONS = ["OK", "REJECT", "DUNNO", "permit", "permit_auth_destination", "permit_mynetworks",
-           "reject_unauth_destination", "RELAY", CLASS]
+ACTIONS = [
+    "OK",
+    "REJECT",
+    "DUNNO",
+    "permit",
+    "permit_auth_destination",
+    "permit_mynetworks",
+    "reject_unauth_destination",
+    "RELAY",
+    CLASS,
+]
 FILE_ACTIONS = [*ACTIONS, "554 5.7.1 go away", "DUNNO"]
-CHECKS = {"check_client_access": "client", "check_helo_access": "helo",
-          "check_sender_access": "sender", "check_recipient_access": "recipient"}
-ENTRIES = (["permit_mynetworks"] * 3 + ["permit_sasl_authenticated"] * 2
-           + ["reject_unauth_destination"] * 3 + ["defer_unauth_destination"]
-           + ["permit", "permit_auth_destination", "warn_if_reject", CLASS] * 2
-           + ["TABLE"] * 8 + ["reject", "reject_non_fqdn_recipient", "permit_mx_backup",
-                              "POLICY"])
+CHECKS = {
+    "check_client_access": "client",
+    "check_helo_access": "helo",
+    "check_sender_access": "sender",
+    "check_recipient_access": "recipient",
+}
+ENTRIES = (
+    ["permit_mynetworks"] * 3
+    + ["permit_sasl_authenticated"] * 2
+    + ["reject_unauth_destination"] * 3
+    + ["defer_unauth_destination"]
+    + ["permit", "permit_auth_destination", "warn_if_reject", CLASS] * 2
+    + ["TABLE"] * 8
+    + ["reject", "reject_non_fqdn_recipient", "permit_mx_backup", "POLICY"]
+)
 GUARDS = ["reject_unauth_destination"] * 3 + ["defer_unauth_destination", "reject"]
-CLASS_ENTRIES = ["permit_mynetworks", "reject_unauth_destination", "permit",
-                 "permit_auth_destination", "TABLE", "permit_sasl_authenticated"]
+CLASS_ENTRIES = [
+    "permit_mynetworks",
+    "reject_unauth_destination",
+    "permit",
+    "permit_auth_destination",
+    "TABLE",
+    "permit_sasl_authenticated",
+]
 
 
 @dataclass
@@ -118,9 +141,11 @@ class Generator:
         r = self.rnd
         actions = [a for a in ACTIONS if not (in_class and a == CLASS)]
         file_actions = [a for a in FILE_ACTIONS if not (in_class and a == CLASS)]
-        kind = r.choice(["hash", "cidr", "regexp", "pcre", "texthash", "static", "inline"]
-                        if lookup == "client" else
-                        ["hash", "regexp", "pcre", "texthash", "static", "inline", "cidr"])
+        kind = r.choice(
+            ["hash", "cidr", "regexp", "pcre", "texthash", "static", "inline"]
+            if lookup == "client"
+            else ["hash", "regexp", "pcre", "texthash", "static", "inline", "cidr"]
+        )
         lines = r.randint(1, 3)
         if kind == "static":
             action = r.choice(actions)
@@ -217,8 +242,7 @@ class Generator:
         if r.random() < 0.25:
             # The same lists as the smtp service's own -o settings in master.cf; main.cf
             # keeps a guarded relay list (relay_domains stays there: trivial-rewrite reads it).
-            for name in ("mynetworks", "smtpd_relay_restrictions",
-                         "smtpd_recipient_restrictions"):
+            for name in ("mynetworks", "smtpd_relay_restrictions", "smtpd_recipient_restrictions"):
                 value = p.pop(name)
                 if value is not None:
                     self.case.service[name] = value
@@ -234,8 +258,12 @@ def _write(bench, case: Case, root: Path) -> dict[str, str]:
     for name, content in case.files.items():
         (root / name).write_text(content)
     for name in case.hashed:
-        subprocess.run(["postmap", "-c", str(bench.config_dir), f"hash:{root / name}"],
-                       check=True, timeout=30, capture_output=True)
+        subprocess.run(
+            ["postmap", "-c", str(bench.config_dir), f"hash:{root / name}"],
+            check=True,
+            timeout=30,
+            capture_output=True,
+        )
     params = dict(bench.instance.params)
     for k, v in case.params.items():
         if v is None:
@@ -278,7 +306,7 @@ def _talk(bench) -> Dialogue:
 
 
 def _first_contact(bench, mark: int, timeout: float = 8.0) -> str:
-    """"greeted", or "died" as soon as smtpd's start-up refusal is logged: a dying smtpd
+    """ "greeted", or "died" as soon as smtpd's start-up refusal is logged: a dying smtpd
     leaves the connection hanging (master throttles the service), so waiting for a banner
     alone would cost the whole timeout."""
     deadline = time.monotonic() + timeout
@@ -319,8 +347,8 @@ def _smtpd_children(master: int) -> set[int]:
             stat = (d / "stat").read_text()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         if ppid == master and comm == "smtpd":
             out.add(int(d.name))
     return out
@@ -397,9 +425,16 @@ def _run_all(bench, root: Path, gen: Generator, started: float):
             died = _first_contact(bench, mark) == "died"
             d = Dialogue() if died else _talk(bench)
         except OSError as exc:
-            raise AssertionError(("no smtpd to talk to", exc, case.params, case.service,
-                                  case.files,
-                                  bench.instance.log_text()[mark:][-3000:])) from exc
+            raise AssertionError(
+                (
+                    "no smtpd to talk to",
+                    exc,
+                    case.params,
+                    case.service,
+                    case.files,
+                    bench.instance.log_text()[mark:][-3000:],
+                )
+            ) from exc
         answered = _greeted(d)
         died = died or (not answered and _died(bench, mark))
         if not answered and not died:
@@ -430,15 +465,15 @@ def _run_all(bench, root: Path, gen: Generator, started: float):
         tally["flagged open relay"] += flagged
         tally["can't decide"] += undecided
         tally["over-caution (flagged, smtpd answered and refused)"] += (
-            flagged and answered and not relayed)
+            flagged and answered and not relayed
+        )
         tally["MISSED (smtpd relayed, pfwizard said no)"] += relayed and not (flagged or undecided)
         tally["undecided but relayed"] += relayed and undecided
         assert dies == (not answered), (case.params, case.service, case.files, d.replies)
         if os.environ.get("RELAY_SHOW") and flagged and answered and not relayed:
             print("over-caution:", case.params, case.service, case.files, d.rcpt)
         if relayed and not (flagged or undecided):
-            misses.append((case.params, case.service, case.files,
-                           [str(r) for r in d.replies]))
+            misses.append((case.params, case.service, case.files, [str(r) for r in d.replies]))
     for k, v in spent.items():
         tally[f"seconds in {k}"] = round(v)
     return tally, misses, time.monotonic() - started

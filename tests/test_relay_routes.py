@@ -78,13 +78,22 @@ services:
 # Route → words the finding must contain (the list, the item, the table line).
 NAMED = {
     "cidr-ok": ["smtpd_relay_restrictions", "check_client_access cidr:", "'0.0.0.0/0 OK'"],
-    "static-ok": ["smtpd_relay_restrictions", "check_client_access static:OK",
-                  "answers OK for any client"],
+    "static-ok": [
+        "smtpd_relay_restrictions",
+        "check_client_access static:OK",
+        "answers OK for any client",
+    ],
     "mynetworks-table": ["permit_mynetworks", "mynetworks has cidr:", "lists 0.0.0.0/0"],
-    "relay-domains": ["reject_unauth_destination", "refuses no domain",
-                      "relay_domains has static:ALL"],
-    "service-mynetworks": ["'smtp' service (master.cf line", "permit_mynetworks",
-                           "mynetworks lists 0.0.0.0/0"],
+    "relay-domains": [
+        "reject_unauth_destination",
+        "refuses no domain",
+        "relay_domains has static:ALL",
+    ],
+    "service-mynetworks": [
+        "'smtp' service (master.cf line",
+        "permit_mynetworks",
+        "mynetworks lists 0.0.0.0/0",
+    ],
 }
 ROUTES = sorted(NAMED)
 
@@ -95,8 +104,10 @@ def _write_route(route: str, cfg: Path) -> None:
     (cfg / "pfwizard").mkdir(exist_ok=True)
     if route == "cidr-ok":
         (cfg / "pfwizard" / "clients").write_text("0.0.0.0/0 OK\n")
-        cf.set("smtpd_relay_restrictions",
-               f"check_client_access cidr:{cfg}/pfwizard/clients,{MIAB_RELAY}")
+        cf.set(
+            "smtpd_relay_restrictions",
+            f"check_client_access cidr:{cfg}/pfwizard/clients,{MIAB_RELAY}",
+        )
     elif route == "static-ok":
         cf.set("smtpd_relay_restrictions", f"check_client_access static:OK,{MIAB_RELAY}")
     elif route == "mynetworks-table":
@@ -117,9 +128,14 @@ def _snapshot(d: Path) -> dict[str, bytes]:
 
 def test_miab_as_shipped_is_no_open_relay(tmp_path):
     cfg, _state = box(tmp_path, "main.cf.v75-fresh")
-    r = subprocess.run([sys.executable, "-m", "pfwizard", "check", "--config-dir", str(cfg)],
-                       capture_output=True, text=True, timeout=60, cwd=ROOT,
-                       env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    r = subprocess.run(
+        [sys.executable, "-m", "pfwizard", "check", "--config-dir", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
     assert r.returncode == 0, r.stdout
     assert "open-relay" not in r.stdout and "relay-undecided" not in r.stdout
 
@@ -128,12 +144,18 @@ def test_miab_as_shipped_is_no_open_relay(tmp_path):
 def test_check_flags_the_route(tmp_path, route):
     cfg, _state = box(tmp_path, "main.cf.v75-fresh")
     _write_route(route, cfg)
-    r = subprocess.run([sys.executable, "-m", "pfwizard", "check", "--config-dir", str(cfg)],
-                       capture_output=True, text=True, timeout=60, cwd=ROOT,
-                       env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    r = subprocess.run(
+        [sys.executable, "-m", "pfwizard", "check", "--config-dir", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
     assert r.returncode == exitcodes.FINDINGS, r.stdout + r.stderr
-    found = [b for b in r.stdout.split("\n\n") if "open relay" in b] or \
-        [r.stdout[r.stdout.index("open relay"):]]
+    found = [b for b in r.stdout.split("\n\n") if "open relay" in b] or [
+        r.stdout[r.stdout.index("open relay") :]
+    ]
     text = " ".join(found[0].split())
     for words in NAMED[route]:
         assert words in text, (words, text)
@@ -146,13 +168,15 @@ def test_apply_refuses_the_route_and_writes_nothing(tmp_path, capsys, route):
     profile = tmp_path / "profile.yaml"
     profile.write_text(_profile(cfg)[route])
     before = _snapshot(cfg)
-    code = main(["--config-dir", str(cfg), "--state-dir", str(state), "--no-reload",
-                 "apply", str(profile)])
+    code = main(
+        ["--config-dir", str(cfg), "--state-dir", str(state), "--no-reload", "apply", str(profile)]
+    )
     out = capsys.readouterr()
     text = " ".join((out.out + out.err).split())
     assert code not in (exitcodes.OK, exitcodes.CHANGED), text
-    assert ("open relay" in text or "Postfix refuses to run" in text) and \
-        "nothing was written" in text, text
+    assert (
+        "open relay" in text or "Postfix refuses to run" in text
+    ) and "nothing was written" in text, text
     for words in NAMED[route]:
         assert words in text, (words, text)
     assert _snapshot(cfg) == before

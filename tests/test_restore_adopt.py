@@ -20,7 +20,8 @@ ADMINS = "permit_sasl_authenticated,reject"
 def customised_box(tmp_path):
     config_dir, state_dir = box(tmp_path, "main.cf.customized-after-v75-setup")
     (config_dir / "master.cf").write_bytes(
-        (FIXTURES / "master.cf.customized-after-v75-setup").read_bytes())
+        (FIXTURES / "master.cf.customized-after-v75-setup").read_bytes()
+    )
     return config_dir, state_dir
 
 
@@ -36,9 +37,11 @@ def test_status_names_the_master_cf_option_miab_commented_out(tmp_path, capsys):
     config_dir, state_dir = customised_box(tmp_path)
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
     out = capsys.readouterr().out
-    assert (f"commented out by MiaB: master.cf {KEY}: your value '{ADMINS}' (commented out "
-            "on line 30; MiaB's entry does not set it); `pfwizard restore --adopt` puts it "
-            "back") in out
+    assert (
+        f"commented out by MiaB: master.cf {KEY}: your value '{ADMINS}' (commented out "
+        "on line 30; MiaB's entry does not set it); `pfwizard restore --adopt` puts it "
+        "back"
+    ) in out
     assert "commented out by MiaB: smtpd_sender_restrictions" in out
     assert pf(config_dir, state_dir, "status", "--json") == exitcodes.FINDINGS
     data = json.loads(capsys.readouterr().out)
@@ -63,14 +66,16 @@ def test_adopt_dry_run_shows_the_notes_and_writes_nothing(tmp_path, capsys):
 @needs_postfix
 def test_adopted_lines_stay_as_comments_and_survive_the_next_upgrade(tmp_path, capsys):
     config_dir, state_dir = customised_box(tmp_path)
-    assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes",
-              "--adopt") == exitcodes.CHANGED
+    assert (
+        pf(config_dir, state_dir, "--no-reload", "restore", "--yes", "--adopt") == exitcodes.CHANGED
+    )
     out = capsys.readouterr().out
     assert f"adopted master.cf {KEY}" in out
     assert MasterCf.read(config_dir / "master.cf").get(KEY) == ADMINS
     # History kept: the old entry and the glued lines, commented, under the note.
-    note = under_note(config_dir / "master.cf", "#submission inet n       -       -       -"
-                      "       -       smtpd")
+    note = under_note(
+        config_dir / "master.cf", "#submission inet n       -       -       -       -       smtpd"
+    )
     assert "customizations.yaml on " in note and "for reference" in note
     master = (config_dir / "master.cf").read_text()
     assert f"#  -o smtpd_client_restrictions={ADMINS}\n" in master

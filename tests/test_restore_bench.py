@@ -17,11 +17,15 @@ from tests.miab_setup import customise, run_setup_on
 
 # (what it shows, dialogue arguments)
 CASES = [
-    ("seed 000: Cisco DMARC reporter allowed",
-     {"helo": "esa4.commscope.iphmx.com", "mail_from": "MAILER-DAEMON@esa4.commscope.iphmx.com"}),
+    (
+        "seed 000: Cisco DMARC reporter allowed",
+        {"helo": "esa4.commscope.iphmx.com", "mail_from": "MAILER-DAEMON@esa4.commscope.iphmx.com"},
+    ),
     ("seed 001: own domain spoofed from outside", {"mail_from": "mick@box.example.com"}),
-    ("seed 001: own domain from inside still fine",
-     {"mail_from": "mick@box.example.com", "source": INSIDE}),
+    (
+        "seed 001: own domain from inside still fine",
+        {"mail_from": "mick@box.example.com", "source": INSIDE},
+    ),
     ("HELO hardening: non-FQDN HELO", {"helo": "localhost"}),
     ("ordinary sender", {"mail_from": "someone@gmail.com"}),
     ("unknown sender domain", {"mail_from": "x@nowhere.invalid"}),

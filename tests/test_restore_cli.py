@@ -29,8 +29,13 @@ def postconf_h(config_dir, *names):
     # A main.cf younger than ~2 s makes Postfix programs pause: backdate it.
     old = time.time() - 10
     os.utime(config_dir / "main.cf", (old, old))
-    res = subprocess.run(["postconf", "-c", str(config_dir), "-h", *names],
-                         capture_output=True, text=True, timeout=30, check=True)
+    res = subprocess.run(
+        ["postconf", "-c", str(config_dir), "-h", *names],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return res.stdout.splitlines()
 
 
@@ -52,21 +57,28 @@ def test_restore_gives_v75_chains_with_the_admin_items(upgraded, capsys):
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
     assert "customisations missing" in capsys.readouterr().out
     yaml = state_dir / "customizations.yaml"
-    yaml.write_text(yaml.read_text().replace(
-        "        why: seed 000\n", "        why: seed 000   # asked on the forum, 2024\n"))
+    yaml.write_text(
+        yaml.read_text().replace(
+            "        why: seed 000\n", "        why: seed 000   # asked on the forum, 2024\n"
+        )
+    )
     before = (config_dir / "main.cf").read_bytes()
     assert pf(config_dir, state_dir, "--dry-run", "restore") == exitcodes.CHANGED
     assert (config_dir / "main.cf").read_bytes() == before
     assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes") == exitcodes.CHANGED
 
-    sender, rcpt, helo_req, helo = postconf_h(config_dir, SENDER, RCPT, "smtpd_helo_required",
-                                              "smtpd_helo_restrictions")
+    sender, rcpt, helo_req, helo = postconf_h(
+        config_dir, SENDER, RCPT, "smtpd_helo_required", "smtpd_helo_restrictions"
+    )
     want_sender = Chain.parse(V75.get(SENDER) or "")
-    want_sender.insert_before("reject_unknown_sender_domain", Item(
-        "check_sender_access", f"regexp:{config_dir}/pfwizard/cisco_dmarc_sender_access"))
+    want_sender.insert_before(
+        "reject_unknown_sender_domain",
+        Item("check_sender_access", f"regexp:{config_dir}/pfwizard/cisco_dmarc_sender_access"),
+    )
     want_rcpt = Chain.parse(V75.get(RCPT) or "")
-    want_rcpt.insert_after("permit_mynetworks", Item(
-        "check_sender_access", f"hash:{config_dir}/pfwizard/own_domains"))
+    want_rcpt.insert_after(
+        "permit_mynetworks", Item("check_sender_access", f"hash:{config_dir}/pfwizard/own_domains")
+    )
     assert items(sender) == want_sender.items
     assert items(rcpt) == want_rcpt.items
     assert helo_req == "yes" and "reject_invalid_helo_hostname" in helo
@@ -86,8 +98,10 @@ def test_restore_gives_v75_chains_with_the_admin_items(upgraded, capsys):
     out = capsys.readouterr().out
     assert "customisations missing" in out and "MiaB changed the base" not in out
     assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes") == exitcodes.CHANGED
-    assert [items(v) for v in postconf_h(config_dir, SENDER, RCPT)] == [want_sender.items,
-                                                                         want_rcpt.items]
+    assert [items(v) for v in postconf_h(config_dir, SENDER, RCPT)] == [
+        want_sender.items,
+        want_rcpt.items,
+    ]
     assert MainCf.read(config_dir / "main.cf").glued_continuations() == []
 
 
@@ -108,8 +122,10 @@ def test_anchor_removed_by_miab_is_a_conflict_and_nothing_is_written(upgraded, c
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
 
     # Decided: apply the rest, keep the conflicting one recorded.
-    assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes",
-              "--on-conflict=skip") == exitcodes.CHANGED
+    assert (
+        pf(config_dir, state_dir, "--no-reload", "restore", "--yes", "--on-conflict=skip")
+        == exitcodes.CHANGED
+    )
     (rcpt,) = postconf_h(config_dir, RCPT)
     assert "own_domains" in rcpt
     assert "cisco_dmarc" in (state_dir / "customizations.yaml").read_text()
@@ -121,8 +137,13 @@ def test_glued_lines_reported_then_repaired(tmp_path, capsys):
     before = MainCf.read(FIXTURES / "main.cf.customized-before-v75-setup")
     store = IntentFile.for_state_dir(state_dir)
     for name in (SENDER, RCPT):
-        record_chain(store, name, Chain.parse(V75.get(name) or ""),
-                     Chain.parse(before.get(name) or ""), why="hand-made before pfwizard")
+        record_chain(
+            store,
+            name,
+            Chain.parse(V75.get(name) or ""),
+            Chain.parse(before.get(name) or ""),
+            why="hand-made before pfwizard",
+        )
     store.save()
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
     out = capsys.readouterr().out
@@ -165,20 +186,30 @@ def test_without_a_terminal_and_without_yes_nothing_is_written(upgraded, capsys,
 def test_install_hook_writes_the_units(tmp_path, capsys):
     config_dir, state_dir = box(tmp_path)
     units = tmp_path / "units"
-    assert pf(config_dir, state_dir, "restore", "--install-hook", "systemd",
-              "--hook-dir", str(units)) == exitcodes.OK
+    assert (
+        pf(config_dir, state_dir, "restore", "--install-hook", "systemd", "--hook-dir", str(units))
+        == exitcodes.OK
+    )
     path_unit = (units / "pfwizard-restore.path").read_text()
     assert f"PathChanged={config_dir.resolve()}/main.cf" in path_unit
     service = (units / "pfwizard-restore.service").read_text()
-    assert "restore --yes --on-conflict=skip" in service and "@" not in service.split(
-        "ExecStart=")[1].split()[0]
-    assert pf(config_dir, state_dir, "restore", "--install-hook", "cron",
-              "--hook-dir", str(units)) == exitcodes.OK
+    assert (
+        "restore --yes --on-conflict=skip" in service
+        and "@" not in service.split("ExecStart=")[1].split()[0]
+    )
+    assert (
+        pf(config_dir, state_dir, "restore", "--install-hook", "cron", "--hook-dir", str(units))
+        == exitcodes.OK
+    )
     cron = (units / "pfwizard-restore").read_text()
     assert f"--state-dir {state_dir.resolve()} restore --yes" in cron
     if shutil.which("systemd-analyze"):
-        res = subprocess.run(["systemd-analyze", "verify", str(units / "pfwizard-restore.path")],
-                             capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            ["systemd-analyze", "verify", str(units / "pfwizard-restore.path")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, res.stderr
 
 
@@ -204,8 +235,11 @@ def test_install_hook_undoes_itself_when_systemctl_fails(tmp_path, capsys, monke
     config_dir, state_dir = box(tmp_path)
     monkeypatch.setattr(hook, "SYSTEMD_DIR", tmp_path / "systemd")
     monkeypatch.setattr(hook, "_can_take", lambda kind: None)
-    monkeypatch.setattr(hook.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(
-        argv, 1, "", "Failed to connect to bus"))
+    monkeypatch.setattr(
+        hook.subprocess,
+        "run",
+        lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "", "Failed to connect to bus"),
+    )
     assert pf(config_dir, state_dir, "restore", "--install-hook", "systemd") == exitcodes.FAILED
     assert "Failed to connect to bus" in capsys.readouterr().err
     assert list((tmp_path / "systemd").iterdir()) == []
@@ -250,8 +284,9 @@ def test_adopt_reads_back_what_miab_commented_out(tmp_path, capsys):
     assert pf(config_dir, state_dir, "status") == exitcodes.FINDINGS
     out = capsys.readouterr().out
     assert "commented out by MiaB: smtpd_recipient_restrictions" in out
-    assert pf(config_dir, state_dir, "--no-reload", "restore", "--yes",
-              "--adopt") == exitcodes.CHANGED
+    assert (
+        pf(config_dir, state_dir, "--no-reload", "restore", "--yes", "--adopt") == exitcodes.CHANGED
+    )
     out = capsys.readouterr().out
     assert "adopted smtpd_sender_restrictions" in out
     assert "insert reject_rbl_client bl.spamcop.net" in out

@@ -23,19 +23,28 @@ ROOT = Path(__file__).resolve().parent.parent
 def hook_commands(config_dir: Path, state_dir: Path) -> list[list[str]]:
     """The command of the systemd unit's ExecStart and of the cron line, as installed."""
     unit = render("pfwizard-restore.service", str(config_dir), str(state_dir))
-    (exec_start,) = [ln.split("=", 1)[1] for ln in unit.splitlines()
-                     if ln.startswith("ExecStart=")]
+    (exec_start,) = [ln.split("=", 1)[1] for ln in unit.splitlines() if ln.startswith("ExecStart=")]
     cron = render("pfwizard-restore.cron", str(config_dir), str(state_dir))
-    (line,) = [ln for ln in cron.splitlines()
-               if ln and not ln.startswith("#") and not ln.startswith("PATH=")]
+    (line,) = [
+        ln
+        for ln in cron.splitlines()
+        if ln and not ln.startswith("#") and not ln.startswith("PATH=")
+    ]
     cron_cmd = line.split(" root ", 1)[1].split(" >/dev/null")[0]
     return [shlex.split(exec_start), shlex.split(cron_cmd)]
 
 
 def run_hook(argv: list[str]) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))  # this checkout's pfwizard (not installed)
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=120, env=env, cwd=ROOT)
+    return subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def miab_upgrade(master: Path) -> None:
@@ -51,7 +60,7 @@ def test_the_installed_hook_restores_authclean_after_an_upgrade(bench):
     # MiaB's authclean cleanup service, as v75 writes it, on the bench's master.cf.
     v75 = (FIXTURES / "master.cf.v75").read_text()
     master = config_dir / "master.cf"
-    master.write_text(master.read_text() + v75[v75.index("authclean unix"):])
+    master.write_text(master.read_text() + v75[v75.index("authclean unix") :])
     bench.reload()
     ref = apply_recipe5(config_dir, state_dir, reload=True)
     for argv in hook_commands(config_dir, state_dir):

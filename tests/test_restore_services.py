@@ -35,8 +35,9 @@ TABLE = "/^From:.*@box\\.example\\.com/ REJECT forged local sender\n"
 
 
 def pf(config_dir, state_dir, *argv):
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", *argv])
+    return main(
+        ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload", *argv]
+    )
 
 
 def postconf_p(config_dir: Path, key: str) -> str | None:
@@ -44,8 +45,9 @@ def postconf_p(config_dir: Path, key: str) -> str | None:
     old = time.time() - 10  # young files make Postfix programs pause
     for name in ("main.cf", "master.cf"):
         os.utime(config_dir / name, (old, old))
-    res = subprocess.run(["postconf", "-c", str(config_dir), "-P", key],
-                         capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        ["postconf", "-c", str(config_dir), "-P", key], capture_output=True, text=True, timeout=30
+    )
     assert res.returncode == 0, res.stderr
     out = res.stdout.strip()
     return out.partition(" =")[2].strip() if out else None
@@ -56,18 +58,33 @@ def apply_recipe5(config_dir: Path, state_dir: Path, *, reload: bool = False) ->
     recorded as the wizard records an apply. Returns the table reference."""
     table = config_dir / "pfwizard" / "forged_local_senders"
     ref = f"pcre:{table}"
-    cf_before, master_before = (MainCf.read(config_dir / "main.cf"),
-                                MasterCf.read(config_dir / "master.cf"))
+    cf_before, master_before = (
+        MainCf.read(config_dir / "main.cf"),
+        MasterCf.read(config_dir / "master.cf"),
+    )
     master_params: dict[str, str | None] = {KEY: f"{MIAB},{ref}"}
     engine = Engine(config_dir, state_dir, reload=reload)
-    res = engine.apply(engine.plan(ChangeSet(
-        "recipe 5: forged local senders (authclean)", {},
-        [TableChange(table, TABLE, "pcre")], master_params=master_params)))
+    res = engine.apply(
+        engine.plan(
+            ChangeSet(
+                "recipe 5: forged local senders (authclean)",
+                {},
+                [TableChange(table, TABLE, "pcre")],
+                master_params=master_params,
+            )
+        )
+    )
     assert res.ok, res.error
     store = IntentFile.for_state_dir(state_dir)
-    record_change(store, cf_before, {}, [(str(table), TABLE, "pcre")],
-                  {KEY: "seed 004: forged local senders"},
-                  master_before=master_before, master_params=master_params)
+    record_change(
+        store,
+        cf_before,
+        {},
+        [(str(table), TABLE, "pcre")],
+        {KEY: "seed 004: forged local senders"},
+        master_before=master_before,
+        master_params=master_params,
+    )
     store.save()
     return ref
 
@@ -111,7 +128,7 @@ def test_upgrade_dropping_authclean_is_a_conflict(tmp_path, capsys):
     # A (hypothetical) release whose setup drops the authclean service.
     master = config_dir / "master.cf"
     text = master.read_text()
-    master.write_text(text[:text.index("authclean unix")])
+    master.write_text(text[: text.index("authclean unix")])
     services = release_services()
     del services["authclean"]
     run_setup_on(config_dir / "main.cf", release_values())
@@ -125,8 +142,7 @@ def test_upgrade_dropping_authclean_is_a_conflict(tmp_path, capsys):
     assert master.read_bytes() == before
     assert pf(config_dir, state_dir, "restore", "--yes", "--on-conflict=skip") == exitcodes.OK
     assert KEY in IntentFile.for_state_dir(state_dir).model.services  # decide later
-    assert pf(config_dir, state_dir, "restore", "--yes",
-              "--on-conflict=keep-miab") == exitcodes.OK
+    assert pf(config_dir, state_dir, "restore", "--yes", "--on-conflict=keep-miab") == exitcodes.OK
     recorded = IntentFile.for_state_dir(state_dir).model.services[KEY]
     assert recorded.kept_miab  # decided: kept in the file, not asked again
     assert master.read_bytes() == before
@@ -202,8 +218,12 @@ def test_recipe5_through_the_wizard_session_survives_an_upgrade(tmp_path, capsys
 
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     session = Session.open(config_dir, state_dir, reload=False, miab_checkout=tmp_path / "no")
-    proposal = forged_local_senders(session.cf, config_dir, hook="authclean",
-                                    addresses=["admin@box.example.com", "mick@box.example.com"])
+    proposal = forged_local_senders(
+        session.cf,
+        config_dir,
+        hook="authclean",
+        addresses=["admin@box.example.com", "mick@box.example.com"],
+    )
     session.prefill(proposal)
     engine = session.engine()
     plan = engine.plan(session.changeset())

@@ -32,8 +32,9 @@ def applied(bench):
 
 
 def pfwizard(bench, state: Path, *args: str) -> int:
-    return cli.main(["--config-dir", str(bench.config_dir), "--state-dir", str(state),
-                     "rollback", *args])
+    return cli.main(
+        ["--config-dir", str(bench.config_dir), "--state-dir", str(state), "rollback", *args]
+    )
 
 
 @needs_bench
@@ -54,8 +55,21 @@ def test_list_and_show(applied, capsys):
 def test_dry_run_and_declining_write_nothing(applied, capsys, monkeypatch):
     bench, state, _ = applied
     after = snapshot(bench.config_dir)
-    assert cli.main(["--config-dir", str(bench.config_dir), "--state-dir", str(state),
-                     "--dry-run", "rollback", "--to", "1"]) == exitcodes.CHANGED
+    assert (
+        cli.main(
+            [
+                "--config-dir",
+                str(bench.config_dir),
+                "--state-dir",
+                str(state),
+                "--dry-run",
+                "rollback",
+                "--to",
+                "1",
+            ]
+        )
+        == exitcodes.CHANGED
+    )
     out = capsys.readouterr().out
     assert "-/^MAILER-DAEMON@esa[0-9]*" in out and "dry run: nothing written" in out
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
@@ -77,8 +91,22 @@ def test_rollback_to_and_back_again(applied, capsys):
     assert pfwizard(bench, state, "--list") == exitcodes.OK
     assert "undone by 2" in capsys.readouterr().out
     # Rolling back the rollback brings the change back (--no-reload: files only).
-    assert cli.main(["--config-dir", str(bench.config_dir), "--state-dir", str(state),
-                     "--no-reload", "rollback", "--to", "2", "--yes"]) == exitcodes.CHANGED
+    assert (
+        cli.main(
+            [
+                "--config-dir",
+                str(bench.config_dir),
+                "--state-dir",
+                str(state),
+                "--no-reload",
+                "rollback",
+                "--to",
+                "2",
+                "--yes",
+            ]
+        )
+        == exitcodes.CHANGED
+    )
     assert (bench.config_dir / "pfwizard" / "cisco_dmarc_sender_access").exists()
 
 
@@ -89,8 +117,9 @@ def test_refusals(applied, capsys):
     assert "no journal entry '99'" in capsys.readouterr().err
     assert pfwizard(bench, state, "--confirm", "1") == exitcodes.REFUSED
     assert "nothing to confirm" in capsys.readouterr().err
-    (bench.config_dir / "main.cf").write_text((bench.config_dir / "main.cf").read_text()
-                                              + "# edited by hand\n")
+    (bench.config_dir / "main.cf").write_text(
+        (bench.config_dir / "main.cf").read_text() + "# edited by hand\n"
+    )
     assert pfwizard(bench, state, "--to", "1", "--yes") == exitcodes.REFUSED
     assert "changed after entry 1" in capsys.readouterr().err
 
@@ -105,8 +134,9 @@ def test_without_root_a_clear_message_and_exit_4(capsys):
     def as_nobody(*args: str) -> int:
         os.seteuid(65534)  # like running pfwizard without sudo
         try:
-            return cli.main(["--config-dir", str(cfg), "--state-dir", str(state),
-                             "rollback", *args])
+            return cli.main(
+                ["--config-dir", str(cfg), "--state-dir", str(state), "rollback", *args]
+            )
         finally:
             os.seteuid(0)
 

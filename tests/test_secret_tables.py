@@ -49,8 +49,7 @@ def postmap(cfg: Path, path: Path) -> None:
 def pf(cfg: Path, state: Path, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = main(["--config-dir", str(cfg), "--state-dir", str(state), "--no-reload",
-                     *argv])
+        code = main(["--config-dir", str(cfg), "--state-dir", str(state), "--no-reload", *argv])
     return code, out.getvalue()
 
 
@@ -71,7 +70,8 @@ def test_diff_of_a_private_file_says_how_much_changed_not_what(tmp_path: Path) -
     assert "new-s3cret" in text_diff(p, OLD.encode(), NEW.encode())
     # a new file asked for 0600
     assert "(contents of a 0600 file not shown: 2 lines changed)" in text_diff(
-        tmp_path / "new", None, NEW.encode(), 0o600)
+        tmp_path / "new", None, NEW.encode(), 0o600
+    )
 
 
 def test_secret_mode_takes_the_index_into_account(tmp_path: Path) -> None:
@@ -98,8 +98,9 @@ def test_a_0600_table_keeps_its_mode_and_its_secret(dirs: tuple[Path, Path]) -> 
     db = cfg / "sasl_passwd.db"
     db.chmod(0o644)  # as a careless hand left it: the stricter of the two wins for both
     eng = Engine(cfg, state, reload=False, gate=no_gate)
-    plan = eng.plan(ChangeSet("new relay password", tables=[
-        TableChange(Path("sasl_passwd"), NEW, "hash")]))
+    plan = eng.plan(
+        ChangeSet("new relay password", tables=[TableChange(Path("sasl_passwd"), NEW, "hash")])
+    )
     assert_hidden(plan.unified_diff())
     assert "(contents of a 0600 file not shown: 3 lines changed)" in plan.unified_diff()
     res = eng.apply(plan)
@@ -129,8 +130,7 @@ def test_a_lost_source_is_rebuilt_as_private_as_its_index(dirs: tuple[Path, Path
     assert mode(db) == 0o600
     src.unlink()  # lost; its .db is left
     eng = Engine(cfg, state, reload=False, gate=no_gate)
-    plan = eng.plan(ChangeSet("rebuild", tables=[TableChange(Path("sasl_passwd"), NEW,
-                                                             "hash")]))
+    plan = eng.plan(ChangeSet("rebuild", tables=[TableChange(Path("sasl_passwd"), NEW, "hash")]))
     assert "(contents of a 0600 file not shown: 2 lines changed)" in plan.unified_diff()
     assert_hidden(plan.unified_diff())
     res = eng.apply(plan)
@@ -142,8 +142,11 @@ def test_a_lost_source_is_rebuilt_as_private_as_its_index(dirs: tuple[Path, Path
 def test_a_new_table_asked_for_0640_is_written_0640(dirs: tuple[Path, Path]) -> None:
     cfg, state = dirs
     eng = Engine(cfg, state, reload=False, gate=no_gate)
-    plan = eng.plan(ChangeSet("new", tables=[TableChange(Path("pfwizard/relay_passwd"), NEW,
-                                                         "hash", mode=0o640)]))
+    plan = eng.plan(
+        ChangeSet(
+            "new", tables=[TableChange(Path("pfwizard/relay_passwd"), NEW, "hash", mode=0o640)]
+        )
+    )
     assert_hidden(plan.unified_diff())
     res = eng.apply(plan)
     assert res.ok, res.error
@@ -152,8 +155,9 @@ def test_a_new_table_asked_for_0640_is_written_0640(dirs: tuple[Path, Path]) -> 
 
 
 @needs_postfix
-def test_apply_profile_never_prints_a_private_table(dirs: tuple[Path, Path],
-                                                    tmp_path: Path) -> None:
+def test_apply_profile_never_prints_a_private_table(
+    dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
     """The restore hook sends this output to the system log."""
     cfg, state = dirs
     src = cfg / "pfwizard" / "sasl_passwd"
@@ -163,8 +167,7 @@ def test_apply_profile_never_prints_a_private_table(dirs: tuple[Path, Path],
     postmap(cfg, src)
     profile = tmp_path / "profile.yaml"
     content = "".join(f"      {ln}\n" for ln in NEW.splitlines())
-    profile.write_text(f"version: 1\ntables:\n  {src}:\n    type: hash\n    content: |\n"
-                       f"{content}")
+    profile.write_text(f"version: 1\ntables:\n  {src}:\n    type: hash\n    content: |\n{content}")
     before = src.read_bytes()
     code, out = pf(cfg, state, "apply", "--dry-run", str(profile))
     assert code == exitcodes.CHANGED and "not shown" in out, out
@@ -190,7 +193,8 @@ def test_restore_rebuilds_a_lost_private_table_private(dirs: tuple[Path, Path]) 
     postmap(cfg, src)
     content = "".join(f"      {ln}\n" for ln in NEW.splitlines())
     (state / "customizations.yaml").write_text(
-        f"version: 1\ntables:\n  {src}:\n    type: hash\n    content: |\n{content}")
+        f"version: 1\ntables:\n  {src}:\n    type: hash\n    content: |\n{content}"
+    )
     src.unlink()  # lost; sasl_passwd.db is left, 0600
     code, out = pf(cfg, state, "restore", "--yes")
     assert code == 10, out

@@ -28,8 +28,9 @@ SENDER = "MAILER-DAEMON@esa4.commscope.iphmx.com"
 @needs_bench
 def test_seed000_rejected_then_allowed(bench):
     bench.configure_miab("main.cf.v75-fresh")
-    before = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=SENDER,
-                            rcpt_to="admin@box.example.com")
+    before = bench.dialogue(
+        helo="esa4.commscope.iphmx.com", mail_from=SENDER, rcpt_to="admin@box.example.com"
+    )
     assert before.mail.code == 250
     assert before.rcpt.code == 450, before.replies
     assert "4.1.8" in str(before.rcpt)
@@ -40,15 +41,17 @@ def test_seed000_rejected_then_allowed(bench):
     table.write_text(SEED_TABLE)
     cf = MainCf.read(bench.instance.main_cf)
     chain = Chain.parse(cf.get("smtpd_sender_restrictions") or "")
-    chain.insert_before("reject_unknown_sender_domain",
-                        Item("check_sender_access", f"regexp:{table}"))
+    chain.insert_before(
+        "reject_unknown_sender_domain", Item("check_sender_access", f"regexp:{table}")
+    )
     cf.set("smtpd_sender_restrictions", chain.render())
     bench.instance.main_cf.write_bytes(cf.to_bytes())
     bench.instance.cool_down(table)
     bench.reload()
 
-    after = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=SENDER,
-                           rcpt_to="admin@box.example.com")
+    after = bench.dialogue(
+        helo="esa4.commscope.iphmx.com", mail_from=SENDER, rcpt_to="admin@box.example.com"
+    )
     assert after.rcpt.code == 250, after.replies
     assert str(after.rcpt).startswith("250 2.1.5 Ok")
 
@@ -64,8 +67,12 @@ def test_seed000_postmap_answers_as_the_seed_shows(tmp_path):
     table.write_text(SEED_TABLE)
 
     def q(key: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["postmap", "-c", str(tmp_path), "-q", key, f"regexp:{table}"],
-                              capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            ["postmap", "-c", str(tmp_path), "-q", key, f"regexp:{table}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     assert q("MAILER-DAEMON@esa.hc3512-62.iphmx.com").stdout == "PERMIT\n"
     upper = q("MAILER-DAEMON@esa.HC3512-62.iphmx.com")

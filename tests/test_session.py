@@ -34,10 +34,15 @@ def test_seed000_insert_keeps_miab_style_and_is_undoable(tmp_path):
     assert at == 1
     assert s.value(SENDER).startswith(
         f"reject_non_fqdn_sender,check_sender_access regexp:{s.config_dir}/pfwizard/"
-        "sender_access,reject_unknown_sender_domain,")
+        "sender_access,reject_unknown_sender_domain,"
+    )
     assert s.dirty("sender") and not s.dirty("helo")
-    assert s.ops[-1] == {"parameter": SENDER, "op": "insert", "item": item.render(),
-                         "before": "reject_unknown_sender_domain"}
+    assert s.ops[-1] == {
+        "parameter": SENDER,
+        "op": "insert",
+        "item": item.render(),
+        "before": "reject_unknown_sender_domain",
+    }
     assert s.undo()
     assert not s.changed and s.ops == []
     assert not s.undo()
@@ -56,8 +61,9 @@ def test_move_clamps_at_the_edges_and_moving_back_is_not_a_change(tmp_path):
     assert s.can_undo
 
 
-@pytest.mark.parametrize("bad", ["regexp:/x\n", "regexp:/x,reject", "regexp:/x y", "a\x00b",
-                                 "\x1b[31m"])
+@pytest.mark.parametrize(
+    "bad", ["regexp:/x\n", "regexp:/x,reject", "regexp:/x y", "a\x00b", "\x1b[31m"]
+)
 def test_arguments_with_separators_or_control_characters_are_refused(tmp_path, bad):
     s = make_session(tmp_path)
     with pytest.raises(ValueRefused):
@@ -100,14 +106,20 @@ def test_tables_inside_the_config_dir_only(tmp_path):
     assert s.table_text(str(s.own_table_path("t"))) == "a OK\n"
     cs = s.changeset()
     assert [(str(t.path), t.content, t.map_type) for t in cs.tables] == [
-        (str(s.own_table_path("t")), "a OK\n", "hash")]
+        (str(s.own_table_path("t")), "a OK\n", "hash")
+    ]
 
 
 def seed_change(s) -> str:
     """Seed 000's allowlist before reject_unknown_sender_domain, plus HELO required."""
     table = str(s.own_table_path("sender_access"))
-    s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
-                    "before": "reject_unknown_sender_domain"})
+    s.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
     s.apply_answer({"table": table, "content": "/\\.iphmx\\.com$/ PERMIT\n", "type": "regexp"})
     s.apply_answer({"set": "smtpd_helo_required", "value": "yes"})
     return table
@@ -119,12 +131,15 @@ def test_changeset_and_plan_show_the_seed_change(tmp_path):
     cs = s.changeset()
     assert set(cs.params) == {SENDER, "smtpd_helo_required"}
     diff = s.engine().plan(cs).unified_diff()
-    assert f"+smtpd_sender_restrictions = reject_non_fqdn_sender,check_sender_access " \
-           f"regexp:{table}," in diff
+    assert (
+        f"+smtpd_sender_restrictions = reject_non_fqdn_sender,check_sender_access "
+        f"regexp:{table}," in diff
+    )
     assert "+/\\.iphmx\\.com$/ PERMIT" in diff
     assert "+smtpd_helo_required = yes" in diff
-    assert (s.config_dir / "main.cf").read_bytes() == \
-        (Path(__file__).parent / "fixtures/miab/main.cf.v75-fresh").read_bytes()
+    assert (s.config_dir / "main.cf").read_bytes() == (
+        Path(__file__).parent / "fixtures/miab/main.cf.v75-fresh"
+    ).read_bytes()
 
 
 def test_answers_move_remove_and_revert(tmp_path):
@@ -170,11 +185,19 @@ def test_miab_release_from_git_describe(tmp_path):
     assert s.miab_release() is None
     repo = tmp_path / "mailinabox"
     repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    for cmd in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "x"],
-                ["tag", "-a", "v75", "-m", "v75"]):
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    for cmd in (
+        ["init", "-q"],
+        ["commit", "-q", "--allow-empty", "-m", "x"],
+        ["tag", "-a", "v75", "-m", "v75"],
+    ):
         subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=env)
     s.miab_checkout = repo
     assert s.miab_release() == "v75"
@@ -211,11 +234,22 @@ def test_own_table_dir_is_the_engines():
 def test_milter_address_syntax_is_checked_in_the_core():
     from pfwizard.milters import is_milter_address
 
-    for ok in ("inet:127.0.0.1:8891", "inet:[::1]:8893", "unix:/run/opendkim/opendkim.sock",
-               "unix:opendmarc/opendmarc.sock", "/var/run/milter.sock"):
+    for ok in (
+        "inet:127.0.0.1:8891",
+        "inet:[::1]:8893",
+        "unix:/run/opendkim/opendkim.sock",
+        "unix:opendmarc/opendmarc.sock",
+        "/var/run/milter.sock",
+    ):
         assert is_milter_address(ok), ok
-    for bad in ("inet:127.0.0.1", "inet:127.0.0.1:8891,inet:127.0.0.1:8893", "milter",
-                "unix:/a b", "inet:host:123456", ""):
+    for bad in (
+        "inet:127.0.0.1",
+        "inet:127.0.0.1:8891,inet:127.0.0.1:8893",
+        "milter",
+        "unix:/a b",
+        "inet:host:123456",
+        "",
+    ):
         assert not is_milter_address(bad), bad
 
 
@@ -235,8 +269,13 @@ def test_the_wizard_gate_lets_through_exactly_the_table_findings_accepted(tmp_pa
     etc, state = box(tmp_path, "main.cf.v75-fresh")  # one Postfix accepts as it is
     s = Session.open(etc, state, reload=False, miab_checkout=tmp_path / "no-mailinabox")
     table = str(s.own_table_path("sender_access"))
-    s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
-                    "before": "reject_unknown_sender_domain"})
+    s.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
     s.apply_answer({"table": table, "content": SEED_LINE + "\n", "type": "regexp"})
     blocking = s.blocking((SENDER,))
     assert {f.code for f in blocking} == {"unanchored-end", "matches-local-part"}
@@ -253,8 +292,7 @@ def test_the_wizard_gate_lets_through_exactly_the_table_findings_accepted(tmp_pa
     assert Path(table).read_text() == SEED_LINE + "\n"
     s.record_intent()
     entry = f"check_sender_access regexp:{table}"
-    assert risks.load(s.state_dir) == {("unanchored-end", entry),
-                                       ("matches-local-part", entry)}
+    assert risks.load(s.state_dir) == {("unanchored-end", entry), ("matches-local-part", entry)}
 
 
 def test_session_keeps_edits_and_undo_the_rest_lives_in_its_own_module():

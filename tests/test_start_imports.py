@@ -19,16 +19,29 @@ from tests.miab_setup import box, customise
 
 ROOT = Path(__file__).resolve().parent.parent
 UI = ("textual", "rich", "pfwizard.tui", "pfwizard.screens")
-ENGINE_ONLY = ("pfwizard.engine", "pfwizard.intent.writer", "pfwizard.intent.execute",
-               "pfwizard.recipes", "pfwizard.session", "pfwizard.trail")
+ENGINE_ONLY = (
+    "pfwizard.engine",
+    "pfwizard.intent.writer",
+    "pfwizard.intent.execute",
+    "pfwizard.recipes",
+    "pfwizard.session",
+    "pfwizard.trail",
+)
 
 
 def modules_after(code: str) -> list[str]:
     """The modules loaded once ``code`` ran in a fresh interpreter (this checkout first)."""
     script = textwrap.dedent(code) + (
-        "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=ROOT, check=True, timeout=60)
+        "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
     return list(json.loads(out.stdout.splitlines()[-1]))
 
 
@@ -60,8 +73,13 @@ def test_check_loads_only_the_analyser(tmp_path):
     customise(config_dir, state_dir)
     mods = run_command(config_dir, state_dir, "check")
     assert "pfwizard.analyser" in mods
-    assert loaded(mods, ENGINE_ONLY + UI + ("ruamel", "pfwizard.intent", "pfwizard.jsonout",
-                                            "pfwizard.nagios")) == []
+    assert (
+        loaded(
+            mods,
+            ENGINE_ONLY + UI + ("ruamel", "pfwizard.intent", "pfwizard.jsonout", "pfwizard.nagios"),
+        )
+        == []
+    )
 
 
 def test_the_wizard_first_screen_needs_neither_engine_nor_analyser(tmp_path):
@@ -81,6 +99,20 @@ def test_the_wizard_first_screen_needs_neither_engine_nor_analyser(tmp_path):
     assert "pfwizard.tui.app" in mods and "textual.app" in mods
     # What the Welcome fills in after its first frame (findings, restore check, the mail
     # log's rejects) and what only the stages need load then, not before.
-    assert loaded(mods, ("pfwizard.engine", "pfwizard.analyser", "pfwizard.analysis",
-                         "pfwizard.tables", "pfwizard.intent", "ruamel", "pfwizard.explain",
-                         "pfwizard.catalogue", "pfwizard.mastercf")) == []
+    assert (
+        loaded(
+            mods,
+            (
+                "pfwizard.engine",
+                "pfwizard.analyser",
+                "pfwizard.analysis",
+                "pfwizard.tables",
+                "pfwizard.intent",
+                "ruamel",
+                "pfwizard.explain",
+                "pfwizard.catalogue",
+                "pfwizard.mastercf",
+            ),
+        )
+        == []
+    )

@@ -29,17 +29,39 @@ def run(cfg: Path, state: Path, *argv: str) -> int:
     return main(["--config-dir", str(cfg), "--state-dir", str(state), *argv])
 
 
-def rec(path: Path | str, data: bytes, n: int = 0, mode: int = 0o644, role: str = "table",
-        **over: object) -> dict[str, object]:
-    r: dict[str, object] = dict(path=str(path), role=role, existed=True,
-                                sha256_before=sha256(data), sha256_after=None, mode=mode,
-                                uid=0, gid=0, backup=str(n), map_type=None)
+def rec(
+    path: Path | str,
+    data: bytes,
+    n: int = 0,
+    mode: int = 0o644,
+    role: str = "table",
+    **over: object,
+) -> dict[str, object]:
+    r: dict[str, object] = dict(
+        path=str(path),
+        role=role,
+        existed=True,
+        sha256_before=sha256(data),
+        sha256_after=None,
+        mode=mode,
+        uid=0,
+        gid=0,
+        backup=str(n),
+        map_type=None,
+    )
     r.update(over)
     return r
 
 
-def plant(state: Path, cfg: Path, files: list[dict[str, object]], backups: dict[int, bytes],
-          eid: str = "1", raw: bytes | None = None, **over: object) -> Path:
+def plant(
+    state: Path,
+    cfg: Path,
+    files: list[dict[str, object]],
+    backups: dict[int, bytes],
+    eid: str = "1",
+    raw: bytes | None = None,
+    **over: object,
+) -> Path:
     """An in-progress entry as an attacker (or a broken disk) would leave it."""
     d = state / "journal" / eid
     (d / "files").mkdir(parents=True)
@@ -47,10 +69,23 @@ def plant(state: Path, cfg: Path, files: list[dict[str, object]], backups: dict[
     for n, data in backups.items():
         (d / "files" / str(n)).write_bytes(data)
     entry: dict[str, object] = dict(
-        id=eid, kind="apply", time="2026-12-02T10:00:00+00:00", user="root",
-        summary="crafted change", config_dir=str(cfg), files=files, outcome="in-progress",
-        error=None, postfix_output="", intent=None, rollback_of=None, rolled_back_by=None,
-        confirm_deadline=None, steps=[], diff_available=False)
+        id=eid,
+        kind="apply",
+        time="2026-12-02T10:00:00+00:00",
+        user="root",
+        summary="crafted change",
+        config_dir=str(cfg),
+        files=files,
+        outcome="in-progress",
+        error=None,
+        postfix_output="",
+        intent=None,
+        rollback_of=None,
+        rolled_back_by=None,
+        confirm_deadline=None,
+        steps=[],
+        diff_available=False,
+    )
     entry.update(over)
     (d / "entry.json").write_bytes(raw if raw is not None else json.dumps(entry).encode())
     return d
@@ -73,15 +108,16 @@ CRAFTED = {
     "outside": lambda cfg, out: ([rec(out / "evil", b"x")], "outside the configuration"),
     "dotdot": lambda cfg, out: ([rec(f"{cfg}/../outside/evil", b"x")], "not a plain absolute"),
     "relative": lambda cfg, out: ([rec("outside/evil", b"x")], "not a plain absolute"),
-    "setuid": lambda cfg, out: ([rec(cfg / "main.cf", b"x", mode=0o4755, role="main.cf")],
-                                "mode"),
+    "setuid": lambda cfg, out: ([rec(cfg / "main.cf", b"x", mode=0o4755, role="main.cf")], "mode"),
     "setgid-sticky": lambda cfg, out: ([rec(cfg / "t", b"x", mode=0o3644)], "mode"),
     "world-writable": lambda cfg, out: ([rec(cfg / "t", b"x", mode=0o666)], "everyone"),
     "mode-as-text": lambda cfg, out: ([rec(cfg / "t", b"x", mode="0644")], "mode"),
     "uid-negative": lambda cfg, out: ([rec(cfg / "t", b"x", uid=-1)], "owner"),
     "role": lambda cfg, out: ([rec(cfg / "t", b"x", role="shell")], "unknown role"),
-    "backup-name": lambda cfg, out: ([rec(cfg / "t", b"x", backup="../../../etc/shadow")],
-                                     "numbered file"),
+    "backup-name": lambda cfg, out: (
+        [rec(cfg / "t", b"x", backup="../../../etc/shadow")],
+        "numbered file",
+    ),
     "files-not-list": lambda cfg, out: ("/etc/passwd", "files is not a list"),
 }
 
@@ -110,8 +146,19 @@ def test_crafted_entry_is_skipped_and_writes_nothing(miab, tmp_path, capsys, cas
     assert "unreadable" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b"[]", b'"x"', b"{}", b"\xff\xfe",
-                                 b"[" * 100000, b'{"id": "1", "files": [{"path": 1}]}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b'"x"',
+        b"{}",
+        b"\xff\xfe",
+        b"[" * 100000,
+        b'{"id": "1", "files": [{"path": 1}]}',
+    ],
+)
 def test_corrupt_entry_json_is_reported_never_a_crash(miab, capsys, raw):
     cfg, state = miab
     plant(state, cfg, [], {}, raw=raw)
@@ -186,15 +233,22 @@ def test_interrupted_change_is_reported_then_healed_by_a_no_op_restore(miab, cap
     before = main_cf.read_bytes()
     half = before + b"smtpd_helo_required = yes\n"
     main_cf.write_bytes(half)
-    plant(state, cfg, [rec(main_cf, before, role="main.cf")], {0: before},
-          summary="apply profile helo.yaml")
+    plant(
+        state,
+        cfg,
+        [rec(main_cf, before, role="main.cf")],
+        {0: before},
+        summary="apply profile helo.yaml",
+    )
 
     assert run(cfg, state, "status") == exitcodes.FINDINGS
     out = capsys.readouterr().out
     assert "journal entry 1, apply profile helo.yaml" in out
     assert "interrupted" in out and "pfwizard --config-dir" in out and "restore" in out
-    assert json.loads(_out(capsys, run(cfg, state, "status", "--json")))["interrupted"][0][
-        "entry"] == "1"
+    assert (
+        json.loads(_out(capsys, run(cfg, state, "status", "--json")))["interrupted"][0]["entry"]
+        == "1"
+    )
     assert run(cfg, state, "check") == exitcodes.FINDINGS
     out = capsys.readouterr().out
     assert "DANGER  journal entry 1" in out
@@ -218,8 +272,15 @@ def _out(capsys, _code: int) -> str:
 
 
 # ---- the state directory itself ------------------------------------------------------------
-COMMANDS = [("status",), ("check",), ("rollback", "--list"), ("rollback", "--to", "1", "--yes"),
-            ("restore", "--yes"), ("apply", "/nonexistent.yaml"), ("--dry-run", "restore")]
+COMMANDS = [
+    ("status",),
+    ("check",),
+    ("rollback", "--list"),
+    ("rollback", "--to", "1", "--yes"),
+    ("restore", "--yes"),
+    ("apply", "/nonexistent.yaml"),
+    ("--dry-run", "restore"),
+]
 
 
 def _refused_everywhere(cfg: Path, state: Path, capsys, why: str) -> None:

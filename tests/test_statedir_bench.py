@@ -61,8 +61,11 @@ def miab(bench):
 def tmpfs(size: str = "1m") -> Iterator[Path]:
     """A small tmpfs of its own (root only), unmounted afterwards."""
     mnt = Path(tempfile.mkdtemp(prefix="pfwizard-tmpfs-", dir="/tmp"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
-                    str(mnt)], check=True, timeout=30)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mnt)],
+        check=True,
+        timeout=30,
+    )
     try:
         yield mnt
     finally:
@@ -106,8 +109,13 @@ def fail_nth(obj: object, name: str, nth: int, journal=None) -> None:
 
 # Each step, and what the admin must get: refused (nothing written) or failed (undone).
 STEPS = {
-    "lock": REFUSED, "stage": REFUSED, "create": REFUSED, "backup": REFUSED, "diff": REFUSED,
-    "entry": REFUSED, "finish": FAILED,
+    "lock": REFUSED,
+    "stage": REFUSED,
+    "create": REFUSED,
+    "backup": REFUSED,
+    "diff": REFUSED,
+    "entry": REFUSED,
+    "finish": FAILED,
 }
 
 
@@ -125,10 +133,13 @@ def test_state_dir_full_at_each_step(miab, tmp_path, monkeypatch, step):
         def hold(state_dir, wait=0.0):
             raise enospc(state_dir / "lock")
             yield  # pragma: no cover
+
         monkeypatch.setattr(engine_mod.lock, "hold", hold)
     elif step == "stage":
+
         def full_stage(self):
             raise enospc(self.root / "etc" / "main.cf")
+
         monkeypatch.setattr(validate_mod.Stage, "__enter__", full_stage)
     elif step == "create":
         fail_nth(j, "create", 1, j)
@@ -205,6 +216,7 @@ def test_full_tmpfs_state_dir_through_the_command_line(miab, tmp_path, monkeypat
                 fill(mnt)
                 filled.append(1)
             return real_reload(self)
+
         monkeypatch.setattr(Engine, "_reload", reload_then_full)
         assert pf(cfg, state, "apply", str(profile)) == exitcodes.FAILED
         out = capsys.readouterr()
@@ -252,8 +264,7 @@ def reload_lines(bench, more_than: int = -1) -> int:
 
 
 @needs_bench
-def test_kill_between_write_and_reload_then_status_and_a_no_op_apply_heal(miab, tmp_path,
-                                                                          capsys):
+def test_kill_between_write_and_reload_then_status_and_a_no_op_apply_heal(miab, tmp_path, capsys):
     cfg = miab.config_dir
     state = tmp_path / "state"
     profile = tmp_path / "helo.yaml"
@@ -265,8 +276,13 @@ def test_kill_between_write_and_reload_then_status_and_a_no_op_apply_heal(miab, 
     before = snapshot(cfg)
     heard = verdicts(miab), submission_verdict(miab)
 
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(cfg), str(state)], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(cfg), str(state)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == "written, about to reload\n"
@@ -283,8 +299,14 @@ def test_kill_between_write_and_reload_then_status_and_a_no_op_apply_heal(miab, 
     assert pf(cfg, state, "check") == exitcodes.FINDINGS
     assert f"X DANGER  journal entry {entry.id}" in capsys.readouterr().out
 
-    queue = Path(subprocess.run(["postconf", "-c", str(cfg), "-h", "queue_directory"],
-                                capture_output=True, text=True, check=True).stdout.strip())
+    queue = Path(
+        subprocess.run(
+            ["postconf", "-c", str(cfg), "-h", "queue_directory"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     master = master_pid(queue)
     reloads = reload_lines(miab)
     backdate(cfg)
@@ -302,8 +324,12 @@ def test_kill_between_write_and_reload_then_status_and_a_no_op_apply_heal(miab, 
     shutil.rmtree(state, ignore_errors=True)
 
 
-STEP_WORDS = ("saving the backup copies", "saving the diff", "saving journal entry 1 failed; "
-              "nothing was written", "the change could not be recorded, so it was undone")
+STEP_WORDS = (
+    "saving the backup copies",
+    "saving the diff",
+    "saving journal entry 1 failed; nothing was written",
+    "the change could not be recorded, so it was undone",
+)
 
 
 @needs_postfix
@@ -321,6 +347,7 @@ def test_real_full_disk_at_every_step_after_validation(tmp_path, monkeypatch):
         fill(self.root.parent.parent)
         with open(self.root.parent.parent / "filler", "r+b") as fh:
             fh.truncate(max(0, os.fstat(fh.fileno()).st_size - free[0] * 4096))
+
     monkeypatch.setattr(validate_mod.Stage, "__exit__", exit_then_fill)
     # Validation is not what is tried here (and costs a second a run).
     monkeypatch.setattr(engine_mod, "validate", lambda *a: "")

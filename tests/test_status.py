@@ -11,8 +11,7 @@ from tests.miab_setup import box, customise, release_values, run_setup_on
 
 
 def status(config_dir, state_dir, *extra):
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir), "status",
-                 *extra])
+    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir), "status", *extra])
 
 
 def test_fresh_miab_without_customisations_is_in_sync(tmp_path, capsys):
@@ -28,8 +27,11 @@ def test_customised_box_is_in_sync_until_miab_rewrites_it(tmp_path, capsys):
     # seed 001's hash table has no .db yet: status says it will be rebuilt.
     assert status(config_dir, state_dir) == exitcodes.FINDINGS
     assert "own_domains.db missing" in capsys.readouterr().out
-    subprocess.run(["postmap", "-c", str(config_dir), f"hash:{config_dir}/pfwizard/own_domains"],
-                   check=True, timeout=30)
+    subprocess.run(
+        ["postmap", "-c", str(config_dir), f"hash:{config_dir}/pfwizard/own_domains"],
+        check=True,
+        timeout=30,
+    )
     assert status(config_dir, state_dir) == exitcodes.OK
     assert status(config_dir, state_dir, "--quiet") == exitcodes.OK
     assert capsys.readouterr().out.count("in sync") >= 4
@@ -39,8 +41,10 @@ def test_customised_box_is_in_sync_until_miab_rewrites_it(tmp_path, capsys):
     assert capsys.readouterr().out == ""
     assert status(config_dir, state_dir) == exitcodes.FINDINGS
     out = capsys.readouterr().out
-    assert ("smtpd_sender_restrictions: customisations missing; "
-            "MiaB changed the base under a customisation") in out
+    assert (
+        "smtpd_sender_restrictions: customisations missing; "
+        "MiaB changed the base under a customisation"
+    ) in out
     assert "MiaB added: check_policy_service inet:127.0.0.1:12340" in out
     assert "smtpd_helo_required: in sync" in out  # MiaB never sets it
     assert "=> drift" in out
@@ -99,6 +103,7 @@ def test_a_refused_automatic_rollback_is_named_with_its_reason(tmp_path, capsys)
 
     from pfwizard.engine import ChangeSet, Engine
     from pfwizard.engine.journal import PENDING_CONFIRM
+
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     main_cf = config_dir / "main.cf"
     main_cf.write_text(main_cf.read_text() + "mynetworks = 0.0.0.0/0\n")  # an open relay

@@ -55,6 +55,24 @@ def test_contributing_says_what_ruff_is_configured_to_check() -> None:
 
 
 def test_ruff_check_passes_on_the_tree() -> None:
-    res = subprocess.run([*ruff_argv(), "check", "--no-cache", "--output-format", "concise",
-                          str(REPO)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    res = subprocess.run(
+        [*ruff_argv(), "check", "--no-cache", "--output-format", "concise", str(REPO)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_tree_is_in_ruff_format() -> None:
+    """CONTRIBUTING.md's one format: what `ruff format` writes (scripts/test-all checks it too)."""
+    res = subprocess.run(
+        [*ruff_argv(), "format", "--check", "--no-cache", str(REPO)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ruff format --check" in (REPO / "CONTRIBUTING.md").read_text()

@@ -43,11 +43,24 @@ PATTERNS = (
     "endif\n"
 )
 SENDERS = [
-    "friend@example.test", "Friend@EXAMPLE.test", "other@example.test", "x@sub.example.test",
-    "x@a.deep.test", "x@deep.test", "FRIEND@other.test", "postmaster@anything.test",
+    "friend@example.test",
+    "Friend@EXAMPLE.test",
+    "other@example.test",
+    "x@sub.example.test",
+    "x@a.deep.test",
+    "x@deep.test",
+    "FRIEND@other.test",
+    "postmaster@anything.test",
     "POSTMASTER@else.test",
-    "plus+tag@ext.test", "plus+tag@other.test", "Plus+tag@other.test", "", "caps@mixed.test",
-    "CAPS@MIXED.TEST", '"john doe"@quoted.test', "nobody@nowhere.test", "postmaster",
+    "plus+tag@ext.test",
+    "plus+tag@other.test",
+    "Plus+tag@other.test",
+    "",
+    "caps@mixed.test",
+    "CAPS@MIXED.TEST",
+    '"john doe"@quoted.test',
+    "nobody@nowhere.test",
+    "postmaster",
     "plus+other@ext.test",
 ]
 
@@ -67,15 +80,15 @@ def greet(bench: Any, source: str) -> None:
     raise AssertionError("smtpd does not greet:\n" + "\n".join(tail))
 
 
-def verdicts(bench: Any, senders: list[str], *, helos: list[str] | None = None,
-             source: str = OUTSIDE) -> list[tuple[int, str]]:
+def verdicts(
+    bench: Any, senders: list[str], *, helos: list[str] | None = None, source: str = OUTSIDE
+) -> list[tuple[int, str]]:
     """The RCPT reply for each sender (or each HELO name), all in ONE SMTP connection with
     RSET in between: far fewer connections and log lines than one dialogue each, which keeps
     the shared bench's postlogd from falling behind (postfix-facts.md)."""
     out: list[tuple[int, str]] = []
     greet(bench, source)
-    with smtplib.SMTP("127.0.0.1", bench.port, timeout=30,
-                      source_address=(source, 0)) as smtp:
+    with smtplib.SMTP("127.0.0.1", bench.port, timeout=30, source_address=(source, 0)) as smtp:
         for i, sender in enumerate(senders):
             smtp.ehlo(helos[i] if helos else "client.example.com")
             code, _ = smtp.docmd(f"MAIL FROM:<{sender}>")
@@ -101,10 +114,17 @@ def internal(sender: str) -> str:
 
 
 @needs_bench
-@pytest.mark.parametrize("kind, parent", [
-    ("hash", True), ("hash", False), ("texthash", True), ("btree", False),
-    ("regexp", True), ("pcre", True),
-])
+@pytest.mark.parametrize(
+    "kind, parent",
+    [
+        ("hash", True),
+        ("hash", False),
+        ("texthash", True),
+        ("btree", False),
+        ("regexp", True),
+        ("pcre", True),
+    ],
+)
 def test_search_order_matches_smtpd(bench, kind: str, parent: bool) -> None:
     path = bench.config_dir / f"sender_access_{kind}"
     text = PATTERNS if kind in ("regexp", "pcre") else FIXED
@@ -112,19 +132,27 @@ def test_search_order_matches_smtpd(bench, kind: str, parent: bool) -> None:
     if kind in ("hash", "btree"):
         bench.instance.run("postmap", "-c", str(bench.config_dir), f"{kind}:{path}")
     bench.instance.cool_down(path, path.with_name(path.name + ".db"))
-    bench.configure({
-        "smtpd_sender_restrictions": f"check_sender_access {kind}:{path}",
-        "recipient_delimiter": "+",
-        "smtpd_peername_lookup": "no",
-        "parent_domain_matches_subdomains":
-            "smtpd_access_maps" if parent else "debug_peer_list",
-    })
+    bench.configure(
+        {
+            "smtpd_sender_restrictions": f"check_sender_access {kind}:{path}",
+            "recipient_delimiter": "+",
+            "smtpd_peername_lookup": "no",
+            "parent_domain_matches_subdomains": "smtpd_access_maps"
+            if parent
+            else "debug_peer_list",
+        }
+    )
     sim = Simulator(Table.read(path, kind), bench.config_dir)
     assert not sim.uses_postmap
     seen = set()
     for sender, (code, text) in zip(SENDERS, verdicts(bench, SENDERS), strict=True):
-        ours = access_lookup(sim, internal(sender), parent_domain_matches_subdomains=parent,
-                             recipient_delimiter="+", myorigin="box.example.com")
+        ours = access_lookup(
+            sim,
+            internal(sender),
+            parent_domain_matches_subdomains=parent,
+            recipient_delimiter="+",
+            myorigin="box.example.com",
+        )
         if ours is None:
             assert code == 250, (sender, code, text)
         else:
@@ -133,12 +161,28 @@ def test_search_order_matches_smtpd(bench, kind: str, parent: bool) -> None:
             seen.add(tag)
     # The senders exercise the search steps this table has.
     if kind in ("hash", "texthash", "btree"):
-        assert {"L-full", "L-domain", "L-user", "L-bare", "L-extat", "L-null", "L-caps",
-                "L-quoted"} <= seen
+        assert {
+            "L-full",
+            "L-domain",
+            "L-user",
+            "L-bare",
+            "L-extat",
+            "L-null",
+            "L-caps",
+            "L-quoted",
+        } <= seen
         assert ("L-deeproot" if parent else "L-dotsub") in seen
     else:
-        assert {"R-full", "R-domain", "R-null", "R-quoted", "R-case-sensitive", "R-caps",
-                "R-deep", "R-postmaster-test"} <= seen
+        assert {
+            "R-full",
+            "R-domain",
+            "R-null",
+            "R-quoted",
+            "R-case-sensitive",
+            "R-caps",
+            "R-deep",
+            "R-postmaster-test",
+        } <= seen
         assert "R-never" not in seen  # capitals in a case-sensitive pattern: never in smtpd
 
 
@@ -150,22 +194,21 @@ def test_seed000_table_on_the_bench(bench) -> None:
     path = bench.config_dir / "cisco_dmarc_sender_access"
     path.write_text(SEED_TABLE)
     bench.instance.cool_down(path)
-    bench.configure({"smtpd_sender_restrictions":
-                     f"check_sender_access regexp:{path}, reject"})
+    bench.configure({"smtpd_sender_restrictions": f"check_sender_access regexp:{path}, reject"})
     sim = Simulator(Table.read(path, "regexp"), bench.config_dir)
-    senders = ["MAILER-DAEMON@esa.hc3512-62.iphmx.com", "MAILER-DAEMON@esa.HC3512-62.iphmx.com",
-               "postmaster@esa.iphmx.com.attacker.example", "esa.iphmx.com@attacker.example",
-               "someone@example.org"]
+    senders = [
+        "MAILER-DAEMON@esa.hc3512-62.iphmx.com",
+        "MAILER-DAEMON@esa.HC3512-62.iphmx.com",
+        "postmaster@esa.iphmx.com.attacker.example",
+        "esa.iphmx.com@attacker.example",
+        "someone@example.org",
+    ]
     for sender, (code, text) in zip(senders, verdicts(bench, senders), strict=True):
         ours = access_lookup(sim, sender)
         assert (code == 250) == (ours is not None and ours.action == "PERMIT"), (sender, text)
 
 
-CLIENT_TABLE = (
-    "127.0.0.3   REJECT C-full\n"
-    "127.0.1     REJECT C-net3\n"
-    "127.1       REJECT C-net2\n"
-)
+CLIENT_TABLE = "127.0.0.3   REJECT C-full\n127.0.1     REJECT C-net3\n127.1       REJECT C-net2\n"
 HELO_FIXED = (
     "example.test       REJECT H-parent\n"
     ".deep.test         REJECT H-dotsub\n"
@@ -173,17 +216,25 @@ HELO_FIXED = (
     "1.2.3.4            REJECT H-numeric\n"
     "2.3.4              REJECT H-never\n"
 )
-HELO_PATTERNS = (
-    "/^host\\./i REJECT H-case-sensitive\n"
-    "/\\.example\\.test$/ REJECT H-domain\n"
-)
-HELOS = ["mail.example.test", "MAIL.Example.TEST", "a.b.deep.test", "exact.other.test",
-         "x.exact.other.test", "1.2.3.4", "host.zzz.test", "HOST.zzz.test", "nothing.test"]
+HELO_PATTERNS = "/^host\\./i REJECT H-case-sensitive\n/\\.example\\.test$/ REJECT H-domain\n"
+HELOS = [
+    "mail.example.test",
+    "MAIL.Example.TEST",
+    "a.b.deep.test",
+    "exact.other.test",
+    "x.exact.other.test",
+    "1.2.3.4",
+    "host.zzz.test",
+    "HOST.zzz.test",
+    "nothing.test",
+]
 
 
 @needs_bench
-@pytest.mark.parametrize("kind, extra", [("hash", ""), ("hash", "unknown REJECT C-unknown\n"),
-                                          ("texthash", ""), ("cidr", "")])
+@pytest.mark.parametrize(
+    "kind, extra",
+    [("hash", ""), ("hash", "unknown REJECT C-unknown\n"), ("texthash", ""), ("cidr", "")],
+)
 def test_client_search_order_matches_smtpd(bench, kind: str, extra: str) -> None:
     path = bench.config_dir / f"client_access_{kind}"
     text = extra + CLIENT_TABLE
@@ -193,10 +244,14 @@ def test_client_search_order_matches_smtpd(bench, kind: str, extra: str) -> None
     if kind == "hash":
         bench.instance.run("postmap", "-c", str(bench.config_dir), f"{kind}:{path}")
     bench.instance.cool_down(path, path.with_name(path.name + ".db"))
-    bench.configure({"smtpd_client_restrictions": f"check_client_access {kind}:{path}",
-                     # No reverse DNS: the client name is "unknown" and no dialogue waits on
-                     # the stub resolver (the sources 127.0.1.5... have no PTR records).
-                     "smtpd_peername_lookup": "no"})
+    bench.configure(
+        {
+            "smtpd_client_restrictions": f"check_client_access {kind}:{path}",
+            # No reverse DNS: the client name is "unknown" and no dialogue waits on
+            # the stub resolver (the sources 127.0.1.5... have no PTR records).
+            "smtpd_peername_lookup": "no",
+        }
+    )
     sim = Simulator(Table.read(path, kind), bench.config_dir)
     seen = set()
     for source in ["127.0.0.3", "127.0.0.4", "127.0.1.5", "127.1.2.3", "127.2.0.1"]:
@@ -212,20 +267,24 @@ def test_client_search_order_matches_smtpd(bench, kind: str, extra: str) -> None
 
 
 @needs_bench
-@pytest.mark.parametrize("kind, parent", [("hash", True), ("hash", False), ("regexp", True),
-                                          ("pcre", True)])
+@pytest.mark.parametrize(
+    "kind, parent", [("hash", True), ("hash", False), ("regexp", True), ("pcre", True)]
+)
 def test_helo_search_order_matches_smtpd(bench, kind: str, parent: bool) -> None:
     path = bench.config_dir / f"helo_access_{kind}"
     path.write_text(HELO_PATTERNS if kind in ("regexp", "pcre") else HELO_FIXED)
     if kind == "hash":
         bench.instance.run("postmap", "-c", str(bench.config_dir), f"{kind}:{path}")
     bench.instance.cool_down(path, path.with_name(path.name + ".db"))
-    bench.configure({
-        "smtpd_helo_restrictions": f"check_helo_access {kind}:{path}",
-        "smtpd_peername_lookup": "no",
-        "parent_domain_matches_subdomains":
-            "smtpd_access_maps" if parent else "debug_peer_list",
-    })
+    bench.configure(
+        {
+            "smtpd_helo_restrictions": f"check_helo_access {kind}:{path}",
+            "smtpd_peername_lookup": "no",
+            "parent_domain_matches_subdomains": "smtpd_access_maps"
+            if parent
+            else "debug_peer_list",
+        }
+    )
     sim = Simulator(Table.read(path, kind), bench.config_dir)
     seen = set()
     answers = verdicts(bench, ["someone@example.org"] * len(HELOS), helos=HELOS)

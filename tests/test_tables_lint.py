@@ -31,8 +31,9 @@ def postmap_q(table: Table, key: str) -> str | None:
         spec = f"{table.type}:{d}/t"
         if table.type == "hash":
             subprocess.run(["postmap", "-c", d, spec], check=True, timeout=30)
-        res = subprocess.run(["postmap", "-c", d, "-q", key, spec], capture_output=True,
-                             text=True, timeout=30)
+        res = subprocess.run(
+            ["postmap", "-c", d, "-q", key, spec], capture_output=True, text=True, timeout=30
+        )
     return res.stdout.rstrip("\n") if res.returncode == 0 else None
 
 
@@ -49,8 +50,12 @@ def by_code(findings: list[TableFinding]) -> dict[str, TableFinding]:
 def test_seed000_everything_wrong_with_the_table() -> None:
     table = Table.parse(SEED_TABLE, "regexp", "/etc/postfix/cisco_dmarc_sender_access")
     found = by_code(lint(table, used_as="sender"))
-    assert set(found) == {"case-sensitive-flag", "unanchored-end", "matches-local-part",
-                          "forgeable-allow"}
+    assert set(found) == {
+        "case-sensitive-flag",
+        "unanchored-end",
+        "matches-local-part",
+        "forgeable-allow",
+    }
     for f in found.values():
         assert isinstance(f, Finding)
         assert f.parameter == "regexp:/etc/postfix/cisco_dmarc_sender_access"
@@ -81,8 +86,9 @@ def test_seed000_everything_wrong_with_the_table() -> None:
 
 @needs_postfix
 def test_capitals_in_a_case_sensitive_pattern_never_match_mail() -> None:
-    table = Table.parse("/^MAILER-DAEMON@esa[0-9]*\\.iphmx\\.com$/i PERMIT\n", "regexp",
-                        "/etc/postfix/x")
+    table = Table.parse(
+        "/^MAILER-DAEMON@esa[0-9]*\\.iphmx\\.com$/i PERMIT\n", "regexp", "/etc/postfix/x"
+    )
     f = by_code(lint(table))["case-sensitive-never-matches"]
     assert f.example == "mailer-daemon@esa.iphmx.com" and f.example_answer is None
     proven(f, table)
@@ -101,12 +107,14 @@ def test_a_fixed_pattern_has_no_findings() -> None:
 @needs_postfix
 def test_unescaped_dot_and_shadowed_and_numeric() -> None:
     table = Table.parse(
-        "/@example.com$/ REJECT\n"      # '.' matches any character
+        "/@example.com$/ REJECT\n"  # '.' matches any character
         "/spam/ REJECT spam\n"
-        "/spammer/ OK\n"                 # never reached for what it names: line 2 first
-        "/@bad\\.test$/ 550\n"           # a bare number is OK in access(5)
-        "/@bad\\.test$/ REJECT\n",       # same pattern again
-        "regexp", "/etc/postfix/x")
+        "/spammer/ OK\n"  # never reached for what it names: line 2 first
+        "/@bad\\.test$/ 550\n"  # a bare number is OK in access(5)
+        "/@bad\\.test$/ REJECT\n",  # same pattern again
+        "regexp",
+        "/etc/postfix/x",
+    )
     found = lint(table)
     codes = {(f.code, f.line) for f in found}
     assert ("unescaped-dot", 1) in codes
@@ -122,8 +130,9 @@ def test_unescaped_dot_and_shadowed_and_numeric() -> None:
 
 @needs_postfix
 def test_perl_habits_in_regexp_flags_and_escapes() -> None:
-    table = Table.parse("/^user\\d@example\\.com$/ REJECT\n/^a+b$/x REJECT basic\n",
-                        "regexp", "/etc/postfix/x")
+    table = Table.parse(
+        "/^user\\d@example\\.com$/ REJECT\n/^a+b$/x REJECT basic\n", "regexp", "/etc/postfix/x"
+    )
     found = by_code(lint(table))
     assert {"perl-escape", "basic-regexp-flag"} <= set(found)
     # \d matches neither a digit nor d; with x, + is an ordinary character.
@@ -136,8 +145,7 @@ def test_perl_habits_in_regexp_flags_and_escapes() -> None:
 
 @needs_postfix
 def test_shadowed_in_hash_and_cidr() -> None:
-    h = Table.parse("Friend@Example.com OK\nfriend@example.com REJECT\n", "hash",
-                    "/etc/postfix/h")
+    h = Table.parse("Friend@Example.com OK\nfriend@example.com REJECT\n", "hash", "/etc/postfix/h")
     f = by_code(lint(h))["shadowed"]
     assert f.line == 2 and f.example_answer == "OK"
     proven(f, h)
@@ -155,7 +163,8 @@ def test_a_wildcard_glued_to_the_domain_lets_someone_elses_domain_in() -> None:
     found = [f for f in lint(table, used_as="sender") if f.code == "glued-domain"]
     assert [(f.line, f.severity, f.example) for f in found] == [
         (1, Severity.DANGER, "postmaster@attackerexample.com"),
-        (2, Severity.DANGER, "postmaster@attackerexample.net")]
+        (2, Severity.DANGER, "postmaster@attackerexample.net"),
+    ]
     for f in found:
         proven(f, table)
     safe = Table.parse("/@(.*\\.)?example\\.com$/ OK\n/\\.iphmx\\.com$/ PERMIT\n", "pcre", "/t")
@@ -167,19 +176,31 @@ def test_a_wildcard_inside_the_domain_and_after_it() -> None:
     """/@example.*\\.com$/ OK lets the sender pick the domain (example.attacker.com);
     /@example\\.com.*$/ OK is as open as no '$'; /@mail.example\\.com$/ OK lets
     mail-example.com in. Each a DANGER on a permit line, proven by postmap; spelt out, none."""
-    table = Table.parse("/@example.*\\.com$/ OK\n/@example\\.org.*$/ OK\n"
-                        "/@mail.example\\.net$/ PERMIT\n/@ex(.*)\\.com$/ REJECT\n",
-                        "regexp", "/t")
+    table = Table.parse(
+        "/@example.*\\.com$/ OK\n/@example\\.org.*$/ OK\n"
+        "/@mail.example\\.net$/ PERMIT\n/@ex(.*)\\.com$/ REJECT\n",
+        "regexp",
+        "/t",
+    )
     found = {(f.line, f.code): f for f in lint(table) if f.severity is not Severity.INFO}
-    assert set(found) == {(1, "wildcard-in-domain"), (2, "unanchored-end"),
-                          (3, "unescaped-dot"), (4, "wildcard-in-domain")}
+    assert set(found) == {
+        (1, "wildcard-in-domain"),
+        (2, "unanchored-end"),
+        (3, "unescaped-dot"),
+        (4, "wildcard-in-domain"),
+    }
     assert found[(1, "wildcard-in-domain")].example == "postmaster@example.attacker.com"
     assert found[(2, "unanchored-end")].example == "postmaster@example.org.attacker.example"
     assert found[(3, "unescaped-dot")].example == "postmaster@mail-example.net"
     assert [found[k].severity for k in sorted(found)] == [Severity.DANGER] * 3 + [
-        Severity.CAUTION]  # line 4 refuses: a wider refusal is no hole
+        Severity.CAUTION
+    ]  # line 4 refuses: a wider refusal is no hole
     for f in found.values():
         proven(f, table)
-    safe = Table.parse("/@(.*\\.)?example\\.com$/ OK\n/@mail\\..*\\.example\\.org$/ OK\n"
-                       "/^user@esa.*\\.iphmx\\.com$/ OK\n", "regexp", "/t")
+    safe = Table.parse(
+        "/@(.*\\.)?example\\.com$/ OK\n/@mail\\..*\\.example\\.org$/ OK\n"
+        "/^user@esa.*\\.iphmx\\.com$/ OK\n",
+        "regexp",
+        "/t",
+    )
     assert [f.code for f in lint(safe) if f.severity is not Severity.INFO] == []

@@ -9,11 +9,29 @@ from pfwizard.tables.model import Kind, Table, parse_spec
 from tests.test_seed000_bench import SEED_TABLE
 
 
-@given(st.lists(st.sampled_from([
-    "# comment\n", "\n", "   \n", "a@b.c OK\n", "  continued\n", "\t# indented comment\n",
-    "/x/ REJECT\n", "if /a/\n", "endif\n", "key value\r\n", "caf\udce9 OK\n", "no-newline",
-    "x  \t REJECT   spaces  \n"]), max_size=12), st.sampled_from(
-        ["hash", "regexp", "pcre", "cidr", "texthash"]))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "# comment\n",
+                "\n",
+                "   \n",
+                "a@b.c OK\n",
+                "  continued\n",
+                "\t# indented comment\n",
+                "/x/ REJECT\n",
+                "if /a/\n",
+                "endif\n",
+                "key value\r\n",
+                "caf\udce9 OK\n",
+                "no-newline",
+                "x  \t REJECT   spaces  \n",
+            ]
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(["hash", "regexp", "pcre", "cidr", "texthash"]),
+)
 @settings(max_examples=200)
 def test_round_trip_is_byte_exact(parts: list[str], kind: str) -> None:
     text = "".join(parts)
@@ -35,8 +53,13 @@ def test_logical_lines_like_postfix() -> None:
     )
     t = Table.parse(text, "hash", "access")
     kinds = [(ln.kind, ln.lineno) for ln in t.lines]
-    assert kinds == [(Kind.COMMENT, 1), (Kind.ENTRY, 2), (Kind.BLANK, 5), (Kind.BLANK, 6),
-                     (Kind.ENTRY, 7)]
+    assert kinds == [
+        (Kind.COMMENT, 1),
+        (Kind.ENTRY, 2),
+        (Kind.BLANK, 5),
+        (Kind.BLANK, 6),
+        (Kind.ENTRY, 7),
+    ]
     first = t.entries[0]
     assert (first.key, first.action) == ("a@b.c", "REJECT go    away")
     assert first.raw.count("\n") == 3  # the comment and the continuation belong to it
@@ -58,10 +81,13 @@ def test_seed000_table_parses() -> None:
 
 
 def test_regexp_structure() -> None:
-    t = Table.parse("if !/^owner-/\n/^(.*)-outgoing@(.*)$/ 550 Use ${1}@${2} instead\n"
-                    "endif\nendif\n/a/!/b/ OK\n", "regexp", "r")
-    assert [ln.kind for ln in t.lines] == [Kind.IF, Kind.ENTRY, Kind.ENDIF, Kind.ENDIF,
-                                           Kind.ENTRY]
+    t = Table.parse(
+        "if !/^owner-/\n/^(.*)-outgoing@(.*)$/ 550 Use ${1}@${2} instead\n"
+        "endif\nendif\n/a/!/b/ OK\n",
+        "regexp",
+        "r",
+    )
+    assert [ln.kind for ln in t.lines] == [Kind.IF, Kind.ENTRY, Kind.ENDIF, Kind.ENDIF, Kind.ENTRY]
     assert t.lines[0].pattern is not None and t.lines[0].pattern.negated
     assert t.lines[3].skipped  # ENDIF without IF
     assert t.lines[4].second is not None and t.lines[4].second.negated

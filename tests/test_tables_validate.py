@@ -27,26 +27,44 @@ def errs(text: str, kind: str = "regexp") -> list[tuple[int | None, str]]:
 
 
 def test_actions_follow_access5() -> None:
-    for value, effect in [("OK", Effect.PERMIT), ("permit", Effect.PERMIT),
-                          ("Reject go away", Effect.REJECT), ("550 5.7.1 no", Effect.REJECT),
-                          ("450 4.7.1 later", Effect.DEFER), ("defer_if_permit", Effect.DEFER),
-                          ("DUNNO", Effect.DUNNO), ("warn hello", Effect.DUNNO),
-                          ("HOLD", Effect.SIDE), ("FILTER smtp:[127.0.0.1]:10025", Effect.SIDE),
-                          ("PREPEND X-Seen: yes", Effect.SIDE), ("123", Effect.PERMIT),
-                          ("permit_mynetworks, reject", Effect.RESTRICTIONS),
-                          ("reject_rbl_client zen.spamhaus.org", Effect.RESTRICTIONS)]:
+    for value, effect in [
+        ("OK", Effect.PERMIT),
+        ("permit", Effect.PERMIT),
+        ("Reject go away", Effect.REJECT),
+        ("550 5.7.1 no", Effect.REJECT),
+        ("450 4.7.1 later", Effect.DEFER),
+        ("defer_if_permit", Effect.DEFER),
+        ("DUNNO", Effect.DUNNO),
+        ("warn hello", Effect.DUNNO),
+        ("HOLD", Effect.SIDE),
+        ("FILTER smtp:[127.0.0.1]:10025", Effect.SIDE),
+        ("PREPEND X-Seen: yes", Effect.SIDE),
+        ("123", Effect.PERMIT),
+        ("permit_mynetworks, reject", Effect.RESTRICTIONS),
+        ("reject_rbl_client zen.spamhaus.org", Effect.RESTRICTIONS),
+    ]:
         act = classify(value)
         assert act.error is None and act.effect is effect, value
-    for value in ["PERMITT", "REJECT_ALL", "FILTER nowhere", "REDIRECT nobody",
-                  "PREPEND no header", "check_client_access hash:/x", "", "permit # note"]:
+    for value in [
+        "PERMITT",
+        "REJECT_ALL",
+        "FILTER nowhere",
+        "REDIRECT nobody",
+        "PREPEND no header",
+        "check_client_access hash:/x",
+        "",
+        "permit # note",
+    ]:
         assert classify(value).error, value
     assert classify("myclass", frozenset({"myclass"})).error is None
 
 
 @needs_postfix
 def test_postfix_judges_patterns_and_errors_point_at_the_line() -> None:
-    text = ("# ok\n/good/ OK\n/a(b/ REJECT\n/[z-a]/ OK\n/x/q OK\n/unterminated OK\n"
-            "/y/ PERMITT\n/ok/ REJECT costs $5\n")
+    text = (
+        "# ok\n/good/ OK\n/a(b/ REJECT\n/[z-a]/ OK\n/x/q OK\n/unterminated OK\n"
+        "/y/ PERMITT\n/ok/ REJECT costs $5\n"
+    )
     found = errs(text)
     lines = [n for n, _ in found]
     assert lines == [3, 4, 5, 6, 7, 8]
@@ -62,15 +80,20 @@ def test_postfix_judges_patterns_and_errors_point_at_the_line() -> None:
 @needs_postfix
 def test_our_predictions_match_postfix_warnings() -> None:
     """Everything the parser predicts, Postfix says too (same line)."""
-    text = ("/x/q OK\n/unterminated OK\n/ok/ REJECT $foo\nendif\nif /a/\n/b/\n"
-            "frobnicate\n!/c/ REJECT $1\n")
+    text = (
+        "/x/q OK\n/unterminated OK\n/ok/ REJECT $foo\nendif\nif /a/\n/b/\n"
+        "frobnicate\n!/c/ REJECT $1\n"
+    )
     table = Table.parse(text, "regexp", PATH)
     said = postfix_warnings(table)
     for ln in table.lines:
         for msg in ln.problems:
             assert ln.lineno in said, (ln.lineno, msg)
-            assert any(msg in m or m in msg or msg.split(":")[0] in m
-                       for m in said[ln.lineno]), (ln.lineno, msg, said[ln.lineno])
+            assert any(msg in m or m in msg or msg.split(":")[0] in m for m in said[ln.lineno]), (
+                ln.lineno,
+                msg,
+                said[ln.lineno],
+            )
 
 
 @needs_postfix
@@ -84,14 +107,18 @@ def test_cidr_and_hash_problems_come_from_postfix() -> None:
     assert any("duplicate entry" in p.message and p.line == 2 for p in warn)
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("a@b.c OK\nx@y.z FROBNICATE\n", 2, "FROBNICATE"),            # unknown action
-    ("/(abc/ OK\n", 1, "Unmatched ("),                               # unbalanced pattern
-    ("john doe@x.test REJECT\n", 1, "'doe@x.test'"),                # key with spaces
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("a@b.c OK\nx@y.z FROBNICATE\n", 2, "FROBNICATE"),  # unknown action
+        ("/(abc/ OK\n", 1, "Unmatched ("),  # unbalanced pattern
+        ("john doe@x.test REJECT\n", 1, "'doe@x.test'"),  # key with spaces
+    ],
+)
 @needs_postfix
 def test_bad_input_gives_a_clear_error_and_nothing_is_written(
-        text: str, line: int, words: str, tmp_path: Path) -> None:
+    text: str, line: int, words: str, tmp_path: Path
+) -> None:
     kind = "regexp" if text.startswith("/") else "hash"
     target = tmp_path / "t"
     target.write_text("untouched\n")
@@ -110,8 +137,11 @@ def test_nul_byte_is_refused() -> None:
 
 
 def test_keys_smtpd_never_looks_up() -> None:
-    t = Table.parse("@example.com REJECT\n*.spam.test REJECT\n10.0.0.0/8 REJECT\n"
-                    "example.org REJECT\n", "hash", PATH)
+    t = Table.parse(
+        "@example.com REJECT\n*.spam.test REJECT\n10.0.0.0/8 REJECT\nexample.org REJECT\n",
+        "hash",
+        PATH,
+    )
     warned = {p.line for p in validate(t, ask_postfix=False) if p.severity == "warning"}
     assert warned == {1, 2, 3}
 

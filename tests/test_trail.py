@@ -37,6 +37,7 @@ def syslog(tmp_path, monkeypatch):
                 lines.append(sock.recv(8192).decode())
             except BlockingIOError:
                 return lines
+
     yield received
     sock.close()
 
@@ -46,20 +47,24 @@ def fake_etckeeper(bin_dir: Path, exit_code: int = 0) -> Path:
     bin_dir.mkdir(exist_ok=True)
     record = bin_dir / "etckeeper.args"
     script = bin_dir / "etckeeper"
-    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {record}\n"
-                      f"echo 'fatal: not a git repository' >&2\nexit {exit_code}\n")
+    script.write_text(
+        f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {record}\n"
+        f"echo 'fatal: not a git repository' >&2\nexit {exit_code}\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return record
 
 
 def pf(config_dir, state_dir, *argv):
-    return main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", *argv])
+    return main(
+        ["--config-dir", str(config_dir), "--state-dir", str(state_dir), "--no-reload", *argv]
+    )
 
 
 @needs_postfix
 def test_restore_and_rollback_each_leave_one_line_naming_entry_files_and_admin(
-        tmp_path, syslog, monkeypatch, capsys):
+    tmp_path, syslog, monkeypatch, capsys
+):
     monkeypatch.setenv("SUDO_USER", "alice")
     config_dir, state_dir = box(tmp_path)
     customise(config_dir, state_dir)
@@ -83,8 +88,7 @@ def test_restore_and_rollback_each_leave_one_line_naming_entry_files_and_admin(
 
 
 @needs_postfix
-def test_apply_logs_and_commits_etc_with_a_message_naming_the_entry(tmp_path, syslog,
-                                                                    monkeypatch):
+def test_apply_logs_and_commits_etc_with_a_message_naming_the_entry(tmp_path, syslog, monkeypatch):
     monkeypatch.delenv("SUDO_USER", raising=False)
     config_dir, state_dir = box(tmp_path)  # config_dir is tmp_path/etc: our stand-in /etc
     (config_dir / ".etckeeper").write_text("")
@@ -99,9 +103,12 @@ def test_apply_logs_and_commits_etc_with_a_message_naming_the_entry(tmp_path, sy
     assert "summary=seed 000: let Cisco ESA DMARC reporters through" in line
     assert not line.endswith(".db")
     args = record.read_text().splitlines()
-    assert args == ["commit", "-d", str(config_dir),
-                    f"pfwizard: entry {res.entry_id} applied: "
-                    "seed 000: let Cisco ESA DMARC reporters through"]
+    assert args == [
+        "commit",
+        "-d",
+        str(config_dir),
+        f"pfwizard: entry {res.entry_id} applied: seed 000: let Cisco ESA DMARC reporters through",
+    ]
 
 
 @needs_postfix
@@ -136,8 +143,9 @@ def test_etckeeper_only_for_files_under_a_kept_etc(tmp_path, monkeypatch):
 
 def test_the_change_line_is_one_line_even_with_a_hostile_summary(monkeypatch):
     monkeypatch.setenv("SUDO_USER", "bob")
-    text = trail.change_line("applied", "7", "apply", ["/etc/postfix/main.cf"],
-                             "evil\nINJECTED: root")
+    text = trail.change_line(
+        "applied", "7", "apply", ["/etc/postfix/main.cf"], "evil\nINJECTED: root"
+    )
     sent = trail.line(text)
     assert sent.startswith(MAIL_INFO) and "\n" not in sent
     assert "entry=7 kind=apply files=/etc/postfix/main.cf sudo_user=bob" in sent
@@ -153,10 +161,14 @@ def test_the_wizards_apply_leaves_its_line_too(tmp_path, syslog, monkeypatch):
     monkeypatch.setenv("SUDO_USER", "carol")
     etc = make_config(tmp_path)
     main_cf = etc / "main.cf"  # this machine has no /etc/mailname, which postfix check reads
-    main_cf.write_text(main_cf.read_text().replace("\nmyorigin = /etc/mailname\n",
-                                                   "\nmyorigin = box.example.com\n"))
-    s = Session.open(etc, tmp_path / "state", reload=False,
-                     miab_checkout=tmp_path / "no-mailinabox")
+    main_cf.write_text(
+        main_cf.read_text().replace(
+            "\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n"
+        )
+    )
+    s = Session.open(
+        etc, tmp_path / "state", reload=False, miab_checkout=tmp_path / "no-mailinabox"
+    )
     seed_change(s)
     eng = s.engine()  # what the wizard's apply screen runs
     res = eng.apply(eng.plan(s.changeset()))

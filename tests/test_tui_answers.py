@@ -36,9 +36,12 @@ def on_done(app) -> bool:
 async def test_answers_drive_welcome_a_recipe_review_apply_to_done(tmp_path):
     answers = {
         "welcome": {"action": "recipes"},
-        "recipes": {"recipe": "allowlist-unresolved-senders",
-                    "inputs": {"sender": ""},  # no sample: Done does not probe
-                    "placement": "after-rhsbl", "action": "use"},
+        "recipes": {
+            "recipe": "allowlist-unresolved-senders",
+            "inputs": {"sender": ""},  # no sample: Done does not probe
+            "placement": "after-rhsbl",
+            "action": "use",
+        },
         "review": {"action": "apply"},
         "apply": {"action": "next"},
         "done": {"action": "stay"},
@@ -74,10 +77,14 @@ async def test_answers_drive_a_restore_after_an_upgrade(tmp_path):
 
     config_dir, state_dir = upgraded(tmp_path)
     app = app_for(config_dir, state_dir)
-    app.answers = parse_answers({"restore": {"action": "next"},
-                                 "restore_review": {"action": "apply"},
-                                 "restore_apply": {"action": "next"},
-                                 "done": {"action": "stay"}})
+    app.answers = parse_answers(
+        {
+            "restore": {"action": "next"},
+            "restore_review": {"action": "apply"},
+            "restore_apply": {"action": "next"},
+            "done": {"action": "stay"},
+        }
+    )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: on_done(app), timeout=90)
         assert app.state.outcome is not None and app.state.outcome.ok
@@ -101,8 +108,11 @@ async def test_an_input_a_screen_does_not_take_is_refused(tmp_path):
 
 def test_the_answers_file_is_json_and_errors_name_file_and_line(tmp_path):
     path = tmp_path / "answers.json"
-    path.write_text(json.dumps({"welcome": {"action": "recipes"},
-                                "recipes": {"recipe": "opendmarc", "action": "use"}}))
+    path.write_text(
+        json.dumps(
+            {"welcome": {"action": "recipes"}, "recipes": {"recipe": "opendmarc", "action": "use"}}
+        )
+    )
     answers = load_answers(path)
     assert answers["welcome"] == Answer("recipes")
     assert answers["recipes"].fields == {"recipe": "opendmarc"}
@@ -129,11 +139,17 @@ async def test_answers_drive_the_live_probe_from_done(tmp_path, fake_smtp, monke
     from pfwizard.screens.probe import ProbeScreen
 
     monkeypatch.setattr(live_probe, "smtp_listen_address", lambda cdir: ("127.0.0.1", fake_smtp))
-    answers = {"done": {"action": "probe"},
-               "probe": {"sender": "x@nowhere.example",
-                         "recipients": ["admin@box.example.com"], "action": "probe"}}
+    answers = {
+        "done": {"action": "probe"},
+        "probe": {
+            "sender": "x@nowhere.example",
+            "recipients": ["admin@box.example.com"],
+            "action": "probe",
+        },
+    }
     app = make_app(tmp_path, start="done", answers=answers)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, lambda: isinstance(app.screen, ProbeScreen)
-                     and app.screen.last is not None)
+        await settle(
+            pilot, lambda: isinstance(app.screen, ProbeScreen) and app.screen.last is not None
+        )
         assert "deferred: 450 4.1.8" in "\n".join(app.screen.written)

@@ -8,8 +8,12 @@ from pfwizard.tui.widgets.chain_list import ChainList
 from tests.tui_app import SIZE, make_app
 
 SENDER = "smtpd_sender_restrictions"
-V75 = ["reject_non_fqdn_sender", "reject_unknown_sender_domain",
-       "reject_authenticated_sender_login_mismatch", "reject_rhsbl_sender"]
+V75 = [
+    "reject_non_fqdn_sender",
+    "reject_unknown_sender_domain",
+    "reject_authenticated_sender_login_mismatch",
+    "reject_rhsbl_sender",
+]
 
 
 def names(app):
@@ -35,8 +39,9 @@ async def test_navigation_keys_and_edges(tmp_path, down, up):
         assert not app.session.changed
 
 
-@pytest.mark.parametrize("move_down,move_up", [("J", "K"), ("shift+down", "shift+up"),
-                                               ("ctrl+down", "ctrl+up")])
+@pytest.mark.parametrize(
+    "move_down,move_up", [("J", "K"), ("shift+down", "shift+up"), ("ctrl+down", "ctrl+up")]
+)
 async def test_move_keys_follow_the_entry(tmp_path, move_down, move_up):
     app = make_app(tmp_path, start="sender")
     async with app.run_test(size=SIZE) as pilot:
@@ -83,6 +88,7 @@ async def test_add_from_catalogue_with_argument(tmp_path, add):
         await pilot.press("j", add)
         await pilot.pause()
         from pfwizard.screens.add_restriction import AddRestrictionScreen
+
         assert isinstance(app.screen, AddRestrictionScreen)
         await pilot.press(*"check_sender_acc")
         screen = app.screen
@@ -95,6 +101,7 @@ async def test_add_from_catalogue_with_argument(tmp_path, add):
         await pilot.pause()
         # A new own table opens the table editor right away.
         from pfwizard.screens.table_editor import TableEditorScreen
+
         assert isinstance(app.screen, TableEditorScreen)
         await pilot.press("escape")
         await pilot.pause()
@@ -109,6 +116,7 @@ async def test_add_filter_offers_only_stage_valid_entries(tmp_path):
         await pilot.pause()
         shown = [i.name for i in app.screen.shown]
         from pfwizard import catalogue
+
         assert shown == [r.name for r in catalogue.for_list("helo")]
         assert "reject_multi_recipient_bounce" not in shown  # recipient/data only
         assert "reject_unknown_helo_hostname" in shown
@@ -136,6 +144,7 @@ async def test_edit_argument_validated(tmp_path, edit):
         await pilot.press("j", "j", "j", edit)
         await pilot.pause()
         from pfwizard.screens.edit_argument import EditArgumentScreen
+
         screen = app.screen
         assert isinstance(screen, EditArgumentScreen)
         inp = screen.query_one("#arg")
@@ -159,6 +168,7 @@ async def test_table_key_only_for_access_entries(tmp_path):
     app = make_app(tmp_path, start="sender")
     async with app.run_test(size=SIZE) as pilot:
         from textual.screen import ModalScreen
+
         assert chain_list(app).check_action("table", ()) is False  # hidden in the footer
         await pilot.press("t")
         await pilot.pause()
@@ -168,8 +178,13 @@ async def test_table_key_only_for_access_entries(tmp_path):
 async def test_fifteen_entry_chain_scrolls_and_moves(tmp_path):
     app = make_app(tmp_path, start="sender")
     for n in range(11):
-        app.session.insert(SENDER, 0, __import__("pfwizard.chain").chain.Item(
-            "check_sender_access", f"hash:/etc/postfix/t{n}"))
+        app.session.insert(
+            SENDER,
+            0,
+            __import__("pfwizard.chain").chain.Item(
+                "check_sender_access", f"hash:/etc/postfix/t{n}"
+            ),
+        )
     async with app.run_test(size=SIZE) as pilot:
         lst = chain_list(app)
         assert len(lst.items()) == 15

@@ -60,7 +60,8 @@ async def test_done_says_when_the_hook_last_ran(tmp_path):
     hooks.mkdir()
     (hooks / "pfwizard-restore").write_text(
         f"*/15 * * * * root pfwizard --config-dir {app.session.config_dir.resolve()} "
-        f"--state-dir {app.session.state_dir} restore --yes --hook\n")
+        f"--state-dir {app.session.state_dir} restore --yes --hook\n"
+    )
     record_outcome(app.session.state_dir, exitcodes.FAILED, "restore failed: postfix check")
     app.session.set_value("smtpd_helo_required", "yes")
     app._engine = FakeEngine(app.session.engine())
@@ -97,8 +98,11 @@ async def test_rollback_resets_change_applied(tmp_path):
 async def test_the_wizard_records_and_rolls_back_intent_in_one_transaction(tmp_path):
     make_config(tmp_path)
     localise(tmp_path)  # this machine has no /etc/mailname; the fixture's myorigin wants it
-    app = make_app(tmp_path, start="review",
-                   session=Session.open(tmp_path / "etc", tmp_path / "state", reload=False))
+    app = make_app(
+        tmp_path,
+        start="review",
+        session=Session.open(tmp_path / "etc", tmp_path / "state", reload=False),
+    )
     app.session.set_value("smtpd_helo_required", "yes")
     intent = tmp_path / "state" / "customizations.yaml"
     async with app.run_test(size=SIZE) as pilot:

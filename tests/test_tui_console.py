@@ -21,10 +21,19 @@ from tests.tui_app import SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSOLE_FONT = set(bytes(range(32, 127)).decode("ascii")) | set(
-    bytes(range(128, 256)).decode("cp437"))
+    bytes(range(128, 256)).decode("cp437")
+)
 """What the Linux console's default font (the VGA font, code page 437) can draw."""
-SCREENS = ("sender", "review", "recipe form", "add: argument", "table editor", "live probe",
-           "restore review", "accept danger")
+SCREENS = (
+    "sender",
+    "review",
+    "recipe form",
+    "add: argument",
+    "table editor",
+    "live probe",
+    "restore review",
+    "accept danger",
+)
 
 
 async def _drawn(app, keys) -> set[str]:
@@ -70,8 +79,7 @@ def test_ascii_flag_reaches_the_app(monkeypatch):
     assert glyphs.choose(ascii=False, term="xterm-256color") is glyphs.UNICODE
 
 
-async def test_no_color_cursor_row_is_reverse_video_and_the_thumb_a_glyph(tmp_path,
-                                                                          monkeypatch):
+async def test_no_color_cursor_row_is_reverse_video_and_the_thumb_a_glyph(tmp_path, monkeypatch):
     from tests.tui_app import make_app
 
     monkeypatch.delenv("NO_COLOR", raising=False)
@@ -94,19 +102,32 @@ async def test_no_color_cursor_row_is_reverse_video_and_the_thumb_a_glyph(tmp_pa
 
 
 def test_cell_scrollbar_draws_whole_cells():
-    bar = glyphs.CellScrollBar.render_bar(size=12, virtual_size=40, window_size=10,
-                                          position=15)
+    bar = glyphs.CellScrollBar.render_bar(size=12, virtual_size=40, window_size=10, position=15)
     text = "".join(s.text for s in bar.segments)
     assert set(text) <= {"█", " "} and text.count("█") == 3  # 12 rows, a quarter shown
     assert issubclass(glyphs.AsciiScrollBar, ScrollBarRender)
 
 
 # ---- colours ---------------------------------------------------------------------------------
-VGA = {"black": "000000", "red": "aa0000", "green": "00aa00", "yellow": "aa5500",
-       "blue": "0000aa", "magenta": "aa00aa", "cyan": "00aaaa", "white": "aaaaaa",
-       "bright_black": "555555", "bright_red": "ff5555", "bright_green": "55ff55",
-       "bright_yellow": "ffff55", "bright_blue": "5555ff", "bright_magenta": "ff55ff",
-       "bright_cyan": "55ffff", "bright_white": "ffffff", "default": "aaaaaa"}
+VGA = {
+    "black": "000000",
+    "red": "aa0000",
+    "green": "00aa00",
+    "yellow": "aa5500",
+    "blue": "0000aa",
+    "magenta": "aa00aa",
+    "cyan": "00aaaa",
+    "white": "aaaaaa",
+    "bright_black": "555555",
+    "bright_red": "ff5555",
+    "bright_green": "55ff55",
+    "bright_yellow": "ffff55",
+    "bright_blue": "5555ff",
+    "bright_magenta": "ff55ff",
+    "bright_cyan": "55ffff",
+    "bright_white": "ffffff",
+    "default": "aaaaaa",
+}
 """The Linux console's 16 colours (its default foreground is white, i.e. light grey)."""
 
 
@@ -114,7 +135,7 @@ def _luminance(name: str) -> float:
     rgb = VGA[name.removeprefix("ansi_")]
     out = []
     for i in (0, 2, 4):
-        c = int(rgb[i:i + 2], 16) / 255
+        c = int(rgb[i : i + 2], 16) / 255
         out.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
     return 0.2126 * out[0] + 0.7152 * out[1] + 0.0722 * out[2]
 
@@ -139,9 +160,11 @@ def test_text_colours_read_on_the_16_colour_console():
         colour = style.split()[-1]
         assert contrast(colour) >= 4.5, (severity, style)
     v = PFWIZARD_ANSI.variables
-    for fg, bg in (("block-cursor-foreground", "block-cursor-background"),
-                   ("block-cursor-blurred-foreground", "block-cursor-blurred-background"),
-                   ("footer-key-foreground", None)):
+    for fg, bg in (
+        ("block-cursor-foreground", "block-cursor-background"),
+        ("block-cursor-blurred-foreground", "block-cursor-blurred-background"),
+        ("footer-key-foreground", None),
+    ):
         assert contrast(v[fg], v[bg] if bg else "black") >= 4.5, (fg, bg)
     for span in diff_text("-removed\n+added\n@@ -1 +1 @@\n").spans:
         assert contrast(str(span.style).split()[-1]) >= 4.5, span

@@ -38,8 +38,9 @@ def demo_session(tmp: Path) -> Session:
     old = time.time() - 60  # Postfix waits for a main.cf younger than ~2 s to cool down
     for name in ("main.cf", "master.cf"):
         os.utime(root / "etc" / name, (old, old))
-    return Session.open(root / "etc", root / "state", reload=False, demo=True,
-                        miab_checkout=root / "mailinabox")
+    return Session.open(
+        root / "etc", root / "state", reload=False, demo=True, miab_checkout=root / "mailinabox"
+    )
 
 
 def text_of(app, selector: str) -> str:
@@ -52,8 +53,9 @@ async def test_demo_probe_says_it_cannot_and_never_connects(tmp_path, monkeypatc
 
     monkeypatch.setattr(live_probe, "check", no_connection)
     app = make_app(tmp_path, start="done", session=demo_session(tmp_path))
-    app.state.probe_sample = ProbeSample("MAILER-DAEMON@esa1.hc1234-5.iphmx.com",
-                                         ("dmarc@box.example.com",))
+    app.state.probe_sample = ProbeSample(
+        "MAILER-DAEMON@esa1.hc1234-5.iphmx.com", ("dmarc@box.example.com",)
+    )
     app.state.outcome = Outcome.of(Result(True, steps=[Step("reload", "skipped", "--no-reload")]))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -85,11 +87,21 @@ def test_a_postfix_running_on_the_copy_is_the_demo_probe_target(tmp_path, monkey
 
 
 def test_done_says_what_happened():
-    skipped = Outcome.of(Result(True, steps=[Step("write", "ok"), Step(
-        "reload", "skipped", "--no-reload: Postfix picks the change up at its next reload")]))
+    skipped = Outcome.of(
+        Result(
+            True,
+            steps=[
+                Step("write", "ok"),
+                Step(
+                    "reload",
+                    "skipped",
+                    "--no-reload: Postfix picks the change up at its next reload",
+                ),
+            ],
+        )
+    )
     reloaded = Outcome.of(Result(True, steps=[Step("reload", "start"), Step("reload", "ok")]))
-    assert what_happened(skipped, demo=True) == \
-        "written to the demo copy; nothing was reloaded."
+    assert what_happened(skipped, demo=True) == "written to the demo copy; nothing was reloaded."
     assert what_happened(reloaded, demo=False).startswith("the change is in force")
     said = what_happened(skipped, demo=False)
     assert "not reloaded (--no-reload" in said and "in force" not in said
@@ -122,8 +134,9 @@ async def test_demo_apply_folds_the_warnings_and_done_says_nothing_was_reloaded(
         assert shown.count('open "sqlite" configuration') == 1
         assert 'x postconf: warning: open "sqlite" configuration' in shown
         assert "names Mail-in-a-Box's map files under /etc/postfix" in shown
-        assert "apply.all_warnings" in {b.binding.id for b in app.active_bindings.values()
-                                         if b.binding.id}
+        assert "apply.all_warnings" in {
+            b.binding.id for b in app.active_bindings.values() if b.binding.id
+        }
         await pilot.press("f")
         await pilot.pause()
         every = "\n".join(screen.written).split("Every line Postfix printed")[1]
@@ -165,8 +178,9 @@ def test_the_copy_is_removed_when_the_demo_is_killed(tmp_path, sig):
             time.sleep(60)
     """)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert proc.stdout is not None
     root = Path(proc.stdout.readline().strip())
     assert root.is_dir()

@@ -66,8 +66,7 @@ CASES = {
     # dialogs
     "add: filter": (lambda t: make_app(t, start="sender"), ["a"]),
     "add: list": (lambda t: make_app(t, start="sender"), ["a", *"sender", "down"]),
-    "add: argument": (lambda t: make_app(t, start="sender"),
-                      ["a", *"sender", "down", "enter"]),
+    "add: argument": (lambda t: make_app(t, start="sender"), ["a", *"sender", "down", "enter"]),
     "add: helo": (lambda t: make_app(t, start="helo"), ["a"]),
     "edit argument": (lambda t: make_app(t, start="sender"), ["j", "j", "j", "e"]),
     "edit, no argument": (lambda t: make_app(t, start="sender"), ["e"]),

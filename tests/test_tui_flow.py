@@ -43,13 +43,20 @@ def finished_with(cls: type) -> set[Action]:
             continue
         tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "finish"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "finish"
+            ):
                 assert len(node.args) == 1 and not node.keywords, (
-                    f"{klass.__name__}: finish takes what happened, never where to go")
+                    f"{klass.__name__}: finish takes what happened, never where to go"
+                )
                 arg = node.args[0]
-                assert (isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name)
-                        and arg.value.id == "Action"), f"{klass.__name__}: finish(Action.X)"
+                assert (
+                    isinstance(arg, ast.Attribute)
+                    and isinstance(arg.value, ast.Name)
+                    and arg.value.id == "Action"
+                ), f"{klass.__name__}: finish(Action.X)"
                 found.add(Action[arg.attr])
     return found
 
@@ -68,8 +75,9 @@ def test_every_result_a_screen_can_return_has_a_transition():
 def test_every_finish_in_the_screens_is_declared_in_their_results():
     for step_id, cls in screen_classes().items():
         undeclared = finished_with(cls) - cls.RESULTS
-        assert not undeclared, f"{cls.__name__} ({step_id}) returns {sorted(undeclared)} " \
-                               "without listing it in RESULTS"
+        assert not undeclared, (
+            f"{cls.__name__} ({step_id}) returns {sorted(undeclared)} without listing it in RESULTS"
+        )
 
 
 def test_the_table_leads_only_to_steps_that_exist_and_each_step_is_reachable():

@@ -39,8 +39,9 @@ SENDER = "smtpd_sender_restrictions"
 def _modules() -> list[str]:
     names = []
     for pkg in (screens, tui, tui.widgets):
-        names += [f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
-                  if not m.ispkg]
+        names += [
+            f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if not m.ispkg
+        ]
     return names
 
 
@@ -77,7 +78,8 @@ def test_no_key_means_two_things():
     clashes = {key: dict(ids) for key, ids in meanings().items() if len(ids) > 1}
     assert clashes == {}, "keys bound to different actions: " + "; ".join(
         f"{key}: " + ", ".join(f"{i} ({', '.join(w)})" for i, w in ids.items())
-        for key, ids in clashes.items())
+        for key, ids in clashes.items()
+    )
 
 
 def test_apply_has_a_key_of_its_own():
@@ -114,8 +116,13 @@ async def test_question_mark_opens_help_as_f1_does(tmp_path):
 async def test_question_mark_is_text_in_an_editor(tmp_path):
     app = make_app(tmp_path, start="sender")
     table = str(app.session.own_table_path("sender_access"))
-    app.session.apply_answer({"insert": f"check_sender_access regexp:{table}",
-                              "param": SENDER, "before": "reject_unknown_sender_domain"})
+    app.session.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("j", "t")
         await pilot.pause()
@@ -163,8 +170,13 @@ async def test_skip_with_edits_asks_keep_or_discard(tmp_path):
 async def test_apply_asks_naming_the_files_and_the_reload(tmp_path):
     app = make_app(tmp_path, start="review")
     table = str(app.session.own_table_path("sender_access"))
-    app.session.apply_answer({"insert": f"check_sender_access regexp:{table}",
-                              "param": SENDER, "before": "reject_unknown_sender_domain"})
+    app.session.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
     app.session.apply_answer({"table": table, "content": "/x/ OK\n", "type": "regexp"})
     app.session.reload = True  # as on a real box (the question names the reload)
     app._engine = FakeEngine(app.session.engine())
@@ -207,8 +219,13 @@ async def _open_table(app, pilot, *keys: str) -> TableEditorScreen:
 async def test_escape_in_the_table_editor_asks_before_dropping_lines(tmp_path):
     app = make_app(tmp_path, start="sender")
     table = str(app.session.own_table_path("sender_access"))
-    app.session.apply_answer({"insert": f"check_sender_access regexp:{table}",
-                              "param": SENDER, "before": "reject_unknown_sender_domain"})
+    app.session.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
     async with app.run_test(size=SIZE) as pilot:
         await _open_table(app, pilot, "j")
         await pilot.press("escape")  # nothing typed: leaves at once
@@ -232,8 +249,13 @@ async def test_escape_in_the_table_editor_asks_before_dropping_lines(tmp_path):
 async def test_escape_in_the_argument_editors_asks_when_typed(tmp_path):
     app = make_app(tmp_path, start="sender")
     table = str(app.session.own_table_path("sender_access"))
-    app.session.apply_answer({"insert": f"check_sender_access regexp:{table}",
-                              "param": SENDER, "before": "reject_unknown_sender_domain"})
+    app.session.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("j", "e")
         await pilot.pause()
@@ -248,8 +270,7 @@ async def test_escape_in_the_argument_editors_asks_when_typed(tmp_path):
         await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, SenderScreen)
-        assert app.session.chain(SENDER).items[1] == Item("check_sender_access",
-                                                          f"regexp:{table}")
+        assert app.session.chain(SENDER).items[1] == Item("check_sender_access", f"regexp:{table}")
         # The Add dialog: the suggested argument changed by hand is typed text too.
         await pilot.press("a", *"check_sender_acc", "enter")
         await pilot.pause()
@@ -310,8 +331,9 @@ async def test_toggles_say_what_they_did(tmp_path):
 async def test_an_answers_file_applies_without_the_question(tmp_path):
     from pfwizard.screens.apply import ApplyScreen
 
-    answers = {"review": {"ops": [{"set": "smtpd_helo_required", "value": "yes"}],
-                          "action": "apply"}}
+    answers = {
+        "review": {"ops": [{"set": "smtpd_helo_required", "value": "yes"}], "action": "apply"}
+    }
     app = make_app(tmp_path, start="review", answers=answers)
     app._engine = FakeEngine(app.session.engine())
     async with app.run_test(size=SIZE) as pilot:

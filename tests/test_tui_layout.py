@@ -18,7 +18,8 @@ SUBMISSION_FINDING = (
     "smtpd_sender_restrictions and it has no permit_sasl_authenticated before its checks: "
     "reject_non_fqdn_sender, reject_unknown_sender_domain, "
     "reject_authenticated_sender_login_mismatch, reject_rhsbl_sender "
-    "dbl.spamhaus.org=127.0.1.[2..99]")
+    "dbl.spamhaus.org=127.0.1.[2..99]"
+)
 
 
 def rows(app) -> list[str]:
@@ -27,8 +28,10 @@ def rows(app) -> list[str]:
 
 @pytest.mark.parametrize("width", range(22, 70, 3))  # the longest piece fits
 def test_wrap_breaks_between_words_or_after_punctuation(width):
-    for text, hang in ((SUBMISSION_FINDING, None), ("i  3. reject_authenticated_sender_login_"
-                                                    "mismatch", 6)):
+    for text, hang in (
+        (SUBMISSION_FINDING, None),
+        ("i  3. reject_authenticated_sender_login_mismatch", 6),
+    ):
         starts = row_starts(text, width, 6 if hang else 2)
         for at in starts:
             # A break after a space, or after _ , . / = : ; -  never inside a word.
@@ -74,7 +77,7 @@ async def test_long_arguments_indent_under_the_entry_and_the_marks_have_a_legend
         lst = app.screen.query_one(ChainList)
         x, y = lst.content_region.x, lst.content_region.y
         screen = rows(app)
-        listed = [r[x:x + lst.content_region.width] for r in screen[y:y + 8]]
+        listed = [r[x : x + lst.content_region.width] for r in screen[y : y + 8]]
         path_rows = [r for r in listed if r.strip() and not r[:5].strip()]
         assert "".join(r.strip() for r in path_rows).startswith(f"regexp:{table}"[:40])
         assert all(r.startswith("      ") for r in path_rows), listed  # column 6, never 0
@@ -107,8 +110,9 @@ async def test_only_the_findings_heading_is_bold_nothing_underlined(tmp_path):
         panel = app.screen.query_one(RiskPanel)
         strips = app.screen._compositor.render_strips()
         inner = panel.content_region
-        heading = next(y for y in range(inner.y, inner.bottom)
-                       if "Findings for this stage" in strips[y].text)
+        heading = next(
+            y for y in range(inner.y, inner.bottom) if "Findings for this stage" in strips[y].text
+        )
         for y in range(inner.y, inner.bottom):
             for seg in strips[y].crop(inner.x, inner.right)._segments:
                 style = seg.style

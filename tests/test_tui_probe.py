@@ -32,8 +32,9 @@ async def test_probe_from_done_explains_the_refusal(tmp_path, fake_smtp, monkeyp
         assert "Why admin@box.example.com was refused:" in shown
         assert "smtpd_sender_restrictions / reject_unknown_sender_domain" in shown
         assert "not shown: what an outside client sees" in shown
-        assert app.state.probe_sample == ProbeSample("x@nowhere.example",
-                                                     ("admin@box.example.com",))
+        assert app.state.probe_sample == ProbeSample(
+            "x@nowhere.example", ("admin@box.example.com",)
+        )
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)

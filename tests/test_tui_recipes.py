@@ -58,8 +58,9 @@ async def test_recipe1_form_placements_and_prefill(tmp_path):
         assert "iphmx" in app.session.tables[table].content
         assert app.state.probe_sample is not None
         assert app.state.probe_sample.sender == CISCO
-        assert "+smtpd_sender_restrictions" in str(app.screen.query_one("#diff").render()) \
-            .replace(" ", "")
+        assert "+smtpd_sender_restrictions" in str(app.screen.query_one("#diff").render()).replace(
+            " ", ""
+        )
 
 
 async def test_recipe_refusal_is_shown_and_back_returns(tmp_path):
@@ -111,7 +112,8 @@ async def test_recipe5_authclean_goes_to_review_as_a_master_cf_diff(tmp_path):
         assert f"  -o header_checks={want}" in app.screen.plan.unified_diff()
         # Kept as intent, so pfwizard restore puts it back after a MiaB upgrade.
         assert app.session.master_before == {
-            "authclean/unix/header_checks": "pcre:/etc/postfix/outgoing_mail_header_filters"}
+            "authclean/unix/header_checks": "pcre:/etc/postfix/outgoing_mail_header_filters"
+        }
         saved = app.session.record_intent().read_text()
         assert "authclean/unix/header_checks" in saved and table in saved
 
@@ -136,8 +138,12 @@ async def test_recipe1_seed000_end_to_end_on_the_bench(bench, monkeypatch):
     from pfwizard.session import Session
 
     bench.configure_miab("main.cf.v75-fresh")
-    before = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=CISCO,
-                            rcpt_to="dmarc@box.example.com", source=OUTSIDE)
+    before = bench.dialogue(
+        helo="esa4.commscope.iphmx.com",
+        mail_from=CISCO,
+        rcpt_to="dmarc@box.example.com",
+        source=OUTSIDE,
+    )
     assert before.rcpt.code == 450, before.replies
     state = Path(tempfile.mkdtemp(prefix="pfwizard-tui-state-"))
     session = Session.open(bench.config_dir, state, miab_checkout=state / "none")
@@ -158,8 +164,11 @@ async def test_recipe1_seed000_end_to_end_on_the_bench(bench, monkeypatch):
         await pilot.press("n")
         await pilot.pause()
         # Done opens the live probe with the recipe's sample addresses.
-        await wait_for(pilot, lambda: isinstance(app.screen, ProbeScreen)
-                       and app.screen.last is not None, timeout=60)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ProbeScreen) and app.screen.last is not None,
+            timeout=60,
+        )
         probe = app.screen
         [verdict] = probe.last.result.verdicts
         assert verdict.code == 250, probe.written
@@ -169,8 +178,12 @@ async def test_recipe1_seed000_end_to_end_on_the_bench(bench, monkeypatch):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)
-    after = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=CISCO,
-                           rcpt_to="dmarc@box.example.com", source=OUTSIDE)
+    after = bench.dialogue(
+        helo="esa4.commscope.iphmx.com",
+        mail_from=CISCO,
+        rcpt_to="dmarc@box.example.com",
+        source=OUTSIDE,
+    )
     assert after.rcpt.code == 250, after.replies
 
 

@@ -32,8 +32,9 @@ def upgraded(tmp_path):
 
 
 def app_for(config_dir, state_dir, start="restore"):
-    s = Session.open(config_dir, state_dir, reload=False,
-                     miab_checkout=config_dir / "no-mailinabox")
+    s = Session.open(
+        config_dir, state_dir, reload=False, miab_checkout=config_dir / "no-mailinabox"
+    )
     return TestApp(s, start=start)
 
 
@@ -85,8 +86,10 @@ async def test_restore_screen_shows_three_way_and_applies(tmp_path):
         assert "OK: written; Postfix was not reloaded" in done
     cf = MainCf.read(config_dir / "main.cf")
     want = Chain.parse(V75.get(SENDER) or "")
-    want.insert_before("reject_unknown_sender_domain", Item(
-        "check_sender_access", f"regexp:{config_dir}/pfwizard/cisco_dmarc_sender_access"))
+    want.insert_before(
+        "reject_unknown_sender_domain",
+        Item("check_sender_access", f"regexp:{config_dir}/pfwizard/cisco_dmarc_sender_access"),
+    )
     assert Chain.parse(cf.get(SENDER) or "").items == want.items
     assert "own_domains" in (cf.get(RCPT) or "")
     # Recorded: a second look finds it in sync.
@@ -171,8 +174,20 @@ async def test_a_danger_in_the_restore_is_asked_and_accepted_by_name(tmp_path):
     state_dir.mkdir(mode=0o700)
     profile = tmp_path / "profile.yaml"
     profile.write_text(PROFILE.format(cfg=config_dir, line=LEARNED_LINE))
-    assert main(["--config-dir", str(config_dir), "--state-dir", str(state_dir),
-                 "--no-reload", "apply", str(profile)]) == exitcodes.CHANGED
+    assert (
+        main(
+            [
+                "--config-dir",
+                str(config_dir),
+                "--state-dir",
+                str(state_dir),
+                "--no-reload",
+                "apply",
+                str(profile),
+            ]
+        )
+        == exitcodes.CHANGED
+    )
     intent = state_dir / "customizations.yaml"
     intent.write_text(intent.read_text().replace(LEARNED_LINE, SEED_LINE))
     table = config_dir / "pfwizard" / "allow"

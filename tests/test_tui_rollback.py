@@ -60,8 +60,11 @@ async def test_an_unreadable_journal_entry_is_a_row_not_a_silence(tmp_path):
     _, unreadable = engine.history_scan()
     ((bad_id, why),) = unreadable
 
-    app = make_app(tmp_path, start="rollback",
-                   session=Session.open(tmp_path / "etc", tmp_path / "state", reload=False))
+    app = make_app(
+        tmp_path,
+        start="rollback",
+        session=Session.open(tmp_path / "etc", tmp_path / "state", reload=False),
+    )
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, RollbackScreen)

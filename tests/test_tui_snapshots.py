@@ -30,17 +30,28 @@ def root(request) -> Path:
 def seed_change(app) -> str:
     s = app.session
     table = str(s.own_table_path("sender_access"))
-    s.apply_answer({"insert": f"check_sender_access regexp:{table}", "param": SENDER,
-                    "before": "reject_unknown_sender_domain"})
-    s.apply_answer({"table": table, "type": "regexp", "content":
-                    "# Cisco Secure Email Threat Defense (DMARC domains)\n"
-                    "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ "
-                    "PERMIT\n"})
+    s.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
+    s.apply_answer(
+        {
+            "table": table,
+            "type": "regexp",
+            "content": "# Cisco Secure Email Threat Defense (DMARC domains)\n"
+            "/^MAILER-DAEMON@esa[0-9]*\\.([a-z0-9-]+\\.){1,2}iphmx\\.com$/ "
+            "PERMIT\n",
+        }
+    )
     return table
 
 
-@pytest.mark.parametrize("step", ["welcome", "helo", "sender", "recipient", "milter", "review",
-                                  "rollback"])
+@pytest.mark.parametrize(
+    "step", ["welcome", "helo", "sender", "recipient", "milter", "review", "rollback"]
+)
 def test_screen(snap_compare, root, step):
     assert snap_compare(make_app(root, start=step), terminal_size=SIZE)
 
@@ -52,18 +63,21 @@ def test_sender_after_seed_change(snap_compare, root):
 
 
 def test_add_dialog_filtered(snap_compare, root):
-    assert snap_compare(make_app(root, start="sender"), terminal_size=SIZE,
-                        press=["a", *"unknown"])
+    assert snap_compare(make_app(root, start="sender"), terminal_size=SIZE, press=["a", *"unknown"])
 
 
 def test_add_dialog_argument(snap_compare, root):
-    assert snap_compare(make_app(root, start="sender"), terminal_size=SIZE,
-                        press=["a", *"check_sender_acc", "enter"])
+    assert snap_compare(
+        make_app(root, start="sender"),
+        terminal_size=SIZE,
+        press=["a", *"check_sender_acc", "enter"],
+    )
 
 
 def test_edit_dialog(snap_compare, root):
-    assert snap_compare(make_app(root, start="sender"), terminal_size=SIZE,
-                        press=["j", "j", "j", "e"])
+    assert snap_compare(
+        make_app(root, start="sender"), terminal_size=SIZE, press=["j", "j", "j", "e"]
+    )
 
 
 def test_table_editor(snap_compare, root):
@@ -73,8 +87,9 @@ def test_table_editor(snap_compare, root):
 
 
 def test_open_relay_stopped(snap_compare, root):
-    assert snap_compare(make_app(root, start="recipient"), terminal_size=SIZE,
-                        press=["l", "j", "j", "x", "n"])
+    assert snap_compare(
+        make_app(root, start="recipient"), terminal_size=SIZE, press=["l", "j", "j", "x", "n"]
+    )
 
 
 def test_review_with_seed_diff(snap_compare, root):
@@ -133,4 +148,5 @@ def test_no_color(snap_compare, root, monkeypatch):
         assert snap_compare(app, terminal_size=SIZE)
     finally:
         import os
+
         os.environ.pop("NO_COLOR", None)

@@ -44,7 +44,8 @@ async def _probe(pilot):
         await pilot.pause(0.05)
         screen = pilot.app.screen
         if getattr(screen, "last", None) is not None or any(
-                "failed" in w or "could not" in w for w in getattr(screen, "written", [])):
+            "failed" in w or "could not" in w for w in getattr(screen, "written", [])
+        ):
             break
 
 
@@ -61,8 +62,10 @@ SCREENS = {
     "milter": (lambda p: make_app(p, start="milter"), []),
     "review": (lambda p: _seeded(p, "review"), []),
     "apply": (lambda p: _with_engine(_seeded(p, "review")), _applied),
-    "done": (lambda p: _with_engine(_seeded(p, "review")),
-             lambda pilot: _applied(pilot, then=["n"])),
+    "done": (
+        lambda p: _with_engine(_seeded(p, "review")),
+        lambda pilot: _applied(pilot, then=["n"]),
+    ),
     "rollback": (lambda p: make_app(p, start="rollback"), []),
     "restore": (lambda p: upgraded_app(p, "restore"), []),
     "restore_review": (lambda p: upgraded_app(p, "restore"), ["n"]),

@@ -39,8 +39,7 @@ def test_recipes_list(snap_compare, root):  # noqa: F811
 
 
 def test_recipe1_form(snap_compare, root):  # noqa: F811
-    assert snap_compare(make_app(root, start="recipes"), terminal_size=SIZE,
-                        press=["enter", "f4"])
+    assert snap_compare(make_app(root, start="recipes"), terminal_size=SIZE, press=["enter", "f4"])
 
 
 def test_probe_cannot_connect(snap_compare, root, monkeypatch):  # noqa: F811
@@ -52,9 +51,9 @@ def test_probe_cannot_connect(snap_compare, root, monkeypatch):  # noqa: F811
         await pilot.press("f5")
         for _ in range(100):
             await pilot.pause(0.05)
-            if getattr(app.screen, "last", None) is not None or \
-                    any("failed" in w or "could not" in w
-                        for w in getattr(app.screen, "written", [])):
+            if getattr(app.screen, "last", None) is not None or any(
+                "failed" in w or "could not" in w for w in getattr(app.screen, "written", [])
+            ):
                 break
 
     assert snap_compare(app, terminal_size=SIZE, run_before=wait)
@@ -66,8 +65,10 @@ def test_restore_conflict_side_by_side(snap_compare, root):  # noqa: F811
     app = upgraded_app(root, "restore")
     main_cf = app.session.config_dir / "main.cf"
     cf = MainCf.read(main_cf)
-    cf.set("smtpd_sender_restrictions",
-           "reject_non_fqdn_sender,reject_authenticated_sender_login_mismatch")
+    cf.set(
+        "smtpd_sender_restrictions",
+        "reject_non_fqdn_sender,reject_authenticated_sender_login_mismatch",
+    )
     main_cf.write_bytes(cf.to_bytes())
     assert snap_compare(app, terminal_size=SIZE, press=["o", "end"])
 
@@ -75,5 +76,6 @@ def test_restore_conflict_side_by_side(snap_compare, root):  # noqa: F811
 def test_milter_address_refused(snap_compare, root):  # noqa: F811
     """The milter stage's address dialog, after a typo it refuses (nothing is added): the
     port typed after the prefilled ``inet:127.0.0.1:`` has a letter in it."""
-    assert snap_compare(make_app(root, start="milter"), terminal_size=SIZE,
-                        press=["a", *"88g3", "enter"])
+    assert snap_compare(
+        make_app(root, start="milter"), terminal_size=SIZE, press=["a", *"88g3", "enter"]
+    )

@@ -57,7 +57,8 @@ async def test_helo_required_toggle_and_client_list(tmp_path):
         await pilot.press("a", *"reject_invalid_helo", "enter")
         await pilot.pause()
         assert app.session.chain("smtpd_helo_restrictions").names() == [
-            "reject_invalid_helo_hostname"]
+            "reject_invalid_helo_hostname"
+        ]
         assert app.session.dirty("helo")
         await pilot.press("n")
         await pilot.pause()
@@ -99,8 +100,14 @@ async def test_open_relay_blocks_next_and_cannot_be_accepted(tmp_path):
 async def test_acceptable_danger_needs_an_explicit_yes(tmp_path, monkeypatch):
     import pfwizard.session as session_mod
 
-    danger = Finding("order-bypass", Severity.DANGER, "a PERMIT skips the DBL check",
-                     SENDER, "check_sender_access", 0)
+    danger = Finding(
+        "order-bypass",
+        Severity.DANGER,
+        "a PERMIT skips the DBL check",
+        SENDER,
+        "check_sender_access",
+        0,
+    )
     monkeypatch.setattr(session_mod, "analyse_params", lambda params, cdir, tables=None: [danger])
     app = make_app(tmp_path, start="sender")
     async with app.run_test(size=SIZE) as pilot:
@@ -261,11 +268,17 @@ async def test_answers_file_drives_every_screen(tmp_path):
     answers = {
         "welcome": {"action": "next"},
         "helo": {"ops": [{"set": "smtpd_helo_required", "value": "yes"}], "action": "next"},
-        "sender": {"ops": [
-            {"insert": f"check_sender_access regexp:{table}", "param": SENDER,
-             "before": "reject_unknown_sender_domain"},
-            {"table": table, "content": "/\\.iphmx\\.com$/ PERMIT\n", "type": "regexp"}],
-            "action": "next"},
+        "sender": {
+            "ops": [
+                {
+                    "insert": f"check_sender_access regexp:{table}",
+                    "param": SENDER,
+                    "before": "reject_unknown_sender_domain",
+                },
+                {"table": table, "content": "/\\.iphmx\\.com$/ PERMIT\n", "type": "regexp"},
+            ],
+            "action": "next",
+        },
         "recipient": {"action": "next"},
         "milter": {"action": "skip"},
         "review": {"action": "stay"},

@@ -40,10 +40,15 @@ def test_first_frame_does_not_wait_for_the_restore_check(tmp_path):
         from pfwizard.cli import main
         sys.exit(main(["--config-dir", {str(etc)!r}, "--state-dir", {str(tmp_path / "state")!r}]))
     """)
-    child = pexpect.spawn(sys.executable, ["-c", code], dimensions=(24, 80),
-                          env={"TERM": "xterm-256color", "PATH": "/usr/bin:/bin",
-                               "LANG": "C.UTF-8"},
-                          encoding="utf-8", codec_errors="replace", timeout=30)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", code],
+        dimensions=(24, 80),
+        env={"TERM": "xterm-256color", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=30,
+    )
     screen = Screen()
     try:
         child.expect("History")  # the footer: the first frame is out

@@ -25,8 +25,9 @@ ESA_HOSTS = ("esa1.hc1234-5.iphmx.com", "esa2.hc77-1.ap.iphmx.com", "esa.hc3512-
 def mail_log(tmp: Path) -> Path:
     now = dt.datetime.now()
     lines = [stamp(now - dt.timedelta(days=20), GREY)]  # outside the 7 days
-    lines += [stamp(now - dt.timedelta(hours=3, minutes=-i), esa(i, ESA_HOSTS[i % 3]))
-              for i in range(7)]
+    lines += [
+        stamp(now - dt.timedelta(hours=3, minutes=-i), esa(i, ESA_HOSTS[i % 3])) for i in range(7)
+    ]
     lines += [stamp(now - dt.timedelta(hours=2, minutes=-i), GREY) for i in range(2)]
     path = tmp / "mail.log"
     path.write_text("\n".join(lines) + "\n")
@@ -62,16 +63,21 @@ async def test_welcome_lists_recent_rejects_by_cause(tmp_path):
         head = text_of(app, "#rejects-head")
         assert "(9 in the last 7 days of" in head
         assert [(c.cause, c.count) for c in screen.causes] == [
-            ("unknown-sender-domain", 7), ("greylisted", 2)]
+            ("unknown-sender-domain", 7),
+            ("greylisted", 2),
+        ]
         options = screen.query_one("#rejects", OptionList)
         assert options.display and options.option_count == 2
         first = str(options.get_option_at_index(0).prompt)
         assert first == "   7 x Sender address rejected: Domain not found"
-        assert str(options.get_option_at_index(1).prompt) == \
-            "   2 x Recipient address rejected: Greylisted"
+        assert (
+            str(options.get_option_at_index(1).prompt)
+            == "   2 x Recipient address rejected: Greylisted"
+        )
         detail = text_of(app, "#reject-detail")
-        assert "where: reject_unknown_sender_domain in smtpd_sender_restrictions; 3 senders" \
-            in detail
+        assert (
+            "where: reject_unknown_sender_domain in smtpd_sender_restrictions; 3 senders" in detail
+        )
         assert "Enter opens: recipe 'accept senders whose domain doesn't resolve" in detail
         # Nothing but reading: the session has no edit.
         assert app.session.changed is False
@@ -92,10 +98,13 @@ async def test_enter_on_a_group_opens_its_recipe_filled_in_from_the_log(tmp_path
         values = screen.inputs()
         entry = next(ln for ln in values["table"].splitlines() if not ln.startswith("#"))
         pattern = re.fullmatch(r"/(.*)/ PERMIT", entry)
-        assert pattern and all(re.search(pattern.group(1), f"mailer-daemon@{h}", re.I)
-                               for h in ESA_HOSTS)
-        assert values["sender"].startswith("MAILER-DAEMON@") and \
-            values["rcpt"] == "dmarc@box.example.com"
+        assert pattern and all(
+            re.search(pattern.group(1), f"mailer-daemon@{h}", re.I) for h in ESA_HOSTS
+        )
+        assert (
+            values["sender"].startswith("MAILER-DAEMON@")
+            and values["rcpt"] == "dmarc@box.example.com"
+        )
         preview = text_of(app, "#recipe-text")
         assert "Filled in from the mail log" in preview and "risk (caution)" in preview
         assert app.session.changed is False  # nothing taken over before F2
@@ -196,8 +205,16 @@ def test_the_explain_engine_is_not_loaded_before_the_first_screen():
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    code = ("import sys, pfwizard.commands.wizard, tui.app, screens.welcome; "
-            "print(sorted(m for m in sys.modules if m.startswith('pfwizard.explain')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=60)
+    code = (
+        "import sys, pfwizard.commands.wizard, tui.app, screens.welcome; "
+        "print(sorted(m for m in sys.modules if m.startswith('pfwizard.explain')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=60,
+    )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

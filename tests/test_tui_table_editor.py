@@ -17,8 +17,13 @@ PATTERN = r"/esa[0-9]*\.?[acehimnops0-9]*[-]?[0-9]*\.?[acps23]*\.iphmx\.com/i PE
 
 def add_seed_entry(app) -> str:
     table = str(app.session.own_table_path("sender_access"))
-    app.session.apply_answer({"insert": f"check_sender_access regexp:{table}",
-                              "param": SENDER, "before": "reject_unknown_sender_domain"})
+    app.session.apply_answer(
+        {
+            "insert": f"check_sender_access regexp:{table}",
+            "param": SENDER,
+            "before": "reject_unknown_sender_domain",
+        }
+    )
     return table
 
 
@@ -53,8 +58,10 @@ async def test_lookup_tester_answers_both_ways(tmp_path):
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(app.screen, SenderScreen)
-        assert app.session.tables[str(app.session.own_table_path("sender_access"))].content \
+        assert (
+            app.session.tables[str(app.session.own_table_path("sender_access"))].content
             == PATTERN + "\n"
+        )
 
 
 @needs_postfix
@@ -85,8 +92,9 @@ async def test_escape_keeps_the_table_unchanged(tmp_path):
 
 async def test_tables_outside_the_config_dir_are_refused(tmp_path):
     app = make_app(tmp_path, start="sender")
-    app.session.apply_answer({"insert": "check_sender_access hash:/etc/passwd",
-                              "param": SENDER, "index": 0})
+    app.session.apply_answer(
+        {"insert": "check_sender_access hash:/etc/passwd", "param": SENDER, "index": 0}
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t")
         await pilot.pause()
@@ -96,7 +104,8 @@ async def test_tables_outside_the_config_dir_are_refused(tmp_path):
         await pilot.press("f2")
         await pilot.pause()
         assert "outside the Postfix configuration directory" in str(
-            screen.query_one("#error").render())
+            screen.query_one("#error").render()
+        )
         assert not app.session.tables
 
 
@@ -117,10 +126,10 @@ async def test_each_line_is_checked_as_it_is_typed(tmp_path):
         shown = str(screen.query_one("#lint").render())
         assert "X DANGER unanchored-end" in shown
         assert "esa.iphmx.com.attacker.example" in shown
-        assert [f.code for f in screen.findings][:2] == ["unanchored-end",
-                                                         "matches-local-part"]
-        screen.query_one(TextArea).text = (
-            "/^mailer-daemon@esa[0-9]*(\\.[a-z0-9-]+){1,2}\\.iphmx\\.com$/ PERMIT\n")
+        assert [f.code for f in screen.findings][:2] == ["unanchored-end", "matches-local-part"]
+        screen.query_one(
+            TextArea
+        ).text = "/^mailer-daemon@esa[0-9]*(\\.[a-z0-9-]+){1,2}\\.iphmx\\.com$/ PERMIT\n"
         await pilot.pause(LINT_PAUSE + 0.2)
         assert "DANGER" not in str(screen.query_one("#lint").render())
         screen.query_one(TextArea).text = PATTERN + "\n"

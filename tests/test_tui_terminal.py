@@ -69,21 +69,40 @@ def test_every_modified_arrow_has_a_plain_twin_and_every_binding_an_id():
     )
     from pfwizard.tui.widgets.chain_list import ChainList
 
-    classes = [ChainList, add_restriction.AddRestrictionScreen, apply.ApplyScreen,
-               chain_stage.ChainStageScreen, confirm.ConfirmScreen, done.DoneScreen,
-               edit_argument.EditArgumentScreen, help.HelpScreen, helo.HeloScreen,
-               milter.MilterScreen, milter_address.MilterAddressScreen, review.ReviewScreen,
-               rollback.RollbackScreen, table_editor.TableEditorScreen, welcome.WelcomeScreen]
+    classes = [
+        ChainList,
+        add_restriction.AddRestrictionScreen,
+        apply.ApplyScreen,
+        chain_stage.ChainStageScreen,
+        confirm.ConfirmScreen,
+        done.DoneScreen,
+        edit_argument.EditArgumentScreen,
+        help.HelpScreen,
+        helo.HeloScreen,
+        milter.MilterScreen,
+        milter_address.MilterAddressScreen,
+        review.ReviewScreen,
+        rollback.RollbackScreen,
+        table_editor.TableEditorScreen,
+        welcome.WelcomeScreen,
+    ]
     for cls in classes:
         bindings = _bindings(cls)
         for b in bindings:
             assert b.id and b.description, (cls.__name__, b.key)
         for b in bindings:
             keys = b.key.split(",")
-            if any(k.startswith(("shift+", "ctrl+")) and k.split("+")[1] in
-                   ("up", "down", "left", "right") for k in keys):
-                twins = [o for o in bindings if o.action == b.action and not any(
-                    k.startswith(("shift+", "ctrl+")) for k in o.key.split(","))]
+            if any(
+                k.startswith(("shift+", "ctrl+"))
+                and k.split("+")[1] in ("up", "down", "left", "right")
+                for k in keys
+            ):
+                twins = [
+                    o
+                    for o in bindings
+                    if o.action == b.action
+                    and not any(k.startswith(("shift+", "ctrl+")) for k in o.key.split(","))
+                ]
                 assert twins, f"{cls.__name__}: {b.key} has no plain-key twin"
 
 

@@ -16,8 +16,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # repository folder -> its place in the wheel
-FOLDERS = {"pfwizard": "pfwizard", "tui": "pfwizard/tui", "screens": "pfwizard/screens",
-           "assets": "pfwizard/assets"}
+FOLDERS = {
+    "pfwizard": "pfwizard",
+    "tui": "pfwizard/tui",
+    "screens": "pfwizard/screens",
+    "assets": "pfwizard/assets",
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +29,31 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
     # A copy of the sources, so the build leaves no build/ or egg-info in the checkout.
     src = out / "src"
-    subprocess.run(f"tar -cf - --exclude=__pycache__ pyproject.toml README.md {' '.join(FOLDERS)}"
-                   f" | (mkdir -p {src} && tar -xf - -C {src})", shell=True, check=True,
-                   cwd=ROOT, timeout=60)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--disable-pip-version-check", "-w", str(out), str(src)],
-                   check=True, timeout=600, capture_output=True)
+    subprocess.run(
+        f"tar -cf - --exclude=__pycache__ pyproject.toml README.md {' '.join(FOLDERS)}"
+        f" | (mkdir -p {src} && tar -xf - -C {src})",
+        shell=True,
+        check=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
     (whl,) = out.glob("pfwizard-*.whl")
     return zipfile.ZipFile(whl)
 

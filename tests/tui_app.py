@@ -58,9 +58,15 @@ class TestApp(PfwizardApp):
         self.state.engine = engine
 
 
-def make_app(tmp: Path, *, start: str = "welcome", fixture: str = "main.cf.v75-fresh",
-             answers: Mapping[str, Mapping[str, Any]] | None = None,
-             session: Session | None = None, **kw: Any) -> TestApp:
+def make_app(
+    tmp: Path,
+    *,
+    start: str = "welcome",
+    fixture: str = "main.cf.v75-fresh",
+    answers: Mapping[str, Mapping[str, Any]] | None = None,
+    session: Session | None = None,
+    **kw: Any,
+) -> TestApp:
     s = session or make_session(tmp, fixture)
     app = TestApp(s, start=start, answers=answers, **kw)
     app.state.hook_dir = tmp / "hooks"  # never the system's /etc/cron.d

@@ -39,26 +39,38 @@ class FakeEngine:
         self.applied: list[Any] = []
         self.confirmed: list[str] = []
         self.rolled_back: list[str] = []
-        self.entries = [Entry("20261121-0001", "wizard: smtpd_helo_required"),
-                        Entry("20261122-0001", "wizard: smtpd_sender_restrictions")]
+        self.entries = [
+            Entry("20261121-0001", "wizard: smtpd_helo_required"),
+            Entry("20261122-0001", "wizard: smtpd_sender_restrictions"),
+        ]
 
     def plan(self, cs: Any) -> Any:
         return self.real.plan(cs)
 
     def apply(self, plan: Any, progress: Any = None, confirm_within: Any = None) -> Result:
         self.applied.append((plan, confirm_within))
-        steps = [Step("backup", "ok", "2 files"), Step("write", "ok"),
-                 Step("postfix check", "ok" if self.ok else "failed",
-                      "" if self.ok else "fatal: bad"),
-                 Step("reload", "ok" if self.ok else "skipped")]
+        steps = [
+            Step("backup", "ok", "2 files"),
+            Step("write", "ok"),
+            Step("postfix check", "ok" if self.ok else "failed", "" if self.ok else "fatal: bad"),
+            Step("reload", "ok" if self.ok else "skipped"),
+        ]
         for s in steps:
             if progress:
                 progress(s)
         if self.ok:
-            return Result(True, steps=steps, postfix_output="postfix/postfix-script: "
-                                                           "refreshing the Postfix mail system")
-        return Result(False, entry_id="20261122-0002", error="postfix check failed; "
-                      "restored main.cf and 1 table", postfix_output="fatal: bad", steps=steps)
+            return Result(
+                True,
+                steps=steps,
+                postfix_output="postfix/postfix-script: refreshing the Postfix mail system",
+            )
+        return Result(
+            False,
+            entry_id="20261122-0002",
+            error="postfix check failed; restored main.cf and 1 table",
+            postfix_output="fatal: bad",
+            steps=steps,
+        )
 
     def confirm(self, entry_id: str) -> None:
         self.confirmed.append(entry_id)
@@ -75,9 +87,12 @@ class FakeEngine:
     def rollback_plan(self, entry_id: str) -> Any:
         from types import SimpleNamespace
 
-        files = [SimpleNamespace(path="/etc/postfix/main.cf", role="main.cf", changes=True),
-                 SimpleNamespace(path="/var/lib/pfwizard/customizations.yaml", role="intent",
-                                 changes=True)]
+        files = [
+            SimpleNamespace(path="/etc/postfix/main.cf", role="main.cf", changes=True),
+            SimpleNamespace(
+                path="/var/lib/pfwizard/customizations.yaml", role="intent", changes=True
+            ),
+        ]
         return SimpleNamespace(files=files)
 
     def rollback(self, entry_id: str) -> Result:

@@ -35,13 +35,20 @@ class PfwizardApp(App[int]):
     TITLE = "pfwizard"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+c", "request_quit_key", "Quit", show=False, priority=True,
-                id="quit")]
+        Binding("ctrl+c", "request_quit_key", "Quit", show=False, priority=True, id="quit")
+    ]
 
-    def __init__(self, session: Session, *, start: str = "welcome",
-                 answers: Mapping[str, Mapping[str, Any] | Answer] | None = None,
-                 no_color: bool = False, notes: tuple[str, ...] = (),
-                 mail_log: str | None = None, ascii: bool = False) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        start: str = "welcome",
+        answers: Mapping[str, Mapping[str, Any] | Answer] | None = None,
+        no_color: bool = False,
+        notes: tuple[str, ...] = (),
+        mail_log: str | None = None,
+        ascii: bool = False,
+    ) -> None:
         if no_color:
             # Textual reads NO_COLOR when the App is built (no-color.org).
             os.environ["NO_COLOR"] = "1"
@@ -55,8 +62,13 @@ class PfwizardApp(App[int]):
         self.register_theme(PFWIZARD_ANSI)
         self.set_reactive(App.theme, PFWIZARD_ANSI.name)
         self.stylesheet.set_variables(self.get_css_variables())
-        self.update_classes({**{c: False for c in self.classes if c.startswith("-theme-")},
-                             f"-theme-{PFWIZARD_ANSI.name}": True}, update=False)
+        self.update_classes(
+            {
+                **{c: False for c in self.classes if c.startswith("-theme-")},
+                f"-theme-{PFWIZARD_ANSI.name}": True,
+            },
+            update=False,
+        )
         self.session = session
         self.state = WizardState(start=start, notes=notes)
         """What the screens share (typed, in the core): plan, outcome, restore, probe..."""
@@ -64,8 +76,10 @@ class PfwizardApp(App[int]):
         """What to do on each screen, decided beforehand (pfwizard.wizard.answers)."""
         unknown = sorted(set(self.answers) - set(STEP_IDS))
         if unknown:
-            raise ValueRefused(f"the answers name screens the wizard does not have: "
-                               f"{', '.join(unknown)} (it has {', '.join(STEP_IDS)})")
+            raise ValueRefused(
+                f"the answers name screens the wizard does not have: "
+                f"{', '.join(unknown)} (it has {', '.join(STEP_IDS)})"
+            )
         self.current_step = start
         # Start from the reject: the log the Welcome reads its recent rejects from (None: no
         # list, as in tests; "": /var/log/mail.log, else the journal), and the recipe a
@@ -159,8 +173,12 @@ class PfwizardApp(App[int]):
                 if yes:
                     self.exit(self.state.exit_code)
 
-            self.push_screen(ConfirmScreen(
-                "Quit without applying? Nothing has been written; your edits are lost."), done)
+            self.push_screen(
+                ConfirmScreen(
+                    "Quit without applying? Nothing has been written; your edits are lost."
+                ),
+                done,
+            )
         else:
             self.exit(self.state.exit_code)
 

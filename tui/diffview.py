@@ -42,7 +42,7 @@ def diff_text(diff: str, width: int = 0, mark: str = WRAP_MARK) -> Text:
             text.append(line + "\n", style=style)
             continue
         ends = [*starts, len(line)]
-        text.append(line[:starts[0]].rstrip() + "\n", style=style)
+        text.append(line[: starts[0]].rstrip() + "\n", style=style)
         for a, b in itertools.pairwise(ends):
             text.append(mark)
             text.append(" " * (WRAP_INDENT - 1))

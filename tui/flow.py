@@ -57,7 +57,8 @@ class Step:
 
     def screen_class(self) -> type[Screen[Action]]:
         cls: type[Screen[Action]] = getattr(
-            importlib.import_module(f"pfwizard.screens.{self.module}"), self.cls)
+            importlib.import_module(f"pfwizard.screens.{self.module}"), self.cls
+        )
         return cls
 
     def make(self) -> Screen[Action]:
@@ -76,10 +77,8 @@ STEPS: tuple[Step, ...] = (
     Step("rollback", "Rollback", "rollback", "RollbackScreen", in_progress=False),
     # Restore after a MiaB upgrade, recipes, live probe: reachable, not numbered.
     Step("restore", "Restore", "restore", "RestoreScreen", in_progress=False),
-    Step("restore_review", "Restore: review", "restore", "RestoreReviewScreen",
-         in_progress=False),
-    Step("restore_apply", "Restore: apply", "restore", "RestoreApplyScreen",
-         in_progress=False),
+    Step("restore_review", "Restore: review", "restore", "RestoreReviewScreen", in_progress=False),
+    Step("restore_apply", "Restore: apply", "restore", "RestoreApplyScreen", in_progress=False),
     Step("recipes", "Recipes", "recipes", "RecipesScreen", in_progress=False),
     Step("probe", "Live probe", "probe", "ProbeScreen", in_progress=False),
 )
@@ -92,9 +91,16 @@ _STAGE = {A.RECIPES: "recipes"}
 
 TRANSITIONS: dict[str, dict[Action, str | None]] = {
     # step: {what the admin did: the step it leads to (None: leave the wizard)}
-    "welcome": {A.NEXT: "helo", A.RESTORE: "restore", A.RECIPES: "recipes",
-                A.HISTORY: "rollback", A.HELO: "helo", A.SENDER: "sender",
-                A.RECIPIENT: "recipient", A.MILTER: "milter"},
+    "welcome": {
+        A.NEXT: "helo",
+        A.RESTORE: "restore",
+        A.RECIPES: "recipes",
+        A.HISTORY: "rollback",
+        A.HELO: "helo",
+        A.SENDER: "sender",
+        A.RECIPIENT: "recipient",
+        A.MILTER: "milter",
+    },
     "helo": {A.NEXT: "sender", A.SKIP: "sender", A.BACK: "welcome", **_STAGE},
     "sender": {A.NEXT: "recipient", A.SKIP: "recipient", A.BACK: "helo", **_STAGE},
     "recipient": {A.NEXT: "milter", A.SKIP: "milter", A.BACK: "sender", **_STAGE},
@@ -129,4 +135,3 @@ def next_step(current: str, result: Action) -> str | None:
         return TRANSITIONS[current][result]
     except KeyError:
         raise NoTransition(f"no transition from {current} for {result.value}") from None
-

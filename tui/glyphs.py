@@ -29,13 +29,26 @@ class CellScrollBar(ScrollBarRender):
     TRACK = " "
 
     @classmethod
-    def render_bar(cls, size: int = 25, virtual_size: float = 50, window_size: float = 20,
-                   position: float = 0, thickness: int = 1, vertical: bool = True,
-                   back_color: Color = DEFAULT, bar_color: Color = DEFAULT) -> Segments:
+    def render_bar(
+        cls,
+        size: int = 25,
+        virtual_size: float = 50,
+        window_size: float = 20,
+        position: float = 0,
+        thickness: int = 1,
+        vertical: bool = True,
+        back_color: Color = DEFAULT,
+        bar_color: Color = DEFAULT,
+    ) -> Segments:
         width = thickness if vertical else 1
         thumb, start = 0, 0
-        if window_size and size and virtual_size and size != virtual_size \
-                and virtual_size > window_size:
+        if (
+            window_size
+            and size
+            and virtual_size
+            and size != virtual_size
+            and virtual_size > window_size
+        ):
             thumb = max(1, round(window_size * size / virtual_size))
             start = round((size - thumb) * position / (virtual_size - window_size))
             start = min(max(0, start), size - thumb)
@@ -43,9 +56,12 @@ class CellScrollBar(ScrollBarRender):
         for n in range(int(size)):
             on = start <= n < start + thumb
             where = "grab" if on else "scroll_up" if n < start else "scroll_down"
-            segments.append(Segment((cls.THUMB if on else cls.TRACK) * width,
-                                    Style(color=bar_color, bgcolor=back_color,
-                                          meta={"@mouse.down": where})))
+            segments.append(
+                Segment(
+                    (cls.THUMB if on else cls.TRACK) * width,
+                    Style(color=bar_color, bgcolor=back_color, meta={"@mouse.down": where}),
+                )
+            )
         if vertical:
             return Segments(segments, new_lines=True)
         return Segments([*segments, Segment.line()] * thickness, new_lines=False)

@@ -50,8 +50,7 @@ class WizardScreen(Screen[Action]):
         pos = f" {NUMBERED.index(s.id) + 1}/{len(NUMBERED)}" if s.in_progress else ""
         state = self.wizard.write_state()
         dot = self.wizard.glyphs.dot
-        return (f"pfwizard{' demo' if self.session.demo else ''} {dot} {s.title}{pos} "
-                f"{dot} {state}")
+        return f"pfwizard{' demo' if self.session.demo else ''} {dot} {s.title}{pos} {dot} {state}"
 
     def compose_title(self) -> ComposeResult:
         yield Static(self.title_text(), id="title", markup=False)
@@ -101,8 +100,10 @@ class WizardScreen(Screen[Action]):
     def answer_fields(self, fields: Mapping[str, Any]) -> None:
         """This screen's own inputs from an answers file (most screens take none)."""
         if fields:
-            raise ValueRefused(f"the {step(self.STEP_ID).title} screen takes no "
-                               f"{', '.join(sorted(fields))} in an answers file")
+            raise ValueRefused(
+                f"the {step(self.STEP_ID).title} screen takes no "
+                f"{', '.join(sorted(fields))} in an answers file"
+            )
 
     def answer_action(self, action: str) -> None:
         """Run ``action_<action>`` as its key would ("stay": leave the screen showing;
@@ -111,8 +112,10 @@ class WizardScreen(Screen[Action]):
             return
         method = getattr(self, f"action_{action}", None)
         if method is None:
-            raise ValueRefused(f"the {step(self.STEP_ID).title} screen has no action "
-                               f"{action!r} for an answers file")
+            raise ValueRefused(
+                f"the {step(self.STEP_ID).title} screen has no action "
+                f"{action!r} for an answers file"
+            )
         self.call_after_refresh(method)
 
     def refresh_view(self) -> None:

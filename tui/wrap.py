@@ -111,8 +111,14 @@ class Wrapped:
 class WrappedStatic(Static):
     """A Static whose text wraps as ``Wrapped`` (give it a Text or a str; never markup)."""
 
-    def __init__(self, *, hang: int | None = None, bare: int = 0, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        hang: int | None = None,
+        bare: int = 0,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes, markup=False)
         self.hang, self.bare = hang, bare
 

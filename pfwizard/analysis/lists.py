@@ -91,9 +91,16 @@ def resolve(list_key: str, params: Params) -> list[Step]:
     return _resolve(list_key, raw, params, classes(params), written, (), 0, None)
 
 
-def _resolve(list_key: str, raw: str, params: Params, cls: dict[str, str],
-             written: list[Item], via: tuple[str, ...], depth: int,
-             fixed_index: int | None) -> list[Step]:
+def _resolve(
+    list_key: str,
+    raw: str,
+    params: Params,
+    cls: dict[str, str],
+    written: list[Item],
+    via: tuple[str, ...],
+    depth: int,
+    fixed_index: int | None,
+) -> list[Step]:
     steps: list[Step] = []
     for k, item in _items_with_origin(raw, params):
         index = k if fixed_index is None else fixed_index
@@ -108,8 +115,18 @@ def _resolve(list_key: str, raw: str, params: Params, cls: dict[str, str],
             steps.append(Step(list_key, index, w, item, StepKind.CLASS, None, here))
             if depth < MAX_CLASS_DEPTH:
                 inner = [w] if fixed_index is None else written
-                steps.extend(_resolve(list_key, cls[item.name], params, cls, inner,
-                                      (*here, item.name), depth + 1, index))
+                steps.extend(
+                    _resolve(
+                        list_key,
+                        cls[item.name],
+                        params,
+                        cls,
+                        inner,
+                        (*here, item.name),
+                        depth + 1,
+                        index,
+                    )
+                )
         elif catalogue.is_table_reference(item.name):
             steps.append(Step(list_key, index, w, item, StepKind.TABLE, None, here))
         else:
@@ -120,5 +137,13 @@ def _resolve(list_key: str, raw: str, params: Params, cls: dict[str, str],
 def resolve_value(outer: Step, value: str, params: Params, via: str) -> list[Step]:
     """The steps smtpd runs for a restriction list found somewhere else (an access table's
     result, e.g. ``permit_mynetworks, reject``), traced back to ``outer``'s entry."""
-    return _resolve(outer.list_key, value, params, classes(params), [outer.written],
-                    (*outer.via, via), 1, outer.index)
+    return _resolve(
+        outer.list_key,
+        value,
+        params,
+        classes(params),
+        [outer.written],
+        (*outer.via, via),
+        1,
+        outer.index,
+    )

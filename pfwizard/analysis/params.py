@@ -49,7 +49,8 @@ def defaults(params: Mapping[str, str]) -> dict[str, str]:
     d = dict(_STATIC_DEFAULTS)
     level = compat_level(params.get("compatibility_level", "0"))
     d["smtpd_relay_restrictions"] = (
-        "" if level < (1,)
+        ""
+        if level < (1,)
         else "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"
     )
     d["mynetworks_style"] = "subnet" if level < (2,) else "host"

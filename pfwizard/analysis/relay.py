@@ -56,13 +56,29 @@ MAX_DEPTH = 20
 SAMPLE_ADDRESSES = ("203.0.113.7", "198.51.100.20", "8.8.8.8", "2001:db8::7")
 SAMPLE_DOMAINS = ("remote.example", "gmail.com", "example.org", "mx.example.net")
 # Results of access(5) that never permit (they reject, defer or fall through).
-_NOT_PERMIT = frozenset({"DUNNO", "REJECT", "DEFER", "DEFER_IF_REJECT", "DEFER_IF_PERMIT",
-                         "HOLD", "FILTER", "PREPEND", "REDIRECT", "BCC", "WARN", "INFO",
-                         "DISCARD", "SHUNT"})
+_NOT_PERMIT = frozenset(
+    {
+        "DUNNO",
+        "REJECT",
+        "DEFER",
+        "DEFER_IF_REJECT",
+        "DEFER_IF_PERMIT",
+        "HOLD",
+        "FILTER",
+        "PREPEND",
+        "REDIRECT",
+        "BCC",
+        "WARN",
+        "INFO",
+        "DISCARD",
+        "SHUNT",
+    }
+)
 _SURE_REFUSAL = frozenset({"REJECT", "DEFER"})
 # Lookups whose key an outsider chooses or can be given (access(5) search order).
-_OUTSIDER_TABLES = frozenset({"check_client_access", "check_helo_access",
-                              "check_sender_access", "check_recipient_access"})
+_OUTSIDER_TABLES = frozenset(
+    {"check_client_access", "check_helo_access", "check_sender_access", "check_recipient_access"}
+)
 _PATTERN_TYPES = frozenset({"regexp", "pcre"})
 
 
@@ -153,8 +169,7 @@ def _network_is_wide(word: str) -> bool:
 class RelayJudge:
     """The relay judgement for one set of effective parameters (one smtpd service)."""
 
-    def __init__(self, params: Params, config_dir: Path | None,
-                 main: Params | None = None) -> None:
+    def __init__(self, params: Params, config_dir: Path | None, main: Params | None = None) -> None:
         self.p = params
         self.config_dir = config_dir
         self.main = main
@@ -170,13 +185,20 @@ class RelayJudge:
     def mynetworks(self) -> Reach:
         if self._mynetworks is None:
             if self.p.is_set("mynetworks"):
-                self._mynetworks = self._match_list(self.p.expanded("mynetworks"),
-                                                    "mynetworks", address=True, depth=0)
+                self._mynetworks = self._match_list(
+                    self.p.expanded("mynetworks"), "mynetworks", address=True, depth=0
+                )
             elif (self.p.expanded("mynetworks_style") or "").strip().lower() == "class":
-                self._mynetworks = Reach(None, (Unknown(
-                    "mynetworks_style = class",
-                    "it trusts this machine's whole address class (up to a /8), which "
-                    "pfwizard cannot see from the files"),))
+                self._mynetworks = Reach(
+                    None,
+                    (
+                        Unknown(
+                            "mynetworks_style = class",
+                            "it trusts this machine's whole address class (up to a /8), which "
+                            "pfwizard cannot see from the files",
+                        ),
+                    ),
+                )
             else:
                 self._mynetworks = Reach(None)  # host or subnet: wide-mynetworks says it
         return self._mynetworks
@@ -238,11 +260,17 @@ class RelayJudge:
         except FileNotFoundError:
             text = None
         if text is None:
-            return Reach(None, (Unknown(f"{name} in {where}", "it is missing, unreadable, "
-                                        "or not a regular file of a sane size"),))
+            return Reach(
+                None,
+                (
+                    Unknown(
+                        f"{name} in {where}",
+                        "it is missing, unreadable, or not a regular file of a sane size",
+                    ),
+                ),
+            )
         words = " ".join(s for _n, s in tablefiles.logical_lines(text))
-        found = self._match_list(words, f"{where} (file {path})", address=address,
-                                 depth=depth + 1)
+        found = self._match_list(words, f"{where} (file {path})", address=address, depth=depth + 1)
         return found
 
     def _table_matches(self, ref: str, where: str, *, address: bool, depth: int) -> Reach:
@@ -250,38 +278,52 @@ class RelayJudge:
         assert parsed is not None
         kind = parsed[0]
         if kind == "static":
-            return Reach(f"{where} has {ref}, which matches "
-                         f"{'every address' if address else 'every domain'}")
+            return Reach(
+                f"{where} has {ref}, which matches {'every address' if address else 'every domain'}"
+            )
         entries = tablefiles.entries(ref, self.config_dir)
         if entries is None:
-            return Reach(None, (Unknown(f"{ref} in {where}",
-                                        "pfwizard cannot read what it lists"),))
+            return Reach(
+                None, (Unknown(f"{ref} in {where}", "pfwizard cannot read what it lists"),)
+            )
         samples = (*SAMPLE_ADDRESSES, *SAMPLE_DOMAINS) if address else SAMPLE_DOMAINS
         for e in entries:
             if e.pattern is not None:
                 rx = _regex(*e.pattern)
                 if rx is None:
-                    return Reach(None, (Unknown(f"{ref} in {where}",
-                                                f"pfwizard cannot judge the pattern {e.key} "
-                                                f"({e.where})"),))
+                    return Reach(
+                        None,
+                        (
+                            Unknown(
+                                f"{ref} in {where}",
+                                f"pfwizard cannot judge the pattern {e.key} ({e.where})",
+                            ),
+                        ),
+                    )
                 hit = next((s for s in samples if rx.search(s)), None)
                 if hit is not None:
-                    return Reach(f"{where} has {ref}, whose pattern {e.key} ({e.where}) "
-                                 f"matches any {'address' if address else 'domain'} "
-                                 f"(e.g. {hit})")
+                    return Reach(
+                        f"{where} has {ref}, whose pattern {e.key} ({e.where}) "
+                        f"matches any {'address' if address else 'domain'} "
+                        f"(e.g. {hit})"
+                    )
                 continue
             key = e.key.strip()
             if key == "*":
-                return Reach(f"{where} has {ref}, which matches "
-                             f"{'every address' if address else 'every domain'} ({e.where})")
+                return Reach(
+                    f"{where} has {ref}, which matches "
+                    f"{'every address' if address else 'every domain'} ({e.where})"
+                )
             if address and catalogue._network(key) is not None:
                 if _network_is_wide(key):
                     return Reach(f"{where} has {ref}, which lists {key} ({e.where})")
             else:
                 label = key.lstrip(".").lower()
                 if label and "." not in label and label != "localhost":
-                    return Reach(f"{where} has {ref}, which lists '{key}' ({e.where}): "
-                                 f"every domain under .{label}")
+                    return Reach(
+                        f"{where} has {ref}, which lists '{key}' ({e.where}): "
+                        f"every domain under .{label}"
+                    )
         return Reach(None)
 
     # ---- the lists -------------------------------------------------------------------------
@@ -294,14 +336,21 @@ class RelayJudge:
         walk = self.walk(steps, 0)
         opening = walk.opening
         if opening is None and not walk.stopped:
-            reason = ("it reaches its end (which accepts) without a reject_unauth_destination "
-                      "or other refusal an outside client meets")
-            guards = [s for s in steps if s.restriction is not None and s.restriction.name in
-                      ("reject_unauth_destination", "defer_unauth_destination")]
+            reason = (
+                "it reaches its end (which accepts) without a reject_unauth_destination "
+                "or other refusal an outside client meets"
+            )
+            guards = [
+                s
+                for s in steps
+                if s.restriction is not None
+                and s.restriction.name in ("reject_unauth_destination", "defer_unauth_destination")
+            ]
             wide = self.relay_domains().wide if guards else None
             if wide:
-                reason = (f"its {guards[0].item.name}{guards[0].where} refuses no domain, "
-                          f"because {wide}")
+                reason = (
+                    f"its {guards[0].item.name}{guards[0].where} refuses no domain, because {wide}"
+                )
             opening = Opening(None, reason)
         return ListVerdict(param, opening, walk.stopped, tuple(walk.unknowns))
 
@@ -325,8 +374,9 @@ class RelayJudge:
                 return out
         return out
 
-    def step(self, step: Step, warned: bool, depth: int
-             ) -> tuple[Opening | None, bool, list[Unknown]]:
+    def step(
+        self, step: Step, warned: bool, depth: int
+    ) -> tuple[Opening | None, bool, list[Unknown]]:
         """(how it lets an outsider through, whether it surely refuses them, unknowns)."""
         if step.kind is StepKind.UNKNOWN:
             return None, not warned, []  # smtpd answers 451 4.3.5 (server configuration)
@@ -341,8 +391,7 @@ class RelayJudge:
         name = r.name
         if name in ("reject", "defer", "defer_if_permit"):
             return None, not warned, []
-        if name in ("reject_unauth_destination", "defer_unauth_destination",
-                    "check_relay_domains"):
+        if name in ("reject_unauth_destination", "defer_unauth_destination", "check_relay_domains"):
             rd = self.relay_domains()
             if rd.wide:
                 if name == "check_relay_domains":
@@ -366,12 +415,22 @@ class RelayJudge:
         if name == "permit_mx_backup":
             if self.p.expanded("permit_mx_backup_networks").strip():
                 return None, False, []
-            return Opening(step, "relays for any domain whose MX records name this server, "
-                                 "and anyone can publish such records for a domain they own "
-                                 "(permit_mx_backup_networks is empty)"), False, []
+            return (
+                Opening(
+                    step,
+                    "relays for any domain whose MX records name this server, "
+                    "and anyone can publish such records for a domain they own "
+                    "(permit_mx_backup_networks is empty)",
+                ),
+                False,
+                [],
+            )
         if name == "check_policy_service":
-            return None, False, [Unknown(step.item.render(),
-                                         "the policy server's answer may be OK")]
+            return (
+                None,
+                False,
+                [Unknown(step.item.render(), "the policy server's answer may be OK")],
+            )
         if name in _OUTSIDER_TABLES and step.item.arg:
             return self.table(step, name, step.item.arg, warned, depth)
         if name == "check_ccert_access" and step.item.arg:
@@ -380,12 +439,16 @@ class RelayJudge:
                 return self.table(step, name, step.item.arg, warned, depth)
             return None, False, []
         if r.outsider_permit and r.arg_kind is not catalogue.ArgKind.TABLE:
-            return Opening(step, "can accept a client that is neither in mynetworks nor "
-                                 "logged in"), False, []
+            return (
+                Opening(step, "can accept a client that is neither in mynetworks nor logged in"),
+                False,
+                [],
+            )
         return None, False, []
 
-    def table(self, step: Step, check: str, ref: str, warned: bool, depth: int
-              ) -> tuple[Opening | None, bool, list[Unknown]]:
+    def table(
+        self, step: Step, check: str, ref: str, warned: bool, depth: int
+    ) -> tuple[Opening | None, bool, list[Unknown]]:
         """What an access table can answer an outsider (any of its lines)."""
         item = step.item.render()
         entries = tablefiles.entries(ref, self.config_dir)
@@ -397,20 +460,42 @@ class RelayJudge:
                 continue  # a host or network the admin lists by address, like mynetworks
             line = f"{e.where}: '{e.key} {e.value}'" if e.key != "*" else e.where
             if e.substituted:
-                return Opening(step, f"takes its answer from what the client sends ({line}), "
-                                     "so the client can make it OK"), False, unknowns
+                return (
+                    Opening(
+                        step,
+                        f"takes its answer from what the client sends ({line}), "
+                        "so the client can make it OK",
+                    ),
+                    False,
+                    unknowns,
+                )
             verdict = self._result(step, e.value, depth)
             if verdict is True:
-                who = ("for any client" if e.key == "*" else
-                       "for a client who matches it" if check != "check_client_access"
-                       else "for clients anywhere")
-                return Opening(step, f"answers {e.value.split()[0] if e.value.strip() else 'OK'}"
-                                     f" {who} ({line})"), False, unknowns
+                who = (
+                    "for any client"
+                    if e.key == "*"
+                    else "for a client who matches it"
+                    if check != "check_client_access"
+                    else "for clients anywhere"
+                )
+                return (
+                    Opening(
+                        step,
+                        f"answers {e.value.split()[0] if e.value.strip() else 'OK'} {who} ({line})",
+                    ),
+                    False,
+                    unknowns,
+                )
             if isinstance(verdict, Walk):
                 unknowns.extend(verdict.unknowns)
                 if verdict.opening is not None:
-                    return Opening(step, f"runs '{e.value}' ({line}), where "
-                                         f"{verdict.opening.describe()}"), False, unknowns
+                    return (
+                        Opening(
+                            step, f"runs '{e.value}' ({line}), where {verdict.opening.describe()}"
+                        ),
+                        False,
+                        unknowns,
+                    )
         # static: one answer for everyone; a refusal there stops every outsider.
         kind = (tablefiles.split_table(ref) or ("", ""))[0]
         if kind == "static" and entries and not warned:
@@ -430,8 +515,7 @@ class RelayJudge:
             return True
         if e.pattern is not None:
             rx = _regex(*e.pattern)
-            return rx is None or any(rx.search(s) for s in (*SAMPLE_ADDRESSES,
-                                                             *SAMPLE_DOMAINS))
+            return rx is None or any(rx.search(s) for s in (*SAMPLE_ADDRESSES, *SAMPLE_DOMAINS))
         key = e.key.strip()
         if catalogue._network(key) is not None:
             return _network_is_wide(key)
@@ -462,8 +546,9 @@ class RelayJudge:
         return self._results[key]
 
 
-def services_params(main: dict[str, str], overrides: list[tuple[str, dict[str, str]]]
-                    ) -> Iterator[tuple[str, dict[str, str]]]:
+def services_params(
+    main: dict[str, str], overrides: list[tuple[str, dict[str, str]]]
+) -> Iterator[tuple[str, dict[str, str]]]:
     """(label, effective parameters) for main.cf and each service that overrides it."""
     yield "", main
     for label, opts in overrides:

@@ -29,9 +29,25 @@ FLAT = frozenset({"regexp", "pcre", "cidr", "texthash"})
 # Types whose name is a client configuration file.
 CONFIG_FILE = frozenset({"sqlite", "mysql", "pgsql", "ldap", "memcache"})
 # Types with no file of their own (or a file we cannot judge: proxy wraps another table).
-NO_FILE = frozenset({"inline", "static", "unionmap", "pipemap", "tcp", "socketmap",
-                     "proxy", "environ", "fail", "nis", "nisplus", "netinfo", "unix",
-                     "randmap", "internal"})
+NO_FILE = frozenset(
+    {
+        "inline",
+        "static",
+        "unionmap",
+        "pipemap",
+        "tcp",
+        "socketmap",
+        "proxy",
+        "environ",
+        "fail",
+        "nis",
+        "nisplus",
+        "netinfo",
+        "unix",
+        "randmap",
+        "internal",
+    }
+)
 KNOWN_TYPES = frozenset(INDEXED) | FLAT | CONFIG_FILE | NO_FILE
 
 POSTFIX_ETC = "/etc/postfix"
@@ -58,7 +74,7 @@ def locate(name: str, config_dir: Path) -> Path:
     p = Path(name)
     conf = config_dir.resolve()
     if str(conf) != POSTFIX_ETC and (name == POSTFIX_ETC or name.startswith(POSTFIX_ETC + "/")):
-        return conf / name[len(POSTFIX_ETC) + 1:]
+        return conf / name[len(POSTFIX_ETC) + 1 :]
     return p
 
 
@@ -69,44 +85,74 @@ def check(ref: str, config_dir: Path) -> list[TableProblem]:
         return []
     kind, name = parsed
     if kind not in KNOWN_TYPES:
-        return [TableProblem("unknown-table-type", ref,
-                             f"'{kind}' is not a Postfix lookup table type: smtpd answers "
-                             "451 4.3.5 to every client that reaches this entry")]
+        return [
+            TableProblem(
+                "unknown-table-type",
+                ref,
+                f"'{kind}' is not a Postfix lookup table type: smtpd answers "
+                "451 4.3.5 to every client that reaches this entry",
+            )
+        ]
     if kind in NO_FILE or name.startswith("{"):
         return []
     if not name.startswith("/"):
-        return [TableProblem("relative-table-path", ref,
-                             f"'{name}' is a relative path: smtpd resolves it inside the queue "
-                             "directory, where it almost certainly does not exist; write the "
-                             "full path (/etc/postfix/...)")]
+        return [
+            TableProblem(
+                "relative-table-path",
+                ref,
+                f"'{name}' is a relative path: smtpd resolves it inside the queue "
+                "directory, where it almost certainly does not exist; write the "
+                "full path (/etc/postfix/...)",
+            )
+        ]
     problem = inputs.path_problem(name)
     if problem is not None:
-        return [TableProblem("missing-table", ref[:120],
-                             f"{problem}: smtpd cannot open this table and answers 451 4.3.5 "
-                             "to every client that reaches this entry")]
+        return [
+            TableProblem(
+                "missing-table",
+                ref[:120],
+                f"{problem}: smtpd cannot open this table and answers 451 4.3.5 "
+                "to every client that reaches this entry",
+            )
+        ]
     path = locate(name, config_dir)
     if kind in INDEXED:
         built = [Path(str(path) + sfx) for sfx in INDEXED[kind]]
         missing = [b for b in built if not b.exists()]
         if missing:
             hint = f"run: postmap {kind}:{name}" if path.exists() else "the source is missing too"
-            return [TableProblem("missing-table", ref,
-                                 f"{missing[0]} does not exist ({hint}): smtpd answers 451 4.3.5 "
-                                 "(server configuration error) to every client that reaches "
-                                 "this entry")]
+            return [
+                TableProblem(
+                    "missing-table",
+                    ref,
+                    f"{missing[0]} does not exist ({hint}): smtpd answers 451 4.3.5 "
+                    "(server configuration error) to every client that reaches "
+                    "this entry",
+                )
+            ]
         if path.exists():
             src = path.stat().st_mtime
             if any(b.stat().st_mtime < src for b in built):
-                return [TableProblem("stale-db", ref,
-                                     f"{path} was changed after {built[0].name} was built: "
-                                     "your edits are not in effect until you run "
-                                     f"postmap {kind}:{name}")]
+                return [
+                    TableProblem(
+                        "stale-db",
+                        ref,
+                        f"{path} was changed after {built[0].name} was built: "
+                        "your edits are not in effect until you run "
+                        f"postmap {kind}:{name}",
+                    )
+                ]
         return []
     if not path.exists():
-        return [TableProblem("missing-table", ref,
-                             f"{path} does not exist: smtpd answers 451 4.3.5 (server "
-                             "configuration error) to every client that reaches this entry; "
-                             "postfix check does not notice")]
+        return [
+            TableProblem(
+                "missing-table",
+                ref,
+                f"{path} does not exist: smtpd answers 451 4.3.5 (server "
+                "configuration error) to every client that reaches this entry; "
+                "postfix check does not notice",
+            )
+        ]
     return []
 
 
@@ -121,8 +167,9 @@ def values(ref: str, config_dir: Path | None) -> list[str] | None:
             return None if found is None else []
         if kind in FLAT and not locate(name, config_dir).exists():
             return None
-        if kind in INDEXED and not any(Path(str(locate(name, config_dir)) + sfx).exists()
-                                       for sfx in INDEXED[kind]):
+        if kind in INDEXED and not any(
+            Path(str(locate(name, config_dir)) + sfx).exists() for sfx in INDEXED[kind]
+        ):
             return None
     return None if found is None else [e.value for e in found]
 
@@ -143,8 +190,23 @@ class Entry:
 
 
 # Types whose answers depend on a server or database pfwizard cannot read.
-UNREADABLE = frozenset({"sqlite", "mysql", "pgsql", "ldap", "memcache", "tcp", "socketmap",
-                        "nis", "nisplus", "netinfo", "unix", "environ", "internal"})
+UNREADABLE = frozenset(
+    {
+        "sqlite",
+        "mysql",
+        "pgsql",
+        "ldap",
+        "memcache",
+        "tcp",
+        "socketmap",
+        "nis",
+        "nisplus",
+        "netinfo",
+        "unix",
+        "environ",
+        "internal",
+    }
+)
 _MAX_NESTING = 10
 
 
@@ -280,7 +342,7 @@ def regexp_rule(line: str) -> tuple[str, str, str] | None:
     if i >= len(s):
         return None
     pattern = s[1:i]
-    rest = s[i + 1:]
+    rest = s[i + 1 :]
     m = re.match(r"([A-Za-z]*)\s*(.*)\Z", rest, re.S)
     if m is None:
         return None
@@ -297,8 +359,15 @@ def parse_lines(kind: str, text: str, source: str) -> list[Entry]:
                 continue
             rule = regexp_rule(line)
             if rule is not None:
-                out.append(Entry(f"/{rule[0]}/{rule[1]}", rule[2], where,
-                                 substituted="$" in rule[2], pattern=rule[:2]))
+                out.append(
+                    Entry(
+                        f"/{rule[0]}/{rule[1]}",
+                        rule[2],
+                        where,
+                        substituted="$" in rule[2],
+                        pattern=rule[:2],
+                    )
+                )
             continue
         if kind == "cidr" and re.match(r"(?i)(if|endif)\b", line):
             continue

@@ -24,12 +24,21 @@ from pfwizard.tables.lint import TableFinding, lint
 from pfwizard.tables.model import TABLE_TYPES, Table
 
 # Which access(5) search a restriction does with its table.
-USED_AS = {"check_sender_access": "sender", "check_recipient_access": "recipient",
-           "check_client_access": "client", "check_helo_access": "helo",
-           "check_reverse_client_hostname_access": "client"}
+USED_AS = {
+    "check_sender_access": "sender",
+    "check_recipient_access": "recipient",
+    "check_client_access": "client",
+    "check_helo_access": "helo",
+    "check_reverse_client_hostname_access": "client",
+}
 # A bare table in a list is that list's default check_*_access.
-BARE_USED_AS = {"sender": "sender", "recipient": "recipient", "relay": "recipient",
-                "client": "client", "helo": "helo"}
+BARE_USED_AS = {
+    "sender": "sender",
+    "recipient": "recipient",
+    "relay": "recipient",
+    "client": "client",
+    "helo": "helo",
+}
 MAX_TABLE_BYTES = 1 << 20
 """Larger tables are not linted (a real access table is a few hundred lines; linting a
 30,000-line pattern table takes seconds, and ``check`` and the wizard ask on every edit)."""
@@ -47,8 +56,9 @@ def _table_of(step: Step) -> tuple[str, str | None] | None:
     return None
 
 
-def read_table(ref: str, config_dir: Path,
-               pending: Mapping[str, str] | None = None) -> Table | None:
+def read_table(
+    ref: str, config_dir: Path, pending: Mapping[str, str] | None = None
+) -> Table | None:
     """The table ``ref`` names, as its source file reads (None: not a file we can lint).
 
     ``pending``: table contents not written yet (the wizard's edits), by path."""
@@ -67,8 +77,9 @@ def read_table(ref: str, config_dir: Path,
         return None
 
 
-def table_findings(kind: str, name: str, text: str | bytes, used_as: str | None = None
-                   ) -> tuple[TableFinding, ...]:
+def table_findings(
+    kind: str, name: str, text: str | bytes, used_as: str | None = None
+) -> tuple[TableFinding, ...]:
     """Every finding (info included) for a table's text, worst first then by line: what the
     table editor shows as the admin types."""
     data = text.encode() if isinstance(text, str) else text
@@ -79,8 +90,7 @@ def table_findings(kind: str, name: str, text: str | bytes, used_as: str | None 
 
 
 @functools.lru_cache(maxsize=128)
-def _linted(kind: str, name: str, data: bytes, used_as: str | None
-            ) -> tuple[TableFinding, ...]:
+def _linted(kind: str, name: str, data: bytes, used_as: str | None) -> tuple[TableFinding, ...]:
     """The lint of one table's bytes, proven: the wizard asks again after every edit, so the
     answer is kept per content.  No config directory: the table alone decides (a scratch
     main.cf, so a broken one on the box does not change the answer)."""
@@ -96,20 +106,33 @@ def _proven(table: Table, found: list[TableFinding]) -> list[TableFinding]:
     """Danger findings whose example key ``postmap -q`` answers (one run for the table);
     without Postfix the simulator's word stands. A danger Postfix does not confirm is not
     shown: a warning the admin can disprove with one command would teach them to ignore it."""
-    keys = [f.example for f in found if f.severity is Severity.DANGER and f.example
-            and "\t" not in f.example and "\n" not in f.example]
+    keys = [
+        f.example
+        for f in found
+        if f.severity is Severity.DANGER
+        and f.example
+        and "\t" not in f.example
+        and "\n" not in f.example
+    ]
     if not keys or not postfix.available():
         return found
     try:
         answers = postmap_batch(table, keys)
     except (PfwizardError, OSError, ValueError):
         return found
-    return [f for f in found if f.severity is not Severity.DANGER or not f.example
-            or f.example not in answers or answers[f.example] is not None]
+    return [
+        f
+        for f in found
+        if f.severity is not Severity.DANGER
+        or not f.example
+        or f.example not in answers
+        or answers[f.example] is not None
+    ]
 
 
-def findings(steps: Iterable[Step], config_dir: Path,
-             pending: Mapping[str, str] | None = None) -> list[Finding]:
+def findings(
+    steps: Iterable[Step], config_dir: Path, pending: Mapping[str, str] | None = None
+) -> list[Finding]:
     """Caution and danger findings of every table the ``steps`` name (``pending``: tables
     about to be written, by path, read instead of the files)."""
     out: list[Finding] = []
@@ -130,10 +153,20 @@ def findings(steps: Iterable[Step], config_dir: Path,
             if (ref, tf.code, line) in seen:
                 continue
             seen.add((ref, tf.code, line))
-            proof = (f" Check it: postmap -q '{tf.example}' {ref}"
-                     if tf.example and tf.severity is Severity.DANGER else "")
-            out.append(Finding(code=tf.code, severity=tf.severity,
-                               message=f"table {ref}, {tf.message}{proof}",
-                               parameter=step.parameter, entry=step.entry, index=step.index,
-                               acceptable=True))
+            proof = (
+                f" Check it: postmap -q '{tf.example}' {ref}"
+                if tf.example and tf.severity is Severity.DANGER
+                else ""
+            )
+            out.append(
+                Finding(
+                    code=tf.code,
+                    severity=tf.severity,
+                    message=f"table {ref}, {tf.message}{proof}",
+                    parameter=step.parameter,
+                    entry=step.entry,
+                    index=step.index,
+                    acceptable=True,
+                )
+            )
     return out

@@ -36,23 +36,37 @@ decision is recorded on this box, so the same profile is not stopped again.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = f"{parser.description}.\n\n{EPILOG}"
     parser.add_argument("profile", metavar="PROFILE.yaml", help="the customisations file")
-    parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
-                        help=f"what to do with conflicts (recorded, so a decided conflict is "
-                             f"not asked again): {policy_help()}")
-    parser.add_argument("--confirm-within", metavar="SECONDS", type=float,
-                        help="roll the change back by itself unless confirmed in time with "
-                             "`pfwizard rollback --confirm ID` (even if the session dies)")
-    parser.add_argument("--miab-dir", metavar="DIR",
-                        help="the Mail-in-a-Box checkout, for its release")
+    parser.add_argument(
+        "--on-conflict",
+        choices=[p.value for p in Policy],
+        help=f"what to do with conflicts (recorded, so a decided conflict is "
+        f"not asked again): {policy_help()}",
+    )
+    parser.add_argument(
+        "--confirm-within",
+        metavar="SECONDS",
+        type=float,
+        help="roll the change back by itself unless confirmed in time with "
+        "`pfwizard rollback --confirm ID` (even if the session dies)",
+    )
+    parser.add_argument(
+        "--miab-dir", metavar="DIR", help="the Mail-in-a-Box checkout, for its release"
+    )
     add_accept_risk(parser)
-    parser.add_argument("--impact", action="store_true",
-                        help="first show what the change would have done to this box's mail "
-                             "of the last days (see `pfwizard impact`); Ctrl-C during the "
-                             "preview stops before anything is written")
+    parser.add_argument(
+        "--impact",
+        action="store_true",
+        help="first show what the change would have done to this box's mail "
+        "of the last days (see `pfwizard impact`); Ctrl-C during the "
+        "preview stops before anything is written",
+    )
     impact.add_impact_options(parser)
-    parser.add_argument("--json", action="store_true",
-                        help="print the result as one JSON document (files before and after, "
-                             "findings, journal entry); progress goes to standard error")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON document (files before and after, "
+        "findings, journal entry); progress goes to standard error",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,16 +112,27 @@ def _run(args: argparse.Namespace) -> int:
     policy = Policy(args.on_conflict) if args.on_conflict else None
     plan = plan_profile(cf, state, profile, policy, master)
     release = miab.installed_release(args.miab_dir)
-    req = Request(f"apply profile {Path(args.profile).name}", kind="apply", release=release,
-                  dry_run=args.dry_run, confirm_within=args.confirm_within,
-                  update=lambda s: record_profile(s, cf, plan, profile, release, master))
+    req = Request(
+        f"apply profile {Path(args.profile).name}",
+        kind="apply",
+        release=release,
+        dry_run=args.dry_run,
+        confirm_within=args.confirm_within,
+        update=lambda s: record_profile(s, cf, plan, profile, release, master),
+    )
     if not args.json:
-        writer = Writer(config_dir, args.state_dir, reload=not args.no_reload,
-                        accept_risk=accepted_risks(args))
+        writer = Writer(
+            config_dir, args.state_dir, reload=not args.no_reload, accept_risk=accepted_risks(args)
+        )
         return execute(plan, state, writer, req)
     gate = jsonout.RecordingGate(config_dir)
-    writer = Writer(config_dir, args.state_dir, reload=not args.no_reload, gate=gate,
-                    accept_risk=accepted_risks(args))
+    writer = Writer(
+        config_dir,
+        args.state_dir,
+        reload=not args.no_reload,
+        gate=gate,
+        accept_risk=accepted_risks(args),
+    )
     said: list[str] = []
 
     def say(line: str) -> None:

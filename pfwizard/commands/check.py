@@ -24,14 +24,22 @@ _COLOURS = {Severity.INFO: "36", Severity.CAUTION: "33", Severity.DANGER: "1;31"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--min-severity", choices=[s.value for s in Severity],
-                        default="info", help="hide findings below this severity")
-    parser.add_argument("--json", action="store_true",
-                        help="print the findings as one JSON document")
-    parser.add_argument("--nagios", action="store_true",
-                        help="act as a monitoring plugin (Nagios, Icinga...): one status line "
-                             "with perfdata danger=N caution=N; exit 0 OK, 1 WARNING (cautions), "
-                             "2 CRITICAL (dangers), 3 UNKNOWN (configuration unreadable)")
+    parser.add_argument(
+        "--min-severity",
+        choices=[s.value for s in Severity],
+        default="info",
+        help="hide findings below this severity",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the findings as one JSON document"
+    )
+    parser.add_argument(
+        "--nagios",
+        action="store_true",
+        help="act as a monitoring plugin (Nagios, Icinga...): one status line "
+        "with perfdata danger=N caution=N; exit 0 OK, 1 WARNING (cautions), "
+        "2 CRITICAL (dangers), 3 UNKNOWN (configuration unreadable)",
+    )
 
 
 def _use_colour(args: argparse.Namespace) -> bool:
@@ -73,10 +81,15 @@ def run(args: argparse.Namespace) -> int:
         interrupted = journalcheck.interrupted(config_dir, state_dir)
     except OSError:
         interrupted = []  # the journal is root's: without sudo, check the files only
-    findings = [Finding("interrupted-change", Severity.DANGER,
-                        journalcheck.describe(e, config_dir, state_dir),
-                        parameter=f"journal entry {e.id}")
-                for e in interrupted] + findings
+    findings = [
+        Finding(
+            "interrupted-change",
+            Severity.DANGER,
+            journalcheck.describe(e, config_dir, state_dir),
+            parameter=f"journal entry {e.id}",
+        )
+        for e in interrupted
+    ] + findings
     if getattr(args, "nagios", False):
         from pfwizard import nagios
 

@@ -26,11 +26,18 @@ CHAIN_PARAMS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--print", action="store_true", dest="print_only",
-                        help="print the demo's restriction chains instead of opening the wizard")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary copy when the wizard ends (to look at what "
-                             "was written); by default it is removed")
+    parser.add_argument(
+        "--print",
+        action="store_true",
+        dest="print_only",
+        help="print the demo's restriction chains instead of opening the wizard",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary copy when the wizard ends (to look at what "
+        "was written); by default it is removed",
+    )
 
 
 def localise(root: Path) -> list[str]:
@@ -47,20 +54,24 @@ def localise(root: Path) -> list[str]:
         mailname.write_text((cf.get("myhostname") or "box.example.com") + "\n")
         cf.set("myorigin", str(mailname))
         main.write_bytes(cf.to_bytes())
-        said.append(f"demo: /etc/mailname does not exist here, so myorigin points at "
-                    f"{mailname}")
+        said.append(f"demo: /etc/mailname does not exist here, so myorigin points at {mailname}")
     return said
 
 
 def demo_notes(root: Path) -> tuple[str, ...]:
     """What the demo does and skips, said plainly on the Welcome screen."""
-    notes = [f"demo: a temporary copy in {root}; the system's Postfix is never touched "
-             "or reloaded; the copy is removed when you quit", *localise(root)]
+    notes = [
+        f"demo: a temporary copy in {root}; the system's Postfix is never touched "
+        "or reloaded; the copy is removed when you quit",
+        *localise(root),
+    ]
     if postfix.available():
         notes.append("demo: postconf, postmap and postfix check run on the copy")
     else:
-        notes.append("demo: Postfix is not installed here, so postconf/postmap/postfix "
-                     "check are skipped; diffs and findings still work")
+        notes.append(
+            "demo: Postfix is not installed here, so postconf/postmap/postfix "
+            "check are skipped; diffs and findings still work"
+        )
     return tuple(notes)
 
 
@@ -108,8 +119,9 @@ def _run(args: argparse.Namespace, root: Path) -> int:
 
         notes = demo_notes(root)  # localises main.cf: before the session reads it
         settled(root / "etc")
-        session = Session.open(root / "etc", root / "state", reload=False, demo=True,
-                               miab_checkout=root / "mailinabox")
+        session = Session.open(
+            root / "etc", root / "state", reload=False, demo=True, miab_checkout=root / "mailinabox"
+        )
         return open_wizard(session, args, notes, mail_log=str(root / DEMO_LOG))
     cf = MainCf.read(root / "etc" / "main.cf")
     print("pfwizard demo: MiaB v75's configuration, as the wizard's demo copy has it")

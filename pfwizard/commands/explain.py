@@ -33,33 +33,55 @@ With --probe: 0 when every recipient was accepted, 1 when some were refused (exp
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG + "\n" + (parser.epilog or "")
-    parser.add_argument("line", nargs="*", metavar="LINE",
-                        help="a reject line from the mail log (quote it)")
-    parser.add_argument("--log", metavar="FILE",
-                        help="read a mail log (any size; .gz works; '-' reads stdin)")
-    parser.add_argument("--journal", action="store_true",
-                        help="read Postfix's messages from the systemd journal (journalctl)")
-    parser.add_argument("--since", metavar="WHEN",
-                        help="only lines from WHEN on: '2026-11-22 03:00', 'today', '6h', '2d'")
+    parser.add_argument(
+        "line", nargs="*", metavar="LINE", help="a reject line from the mail log (quote it)"
+    )
+    parser.add_argument(
+        "--log", metavar="FILE", help="read a mail log (any size; .gz works; '-' reads stdin)"
+    )
+    parser.add_argument(
+        "--journal",
+        action="store_true",
+        help="read Postfix's messages from the systemd journal (journalctl)",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only lines from WHEN on: '2026-11-22 03:00', 'today', '6h', '2d'",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--probe", nargs="+", metavar="ADDR",
-                        help="a live SMTP test, like a telnet session to port 25: SENDER then "
-                             "RECIPIENT(s); EHLO, MAIL FROM, RCPT TO, RSET, QUIT (never DATA)")
+    parser.add_argument(
+        "--probe",
+        nargs="+",
+        metavar="ADDR",
+        help="a live SMTP test, like a telnet session to port 25: SENDER then "
+        "RECIPIENT(s); EHLO, MAIL FROM, RCPT TO, RSET, QUIT (never DATA)",
+    )
     parser.add_argument("--probe-host", default="127.0.0.1", metavar="HOST")
     parser.add_argument("--probe-port", type=int, default=25, metavar="PORT")
-    parser.add_argument("--probe-as", default=probe.OUTSIDE_ADDR, metavar="ADDR",
-                        help="client address to impersonate with XCLIENT, to see what an "
-                             "outside sender sees ('self': no XCLIENT; default %(default)s)")
+    parser.add_argument(
+        "--probe-as",
+        default=probe.OUTSIDE_ADDR,
+        metavar="ADDR",
+        help="client address to impersonate with XCLIENT, to see what an "
+        "outside sender sees ('self': no XCLIENT; default %(default)s)",
+    )
     parser.add_argument("--probe-helo", metavar="NAME", help="HELO name for the probe")
-    parser.add_argument("--propose-allowlist", action="store_true",
-                        help="from senders refused by reject_unknown_sender_domain, propose "
-                             "one narrow regexp allowlist entry, checked with postmap -q")
+    parser.add_argument(
+        "--propose-allowlist",
+        action="store_true",
+        help="from senders refused by reject_unknown_sender_domain, propose "
+        "one narrow regexp allowlist entry, checked with postmap -q",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if sum(map(bool, (args.line, args.log, args.journal, args.probe))) != 1:
-        print("pfwizard explain: give one reject LINE, --log FILE, --journal, or "
-              "--probe SENDER RCPT...", file=sys.stderr)
+        print(
+            "pfwizard explain: give one reject LINE, --log FILE, --journal, or "
+            "--probe SENDER RCPT...",
+            file=sys.stderr,
+        )
         return exitcodes.ERROR
     if args.journal:
         args.log = JOURNAL
@@ -91,20 +113,36 @@ def run(args: argparse.Namespace) -> int:
         print(f"pfwizard explain: {source}: {exc.strerror or exc}", file=sys.stderr)
         return exitcodes.ERROR
     except (EOFError, zlib.error) as exc:
-        print(f"pfwizard explain: {source}: corrupt or truncated gzip data ({exc})",
-              file=sys.stderr)
+        print(
+            f"pfwizard explain: {source}: corrupt or truncated gzip data ({exc})", file=sys.stderr
+        )
         return exitcodes.ERROR
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     if since is not None:
         source += f" since {since:%Y-%m-%d %H:%M:%S}"
     if args.json:
-        print(json.dumps({
-            "source": source, "rejects": report.lines, "unparsed": report.unparsed,
-            "groups": [{"count": g.count, "first": g.first, "last": g.last,
-                        "senders": g.senders.top(10), "clients": g.clients.top(10),
-                        **g.explanation.as_dict()} for g in report.groups],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "source": source,
+                    "rejects": report.lines,
+                    "unparsed": report.unparsed,
+                    "groups": [
+                        {
+                            "count": g.count,
+                            "first": g.first,
+                            "last": g.last,
+                            "senders": g.senders.top(10),
+                            "clients": g.clients.top(10),
+                            **g.explanation.as_dict(),
+                        }
+                        for g in report.groups
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         sys.stdout.write(render_report(report, source))
     if args.propose_allowlist:
@@ -114,20 +152,42 @@ def run(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace, box: BoxConfig) -> int:
     if len(args.probe) < 2:
-        print("pfwizard explain: --probe needs a SENDER and at least one RECIPIENT",
-              file=sys.stderr)
+        print(
+            "pfwizard explain: --probe needs a SENDER and at least one RECIPIENT", file=sys.stderr
+        )
         return exitcodes.ERROR
-    res = probe.probe(args.probe[0], args.probe[1:], host=args.probe_host,
-                      port=args.probe_port, helo=args.probe_helo,
-                      outside=None if args.probe_as == "self" else args.probe_as)
+    res = probe.probe(
+        args.probe[0],
+        args.probe[1:],
+        host=args.probe_host,
+        port=args.probe_port,
+        helo=args.probe_helo,
+        outside=None if args.probe_as == "self" else args.probe_as,
+    )
     exps = [explain(p, box) for p in map(parse_line, res.log_lines()) if p is not None]
     if args.json:
-        print(json.dumps({"summary": res.summary(), "transcript": res.transcript(),
-                          "xclient": res.xclient, "limits": res.limits, "error": res.error,
-                          "verdicts": [{"recipient": v.recipient, "code": v.code,
-                                        "text": v.text, "outcome": v.outcome}
-                                       for v in res.verdicts],
-                          "explanations": [e.as_dict() for e in exps]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "summary": res.summary(),
+                    "transcript": res.transcript(),
+                    "xclient": res.xclient,
+                    "limits": res.limits,
+                    "error": res.error,
+                    "verdicts": [
+                        {
+                            "recipient": v.recipient,
+                            "code": v.code,
+                            "text": v.text,
+                            "outcome": v.outcome,
+                        }
+                        for v in res.verdicts
+                    ],
+                    "explanations": [e.as_dict() for e in exps],
+                },
+                indent=2,
+            )
+        )
     else:
         print(res.summary())
         print("\nTranscript:\n" + res.transcript())
@@ -136,14 +196,19 @@ def _probe(args: argparse.Namespace, box: BoxConfig) -> int:
             sys.stdout.write(render_one(e))
     if not res.ok:
         return exitcodes.ERROR
-    refused = (res.mail is not None and res.mail.code >= 400) or \
-        any(v.code >= 400 for v in res.verdicts)
+    refused = (res.mail is not None and res.mail.code >= 400) or any(
+        v.code >= 400 for v in res.verdicts
+    )
     return exitcodes.FINDINGS if refused else exitcodes.OK
 
 
 def _propose(report: Report, as_json: bool) -> None:
-    senders = [s for g in report.groups if g.explanation.cause.id == "unknown-sender-domain"
-               for s in g.senders.counts]
+    senders = [
+        s
+        for g in report.groups
+        if g.explanation.cause.id == "unknown-sender-domain"
+        for s in g.senders.counts
+    ]
     if not senders:
         print("No senders refused for an unresolvable domain: nothing to allowlist.")
         return
@@ -153,22 +218,36 @@ def _propose(report: Report, as_json: bool) -> None:
         print(f"No single allowlist entry proposed: {exc}.")
         return
     if as_json:
-        print(json.dumps({"allowlist": prop.line, "ok": prop.ok, "matched": prop.matched,
-                          "missed": prop.missed, "false_hits": prop.false_hits,
-                          "errors": prop.errors}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "allowlist": prop.line,
+                    "ok": prop.ok,
+                    "matched": prop.matched,
+                    "missed": prop.missed,
+                    "false_hits": prop.false_hits,
+                    "errors": prop.errors,
+                },
+                indent=2,
+            )
+        )
     else:
         print(prop.report())
-        print("Use it with recipe allowlist-unresolved-senders (sudo pfwizard): a "
-              "check_sender_access regexp: table placed before reject_unknown_sender_domain.")
+        print(
+            "Use it with recipe allowlist-unresolved-senders (sudo pfwizard): a "
+            "check_sender_access regexp: table placed before reject_unknown_sender_domain."
+        )
 
 
 def _explain_lines(texts: list[str], box: BoxConfig, as_json: bool) -> int:
     parsed = [parse_line(t) for t in texts]
     bad = [t for t, p in zip(texts, parsed, strict=True) if p is None]
     if bad:
-        print(f"pfwizard explain: not a Postfix reject line: {bad[0][:120]!r}\n"
-              "(expected something like 'NOQUEUE: reject: RCPT from host[ip]: 450 4.1.8 ...')",
-              file=sys.stderr)
+        print(
+            f"pfwizard explain: not a Postfix reject line: {bad[0][:120]!r}\n"
+            "(expected something like 'NOQUEUE: reject: RCPT from host[ip]: 450 4.1.8 ...')",
+            file=sys.stderr,
+        )
         return exitcodes.ERROR
     exps = [explain(p, box) for p in parsed if p is not None]
     if as_json:

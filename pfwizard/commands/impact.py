@@ -40,28 +40,51 @@ DNS answers are today's.
 
 def add_impact_options(parser: argparse.ArgumentParser) -> None:
     """The options of the preview (for ``impact`` and ``apply --impact``)."""
-    parser.add_argument("--log", metavar="FILE",
-                        help=f"the mail log to read (default {DEFAULT_LOG}; its rotations "
-                             "and .gz files are read too)")
-    parser.add_argument("--journal", action="store_true",
-                        help="read the systemd journal instead of a log file")
-    parser.add_argument("--days", metavar="N", type=int, default=logscan.DAYS,
-                        help=f"how many days of mail to replay (default {logscan.DAYS})")
-    parser.add_argument("--max", metavar="N", type=int, default=logscan.LIMIT, dest="max",
-                        help=f"replay at most N distinct envelopes, chosen in proportion to "
-                             f"traffic (default {logscan.LIMIT})")
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        help=f"the mail log to read (default {DEFAULT_LOG}; its rotations "
+        "and .gz files are read too)",
+    )
+    parser.add_argument(
+        "--journal", action="store_true", help="read the systemd journal instead of a log file"
+    )
+    parser.add_argument(
+        "--days",
+        metavar="N",
+        type=int,
+        default=logscan.DAYS,
+        help=f"how many days of mail to replay (default {logscan.DAYS})",
+    )
+    parser.add_argument(
+        "--max",
+        metavar="N",
+        type=int,
+        default=logscan.LIMIT,
+        dest="max",
+        help=f"replay at most N distinct envelopes, chosen in proportion to "
+        f"traffic (default {logscan.LIMIT})",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = f"{parser.description}.\n\n{EPILOG}"
-    parser.add_argument("profile", metavar="PROFILE.yaml",
-                        help="the proposed change, in the format `pfwizard apply` takes")
+    parser.add_argument(
+        "profile",
+        metavar="PROFILE.yaml",
+        help="the proposed change, in the format `pfwizard apply` takes",
+    )
     add_impact_options(parser)
-    parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
-                        help=f"how to plan conflicts, as `apply` would: {policy_help()}")
-    parser.add_argument("--json", action="store_true",
-                        help="print the report as one JSON document; progress goes to "
-                             "standard error")
+    parser.add_argument(
+        "--on-conflict",
+        choices=[p.value for p in Policy],
+        help=f"how to plan conflicts, as `apply` would: {policy_help()}",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as one JSON document; progress goes to standard error",
+    )
 
 
 class Bar:
@@ -80,8 +103,10 @@ class Bar:
             return
         self.shown = pct
         full = pct * 30 // 100
-        self.stream.write(f"\rreplaying [{'#' * full}{'.' * (30 - full)}] {pct:3d}% "
-                          f"({done // 2} of {total // 2} envelopes)")
+        self.stream.write(
+            f"\rreplaying [{'#' * full}{'.' * (30 - full)}] {pct:3d}% "
+            f"({done // 2} of {total // 2} envelopes)"
+        )
         self.stream.flush()
 
     def end(self) -> None:
@@ -93,6 +118,7 @@ class Bar:
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
     """SIGTERM (and SIGHUP) stop the preview as Ctrl-C does: the clean-up still runs."""
+
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
@@ -108,8 +134,9 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def run_preview(args: argparse.Namespace, profile: str, policy: Policy | None = None
-                ) -> tuple[ImpactReport, logscan.Scan]:
+def run_preview(
+    args: argparse.Namespace, profile: str, policy: Policy | None = None
+) -> tuple[ImpactReport, logscan.Scan]:
     """Read the log, plan the change, replay: the report. Undecided when conflicts need
     --on-conflict; KeyboardInterrupt after cleaning up."""
     config_dir, state_dir = Path(args.config_dir), Path(args.state_dir)
@@ -118,14 +145,23 @@ def run_preview(args: argparse.Namespace, profile: str, policy: Policy | None = 
     say(f"reading the last {args.days} days of {source}...")
     with interruptible():
         try:
-            scan = logscan.extract(None if args.journal else (args.log or DEFAULT_LOG),
-                                   journal=args.journal, days=args.days, limit=args.max)
+            scan = logscan.extract(
+                None if args.journal else (args.log or DEFAULT_LOG),
+                journal=args.journal,
+                days=args.days,
+                limit=args.max,
+            )
         except OSError as exc:
             raise PfwizardError(f"cannot read {source}: {exc.strerror or exc}") from exc
-        sampled = (f", {len(scan.envelopes)} of them chosen in proportion to traffic"
-                   if scan.sampled else "")
-        say(f"{scan.occurrences} envelopes, {scan.distinct} distinct{sampled}; replaying them "
-            "on two private copies of this box's Postfix (current and proposed)...")
+        sampled = (
+            f", {len(scan.envelopes)} of them chosen in proportion to traffic"
+            if scan.sampled
+            else ""
+        )
+        say(
+            f"{scan.occurrences} envelopes, {scan.distinct} distinct{sampled}; replaying them "
+            "on two private copies of this box's Postfix (current and proposed)..."
+        )
         bar = Bar()
         try:
             rep = preview(Path(profile).name, config_dir, plan, scan.envelopes, progress=bar)
@@ -135,16 +171,23 @@ def run_preview(args: argparse.Namespace, profile: str, policy: Policy | None = 
 
 
 def scan_json(scan: logscan.Scan, days: int) -> dict[str, Any]:
-    return {"sources": scan.sources, "days": days, "occurrences": scan.occurrences,
-            "distinct": scan.distinct, "replayed": len(scan.envelopes),
-            "sampled": scan.sampled}
+    return {
+        "sources": scan.sources,
+        "days": days,
+        "occurrences": scan.occurrences,
+        "distinct": scan.distinct,
+        "replayed": len(scan.envelopes),
+        "sampled": scan.sampled,
+    }
 
 
 def refuse_options(args: argparse.Namespace, command: str) -> str | None:
     """Why the preview cannot run with these options (None: it can)."""
     if os.geteuid() != 0:
-        return (f"pfwizard {command}: the impact preview runs private copies of Postfix, "
-                "which needs root: run it with sudo")
+        return (
+            f"pfwizard {command}: the impact preview runs private copies of Postfix, "
+            "which needs root: run it with sudo"
+        )
     if args.log and args.journal:
         return f"pfwizard {command}: give --log FILE or --journal, not both"
     if args.days < 1 or args.max < 1:
@@ -165,8 +208,13 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.REFUSED
     if args.json:
         doc = jsonout.frame("impact", exitcodes.OK, dry_run=True)  # a preview writes nothing
-        doc.update({"profile": str(Path(args.profile).resolve()),
-                    "log": scan_json(scan, args.days), **rep.to_json()})
+        doc.update(
+            {
+                "profile": str(Path(args.profile).resolve()),
+                "log": scan_json(scan, args.days),
+                **rep.to_json(),
+            }
+        )
         jsonout.emit(doc)
     else:
         for line in render(rep):

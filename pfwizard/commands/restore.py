@@ -30,32 +30,55 @@ customizations.yaml, so the same conflict is not asked again at the next upgrade
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = f"{parser.description}.\n\n{EPILOG}"
-    parser.add_argument("-y", "--yes", action="store_true",
-                        help="do not ask (for scripts, cron and the systemd hook)")
-    parser.add_argument("--on-conflict", choices=[p.value for p in Policy],
-                        help=f"what to do with conflicts (recorded, so a decided conflict is "
-                             f"not asked again): {policy_help()}")
-    parser.add_argument("--miab-dir", metavar="DIR",
-                        help="the Mail-in-a-Box checkout, for its release")
-    parser.add_argument("--adopt", action="store_true",
-                        help="first read back customisations made by hand that a MiaB setup "
-                             "run commented out (main.cf and master.cf), and record them in "
-                             "customizations.yaml; the old lines stay as comments")
-    parser.add_argument("--install-hook", choices=("systemd", "cron"),
-                        help="install a systemd path unit (or a cron entry) that runs "
-                             "`pfwizard restore --yes --on-conflict=skip` after MiaB "
-                             "rewrites main.cf or master.cf, then exit")
-    parser.add_argument("--hook", action="store_true",
-                        help="this run is the after-upgrade hook: keep its outcome for "
-                             "`pfwizard status` and in the system log (mail facility)")
+    parser.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="do not ask (for scripts, cron and the systemd hook)",
+    )
+    parser.add_argument(
+        "--on-conflict",
+        choices=[p.value for p in Policy],
+        help=f"what to do with conflicts (recorded, so a decided conflict is "
+        f"not asked again): {policy_help()}",
+    )
+    parser.add_argument(
+        "--miab-dir", metavar="DIR", help="the Mail-in-a-Box checkout, for its release"
+    )
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="first read back customisations made by hand that a MiaB setup "
+        "run commented out (main.cf and master.cf), and record them in "
+        "customizations.yaml; the old lines stay as comments",
+    )
+    parser.add_argument(
+        "--install-hook",
+        choices=("systemd", "cron"),
+        help="install a systemd path unit (or a cron entry) that runs "
+        "`pfwizard restore --yes --on-conflict=skip` after MiaB "
+        "rewrites main.cf or master.cf, then exit",
+    )
+    parser.add_argument(
+        "--hook",
+        action="store_true",
+        help="this run is the after-upgrade hook: keep its outcome for "
+        "`pfwizard status` and in the system log (mail facility)",
+    )
     add_accept_risk(parser)
-    parser.add_argument("--json", action="store_true",
-                        help="print the result as one JSON document (files before and after, "
-                             "findings, journal entry) and ask nothing; progress goes to "
-                             "standard error")
-    parser.add_argument("--hook-dir", metavar="DIR",
-                        help="where to install the hook (default /etc/systemd/system or "
-                             "/etc/cron.d); no systemctl call when given")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON document (files before and after, "
+        "findings, journal entry) and ask nothing; progress goes to "
+        "standard error",
+    )
+    parser.add_argument(
+        "--hook-dir",
+        metavar="DIR",
+        help="where to install the hook (default /etc/systemd/system or "
+        "/etc/cron.d); no systemctl call when given",
+    )
 
 
 def _ask(question: str) -> bool:
@@ -71,8 +94,7 @@ def _ask(question: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     if args.install_hook:
         try:
-            lines = install_hook(args.install_hook, args.config_dir, args.state_dir,
-                                 args.hook_dir)
+            lines = install_hook(args.install_hook, args.config_dir, args.state_dir, args.hook_dir)
         except HookError as exc:
             print(f"pfwizard: {exc}", file=sys.stderr)
             return exc.code
@@ -98,20 +120,25 @@ def run(args: argparse.Namespace) -> int:
         record_outcome(args.state_dir, exitcodes.ERROR, str(exc), changes=changes)
         raise
     except Exception as exc:
-        record_outcome(args.state_dir, exitcodes.ERROR, f"{type(exc).__name__}: {exc}",
-                       changes=changes)
+        record_outcome(
+            args.state_dir, exitcodes.ERROR, f"{type(exc).__name__}: {exc}", changes=changes
+        )
         raise
-    open_conflicts = len(ctxs[0].plan.left_open) if ctxs and code in (
-        exitcodes.OK, exitcodes.CHANGED) else 0
+    open_conflicts = (
+        len(ctxs[0].plan.left_open) if ctxs and code in (exitcodes.OK, exitcodes.CHANGED) else 0
+    )
     record_outcome(args.state_dir, code, _hook_summary(code, ctxs), open_conflicts, changes)
     return code
 
 
 def _hook_summary(code: int, ctxs: list[RestoreContext]) -> str:
     ctx = ctxs[0] if ctxs else None
-    words = {exitcodes.OK: "nothing to restore", exitcodes.CHANGED: "customisations restored",
-             exitcodes.FAILED: "restore failed and was rolled back",
-             exitcodes.REFUSED: "restore refused, nothing written"}
+    words = {
+        exitcodes.OK: "nothing to restore",
+        exitcodes.CHANGED: "customisations restored",
+        exitcodes.FAILED: "restore failed and was rolled back",
+        exitcodes.REFUSED: "restore refused, nothing written",
+    }
     text = words.get(code, f"restore ended with exit {code}")
     if code == exitcodes.OK and ctx is not None and ctx.plan.left_open:
         text = "nothing else to restore"
@@ -123,27 +150,41 @@ def _hook_summary(code: int, ctxs: list[RestoreContext]) -> str:
         text += f"; {len(ctx.plan.decided)} conflict(s) decided ({ctx.plan.policy.value})"
     open_ = ctx.plan.left_open if ctx is not None else []
     if open_:
-        text += (f"; {len(open_)} conflict(s) left open (not restored; decide with "
-                 "`pfwizard restore --on-conflict=...`, see `pfwizard status`): "
-                 + "; ".join(str(c) for c in open_))
+        text += (
+            f"; {len(open_)} conflict(s) left open (not restored; decide with "
+            "`pfwizard restore --on-conflict=...`, see `pfwizard status`): "
+            + "; ".join(str(c) for c in open_)
+        )
     return text
 
 
 def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
-    if (not args.yes and not args.dry_run and not args.adopt and not args.on_conflict
-            and not args.json and sys.stdin.isatty() and sys.stdout.isatty()):
+    if (
+        not args.yes
+        and not args.dry_run
+        and not args.adopt
+        and not args.on_conflict
+        and not args.json
+        and sys.stdin.isatty()
+        and sys.stdout.isatty()
+    ):
         # tuix hook: on a terminal the wizard's restore screen shows the plan
         # side by side and asks; Textual is imported only inside open_wizard.
         from pfwizard.commands.wizard import open_wizard
         from pfwizard.session import Session
 
-        session = Session.open(args.config_dir, args.state_dir, reload=not args.no_reload,
-                               miab_checkout=args.miab_dir)
+        session = Session.open(
+            args.config_dir, args.state_dir, reload=not args.no_reload, miab_checkout=args.miab_dir
+        )
         return open_wizard(session, args, start="restore")
     try:
-        ctx = open_restore(args.config_dir, args.state_dir,
-                           policy=Policy(args.on_conflict) if args.on_conflict else None,
-                           adopt=args.adopt, miab_dir=args.miab_dir)
+        ctx = open_restore(
+            args.config_dir,
+            args.state_dir,
+            policy=Policy(args.on_conflict) if args.on_conflict else None,
+            adopt=args.adopt,
+            miab_dir=args.miab_dir,
+        )
     except ListEditRefused as exc:
         print(f"pfwizard: refused, nothing written: {exc}", file=sys.stderr)
         return exitcodes.REFUSED
@@ -159,8 +200,12 @@ def _restore(args: argparse.Namespace, ctxs: list[RestoreContext]) -> int:
             return exitcodes.REFUSED
         return code
     confirm = None if args.yes or args.dry_run else _ask
-    return ctx.run(reload=not args.no_reload, dry_run=args.dry_run, confirm=confirm,
-                   accept_risk=accepted_risks(args))
+    return ctx.run(
+        reload=not args.no_reload,
+        dry_run=args.dry_run,
+        confirm=confirm,
+        accept_risk=accepted_risks(args),
+    )
 
 
 def _restore_json(args: argparse.Namespace, ctx: RestoreContext) -> int:
@@ -175,8 +220,13 @@ def _restore_json(args: argparse.Namespace, ctx: RestoreContext) -> int:
         say(f"adopted {adoption.describe()}")
     gate = jsonout.RecordingGate(ctx.config_dir)
     ask_first = not args.yes and not args.dry_run
-    code = ctx.run(reload=not args.no_reload, dry_run=args.dry_run or ask_first, say=say,
-                   gate=gate, accept_risk=accepted_risks(args))
+    code = ctx.run(
+        reload=not args.no_reload,
+        dry_run=args.dry_run or ask_first,
+        say=say,
+        gate=gate,
+        accept_risk=accepted_risks(args),
+    )
     if ask_first and code in (exitcodes.OK, exitcodes.CHANGED) and not ctx.plan.in_sync:
         say("--json asks nothing: run again with --yes to apply")
         code = exitcodes.REFUSED

@@ -12,10 +12,15 @@ import argparse
 
 
 def add_accept_risk(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--accept-risk", metavar="CODE", action="append", default=[],
-                        help="apply even though the check reports this danger finding (its "
-                             "code, e.g. unanchored-end); repeat for several. An open relay "
-                             "or an unknown restriction is never accepted")
+    parser.add_argument(
+        "--accept-risk",
+        metavar="CODE",
+        action="append",
+        default=[],
+        help="apply even though the check reports this danger finding (its "
+        "code, e.g. unanchored-end); repeat for several. An open relay "
+        "or an unknown restriction is never accepted",
+    )
 
 
 def accepted_risks(args: argparse.Namespace) -> frozenset[str]:

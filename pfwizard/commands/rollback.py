@@ -31,36 +31,46 @@ are rolled back by themselves unless confirmed with --confirm ID in time.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = f"{parser.description}.\n\n{EPILOG}"
     what = parser.add_mutually_exclusive_group()
-    what.add_argument("--list", action="store_true",
-                      help="the journal: every change with its time, user, outcome, summary "
-                           "(the default)")
+    what.add_argument(
+        "--list",
+        action="store_true",
+        help="the journal: every change with its time, user, outcome, summary (the default)",
+    )
     what.add_argument("--show", metavar="ID", help="one entry in full, with its diff")
-    what.add_argument("--to", metavar="ID",
-                      help="undo entry ID: its files go back as they were before it")
-    what.add_argument("--confirm", metavar="ID",
-                      help="keep change ID, applied with a confirmation deadline")
+    what.add_argument(
+        "--to", metavar="ID", help="undo entry ID: its files go back as they were before it"
+    )
+    what.add_argument(
+        "--confirm", metavar="ID", help="keep change ID, applied with a confirmation deadline"
+    )
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask before writing")
-    parser.add_argument("--json", action="store_true",
-                        help="print the result as one JSON document and ask nothing (--to "
-                             "then needs --yes or --dry-run); progress goes to standard error")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON document and ask nothing (--to "
+        "then needs --yes or --dry-run); progress goes to standard error",
+    )
 
 
 def _no_permission(config_dir: Path, state_dir: Path) -> str | None:
     """Why this user cannot change the configuration (None: it can)."""
     state_parent = state_dir if state_dir.exists() else state_dir.parent
-    for what, path in (("configuration directory", config_dir),
-                       ("state directory", state_parent)):
+    for what, path in (("configuration directory", config_dir), ("state directory", state_parent)):
         if path.exists() and not can_access(path, os.W_OK | os.X_OK):
-            return (f"cannot write the {what} {path}: permission denied. "
-                    f"Run it as root: sudo pfwizard rollback ...")
+            return (
+                f"cannot write the {what} {path}: permission denied. "
+                f"Run it as root: sudo pfwizard rollback ..."
+            )
     return None
 
 
 def _readable(state_dir: Path) -> str | None:
     journal = state_dir / "journal"
     if state_dir.exists() and not can_access(state_dir, os.R_OK | os.X_OK):
-        return (f"cannot read the journal in {state_dir}: permission denied. "
-                "Run it as root: sudo pfwizard rollback --list")
+        return (
+            f"cannot read the journal in {state_dir}: permission denied. "
+            "Run it as root: sudo pfwizard rollback --list"
+        )
     if journal.exists() and not can_access(journal, os.R_OK | os.X_OK):
         return f"cannot read {journal}: permission denied (use sudo)"
     return None
@@ -75,11 +85,26 @@ def _line(e: JournalEntry) -> str:
 
 
 def _entry_json(e: JournalEntry) -> dict[str, Any]:
-    return {"id": e.id, "time": e.time, "user": e.user, "kind": e.kind, "outcome": e.outcome,
-            "summary": e.summary, "error": e.error, "rollback_of": e.rollback_of,
-            "rolled_back_by": e.rolled_back_by,
-            "files": [{"path": f.path, "role": f.role, "sha256_before": f.sha256_before,
-                       "sha256_after": f.sha256_after} for f in e.files]}
+    return {
+        "id": e.id,
+        "time": e.time,
+        "user": e.user,
+        "kind": e.kind,
+        "outcome": e.outcome,
+        "summary": e.summary,
+        "error": e.error,
+        "rollback_of": e.rollback_of,
+        "rolled_back_by": e.rolled_back_by,
+        "files": [
+            {
+                "path": f.path,
+                "role": f.role,
+                "sha256_before": f.sha256_before,
+                "sha256_after": f.sha256_after,
+            }
+            for f in e.files
+        ],
+    }
 
 
 def _list_json(engine: Engine) -> int:
@@ -160,14 +185,16 @@ def _progress_to(say: Callable[[str], None]) -> Callable[[StepEvent], None]:
                 say(f"      {ln}")
         else:
             say(f"{head}{f' ({detail})' if detail else ''}")
+
     return progress
 
 
 _progress = _progress_to(print)
 
 
-def _to_json(engine: Engine, entry_id: str, args: argparse.Namespace,
-             gate: jsonout.RecordingGate) -> int:
+def _to_json(
+    engine: Engine, entry_id: str, args: argparse.Namespace, gate: jsonout.RecordingGate
+) -> int:
     """``--to ID --json``: the same steps, asking nothing, one document on stdout."""
     doc = jsonout.frame("rollback", exitcodes.OK, dry_run=args.dry_run)
     doc["rolled_back"] = entry_id
@@ -184,15 +211,24 @@ def _to_json(engine: Engine, entry_id: str, args: argparse.Namespace,
     jsonout.to_stderr(plan.unified_diff().rstrip("\n") or "(index files only)")
     if args.dry_run or not args.yes:
         code = exitcodes.CHANGED if args.dry_run else exitcodes.REFUSED
-        doc.update(exit_code=code, changed=args.dry_run, dry_run=True,
-                   error=None if args.dry_run else "--json asks nothing: run again with --yes")
+        doc.update(
+            exit_code=code,
+            changed=args.dry_run,
+            dry_run=True,
+            error=None if args.dry_run else "--json asks nothing: run again with --yes",
+        )
         jsonout.emit(doc)
         return code
     res = engine.rollback(entry_id, progress=_progress_to(jsonout.to_stderr))
-    code = (exitcodes.CHANGED if res.ok else
-            exitcodes.REFUSED if res.refused else exitcodes.FAILED)
-    doc.update(exit_code=code, changed=res.ok, journal_entry=res.entry_id,
-               error=res.error, findings=jsonout.findings(gate.found), checked=gate.ran)
+    code = exitcodes.CHANGED if res.ok else exitcodes.REFUSED if res.refused else exitcodes.FAILED
+    doc.update(
+        exit_code=code,
+        changed=res.ok,
+        journal_entry=res.entry_id,
+        error=res.error,
+        findings=jsonout.findings(gate.found),
+        checked=gate.ran,
+    )
     doc["warnings"] += jsonout.warning_lines(res.postfix_output)
     jsonout.emit(doc)
     return code
@@ -216,8 +252,10 @@ def _to(engine: Engine, entry_id: str, args: argparse.Namespace) -> int:
         return exitcodes.REFUSED
     res = engine.rollback(entry_id, progress=_progress)
     if res.ok:
-        print(f"rolled back entry {entry_id} (journal entry {res.entry_id}; "
-              f"undo it with: pfwizard rollback --to {res.entry_id})")
+        print(
+            f"rolled back entry {entry_id} (journal entry {res.entry_id}; "
+            f"undo it with: pfwizard rollback --to {res.entry_id})"
+        )
         return exitcodes.CHANGED
     print(f"pfwizard: rollback not done: {res.error}", file=sys.stderr)
     return exitcodes.REFUSED if res.refused else exitcodes.FAILED

@@ -30,14 +30,19 @@ be half-applied: `pfwizard restore` (or any apply) undoes it first.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = f"{parser.description}.\n\n{EPILOG}"
-    parser.add_argument("--miab-dir", metavar="DIR",
-                        help="the Mail-in-a-Box checkout, for its release (default: "
-                             f"${miab.CHECKOUT_ENV}, else /root/mailinabox)")
+    parser.add_argument(
+        "--miab-dir",
+        metavar="DIR",
+        help="the Mail-in-a-Box checkout, for its release (default: "
+        f"${miab.CHECKOUT_ENV}, else /root/mailinabox)",
+    )
     out = parser.add_mutually_exclusive_group()
-    out.add_argument("-q", "--quiet", action="store_true",
-                     help="print nothing; the exit code says it all")
-    out.add_argument("--json", action="store_true",
-                     help="print the status as one JSON document (docs/json.md)")
+    out.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing; the exit code says it all"
+    )
+    out.add_argument(
+        "--json", action="store_true", help="print the status as one JSON document (docs/json.md)"
+    )
 
 
 def danger_findings(cf: MainCf, config_dir: Path) -> list[Finding]:
@@ -54,8 +59,15 @@ def run(args: argparse.Namespace) -> int:
     # Read-only: an interrupted change is reported here, undone by restore or apply.
     interrupted = journalcheck.interrupted(args.config_dir, args.state_dir)
     not_reverted = unreverted.refused_reverts(args.config_dir, args.state_dir)
-    drift = (not plan.in_sync or bool(plan.conflicts) or bool(dangers)
-             or bool(ctx.adoptable) or hook_failed or bool(interrupted) or bool(not_reverted))
+    drift = (
+        not plan.in_sync
+        or bool(plan.conflicts)
+        or bool(dangers)
+        or bool(ctx.adoptable)
+        or hook_failed
+        or bool(interrupted)
+        or bool(not_reverted)
+    )
     code = exitcodes.FINDINGS if drift else exitcodes.OK
     if args.quiet:
         return code
@@ -67,19 +79,41 @@ def run(args: argparse.Namespace) -> int:
         data["findings"] = jsonout.findings(dangers)
         data["in_sync"] = not drift
         # Each finding's code stays here as its id, for monitoring to match on.
-        data["danger"] = [{"code": f.code, "parameter": f.parameter, "entry": f.entry,
-                           "message": f.message} for f in dangers]
-        data["hook_last_run"] = None if hook is None else {
-            "time": hook.time, "exit_code": hook.exit_code, "failed": hook.failed,
-            "open_conflicts": hook.open_conflicts, "message": hook.message}
+        data["danger"] = [
+            {"code": f.code, "parameter": f.parameter, "entry": f.entry, "message": f.message}
+            for f in dangers
+        ]
+        data["hook_last_run"] = (
+            None
+            if hook is None
+            else {
+                "time": hook.time,
+                "exit_code": hook.exit_code,
+                "failed": hook.failed,
+                "open_conflicts": hook.open_conflicts,
+                "message": hook.message,
+            }
+        )
         data["interrupted"] = [
-            {"entry": e.id, "summary": e.summary, "time": e.time,
-             "message": journalcheck.describe(e, args.config_dir, args.state_dir)}
-            for e in interrupted]
+            {
+                "entry": e.id,
+                "summary": e.summary,
+                "time": e.time,
+                "message": journalcheck.describe(e, args.config_dir, args.state_dir),
+            }
+            for e in interrupted
+        ]
         data["revert_refused"] = [
-            {"entry": r.entry, "summary": r.summary, "revert_entry": r.revert_entry,
-             "time": r.time, "reason": r.reason, "message": r.describe()}
-            for r in not_reverted]
+            {
+                "entry": r.entry,
+                "summary": r.summary,
+                "revert_entry": r.revert_entry,
+                "time": r.time,
+                "reason": r.reason,
+                "message": r.describe(),
+            }
+            for r in not_reverted
+        ]
         jsonout.emit(data)
         return code
     for e in interrupted:
@@ -88,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
     for r in not_reverted:
         print(f"{Severity.DANGER.symbol} {r.describe()}")
     recorded = ctx.store.model.miab_release
-    print(f"Mail-in-a-Box: {ctx.release or 'release unknown'}"
-          + (f"; customisations recorded on {recorded}" if recorded else ""))
+    print(
+        f"Mail-in-a-Box: {ctx.release or 'release unknown'}"
+        + (f"; customisations recorded on {recorded}" if recorded else "")
+    )
     if ctx.store.model.is_empty():
         print(f"no customisations recorded ({ctx.store.path})")
     for line in describe(plan):
@@ -101,13 +137,17 @@ def run(args: argparse.Namespace) -> int:
             verdict = f"FAILED (exit {hook.exit_code})"
         elif hook.open_conflicts:
             # It restored what it could and skipped the rest: not a clean success.
-            verdict = (f"LEFT {hook.open_conflicts} CONFLICT(S) OPEN"
-                       + ("" if plan.conflicts else " (decided since)"))
+            verdict = f"LEFT {hook.open_conflicts} CONFLICT(S) OPEN" + (
+                "" if plan.conflicts else " (decided since)"
+            )
         else:
             verdict = "ok"
         print(f"after-upgrade hook: last run {hook.when} {verdict}: {hook.message}")
     for a in ctx.adoptable:
         print(f"commented out by MiaB: {a.describe()}; `pfwizard restore --adopt` puts it back")
-    print("=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)" if drift
-          else "=> in sync")
+    print(
+        "=> drift: run `sudo pfwizard restore` (add --dry-run to see the plan)"
+        if drift
+        else "=> in sync"
+    )
     return code

@@ -20,13 +20,22 @@ def no_color(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "no_color", False)) or "NO_COLOR" in os.environ
 
 
-def open_wizard(session: Session, args: argparse.Namespace,
-                notes: tuple[str, ...] = (), start: str = "welcome", *,
-                mail_log: str | None = None, recover: bool = True) -> int:
+def open_wizard(
+    session: Session,
+    args: argparse.Namespace,
+    notes: tuple[str, ...] = (),
+    start: str = "welcome",
+    *,
+    mail_log: str | None = None,
+    recover: bool = True,
+) -> int:
     """``recover=False``: the caller already ran ``recover_first`` (once is enough)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
-              "non-interactive commands", file=sys.stderr)
+        print(
+            "pfwizard: the wizard needs a terminal; see `pfwizard --help` for the "
+            "non-interactive commands",
+            file=sys.stderr,
+        )
         return exitcodes.ERROR
     # An apply cut short (SIGKILL, SSH drop) is finished or undone before anything else.
     recovered: list[str] = []
@@ -37,9 +46,14 @@ def open_wizard(session: Session, args: argparse.Namespace,
             recovered = [f"could not check for an interrupted apply: {exc}"]
     from pfwizard.tui.app import PfwizardApp  # Textual loads only now
 
-    app = PfwizardApp(session, start=start, no_color=no_color(args),
-                      notes=(*notes, *recovered), mail_log=mail_log,
-                      ascii=bool(getattr(args, "ascii", False)))
+    app = PfwizardApp(
+        session,
+        start=start,
+        no_color=no_color(args),
+        notes=(*notes, *recovered),
+        mail_log=mail_log,
+        ascii=bool(getattr(args, "ascii", False)),
+    )
     # Everything imported so far (Textual, Rich, pfwizard: ~40,000 objects) lives until exit;
     # frozen, a full garbage collection no longer walks it, and the one that lands on a key
     # press every few dozen moves costs ~10 ms instead of ~35 ms.
@@ -62,25 +76,33 @@ def recover_first(args: argparse.Namespace) -> tuple[str, ...]:
     from pfwizard.engine import Engine
 
     try:
-        return tuple(Engine(Path(args.config_dir), Path(args.state_dir),
-                            reload=not getattr(args, "no_reload", False)).recover())
+        return tuple(
+            Engine(
+                Path(args.config_dir),
+                Path(args.state_dir),
+                reload=not getattr(args, "no_reload", False),
+            ).recover()
+        )
     except PfwizardError as exc:
         return (f"could not check for an interrupted apply: {exc}",)
 
 
 def run(args: argparse.Namespace) -> int:
     notes = recover_first(args)
-    session = Session.open(args.config_dir, args.state_dir,
-                           reload=not getattr(args, "no_reload", False))
+    session = Session.open(
+        args.config_dir, args.state_dir, reload=not getattr(args, "no_reload", False)
+    )
     # "": the default log, else the journal; resolved in the Welcome's worker, so the explain
     # engine is not imported before the first screen.
-    return open_wizard(session, args, notes, mail_log=getattr(args, "mail_log", None) or "",
-                       recover=False)
+    return open_wizard(
+        session, args, notes, mail_log=getattr(args, "mail_log", None) or "", recover=False
+    )
 
 
 def open_rollback(args: argparse.Namespace) -> int:
     """The journal browser (`pfwizard rollback` without --to on a terminal)."""
     notes = recover_first(args)
-    session = Session.open(args.config_dir, args.state_dir,
-                           reload=not getattr(args, "no_reload", False))
+    session = Session.open(
+        args.config_dir, args.state_dir, reload=not getattr(args, "no_reload", False)
+    )
     return open_wizard(session, args, notes, start="rollback", recover=False)

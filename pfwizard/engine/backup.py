@@ -18,8 +18,9 @@ from pfwizard.engine.journal import FileRecord, Journal, JournalEntry, sha256
 from pfwizard.journalcheck import INTENT_ROLE, is_intent_file, real_inside
 
 
-def capture(journal: Journal, entry: JournalEntry,
-            targets: list[tuple[Path, str, str | None]]) -> None:
+def capture(
+    journal: Journal, entry: JournalEntry, targets: list[tuple[Path, str, str | None]]
+) -> None:
     """Record ``(path, role, map_type)`` files into ``entry`` with fsynced copies."""
     for n, (path, role, map_type) in enumerate(targets):
         data = read_or_none(path)
@@ -32,7 +33,8 @@ def capture(journal: Journal, entry: JournalEntry,
                 raise UnsafePath(
                     f"{path} has mode {meta.mode:04o} (setuid/setgid/sticky or writable by "
                     f"everyone): fix it first (chmod {meta.mode & 0o775:o} {path}); nothing "
-                    "was written")
+                    "was written"
+                )
             rec.mode, rec.uid, rec.gid = meta.mode, meta.uid, meta.gid
             rec.backup = journal.save_backup(entry.id, n, data)
         entry.files.append(rec)
@@ -45,11 +47,9 @@ def restore_order(records: list[FileRecord]) -> list[FileRecord]:
     return sorted(records, key=lambda r: rank.get(r.role, 3))
 
 
-def _check_target(entry: JournalEntry, rec: FileRecord, config_dir: str,
-                  state_dir: Path) -> None:
+def _check_target(entry: JournalEntry, rec: FileRecord, config_dir: str, state_dir: Path) -> None:
     def bad(why: str) -> CorruptEntry:
-        return CorruptEntry(f"journal entry {entry.id}: {why}; nothing of it was put back",
-                            why)
+        return CorruptEntry(f"journal entry {entry.id}: {why}; nothing of it was put back", why)
 
     if rec.role == INTENT_ROLE:
         if not is_intent_file(rec.path, state_dir):

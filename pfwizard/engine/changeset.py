@@ -133,8 +133,7 @@ class Plan:
 
     @property
     def is_empty(self) -> bool:
-        return not any(f.changes for f in self.files) and not any(
-            f.changes for f in self.indexes)
+        return not any(f.changes for f in self.files) and not any(f.changes for f in self.indexes)
 
     def unified_diff(self) -> str:
         return "".join(f.diff for f in self.files)
@@ -147,8 +146,9 @@ def _mode(path: Path) -> int | None:
         return None
 
 
-def secret_mode(path: Path, map_type: str | None = None,
-                requested: int | None = None) -> int | None:
+def secret_mode(
+    path: Path, map_type: str | None = None, requested: int | None = None
+) -> int | None:
     """The mode a file that holds secrets keeps, or None when it is not one.
 
     A file is secret when it, or the index postmap built from it, is not readable by others
@@ -157,11 +157,20 @@ def secret_mode(path: Path, map_type: str | None = None,
     the source and its index are both written with the permissions both allow (0600 source
     and 0644 .db: both 0600), so a lost source is rebuilt as private as its index was.
     ``map_type`` None: any index suffix counts."""
-    suffixes = ({INDEX_SUFFIX[map_type]} if map_type in INDEX_SUFFIX
-                else set() if map_type is not None else set(INDEX_SUFFIX.values()))
-    modes = [m for m in (_mode(p) for p in
-                         [path, *(path.with_name(path.name + s) for s in sorted(suffixes))])
-             if m is not None]
+    suffixes = (
+        {INDEX_SUFFIX[map_type]}
+        if map_type in INDEX_SUFFIX
+        else set()
+        if map_type is not None
+        else set(INDEX_SUFFIX.values())
+    )
+    modes = [
+        m
+        for m in (
+            _mode(p) for p in [path, *(path.with_name(path.name + s) for s in sorted(suffixes))]
+        )
+        if m is not None
+    ]
     if requested is not None:
         modes.append(stat.S_IMODE(requested))
     if not any(m & 0o004 == 0 for m in modes):
@@ -169,8 +178,9 @@ def secret_mode(path: Path, map_type: str | None = None,
     return functools.reduce(operator.and_, modes, 0o777)
 
 
-def secret_meta(path: Path, map_type: str | None, config_dir: Path,
-                requested: int | None = None) -> FileMeta | None:
+def secret_meta(
+    path: Path, map_type: str | None, config_dir: Path, requested: int | None = None
+) -> FileMeta | None:
     """Owner and mode for a secret table (source and index alike); None: not secret."""
     mode = secret_mode(path, map_type, requested)
     if mode is None:
@@ -186,13 +196,20 @@ def secret_meta(path: Path, map_type: str | None, config_dir: Path,
     return FileMeta(mode, os.geteuid(), os.getegid())
 
 
-def text_diff(path: Path, before: bytes | None, after: bytes | None,
-              secret: int | None = None, *, public: bool = False) -> str:
+def text_diff(
+    path: Path,
+    before: bytes | None,
+    after: bytes | None,
+    secret: int | None = None,
+    *,
+    public: bool = False,
+) -> str:
     """A unified diff; for a secret file (``secret``: its mode, or found on disk by
     ``secret_mode``) only its header and how many lines changed: the diff goes to the
     terminal, the journal's diff.patch and, from the restore hook, the system log.
     ``public``: not a secret because of its own mode (customizations.yaml is 0600 as all of
     root's state, yet it is the admin's own text to read)."""
+
     def lines(data: bytes | None) -> list[str]:
         if data is None:
             return []
@@ -203,14 +220,18 @@ def text_diff(path: Path, before: bytes | None, after: bytes | None,
     a, b = lines(before), lines(after)
     out = []
     for line in difflib.unified_diff(
-        a, b, "/dev/null" if before is None else f"a{path}",
+        a,
+        b,
+        "/dev/null" if before is None else f"a{path}",
         "/dev/null" if after is None else f"b{path}",
     ):
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     if secret is not None and out:
         changed = sum(1 for ln in out[2:] if ln[:1] in "+-")
-        note = (f"(contents of a {secret:04o} file not shown: "
-                f"{changed} line{'s' if changed != 1 else ''} changed)\n")
+        note = (
+            f"(contents of a {secret:04o} file not shown: "
+            f"{changed} line{'s' if changed != 1 else ''} changed)\n"
+        )
         out = [*out[:2], note]
     return "".join(out).encode("utf-8", "replace").decode("utf-8", "replace")
 
@@ -245,21 +266,26 @@ def write_order(files: list[FilePlan]) -> list[FilePlan]:
     main = [f for f in files if f.role in CONFIG_ROLES]
     intent = [f for f in files if f.role == INTENT_ROLE]
     rest = [f for f in files if f.role not in CONFIG_ROLES and f.role != INTENT_ROLE]
-    return ([f for f in rest if f.after is not None] + main
-            + [f for f in rest if f.after is None] + intent)
+    return (
+        [f for f in rest if f.after is not None]
+        + main
+        + [f for f in rest if f.after is None]
+        + intent
+    )
 
 
 # A table recorded in customizations.yaml: an absolute path as an indented mapping key.
 _RECORDED_TABLE = re.compile(rb"^[ \t]+(/[^\s:]+):[ \t]*$", re.MULTILINE)
 
 
-def intent_secret(before: bytes | None, after: bytes | None,
-                  others: list[FilePlan]) -> int | None:
+def intent_secret(before: bytes | None, after: bytes | None, others: list[FilePlan]) -> int | None:
     """0600 when customizations.yaml's diff must not be shown: it keeps the content of the
     tables it records, so if one of them (or a table this change touches) is secret, a
     changed line or its context could be a password.  None: show it."""
-    if any(f.role in ("table", "index") and f.meta is not None and not f.meta.mode & 0o004
-           for f in others):
+    if any(
+        f.role in ("table", "index") and f.meta is not None and not f.meta.mode & 0o004
+        for f in others
+    ):
         return 0o600
     for data in (before, after):
         for m in _RECORDED_TABLE.finditer(data or b""):
@@ -273,8 +299,14 @@ def intent_plan(record: IntentRecord, others: list[FilePlan]) -> FilePlan:
     """The FilePlan writing customizations.yaml (root's, 0600, as ``IntentFile.save``)."""
     secret = intent_secret(record.before, record.after, others)
     diff = text_diff(record.path, record.before, record.after, secret, public=True)
-    return FilePlan(record.path, record.before, record.after, diff, role=INTENT_ROLE,
-                    meta=FileMeta(0o600, os.geteuid(), os.getegid()))
+    return FilePlan(
+        record.path,
+        record.before,
+        record.after,
+        diff,
+        role=INTENT_ROLE,
+        meta=FileMeta(0o600, os.geteuid(), os.getegid()),
+    )
 
 
 def _main_cf_after(before: bytes, params: dict[str, str | None], path: Path) -> bytes:
@@ -318,31 +350,52 @@ def build_plan(config_dir: Path, changeset: ChangeSet) -> Plan:
         after = None if t.content is None else t.content.encode("utf-8")
         idx = index_path(real, t.map_type)
         lost = after is not None and after == before and idx is not None and not idx.exists()
-        meta = secret_meta(real, t.map_type, config_dir,
-                           t.mode if before is None else None)
+        meta = secret_meta(real, t.map_type, config_dir, t.mode if before is None else None)
         if meta is None and before is None and t.mode is not None:
             meta = FileMeta(stat.S_IMODE(t.mode), *_owner(config_dir))
         diff = text_diff(real, before, after, meta.mode if meta is not None else None)
         if lost:
             diff = f"# {t.map_type}:{real}: unchanged, but its index {idx} is missing: rebuild\n"
-        files.append(FilePlan(real, before, after, diff, role="table", map_type=t.map_type,
-                              meta=meta, postmap=is_indexed(t.map_type), rebuild=lost))
+        files.append(
+            FilePlan(
+                real,
+                before,
+                after,
+                diff,
+                role="table",
+                map_type=t.map_type,
+                meta=meta,
+                postmap=is_indexed(t.map_type),
+                rebuild=lost,
+            )
+        )
     main_cf = resolve_inside(config_dir, Path("main.cf"))
-    kept = {name: [k for k in changeset.kept_lines if k.file == name]
-            for name in ("main.cf", "master.cf")}
+    kept = {
+        name: [k for k in changeset.kept_lines if k.file == name]
+        for name in ("main.cf", "master.cf")
+    }
     if changeset.params or kept["main.cf"]:
         before = main_cf.read_bytes()
-        after = _main_cf_after(keep_as_comments(before, kept["main.cf"], str(main_cf)),
-                               changeset.params, main_cf)
-        files.append(FilePlan(main_cf, before, after, text_diff(main_cf, before, after),
-                              role="main.cf"))
+        after = _main_cf_after(
+            keep_as_comments(before, kept["main.cf"], str(main_cf)), changeset.params, main_cf
+        )
+        files.append(
+            FilePlan(main_cf, before, after, text_diff(main_cf, before, after), role="main.cf")
+        )
     if changeset.master_params or kept["master.cf"]:
         master_cf = resolve_inside(config_dir, Path("master.cf"))
         before = master_cf.read_bytes()
-        after = _master_cf_after(keep_as_comments(before, kept["master.cf"], str(master_cf)),
-                                 changeset.master_params, master_cf)
-        files.append(FilePlan(master_cf, before, after, text_diff(master_cf, before, after),
-                              role="master.cf"))
+        after = _master_cf_after(
+            keep_as_comments(before, kept["master.cf"], str(master_cf)),
+            changeset.master_params,
+            master_cf,
+        )
+        files.append(
+            FilePlan(
+                master_cf, before, after, text_diff(master_cf, before, after), role="master.cf"
+            )
+        )
     files = write_order(files)
-    return Plan(config_dir, files, summary=changeset.summary, intent=changeset.intent,
-                kind=changeset.kind)
+    return Plan(
+        config_dir, files, summary=changeset.summary, intent=changeset.intent, kind=changeset.kind
+    )

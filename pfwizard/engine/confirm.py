@@ -25,14 +25,34 @@ def spawn_watcher(engine: Engine, entry_id: str, deadline: float) -> None:
     pkg_parent = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
-    argv = [sys.executable, "-m", "pfwizard.engine.watcher",
-            "--config-dir", str(engine.config_dir), "--state-dir", str(engine.state_dir),
-            "--entry", entry_id, "--deadline", repr(deadline),
-            "--timeout", repr(engine.timeout)]
+    argv = [
+        sys.executable,
+        "-m",
+        "pfwizard.engine.watcher",
+        "--config-dir",
+        str(engine.config_dir),
+        "--state-dir",
+        str(engine.state_dir),
+        "--entry",
+        entry_id,
+        "--deadline",
+        repr(deadline),
+        "--timeout",
+        repr(engine.timeout),
+    ]
     if not engine.reload:
         argv.append("--no-reload")
     log = engine.journal.entry_dir(entry_id) / "watcher.log"
     with open(log, "ab") as out:
         # The first child forks the real watcher and exits at once (reaped here).
-        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-                       cwd="/", start_new_session=True, check=True, timeout=30)
+        subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env=env,
+            cwd="/",
+            start_new_session=True,
+            check=True,
+            timeout=30,
+        )

@@ -132,17 +132,31 @@ class _Run:
         if self.progress is not None:
             self.progress(ev)
 
-    def result(self, ok: bool, entry_id: str | None, outcome: str, error: str | None = None,
-               refused: bool = False) -> ApplyResult:
+    def result(
+        self,
+        ok: bool,
+        entry_id: str | None,
+        outcome: str,
+        error: str | None = None,
+        refused: bool = False,
+    ) -> ApplyResult:
         out = "\n".join(x for x in self.output if x.strip())
         return ApplyResult(ok, entry_id, list(self.events), error, out, refused, outcome)
 
 
 class Engine:
-    def __init__(self, config_dir: Path, state_dir: Path, *, reload: bool = True,
-                 gate: Gate | None = None, timeout: float = 60,
-                 tools: PostfixTools | None = None, writer: AtomicWriter | None = None,
-                 restart: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        state_dir: Path,
+        *,
+        reload: bool = True,
+        gate: Gate | None = None,
+        timeout: float = 60,
+        tools: PostfixTools | None = None,
+        writer: AtomicWriter | None = None,
+        restart: Callable[[], None] | None = None,
+    ) -> None:
         # Absolute: the journal records paths that recovery must find from any directory.
         self.config_dir = Path(os.path.abspath(config_dir))
         self.state_dir = Path(state_dir)
@@ -171,8 +185,10 @@ class Engine:
         record = changeset.record
         if record is not None and record.before != record.after:
             if Path(os.path.abspath(record.path)) != self.intent_path:
-                raise UnsafePath(f"refusing to write {record.path}: the customisations live "
-                                 f"in {self.intent_path}")
+                raise UnsafePath(
+                    f"refusing to write {record.path}: the customisations live "
+                    f"in {self.intent_path}"
+                )
             plan.files = write_order([*plan.files, intent_plan(record, plan.files)])
         return plan
 
@@ -182,8 +198,9 @@ class Engine:
         change may write (role ``intent``)."""
         return Path(os.path.abspath(self.state_dir)) / INTENT_FILE
 
-    def apply(self, plan: Plan, progress: Progress | None = None,
-              confirm_within: float | None = None) -> ApplyResult:
+    def apply(
+        self, plan: Plan, progress: Progress | None = None, confirm_within: float | None = None
+    ) -> ApplyResult:
         run = _Run(progress)
         try:
             self._prepare()
@@ -262,8 +279,10 @@ class Engine:
         if target is None:
             raise Refused(f"no journal entry {entry_id!r} (see pfwizard rollback --list)")
         if target.outcome in (IN_PROGRESS, REFUSED, FAILED, RECOVERED):
-            raise Refused(f"entry {entry_id} ({target.outcome}) changed nothing that is in "
-                          "force: there is nothing to roll back")
+            raise Refused(
+                f"entry {entry_id} ({target.outcome}) changed nothing that is in "
+                "force: there is nothing to roll back"
+            )
         files: list[FilePlan] = []
         indexes: list[FilePlan] = []
         changed: list[str] = []
@@ -275,24 +294,47 @@ class Engine:
                 indexes.append(FilePlan(path, now, want, "", role="index", meta=rec.meta))
                 continue
             if sha256(now) != rec.sha256_after:
-                changed.append(f"{path} changed after entry {entry_id} wrote it"
-                               + (" (edited by hand, or recorded by a later change)"
-                                  if rec.role == INTENT_ROLE else ""))
-            files.append(FilePlan(path, now, want, text_diff(path, now, want), role=rec.role,
-                                  map_type=rec.map_type, meta=rec.meta))
+                changed.append(
+                    f"{path} changed after entry {entry_id} wrote it"
+                    + (
+                        " (edited by hand, or recorded by a later change)"
+                        if rec.role == INTENT_ROLE
+                        else ""
+                    )
+                )
+            files.append(
+                FilePlan(
+                    path,
+                    now,
+                    want,
+                    text_diff(path, now, want),
+                    role=rec.role,
+                    map_type=rec.map_type,
+                    meta=rec.meta,
+                )
+            )
         # customizations.yaml is root's (0600) but the admin's text: shown, unless it keeps
         # the content of a secret table.
         for f in files:
             if f.role == INTENT_ROLE:
-                f.diff = text_diff(f.path, f.before, f.after,
-                                   intent_secret(f.before, f.after, files), public=True)
+                f.diff = text_diff(
+                    f.path, f.before, f.after, intent_secret(f.before, f.after, files), public=True
+                )
         if changed:
             raise ChangedMeanwhile(
-                f"cannot roll back entry {entry_id}: " + "; ".join(changed)
-                + " (roll back the later entries first); nothing was written", changed)
-        return Plan(self.config_dir, write_order(files),
-                    summary=f"rollback of entry {entry_id}: {target.summary}",
-                    kind="rollback", indexes=indexes, rollback_of=entry_id)
+                f"cannot roll back entry {entry_id}: "
+                + "; ".join(changed)
+                + " (roll back the later entries first); nothing was written",
+                changed,
+            )
+        return Plan(
+            self.config_dir,
+            write_order(files),
+            summary=f"rollback of entry {entry_id}: {target.summary}",
+            kind="rollback",
+            indexes=indexes,
+            rollback_of=entry_id,
+        )
 
     def history(self) -> list[JournalEntry]:
         return self.journal.entries()
@@ -329,9 +371,14 @@ class Engine:
             if entry.outcome == CONFIRMED:
                 return
             if entry.outcome != PENDING_CONFIRM:
-                raise Refused(f"entry {entry_id} is {entry.outcome}: nothing to confirm"
-                              + (" (it was not confirmed in time and was rolled back)"
-                                 if entry.outcome == REVERTED else ""))
+                raise Refused(
+                    f"entry {entry_id} is {entry.outcome}: nothing to confirm"
+                    + (
+                        " (it was not confirmed in time and was rolled back)"
+                        if entry.outcome == REVERTED
+                        else ""
+                    )
+                )
             entry.outcome = CONFIRMED
             self.journal.save(entry)
 
@@ -353,11 +400,14 @@ class Engine:
         except UnsafeStateDir as exc:
             raise Refused(str(exc)) from None
         except PermissionError as exc:
-            raise Refused(f"cannot write the state directory {self.state_dir} "
-                          f"({exc.strerror}): run pfwizard with sudo") from None
+            raise Refused(
+                f"cannot write the state directory {self.state_dir} "
+                f"({exc.strerror}): run pfwizard with sudo"
+            ) from None
         if not can_access(self.config_dir, os.W_OK):
-            raise Refused(f"cannot write into {self.config_dir}: permission denied; "
-                          "run pfwizard with sudo")
+            raise Refused(
+                f"cannot write into {self.config_dir}: permission denied; run pfwizard with sudo"
+            )
 
     def _guard(self, plan: Plan) -> list[str]:
         """What changed since the plan read it; records each file's checksum for the
@@ -374,18 +424,26 @@ class Engine:
                 if f.role == "index":
                     changes.append(f"{f.path} changed since it was read")
                 else:
-                    changes.append(f"{f.path} changed since it was read:\n"
-                                   + text_diff(f.path, f.before, now))
+                    changes.append(
+                        f"{f.path} changed since it was read:\n" + text_diff(f.path, f.before, now)
+                    )
         return changes
 
     def _new_entry(self, plan: Plan) -> JournalEntry:
-        return JournalEntry(id=self.journal.new_id(), kind=plan.kind, time=now_iso(),
-                            user=current_user(), summary=plan.summary,
-                            config_dir=str(self.config_dir), intent=plan.intent,
-                            rollback_of=plan.rollback_of)
+        return JournalEntry(
+            id=self.journal.new_id(),
+            kind=plan.kind,
+            time=now_iso(),
+            user=current_user(),
+            summary=plan.summary,
+            config_dir=str(self.config_dir),
+            intent=plan.intent,
+            rollback_of=plan.rollback_of,
+        )
 
-    def _finish(self, entry: JournalEntry, run: _Run, outcome: str,
-                error: str | None = None) -> None:
+    def _finish(
+        self, entry: JournalEntry, run: _Run, outcome: str, error: str | None = None
+    ) -> None:
         """Record the outcome.  For a change left in force (applied, pending-confirm) a
         failure to record it raises StateDirError: the caller undoes the change.  For one
         already undone, the failure is only said: the entry stays in progress on disk and
@@ -401,8 +459,9 @@ class Engine:
                 raise
             run("journal", "failed", f"{exc}; the files are as before")
 
-    def _keep(self, entry: JournalEntry, run: _Run, outcome: str, was_running: bool
-              ) -> ApplyResult | None:
+    def _keep(
+        self, entry: JournalEntry, run: _Run, outcome: str, was_running: bool
+    ) -> ApplyResult | None:
         """Record a change as in force; if the state directory fails now, undo it (the
         previous configuration goes back in force) and return the failure (exit 3)."""
         try:
@@ -423,20 +482,25 @@ class Engine:
         the change: it is written and journaled already."""
         files = [r.path for r in entry.files if r.role != "index"]
         if outcome in IN_FORCE:
-            event = {"restore": "restored", "rollback": f"rolled back entry {entry.rollback_of}",
-                     "revert": f"reverted entry {entry.rollback_of} (not confirmed in time)",
-                     }.get(entry.kind, "applied")
+            event = {
+                "restore": "restored",
+                "rollback": f"rolled back entry {entry.rollback_of}",
+                "revert": f"reverted entry {entry.rollback_of} (not confirmed in time)",
+            }.get(entry.kind, "applied")
             if outcome == PENDING_CONFIRM:
                 event += ", pending confirmation"
         elif outcome == RECOVERED:
             event = "interrupted change undone"
         else:
             event = "change failed and was undone"
-        trail.log(trail.change_line(event, entry.id, entry.kind, files, entry.summary),
-                  warning=outcome not in IN_FORCE)
+        trail.log(
+            trail.change_line(event, entry.id, entry.kind, files, entry.summary),
+            warning=outcome not in IN_FORCE,
+        )
         if outcome in IN_FORCE:
-            why = etckeeper.commit(f"pfwizard: entry {entry.id} {event}: {entry.summary}",
-                                   files, self.etc)
+            why = etckeeper.commit(
+                f"pfwizard: entry {entry.id} {event}: {entry.summary}", files, self.etc
+            )
             if why is not None:
                 run("etckeeper", "failed", f"{why}; the change itself is in force")
 
@@ -449,13 +513,20 @@ class Engine:
         except StateDirError as exc:
             # Nothing was written: the refusal stands, only its journal entry is missing.
             self.journal.sweep_unwritten()
-            return run.result(False, None, REFUSED, f"{error}\n(not journaled: {exc})",
-                              refused=refused)
+            return run.result(
+                False, None, REFUSED, f"{error}\n(not journaled: {exc})", refused=refused
+            )
         self._finish(entry, run, REFUSED, error)
         return run.result(False, entry.id, REFUSED, error, refused=refused)
 
-    def _transaction(self, plan: Plan, run: _Run, confirm_within: float | None,
-                     use_gate: bool, only_unacceptable: bool = False) -> ApplyResult:
+    def _transaction(
+        self,
+        plan: Plan,
+        run: _Run,
+        confirm_within: float | None,
+        use_gate: bool,
+        only_unacceptable: bool = False,
+    ) -> ApplyResult:
         """``only_unacceptable``: the gate blocks only findings no admin may accept (open
         relay, unknown restriction...), for rollback and revert, which put back what Postfix
         ran before; apply blocks every danger finding."""
@@ -468,8 +539,10 @@ class Engine:
         run("guard", "start", "files unchanged since they were read?")
         changes = self._guard(plan)
         if changes:
-            msg = ("files changed since pfwizard read them (did MiaB's setup run?); "
-                   "nothing was written:\n" + "\n".join(changes))
+            msg = (
+                "files changed since pfwizard read them (did MiaB's setup run?); "
+                "nothing was written:\n" + "\n".join(changes)
+            )
             run("guard", "failed", msg)
             return self._refuse(plan, run, msg, refused=True)
         run("guard", "ok", "")
@@ -485,8 +558,9 @@ class Engine:
         served = facts.submit(lambda: self._live_master() if self.reload else None)
         try:
             with Stage(plan, self.state_dir) as stage:
-                listen = facts.submit(self.tools.params, stage.dir, "inet_interfaces",
-                                      "myhostname", "queue_directory")
+                listen = facts.submit(
+                    self.tools.params, stage.dir, "inet_interfaces", "myhostname", "queue_directory"
+                )
                 services = facts.submit(self._changed_services, plan, stage)
                 run.output.append(validate(stage, self.tools, gate, run))
                 interfaces, host, queue_dir = listen.result()
@@ -494,8 +568,9 @@ class Engine:
         except StepFailed as exc:
             # Refused by validation or the gate: nothing was written (exit 4, not 3).
             run.output.append(exc.output)
-            return self._refuse(plan, run, f"{exc}; nothing was written:\n{exc.output}",
-                                refused=True)
+            return self._refuse(
+                plan, run, f"{exc}; nothing was written:\n{exc.output}", refused=True
+            )
         except PostfixCommandError as exc:
             run.output.append(exc.output)
             return self._refuse(plan, run, f"{exc}; nothing was written", refused=True)
@@ -543,10 +618,15 @@ class Engine:
             run.output.append(output)
             # smtpd that died (no banner) is throttled by master: only a restart revives it.
             dead = step == "serve" and any(
-                w in error for w in ("no 220 banner", "timed out", "without a reply", "refused"))
+                w in error for w in ("no 220 banner", "timed out", "without a reply", "refused")
+            )
             self._undo(entry, run, wrote, was_running, restart=dead)
-            self._finish(entry, run, FAILED, error + "; every file was put back as before"
-                         + (f":\n{output}" if output else ""))
+            self._finish(
+                entry,
+                run,
+                FAILED,
+                error + "; every file was put back as before" + (f":\n{output}" if output else ""),
+            )
             self._announce(entry, run, FAILED)
             return run.result(False, entry.id, FAILED, error)
         except BaseException:
@@ -561,8 +641,12 @@ class Engine:
             if failed is not None:
                 return failed
             confirm.spawn_watcher(self, entry.id, entry.confirm_deadline)
-            run("confirm", "start", f"confirm within {confirm_within:g} s "
-                f"(pfwizard rollback --confirm {entry.id}) or it is rolled back by itself")
+            run(
+                "confirm",
+                "start",
+                f"confirm within {confirm_within:g} s "
+                f"(pfwizard rollback --confirm {entry.id}) or it is rolled back by itself",
+            )
             return run.result(True, entry.id, PENDING_CONFIRM)
         failed = self._keep(entry, run, APPLIED, was_running)
         return failed or run.result(True, entry.id, APPLIED)
@@ -595,7 +679,9 @@ class Engine:
         if path in self._expect and sha256(read_or_none(path)) != self._expect[path]:
             raise ChangedMeanwhile(
                 f"{path} changed while pfwizard was checking this change (did MiaB's setup "
-                "or another editor run?)", [str(path)])
+                "or another editor run?)",
+                [str(path)],
+            )
 
     def _write(self, plan: Plan, run: _Run) -> None:
         self._written: list[Path] = []
@@ -621,19 +707,31 @@ class Engine:
                     self.writer.remove(idx)
                 run("write", "ok", f"removed {f.path}")
                 continue
-            meta = f.meta or (FileMeta.of(f.path) if f.path.exists()
-                              else self._default_meta(f.path))
+            meta = f.meta or (
+                FileMeta.of(f.path) if f.path.exists() else self._default_meta(f.path)
+            )
             if not f.path.parent.exists() and f.path.parent.name == OWN_TABLE_DIR:
                 f.path.parent.mkdir(mode=0o755)
                 os.chown(f.path.parent, meta.uid, meta.gid)
             if f.postmap and f.map_type is not None:
                 # A plan's meta (a secret table's, see changeset.secret_meta) holds for
                 # the index too: a 0600 sasl_passwd never gets a world-readable .db.
-                imeta = f.meta if f.meta is not None else (
-                    FileMeta.of(idx) if idx is not None and idx.exists() else None)
+                imeta = (
+                    f.meta
+                    if f.meta is not None
+                    else (FileMeta.of(idx) if idx is not None and idx.exists() else None)
+                )
                 run("postmap", "start", f"{f.map_type}:{f.path}")
-                out = install_indexed(self.writer, self.tools, self.config_dir, f.path,
-                                      f.after, f.map_type, meta, imeta)
+                out = install_indexed(
+                    self.writer,
+                    self.tools,
+                    self.config_dir,
+                    f.path,
+                    f.after,
+                    f.map_type,
+                    meta,
+                    imeta,
+                )
                 self._written += [p for p in (idx, f.path) if p is not None]
                 run.output.append(out)
                 run("postmap", "ok", out or f"{f.map_type}:{f.path}")
@@ -646,15 +744,23 @@ class Engine:
         """Services the new master.cf adds or changes (asked after the reload)."""
         if not any(f.role == "master.cf" and f.changes for f in plan.files):
             return []
-        return changed_services(self.tools.services(stage.dir),
-                                self.tools.services(self.config_dir), stage.unstage)
+        return changed_services(
+            self.tools.services(stage.dir), self.tools.services(self.config_dir), stage.unstage
+        )
 
-    def _reload_and_check(self, run: _Run, was_running: bool,
-                          listen_at: tuple[str, str] | None = None,
-                          changed: list[ChangedService] | None = None) -> None:
+    def _reload_and_check(
+        self,
+        run: _Run,
+        was_running: bool,
+        listen_at: tuple[str, str] | None = None,
+        changed: list[ChangedService] | None = None,
+    ) -> None:
         if not self.reload:
-            run("reload", "skipped", "--no-reload: Postfix picks the change up at its next "
-                "reload or restart")
+            run(
+                "reload",
+                "skipped",
+                "--no-reload: Postfix picks the change up at its next reload or restart",
+            )
             return
         if not was_running:
             run("reload", "skipped", self._not_served())
@@ -663,20 +769,20 @@ class Engine:
         res = self._reload()
         run.output.append(res.output)
         if not res.ok:
-            raise StepFailed("reload", f"postfix reload failed (exit {res.returncode})",
-                             res.output)
+            raise StepFailed("reload", f"postfix reload failed (exit {res.returncode})", res.output)
         run("reload", "ok", res.output)
         probed = self._check_serving(run, listen_at)
         if changed:
             interfaces, host = listen_at or self.tools.params(
-                self.config_dir, "inet_interfaces", "myhostname")
-            check_changed(changed, self._queue_dir(), interfaces, host or "localhost", probed,
-                          run)
+                self.config_dir, "inet_interfaces", "myhostname"
+            )
+            check_changed(changed, self._queue_dir(), interfaces, host or "localhost", probed, run)
 
     def _queue_dir(self) -> Path:
         if self._queue_directory is None:
-            self._queue_directory = Path(self.tools.params(self.config_dir,
-                                                           "queue_directory")[0] or "/nonexistent")
+            self._queue_directory = Path(
+                self.tools.params(self.config_dir, "queue_directory")[0] or "/nonexistent"
+            )
         return self._queue_directory
 
     def _live_master(self) -> int | None:
@@ -684,9 +790,11 @@ class Engine:
         return serving_master(self.config_dir, self._queue_dir())
 
     def _not_served(self) -> str:
-        return (f"no running Postfix uses {self.config_dir}: the change was written, nothing "
-                "was reloaded (it takes effect when a Postfix started on that directory "
-                "starts or reloads)")
+        return (
+            f"no running Postfix uses {self.config_dir}: the change was written, nothing "
+            "was reloaded (it takes effect when a Postfix started on that directory "
+            "starts or reloads)"
+        )
 
     def _reload(self) -> Result:
         if self.before_reload is not None:
@@ -696,23 +804,33 @@ class Engine:
         if master is None:
             # Never `postfix -c COPY reload`: it would signal whichever master the copy's
             # queue_directory names (the system's Postfix).
-            return Result(argv, 1, "", f"pfwizard: no running Postfix uses {self.config_dir}: "
-                          "nothing was reloaded\n")
+            return Result(
+                argv,
+                1,
+                "",
+                f"pfwizard: no running Postfix uses {self.config_dir}: nothing was reloaded\n",
+            )
         old = smtpd_children(master)
         res = self.tools.reload(self.config_dir)
         if res.ok and not wait_gone(old, master):
             # Not fatal: the probe may then meet an old smtpd; say so rather than hide it.
-            return Result(res.argv, res.returncode, res.stdout,
-                          res.stderr + "\npfwizard: smtpd processes of the old configuration "
-                          "were still running 5 s after the reload\n")
+            return Result(
+                res.argv,
+                res.returncode,
+                res.stdout,
+                res.stderr + "\npfwizard: smtpd processes of the old configuration "
+                "were still running 5 s after the reload\n",
+            )
         return res
 
-    def _check_serving(self, run: _Run, listen_at: tuple[str, str] | None = None
-                       ) -> ListenAddress | None:
+    def _check_serving(
+        self, run: _Run, listen_at: tuple[str, str] | None = None
+    ) -> ListenAddress | None:
         run("serve", "start", "is Postfix serving?")
         # No `postfix status` here: smtpd answering proves master is alive (it spawned it).
-        interfaces, host = listen_at or self.tools.params(self.config_dir, "inet_interfaces",
-                                                          "myhostname")
+        interfaces, host = listen_at or self.tools.params(
+            self.config_dir, "inet_interfaces", "myhostname"
+        )
         addr = smtp_service(master_cf_text(self.config_dir), interfaces)
         if addr is None:
             if self._live_master() is None:
@@ -726,8 +844,12 @@ class Engine:
         # Only the instance established as reading this config dir (before writing, or now):
         # `postfix -c COPY stop` would stop the Postfix whose queue the copy names.
         if self._served is None and self._live_master() is None:
-            run("restart", "skipped", f"no running Postfix was started on {self.config_dir}: "
-                "pfwizard never stops or starts a Postfix that does not use this directory")
+            run(
+                "restart",
+                "skipped",
+                f"no running Postfix was started on {self.config_dir}: "
+                "pfwizard never stops or starts a Postfix that does not use this directory",
+            )
             return
         run("restart", "start", "postfix stop; postfix start (a throttled smtpd needs it)")
         if self.restart_hook is not None:
@@ -738,8 +860,9 @@ class Engine:
         run.output.append(res.output)
         run("restart", "ok" if res.ok else "failed", res.output)
 
-    def _undo(self, entry: JournalEntry, run: _Run, wrote: bool, was_running: bool,
-              restart: bool = False) -> None:
+    def _undo(
+        self, entry: JournalEntry, run: _Run, wrote: bool, was_running: bool, restart: bool = False
+    ) -> None:
         """Every file back as before, and Postfix back on the old configuration (by a reload,
         or by a restart when smtpd died: master throttles it and a reload does not help)."""
         run("restore", "start", f"putting back the files saved in entry {entry.id}")
@@ -812,29 +935,40 @@ class Engine:
             shutil.rmtree(stale, ignore_errors=True)
         entries, bad = self.journal.scan()
         for entry_id, why in bad:
-            msgs.append(f"journal entry {entry_id} is unreadable ({why}): skipped, never used "
-                        "to write anything")
+            msgs.append(
+                f"journal entry {entry_id} is unreadable ({why}): skipped, never used "
+                "to write anything"
+            )
             run("recover", "skipped", msgs[-1])
         for entry in entries:
             if not same_dir(entry.config_dir, self.config_dir):
                 if entry.outcome == IN_PROGRESS:
-                    msgs.append(f"entry {entry.id} ({entry.summary}) for {entry.config_dir} "
-                                "was interrupted; run pfwizard with --config-dir "
-                                f"{entry.config_dir} to undo it")
+                    msgs.append(
+                        f"entry {entry.id} ({entry.summary}) for {entry.config_dir} "
+                        "was interrupted; run pfwizard with --config-dir "
+                        f"{entry.config_dir} to undo it"
+                    )
                     run("recover", "skipped", msgs[-1])
                 continue
             if entry.outcome == IN_PROGRESS:
                 msgs.append(self._recover_entry(entry, run))
-            elif (entry.outcome == PENDING_CONFIRM and entry.confirm_deadline is not None
-                  and time.time() > entry.confirm_deadline + CONFIRM_GRACE):
+            elif (
+                entry.outcome == PENDING_CONFIRM
+                and entry.confirm_deadline is not None
+                and time.time() > entry.confirm_deadline + CONFIRM_GRACE
+            ):
                 try:
                     res = self._rollback_locked(entry.id, run, "revert")
                 except Refused as exc:  # e.g. its saved copies fail the checks
-                    msgs.append(f"entry {entry.id} was not confirmed in time, but cannot be "
-                                f"rolled back: {exc}")
+                    msgs.append(
+                        f"entry {entry.id} was not confirmed in time, but cannot be "
+                        f"rolled back: {exc}"
+                    )
                     continue
-                msgs.append(f"entry {entry.id} was not confirmed in time: "
-                            + ("rolled back" if res.ok else f"rollback failed: {res.error}"))
+                msgs.append(
+                    f"entry {entry.id} was not confirmed in time: "
+                    + ("rolled back" if res.ok else f"rollback failed: {res.error}")
+                )
         return msgs
 
     def _recover_entry(self, entry: JournalEntry, run: _Run) -> str:
@@ -849,14 +983,22 @@ class Engine:
         if self.reload and self.tools.running(self.config_dir):
             self._undo_reload(run)
             reloaded = True
-        msg = (f"entry {entry.id} ({entry.summary}) was interrupted; undone: "
-               f"{len(done)} file(s) put back"
-               + (", Postfix reloaded" if reloaded else
-                  ", Postfix not reloaded (--no-reload)" if not self.reload
-                  else ", Postfix is not running"))
+        msg = (
+            f"entry {entry.id} ({entry.summary}) was interrupted; undone: "
+            f"{len(done)} file(s) put back"
+            + (
+                ", Postfix reloaded"
+                if reloaded
+                else ", Postfix not reloaded (--no-reload)"
+                if not self.reload
+                else ", Postfix is not running"
+            )
+        )
         entry.outcome = RECOVERED
-        entry.error = ("interrupted (pfwizard was killed, the machine stopped or the state "
-                       "directory failed); every file was put back as before")
+        entry.error = (
+            "interrupted (pfwizard was killed, the machine stopped or the state "
+            "directory failed); every file was put back as before"
+        )
         try:
             self.journal.save(entry)
         except StateDirError as exc:
@@ -867,8 +1009,11 @@ class Engine:
 
     def _undo_reload(self, run: _Run) -> None:
         if self._live_master() is None:
-            run("reload", "skipped", f"no running Postfix uses {self.config_dir}: nothing "
-                "was reloaded")
+            run(
+                "reload",
+                "skipped",
+                f"no running Postfix uses {self.config_dir}: nothing was reloaded",
+            )
             return
         try:
             res = self._reload()
@@ -876,4 +1021,3 @@ class Engine:
             self._check_serving(run)
         except (StepFailed, PostfixCommandError):
             self._restart(run)
-

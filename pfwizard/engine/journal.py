@@ -119,8 +119,10 @@ class JournalEntry:
     def from_json(cls, data: dict[str, Any]) -> JournalEntry:
         """From a dict ``journalcheck.check_entry`` accepted (unknown keys are ignored)."""
         rec_keys = FileRecord.__dataclass_fields__
-        files = [FileRecord(**{k: v for k, v in f.items() if k in rec_keys})
-                 for f in data.pop("files", [])]
+        files = [
+            FileRecord(**{k: v for k, v in f.items() if k in rec_keys})
+            for f in data.pop("files", [])
+        ]
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(files=files, **known)
 
@@ -182,14 +184,17 @@ class Journal:
     def save_backup(self, entry_id: str, n: int, data: bytes) -> str:
         """Store the bytes of one file as it was, fsynced; returns its name under files/."""
         if len(data) > statedir.BACKUP_LIMIT:
-            raise CorruptEntry(f"a file to change is larger than "
-                               f"{statedir.BACKUP_LIMIT // (1024 * 1024)} MiB: pfwizard does "
-                               "not back up (or change) files that big; nothing was written")
+            raise CorruptEntry(
+                f"a file to change is larger than "
+                f"{statedir.BACKUP_LIMIT // (1024 * 1024)} MiB: pfwizard does "
+                "not back up (or change) files that big; nothing was written"
+            )
         name = str(n)
         path = self.entry_dir(entry_id) / "files" / name
         with self.writing(f"saving the backup copies of journal entry {entry_id}"):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, 0o600)
+            fd = os.open(
+                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+            )
             with open(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -201,15 +206,24 @@ class Journal:
         if rec.backup is None:
             return None
         try:
-            data = statedir.read_private(self.state_dir, "journal", entry.id, "files",
-                                         rec.backup, limit=statedir.BACKUP_LIMIT)
+            data = statedir.read_private(
+                self.state_dir,
+                "journal",
+                entry.id,
+                "files",
+                rec.backup,
+                limit=statedir.BACKUP_LIMIT,
+            )
         except (OSError, PfwizardError) as exc:
             why = exc.strerror if isinstance(exc, OSError) else str(exc)
-            raise CorruptEntry(f"journal entry {entry.id}: the saved copy of {rec.path} "
-                               f"cannot be used ({why})") from None
+            raise CorruptEntry(
+                f"journal entry {entry.id}: the saved copy of {rec.path} cannot be used ({why})"
+            ) from None
         if sha256(data) != rec.sha256_before:
-            raise CorruptEntry(f"journal entry {entry.id}: the saved copy of {rec.path} does "
-                               "not match the checksum recorded with it")
+            raise CorruptEntry(
+                f"journal entry {entry.id}: the saved copy of {rec.path} does "
+                "not match the checksum recorded with it"
+            )
         return data
 
     def save(self, entry: JournalEntry) -> None:
@@ -217,14 +231,16 @@ class Journal:
         data = json.dumps(asdict(entry), indent=1, sort_keys=True).encode() + b"\n"
         with self.writing(f"saving journal entry {entry.id}"):
             fsync_dir(d / "files")
-            self.writer.write(d / "entry.json", data,
-                              FileMeta(0o600, os.geteuid(), os.getegid()))
+            self.writer.write(d / "entry.json", data, FileMeta(0o600, os.geteuid(), os.getegid()))
 
     def save_diff(self, entry: JournalEntry, diff: str) -> None:
         path = self.entry_dir(entry.id) / "diff.patch"
         with self.writing(f"saving the diff of journal entry {entry.id}"):
-            self.writer.write(path, diff.encode("utf-8", "surrogateescape"),
-                              FileMeta(0o600, os.geteuid(), os.getegid()))
+            self.writer.write(
+                path,
+                diff.encode("utf-8", "surrogateescape"),
+                FileMeta(0o600, os.geteuid(), os.getegid()),
+            )
         entry.diff_available = True
 
     def diff(self, entry_id: str) -> str | None:
@@ -259,10 +275,15 @@ class Journal:
         """``read``, and refused (CorruptEntry) if the entry is about another configuration
         directory than this journal's: its files are not this engine's to write."""
         entry = self.read(entry_id)
-        if (entry is not None and self.config_dir is not None
-                and not journalcheck.same_dir(entry.config_dir, self.config_dir)):
-            raise CorruptEntry(f"journal entry {entry_id} changed {entry.config_dir}, not "
-                               f"{self.config_dir} (use --config-dir {entry.config_dir})")
+        if (
+            entry is not None
+            and self.config_dir is not None
+            and not journalcheck.same_dir(entry.config_dir, self.config_dir)
+        ):
+            raise CorruptEntry(
+                f"journal entry {entry_id} changed {entry.config_dir}, not "
+                f"{self.config_dir} (use --config-dir {entry.config_dir})"
+            )
         return entry
 
     def scan(self) -> tuple[list[JournalEntry], list[tuple[str, str]]]:

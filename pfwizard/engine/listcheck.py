@@ -46,8 +46,11 @@ def list_words(value: str) -> Iterator[str]:
 
 def not_tables(value: str) -> list[str]:
     """Words of ``value`` that are neither ``type:table`` nor ``$parameter``."""
-    return [w for w in list_words(value)
-            if ":" not in w and not w.startswith("$") and not w.startswith("{")]
+    return [
+        w
+        for w in list_words(value)
+        if ":" not in w and not w.startswith("$") and not w.startswith("{")
+    ]
 
 
 def _changed(new: Mapping[str, str | None], old: Mapping[str, str | None]) -> Iterator[str]:
@@ -75,10 +78,14 @@ def _master_options(config_dir: Path) -> dict[str, str | None]:
 
 def _finding(where: str, name: str, bad: list[str]) -> Finding:
     words = ", ".join(repr(w) for w in bad)
-    return Finding(CODE, Severity.DANGER,
-                   f"{name} takes lookup tables (type:table), not {words}: Postfix would stop "
-                   "on it when mail arrives (cleanup or smtpd dies, mail is not accepted)",
-                   parameter=where, acceptable=False)
+    return Finding(
+        CODE,
+        Severity.DANGER,
+        f"{name} takes lookup tables (type:table), not {words}: Postfix would stop "
+        "on it when mail arrives (cleanup or smtpd dies, mail is not accepted)",
+        parameter=where,
+        acceptable=False,
+    )
 
 
 def table_list_findings(new_dir: Path, live_dir: Path) -> list[Finding]:

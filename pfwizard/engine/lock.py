@@ -26,18 +26,20 @@ def hold(state_dir: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the lock for the ``with`` block; raise Locked if another pfwizard keeps it."""
     path = state_dir / "lock"
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK,
-                     0o600)
+        fd = os.open(
+            path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o600
+        )
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise Refused(f"refusing the lock file {path}: it is a symbolic link") from None
         raise
     try:
         st = os.fstat(fd)
-        if (not stat.S_ISREG(st.st_mode) or st.st_uid not in trusted_uids()
-                or st.st_mode & 0o022):
-            raise Refused(f"refusing the lock file {path}: not a regular file of root's "
-                          "that only root may write")
+        if not stat.S_ISREG(st.st_mode) or st.st_uid not in trusted_uids() or st.st_mode & 0o022:
+            raise Refused(
+                f"refusing the lock file {path}: not a regular file of root's "
+                "that only root may write"
+            )
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -50,8 +50,12 @@ def map_refs(options: dict[str, str]) -> list[str]:
         for word in re.split(r"[\s,]+", value):
             m = _MAP_REF.fullmatch(word)
             # Files only (absolute paths): inline:{...} and server maps are not opened here.
-            if (m and m.group(2).startswith("/") and m.group(1) not in _NETWORK_TYPES
-                    and word not in refs):
+            if (
+                m
+                and m.group(2).startswith("/")
+                and m.group(1) not in _NETWORK_TYPES
+                and word not in refs
+            ):
                 refs.append(word)
     return refs
 
@@ -78,17 +82,21 @@ class ChangedService:
     def plain_smtpd(self) -> bool:
         """An smtpd listening on TCP that greets in plain text (not smtps: wrapper mode
         speaks TLS first, so the SMTP probe cannot ask it)."""
-        return (self.type == "inet" and self.command == "smtpd"
-                and "smtpd_tls_wrappermode=yes" not in self.args)
+        return (
+            self.type == "inet"
+            and self.command == "smtpd"
+            and "smtpd_tls_wrappermode=yes" not in self.args
+        )
 
 
-def changed_services(staged: Result, live: Result,
-                     unstage: Callable[[str], str]) -> list[ChangedService]:
+def changed_services(
+    staged: Result, live: Result, unstage: Callable[[str], str]
+) -> list[ChangedService]:
     """The services the new master.cf adds or changes, from ``postconf -M`` of the staged
     copy and of the live directory (one normalised line per service)."""
     before = {unstage(line) for line in live.stdout.splitlines()} if live.ok else set()
     out = []
-    for line in (staged.stdout.splitlines() if staged.ok else []):
+    for line in staged.stdout.splitlines() if staged.ok else []:
         f = line.split()
         if unstage(line) in before or len(f) < 8:
             continue

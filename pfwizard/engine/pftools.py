@@ -26,8 +26,9 @@ def run_tty(argv: list[str], timeout: float) -> Result:
     try:
         # Same process group as pfwizard: if pfwizard is killed, its Postfix command goes too
         # (a postmap left running could write into the config dir after recovery).
-        proc = subprocess.Popen(resolve(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=slave, env=env)
+        proc = subprocess.Popen(
+            resolve(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env
+        )
     except FileNotFoundError as exc:
         os.close(master)
         raise PostfixCommandError(argv, 127, f"{argv[0]}: not installed") from exc
@@ -102,8 +103,9 @@ class PostfixTools:
 
     def probe(self, config_dir: Path, map_type: str, path: Path) -> Result:
         """One lookup, so Postfix parses every line (regexp/pcre/cidr errors are warnings)."""
-        return self.run("postmap", "-c", str(config_dir), "-q", "pfwizard-probe@invalid",
-                        f"{map_type}:{path}")
+        return self.run(
+            "postmap", "-c", str(config_dir), "-q", "pfwizard-probe@invalid", f"{map_type}:{path}"
+        )
 
     def params(self, config_dir: Path, *names: str) -> list[str]:
         """Effective values (``postconf -h``), in order; "" for any it cannot tell."""
@@ -121,10 +123,14 @@ class PostfixTools:
         """stop + start: the only way to revive a smtpd that master throttled."""
         stop = self.run("postfix", "-c", str(config_dir), "stop")
         start = self.run("postfix", "-c", str(config_dir), "start")
-        return Result(start.argv, start.returncode, stop.stdout + start.stdout,
-                      stop.stderr + start.stderr)
+        return Result(
+            start.argv, start.returncode, stop.stdout + start.stdout, stop.stderr + start.stderr
+        )
 
 
 def warning_lines(res: Result) -> list[str]:
-    return [ln.strip() for ln in res.stderr.splitlines()
-            if "warning:" in ln or "fatal:" in ln or "error:" in ln]
+    return [
+        ln.strip()
+        for ln in res.stderr.splitlines()
+        if "warning:" in ln or "fatal:" in ln or "error:" in ln
+    ]

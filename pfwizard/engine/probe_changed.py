@@ -37,8 +37,14 @@ def smtpd_verdict(addr: ListenAddress, host: str, progress: Progress) -> None:
     progress("serve", "ok", f"{addr}: {transcript.splitlines()[0]}")
 
 
-def check_changed(services: list[ChangedService], queue_dir: Path, interfaces: str,
-                  host: str, probed: ListenAddress | None, progress: Progress) -> None:
+def check_changed(
+    services: list[ChangedService],
+    queue_dir: Path,
+    interfaces: str,
+    host: str,
+    probed: ListenAddress | None,
+    progress: Progress,
+) -> None:
     for svc in services:
         sock = svc.cleanup_socket
         if sock is not None:
@@ -46,14 +52,19 @@ def check_changed(services: list[ChangedService], queue_dir: Path, interfaces: s
             try:
                 queue_id = cleanup_greets(queue_dir / sock)
             except ProbeFailed as exc:
-                raise StepFailed("serve", f"the cleanup service {sock} does not answer after "
-                                 f"the reload: {exc}") from None
+                raise StepFailed(
+                    "serve", f"the cleanup service {sock} does not answer after the reload: {exc}"
+                ) from None
             progress("serve", "ok", f"{sock}: greets (queue ID {queue_id})")
             continue
         addr = listen_address(svc.name, interfaces) if svc.plain_smtpd else None
         if addr is None:
-            progress("serve", "skipped", f"{svc.name}/{svc.type} ({svc.command}) changed: "
-                     "pfwizard has no probe for this kind of service")
+            progress(
+                "serve",
+                "skipped",
+                f"{svc.name}/{svc.type} ({svc.command}) changed: "
+                "pfwizard has no probe for this kind of service",
+            )
         elif probed is None or (addr.host, addr.port) != (probed.host, probed.port):
             progress("serve", "start", f"is {addr} serving?")
             smtpd_verdict(addr, host, progress)

@@ -50,8 +50,11 @@ def remember(state_dir: str | Path, accepted: Iterable[Accepted]) -> None:
         return
     every = load(state_dir) | new
     data = json.dumps([{"code": c, "entry": e} for c, e in sorted(every)], indent=1)
-    AtomicWriter().write(Path(state_dir) / ACCEPTED_FILE, data.encode() + b"\n",
-                         FileMeta(0o600, os.geteuid(), os.getegid()))
+    AtomicWriter().write(
+        Path(state_dir) / ACCEPTED_FILE,
+        data.encode() + b"\n",
+        FileMeta(0o600, os.geteuid(), os.getegid()),
+    )
 
 
 def live_entries(f: Finding, stage_dir: Path, live_dir: Path) -> list[str]:
@@ -59,13 +62,20 @@ def live_entries(f: Finding, stage_dir: Path, live_dir: Path) -> list[str]:
     the gate reads a staged copy whose table paths point into the copy."""
     if not f.entry:
         return []
-    return list(dict.fromkeys(f.entry.replace(str(stage_dir), d)
-                              for d in (os.path.realpath(live_dir), str(live_dir))))
+    return list(
+        dict.fromkeys(
+            f.entry.replace(str(stage_dir), d) for d in (os.path.realpath(live_dir), str(live_dir))
+        )
+    )
 
 
-def accepting(gate: Gate, state_dir: str | Path, live_dir: Path,
-              codes: frozenset[str] = frozenset(),
-              noted: list[Accepted] | None = None) -> Gate:
+def accepting(
+    gate: Gate,
+    state_dir: str | Path,
+    live_dir: Path,
+    codes: frozenset[str] = frozenset(),
+    noted: list[Accepted] | None = None,
+) -> Gate:
     """``gate`` minus the acceptable findings the admin accepted: by ``codes`` now (noted in
     ``noted``, to remember once the change is in), or remembered for the same entry before."""
     before = load(state_dir)
@@ -82,5 +92,5 @@ def accepting(gate: Gate, state_dir: str | Path, live_dir: Path,
                 continue
             kept.append(f)
         return kept
-    return lenient
 
+    return lenient

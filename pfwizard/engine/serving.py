@@ -95,8 +95,9 @@ def _reply(sock: socket.socket) -> str:
         while b"\n" not in buf:
             chunk = sock.recv(4096)
             if not chunk:
-                raise ProbeFailed("connection closed" + (f" after {lines[-1]!r}" if lines
-                                                         else " without a reply"))
+                raise ProbeFailed(
+                    "connection closed" + (f" after {lines[-1]!r}" if lines else " without a reply")
+                )
             buf += chunk
         raw, buf = buf.split(b"\n", 1)
         line = raw.rstrip(b"\r").decode("utf-8", "replace")
@@ -190,8 +191,9 @@ def cleanup_greets(socket_path: Path, within: float = 5.0) -> str:
             if time.monotonic() >= deadline:
                 raise ProbeFailed(f"{socket_path}: {exc.strerror or exc}") from None
         except OSError as exc:  # a timeout: the service never answered
-            raise ProbeFailed(f"{socket_path}: no greeting within {within:g} s "
-                              f"({exc.strerror or exc})") from None
+            raise ProbeFailed(
+                f"{socket_path}: no greeting within {within:g} s ({exc.strerror or exc})"
+            ) from None
         time.sleep(0.05)
 
 
@@ -208,8 +210,8 @@ def smtpd_children(master: int | None) -> set[int]:
                 stat = fh.read()
         except OSError:
             continue
-        comm = stat[stat.find("(") + 1:stat.rfind(")")]
-        fields = stat[stat.rfind(")") + 2:].split()
+        comm = stat[stat.find("(") + 1 : stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2 :].split()
         if comm in SMTPD_COMMANDS and len(fields) > 1 and fields[1] == str(master):
             found.add(int(name))
     return found

@@ -17,9 +17,16 @@ from pfwizard.engine.errors import StepFailed
 from pfwizard.engine.pftools import PostfixTools, warning_lines
 
 
-def install_indexed(writer: AtomicWriter, tools: PostfixTools, config_dir: Path, path: Path,
-                    data: bytes, map_type: str, meta: FileMeta,
-                    index_meta: FileMeta | None) -> str:
+def install_indexed(
+    writer: AtomicWriter,
+    tools: PostfixTools,
+    config_dir: Path,
+    path: Path,
+    data: bytes,
+    map_type: str,
+    meta: FileMeta,
+    index_meta: FileMeta | None,
+) -> str:
     """Write ``path`` and rebuild its index; returns postmap's output."""
     suffix = INDEX_SUFFIX[map_type]
     tmp = writer.write_temp(path, data, meta)
@@ -27,8 +34,9 @@ def install_indexed(writer: AtomicWriter, tools: PostfixTools, config_dir: Path,
     try:
         res = tools.postmap(config_dir, map_type, tmp)
         if not res.ok or not tmp_index.exists():
-            raise StepFailed("postmap", f"postmap {map_type}:{path} failed "
-                             f"(exit {res.returncode})", res.output)
+            raise StepFailed(
+                "postmap", f"postmap {map_type}:{path} failed (exit {res.returncode})", res.output
+            )
         im = index_meta or meta
         os.chown(tmp_index, im.uid, im.gid)
         os.chmod(tmp_index, im.mode)

@@ -53,8 +53,9 @@ class Stage:
         self.dir = self.root / "etc"
 
     def __enter__(self) -> Stage:
-        shutil.copytree(self.live_real, self.dir, symlinks=True,
-                        ignore=shutil.ignore_patterns(*TEMP_GLOBS))
+        shutil.copytree(
+            self.live_real, self.dir, symlinks=True, ignore=shutil.ignore_patterns(*TEMP_GLOBS)
+        )
         for f in [*self.plan.files, *self.plan.indexes]:
             if f.role == INTENT_ROLE:  # in the state directory: nothing Postfix reads
                 continue
@@ -98,8 +99,10 @@ def never_acceptable(gate: Gate) -> Gate:
     """``gate`` keeping only the findings no admin may accept (open relay, unknown
     restriction, undefined restriction class...): rollback and revert put back what Postfix
     ran before, so acceptable dangers do not stop them, but these do."""
+
     def strict(cf: MainCf, config_dir: Path) -> list[Finding]:
         return [f for f in gate(cf, config_dir) if not f.acceptable]
+
     return strict
 
 
@@ -120,16 +123,19 @@ def _table_checks(stage: Stage, tools: PostfixTools) -> list[tuple[str, str, Res
             continue
         staged = stage.staged(f.path)
         if f.map_type in INDEX_SUFFIX:
-            out.append(("postmap", f"{f.map_type}:{f.path}",
-                        tools.postmap(stage.dir, f.map_type, staged)))
+            out.append(
+                ("postmap", f"{f.map_type}:{f.path}", tools.postmap(stage.dir, f.map_type, staged))
+            )
         elif f.map_type in PROBED_TYPES:
-            out.append(("postmap -q", f"{f.map_type}:{f.path}",
-                        tools.probe(stage.dir, f.map_type, staged)))
+            out.append(
+                ("postmap -q", f"{f.map_type}:{f.path}", tools.probe(stage.dir, f.map_type, staged))
+            )
     return out
 
 
-def _master_checks(stage: Stage, tools: PostfixTools
-                   ) -> tuple[Result | None, list[tuple[str, str, Result]]]:
+def _master_checks(
+    stage: Stage, tools: PostfixTools
+) -> tuple[Result | None, list[tuple[str, str, Result]]]:
     """When the plan changes master.cf: (``postconf -P`` on the staged copy if Postfix cannot
     parse it, else None; ``postmap -q`` of each map the changed ``-o`` options newly name)."""
     if not any(f.role == "master.cf" for f in stage.plan.files):
@@ -150,13 +156,15 @@ def _master_checks(stage: Stage, tools: PostfixTools
         map_type, _, path = ref.partition(":")
         if path in planned or stage.unstage(ref) in had:
             continue
-        probes.append(("postmap -q", stage.unstage(ref),
-                       tools.probe(stage.dir, map_type, Path(path))))
+        probes.append(
+            ("postmap -q", stage.unstage(ref), tools.probe(stage.dir, map_type, Path(path)))
+        )
     return None, probes
 
 
-def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
-             progress: Callable[[str, str, str], None]) -> str:
+def validate(
+    stage: Stage, tools: PostfixTools, gate: Gate | None, progress: Callable[[str, str, str], None]
+) -> str:
     """Raise StepFailed naming the first thing that fails; return Postfix's output.
 
     ``postfix check`` is the slow one (a shell script, ~0.3 s): the postconf and postmap
@@ -179,8 +187,12 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
     if unparsable is not None:
         out = stage.unstage(unparsable.output)
         progress("check", "failed", out)
-        raise StepFailed("check", f"Postfix cannot parse the new {stage.live / 'master.cf'} "
-                         f"(postconf -P exit {unparsable.returncode})", out)
+        raise StepFailed(
+            "check",
+            f"Postfix cannot parse the new {stage.live / 'master.cf'} "
+            f"(postconf -P exit {unparsable.returncode})",
+            out,
+        )
     tables += master_probes
     out = stage.unstage(res.output)
     if not res.ok:
@@ -207,12 +219,16 @@ def validate(stage: Stage, tools: PostfixTools, gate: Gate | None,
         text = "\n".join(stage.unstage(str(f)) for f in danger)
         codes = sorted({f.code for f in danger if f.acceptable})
         if codes:
-            text += ("\nIf you mean it, accept it by name: "
-                     + " ".join(f"--accept-risk {c}" for c in codes))
+            text += "\nIf you mean it, accept it by name: " + " ".join(
+                f"--accept-risk {c}" for c in codes
+            )
         progress("safety check", "failed", text)
         raise StepFailed("safety check", f"blocked by {len(danger)} danger finding(s)", text)
-    progress("safety check", "ok", f"{len(findings)} finding(s), none dangerous" if gate
-             else "no analyser available")
+    progress(
+        "safety check",
+        "ok",
+        f"{len(findings)} finding(s), none dangerous" if gate else "no analyser available",
+    )
 
     progress("postconf", "start", "postconf warnings")
     new = {stage.unstage(w) for w in warning_lines(new_w)}

@@ -16,6 +16,18 @@ from pfwizard.explain.logline import RejectLine, parse_line
 from pfwizard.explain.scan import Group, Report, group, parse_since, reject_lines, since_filter
 
 __all__ = [
-    "BoxConfig", "Cause", "Explanation", "Group", "Placement", "RejectLine", "Report",
-    "classify", "explain", "group", "parse_line", "parse_since", "reject_lines", "since_filter",
+    "BoxConfig",
+    "Cause",
+    "Explanation",
+    "Group",
+    "Placement",
+    "RejectLine",
+    "Report",
+    "classify",
+    "explain",
+    "group",
+    "parse_line",
+    "parse_since",
+    "reject_lines",
+    "since_filter",
 ]

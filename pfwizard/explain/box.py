@@ -26,7 +26,7 @@ LISTS = tuple(catalogue.LIST_PARAMS[key] for key in catalogue.LISTS)
 DEFAULTS = {
     **dict.fromkeys(LISTS, ""),
     "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated, "
-                                "defer_unauth_destination",
+    "defer_unauth_destination",
     "smtpd_delay_reject": "yes",
     "smtpd_helo_required": "no",
     "smtpd_reject_unlisted_recipient": "yes",
@@ -81,8 +81,14 @@ class BoxConfig:
         extra = self.overrides.get(syslog_name)
         if not extra or syslog_name == self.syslog_name:
             return self
-        return BoxConfig({**self.params, **extra}, self.config_dir, syslog_name, self.source,
-                         self.overrides, self.services)
+        return BoxConfig(
+            {**self.params, **extra},
+            self.config_dir,
+            syslog_name,
+            self.source,
+            self.overrides,
+            self.services,
+        )
 
     def placements(self) -> Iterator[Placement]:
         """Every restriction of every list, in the order Postfix evaluates them."""
@@ -93,8 +99,11 @@ class BoxConfig:
     def find(self, *names: str, parameters: tuple[str, ...] = LISTS) -> list[Placement]:
         """Placements of the named restrictions, in evaluation order."""
         wanted = {n.lower() for n in names}
-        return [p for p in self.placements()
-                if p.item.name.lower() in wanted and p.parameter in parameters]
+        return [
+            p
+            for p in self.placements()
+            if p.item.name.lower() in wanted and p.parameter in parameters
+        ]
 
     @property
     def delay_reject(self) -> bool:
@@ -121,8 +130,7 @@ class BoxConfig:
         def lookup(name: str) -> str | None:
             return values.get(name)
 
-        params = {name: " ".join(expand(values.get(name, ""), lookup).split())
-                  for name in DEFAULTS}
+        params = {name: " ".join(expand(values.get(name, ""), lookup).split()) for name in DEFAULTS}
         return cls(params, config_dir, source="main.cf")
 
     @classmethod

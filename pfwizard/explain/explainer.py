@@ -36,15 +36,31 @@ _STAGE_LISTS = {
 }
 _EARLY_LISTS = LISTS[:3]
 # Refusals of an outside sender an admin may try to "whitelist" in postgrey.
-_OUTSIDE_SENDER_CAUSES = frozenset({
-    "unknown-sender-domain", "non-fqdn-sender", "unverified-sender", "rhsbl-sender",
-    "rhsbl-reverse-client", "rbl-client", "rhsbl-helo", "unknown-client-hostname",
-    "unknown-reverse-client-hostname", "non-fqdn-helo", "invalid-helo", "unknown-helo",
-    "sender-access", "client-access", "helo-access",
-})
+_OUTSIDE_SENDER_CAUSES = frozenset(
+    {
+        "unknown-sender-domain",
+        "non-fqdn-sender",
+        "unverified-sender",
+        "rhsbl-sender",
+        "rhsbl-reverse-client",
+        "rbl-client",
+        "rhsbl-helo",
+        "unknown-client-hostname",
+        "unknown-reverse-client-hostname",
+        "non-fqdn-helo",
+        "invalid-helo",
+        "unknown-helo",
+        "sender-access",
+        "client-access",
+        "helo-access",
+    }
+)
 _GREYLIST_RE = re.compile(r"postgrey|:10023\b", re.IGNORECASE)
-_REJECTING_ACTION_RE = re.compile(r"^\s*(REJECT|DEFER|[45]\d\d\b|DEFER_IF_PERMIT|"
-                                  r"DEFER_IF_REJECT|BCC_REJECT)", re.IGNORECASE)
+_REJECTING_ACTION_RE = re.compile(
+    r"^\s*(REJECT|DEFER|[45]\d\d\b|DEFER_IF_PERMIT|"
+    r"DEFER_IF_REJECT|BCC_REJECT)",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -91,14 +107,23 @@ class Explanation:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "cause": self.cause.id, "parameter": self.parameter,
-            "restriction": self.restriction, "entry": self.entry,
+            "cause": self.cause.id,
+            "parameter": self.parameter,
+            "restriction": self.restriction,
+            "entry": self.entry,
             "position": self.placement.position if self.placement else None,
-            "setting": self.setting, "table": self.table, "words": self.words, "fix": self.fix,
-            "recipe": self.recipe, "notes": list(self.notes),
-            "also": [str(p) for p in self.also], "reply": self.line.reply,
-            "stage": self.line.stage, "sender": self.line.sender,
-            "recipient": self.line.recipient, "client": self.line.client_ip,
+            "setting": self.setting,
+            "table": self.table,
+            "words": self.words,
+            "fix": self.fix,
+            "recipe": self.recipe,
+            "notes": list(self.notes),
+            "also": [str(p) for p in self.also],
+            "reply": self.line.reply,
+            "stage": self.line.stage,
+            "sender": self.line.sender,
+            "recipient": self.line.recipient,
+            "client": self.line.client_ip,
         }
 
 
@@ -119,8 +144,9 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-def _candidates(cause: Cause, parts: dict[str, str], box: BoxConfig,
-                lists: tuple[str, ...]) -> list[Placement]:
+def _candidates(
+    cause: Cause, parts: dict[str, str], box: BoxConfig, lists: tuple[str, ...]
+) -> list[Placement]:
     found = box.find(*cause.restrictions, parameters=lists)
     zone = parts.get("zone", "").lower()
     if zone:
@@ -160,8 +186,9 @@ def _lookup_keys(kind: str, line: RejectLine) -> list[str]:
     return []
 
 
-def _which_table(cause: Cause, line: RejectLine, placements: list[Placement],
-                 config_dir: str) -> tuple[Placement, str] | None:
+def _which_table(
+    cause: Cause, line: RejectLine, placements: list[Placement], config_dir: str
+) -> tuple[Placement, str] | None:
     """Ask each candidate table (postmap -q) which one holds a rejecting entry for this line."""
     if not cause.lookup or not config_dir or not postfix.available():
         return None
@@ -200,21 +227,33 @@ def explain(line: RejectLine, box: BoxConfig) -> Explanation:
     if placement is None and cause.implicit:
         setting = _setting(cause, box)
     fields = _Fields(
-        sender=line.sender or "<>", recipient=line.recipient or "(unknown)",
-        client=f"{line.client_name}[{line.client_ip}]", helo=line.helo or "(none)",
+        sender=line.sender or "<>",
+        recipient=line.recipient or "(unknown)",
+        client=f"{line.client_name}[{line.client_ip}]",
+        helo=line.helo or "(none)",
         sender_domain=line.sender.rpartition("@")[2] or "(none)",
-        reason=line.reason, table=(table_note or (placement.item.arg if placement else None)
-                                   or "the table"),
+        reason=line.reason,
+        table=(table_note or (placement.item.arg if placement else None) or "the table"),
         parameter=placement.parameter if placement else (setting or "the list"),
         entry=placement.item.render() if placement else "the restriction",
     )
     fields.update(parts)
     words = cause.words.format_map(fields)
     if line.temporary and cause.id not in ("greylisted",):
-        words += " The code is temporary (4xx): the sending server keeps the message and " \
-                 "retries for a few days, then gives up and bounces it to its sender."
-    exp = Explanation(line, cause, placement, words, cause.fix.format_map(fields), cause.recipe,
-                      setting=setting, table=table_note)
+        words += (
+            " The code is temporary (4xx): the sending server keeps the message and "
+            "retries for a few days, then gives up and bounces it to its sender."
+        )
+    exp = Explanation(
+        line,
+        cause,
+        placement,
+        words,
+        cause.fix.format_map(fields),
+        cause.recipe,
+        setting=setting,
+        table=table_note,
+    )
     if placement is not None:
         exp.also = [p for p in placements if p != placement]
     elif not setting and cause.restrictions:
@@ -222,7 +261,8 @@ def explain(line: RejectLine, box: BoxConfig) -> Explanation:
         exp.notes.append(
             f"None of {names} is in this box's restriction lists ({box.syslog_name} service, "
             f"read with {box.source}): the line comes from another configuration, or the "
-            f"config changed since it was logged.")
+            f"config changed since it was logged."
+        )
     _add_notes(exp, box)
     return exp
 
@@ -234,8 +274,11 @@ def _setting(cause: Cause, box: BoxConfig) -> str | None:
     if cause is HEADER:
         # The log names the cleanup program, not the master.cf service: list every source.
         where = [f"main.cf: {box.get('header_checks')}"] if box.get("header_checks") else []
-        where += [f"{svc.split('/')[0]} in master.cf: {opts['header_checks']}"
-                  for svc, opts in sorted(box.services.items()) if opts.get("header_checks")]
+        where += [
+            f"{svc.split('/')[0]} in master.cf: {opts['header_checks']}"
+            for svc, opts in sorted(box.services.items())
+            if opts.get("header_checks")
+        ]
         return "header_checks (" + ("; ".join(where) or "not set: the config changed?") + ")"
     value = box.get(name)
     return f"{name} = {value}" if value else name
@@ -248,11 +291,12 @@ def _add_notes(exp: Explanation, box: BoxConfig) -> None:
         exp.notes.append(
             f"The log says 'RCPT from' although the refusal comes from {p.parameter}: with "
             "smtpd_delay_reject = yes (the default) Postfix evaluates the client, HELO and "
-            "sender restrictions only when the RCPT TO command arrives.")
+            "sender restrictions only when the RCPT TO command arrives."
+        )
     if p and exp.cause.id in _OUTSIDE_SENDER_CAUSES:
         order = list(box.placements())
         at = order.index(p) if p in order else -1
-        later = [g for g in order[at + 1:] if g.item.name == "check_policy_service"]
+        later = [g for g in order[at + 1 :] if g.item.name == "check_policy_service"]
         # Name postgrey when it can be recognised (MiaB: port 10023), else the first policy.
         later.sort(key=lambda g: not _GREYLIST_RE.search(g.item.arg or ""))
         if later:
@@ -262,15 +306,24 @@ def _add_notes(exp: Explanation, box: BoxConfig) -> None:
                 f"policy service is asked by {g.item.render()} at item {g.position} of "
                 f"{g.parameter}, but this mail was refused earlier, by {p.item.name} in "
                 f"{p.parameter}, so Postfix never asked it: evaluation stops at the first "
-                f"REJECT.")
-    if p and exp.recipe == RECIPE_HELO_DNSBL and p.item.arg and "=" not in p.item.arg \
-            and exp.cause.id.startswith(("rbl", "rhsbl")):
+                f"REJECT."
+            )
+    if (
+        p
+        and exp.recipe == RECIPE_HELO_DNSBL
+        and p.item.arg
+        and "=" not in p.item.arg
+        and exp.cause.id.startswith(("rbl", "rhsbl"))
+    ):
         exp.notes.append(
             f"{p.item.render()} has no reply filter: any answer from {_zone(p.item.arg)} "
             f"counts as 'listed', including the 127.255.255.x error codes Spamhaus returns "
             f"to queries through public resolvers. Add a filter "
-            f"(e.g. {_zone(p.item.arg)}=127.0.0.[2..11]).")
+            f"(e.g. {_zone(p.item.arg)}=127.0.0.[2..11])."
+        )
     if exp.also and p:
         others = "; ".join(f"{o.parameter} item {o.position}" for o in exp.also)
-        exp.notes.append(f"{p.item.name} also appears at: {others} (reached only if this one "
-                         f"lets the mail through).")
+        exp.notes.append(
+            f"{p.item.name} also appears at: {others} (reached only if this one "
+            f"lets the mail through)."
+        )

@@ -35,7 +35,8 @@ _HEADER_RE = re.compile(
 )
 _QUEUE_ID_RE = re.compile(r"NOQUEUE|[0-9A-Za-z]+\Z")
 _REPLY_RE = re.compile(
-    r"(?P<code>[245]\d\d)(?:[ -](?P<dsn>[245]\.\d{1,3}\.\d{1,3}))?\s*(?P<text>.*)$")
+    r"(?P<code>[245]\d\d)(?:[ -](?P<dsn>[245]\.\d{1,3}\.\d{1,3}))?\s*(?P<text>.*)$"
+)
 _DSN_ONLY_RE = re.compile(r"(?P<dsn>[245]\.\d{1,3}\.\d{1,3})\s*(?P<text>.*)$")
 # The attribute tail Postfix appends: "; from=<...> to=<...> proto=ESMTP helo=<...>".
 _ATTRS_RE = re.compile(r";\s+from=")
@@ -115,7 +116,7 @@ def parse_line(line: str) -> RejectLine | None:
     if m:
         rest = m.group("rest")
         cut = _ATTRS_RE.search(rest)
-        reply, tail = (rest[: cut.start()], rest[cut.start() + 1:]) if cut else (rest, "")
+        reply, tail = (rest[: cut.start()], rest[cut.start() + 1 :]) if cut else (rest, "")
         attrs = _attrs(tail)
         r = _REPLY_RE.match(reply.strip()) or None
         code = int(r.group("code")) if r else 0
@@ -126,11 +127,19 @@ def parse_line(line: str) -> RejectLine | None:
             if d:
                 dsn, text = d.group("dsn"), d.group("text")
         return RejectLine(
-            raw=line, kind=kind, stage=m.group("stage"),
-            program=program or "postfix/smtpd", client_name=m.group("client"),
-            client_ip=m.group("ip"), code=code, dsn=dsn, text=text.strip(),
-            sender=attrs.get("from", ""), recipient=attrs.get("to", ""),
-            helo=attrs.get("helo", ""), proto=attrs.get("proto", ""),
+            raw=line,
+            kind=kind,
+            stage=m.group("stage"),
+            program=program or "postfix/smtpd",
+            client_name=m.group("client"),
+            client_ip=m.group("ip"),
+            code=code,
+            dsn=dsn,
+            text=text.strip(),
+            sender=attrs.get("from", ""),
+            recipient=attrs.get("to", ""),
+            helo=attrs.get("helo", ""),
+            proto=attrs.get("proto", ""),
             queue_id="" if queue_id == "NOQUEUE" else queue_id,
         )
     h = _HEADER_RE.match(body) if queue_id != "NOQUEUE" else None
@@ -143,11 +152,21 @@ def parse_line(line: str) -> RejectLine | None:
         dsn = (r.group("dsn") or "") if r else (d.group("dsn") if d else "")
         text = r.group("text") if r else (d.group("text") if d else reply)
         return RejectLine(
-            raw=line, kind="header", stage=h.group("stage"), program=program or "postfix/cleanup",
-            client_name=h.group("client"), client_ip=h.group("ip"), code=code, dsn=dsn,
-            text=text.strip(), sender=attrs.get("from", ""), recipient=attrs.get("to", ""),
-            helo=attrs.get("helo", ""), proto=attrs.get("proto", ""),
-            queue_id=queue_id, header=h.group("header"),
+            raw=line,
+            kind="header",
+            stage=h.group("stage"),
+            program=program or "postfix/cleanup",
+            client_name=h.group("client"),
+            client_ip=h.group("ip"),
+            code=code,
+            dsn=dsn,
+            text=text.strip(),
+            sender=attrs.get("from", ""),
+            recipient=attrs.get("to", ""),
+            helo=attrs.get("helo", ""),
+            proto=attrs.get("proto", ""),
+            queue_id=queue_id,
+            header=h.group("header"),
         )
     return None
 
@@ -171,7 +190,7 @@ def _locate(line: str) -> tuple[int, str, str, str] | None:
         return None
     # "... box postfix/submission/smtpd[123]: QUEUEID: ..." -> "postfix/submission/smtpd".
     head = line[:qs].rstrip()
-    tag = head[head.rfind(" ") + 1:] if head.endswith("]:") else ""
+    tag = head[head.rfind(" ") + 1 :] if head.endswith("]:") else ""
     program = tag[: tag.rfind("[")] if "[" in tag else ""
     return k + len(kind) + 4, kind, queue_id, program
 
@@ -179,8 +198,12 @@ def _locate(line: str) -> tuple[int, str, str, str] | None:
 # ---- timestamps (for --since) ----------------------------------------------------------------
 _ISO_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)")
 _BSD_RE = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)")
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 
 
 def line_time(line: str, year: int) -> tuple[int, int, int, int, int, int] | None:
@@ -197,6 +220,12 @@ def line_time(line: str, year: int) -> tuple[int, int, int, int, int, int] | Non
         return (y, mo, d, hh, mi, ss)
     b = _BSD_RE.match(head)
     if b and b.group(1) in _MONTHS:
-        return (year, _MONTHS[b.group(1)], int(b.group(2)),
-                int(b.group(3)), int(b.group(4)), int(b.group(5)))
+        return (
+            year,
+            _MONTHS[b.group(1)],
+            int(b.group(2)),
+            int(b.group(3)),
+            int(b.group(4)),
+            int(b.group(5)),
+        )
     return None

@@ -147,9 +147,17 @@ def _cause(groups: list[Group]) -> RecentCause:
     def ordered(counts: dict[str, int]) -> tuple[str, ...]:
         return tuple(k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    return RecentCause(exp.cause.id, _reply(exp), sum(g.count for g in groups), exp.parameter,
-                       exp.restriction, exp.recipe, ordered(senders), ordered(rcpts),
-                       exp.words)
+    return RecentCause(
+        exp.cause.id,
+        _reply(exp),
+        sum(g.count for g in groups),
+        exp.parameter,
+        exp.restriction,
+        exp.recipe,
+        ordered(senders),
+        ordered(rcpts),
+        exp.words,
+    )
 
 
 def by_cause(groups: Iterable[Group], top: int = TOP) -> tuple[RecentCause, ...]:
@@ -163,9 +171,14 @@ def by_cause(groups: Iterable[Group], top: int = TOP) -> tuple[RecentCause, ...]
     return tuple(causes[:top])
 
 
-def recent_rejects(box: BoxConfig, source: str | None = None, *,
-                   now: dt.datetime | None = None, window: dt.timedelta = WINDOW,
-                   top: int = TOP) -> RecentRejects:
+def recent_rejects(
+    box: BoxConfig,
+    source: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+    window: dt.timedelta = WINDOW,
+    top: int = TOP,
+) -> RecentRejects:
     """The top causes of rejects in the last ``window`` of ``source`` (see ``log_source``).
 
     Never raises for a log it cannot read: the admin is told why in ``error``.
@@ -199,23 +212,42 @@ def fix_for(cause: RecentCause) -> FixStart:
     if cause.recipe != RECIPE_ALLOWLIST or not sender:
         return FixStart(cause.recipe, cause.parameter, sender=sender, recipients=rcpts)
     family, left_out = _largest_family([s for s in cause.senders if "@" in s])
-    comment = (f"# Senders refused because their domain has no DNS record "
-               f"({len(family)} seen in the mail log)\n")
-    out = f"; left out (another domain): {', '.join(left_out[:3])}" + (
-        f" and {len(left_out) - 3} more" if len(left_out) > 3 else "") if left_out else ""
+    comment = (
+        f"# Senders refused because their domain has no DNS record "
+        f"({len(family)} seen in the mail log)\n"
+    )
+    out = (
+        f"; left out (another domain): {', '.join(left_out[:3])}"
+        + (f" and {len(left_out) - 3} more" if len(left_out) > 3 else "")
+        if left_out
+        else ""
+    )
     try:
         prop = allowlist.propose(family)
     except ValueError:
         # No shared domain: one exact line per sender, never one wide pattern.
         lines = [f"/^{re.escape(s)}$/ PERMIT".replace("\\-", "-") for s in family[:20]]
-        return FixStart(cause.recipe, cause.parameter, comment + "\n".join(lines) + "\n",
-                        family[0], rcpts, f"one line for each of {len(lines)} sender(s){out}")
-    said = (f"one pattern for the {len(prop.matched)} sender(s) refused under "
-            f"{_domain_of(family[0])}{out}"
-            + ("" if prop.ok else "; check it: " + "; ".join(
-                [*prop.errors, *(f"not matched: {s}" for s in prop.missed)])))
-    return FixStart(cause.recipe, cause.parameter, comment + prop.line + "\n", family[0],
-                    rcpts, said)
+        return FixStart(
+            cause.recipe,
+            cause.parameter,
+            comment + "\n".join(lines) + "\n",
+            family[0],
+            rcpts,
+            f"one line for each of {len(lines)} sender(s){out}",
+        )
+    said = (
+        f"one pattern for the {len(prop.matched)} sender(s) refused under "
+        f"{_domain_of(family[0])}{out}"
+        + (
+            ""
+            if prop.ok
+            else "; check it: "
+            + "; ".join([*prop.errors, *(f"not matched: {s}" for s in prop.missed)])
+        )
+    )
+    return FixStart(
+        cause.recipe, cause.parameter, comment + prop.line + "\n", family[0], rcpts, said
+    )
 
 
 def _domain_of(sender: str) -> str:
@@ -247,14 +279,23 @@ class _open:
 
     def __enter__(self) -> BinaryIO:
         if self.source == JOURNAL:
-            argv = ["journalctl", "--no-pager", "-o", "short-iso", "--since",
-                    f"{self.since:%Y-%m-%d %H:%M:%S}"]
+            argv = [
+                "journalctl",
+                "--no-pager",
+                "-o",
+                "short-iso",
+                "--since",
+                f"{self.since:%Y-%m-%d %H:%M:%S}",
+            ]
             for unit in _JOURNAL_UNITS:
                 argv += ["-u", unit]
             try:
-                self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                             stdin=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL)
+                self.proc = subprocess.Popen(
+                    argv,
+                    stdout=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             except FileNotFoundError:
                 raise OSError(0, "no mail log, and journalctl is not installed") from None
             assert self.proc.stdout is not None
@@ -324,4 +365,3 @@ def seek_window(stream: BinaryIO, since: dt.datetime, now: dt.datetime) -> int:
     if lo:
         stream.readline()
     return lo
-

@@ -14,8 +14,9 @@ WIDTH = 92
 def _para(label: str, text: str, indent: int = 2) -> list[str]:
     pad = " " * indent
     head = f"{pad}{label:<14}"
-    return textwrap.wrap(text, WIDTH, initial_indent=head,
-                         subsequent_indent=" " * len(head)) or [head]
+    return textwrap.wrap(text, WIDTH, initial_indent=head, subsequent_indent=" " * len(head)) or [
+        head
+    ]
 
 
 def _where(exp: Explanation) -> str:
@@ -52,9 +53,13 @@ def render_one(exp: Explanation) -> str:
 
 def _samples(group: Group) -> str:
     cid = group.explanation.cause.id
-    counter = group.clients if cid.startswith(("rbl", "unknown-client", "postscreen")) \
-        else group.recipients if cid in ("unlisted-recipient", "relay-denied", "over-quota") \
+    counter = (
+        group.clients
+        if cid.startswith(("rbl", "unknown-client", "postscreen"))
+        else group.recipients
+        if cid in ("unlisted-recipient", "relay-denied", "over-quota")
         else group.senders
+    )
     parts = [f"{v} ({n})" for v, n in counter.top(3)]
     more = len(counter.counts) - 3 + counter.others
     if more > 0:
@@ -74,6 +79,8 @@ def render_report(report: Report, source: str) -> str:
         out += explanation_lines(exp, indent=9)
         out.append("")
     if report.unexplained:
-        out.append(f"{report.unexplained} rejects could not be tied to this box's "
-                   f"restriction lists (see the notes above).")
+        out.append(
+            f"{report.unexplained} rejects could not be tied to this box's "
+            f"restriction lists (see the notes above)."
+        )
     return "\n".join(out) + "\n"

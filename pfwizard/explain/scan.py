@@ -54,8 +54,13 @@ def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
             return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
         except (OverflowError, ValueError):
             raise ValueError(f"--since: {text!r} reaches back before year 1") from None
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
-                "%Y-%m-%d"):
+    for fmt in (
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d",
+    ):
         try:
             return dt.datetime.strptime(text.strip(), fmt)
         except ValueError:
@@ -63,8 +68,9 @@ def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
     raise ValueError(f"--since: cannot read {text!r} (use e.g. '2026-11-22 03:00', '6h', '2d')")
 
 
-def since_filter(lines: Iterable[str], since: dt.datetime,
-                 now: dt.datetime | None = None) -> Iterator[str]:
+def since_filter(
+    lines: Iterable[str], since: dt.datetime, now: dt.datetime | None = None
+) -> Iterator[str]:
     """Lines stamped at or after ``since``. Classic syslog stamps have no year: a stamp later
     than now is taken as last year's (a log that spans New Year)."""
     now = now or dt.datetime.now()
@@ -174,7 +180,12 @@ def group(lines: Iterable[str], box: BoxConfig | Callable[[], BoxConfig]) -> Rep
             t = tallies[key] = Tally(line)
         t.add(line)
     config = box if isinstance(box, BoxConfig) else box()
-    groups = [Group(**{f.name: getattr(t, f.name) for f in fields(Tally)},
-                    explanation=explain(t.line, config)) for t in tallies.values()]
+    groups = [
+        Group(
+            **{f.name: getattr(t, f.name) for f in fields(Tally)},
+            explanation=explain(t.line, config),
+        )
+        for t in tallies.values()
+    ]
     ordered = sorted(groups, key=lambda g: -g.count)
     return Report(ordered, n, unparsed)

@@ -35,5 +35,10 @@ class Envelope:
 
     def key(self) -> tuple[str, str, str | None, str, str]:
         """What de-duplication compares: the same client, HELO and addresses are one envelope."""
-        return (self.client_address, self.client_name, self.helo, self.sender.lower(),
-                self.recipient.lower())
+        return (
+            self.client_address,
+            self.client_name,
+            self.helo,
+            self.sender.lower(),
+            self.recipient.lower(),
+        )

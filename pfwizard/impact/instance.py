@@ -30,9 +30,22 @@ POSTCONF_TIMEOUT = 30
 # The queue directories as Postfix's postfix-files lists them: (name, owner, group, mode).
 _MAIL = "<mail_owner>"
 QUEUE_DIRS = (
-    *((name, _MAIL, None, 0o700) for name in (
-        "active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming",
-        "private", "saved", "trace")),
+    *(
+        (name, _MAIL, None, 0o700)
+        for name in (
+            "active",
+            "bounce",
+            "corrupt",
+            "defer",
+            "deferred",
+            "flush",
+            "hold",
+            "incoming",
+            "private",
+            "saved",
+            "trace",
+        )
+    ),
     ("maildrop", _MAIL, "<setgid_group>", 0o730),
     ("public", _MAIL, "<setgid_group>", 0o710),
     ("pid", "root", None, 0o755),
@@ -52,8 +65,9 @@ def free_port() -> int:
 class ReplayInstance:
     """``start()`` → ``port`` answers SMTP → ``stop()``; everything lives under ``root``."""
 
-    def __init__(self, name: str, plan: Plan, root: Path, stub: str,
-                 resolv_conf: Path | None = None) -> None:
+    def __init__(
+        self, name: str, plan: Plan, root: Path, stub: str, resolv_conf: Path | None = None
+    ) -> None:
         """``plan``: the change to stage (an empty plan: the current configuration);
         ``stub``: the policy stub's address; ``resolv_conf``: a test seam, run master in a
         private mount namespace where this file is /etc/resolv.conf."""
@@ -68,13 +82,19 @@ class ReplayInstance:
         self.config_dir = self.root / "etc"
 
     def _postconf(self, *names: str) -> list[str]:
-        out = subprocess.run(["postconf", "-c", str(self.config_dir), "-h", *names],
-                             capture_output=True, text=True, timeout=POSTCONF_TIMEOUT,
-                             check=False)
+        out = subprocess.run(
+            ["postconf", "-c", str(self.config_dir), "-h", *names],
+            capture_output=True,
+            text=True,
+            timeout=POSTCONF_TIMEOUT,
+            check=False,
+        )
         values = out.stdout.splitlines()
         if out.returncode != 0 or len(values) != len(names):
-            raise ReplayError(f"postconf could not read the staged copy of "
-                              f"{self.plan.config_dir}: {out.stderr.strip()}")
+            raise ReplayError(
+                f"postconf could not read the staged copy of "
+                f"{self.plan.config_dir}: {out.stderr.strip()}"
+            )
         return values
 
     def prepare(self) -> None:
@@ -96,10 +116,11 @@ class ReplayInstance:
             if f.after is not None and f.map_type is not None and is_indexed(f.map_type):
                 res = tools.postmap(self.config_dir, f.map_type, stage.staged(f.path))
                 if not res.ok:
-                    raise ReplayError(f"postmap {f.map_type}:{f.path} failed in the staged "
-                                      f"copy: {stage.unstage(res.output).strip()}")
-        owner, group, daemons = self._postconf("mail_owner", "setgid_group",
-                                               "daemon_directory")
+                    raise ReplayError(
+                        f"postmap {f.map_type}:{f.path} failed in the staged "
+                        f"copy: {stage.unstage(res.output).strip()}"
+                    )
+        owner, group, daemons = self._postconf("mail_owner", "setgid_group", "daemon_directory")
         self.master_bin = Path(daemons) / "master"
         lib = self.root / "lib"
         lib.mkdir(mode=0o755)
@@ -109,35 +130,53 @@ class ReplayInstance:
         for sub, who, grp, mode in QUEUE_DIRS:
             path = spool / sub
             path.mkdir()
-            shutil.chown(path, user=owner if who == _MAIL else who,
-                         group=group if grp else None)
+            shutil.chown(path, user=owner if who == _MAIL else who, group=group if grp else None)
             os.chmod(path, mode)
 
     def start(self) -> None:
         master = [str(self.master_bin), "-c", str(self.config_dir), "-s"]
         if self.resolv_conf is not None:
             script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
-            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
-                    str(self.resolv_conf), *master]
+            argv = [
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                str(self.resolv_conf),
+                *master,
+            ]
         else:
             argv = master
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr \
-                    else ""
-                raise ReplayError(f"the {self.name} configuration's Postfix did not start "
-                                  f"(exit {self.proc.returncode}): {err.strip() or self.log()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                    ("127.0.0.1", self.port), timeout=1) as s:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise ReplayError(
+                    f"the {self.name} configuration's Postfix did not start "
+                    f"(exit {self.proc.returncode}): {err.strip() or self.log()}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1) as s,
+            ):
                 if s.recv(512).startswith(b"220"):
                     s.sendall(b"QUIT\r\n")
                     return
             time.sleep(0.02)
-        raise ReplayError(f"the {self.name} configuration's Postfix did not answer on "
-                          f"127.0.0.1:{self.port}: {self.log()}")
+        raise ReplayError(
+            f"the {self.name} configuration's Postfix did not answer on "
+            f"127.0.0.1:{self.port}: {self.log()}"
+        )
 
     def log(self, tail: int = 2000) -> str:
         try:

@@ -60,7 +60,8 @@ _FROM = re.compile(rb": from=<([^>\n]*)>, size=\d+, nrcpt=(\d+)")
 _TO = re.compile(rb": to=<([^>\n]*)>(?:, orig_to=<([^>\n]*)>)?")
 _NOQUEUE_RCPT = re.compile(
     rb"NOQUEUE: reject: RCPT from ([^\[\s]*)\[([^\]\s]*)\](?::\d+)?: ([^\n]*?); "
-    rb"from=<([^>\n]*)> to=<([^>\n]*)> proto=[^\s]+ helo=<([^>\n]*)>")
+    rb"from=<([^>\n]*)> to=<([^>\n]*)> proto=[^\s]+ helo=<([^>\n]*)>"
+)
 _TAG = re.compile(rb"[^\s\[]+\[\d+\]: ")
 _SASL = re.compile(rb"sasl_username=([^,\s]+)")
 # MiaB's submission ports take mail only from logged-in users.
@@ -108,8 +109,14 @@ class Scan:
 class Extractor:
     """Feed it a log's lines in order (``feed``); ``result`` samples what it found."""
 
-    def __init__(self, *, since: dt.datetime | None = None, now: dt.datetime | None = None,
-                 max_pending: int = MAX_PENDING, max_distinct: int = MAX_DISTINCT) -> None:
+    def __init__(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        now: dt.datetime | None = None,
+        max_pending: int = MAX_PENDING,
+        max_distinct: int = MAX_DISTINCT,
+    ) -> None:
         self.now = now or dt.datetime.now()
         self.floor = since.timetuple()[:6] if since is not None else None
         self.max_pending, self.max_distinct = max_pending, max_distinct
@@ -123,7 +130,7 @@ class Extractor:
 
     # ---- the window ------------------------------------------------------------------------
     def _stamp(self, buf: bytes, pos: int) -> tuple[int, ...] | None:
-        head = buf[pos:pos + 40].decode("ascii", "replace")
+        head = buf[pos : pos + 40].decode("ascii", "replace")
         stamp = line_time(head, self.now.year)
         if stamp is None:
             return None
@@ -189,10 +196,10 @@ class Extractor:
             q = at - 9  # "NOQUEUE: reject: RCPT from ...": the usual smtpd reject, one regex
             f = fast(buf, q, stop)
             if f is not None:
-                tag = bytes(buf[buf.rfind(b" ", begin, q - 1) + 1:q])
+                tag = bytes(buf[buf.rfind(b" ", begin, q - 1) + 1 : q])
                 self._noqueue(tag, *(g.decode("utf-8", "replace") for g in f.groups()))
                 continue
-            self._reject(buf[buf.rfind(b"\n", begin, at) + 1 or begin:stop])
+            self._reject(buf[buf.rfind(b"\n", begin, at) + 1 or begin : stop])
 
     def _accepted_mail(self, buf: bytes, begin: int, end: int, weight: int) -> None:
         # Within a block each kind of line is found in its own pass: for one message the
@@ -208,22 +215,25 @@ class Extractor:
             # "... postfix/smtpd[123]: QID": the queue id, and the smtpd process before it.
             sp = rfind(b" ", begin, pos)
             name, addr, rest = m.groups()
-            pending[buf[sp + 1:pos]] = _Pending(
-                addr.decode("ascii", "replace"), name.decode("utf-8", "replace"),
-                rest != b"" and sasl(rest) is not None, buf[rfind(b" ", begin, sp) + 1:sp + 1])
+            pending[buf[sp + 1 : pos]] = _Pending(
+                addr.decode("ascii", "replace"),
+                name.decode("utf-8", "replace"),
+                rest != b"" and sasl(rest) is not None,
+                buf[rfind(b" ", begin, sp) + 1 : sp + 1],
+            )
             if len(pending) > self.max_pending:
                 del pending[next(iter(pending))]
                 self.evicted += 1
         for m in _FROM.finditer(buf, begin, end):
             pos = m.start()
-            p = pending.get(buf[rfind(b" ", begin, pos) + 1:pos])
+            p = pending.get(buf[rfind(b" ", begin, pos) + 1 : pos])
             if p is not None:
                 p.sender = m.group(1).decode("utf-8", "replace")
                 p.nrcpt = int(m.group(2))
         sessions = self.sessions
         for m in _TO.finditer(buf, begin, end):
             pos = m.start()
-            qid = buf[rfind(b" ", begin, pos) + 1:pos]
+            qid = buf[rfind(b" ", begin, pos) + 1 : pos]
             p = pending.get(qid)
             if p is None or p.sender is None:
                 continue
@@ -244,17 +254,37 @@ class Extractor:
         tag = _TAG.search(raw)
         if tag is not None and line.helo:
             self._session(bytes(tag.group()), line.client_ip, line.helo)
-        self._add(Envelope(line.client_ip, line.client_name, line.helo or None, line.sender,
-                           line.recipient, "rejected", reply=line.reply,
-                           authenticated=any(s in line.program + "/" for s in _SUBMISSION)))
+        self._add(
+            Envelope(
+                line.client_ip,
+                line.client_name,
+                line.helo or None,
+                line.sender,
+                line.recipient,
+                "rejected",
+                reply=line.reply,
+                authenticated=any(s in line.program + "/" for s in _SUBMISSION),
+            )
+        )
 
-    def _noqueue(self, tag: bytes, name: str, addr: str, reply: str, sender: str, rcpt: str,
-                 helo: str) -> None:
+    def _noqueue(
+        self, tag: bytes, name: str, addr: str, reply: str, sender: str, rcpt: str, helo: str
+    ) -> None:
         if helo:
             self._session(tag, addr, helo)
         prog = tag.decode("ascii", "replace")
-        self._add(Envelope(addr, name, helo or None, sender, rcpt, "rejected", reply=reply,
-                           authenticated=any(s in prog for s in _SUBMISSION)))
+        self._add(
+            Envelope(
+                addr,
+                name,
+                helo or None,
+                sender,
+                rcpt,
+                "rejected",
+                reply=reply,
+                authenticated=any(s in prog for s in _SUBMISSION),
+            )
+        )
 
     def _session(self, tag: bytes, addr: str, helo: str) -> None:
         sessions = self.sessions
@@ -264,8 +294,7 @@ class Extractor:
             del sessions[next(iter(sessions))]
 
     # ---- counting --------------------------------------------------------------------------
-    def _accepted(self, p: _Pending, helo: str | None, rcpt: str, low: str,
-                  weight: int) -> None:
+    def _accepted(self, p: _Pending, helo: str | None, rcpt: str, low: str, weight: int) -> None:
         # The common case, kept cheap: an envelope already seen only counts more.
         assert p.sender is not None
         known = self.found.get((p.address, p.name, helo, p.sender.lower(), low))
@@ -274,8 +303,12 @@ class Extractor:
             self.accepted += weight
             known[1] = int(known[1]) + weight  # type: ignore[call-overload]
             return
-        self._add(Envelope(p.address, p.name, helo, p.sender, rcpt, "accepted",
-                           authenticated=p.authenticated), weight)
+        self._add(
+            Envelope(
+                p.address, p.name, helo, p.sender, rcpt, "accepted", authenticated=p.authenticated
+            ),
+            weight,
+        )
 
     def _add(self, env: Envelope, weight: int = 1) -> None:
         self.occurrences += weight
@@ -310,13 +343,29 @@ class Extractor:
             assert isinstance(env, Envelope) and isinstance(count, int)
             items.append(_with_count(env, count))
         distinct = len(items) << self.level
-        return Scan(sample(items, limit, seed), distinct, self.occurrences, self.rejected,
-                    self.accepted, self.evicted, self.level)
+        return Scan(
+            sample(items, limit, seed),
+            distinct,
+            self.occurrences,
+            self.rejected,
+            self.accepted,
+            self.evicted,
+            self.level,
+        )
 
 
 def _with_count(env: Envelope, count: int) -> Envelope:
-    return Envelope(env.client_address, env.client_name, env.helo, env.sender, env.recipient,
-                    env.verdict, env.reply, env.authenticated, count)
+    return Envelope(
+        env.client_address,
+        env.client_name,
+        env.helo,
+        env.sender,
+        env.recipient,
+        env.verdict,
+        env.reply,
+        env.authenticated,
+        count,
+    )
 
 
 def _hash(key: tuple[str, str, str | None, str, str]) -> int:
@@ -354,10 +403,19 @@ def stride_for(size: int, full_bytes: int = FULL_BYTES, block_size: int = maillo
     return max(1, -(-size // max(full_bytes, block_size)))
 
 
-def extract(log: str | None = None, *, journal: bool = False, days: int = DAYS,
-            now: dt.datetime | None = None, limit: int = LIMIT, seed: int = 0,
-            max_pending: int = MAX_PENDING, max_distinct: int = MAX_DISTINCT,
-            rotated: bool = True, full_bytes: int = FULL_BYTES) -> Scan:
+def extract(
+    log: str | None = None,
+    *,
+    journal: bool = False,
+    days: int = DAYS,
+    now: dt.datetime | None = None,
+    limit: int = LIMIT,
+    seed: int = 0,
+    max_pending: int = MAX_PENDING,
+    max_distinct: int = MAX_DISTINCT,
+    rotated: bool = True,
+    full_bytes: int = FULL_BYTES,
+) -> Scan:
     """The envelopes of the last ``days`` days of ``log`` (and, with ``rotated``, of its
     rotations ``log.1``, ``log.2.gz``, ... that reach into the window), or of the journal."""
     now = now or dt.datetime.now()
@@ -376,8 +434,7 @@ def extract(log: str | None = None, *, journal: bool = False, days: int = DAYS,
         with maillog.open_log(src, since) as stream:
             # Plain files only: a gzip rotation or the journal has no size to go by.
             try:
-                plain = src not in ("-", maillog.JOURNAL) and \
-                    not isinstance(stream, gzip.GzipFile)
+                plain = src not in ("-", maillog.JOURNAL) and not isinstance(stream, gzip.GzipFile)
                 size = os.fstat(stream.fileno()).st_size if plain else 0
             except (OSError, ValueError):
                 size = 0

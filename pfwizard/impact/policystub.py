@@ -37,8 +37,9 @@ class DunnoPolicy:
         self._srv = _Server(("127.0.0.1", 0), _Handler)
         self._srv.stub = self  # type: ignore[attr-defined]
         self.port = int(self._srv.server_address[1])
-        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True,
-                                        name="impact-policy-stub")
+        self._thread = threading.Thread(
+            target=self._srv.serve_forever, daemon=True, name="impact-policy-stub"
+        )
 
     @property
     def address(self) -> str:

@@ -38,14 +38,24 @@ def _no_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
 """Called with (answers so far, answers in all): two per envelope, one per instance."""
 
 
-def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[Envelope], *,
-            progress: Progress | None = None, workers: int = 3,
-            resolv_conf: Path | None = None, tmp_dir: str | None = None,
-            on_done: Callable[[list[ReplayInstance]], None] | None = None,
-            stop: threading.Event | None = None) -> report_mod.ImpactReport:
+def preview(
+    profile: str,
+    config_dir: Path,
+    proposed: Plan,
+    envelopes: Sequence[Envelope],
+    *,
+    progress: Progress | None = None,
+    workers: int = 3,
+    resolv_conf: Path | None = None,
+    tmp_dir: str | None = None,
+    on_done: Callable[[list[ReplayInstance]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> report_mod.ImpactReport:
     """``proposed``: the engine's plan of the change (written nowhere but the staged copy).
     ``resolv_conf``, ``on_done`` and ``tmp_dir``: test seams (the stub DNS; a look at the
     instances once every envelope is answered; where the temporary directory goes).
@@ -74,16 +84,18 @@ def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[
     try:
         root.chmod(0o755)  # the mail owner must traverse it (postfix-facts.md)
         stub = DunnoPolicy().start()
-        instances = [ReplayInstance("current", Plan(Path(config_dir), []), root, stub.address,
-                                    resolv_conf),
-                     ReplayInstance("proposed", proposed, root, stub.address, resolv_conf)]
+        instances = [
+            ReplayInstance("current", Plan(Path(config_dir), []), root, stub.address, resolv_conf),
+            ReplayInstance("proposed", proposed, root, stub.address, resolv_conf),
+        ]
         for inst in instances:
             inst.prepare()
             inst.start()
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="impact")
         futures: list[Future[list[Answer]]] = [
             pool.submit(replay, inst.port, replayed, workers=workers, stop=stop, progress=tick)
-            for inst in instances]
+            for inst in instances
+        ]
         wait(futures, return_when=FIRST_EXCEPTION)
         current, changed = (f.result() for f in futures)
         if on_done is not None:
@@ -100,8 +112,15 @@ def preview(profile: str, config_dir: Path, proposed: Plan, envelopes: Sequence[
             shutil.rmtree(root, ignore_errors=True)
     policies = list(dict.fromkeys(p for i in instances for p in i.config.policy_services))
     unverified = list(dict.fromkeys(u for i in instances for u in i.config.unverified))
-    rep = report_mod.build(profile, replayed, current, changed, skipped=skipped,
-                           policy_services=policies, unverified=unverified)
+    rep = report_mod.build(
+        profile,
+        replayed,
+        current,
+        changed,
+        skipped=skipped,
+        policy_services=policies,
+        unverified=unverified,
+    )
     rep.postscreen = any(i.config.postscreen for i in instances)
     rep.seconds = time.monotonic() - started
     return rep

@@ -46,14 +46,16 @@ def xtext(value: str) -> str:
     out = []
     for ch in value:
         o = ord(ch)
-        out.append(ch if 33 <= o <= 126 and ch not in "+=" else
-                   "".join(f"+{b:02X}" for b in ch.encode()))
+        out.append(
+            ch if 33 <= o <= 126 and ch not in "+=" else "".join(f"+{b:02X}" for b in ch.encode())
+        )
     return "".join(out)
 
 
 def _addr(address: str) -> str:
-    return f"IPV6:{address}" if ":" in address and not address.upper().startswith("IPV6:") \
-        else address
+    return (
+        f"IPV6:{address}" if ":" in address and not address.upper().startswith("IPV6:") else address
+    )
 
 
 def _clean(address: str) -> str:
@@ -127,12 +129,15 @@ class Connection:
             raise ConnectionError(f"{what} refused: {ans.text}")
 
     def ask(self, env: Envelope) -> Answer:
-        self.send(f"XCLIENT ADDR={xtext(_addr(env.client_address))} "
-                  f"NAME={xtext(client_name(env))} HELO={xtext(helo_of(env))} "
-                  "PROTO=ESMTP\r\n")
+        self.send(
+            f"XCLIENT ADDR={xtext(_addr(env.client_address))} "
+            f"NAME={xtext(client_name(env))} HELO={xtext(helo_of(env))} "
+            "PROTO=ESMTP\r\n"
+        )
         self.expect(self.reply(), "XCLIENT")
-        self.send(f"MAIL FROM:<{_clean(env.sender)}>\r\n"
-                  f"RCPT TO:<{_clean(env.recipient)}>\r\nRSET\r\n")
+        self.send(
+            f"MAIL FROM:<{_clean(env.sender)}>\r\nRCPT TO:<{_clean(env.recipient)}>\r\nRSET\r\n"
+        )
         mail, rcpt, _rset = self.reply(), self.reply(), self.reply()
         if not mail.accepted:
             return Answer(mail.code, mail.text, "mail")
@@ -143,9 +148,14 @@ Progress = Callable[[int], None]
 """Called with how many envelopes one instance just answered (from worker threads)."""
 
 
-def replay(port: int, envelopes: Sequence[Envelope], *, workers: int = 3,
-           stop: threading.Event | None = None, progress: Progress | None = None,
-           ) -> list[Answer]:
+def replay(
+    port: int,
+    envelopes: Sequence[Envelope],
+    *,
+    workers: int = 3,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> list[Answer]:
     """The instance's answer to every envelope, in order. ``stop`` set: raises Stopped."""
     answers: list[Answer | None] = [None] * len(envelopes)
     stop = stop or threading.Event()

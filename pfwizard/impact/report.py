@@ -23,7 +23,9 @@ ACCURACY_GOAL = 0.95
 # policy service (not asked during a replay).
 _DNS_RE = re.compile(
     r"not found|blocked using|rejected using|cannot find your|lookup|try again|"
-    r"Service unavailable; (?:Client|Sender|Helo|Recipient)", re.IGNORECASE)
+    r"Service unavailable; (?:Client|Sender|Helo|Recipient)",
+    re.IGNORECASE,
+)
 _POLICY_RE = re.compile(r"greylist|quota|mailbox is full|over quota|policy", re.IGNORECASE)
 _CODES_RE = re.compile(r"^\s*\d{3}[ -](?:\d\.\d{1,3}\.\d{1,3}\s+)?")
 _ANGLE_RE = re.compile(r"^<[^>]*>:\s*")
@@ -57,7 +59,7 @@ def describe_senders(senders: Sequence[str]) -> str:
     suffix = _common_prefix([d[::-1] for d in domains])[::-1]
     if len(prefix) + len(suffix) > min(len(d) for d in domains):
         suffix = ""
-    suffix = suffix[suffix.find("."):] if "." in suffix else ""  # whole labels only
+    suffix = suffix[suffix.find(".") :] if "." in suffix else ""  # whole labels only
     if not suffix.strip("."):
         return f"{len(distinct)} different senders"
     return f"all {next(iter(locals_))}@{prefix}...{suffix.lstrip('.')}"
@@ -86,8 +88,10 @@ class Example:
     def line(self) -> str:
         mark = " (*)" if self.helo_from_client_name else ""
         times = f" ({self.count} times)" if self.count > 1 else ""
-        return (f"{self.sender or '<>'} -> {self.recipient} from {self.client}, "
-                f"HELO {self.helo}{mark}{times}")
+        return (
+            f"{self.sender or '<>'} -> {self.recipient} from {self.client}, "
+            f"HELO {self.helo}{mark}{times}"
+        )
 
 
 @dataclass
@@ -166,13 +170,23 @@ class ImpactReport:
         return doc
 
 
-DNS_NOTE = ("DNS answers are today's, not the ones the mail met when it came: a domain or "
-            "blocklist entry may have changed since")
+DNS_NOTE = (
+    "DNS answers are today's, not the ones the mail met when it came: a domain or "
+    "blocklist entry may have changed since"
+)
 
 
 def _example(env: Envelope, was: Answer, now: Answer) -> Example:
-    return Example(f"{env.client_name}[{env.client_address}]", helo_of(env),
-                   env.sender, env.recipient, env.count, was.text, now.text, env.helo is None)
+    return Example(
+        f"{env.client_name}[{env.client_address}]",
+        helo_of(env),
+        env.sender,
+        env.recipient,
+        env.count,
+        was.text,
+        now.text,
+        env.helo is None,
+    )
 
 
 def _add(groups: dict[str, Group], key: str, env: Envelope, was: Answer, now: Answer) -> None:
@@ -189,22 +203,31 @@ def _reason(env: Envelope, now: Answer) -> str:
     if env.helo is None and "helo" in now.text.lower():
         return "the log has no HELO for accepted mail: the client name stood in for it"
     if env.verdict == "rejected":
-        return ("the log's rejection no longer happens: the configuration or its tables "
-                "changed since, or the rejection came from a check the replay does not make")
+        return (
+            "the log's rejection no longer happens: the configuration or its tables "
+            "changed since, or the rejection came from a check the replay does not make"
+        )
     if now.stage == "mail":
         return "the current configuration refuses the sender at MAIL FROM"
-    return ("accepted then, refused now: the configuration or its tables changed since, "
-            "or the mail came by a path the replay does not take (e.g. from mynetworks)")
+    return (
+        "accepted then, refused now: the configuration or its tables changed since, "
+        "or the mail came by a path the replay does not take (e.g. from mynetworks)"
+    )
 
 
-def build(profile: str, envelopes: Sequence[Envelope], current: Sequence[Answer],
-          proposed: Sequence[Answer], *, skipped: Sequence[Envelope] = (),
-          policy_services: Sequence[str] = (), unverified: Sequence[str] = ()
-          ) -> ImpactReport:
+def build(
+    profile: str,
+    envelopes: Sequence[Envelope],
+    current: Sequence[Answer],
+    proposed: Sequence[Answer],
+    *,
+    skipped: Sequence[Envelope] = (),
+    policy_services: Sequence[str] = (),
+    unverified: Sequence[str] = (),
+) -> ImpactReport:
     """``envelopes`` replayed (in the order of both answer lists); ``skipped``: the
     authenticated submissions left out."""
-    rep = ImpactReport(profile, policy_services=list(policy_services),
-                       unverified=list(unverified))
+    rep = ImpactReport(profile, policy_services=list(policy_services), unverified=list(unverified))
     rep.authenticated_skipped = sum(e.count for e in skipped)
     rep.distinct = len(envelopes) + len(skipped)
     rep.replayed = len(envelopes)
@@ -221,7 +244,8 @@ def build(profile: str, envelopes: Sequence[Envelope], current: Sequence[Answer]
             rep.unanswered += env.count
             rep.unanswered_why = rep.unanswered_why or (
                 f"{'current' if was.stage == 'error' else 'proposed'} configuration: "
-                f"{(was if was.stage == 'error' else now).text}")
+                f"{(was if was.stage == 'error' else now).text}"
+            )
             continue
         if was.accepted and not now.accepted:
             _add(rejected, cause(now.text), env, was, now)
@@ -239,10 +263,18 @@ def build(profile: str, envelopes: Sequence[Envelope], current: Sequence[Answer]
         if was.accepted == (env.verdict == "accepted"):
             acc.agreed += env.count
         else:
-            acc.disagreements.append(Disagreement(
-                f"{env.client_name}[{env.client_address}]", helo_of(env),
-                env.sender, env.recipient, env.count, env.reply or "accepted", was.text,
-                _reason(env, was)))
+            acc.disagreements.append(
+                Disagreement(
+                    f"{env.client_name}[{env.client_address}]",
+                    helo_of(env),
+                    env.sender,
+                    env.recipient,
+                    env.count,
+                    env.reply or "accepted",
+                    was.text,
+                    _reason(env, was),
+                )
+            )
     rep.total += rep.authenticated_skipped
     rep.newly_rejected = sorted(rejected.values(), key=lambda g: -g.count)
     rep.newly_accepted = sorted(accepted.values(), key=lambda g: -g.count)
@@ -264,8 +296,11 @@ def policy_label(target: str) -> str:
 def _groups(title: str, count: int, senders: str, groups: list[Group]) -> list[str]:
     lines = [f"{title}: {count}" + (f" ({senders})" if senders and count else "")]
     for g in groups:
-        marked = (f"  ({g.helo_stand_ins} of them with the client name as HELO (*))"
-                  if g.helo_stand_ins and "helo" in g.cause.lower() else "")
+        marked = (
+            f"  ({g.helo_stand_ins} of them with the client name as HELO (*))"
+            if g.helo_stand_ins and "helo" in g.cause.lower()
+            else ""
+        )
         lines.append(f"  {g.count:>6}  {g.cause}{marked}")
         lines += [f"          e.g. {ex.line()}" for ex in g.examples]
     return lines
@@ -273,42 +308,62 @@ def _groups(title: str, count: int, senders: str, groups: list[Group]) -> list[s
 
 def render(rep: ImpactReport) -> list[str]:
     """The report as an admin reads it."""
-    lines = [f"What {rep.profile} would have done to this box's mail: {rep.total} envelopes "
-             f"(one per recipient), {rep.distinct} distinct, {rep.replayed} replayed",
-             f"unchanged: {rep.unchanged}"]
-    lines += _groups("newly rejected", rep.newly_rejected_count, rep.newly_rejected_senders,
-                     rep.newly_rejected)
-    lines += _groups("newly accepted", rep.newly_accepted_count, rep.newly_accepted_senders,
-                     rep.newly_accepted)
+    lines = [
+        f"What {rep.profile} would have done to this box's mail: {rep.total} envelopes "
+        f"(one per recipient), {rep.distinct} distinct, {rep.replayed} replayed",
+        f"unchanged: {rep.unchanged}",
+    ]
+    lines += _groups(
+        "newly rejected", rep.newly_rejected_count, rep.newly_rejected_senders, rep.newly_rejected
+    )
+    lines += _groups(
+        "newly accepted", rep.newly_accepted_count, rep.newly_accepted_senders, rep.newly_accepted
+    )
     lines.append("What the preview could not replay:")
     if rep.authenticated_skipped:
-        lines.append(f"  {rep.authenticated_skipped} authenticated submissions skipped "
-                     "(the replay cannot log in as the user; restrictions that permit "
-                     "logged-in users first leave them alone)")
+        lines.append(
+            f"  {rep.authenticated_skipped} authenticated submissions skipped "
+            "(the replay cannot log in as the user; restrictions that permit "
+            "logged-in users first leave them alone)"
+        )
     if rep.policy_services:
-        lines.append("  policy checks not simulated: "
-                     + ", ".join(policy_label(p) for p in rep.policy_services)
-                     + " were not asked; a stand-in answered DUNNO (no opinion)")
+        lines.append(
+            "  policy checks not simulated: "
+            + ", ".join(policy_label(p) for p in rep.policy_services)
+            + " were not asked; a stand-in answered DUNNO (no opinion)"
+        )
     if rep.unverified:
-        lines.append("  address verification not simulated: " + ", ".join(rep.unverified)
-                     + " left out (it would send probes to other servers)")
+        lines.append(
+            "  address verification not simulated: "
+            + ", ".join(rep.unverified)
+            + " left out (it would send probes to other servers)"
+        )
     if rep.postscreen:
-        lines.append("  postscreen's own checks (before smtpd hands the client over) are not "
-                     "replayed: only smtpd's restrictions are")
+        lines.append(
+            "  postscreen's own checks (before smtpd hands the client over) are not "
+            "replayed: only smtpd's restrictions are"
+        )
     lines.append(f"  {DNS_NOTE}")
     if rep.helo_from_client_name:
-        lines.append(f"  {rep.helo_from_client_name} had no HELO in the log (Postfix logs it "
-                     "only on rejections): the client name stood in for it, marked (*)")
+        lines.append(
+            f"  {rep.helo_from_client_name} had no HELO in the log (Postfix logs it "
+            "only on rejections): the client name stood in for it, marked (*)"
+        )
     if rep.unanswered:
-        lines.append(f"  {rep.unanswered} got no answer from a replay instance "
-                     f"({rep.unanswered_why})")
+        lines.append(
+            f"  {rep.unanswered} got no answer from a replay instance ({rep.unanswered_why})"
+        )
     acc = rep.accuracy
     verdict = "ok" if acc.ratio >= ACCURACY_GOAL else "below the 95% this preview aims at"
-    lines.append(f"Accuracy: replaying the current configuration gives the log's own verdict "
-                 f"for {acc.ratio:.1%} ({acc.agreed} of {acc.compared}) of the mail whose "
-                 f"verdict does not depend on DNS or policy services ({verdict}; "
-                 f"{acc.left_out} left out)")
+    lines.append(
+        f"Accuracy: replaying the current configuration gives the log's own verdict "
+        f"for {acc.ratio:.1%} ({acc.agreed} of {acc.compared}) of the mail whose "
+        f"verdict does not depend on DNS or policy services ({verdict}; "
+        f"{acc.left_out} left out)"
+    )
     for d in acc.disagreements:
-        lines.append(f"  {d.sender or '<>'} -> {d.recipient} from {d.client}: log {d.log!r}, "
-                     f"replay {d.replay!r}: {d.reason}")
+        lines.append(
+            f"  {d.sender or '<>'} -> {d.recipient} from {d.client}: log {d.log!r}, "
+            f"replay {d.replay!r}: {d.reason}"
+        )
     return lines

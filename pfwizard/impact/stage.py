@@ -101,15 +101,19 @@ def _port25(master: MasterCf) -> Service | None:
     for svc in services:
         if svc.type == "inet" and svc.name.rsplit(":", 1)[-1] in ("smtp", "25"):
             if svc.command == "postscreen":
-                return next((s for s in services if s.type == "pass"
-                             and s.command == "smtpd"), None)
+                return next(
+                    (s for s in services if s.type == "pass" and s.command == "smtpd"), None
+                )
             return svc if svc.command == "smtpd" else None
     return None
 
 
 def _option(name: str, value: str) -> str:
-    return f"-o {{ {name} = {value} }}" if any(c.isspace() for c in value) or not value \
+    return (
+        f"-o {{ {name} = {value} }}"
+        if any(c.isspace() for c in value) or not value
         else f"-o {name}={value}"
+    )
 
 
 def _replace(path: Path, text: str) -> None:
@@ -134,9 +138,13 @@ def rewrite(stage_dir: Path, root: Path, port: int, stub: str) -> ReplayConfig:
         new = _neutralise(value, stub, found)
         if new != value:
             lines.append(f"{name} = {new}")
-    params = dict(OVERRIDES, queue_directory=str(root / "spool"),
-                  data_directory=str(root / "lib"), maillog_file=str(root / "maillog"),
-                  maillog_file_prefixes=str(root))
+    params = dict(
+        OVERRIDES,
+        queue_directory=str(root / "spool"),
+        data_directory=str(root / "lib"),
+        maillog_file=str(root / "maillog"),
+        maillog_file_prefixes=str(root),
+    )
     lines += [f"{k} = {v}" for k, v in params.items()]
     text = main_cf.read_text(errors="surrogateescape")
     if text and not text.endswith("\n"):
@@ -147,10 +155,20 @@ def rewrite(stage_dir: Path, root: Path, port: int, stub: str) -> ReplayConfig:
     master = MasterCf.read(master_path) if master_path.exists() else None
     smtpd = _port25(master) if master is not None else None
     found.postscreen = master is not None and any(
-        s.type == "inet" and s.command == "postscreen" for s in master.services())
-    options = [_option(k, _neutralise(v, stub, found)) for k, v in (smtpd.options if smtpd
-                                                                   else ()) if k not in params]
+        s.type == "inet" and s.command == "postscreen" for s in master.services()
+    )
+    options = [
+        _option(k, _neutralise(v, stub, found))
+        for k, v in (smtpd.options if smtpd else ())
+        if k not in params
+    ]
     listen = f"127.0.0.1:{port} inet n - n - - smtpd"
-    _replace(master_path, "# pfwizard impact preview (generated)\n"
-             + listen + "".join(f"\n  {o}" for o in options) + "\n" + SERVICES)
+    _replace(
+        master_path,
+        "# pfwizard impact preview (generated)\n"
+        + listen
+        + "".join(f"\n  {o}" for o in options)
+        + "\n"
+        + SERVICES,
+    )
     return found

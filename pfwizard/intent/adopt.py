@@ -36,9 +36,11 @@ ADOPTED_NOTE = "# adopted by pfwizard into "
 def adopted_note(store_path: Path, day: date | None = None) -> str:
     """The comment pfwizard leaves above the lines it adopted, for the admin reading the file."""
     when = (day or date.today()).isoformat()
-    return (f"{ADOPTED_NOTE}{store_path} on {when}: your setting below, commented out by a "
-            "Mail-in-a-Box setup run, is kept there and `pfwizard restore` puts it back after "
-            "upgrades; these lines stay for reference only")
+    return (
+        f"{ADOPTED_NOTE}{store_path} on {when}: your setting below, commented out by a "
+        "Mail-in-a-Box setup run, is kept there and `pfwizard restore` puts it back after "
+        "upgrades; these lines stay for reference only"
+    )
 
 
 def under_note(lines: list[PhysicalLine], index: int) -> bool:
@@ -51,8 +53,7 @@ def commented_continuation(line: PhysicalLine) -> bool:
     adoption does that to glued lines). An indent of a tab or two blanks tells it from a
     comment in words (``# disabled because ...``)."""
     rest = line.text[1:]
-    return (line.text.startswith("#") and rest.startswith(("\t", "  "))
-            and bool(rest.strip(_WS)))
+    return line.text.startswith("#") and rest.startswith(("\t", "  ")) and bool(rest.strip(_WS))
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,10 @@ class Adoption:
 
     def describe(self) -> str:
         ops = "; ".join(o.describe() for o in self.intent.operations)
-        return (f"{self.intent.parameter}: your old value (commented out on line {self.line}) "
-                f"read back as: {ops}")
+        return (
+            f"{self.intent.parameter}: your old value (commented out on line {self.line}) "
+            f"read back as: {ops}"
+        )
 
 
 def _known_values(cf: MainCf, name: str) -> list[Chain]:
@@ -104,8 +107,9 @@ def _old_value(cf: MainCf, name: str) -> tuple[str, list[int]] | None:
         if m is not None and not lines[k].text.startswith(miab_trail):
             parts = [m.group(1)]
             j = k + 1
-            while j < len(lines) and (lines[j].kind is LineKind.CONTINUATION
-                                      or commented_continuation(lines[j])):
+            while j < len(lines) and (
+                lines[j].kind is LineKind.CONTINUATION or commented_continuation(lines[j])
+            ):
                 text = lines[j].text
                 parts.append(text[1:] if text.startswith("#") else text)
                 j += 1
@@ -140,7 +144,13 @@ def find_adoptions(cf: MainCf, skip: set[str] | frozenset[str] = frozenset()) ->
         ops = [replace(o, why=why) for o in diff_chains(name, base, target)]
         if ops:
             lines = cf.lines
-            found.append(Adoption(ChainIntent(name, base, ops), value, line,
-                                  tuple(i + 1 for i in indexes),
-                                  tuple(lines[i].text for i in indexes)))
+            found.append(
+                Adoption(
+                    ChainIntent(name, base, ops),
+                    value,
+                    line,
+                    tuple(i + 1 for i in indexes),
+                    tuple(lines[i].text for i in indexes),
+                )
+            )
     return found

@@ -54,10 +54,15 @@ class ServiceAdoption:
     texts: tuple[str, ...]
 
     def describe(self) -> str:
-        now = ("MiaB's entry does not set it" if self.miab_value is None
-               else f"MiaB's entry sets {self.miab_value!r}")
-        return (f"master.cf {self.key}: your value {self.value!r} (commented out on line "
-                f"{self.line}; {now})")
+        now = (
+            "MiaB's entry does not set it"
+            if self.miab_value is None
+            else f"MiaB's entry sets {self.miab_value!r}"
+        )
+        return (
+            f"master.cf {self.key}: your value {self.value!r} (commented out on line "
+            f"{self.line}; {now})"
+        )
 
     @property
     def why(self) -> str:
@@ -93,7 +98,7 @@ def _option_indent(lines: list[PhysicalLine], svc: Service) -> str | None:
         text = lines[i].text
         stripped = text.lstrip(_WS)
         if lines[i].kind is LineKind.CONTINUATION and stripped.startswith("-o"):
-            return text[:len(text) - len(stripped)]
+            return text[: len(text) - len(stripped)]
     return None
 
 
@@ -106,8 +111,11 @@ def _is_header_of(line: PhysicalLine, svc: Service) -> bool:
 
 
 def _commented_body(line: PhysicalLine) -> bool:
-    return (line.text.startswith("#") and line.text[1:2] in (" ", "\t")
-            and not line.text.startswith(ADOPTED_NOTE))
+    return (
+        line.text.startswith("#")
+        and line.text[1:2] in (" ", "\t")
+        and not line.text.startswith(ADOPTED_NOTE)
+    )
 
 
 def _block_end(lines: list[PhysicalLine], start: int) -> int:
@@ -138,16 +146,20 @@ def _headers(lines: list[PhysicalLine]) -> dict[tuple[str, str], list[int]]:
     return out
 
 
-def _adoptions_of(lines: list[PhysicalLine], svc: Service,
-                  skip: set[str] | frozenset[str],
-                  headers: dict[tuple[str, str], list[int]] | None = None
-                  ) -> list[ServiceAdoption]:
-    active = {"#" + lines[i].text for i in range(svc.index, svc.last_index + 1)
-              if lines[i].kind is not LineKind.COMMENT}
+def _adoptions_of(
+    lines: list[PhysicalLine],
+    svc: Service,
+    skip: set[str] | frozenset[str],
+    headers: dict[tuple[str, str], list[int]] | None = None,
+) -> list[ServiceAdoption]:
+    active = {
+        "#" + lines[i].text
+        for i in range(svc.index, svc.last_index + 1)
+        if lines[i].kind is not LineKind.COMMENT
+    }
     indent = _option_indent(lines, svc)
     out: list[ServiceAdoption] = []
-    candidates = (headers.get((svc.name, svc.type), []) if headers is not None
-                  else range(len(lines)))
+    candidates = headers.get((svc.name, svc.type), []) if headers is not None else range(len(lines))
     for i in candidates:
         line = lines[i]
         if not _is_header_of(line, svc) or under_note(lines, i):
@@ -171,8 +183,9 @@ def _adoptions_of(lines: list[PhysicalLine], svc: Service,
     return out
 
 
-def find_service_adoptions(master: MasterCf, skip: set[str] | frozenset[str] = frozenset()
-                           ) -> list[ServiceAdoption]:
+def find_service_adoptions(
+    master: MasterCf, skip: set[str] | frozenset[str] = frozenset()
+) -> list[ServiceAdoption]:
     """master.cf options made by hand that MiaB's setup commented out, not yet recorded
     (``skip``: the ``services:`` keys customizations.yaml holds)."""
     lines = master.lines

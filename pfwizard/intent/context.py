@@ -53,23 +53,40 @@ class RestoreContext:
     accepted: frozenset[str] = frozenset()
     """Codes of danger findings the admin accepted in the wizard (``--accept-risk`` there)."""
 
-    def run(self, *, reload: bool = True, dry_run: bool = False,
-            confirm: Callable[[str], bool] | None = None,
-            say: Callable[[str], None] = print,
-            accept_risk: frozenset[str] = frozenset(), gate: Gate | None = None,
-            check: bool = True) -> int:
+    def run(
+        self,
+        *,
+        reload: bool = True,
+        dry_run: bool = False,
+        confirm: Callable[[str], bool] | None = None,
+        say: Callable[[str], None] = print,
+        accept_risk: frozenset[str] = frozenset(),
+        gate: Gate | None = None,
+        check: bool = True,
+    ) -> int:
         """Carry out the plan through the engine; returns pfwizard's exit code.
         ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``).
         ``check``: a dry run runs the real run's checks on a staged copy (False: plan only)."""
         from pfwizard.intent.execute import Request, execute
         from pfwizard.intent.writer import Writer
 
-        req = Request(f"restore customisations (MiaB {self.release or 'release unknown'})",
-                      kind="restore", release=self.release, dry_run=dry_run, confirm=confirm,
-                      kept_lines=self.kept_lines(), check=check)
+        req = Request(
+            f"restore customisations (MiaB {self.release or 'release unknown'})",
+            kind="restore",
+            release=self.release,
+            dry_run=dry_run,
+            confirm=confirm,
+            kept_lines=self.kept_lines(),
+            check=check,
+        )
         self.request = req
-        writer = Writer(self.config_dir, self.state_dir, reload=reload,
-                        accept_risk=accept_risk | self.accepted, gate=gate)
+        writer = Writer(
+            self.config_dir,
+            self.state_dir,
+            reload=reload,
+            accept_risk=accept_risk | self.accepted,
+            gate=gate,
+        )
         code = execute(self.plan, self.store, writer, req, say)
         self.entry_id = req.entry_id
         self.error = req.error
@@ -98,15 +115,21 @@ class RestoreContext:
             else:
                 master.set_option(service, type_, name, option)
         tables = {t.path: t.content for t in self.plan.table_changes()}
-        found = analyse_params(params, self.config_dir,
-                               master.to_bytes().decode("utf-8", errors="replace"), tables)
+        found = analyse_params(
+            params, self.config_dir, master.to_bytes().decode("utf-8", errors="replace"), tables
+        )
         before = risks.load(self.state_dir)
         # A table this restore writes (or whose lost index it rebuilds) is not "missing":
         # it will be there once the restore is in (the wizard's Review judges it the same).
-        return [f for f in found if f.severity is Severity.DANGER
-                and not (f.acceptable and (f.code, f.entry) in before)
-                and not ("table" in f.code and any(p in f.message or p in (f.entry or "")
-                                                   for p in tables))]
+        return [
+            f
+            for f in found
+            if f.severity is Severity.DANGER
+            and not (f.acceptable and (f.code, f.entry) in before)
+            and not (
+                "table" in f.code and any(p in f.message or p in (f.entry or "") for p in tables)
+            )
+        ]
 
     def kept_lines(self) -> list[KeptLines]:
         """The adopted lines, kept in main.cf and master.cf as comments under a note saying
@@ -125,50 +148,78 @@ class RestoreContext:
             "in_sync": p.in_sync and not p.conflicts and not self.adoptable,
             "miab_release": self.release,
             "recorded_release": self.store.model.miab_release,
-            "chains": {c.parameter: {"states": [s.value for s in c.states()],
-                                     "current": c.current.render(),
-                                     "restored": c.result.render(),
-                                     "glued_lines": [n for g in c.glued for n in g.glued_lines]}
-                       for c in p.chains},
-            "parameters": {x.intent.name: {"in_sync": x.in_sync, "current": x.current,
-                                           "yours": x.intent.value} for x in p.parameters},
+            "chains": {
+                c.parameter: {
+                    "states": [s.value for s in c.states()],
+                    "current": c.current.render(),
+                    "restored": c.result.render(),
+                    "glued_lines": [n for g in c.glued for n in g.glued_lines],
+                }
+                for c in p.chains
+            },
+            "parameters": {
+                x.intent.name: {"in_sync": x.in_sync, "current": x.current, "yours": x.intent.value}
+                for x in p.parameters
+            },
             "tables": {t.intent.path: t.problem for t in p.tables},
-            "services": {**{c.parameter: {"states": [s.value for s in c.states()],
-                                          "current": c.value(c.current),
-                                          "restored": c.value(c.result)}
-                            for c in p.master_chains},
-                         **{x.intent.name: {"in_sync": x.in_sync, "current": x.current,
-                                            "yours": x.intent.value}
-                            for x in p.master_options}},
-            "conflicts": [{"kind": c.kind.value, "parameter": c.parameter,
-                           "message": c.message} for c in p.conflicts],
+            "services": {
+                **{
+                    c.parameter: {
+                        "states": [s.value for s in c.states()],
+                        "current": c.value(c.current),
+                        "restored": c.value(c.result),
+                    }
+                    for c in p.master_chains
+                },
+                **{
+                    x.intent.name: {
+                        "in_sync": x.in_sync,
+                        "current": x.current,
+                        "yours": x.intent.value,
+                    }
+                    for x in p.master_options
+                },
+            },
+            "conflicts": [
+                {"kind": c.kind.value, "parameter": c.parameter, "message": c.message}
+                for c in p.conflicts
+            ],
             "adoptable": [a.describe() for a in self.adoptable],
             "notes": p.notes,
         }
 
 
-def open_restore(config_dir: str | Path, state_dir: str | Path, *,
-                 policy: Policy | None = None, adopt: bool = False,
-                 miab_dir: str | Path | None = None) -> RestoreContext:
+def open_restore(
+    config_dir: str | Path,
+    state_dir: str | Path,
+    *,
+    policy: Policy | None = None,
+    adopt: bool = False,
+    miab_dir: str | Path | None = None,
+) -> RestoreContext:
     """Read main.cf and customizations.yaml (errors name file and line) and plan the rebase."""
     cdir, sdir = Path(config_dir), Path(state_dir)
     cf = MainCf.read(cdir / "main.cf")
     master = read_master(cdir)
     store = IntentFile.for_state_dir(sdir)
-    found: list[Adoptable] = [*find_adoptions(cf, set(store.model.chains)),
-                              *find_service_adoptions(master, set(store.model.services))]
+    found: list[Adoptable] = [
+        *find_adoptions(cf, set(store.model.chains)),
+        *find_service_adoptions(master, set(store.model.services)),
+    ]
     adopted: list[Adoptable] = []
     if adopt:
         for adoption in found:
             if isinstance(adoption, Adoption):
                 store.set_chain(adoption.intent)
             else:
-                record_service_option(store, adoption.key, adoption.miab_value,
-                                      adoption.value, why=adoption.why)
+                record_service_option(
+                    store, adoption.key, adoption.miab_value, adoption.value, why=adoption.why
+                )
         adopted, found = found, []
     plan = build_plan(cf, store.model, policy, master=master)
-    return RestoreContext(cdir, sdir, cf, master, store, plan,
-                          miab.installed_release(miab_dir), adopted, found)
+    return RestoreContext(
+        cdir, sdir, cf, master, store, plan, miab.installed_release(miab_dir), adopted, found
+    )
 
 
 def read_master(config_dir: str | Path) -> MasterCf:

@@ -46,19 +46,28 @@ def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -
     """Record customizations.yaml: None when recorded, else the exit code, said first:
     REFUSED when someone changed the file meanwhile, FAILED when the state directory
     fails (no space left, an I/O error)."""
-    applied = (f"the change is in force (journal entry {entry_id}; "
-               f"`pfwizard rollback --to {entry_id}` undoes it) but " if entry_id else "")
+    applied = (
+        f"the change is in force (journal entry {entry_id}; "
+        f"`pfwizard rollback --to {entry_id}` undoes it) but "
+        if entry_id
+        else ""
+    )
     try:
         store.save()
         return None
     except IntentChanged as exc:
-        say(f"{applied}it was not recorded: {exc}; run the same command again to record it"
-            if entry_id else f"refused, nothing written: {exc}")
+        say(
+            f"{applied}it was not recorded: {exc}; run the same command again to record it"
+            if entry_id
+            else f"refused, nothing written: {exc}"
+        )
         return exitcodes.REFUSED
     except OSError as exc:
         what = (exc.strerror or str(exc)).lower()
-        say(f"{what} in {store.path.parent}: {applied}{store.path} could not be updated; "
-            "free some space and run the same command again to record it")
+        say(
+            f"{what} in {store.path.parent}: {applied}{store.path} could not be updated; "
+            "free some space and run the same command again to record it"
+        )
         return exitcodes.FAILED
 
 
@@ -69,8 +78,7 @@ def choices(conflicts: list[Conflict]) -> list[Policy]:
     return [p for p in Policy if p is not Policy.REMOVE_NEW or removal]
 
 
-def _dry_run(prepared: Prepared, writer: Writer, req: Request,
-             say: Callable[[str], None]) -> int:
+def _dry_run(prepared: Prepared, writer: Writer, req: Request, say: Callable[[str], None]) -> int:
     """The real run's checks on a staged copy, so a dry run (Ansible's check mode) answers
     what the real run would: 4 when it would refuse, 10 when it would change, 0 when not."""
     if req.check and not prepared.is_empty:
@@ -78,8 +86,11 @@ def _dry_run(prepared: Prepared, writer: Writer, req: Request,
         req.outcome = outcome
         if not outcome.ok:
             req.error = outcome.error
-            say(f"dry run: the change would be refused, nothing written: {outcome.error}"
-                if outcome.refused else f"dry run: could not check the change: {outcome.error}")
+            say(
+                f"dry run: the change would be refused, nothing written: {outcome.error}"
+                if outcome.refused
+                else f"dry run: could not check the change: {outcome.error}"
+            )
             return exitcodes.REFUSED if outcome.refused else exitcodes.FAILED
         if outcome.checked:
             say("dry run: Postfix's checks and pfwizard's pass on a staged copy")
@@ -89,8 +100,13 @@ def _dry_run(prepared: Prepared, writer: Writer, req: Request,
     return exitcodes.OK if prepared.is_empty else exitcodes.CHANGED
 
 
-def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
-            say: Callable[[str], None] = print) -> int:
+def execute(
+    plan: RestorePlan,
+    store: IntentFile,
+    writer: Writer,
+    req: Request,
+    say: Callable[[str], None] = print,
+) -> int:
     """Returns an exit code: 0 nothing to do, 10 changed (with ``dry_run``: would change),
     4 refused/conflict, 3 failed."""
     conflicts = plan.conflicts
@@ -116,10 +132,21 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     record = store.record() if update(store) else None
     params, tables, master = plan.params(), plan.table_changes(), plan.master_params()
     try:
-        prepared = writer.prepare(req.summary, params, tables,
-                                  {"kind": req.kind, "params": params, "master_params": master,
-                                   "tables": [t.path for t in tables]}, req.kind, master,
-                                  req.kept_lines, record=record)
+        prepared = writer.prepare(
+            req.summary,
+            params,
+            tables,
+            {
+                "kind": req.kind,
+                "params": params,
+                "master_params": master,
+                "tables": [t.path for t in tables],
+            },
+            req.kind,
+            master,
+            req.kept_lines,
+            record=record,
+        )
     except Refused as exc:
         req.error = str(exc)
         say(f"refused, nothing written: {exc}")
@@ -130,8 +157,10 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
     if req.dry_run:
         return _dry_run(prepared, writer, req, say)
     if not store.unchanged():
-        say(f"refused, nothing written: {store.path} changed since pfwizard read it "
-            "(edited by hand or by another pfwizard meanwhile); run again")
+        say(
+            f"refused, nothing written: {store.path} changed since pfwizard read it "
+            "(edited by hand or by another pfwizard meanwhile); run again"
+        )
         return exitcodes.REFUSED
     if prepared.is_empty:
         if record is not None:
@@ -163,6 +192,8 @@ def execute(plan: RestorePlan, store: IntentFile, writer: Writer, req: Request,
                 return failed
     say(f"done{f' (journal entry {outcome.entry_id})' if outcome.entry_id else ''}")
     if req.confirm_within and outcome.entry_id:
-        say(f"it will be rolled back in {req.confirm_within:g} s unless confirmed: "
-            f"pfwizard rollback --confirm {outcome.entry_id}")
+        say(
+            f"it will be rolled back in {req.confirm_within:g} s unless confirmed: "
+            f"pfwizard rollback --confirm {outcome.entry_id}"
+        )
     return exitcodes.CHANGED

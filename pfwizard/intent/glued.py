@@ -26,12 +26,16 @@ def value_without_glue(cf: MainCf, name: str) -> str | None:
     d = cf.last_definition(name)
     if d is None:
         return None
-    glued = {ln - 1 for g in cf.glued_continuations()
-             if g.definition_line == d.lineno for ln in g.glued_lines}
+    glued = {
+        ln - 1
+        for g in cf.glued_continuations()
+        if g.definition_line == d.lineno
+        for ln in g.glued_lines
+    }
     lines = cf.lines
     parts = [lines[d.index].text] + [lines[k].text for k in d.continuation if k not in glued]
     logical = "".join(parts)
-    return logical[logical.find("=") + 1:].strip(_WS)
+    return logical[logical.find("=") + 1 :].strip(_WS)
 
 
 def repaired_bytes(cf: MainCf, values: dict[str, str] | None = None) -> bytes:

@@ -56,24 +56,34 @@ def _pfwizard_command() -> str:
 
 
 def render(name: str, config_dir: str, state_dir: str) -> str:
-    return (_asset(name).replace("@CONFIG_DIR@", str(Path(config_dir).resolve()))
-            .replace("@STATE_DIR@", str(Path(state_dir).resolve()))
-            .replace("@PFWIZARD@", _pfwizard_command()))
+    return (
+        _asset(name)
+        .replace("@CONFIG_DIR@", str(Path(config_dir).resolve()))
+        .replace("@STATE_DIR@", str(Path(state_dir).resolve()))
+        .replace("@PFWIZARD@", _pfwizard_command())
+    )
 
 
 def _can_take(kind: str) -> None:
     """Refuse (nothing written) when this machine cannot run the hook."""
     if kind == "systemd":
         if not SYSTEMD_BOOTED.is_dir() or shutil.which("systemctl") is None:
-            raise HookError("systemd is not running on this machine: the path unit would "
-                            "never start; use --install-hook cron", exitcodes.REFUSED)
+            raise HookError(
+                "systemd is not running on this machine: the path unit would "
+                "never start; use --install-hook cron",
+                exitcodes.REFUSED,
+            )
     elif not any(p.exists() for p in CRON_DAEMONS):
-        raise HookError("no cron daemon is installed (/usr/sbin/cron): the entry would never "
-                        "run; install cron or use --install-hook systemd", exitcodes.REFUSED)
+        raise HookError(
+            "no cron daemon is installed (/usr/sbin/cron): the entry would never "
+            "run; install cron or use --install-hook systemd",
+            exitcodes.REFUSED,
+        )
 
 
-def install_hook(kind: str, config_dir: str, state_dir: str,
-                 target_dir: str | None = None) -> list[str]:
+def install_hook(
+    kind: str, config_dir: str, state_dir: str, target_dir: str | None = None
+) -> list[str]:
     """Write the hook files; enable the path unit when installing into the system.
 
     Raises HookError when the machine cannot take the hook, or systemctl fails (the files
@@ -81,8 +91,7 @@ def install_hook(kind: str, config_dir: str, state_dir: str,
     system = target_dir is None
     if system:
         _can_take(kind)
-    where = Path(target_dir) if target_dir else (SYSTEMD_DIR if kind == "systemd"
-                                                 else CRON_DIR)
+    where = Path(target_dir) if target_dir else (SYSTEMD_DIR if kind == "systemd" else CRON_DIR)
     where.mkdir(parents=True, exist_ok=True)
     said: list[str] = []
     written: list[Path] = []
@@ -94,8 +103,10 @@ def install_hook(kind: str, config_dir: str, state_dir: str,
         written.append(dest)
         said.append(f"installed {dest}")
     if kind == "systemd":
-        steps = [["systemctl", "daemon-reload"],
-                 ["systemctl", "enable", "--now", "pfwizard-restore.path"]]
+        steps = [
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "--now", "pfwizard-restore.path"],
+        ]
         if not system:
             return [*said, "now run: " + " && ".join(" ".join(a) for a in steps)]
         for argv in steps:
@@ -107,8 +118,10 @@ def install_hook(kind: str, config_dir: str, state_dir: str,
             if not ok:
                 for p in written:
                     p.unlink(missing_ok=True)
-                raise HookError(f"{' '.join(argv)} failed: {why}; the unit files were removed "
-                                "again", exitcodes.FAILED)
+                raise HookError(
+                    f"{' '.join(argv)} failed: {why}; the unit files were removed again",
+                    exitcodes.FAILED,
+                )
             said.append(f"{' '.join(argv)}: ok")
     return said
 
@@ -138,8 +151,13 @@ class HookOutcome:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.time))
 
 
-def record_outcome(state_dir: Path | str, exit_code: int, message: str,
-                   open_conflicts: int = 0, changes: Sequence[str] = ()) -> HookOutcome:
+def record_outcome(
+    state_dir: Path | str,
+    exit_code: int,
+    message: str,
+    open_conflicts: int = 0,
+    changes: Sequence[str] = (),
+) -> HookOutcome:
     """Keep the outcome of one hook run in the state directory and in the system log: one
     line for the run, with what the engine would have logged on its own (``changes``, kept
     by ``trail.held``) folded in."""
@@ -149,15 +167,23 @@ def record_outcome(state_dir: Path | str, exit_code: int, message: str,
 
     outcome = HookOutcome(time.time(), exit_code, message, open_conflicts)
     failed = outcome.failed
-    verdict = ("FAILED" if failed else f"left {open_conflicts} conflict(s) OPEN"
-               if open_conflicts else "ok")
+    verdict = (
+        "FAILED"
+        if failed
+        else f"left {open_conflicts} conflict(s) OPEN"
+        if open_conflicts
+        else "ok"
+    )
     text = f"after-upgrade restore {verdict} (exit {exit_code}): {message}"
     if changes:
         text += f" [{'; '.join(changes)}]"
     path = Path(state_dir) / OUTCOME_FILE
     try:
-        AtomicWriter().write(path, json.dumps(asdict(outcome)).encode() + b"\n",
-                             FileMeta(0o600, os.geteuid(), os.getegid()))
+        AtomicWriter().write(
+            path,
+            json.dumps(asdict(outcome)).encode() + b"\n",
+            FileMeta(0o600, os.geteuid(), os.getegid()),
+        )
     except OSError as exc:
         failed = True
         text += f"; cannot record the hook's outcome in {path}: {exc.strerror or exc}"
@@ -169,8 +195,12 @@ def last_outcome(state_dir: Path | str) -> HookOutcome | None:
     """The last hook run's outcome, if the hook ever ran (unreadable: None)."""
     try:
         data = json.loads((Path(state_dir) / OUTCOME_FILE).read_text())
-        return HookOutcome(float(data["time"]), int(data["exit_code"]), str(data["message"]),
-                           int(data.get("open_conflicts", 0)))
+        return HookOutcome(
+            float(data["time"]),
+            int(data["exit_code"]),
+            str(data["message"]),
+            int(data.get("open_conflicts", 0)),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -186,13 +216,14 @@ class InstalledHook:
     """The file that runs it (the systemd service, or the cron entry)."""
 
 
-def installed_hook(config_dir: Path | str, where: Path | str | None = None
-                   ) -> InstalledHook | None:
+def installed_hook(config_dir: Path | str, where: Path | str | None = None) -> InstalledHook | None:
     """The after-upgrade hook installed for ``config_dir`` (None: there is none), looked for
     in /etc/systemd/system and /etc/cron.d, or only in ``where`` (``--hook-dir``)."""
     want = f"--config-dir {Path(config_dir).resolve()} "
-    places = (("systemd", Path(where) if where else SYSTEMD_DIR, "pfwizard-restore.service"),
-              ("cron", Path(where) if where else CRON_DIR, "pfwizard-restore"))
+    places = (
+        ("systemd", Path(where) if where else SYSTEMD_DIR, "pfwizard-restore.service"),
+        ("cron", Path(where) if where else CRON_DIR, "pfwizard-restore"),
+    )
     for kind, directory, name in places:
         path = directory / name
         try:
@@ -206,5 +237,6 @@ def installed_hook(config_dir: Path | str, where: Path | str | None = None
 
 def preferred_kind() -> str:
     """systemd where it runs this machine (it reacts at once), else cron."""
-    return ("systemd" if SYSTEMD_BOOTED.is_dir() and shutil.which("systemctl") is not None
-            else "cron")
+    return (
+        "systemd" if SYSTEMD_BOOTED.is_dir() and shutil.which("systemctl") is not None else "cron"
+    )

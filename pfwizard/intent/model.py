@@ -16,8 +16,9 @@ from pfwizard.chain import Chain, Item
 
 SCHEMA_VERSION = 1
 
-CHAIN_PARAMETERS = frozenset({*LIST_PARAMS.values(), "smtpd_etrn_restrictions",
-                              "smtpd_milters", "non_smtpd_milters"})
+CHAIN_PARAMETERS = frozenset(
+    {*LIST_PARAMS.values(), "smtpd_etrn_restrictions", "smtpd_milters", "non_smtpd_milters"}
+)
 """The main.cf lists kept as operations (``chains:``): the restriction lists and the milter
 lists.  A list edit of any other parameter is refused: ``header_checks = permit`` written
 that way stopped mail intake (cleanup died on it)."""
@@ -88,8 +89,9 @@ class Operation:
 
     def with_decision_of(self, other: Operation) -> Operation:
         """This operation carrying ``other``'s recorded decision (the same operation)."""
-        return replace(self, keep=other.keep, also_remove=other.also_remove,
-                       kept_miab=other.kept_miab)
+        return replace(
+            self, keep=other.keep, also_remove=other.also_remove, kept_miab=other.kept_miab
+        )
 
     def describe(self) -> str:
         if self.kind is OpKind.CHANGE:

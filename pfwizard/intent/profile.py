@@ -23,13 +23,20 @@ from pfwizard.mastercf import MasterCf
 
 def _in_force(ci: ChainIntent | None, current: str | None) -> bool:
     """Is the box's own recorded customisation of this list what the file holds?"""
-    return ci is not None and replay(ci.parameter, ci.base or Chain([]), ci.operations
-                                     ).result.items == Chain.parse(current or "").items
+    return (
+        ci is not None
+        and replay(ci.parameter, ci.base or Chain([]), ci.operations).result.items
+        == Chain.parse(current or "").items
+    )
 
 
-def miab_values(cf: MainCf, state: Customisations, names: list[str],
-                master: MasterCf | None = None, keys: Iterable[str] = ()
-                ) -> dict[str, str | None]:
+def miab_values(
+    cf: MainCf,
+    state: Customisations,
+    names: list[str],
+    master: MasterCf | None = None,
+    keys: Iterable[str] = (),
+) -> dict[str, str | None]:
     """MiaB's value of each chain (``names``) and master.cf list option (``keys``) on this box:
     the recorded base while the box's own customisation is in force, else what the file
     holds (MiaB rewrote it)."""
@@ -86,33 +93,65 @@ def _on_recorded_base(si: ChainIntent, recorded: object, miab_now: str | None) -
     this box recorded MiaB's value of: on that base, so it is the same ``option-gone``
     conflict (and decision) as for ``restore``, not the profile's items alone in place of
     main.cf's value."""
-    if (si.has_base or miab_now is not None or not isinstance(recorded, ChainIntent)
-            or not recorded.has_base or recorded.base is None):
+    if (
+        si.has_base
+        or miab_now is not None
+        or not isinstance(recorded, ChainIntent)
+        or not recorded.has_base
+        or recorded.base is None
+    ):
         return si
     return replace(si, base=recorded.base, has_base=True)
 
 
-def plan_profile(cf: MainCf, state: IntentFile, profile: Customisations,
-                 policy: Policy | None, master: MasterCf | None = None) -> RestorePlan:
+def plan_profile(
+    cf: MainCf,
+    state: IntentFile,
+    profile: Customisations,
+    policy: Policy | None,
+    master: MasterCf | None = None,
+) -> RestorePlan:
     starts = miab_values(cf, state.model, list(profile.chains), master, profile.services)
-    services = {k: _on_recorded_base(si, state.model.services.get(k), starts.get(k))
-                if isinstance(si, ChainIntent) else si for k, si in profile.services.items()}
+    services = {
+        k: _on_recorded_base(si, state.model.services.get(k), starts.get(k))
+        if isinstance(si, ChainIntent)
+        else si
+        for k, si in profile.services.items()
+    }
     decided = replace(
         profile,
-        chains={n: _with_decisions(ci, state.model.chains.get(n))
-                for n, ci in profile.chains.items()},
-        parameters={n: _with_kept(pi, state.model.parameters.get(n))
-                    for n, pi in profile.parameters.items()},
-        services={k: _with_decisions(si, state.model.services.get(k))
-                  if isinstance(si, ChainIntent) else _with_kept(si, state.model.services.get(k))
-                  for k, si in services.items()})
-    return build_plan(cf, decided, policy, compare_tables=True, miab_values=starts,
-                      uncaptured_glue=False, master=master)
+        chains={
+            n: _with_decisions(ci, state.model.chains.get(n)) for n, ci in profile.chains.items()
+        },
+        parameters={
+            n: _with_kept(pi, state.model.parameters.get(n)) for n, pi in profile.parameters.items()
+        },
+        services={
+            k: _with_decisions(si, state.model.services.get(k))
+            if isinstance(si, ChainIntent)
+            else _with_kept(si, state.model.services.get(k))
+            for k, si in services.items()
+        },
+    )
+    return build_plan(
+        cf,
+        decided,
+        policy,
+        compare_tables=True,
+        miab_values=starts,
+        uncaptured_glue=False,
+        master=master,
+    )
 
 
-def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan],
-            params: list[ParameterPlan], policy: Policy | None,
-            before: Callable[[str], str | None]) -> None:
+def _record(
+    state: IntentFile,
+    sections: tuple[str, str],
+    chains: list[ChainPlan],
+    params: list[ParameterPlan],
+    policy: Policy | None,
+    before: Callable[[str], str | None],
+) -> None:
     """The profile's chains and whole values become this box's record in ``sections``
     (for lists, for whole values); ``before``: a value before the apply (the base of a
     whole value never recorded)."""
@@ -124,8 +163,10 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
             # The service or MiaB's option is gone, decided (now or before): the record
             # keeps the base its operations were made on (the box's, else the profile's).
             src = old_ci if isinstance(old_ci, ChainIntent) and old_ci.has_base else ch.intent
-            state.set_chain(ChainIntent(ch.parameter, src.base, ops, has_base=src.has_base,
-                                        kept_miab=True), section)
+            state.set_chain(
+                ChainIntent(ch.parameter, src.base, ops, has_base=src.has_base, kept_miab=True),
+                section,
+            )
             continue
         if ch.conflicting and policy is Policy.KEEP_MIAB:
             ops = [o for o in ops if o not in ch.conflicting]
@@ -133,11 +174,20 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
             # Left open: the base must not move past MiaB's change, or restore would no
             # longer see the conflict (the box's earlier base, else the profile's, else none).
             src = old_ci if isinstance(old_ci, ChainIntent) and old_ci.has_base else ch.intent
-            state.set_chain(ChainIntent(ch.parameter, src.base, ops, has_base=src.has_base,
-                                        kept_miab=ch.intent.kept_miab), section)
+            state.set_chain(
+                ChainIntent(
+                    ch.parameter,
+                    src.base,
+                    ops,
+                    has_base=src.has_base,
+                    kept_miab=ch.intent.kept_miab,
+                ),
+                section,
+            )
         elif ops:
-            state.set_chain(ChainIntent(ch.parameter, ch.miab_now, ops,
-                                        kept_miab=ch.intent.kept_miab), section)
+            state.set_chain(
+                ChainIntent(ch.parameter, ch.miab_now, ops, kept_miab=ch.intent.kept_miab), section
+            )
         else:
             state.remove(section, ch.parameter)
     for p in params:
@@ -149,8 +199,12 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
                 state.set_parameter(p.decided(), value_section)
                 continue
             waits = True
-        if p.intent.has_keep and p.in_sync and isinstance(old, ParameterIntent) \
-                and old.kept(p.current):
+        if (
+            p.intent.has_keep
+            and p.in_sync
+            and isinstance(old, ParameterIntent)
+            and old.kept(p.current)
+        ):
             continue  # decided before on this box (found by ``_with_kept``): record as is
         if p.kept_miab and isinstance(old, ParameterIntent) and old.kept_miab:
             continue  # the same: decided before on this box, the record stays as is
@@ -164,19 +218,35 @@ def _record(state: IntentFile, sections: tuple[str, str], chains: list[ChainPlan
             base = p.intent.base
         else:
             base = before(p.intent.name)
-        state.set_parameter(ParameterIntent(p.intent.name, p.intent.value, base, True,
-                                            p.intent.why, kept_miab=waits), value_section)
+        state.set_parameter(
+            ParameterIntent(
+                p.intent.name, p.intent.value, base, True, p.intent.why, kept_miab=waits
+            ),
+            value_section,
+        )
 
 
-def record_profile(state: IntentFile, cf_before: MainCf, plan: RestorePlan,
-                   profile: Customisations, release: str | None,
-                   master_before: MasterCf | None = None) -> bool:
+def record_profile(
+    state: IntentFile,
+    cf_before: MainCf,
+    plan: RestorePlan,
+    profile: Customisations,
+    release: str | None,
+    master_before: MasterCf | None = None,
+) -> bool:
     """Make the profile this box's record; True if customizations.yaml needs saving."""
     before = state.dumps()
-    _record(state, ("chains", "parameters"), plan.chains, plan.parameters, plan.policy,
-            cf_before.get)
-    _record(state, ("services", "services"), plan.master_chains, plan.master_options, plan.policy,
-            lambda key: master_before.get(key) if master_before is not None else None)
+    _record(
+        state, ("chains", "parameters"), plan.chains, plan.parameters, plan.policy, cf_before.get
+    )
+    _record(
+        state,
+        ("services", "services"),
+        plan.master_chains,
+        plan.master_options,
+        plan.policy,
+        lambda key: master_before.get(key) if master_before is not None else None,
+    )
     for t in profile.tables.values():
         state.set_table(t)
     if release:

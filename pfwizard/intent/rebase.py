@@ -51,12 +51,12 @@ class Policy(str, Enum):
 
 POLICY_HELP: dict[Policy, str] = {
     Policy.KEEP_MIAB: "MiaB's value wins, recorded so it is not asked again: its new form "
-                      "of an item you removed or changed stays, an item of yours that cannot "
-                      "be placed (anchor gone, MiaB ships it elsewhere) is left out, a whole "
-                      "value MiaB changed stays MiaB's, a master.cf option whose service or "
-                      "option MiaB dropped is left out until MiaB ships it again",
+    "of an item you removed or changed stays, an item of yours that cannot "
+    "be placed (anchor gone, MiaB ships it elsewhere) is left out, a whole "
+    "value MiaB changed stays MiaB's, a master.cf option whose service or "
+    "option MiaB dropped is left out until MiaB ships it again",
     Policy.REMOVE_NEW: "where MiaB changed the form of an item you removed, remove the new "
-                       "form too; other conflicts stay open, as with skip",
+    "form too; other conflicts stay open, as with skip",
     Policy.SKIP: "apply the rest; the conflict stays open and recorded, to decide later",
 }
 """What each ``--on-conflict`` choice does, in the admin's words (help, messages, wizard)."""
@@ -115,9 +115,12 @@ class ChainPlan:
 
     @property
     def in_sync(self) -> bool:
-        return (not self.glued and not self.conflicts and not self.decided
-                and (self.current.items == self.target.items or self.rebased_in_force
-                     or self.kept_miab))
+        return (
+            not self.glued
+            and not self.conflicts
+            and not self.decided
+            and (self.current.items == self.target.items or self.rebased_in_force or self.kept_miab)
+        )
 
     @property
     def base_changed(self) -> bool:
@@ -158,8 +161,9 @@ class ParameterPlan:
 
     @property
     def in_sync(self) -> bool:
-        return (self.current == self.intent.value or self.intent.kept(self.current)
-                or self.kept_miab) and not self.glued
+        return (
+            self.current == self.intent.value or self.intent.kept(self.current) or self.kept_miab
+        ) and not self.glued
 
     @property
     def changes(self) -> bool:
@@ -168,8 +172,9 @@ class ParameterPlan:
     def decided(self) -> ParameterIntent:
         """keep-miab's decision on its conflict: MiaB's value now stays, recorded (and the
         base moves to it), so the same change of MiaB's is not asked about again."""
-        return replace(self.intent, base=self.current, has_base=True, keep=self.current,
-                       has_keep=True)
+        return replace(
+            self.intent, base=self.current, has_base=True, keep=self.current, has_keep=True
+        )
 
 
 @dataclass
@@ -207,12 +212,16 @@ class RestorePlan:
     @property
     def conflicts(self) -> list[Conflict]:
         out = [c for ch in self.chains + self.master_chains for c in ch.conflicts]
-        out += [p.conflict for p in self.parameters + self.master_options
-                if p.conflict is not None]
-        out += [Conflict(ConflictKind.GLUED_UNCAPTURED, name,
-                         f"{len(gl)} glued continuation group(s) and no recorded "
-                         f"customisation to put back: {gl[0].describe()}")
-                for name, gl, _ in self.glued_uncaptured]
+        out += [p.conflict for p in self.parameters + self.master_options if p.conflict is not None]
+        out += [
+            Conflict(
+                ConflictKind.GLUED_UNCAPTURED,
+                name,
+                f"{len(gl)} glued continuation group(s) and no recorded "
+                f"customisation to put back: {gl[0].describe()}",
+            )
+            for name, gl, _ in self.glued_uncaptured
+        ]
         return out
 
     @property
@@ -221,9 +230,12 @@ class RestorePlan:
 
     @property
     def in_sync(self) -> bool:
-        return (all(c.in_sync for c in self.chains + self.master_chains)
-                and all(p.in_sync for p in self.parameters + self.master_options)
-                and not any(t.problem for t in self.tables) and not self.glued_uncaptured)
+        return (
+            all(c.in_sync for c in self.chains + self.master_chains)
+            and all(p.in_sync for p in self.parameters + self.master_options)
+            and not any(t.problem for t in self.tables)
+            and not self.glued_uncaptured
+        )
 
     def master_params(self) -> dict[str, str | None]:
         """master.cf edits for the engine: ``service/type/option`` -> value (None: remove)."""
@@ -262,8 +274,9 @@ class RestorePlan:
         Returns True if the file needs saving."""
         changed = False
         for section, value_section, chains, params in (
-                ("chains", "parameters", self.chains, self.parameters),
-                ("services", "services", self.master_chains, self.master_options)):
+            ("chains", "parameters", self.chains, self.parameters),
+            ("services", "services", self.master_chains, self.master_options),
+        ):
             for ch in chains:
                 ci = ch.intent
                 if ch.in_sync:
@@ -285,8 +298,7 @@ class RestorePlan:
                         store.set_chain(replace(ci, operations=ops), section)
                         changed = True
                     continue
-                new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line,
-                                  kept_miab=ci.kept_miab)
+                new = ChainIntent(ci.parameter, ch.miab_now, ops, ci.line, kept_miab=ci.kept_miab)
                 if not ops:
                     store.remove(section, ci.parameter)
                 else:
@@ -305,8 +317,14 @@ class RestorePlan:
         return changed
 
 
-def _chain_plan(cf: MainCf, ci: ChainIntent, name: str, glued: list[GluedContinuation],
-                miab_values: dict[str, str | None], policy: Policy | None) -> ChainPlan:
+def _chain_plan(
+    cf: MainCf,
+    ci: ChainIntent,
+    name: str,
+    glued: list[GluedContinuation],
+    miab_values: dict[str, str | None],
+    policy: Policy | None,
+) -> ChainPlan:
     miab_value = miab_values[name] if name in miab_values else value_without_glue(cf, name)
     return _rebase_chain(ci, cf.get(name), miab_value, glued, policy)
 
@@ -319,14 +337,17 @@ def _decide(conflict: Conflict, policy: Policy | None) -> Operation | None:
         return None
     if conflict.kind is ConflictKind.REMOVED_CHANGED and policy is Policy.REMOVE_NEW:
         return replace(op, also_remove=new, keep=None)
-    if conflict.kind in (ConflictKind.REMOVED_CHANGED, ConflictKind.CHANGED_CHANGED) \
-            and policy is Policy.KEEP_MIAB:
+    if (
+        conflict.kind in (ConflictKind.REMOVED_CHANGED, ConflictKind.CHANGED_CHANGED)
+        and policy is Policy.KEEP_MIAB
+    ):
         return replace(op, keep=new, also_remove=None)
     return None
 
 
-_KEPT_AS_MIAB_SHIPS = frozenset({ConflictKind.ANCHOR_GONE, ConflictKind.MIAB_SHIPS_ITEM,
-                                 ConflictKind.ITEM_GONE})
+_KEPT_AS_MIAB_SHIPS = frozenset(
+    {ConflictKind.ANCHOR_GONE, ConflictKind.MIAB_SHIPS_ITEM, ConflictKind.ITEM_GONE}
+)
 """Conflicts keep-miab decides by leaving MiaB's list as it is (``decided: keep-miab``)."""
 
 
@@ -340,8 +361,9 @@ def _decide_op(conflict: Conflict, policy: Policy | None) -> Operation | None:
     return _decide(conflict, policy)
 
 
-def _replay_deciding(ci: ChainIntent, start: Chain, miab_now: Chain | None,
-                     policy: Policy | None) -> tuple[Replay, list[Operation], list[Conflict]]:
+def _replay_deciding(
+    ci: ChainIntent, start: Chain, miab_now: Chain | None, policy: Policy | None
+) -> tuple[Replay, list[Operation], list[Conflict]]:
     """The rebase of ``ci``'s operations onto ``start``, with the conflicts ``policy``
     decides decided (their operations then carry the decision, so they stay decided)."""
     base = ci.base if ci.has_base else None
@@ -358,8 +380,13 @@ def _replay_deciding(ci: ChainIntent, start: Chain, miab_now: Chain | None,
     return rp, ops, decided
 
 
-def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None,
-                  glued: list[GluedContinuation], policy: Policy | None = None) -> ChainPlan:
+def _rebase_chain(
+    ci: ChainIntent,
+    effective: str | None,
+    miab_value: str | None,
+    glued: list[GluedContinuation],
+    policy: Policy | None = None,
+) -> ChainPlan:
     """The three-way rebase of one list: its value in force, MiaB's part of it, the intent."""
     name = ci.parameter
     current = Chain.parse(effective or "")
@@ -369,23 +396,34 @@ def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None
         # No base (a hand-written profile): the intent is the operations on MiaB's value now.
         start = miab_now or Chain([], current.separator)
         rp, ops, decided = _replay_deciding(ci, start, miab_now, policy)
-        plan = ChainPlan(name, ci, miab_now, current, rp.result, rp.result, glued,
-                         rp.conflicts, rp.notes, rp.conflicting, operations=ops,
-                         decided=decided)
+        plan = ChainPlan(
+            name,
+            ci,
+            miab_now,
+            current,
+            rp.result,
+            rp.result,
+            glued,
+            rp.conflicts,
+            rp.notes,
+            rp.conflicting,
+            operations=ops,
+            decided=decided,
+        )
         if plan.in_sync:
             plan.result = current
         return plan
     target = replay(name, base, ci.operations).result
-    plan = ChainPlan(name, ci, miab_now, current, target, target, glued,
-                     operations=list(ci.operations))
+    plan = ChainPlan(
+        name, ci, miab_now, current, target, target, glued, operations=list(ci.operations)
+    )
     if plan.in_sync:
         plan.result = current
         return plan
     if not glued and current.items == target.items:
         plan.result = current
         return plan
-    rp, ops, decided = _replay_deciding(ci, miab_now or Chain([], base.separator), miab_now,
-                                        policy)
+    rp, ops, decided = _replay_deciding(ci, miab_now or Chain([], base.separator), miab_now, policy)
     plan.result, plan.conflicts, plan.notes = rp.result, rp.conflicts, rp.notes
     plan.conflicting, plan.operations, plan.decided = rp.conflicting, ops, decided
     plan.rebased_in_force = rp.result.items == current.items
@@ -397,13 +435,15 @@ def _rebase_chain(ci: ChainIntent, effective: str | None, miab_value: str | None
 def _parameter_plan(current: str | None, pi: ParameterIntent) -> ParameterPlan:
     plan = ParameterPlan(pi, current)
     if current != pi.value and pi.has_base and current != pi.base and not pi.kept(current):
+
         def show(v: str | None) -> str:
             return "not set" if v is None else repr(v)
 
         plan.conflict = Conflict(
-            ConflictKind.PARAMETER_CHANGED, pi.name,
-            f"you set it to {show(pi.value)} (it was {show(pi.base)}); it is now "
-            f"{show(current)}")
+            ConflictKind.PARAMETER_CHANGED,
+            pi.name,
+            f"you set it to {show(pi.value)} (it was {show(pi.base)}); it is now {show(current)}",
+        )
     return plan
 
 
@@ -429,17 +469,20 @@ def _service_gone(key: str, master: MasterCf) -> Conflict | None:
     service, type_, _ = split_key(key)
     if master.find(service, type_) is not None:
         return None
-    return Conflict(ConflictKind.SERVICE_GONE, key,
-                    f"master.cf has no {service} {type_} service any more: nothing to put "
-                    f"your option on (keep-miab leaves it out until MiaB ships the service "
-                    f"again)")
+    return Conflict(
+        ConflictKind.SERVICE_GONE,
+        key,
+        f"master.cf has no {service} {type_} service any more: nothing to put "
+        f"your option on (keep-miab leaves it out until MiaB ships the service "
+        f"again)",
+    )
 
 
 GONE_DECIDED: dict[ConflictKind, str] = {
     ConflictKind.SERVICE_GONE: "the service is gone from master.cf; yours goes back once "
-                               "MiaB ships it again",
+    "MiaB ships it again",
     ConflictKind.OPTION_GONE: "MiaB no longer sets the option; yours goes back once MiaB "
-                              "sets it again",
+    "sets it again",
 }
 """keep-miab's decision on a master.cf service or option MiaB dropped, in the admin's words."""
 
@@ -452,17 +495,22 @@ def _gone(ch: ChainPlan, gone: Conflict, si: ChainIntent, policy: Policy | None)
     ch.operations, ch.conflicting, ch.conflicts = list(si.operations), [], []
     if si.kept_miab:
         ch.kept_miab = True
-        ch.notes = [f"master.cf {ch.parameter}: not put back: {GONE_DECIDED[gone.kind]} "
-                    f"(decided: keep-miab)"]
+        ch.notes = [
+            f"master.cf {ch.parameter}: not put back: {GONE_DECIDED[gone.kind]} "
+            f"(decided: keep-miab)"
+        ]
     elif policy is Policy.KEEP_MIAB:
         ch.kept_miab, ch.decided = True, [gone]
     else:
         ch.conflicts, ch.conflicting = [gone], list(si.operations)
 
 
-def _master_plans(master: MasterCf, cust: Customisations,
-                  miab_values: dict[str, str | None], policy: Policy | None
-                  ) -> tuple[list[ChainPlan], list[ParameterPlan]]:
+def _master_plans(
+    master: MasterCf,
+    cust: Customisations,
+    miab_values: dict[str, str | None],
+    policy: Policy | None,
+) -> tuple[list[ChainPlan], list[ParameterPlan]]:
     """The rebase of the recorded master.cf options onto what master.cf holds now (after an
     upgrade: MiaB's own entry, which its setup rewrote whole)."""
     chains: list[ChainPlan] = []
@@ -485,21 +533,29 @@ def _master_plans(master: MasterCf, cust: Customisations,
         if not ch.in_sync:
             gone = _service_gone(key, master)
             if gone is None and si.base is not None and miab_value is None:
-                gone = Conflict(ConflictKind.OPTION_GONE, key,
-                                f"MiaB no longer sets it (it was {si.base.render()!r}); yours "
-                                f"alone would replace main.cf's value for this service "
-                                f"(keep-miab leaves it out until MiaB sets it again)")
+                gone = Conflict(
+                    ConflictKind.OPTION_GONE,
+                    key,
+                    f"MiaB no longer sets it (it was {si.base.render()!r}); yours "
+                    f"alone would replace main.cf's value for this service "
+                    f"(keep-miab leaves it out until MiaB sets it again)",
+                )
             if gone is not None:
                 _gone(ch, gone, si, policy)
         chains.append(ch)
     return chains, options
 
 
-def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *,
-               compare_tables: bool = False,
-               miab_values: dict[str, str | None] | None = None,
-               uncaptured_glue: bool = True,
-               master: MasterCf | None = None) -> RestorePlan:
+def build_plan(
+    cf: MainCf,
+    cust: Customisations,
+    policy: Policy | None = None,
+    *,
+    compare_tables: bool = False,
+    miab_values: dict[str, str | None] | None = None,
+    uncaptured_glue: bool = True,
+    master: MasterCf | None = None,
+) -> RestorePlan:
     """The rebase of ``cust`` onto ``cf`` (and ``master``, master.cf, for the services; None:
     master.cf is not looked at).
     ``compare_tables``: rewrite tables whose content differs from the recorded one (apply
@@ -509,20 +565,30 @@ def build_plan(cf: MainCf, cust: Customisations, policy: Policy | None = None, *
     glued lines of parameters not customised (a conflict: dropping them loses the admin's
     text)."""
     glued = glued_by_parameter(cf)
-    chains = [_chain_plan(cf, ci, name, glued.get(name, []), miab_values or {}, policy)
-              for name, ci in cust.chains.items()]
-    params = [_parameter_plan(cf.get(pi.name), pi) for pi in cust.parameters.values()
-              if pi.name not in cust.chains]
+    chains = [
+        _chain_plan(cf, ci, name, glued.get(name, []), miab_values or {}, policy)
+        for name, ci in cust.chains.items()
+    ]
+    params = [
+        _parameter_plan(cf.get(pi.name), pi)
+        for pi in cust.parameters.values()
+        if pi.name not in cust.chains
+    ]
     for p in params:
         p.glued = glued.get(p.intent.name, [])
     # A glued parameter with a customisation is repaired by its own set; one without has
     # nothing to put back, so dropping the lines loses the admin's text: that needs a decision.
     captured = set(cust.chains) | set(cust.parameters)
-    uncaptured = [(name, gl, value_without_glue(cf, name)) for name, gl in glued.items()
-                  if name not in captured and uncaptured_glue]
-    tables = [TablePlan(ti, table_problem(ti, compare_content=compare_tables))
-              for ti in cust.tables.values()]
-    master_chains, master_options = ([], []) if master is None else _master_plans(
-        master, cust, miab_values or {}, policy)
-    return RestorePlan(chains, params, tables, uncaptured, policy, master_chains,
-                       master_options)
+    uncaptured = [
+        (name, gl, value_without_glue(cf, name))
+        for name, gl in glued.items()
+        if name not in captured and uncaptured_glue
+    ]
+    tables = [
+        TablePlan(ti, table_problem(ti, compare_content=compare_tables))
+        for ti in cust.tables.values()
+    ]
+    master_chains, master_options = (
+        ([], []) if master is None else _master_plans(master, cust, miab_values or {}, policy)
+    )
+    return RestorePlan(chains, params, tables, uncaptured, policy, master_chains, master_options)

@@ -46,12 +46,11 @@ def _lcs(a: list[Item], b: list[Item]) -> list[Item]:
     return out
 
 
-def _anchored(kind: OpKind, item: Item, target: list[Item], k: int,
-              fixed: set[Item]) -> Operation:
+def _anchored(kind: OpKind, item: Item, target: list[Item], k: int, fixed: set[Item]) -> Operation:
     """``item`` (at index ``k`` of the target) placed against a fixed neighbour: the next one
     (before X) or the previous one (after X), preferring one without an argument (MiaB changes
     arguments, e.g. v68's return-code filters, more often than it drops restrictions)."""
-    nxt = next((i for i in target[k + 1:] if i in fixed), None)
+    nxt = next((i for i in target[k + 1 :] if i in fixed), None)
     prev = next((i for i in reversed(target[:k]) if i in fixed), None)
     if nxt is not None and (nxt.arg is None or prev is None or prev.arg is not None):
         return Operation(kind, item, before=nxt)
@@ -109,8 +108,14 @@ def _with_reasons(ops: list[Operation], old: list[Operation], why: str | None) -
     return out
 
 
-def record_chain(store: IntentFile, parameter: str, before: Chain | None, after: Chain,
-                 why: str | None = None, section: str = "chains") -> ChainIntent | None:
+def record_chain(
+    store: IntentFile,
+    parameter: str,
+    before: Chain | None,
+    after: Chain,
+    why: str | None = None,
+    section: str = "chains",
+) -> ChainIntent | None:
     """The admin changed ``parameter`` from ``before`` to ``after``: update the intent.
 
     The base stays the one recorded first (MiaB's value); operations are recomputed from it,
@@ -135,16 +140,23 @@ def record_chain(store: IntentFile, parameter: str, before: Chain | None, after:
         if section == "chains":
             store.remove("parameters", parameter)
         return None
-    ci = ChainIntent(parameter, base,
-                     _with_reasons(ops, found.operations if isinstance(found, ChainIntent)
-                                   else [], why))
+    ci = ChainIntent(
+        parameter,
+        base,
+        _with_reasons(ops, found.operations if isinstance(found, ChainIntent) else [], why),
+    )
     store.set_chain(ci, section)
     return ci
 
 
-def record_parameter(store: IntentFile, name: str, before: str | None, after: str | None,
-                     why: str | None = None, section: str = "parameters"
-                     ) -> ParameterIntent | None:
+def record_parameter(
+    store: IntentFile,
+    name: str,
+    before: str | None,
+    after: str | None,
+    why: str | None = None,
+    section: str = "parameters",
+) -> ParameterIntent | None:
     found = getattr(store.model, section).get(name)
     existing = found if isinstance(found, ParameterIntent) else None
     listed = store.model.chains.get(name) if section == "parameters" else None
@@ -166,8 +178,9 @@ def record_parameter(store: IntentFile, name: str, before: str | None, after: st
     return pi
 
 
-def record_table(store: IntentFile, path: str, map_type: str, content: str,
-                 why: str | None = None) -> TableIntent:
+def record_table(
+    store: IntentFile, path: str, map_type: str, content: str, why: str | None = None
+) -> TableIntent:
     existing = store.model.tables.get(path)
     reason = why if why is not None else (existing.why if existing else None)
     ti = TableIntent(path, map_type, content, reason)
@@ -182,8 +195,9 @@ def is_restriction_list(name: str) -> bool:
     return is_chain_parameter(name)
 
 
-def record_service_option(store: IntentFile, key: str, before: str | None,
-                          after: str | None, why: str | None = None) -> None:
+def record_service_option(
+    store: IntentFile, key: str, before: str | None, after: str | None, why: str | None = None
+) -> None:
     """The admin changed master.cf option ``key`` (``service/type/option``) from ``before``
     to ``after`` (None: not set)."""
     if is_list_option(key) and after is not None:
@@ -193,11 +207,16 @@ def record_service_option(store: IntentFile, key: str, before: str | None,
         record_parameter(store, key, before, after, why, section="services")
 
 
-def record_change(store: IntentFile, before: MainCf, params: Mapping[str, str | None],
-                  tables: Iterable[tuple[str, str | None, str]] = (),
-                  reasons: Mapping[str, str] | None = None, *,
-                  master_before: MasterCf | None = None,
-                  master_params: Mapping[str, str | None] | None = None) -> IntentFile:
+def record_change(
+    store: IntentFile,
+    before: MainCf,
+    params: Mapping[str, str | None],
+    tables: Iterable[tuple[str, str | None, str]] = (),
+    reasons: Mapping[str, str] | None = None,
+    *,
+    master_before: MasterCf | None = None,
+    master_params: Mapping[str, str | None] | None = None,
+) -> IntentFile:
     """Record one successful apply (the engine's change set) in customizations.yaml.
 
     ``before``: main.cf as it was before the apply; ``params``: name -> new value (None:

@@ -71,16 +71,17 @@ def _forms(items: list[Item], item: Item) -> list[Item]:
     """Other forms of ``item`` in ``items``: the same restriction on the same list, with
     another reply filter (``zen.spamhaus.org`` → ``zen.spamhaus.org=127.0.0.[2..11]``).
     ``reject_rbl_client bl.spamcop.net`` is not a form of ``... zen.spamhaus.org``."""
+
     def target(i: Item) -> str | None:
         return None if i.arg is None else i.arg.split("=", 1)[0]
 
-    return [i for i in items if i.name == item.name and i != item
-            and target(i) == target(item)]
+    return [i for i in items if i.name == item.name and i != item and target(i) == target(item)]
 
 
 class _Replayer:
-    def __init__(self, parameter: str, start: Chain, base: Chain | None,
-                 miab_now: Chain | None) -> None:
+    def __init__(
+        self, parameter: str, start: Chain, base: Chain | None, miab_now: Chain | None
+    ) -> None:
         self.parameter = parameter
         self.start = list(start.items)
         self.base = list(base.items) if base is not None else []
@@ -88,8 +89,9 @@ class _Replayer:
         self.items = list(start.items)
         self.out = Replay(Chain([], start.separator))
 
-    def conflict(self, kind: ConflictKind, op: Operation, msg: str,
-                 new_form: Item | None = None) -> None:
+    def conflict(
+        self, kind: ConflictKind, op: Operation, msg: str, new_form: Item | None = None
+    ) -> None:
         self.out.conflicts.append(Conflict(kind, self.parameter, msg, op, new_form))
         self.out.conflicting.append(op)
 
@@ -97,8 +99,11 @@ class _Replayer:
         """The items of MiaB's list that can be ``anchor`` with its argument changed: the same
         restriction on the same target (postgrey's ``check_policy_service`` is not Dovecot's
         quota service on another port, however alone it is in the list)."""
-        return [i for i in _same_name(self.start, anchor.name)
-                if i == anchor or i in _forms([i], anchor)]
+        return [
+            i
+            for i in _same_name(self.start, anchor.name)
+            if i == anchor or i in _forms([i], anchor)
+        ]
 
     def anchor(self, anchor: Item) -> tuple[int | None, str | None]:
         """Index of the anchor; when MiaB changed only its argument (one item of that name in
@@ -110,7 +115,8 @@ class _Replayer:
         if len(same) == 1 and same[0] in self.items:
             return self.items.index(same[0]), (
                 f"{self.parameter}: anchor '{anchor}' is now '{same[0]}' (MiaB changed its "
-                f"argument); placed against it")
+                f"argument); placed against it"
+            )
         return None, None
 
     def target_index(self, op: Operation) -> int | None:
@@ -142,8 +148,9 @@ class _Replayer:
 
     def decided(self, op: Operation, why: str) -> None:
         """``op`` cannot be placed, and keep-miab was decided for it: MiaB's list stays."""
-        self.out.notes.append(f"{self.parameter}: {op.describe()}: not placed, {why} "
-                              f"(decided: keep-miab)")
+        self.out.notes.append(
+            f"{self.parameter}: {op.describe()}: not placed, {why} (decided: keep-miab)"
+        )
 
     def place(self, op: Operation) -> None:
         """insert/move: put ``op.item`` at its anchor (or report why not)."""
@@ -153,17 +160,30 @@ class _Replayer:
                 self.decided(op, f"MiaB ships '{op.item}' at its own place")
             return
         if k is not None and self.satisfied(op, k):
-            if (op.kind is OpKind.INSERT and self.miab is not None
-                    and op.item in self.miab and op.item not in self.base):
-                self.out.notes.append(f"{self.parameter}: '{op.item}' is already where you "
-                                      f"wanted it (MiaB ships it now, or it was added by "
-                                      f"hand); nothing to do")
+            if (
+                op.kind is OpKind.INSERT
+                and self.miab is not None
+                and op.item in self.miab
+                and op.item not in self.base
+            ):
+                self.out.notes.append(
+                    f"{self.parameter}: '{op.item}' is already where you "
+                    f"wanted it (MiaB ships it now, or it was added by "
+                    f"hand); nothing to do"
+                )
             return
-        if k is not None and op.kind is OpKind.INSERT and self.miab is not None \
-                and op.item in self.miab and op.item not in self.base:
-            self.conflict(ConflictKind.MIAB_SHIPS_ITEM, op,
-                          f"MiaB now ships '{op.item}' itself, but not where you put it "
-                          f"({op.describe()})")
+        if (
+            k is not None
+            and op.kind is OpKind.INSERT
+            and self.miab is not None
+            and op.item in self.miab
+            and op.item not in self.base
+        ):
+            self.conflict(
+                ConflictKind.MIAB_SHIPS_ITEM,
+                op,
+                f"MiaB now ships '{op.item}' itself, but not where you put it ({op.describe()})",
+            )
             return
         if k is None and op.kind is OpKind.MOVE:
             if op.kept_miab:
@@ -180,19 +200,28 @@ class _Replayer:
             if op.kept_miab:
                 self.decided(op, f"'{anchor}' is no longer in the list")
                 return
-            self.conflict(ConflictKind.ANCHOR_GONE, op,
-                          f"cannot {op.describe()}: '{anchor}' is no longer in the list")
+            self.conflict(
+                ConflictKind.ANCHOR_GONE,
+                op,
+                f"cannot {op.describe()}: '{anchor}' is no longer in the list",
+            )
             return
         self.items.insert(where, op.item)
 
     def item_missing(self, op: Operation) -> None:
         same = _same_name(self.items, op.item.name)
         if same:
-            self.conflict(ConflictKind.ITEM_GONE, op,
-                          f"cannot {op.describe()}: the list now has '{same[0]}' instead")
+            self.conflict(
+                ConflictKind.ITEM_GONE,
+                op,
+                f"cannot {op.describe()}: the list now has '{same[0]}' instead",
+            )
         else:
-            self.conflict(ConflictKind.ITEM_GONE, op,
-                          f"cannot {op.describe()}: '{op.item}' is no longer in the list")
+            self.conflict(
+                ConflictKind.ITEM_GONE,
+                op,
+                f"cannot {op.describe()}: '{op.item}' is no longer in the list",
+            )
 
     def remove(self, op: Operation) -> None:
         k = _index(self.items, op.item)
@@ -208,9 +237,13 @@ class _Replayer:
         # whether the removal was meant for it too.
         same = [i for i in _forms(self.items, op.item) if i not in self.base]
         if same:
-            self.conflict(ConflictKind.REMOVED_CHANGED, op,
-                          f"you removed '{op.item}'; MiaB now ships '{same[0]}' instead: "
-                          f"remove that too (remove-new) or keep it (keep-miab)?", same[0])
+            self.conflict(
+                ConflictKind.REMOVED_CHANGED,
+                op,
+                f"you removed '{op.item}'; MiaB now ships '{same[0]}' instead: "
+                f"remove that too (remove-new) or keep it (keep-miab)?",
+                same[0],
+            )
             return
         self.out.notes.append(f"{self.parameter}: '{op.item}' is gone already")
 
@@ -226,9 +259,13 @@ class _Replayer:
             return  # decided: MiaB's new form stays
         same = _forms(self.items, op.item)
         if len(same) >= 1:
-            self.conflict(ConflictKind.CHANGED_CHANGED, op,
-                          f"you changed '{op.item}' to '{op.to}'; MiaB now ships "
-                          f"'{same[0]}' (keep-miab keeps it)", same[0])
+            self.conflict(
+                ConflictKind.CHANGED_CHANGED,
+                op,
+                f"you changed '{op.item}' to '{op.to}'; MiaB now ships "
+                f"'{same[0]}' (keep-miab keeps it)",
+                same[0],
+            )
         elif op.kept_miab:
             self.decided(op, f"'{op.item}' is no longer in the list")
         else:
@@ -246,8 +283,14 @@ class _Replayer:
         return self.out
 
 
-def replay(parameter: str, start: Chain, ops: list[Operation], *, base: Chain | None = None,
-           miab_now: Chain | None = None) -> Replay:
+def replay(
+    parameter: str,
+    start: Chain,
+    ops: list[Operation],
+    *,
+    base: Chain | None = None,
+    miab_now: Chain | None = None,
+) -> Replay:
     """Apply ``ops`` to ``start``. ``base``: the list the ops were made on; ``miab_now``: what
     MiaB ships now (enables the "MiaB ships the same item" check)."""
     return _Replayer(parameter, start, base, miab_now).run(ops)

@@ -46,8 +46,10 @@ def describe_chain(ch: ChainPlan) -> list[str]:
 def describe_parameter(p: ParameterPlan, master: bool = False) -> list[str]:
     name = _label(p.intent.name, master)
     if p.kept_miab:
-        return [f"{name}: in sync (not put back: the service is gone from master.cf; yours "
-                f"goes back once MiaB ships it again; decided with keep-miab)"]
+        return [
+            f"{name}: in sync (not put back: the service is gone from master.cf; yours "
+            f"goes back once MiaB ships it again; decided with keep-miab)"
+        ]
     if p.in_sync and p.current != p.intent.value:
         now = "not set" if p.current is None else repr(p.current)
         return [f"{name}: in sync (MiaB's value {now} stays, decided with keep-miab)"]
@@ -78,21 +80,33 @@ def describe(plan: RestorePlan) -> list[str]:
         lines.append(f"note: {note}")
     for c in plan.decided:
         if c.operation is None:  # the service or option is gone: the whole entry waits
-            lines.append(f"decided ({plan.policy.value if plan.policy else '?'}): master.cf "
-                         f"{c.parameter}: {GONE_DECIDED.get(c.kind, 'decided')}; recorded, "
-                         "not asked again")
+            lines.append(
+                f"decided ({plan.policy.value if plan.policy else '?'}): master.cf "
+                f"{c.parameter}: {GONE_DECIDED.get(c.kind, 'decided')}; recorded, "
+                "not asked again"
+            )
             continue
-        decided = next((o for ch in plan.chains + plan.master_chains for o in ch.operations
-                        if o == c.operation and o.decided()), None)
+        decided = next(
+            (
+                o
+                for ch in plan.chains + plan.master_chains
+                for o in ch.operations
+                if o == c.operation and o.decided()
+            ),
+            None,
+        )
         what = decided.decided() if decided is not None else "decided"
-        lines.append(f"decided ({plan.policy.value if plan.policy else '?'}): {c.parameter}: "
-                     f"{c.operation}: {what}; recorded, not asked again")
+        lines.append(
+            f"decided ({plan.policy.value if plan.policy else '?'}): {c.parameter}: "
+            f"{c.operation}: {what}; recorded, not asked again"
+        )
     if plan.conflicts:
         if plan.policy is None:
             lines.append("conflicts (pfwizard does not guess):")
         elif plan.left_open:
-            lines.append(f"conflicts left open ({plan.policy.value}; still recorded, "
-                         "decide later):")
+            lines.append(
+                f"conflicts left open ({plan.policy.value}; still recorded, decide later):"
+            )
         else:
             lines.append(f"conflicts ({plan.policy.value}: MiaB's value wins):")
         lines += [f"    {c}" for c in plan.conflicts]

@@ -100,8 +100,20 @@ FILENAME = "customizations.yaml"
 KEEP_MIAB = "keep-miab"
 """``decided: keep-miab``: the only decision recorded as a word (the others name an item)."""
 _TOP_KEYS = {"version", "miab_release", "chains", "parameters", "tables", "services"}
-_OP_KEYS = {"insert", "remove", "move", "change", "before", "after", "at", "to", "why",
-            "keep", "also_remove", "decided"}
+_OP_KEYS = {
+    "insert",
+    "remove",
+    "move",
+    "change",
+    "before",
+    "after",
+    "at",
+    "to",
+    "why",
+    "keep",
+    "also_remove",
+    "decided",
+}
 _HEADER = (
     "pfwizard customisations: what you changed in Postfix's restrictions, kept as intent\n"
     "relative to Mail-in-a-Box's values, so `pfwizard restore` can put it back after every\n"
@@ -203,14 +215,19 @@ class _Parser:
         top = self.mapping(doc, "the file", 1)
         for key in top:
             if key not in _TOP_KEYS:
-                raise self.fail(_line_of(top, key), f"unknown key '{key}' (expected one of "
-                                f"{', '.join(sorted(_TOP_KEYS))})")
+                raise self.fail(
+                    _line_of(top, key),
+                    f"unknown key '{key}' (expected one of {', '.join(sorted(_TOP_KEYS))})",
+                )
         version = top.get("version")
         if version is None:
             raise self.fail(1, f"'version: {SCHEMA_VERSION}' is missing")
         if version != SCHEMA_VERSION:
-            raise self.fail(_line_of(top, "version"), f"version {version!r} is not supported "
-                            f"(this pfwizard reads version {SCHEMA_VERSION})")
+            raise self.fail(
+                _line_of(top, "version"),
+                f"version {version!r} is not supported "
+                f"(this pfwizard reads version {SCHEMA_VERSION})",
+            )
         cust = Customisations(version=SCHEMA_VERSION)
         cust.miab_release = self.text(top, "miab_release", "miab_release", optional=True)
         chains = self.mapping(top.get("chains"), "chains", _line_of(top, "chains"))
@@ -229,9 +246,12 @@ class _Parser:
             pi = cust.parameters.get(name)
             if pi is not None:
                 # Two records of one parameter: which one restore puts back is a guess.
-                raise self.fail(pi.line, f"{name} is recorded twice: under chains: (line "
-                                f"{ci.line}) and under parameters: (line {pi.line}); keep the "
-                                "one you mean and delete the other")
+                raise self.fail(
+                    pi.line,
+                    f"{name} is recorded twice: under chains: (line "
+                    f"{ci.line}) and under parameters: (line {pi.line}); keep the "
+                    "one you mean and delete the other",
+                )
         return cust
 
     def _name(self, parent: CommentedMap, name: Any, *, master: bool = False) -> str:
@@ -248,56 +268,79 @@ class _Parser:
         """A master.cf option: ``operations`` (a list option) or ``value`` (a whole value)."""
         node = parent[name]
         if isinstance(node, CommentedMap) and ("operations" in node) == ("value" in node):
-            raise self.fail(_line_of(parent, name), f"{name}: give 'operations' (a list such "
-                            f"as header_checks) or 'value' (any other option), one of them")
+            raise self.fail(
+                _line_of(parent, name),
+                f"{name}: give 'operations' (a list such "
+                f"as header_checks) or 'value' (any other option), one of them",
+            )
         if isinstance(node, CommentedMap) and "operations" in node:
             return self.chain_intent(parent, name, master=True)
         return self.parameter(parent, name, master=True)
 
-    def chain_intent(self, parent: CommentedMap, name: Any, *, master: bool = False
-                     ) -> ChainIntent:
+    def chain_intent(self, parent: CommentedMap, name: Any, *, master: bool = False) -> ChainIntent:
         pname = self._name(parent, name, master=master)
         line = _line_of(parent, name)
         if not (is_list_option(pname) if master else is_chain_parameter(pname)):
-            what = ("a restriction, milter or lookup-table list option" if master
-                    else "a restriction or milter list")
-            raise ListEditRefused(self.path, line, f"{pname} is not {what}: list operations "
-                                  "on it are refused (Postfix would stop on a restriction "
-                                  "word there); give its whole value under "
-                                  f"{'services' if master else 'parameters'}: instead")
+            what = (
+                "a restriction, milter or lookup-table list option"
+                if master
+                else "a restriction or milter list"
+            )
+            raise ListEditRefused(
+                self.path,
+                line,
+                f"{pname} is not {what}: list operations "
+                "on it are refused (Postfix would stop on a restriction "
+                "word there); give its whole value under "
+                f"{'services' if master else 'parameters'}: instead",
+            )
         node = self.mapping(parent[name], pname, line)
         keys = ("base", "operations", "decided") if master else ("base", "operations")
         for key in node:
             if key not in keys:
-                raise self.fail(_line_of(node, key), f"{pname}: unknown key '{key}' "
-                                f"(expected {', '.join(keys)})")
-        base = self.chain(self.text(node, "base", pname, optional=True),
-                          _line_of(node, "base"), f"{pname} base")
+                raise self.fail(
+                    _line_of(node, key),
+                    f"{pname}: unknown key '{key}' (expected {', '.join(keys)})",
+                )
+        base = self.chain(
+            self.text(node, "base", pname, optional=True), _line_of(node, "base"), f"{pname} base"
+        )
         has_base = "base" in node
         ops_node = node.get("operations") or CommentedSeq()
         if not isinstance(ops_node, CommentedSeq):
-            raise self.fail(_line_of(node, "operations"),
-                            f"{pname}: operations must be a list (lines starting with '-')")
+            raise self.fail(
+                _line_of(node, "operations"),
+                f"{pname}: operations must be a list (lines starting with '-')",
+            )
         ops = [self.operation(pname, ops_node, i) for i in range(len(ops_node))]
         if takes_tables(pname.rsplit("/", 1)[-1]):
             for i, op in enumerate(ops):
                 for it in (op.item, op.to):
-                    if it is not None and op.kind in (OpKind.INSERT, OpKind.CHANGE) \
-                            and ":" not in it.render():
-                        raise ListEditRefused(self.path, op.line or _line_of(ops_node, i),
-                                              f"{pname} takes lookup tables (type:table), "
-                                              f"not {it.render()!r}")
-        return ChainIntent(pname, base, ops, line, has_base,
-                           kept_miab=self.gone_decided(node, pname))
+                    if (
+                        it is not None
+                        and op.kind in (OpKind.INSERT, OpKind.CHANGE)
+                        and ":" not in it.render()
+                    ):
+                        raise ListEditRefused(
+                            self.path,
+                            op.line or _line_of(ops_node, i),
+                            f"{pname} takes lookup tables (type:table), not {it.render()!r}",
+                        )
+        return ChainIntent(
+            pname, base, ops, line, has_base, kept_miab=self.gone_decided(node, pname)
+        )
 
     def gone_decided(self, node: CommentedMap, pname: str) -> bool:
         """``decided: keep-miab`` on a ``services:`` entry: the service (or MiaB's option)
         is gone, and master.cf stays as MiaB ships it until it is back."""
         decided = self.text(node, "decided", pname, optional=True)
         if decided is not None and decided != KEEP_MIAB:
-            raise self.fail(_line_of(node, "decided"), f"{pname}: 'decided' can only be "
-                            f"{KEEP_MIAB} (master.cf stays as MiaB ships it while the service "
-                            "or its option is gone)")
+            raise self.fail(
+                _line_of(node, "decided"),
+                f"{pname}: 'decided' can only be "
+                f"{KEEP_MIAB} (master.cf stays as MiaB ships it while the service "
+                "or its option is gone)",
+            )
         return decided is not None
 
     def operation(self, pname: str, seq: CommentedSeq, i: int) -> Operation:
@@ -313,8 +356,7 @@ class _Parser:
         if len(kinds) != 1:
             raise self.fail(line, f"{what}: needs exactly one of insert, remove, move, change")
         kind = kinds[0]
-        item = self.item(self.text(node, kind.value, what) or "", _line_of(node, kind.value),
-                         what)
+        item = self.item(self.text(node, kind.value, what) or "", _line_of(node, kind.value), what)
 
         def anchor(key: str) -> Item | None:
             text = self.text(node, key, what, optional=True)
@@ -325,23 +367,33 @@ class _Parser:
         for key, decided in (("keep", keep), ("also_remove", also_remove)):
             if decided is None:
                 continue
-            if kind not in ((OpKind.REMOVE, OpKind.CHANGE) if key == "keep"
-                            else (OpKind.REMOVE,)):
-                raise self.fail(_line_of(node, key), f"{what}: '{key}' belongs to "
-                                f"{'remove or change' if key == 'keep' else 'remove'}")
+            if kind not in ((OpKind.REMOVE, OpKind.CHANGE) if key == "keep" else (OpKind.REMOVE,)):
+                raise self.fail(
+                    _line_of(node, key),
+                    f"{what}: '{key}' belongs to "
+                    f"{'remove or change' if key == 'keep' else 'remove'}",
+                )
             if decided.name != item.name:
-                raise self.fail(_line_of(node, key), f"{what}: '{key}' names MiaB's new form "
-                                f"of {item.name}, not {decided.name}")
+                raise self.fail(
+                    _line_of(node, key),
+                    f"{what}: '{key}' names MiaB's new form of {item.name}, not {decided.name}",
+                )
         if keep is not None and also_remove is not None:
             raise self.fail(line, f"{what}: give 'keep' or 'also_remove', not both")
         kept_miab = self.text(node, "decided", what, optional=True)
         if kept_miab is not None:
             if kept_miab != KEEP_MIAB:
-                raise self.fail(_line_of(node, "decided"), f"{what}: 'decided' can only be "
-                                f"{KEEP_MIAB} (MiaB's list stays while this cannot be placed)")
+                raise self.fail(
+                    _line_of(node, "decided"),
+                    f"{what}: 'decided' can only be "
+                    f"{KEEP_MIAB} (MiaB's list stays while this cannot be placed)",
+                )
             if kind is OpKind.REMOVE:
-                raise self.fail(_line_of(node, "decided"), f"{what}: 'decided' belongs to "
-                                f"insert, move or change (a remove takes keep or also_remove)")
+                raise self.fail(
+                    _line_of(node, "decided"),
+                    f"{what}: 'decided' belongs to "
+                    f"insert, move or change (a remove takes keep or also_remove)",
+                )
             if keep is not None or also_remove is not None:
                 raise self.fail(line, f"{what}: give 'decided' or 'keep', not both")
         at = self.text(node, "at", what, optional=True)
@@ -354,8 +406,11 @@ class _Parser:
             if to is None:
                 raise self.fail(line, f"{what}: change needs 'to: NEW FORM'")
             if to.name != item.name:
-                raise self.fail(_line_of(node, "to"), f"{what}: change keeps the restriction "
-                                f"({item.name}); to replace it, remove one and insert the other")
+                raise self.fail(
+                    _line_of(node, "to"),
+                    f"{what}: change keeps the restriction "
+                    f"({item.name}); to replace it, remove one and insert the other",
+                )
             if before or after or at:
                 raise self.fail(line, f"{what}: change takes no position")
         elif to is not None:
@@ -366,19 +421,33 @@ class _Parser:
             raise self.fail(line, f"{what}: remove takes no position")
         if at is not None and (before or after or kind is not OpKind.INSERT):
             raise self.fail(line, f"{what}: 'at' is only for an insert without an anchor")
-        return Operation(kind, item, before, after, at, to, why, line, keep, also_remove,
-                         kept_miab=kept_miab is not None)
+        return Operation(
+            kind,
+            item,
+            before,
+            after,
+            at,
+            to,
+            why,
+            line,
+            keep,
+            also_remove,
+            kept_miab=kept_miab is not None,
+        )
 
-    def parameter(self, parent: CommentedMap, name: Any, *, master: bool = False
-                  ) -> ParameterIntent:
+    def parameter(
+        self, parent: CommentedMap, name: Any, *, master: bool = False
+    ) -> ParameterIntent:
         pname = self._name(parent, name, master=master)
         line = _line_of(parent, name)
         node = self.mapping(parent[name], pname, line)
         keys = ("value", "base", "why", "keep") + (("decided",) if master else ())
         for key in node:
             if key not in keys:
-                raise self.fail(_line_of(node, key), f"{pname}: unknown key '{key}' "
-                                f"(expected {', '.join(keys)})")
+                raise self.fail(
+                    _line_of(node, key),
+                    f"{pname}: unknown key '{key}' (expected {', '.join(keys)})",
+                )
         if "value" not in node:
             raise self.fail(line, f"{pname}: 'value' is missing (null removes the parameter)")
         value = self.text(node, "value", pname, optional=True)
@@ -388,8 +457,17 @@ class _Parser:
             if text is not None and any(c in text for c in "\r\n\x00"):
                 raise self.fail(_line_of(node, key), f"{pname}: {key} must be one line")
         why = self.text(node, "why", pname, optional=True)
-        return ParameterIntent(pname, value, base, "base" in node, why, line, keep,
-                               "keep" in node, self.gone_decided(node, pname))
+        return ParameterIntent(
+            pname,
+            value,
+            base,
+            "base" in node,
+            why,
+            line,
+            keep,
+            "keep" in node,
+            self.gone_decided(node, pname),
+        )
 
     def table(self, parent: CommentedMap, name: Any) -> TableIntent:
         path = str(name)
@@ -402,8 +480,10 @@ class _Parser:
         node = self.mapping(parent[name], path, line)
         for key in node:
             if key not in ("type", "content", "why"):
-                raise self.fail(_line_of(node, key), f"table {path}: unknown key '{key}' "
-                                f"(expected type, content, why)")
+                raise self.fail(
+                    _line_of(node, key),
+                    f"table {path}: unknown key '{key}' (expected type, content, why)",
+                )
         map_type = self.text(node, "type", f"table {path}") or ""
         content = self.text(node, "content", f"table {path}", optional=True) or ""
         why = self.text(node, "why", f"table {path}", optional=True)
@@ -424,22 +504,35 @@ def _twice(text: str, path: str, exc: DuplicateKeyError) -> IntentError:
     if second is None:
         return IntentError(path, None, f"not valid YAML: {_one_line(exc.problem or exc)}")
     lines = text.splitlines()
-    here = lines[second.line][second.column:] if second.line < len(lines) else ""
+    here = lines[second.line][second.column :] if second.line < len(lines) else ""
     key = here.split(":", 1)[0].strip()
     start = exc.context_mark.line if exc.context_mark is not None else 0
-    first = next((n for n in range(start, second.line)
-                  if lines[n][:second.column].strip() == ""
-                  and lines[n][second.column:].split(":", 1)[0].strip() == key), None)
+    first = next(
+        (
+            n
+            for n in range(start, second.line)
+            if lines[n][: second.column].strip() == ""
+            and lines[n][second.column :].split(":", 1)[0].strip() == key
+        ),
+        None,
+    )
     where = f"lines {first + 1} and {second.line + 1}" if first is not None else "twice"
-    return IntentError(path, second.line + 1, f"{key} is given twice ({where}); keep the "
-                       "one you mean and delete the other")
+    return IntentError(
+        path,
+        second.line + 1,
+        f"{key} is given twice ({where}); keep the one you mean and delete the other",
+    )
 
 
 def parse_text(text: str, path: str = FILENAME) -> tuple[Any, Customisations]:
     """(round-trip document, validated model); IntentError names the line of any problem."""
     if len(text) > inputs.MAX_YAML_BYTES:
-        raise IntentError(path, None, f"longer than {inputs.MAX_YAML_BYTES // inputs.MIB} MiB "
-                                      f"(see Limits in pfwizard's README)")
+        raise IntentError(
+            path,
+            None,
+            f"longer than {inputs.MAX_YAML_BYTES // inputs.MIB} MiB "
+            f"(see Limits in pfwizard's README)",
+        )
     # The YAML reader is slow (~0.15 ms a line) and recursive: bound its work first.
     shape = inputs.yaml_shape_problem(text)
     if shape is not None:
@@ -451,22 +544,26 @@ def parse_text(text: str, path: str = FILENAME) -> tuple[Any, Customisations]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise IntentError(path, line, f"not valid YAML: {_one_line(exc.problem or exc)}"
-                          ) from exc
+        raise IntentError(path, line, f"not valid YAML: {_one_line(exc.problem or exc)}") from exc
     except YAMLError as exc:
         raise IntentError(path, None, f"not valid YAML: {_one_line(exc)}") from exc
     except ValueError as exc:  # a number of more than 4,300 digits
-        raise IntentError(path, None, f"not valid YAML: {_one_line(exc).split(';')[0]}"
-                          ) from exc
+        raise IntentError(path, None, f"not valid YAML: {_one_line(exc).split(';')[0]}") from exc
     except RecursionError as exc:  # the line scan above should have refused it already
-        raise IntentError(path, None, f"nested more than {inputs.MAX_YAML_DEPTH} levels "
-                                      f"deep") from exc
+        raise IntentError(
+            path, None, f"nested more than {inputs.MAX_YAML_DEPTH} levels deep"
+        ) from exc
     model = _Parser(path).parse(doc)
     ops = sum(len(c.operations) for c in model.chains.values()) + sum(
-        len(s.operations) for s in model.services.values() if isinstance(s, ChainIntent))
+        len(s.operations) for s in model.services.values() if isinstance(s, ChainIntent)
+    )
     if ops > inputs.MAX_OPERATIONS:
-        raise IntentError(path, None, f"{ops} operations: more than {inputs.MAX_OPERATIONS} "
-                                      f"(see Limits in pfwizard's README)")
+        raise IntentError(
+            path,
+            None,
+            f"{ops} operations: more than {inputs.MAX_OPERATIONS} "
+            f"(see Limits in pfwizard's README)",
+        )
     return doc, model
 
 
@@ -511,8 +608,14 @@ def _quoted(value: str | None) -> str | None:
 class IntentFile:
     """customizations.yaml: the validated model plus the document it came from."""
 
-    def __init__(self, path: Path, doc: Any, model: Customisations,
-                 read: str | None = None, raw: bytes | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        doc: Any,
+        model: Customisations,
+        read: str | None = None,
+        raw: bytes | None = None,
+    ) -> None:
         self.path = path
         self.raw = raw
         """The bytes as read (None: there was no file): what the engine compares the file on
@@ -540,8 +643,9 @@ class IntentFile:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            raise IntentError(str(p), line, "not UTF-8 text (byte "
-                              f"0x{data[exc.start]:02x}): save it as UTF-8") from exc
+            raise IntentError(
+                str(p), line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}): save it as UTF-8"
+            ) from exc
         doc, model = parse_text(text, str(p))
         return cls(p, doc, model, _digest(data), data)
 
@@ -551,8 +655,12 @@ class IntentFile:
 
     def _check_unchanged(self, target: Path) -> None:
         if target == self.path and not self.unchanged():
-            raise IntentChanged(str(target), None, "changed since pfwizard read it (edited by "
-                                "hand or by another pfwizard meanwhile); not overwritten")
+            raise IntentChanged(
+                str(target),
+                None,
+                "changed since pfwizard read it (edited by "
+                "hand or by another pfwizard meanwhile); not overwritten",
+            )
 
     @classmethod
     def for_state_dir(cls, state_dir: str | Path) -> IntentFile:
@@ -721,4 +829,3 @@ class IntentFile:
         if target == self.path:
             self.read_digest = _digest(text.encode("utf-8"))
         return target
-

@@ -69,9 +69,15 @@ class Writer:
     """Plan and apply main.cf parameter edits, master.cf options and table files through the
     engine."""
 
-    def __init__(self, config_dir: str | Path, state_dir: str | Path, *,
-                 reload: bool = True, accept_risk: frozenset[str] = frozenset(),
-                 gate: Gate | None = None) -> None:
+    def __init__(
+        self,
+        config_dir: str | Path,
+        state_dir: str | Path,
+        *,
+        reload: bool = True,
+        accept_risk: frozenset[str] = frozenset(),
+        gate: Gate | None = None,
+    ) -> None:
         """``gate``: the check to run (None: the default one).
         ``accept_risk``: codes of acceptable danger findings the admin accepted by name
         (``--accept-risk CODE``); the gate still refuses every other one."""
@@ -84,24 +90,39 @@ class Writer:
         if gate is None:
             gate = default_gate()
         if gate is not None:
-            gate = risks.accepting(gate, state_dir, Path(config_dir), accept_risk,
-                                   self.accepted_now)
+            gate = risks.accepting(
+                gate, state_dir, Path(config_dir), accept_risk, self.accepted_now
+            )
         self.engine = Engine(Path(config_dir), Path(state_dir), reload=reload, gate=gate)
 
-    def prepare(self, summary: str, params: dict[str, str | None], tables: list[TableIntent],
-                intent: dict[str, Any] | None = None, kind: str = "restore",
-                master_params: dict[str, str | None] | None = None,
-                kept_lines: list[KeptLines] | None = None,
-                record: IntentRecord | None = None) -> Prepared:
+    def prepare(
+        self,
+        summary: str,
+        params: dict[str, str | None],
+        tables: list[TableIntent],
+        intent: dict[str, Any] | None = None,
+        kind: str = "restore",
+        master_params: dict[str, str | None] | None = None,
+        kept_lines: list[KeptLines] | None = None,
+        record: IntentRecord | None = None,
+    ) -> Prepared:
         """``master_params``: master.cf options, ``service/type/option`` -> value;
         ``kept_lines``: lines to keep as comments under a note (adopted settings).
         ``record``: customizations.yaml as this change leaves it, written in the same
         transaction when the configuration changes (else the caller saves it alone)."""
         changes = [TableChange(Path(t.path), t.content, t.map_type) for t in tables]
-        plan = self.engine.plan(EngineChangeSet(summary, params, changes, intent, kind,
-                                                master_params=dict(master_params or {}),
-                                                kept_lines=list(kept_lines or []),
-                                                record=record))
+        plan = self.engine.plan(
+            EngineChangeSet(
+                summary,
+                params,
+                changes,
+                intent,
+                kind,
+                master_params=dict(master_params or {}),
+                kept_lines=list(kept_lines or []),
+                record=record,
+            )
+        )
         config = [f for f in plan.files if f.role != INTENT_ROLE]
         if not any(f.changes for f in [*config, *plan.indexes]):
             # Only the intent changes: no reason to validate and reload Postfix for that.
@@ -110,9 +131,15 @@ class Writer:
         # unchanged source is rebuilt here (nothing to back up: it does not exist).
         rebuild = [t for t in tables if _index_lost(t)]
         diff = plan.unified_diff() + "".join(
-            f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild)
-        return Prepared(diff, plan.is_empty and not rebuild, plan, rebuild,
-                        any(f.role == INTENT_ROLE for f in plan.files))
+            f"rebuild {t.map_type}:{t.path} (its index is missing)\n" for t in rebuild
+        )
+        return Prepared(
+            diff,
+            plan.is_empty and not rebuild,
+            plan,
+            rebuild,
+            any(f.role == INTENT_ROLE for f in plan.files),
+        )
 
     def check(self, prepared: Prepared) -> Outcome:
         """What the real ``apply`` would say about the change, writing nothing: the same
@@ -121,11 +148,21 @@ class Writer:
         if prepared.plan.is_empty:
             return Outcome(True, checked=not prepared.rebuild)
         res = self.engine.check(prepared.plan)
-        return Outcome(res.ok, res.error, res.refused, None, res.postfix_output,
-                       checked=res.outcome in ("checked", REFUSED))
+        return Outcome(
+            res.ok,
+            res.error,
+            res.refused,
+            None,
+            res.postfix_output,
+            checked=res.outcome in ("checked", REFUSED),
+        )
 
-    def apply(self, prepared: Prepared, progress: Callable[[str], None] | None = None,
-              confirm_within: float | None = None) -> Outcome:
+    def apply(
+        self,
+        prepared: Prepared,
+        progress: Callable[[str], None] | None = None,
+        confirm_within: float | None = None,
+    ) -> Outcome:
         def relay(ev: StepEvent) -> None:
             if progress is not None:
                 progress(f"{ev.step}: {ev.status}" + (f" ({ev.detail})" if ev.detail else ""))
@@ -135,8 +172,16 @@ class Writer:
             path = Path(t.path)
             try:
                 meta = secret_meta(path, t.map_type, eng.config_dir) or FileMeta.of(path)
-                out = install_indexed(eng.writer, eng.tools, eng.config_dir, path,
-                                      path.read_bytes(), t.map_type, meta, None)
+                out = install_indexed(
+                    eng.writer,
+                    eng.tools,
+                    eng.config_dir,
+                    path,
+                    path.read_bytes(),
+                    t.map_type,
+                    meta,
+                    None,
+                )
             except (StepFailed, OSError) as exc:
                 return Outcome(False, str(exc), output=getattr(exc, "output", ""))
             relay(StepEvent("postmap", "ok", out or f"rebuilt {t.map_type}:{path}"))

@@ -26,7 +26,17 @@ from pfwizard.recipes.own_domains import box_domains, reject_own_domain_senders
 from pfwizard.recipes.unresolved import allowlist_unresolved_senders
 
 __all__ = [
-    "RECIPES", "PlacementOption", "Proposal", "RecipeRefused", "allowlist_unresolved_senders",
-    "box_domains", "box_mailboxes", "forged_local_senders", "helo_dnsbl", "opendmarc", "reachable",
-    "reject_own_domain_senders", "try_headers",
+    "RECIPES",
+    "PlacementOption",
+    "Proposal",
+    "RecipeRefused",
+    "allowlist_unresolved_senders",
+    "box_domains",
+    "box_mailboxes",
+    "forged_local_senders",
+    "helo_dnsbl",
+    "opendmarc",
+    "reachable",
+    "reject_own_domain_senders",
+    "try_headers",
 ]

@@ -56,8 +56,11 @@ def box_mailboxes(config_dir: Path | str) -> list[str]:
         kind = ref.split(":", 1)[0]
         if kind in _LISTABLE:
             listed = postfix.postmap(config_dir, "-s", ref, timeout=15)
-            keys = [line.split()[0] for line in listed.stdout.splitlines()
-                    if line.strip()] if listed.ok else []
+            keys = (
+                [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+                if listed.ok
+                else []
+            )
         elif kind == "sqlite":
             keys = sqlite_addresses(ref)
         else:
@@ -85,7 +88,8 @@ def table_lines(addresses: Iterable[str]) -> list[str]:
         # the domain must end there (so box.example.com.evil is another domain).
         lines.append(
             f"/^From:(?:.*{_DELIM})?(?!(?:{users})(?:\\+{_LOCAL_CHARS}*)?@{dom}(?![\\w.-]))"
-            f"{_LOCAL_CHARS}+@{dom}(?![\\w.-])/ {REPLY}")
+            f"{_LOCAL_CHARS}+@{dom}(?![\\w.-])/ {REPLY}"
+        )
     return lines
 
 
@@ -107,7 +111,8 @@ def authclean_edit(config_dir: Path | str, ref: str) -> dict[str, str | None]:
         raise RecipeRefused(
             f"{path} has no authclean cleanup service: that is Mail-in-a-Box's path for "
             "mail from logged-in users, and this box does not have it. Use the main-cf "
-            "placement: it covers every path through the default cleanup.")
+            "placement: it covers every path through the default cleanup."
+        )
     current = master.get_option(*AUTHCLEAN, "header_checks")
     if current is None or ref in re.split(r"[\s,]+", current):
         return {}
@@ -115,22 +120,29 @@ def authclean_edit(config_dir: Path | str, ref: str) -> dict[str, str | None]:
     return {key: f"{current},{ref}" if current.strip() else ref}
 
 
-def forged_local_senders(cf: MainCf, config_dir: Path | str,
-                         addresses: Iterable[str] | None = None,
-                         hook: str = "main-cf") -> Proposal:
+def forged_local_senders(
+    cf: MainCf,
+    config_dir: Path | str,
+    addresses: Iterable[str] | None = None,
+    hook: str = "main-cf",
+) -> Proposal:
     """``addresses`` default to the box's own (``box_mailboxes``), so nobody types them."""
     if addresses is None:
         addresses = box_mailboxes(config_dir)
         if not addresses:
-            raise RecipeRefused("no mailboxes found in virtual_mailbox_maps or "
-                                "virtual_alias_maps; give the addresses")
+            raise RecipeRefused(
+                "no mailboxes found in virtual_mailbox_maps or "
+                "virtual_alias_maps; give the addresses"
+            )
     addresses = list(addresses)
     lines = table_lines(addresses)
     if not lines:
         raise ValueError("no local addresses given: the table would refuse nobody")
     table = own_table(config_dir, TABLE_NAME)
-    text = ("# pfwizard: From: addresses in local domains that are not real mailboxes or "
-            "aliases\n" + "\n".join(lines) + "\n")
+    text = (
+        "# pfwizard: From: addresses in local domains that are not real mailboxes or "
+        "aliases\n" + "\n".join(lines) + "\n"
+    )
     params: dict[str, str | None] = {}
     current = cf.get("header_checks") or ""
     ref = f"pcre:{table}"
@@ -144,24 +156,37 @@ def forged_local_senders(cf: MainCf, config_dir: Path | str,
         raise ValueError(f"unknown hook {hook!r}")
     options = [
         PlacementOption(
-            "main-cf", "header_checks in main.cf (cleanup: port 25 and local sendmail)",
+            "main-cf",
+            "header_checks in main.cf (cleanup: port 25 and local sendmail)",
             "Catches scripts on the box sending through sendmail and outsiders "
             "forging your users in From:. Does NOT apply to logged-in users on MiaB: their "
             "mail goes through authclean, whose own header_checks replace this one. A "
             "REJECT here comes after DATA: local scripts' mail bounces to their sender.",
-            Severity.CAUTION),
+            Severity.CAUTION,
+        ),
         PlacementOption(
-            "authclean", "also in MiaB's authclean service (master.cf, submission path)",
+            "authclean",
+            "also in MiaB's authclean service (master.cf, submission path)",
             "Also stops logged-in users (or a stolen password) sending with a made-up local "
             "From:. master.cf's authclean entry is MiaB-managed: every MiaB upgrade (or "
             "setup run) resets it and the filter silently stops for logged-in users until "
-            "`pfwizard restore` puts it back.", Severity.CAUTION),
+            "`pfwizard restore` puts it back.",
+            Severity.CAUTION,
+        ),
     ]
-    notes = ["pcre tables ignore case by default (the i flag turns that off).",
-             "Add every alias users send as: an address missing from the list is refused."]
-    return Proposal(RECIPE_FORGED_LOCAL, "Stop outgoing mail with forged local senders",
-                    f"header_checks refusing From: addresses not among {len(addresses)} "
-                    f"local mailboxes/aliases ({hook})",
-                    params=params, tables=[TableChange(table, text, "pcre")],
-                    placements=options, placement=hook, notes=notes,
-                    master_params=master)
+    notes = [
+        "pcre tables ignore case by default (the i flag turns that off).",
+        "Add every alias users send as: an address missing from the list is refused.",
+    ]
+    return Proposal(
+        RECIPE_FORGED_LOCAL,
+        "Stop outgoing mail with forged local senders",
+        f"header_checks refusing From: addresses not among {len(addresses)} "
+        f"local mailboxes/aliases ({hook})",
+        params=params,
+        tables=[TableChange(table, text, "pcre")],
+        placements=options,
+        placement=hook,
+        notes=notes,
+        master_params=master,
+    )

@@ -18,8 +18,14 @@ from pfwizard.recipes.model import PlacementOption, Proposal, chain_of
 
 HELO = "smtpd_helo_restrictions"
 RECIPIENT = "smtpd_recipient_restrictions"
-BLOCKLISTS = ("reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_sender",
-              "reject_rhsbl_helo", "reject_rhsbl_reverse_client", "reject_rhsbl_recipient")
+BLOCKLISTS = (
+    "reject_rbl_client",
+    "reject_rhsbl_client",
+    "reject_rhsbl_sender",
+    "reject_rhsbl_helo",
+    "reject_rhsbl_reverse_client",
+    "reject_rhsbl_recipient",
+)
 # Reply filters from each list's documentation (real listings only, no error codes).
 FILTERS = {
     "zen.spamhaus.org": "127.0.0.[2..11]",
@@ -31,16 +37,25 @@ FILTERS = {
 GENERIC_FILTER = "127.0.0.[2..254]"
 HELO_CHECKS = ("reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname")
 RISKS = {
-    "smtpd_helo_required": ("Clients that never say HELO/EHLO are refused: only spam bots "
-                            "do that.", Severity.INFO),
-    "reject_invalid_helo_hostname": ("Refuses HELO names that are not even syntactically "
-                                     "valid.", Severity.INFO),
-    "reject_non_fqdn_helo_hostname": ("Refuses HELO names without a dot (e.g. 'PC01'); some "
-                                      "misconfigured Exchange servers send those.",
-                                      Severity.CAUTION),
-    "reject_unknown_helo_hostname": ("Refuses HELO names without DNS records: catches many "
-                                     "legitimate servers behind NAT (leave it out unless "
-                                     "you know your senders).", Severity.CAUTION),
+    "smtpd_helo_required": (
+        "Clients that never say HELO/EHLO are refused: only spam bots do that.",
+        Severity.INFO,
+    ),
+    "reject_invalid_helo_hostname": (
+        "Refuses HELO names that are not even syntactically valid.",
+        Severity.INFO,
+    ),
+    "reject_non_fqdn_helo_hostname": (
+        "Refuses HELO names without a dot (e.g. 'PC01'); some "
+        "misconfigured Exchange servers send those.",
+        Severity.CAUTION,
+    ),
+    "reject_unknown_helo_hostname": (
+        "Refuses HELO names without DNS records: catches many "
+        "legitimate servers behind NAT (leave it out unless "
+        "you know your senders).",
+        Severity.CAUTION,
+    ),
 }
 
 
@@ -54,9 +69,13 @@ def _filtered(item: Item) -> Item:
     return Item(item.name, f"{item.arg}={FILTERS.get(_zone(item.arg), GENERIC_FILTER)}")
 
 
-def helo_dnsbl(cf: MainCf, *, reject_unknown_helo: bool = False,
-               dnsbls: tuple[str, ...] = ("zen.spamhaus.org",),
-               rhsbls: tuple[str, ...] = ("dbl.spamhaus.org",)) -> Proposal:
+def helo_dnsbl(
+    cf: MainCf,
+    *,
+    reject_unknown_helo: bool = False,
+    dnsbls: tuple[str, ...] = ("zen.spamhaus.org",),
+    rhsbls: tuple[str, ...] = ("dbl.spamhaus.org",),
+) -> Proposal:
     params: dict[str, str | None] = {}
     notes: list[str] = []
     if (cf.get("smtpd_helo_required") or "no").lower() != "yes":
@@ -86,31 +105,52 @@ def helo_dnsbl(cf: MainCf, *, reject_unknown_helo: bool = False,
         present |= {_zone(i.arg or "") for i in chain if i.name in BLOCKLISTS}
         if new.items != chain.items:
             params[parameter] = new.render()
-            notes.append(f"{parameter}: reply filter added to "
-                         + ", ".join(i.render() for i in new if i not in chain.items))
+            notes.append(
+                f"{parameter}: reply filter added to "
+                + ", ".join(i.render() for i in new if i not in chain.items)
+            )
     recipient = Chain.parse(str(params.get(RECIPIENT) or cf.get(RECIPIENT) or ""))
     lead = 0
     while lead < len(recipient) and recipient.items[lead].name.startswith("permit_"):
         lead += 1
-    added = [Item("reject_rbl_client", f"{z}={FILTERS.get(z, GENERIC_FILTER)}")
-             for z in dnsbls if z.lower() not in present]
-    added += [Item("reject_rhsbl_sender", f"{z}={FILTERS.get(z, GENERIC_FILTER)}")
-              for z in rhsbls if z.lower() not in present]
+    added = [
+        Item("reject_rbl_client", f"{z}={FILTERS.get(z, GENERIC_FILTER)}")
+        for z in dnsbls
+        if z.lower() not in present
+    ]
+    added += [
+        Item("reject_rhsbl_sender", f"{z}={FILTERS.get(z, GENERIC_FILTER)}")
+        for z in rhsbls
+        if z.lower() not in present
+    ]
     if added:
         recipient.items[lead:lead] = added
         params[RECIPIENT] = recipient.render()
         if lead == 0:
-            notes.append(f"{RECIPIENT} has no leading permits: your own users are checked "
-                         f"against the blocklists too.")
-    options = [PlacementOption(
-        "recipient", f"blocklists in {RECIPIENT} after its leading permits",
-        "Logged-in users and mynetworks are permitted before any blocklist; every listed "
-        "client is refused. Each list costs one DNS query per new client; Spamhaus refuses "
-        "queries that come through large public resolvers (the box needs its own resolver, "
-        "as MiaB installs).", Severity.CAUTION)]
+            notes.append(
+                f"{RECIPIENT} has no leading permits: your own users are checked "
+                f"against the blocklists too."
+            )
+    options = [
+        PlacementOption(
+            "recipient",
+            f"blocklists in {RECIPIENT} after its leading permits",
+            "Logged-in users and mynetworks are permitted before any blocklist; every listed "
+            "client is refused. Each list costs one DNS query per new client; Spamhaus refuses "
+            "queries that come through large public resolvers (the box needs its own resolver, "
+            "as MiaB installs).",
+            Severity.CAUTION,
+        )
+    ]
     for name in ("smtpd_helo_required", *wanted[2:]):
         text, level = RISKS[name]
         options.append(PlacementOption(name, f"{name} ({HELO})", text, level))
-    return Proposal(RECIPE_HELO_DNSBL, "HELO hardening and DNS blocklists with reply filters",
-                    f"HELO checks and {len(added)} blocklist(s) added, filters on all",
-                    params=params, placements=options, placement="recipient", notes=notes)
+    return Proposal(
+        RECIPE_HELO_DNSBL,
+        "HELO hardening and DNS blocklists with reply filters",
+        f"HELO checks and {len(added)} blocklist(s) added, filters on all",
+        params=params,
+        placements=options,
+        placement="recipient",
+        notes=notes,
+    )

@@ -48,9 +48,13 @@ class Proposal:
         return next((p for p in self.placements if p.key == self.placement), None)
 
     def changeset(self) -> ChangeSet:
-        return ChangeSet(self.summary, dict(self.params), list(self.tables),
-                         intent={"recipe": self.recipe, "placement": self.placement},
-                         master_params=dict(self.master_params))
+        return ChangeSet(
+            self.summary,
+            dict(self.params),
+            list(self.tables),
+            intent={"recipe": self.recipe, "placement": self.placement},
+            master_params=dict(self.master_params),
+        )
 
     def describe(self) -> str:
         out = [f"{self.title}", f"  {self.summary}"]
@@ -72,8 +76,11 @@ def master_lines(master_params: dict[str, str | None]) -> list[str]:
     out = []
     for key, value in master_params.items():
         service, _, option = key.rpartition("/")
-        out.append(f"master.cf {service}: -o {option}={value}" if value is not None
-                   else f"master.cf {service}: remove -o {option}")
+        out.append(
+            f"master.cf {service}: -o {option}={value}"
+            if value is not None
+            else f"master.cf {service}: remove -o {option}"
+        )
     return out
 
 

@@ -22,28 +22,41 @@ from pfwizard.recipes.model import PlacementOption, Proposal
 DKIM_RE = re.compile(r"opendkim|:8891\b", re.IGNORECASE)
 DMARC_RE = re.compile(r"opendmarc|:8893\b", re.IGNORECASE)
 ACTIONS = {
-    "accept": ("While a milter is down, mail is accepted unchecked (and, for OpenDKIM, "
-               "unsigned): mail keeps flowing, spoofed mail too.", Severity.CAUTION),
-    "tempfail": ("While a milter is down, every message is deferred with 4xx (smtpd answers "
-                 "MAIL FROM with 451 4.7.1): senders retry, nothing is lost, but nothing "
-                 "arrives until the milter is back.",
-                 Severity.CAUTION),
-    "reject": ("While a milter is down, every message is refused with 5xx: senders get "
-               "bounces and mail is lost.", Severity.DANGER),
-    "quarantine": ("While a milter is down, mail is accepted into the hold queue: nothing is "
-                   "delivered until you release it with postsuper -H.", Severity.CAUTION),
+    "accept": (
+        "While a milter is down, mail is accepted unchecked (and, for OpenDKIM, "
+        "unsigned): mail keeps flowing, spoofed mail too.",
+        Severity.CAUTION,
+    ),
+    "tempfail": (
+        "While a milter is down, every message is deferred with 4xx (smtpd answers "
+        "MAIL FROM with 451 4.7.1): senders retry, nothing is lost, but nothing "
+        "arrives until the milter is back.",
+        Severity.CAUTION,
+    ),
+    "reject": (
+        "While a milter is down, every message is refused with 5xx: senders get "
+        "bounces and mail is lost.",
+        Severity.DANGER,
+    ),
+    "quarantine": (
+        "While a milter is down, mail is accepted into the hold queue: nothing is "
+        "delivered until you release it with postsuper -H.",
+        Severity.CAUTION,
+    ),
 }
 
 
-def reachable(milter: str, queue_directory: str = "/var/spool/postfix",
-              timeout: float = 1.0) -> tuple[bool, str]:
+def reachable(
+    milter: str, queue_directory: str = "/var/spool/postfix", timeout: float = 1.0
+) -> tuple[bool, str]:
     """Can smtpd reach this milter socket? (inet:host:port, unix:/path or local:path)."""
     kind, _, where = milter.partition(":")
     if kind == "inet":
         host, _, port = where.rpartition(":")
         try:
-            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)),
-                                          timeout=timeout):
+            with socket.create_connection(
+                (host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout
+            ):
                 return True, f"{milter}: accepting connections"
         except (OSError, ValueError) as exc:
             return False, f"{milter}: cannot connect ({exc})"
@@ -51,14 +64,20 @@ def reachable(milter: str, queue_directory: str = "/var/spool/postfix",
         path = Path(where if where.startswith("/") else os.path.join(queue_directory, where))
         if path.is_socket():
             return True, f"{milter}: socket {path} exists"
-        return False, (f"{milter}: no socket at {path} (a chrooted smtpd resolves it under "
-                       f"the queue directory {queue_directory})")
+        return False, (
+            f"{milter}: no socket at {path} (a chrooted smtpd resolves it under "
+            f"the queue directory {queue_directory})"
+        )
     return False, f"{milter}: unknown socket type {kind!r}"
 
 
-def opendmarc(cf: MainCf, socket_name: str = "inet:127.0.0.1:8893",
-              default_action: str = "accept", queue_directory: str | None = None,
-              dkim_socket: str | None = None) -> Proposal:
+def opendmarc(
+    cf: MainCf,
+    socket_name: str = "inet:127.0.0.1:8893",
+    default_action: str = "accept",
+    queue_directory: str | None = None,
+    dkim_socket: str | None = None,
+) -> Proposal:
     """``dkim_socket`` names the OpenDKIM milter when it is not recognisable by name or by
     its usual port 8891; with no OpenDKIM found, OpenDMARC goes last, after every milter."""
     if default_action not in ACTIONS:
@@ -66,9 +85,14 @@ def opendmarc(cf: MainCf, socket_name: str = "inet:127.0.0.1:8893",
     milters = [m for m in re.split(r"[\s,]+", cf.get("smtpd_milters") or "") if m]
     dmarc = [m for m in milters if DMARC_RE.search(m) or m == socket_name]
     rest = [m for m in milters if m not in dmarc]
-    dkim_at = max((i for i, m in enumerate(rest)
-                   if m == dkim_socket or (dkim_socket is None and DKIM_RE.search(m))),
-                  default=-1)
+    dkim_at = max(
+        (
+            i
+            for i, m in enumerate(rest)
+            if m == dkim_socket or (dkim_socket is None and DKIM_RE.search(m))
+        ),
+        default=-1,
+    )
     # No OpenDKIM: last, so whatever milter adds Authentication-Results still runs first.
     cut = dkim_at + 1 if dkim_at >= 0 else len(rest)
     ordered = [*rest[:cut], *(dmarc or [socket_name]), *rest[cut:]]
@@ -81,14 +105,23 @@ def opendmarc(cf: MainCf, socket_name: str = "inet:127.0.0.1:8893",
     if dkim_at < 0:
         notes.append("No OpenDKIM milter found: OpenDMARC then only has SPF to go on.")
     qdir = queue_directory or cf.get("queue_directory") or "/var/spool/postfix"
-    for m in ordered[cut: cut + len(dmarc or [socket_name])]:
+    for m in ordered[cut : cut + len(dmarc or [socket_name])]:
         ok, detail = reachable(m, qdir)
         notes.append(("reachable: " if ok else "NOT reachable: ") + detail)
-    notes.append("MiaB's submission and smtps services set -o smtpd_milters to OpenDKIM only, "
-                 "so mail from logged-in users is signed, not DMARC-checked (as intended).")
-    options = [PlacementOption(a, f"milter_default_action = {a}", text, level)
-               for a, (text, level) in ACTIONS.items()]
-    return Proposal(RECIPE_OPENDMARC, "OpenDMARC milter after OpenDKIM",
-                    f"OpenDMARC at {socket_name} after OpenDKIM, milter_default_action = "
-                    f"{default_action}", params=params, placements=options,
-                    placement=default_action, notes=notes)
+    notes.append(
+        "MiaB's submission and smtps services set -o smtpd_milters to OpenDKIM only, "
+        "so mail from logged-in users is signed, not DMARC-checked (as intended)."
+    )
+    options = [
+        PlacementOption(a, f"milter_default_action = {a}", text, level)
+        for a, (text, level) in ACTIONS.items()
+    ]
+    return Proposal(
+        RECIPE_OPENDMARC,
+        "OpenDMARC milter after OpenDKIM",
+        f"OpenDMARC at {socket_name} after OpenDKIM, milter_default_action = {default_action}",
+        params=params,
+        placements=options,
+        placement=default_action,
+        notes=notes,
+    )

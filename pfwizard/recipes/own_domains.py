@@ -52,7 +52,8 @@ def _table_keys(ref: str) -> list[str]:
         return []
     try:
         text = inputs.read_bytes(path, inputs.MAX_TABLE_BYTES, what="table").decode(
-            "utf-8", errors="replace")
+            "utf-8", errors="replace"
+        )
     except ConfigError:
         return []
     keys = []
@@ -66,8 +67,11 @@ def _table_keys(ref: str) -> list[str]:
 # a column whose values are the keys Postfix looks up.  MiaB's queries read users, aliases and
 # auto_aliases (administrator@ and hostmaster@ the box's hostname, postmaster@ and abuse@ each
 # domain); following the query, not a fixed list, keeps up with what a release adds.
-_QUERY_KEY = re.compile(r"\bFROM\s+([A-Za-z_][A-Za-z0-9_]*)\s+WHERE\s+([A-Za-z_][A-Za-z0-9_]*)"
-                        r"\s*(?:=|\bLIKE\b)\s*'(?:%%@)?%[su]'", re.IGNORECASE)
+_QUERY_KEY = re.compile(
+    r"\bFROM\s+([A-Za-z_][A-Za-z0-9_]*)\s+WHERE\s+([A-Za-z_][A-Za-z0-9_]*)"
+    r"\s*(?:=|\bLIKE\b)\s*'(?:%%@)?%[su]'",
+    re.IGNORECASE,
+)
 
 
 def query_columns(cf_text: str) -> list[tuple[str, str]]:
@@ -89,8 +93,9 @@ def sqlite_addresses(ref: str) -> list[str]:
     straight from the database (whether or not postfix-sqlite is installed here)."""
     _, _, cf_path = ref.partition(":")
     try:
-        cf_text = inputs.read_bytes(cf_path, inputs.MAX_CONFIG_BYTES, what="lookup table "
-                                    "configuration").decode("utf-8", errors="replace")
+        cf_text = inputs.read_bytes(
+            cf_path, inputs.MAX_CONFIG_BYTES, what="lookup table configuration"
+        ).decode("utf-8", errors="replace")
     except ConfigError:
         return []
     m = re.search(r"^\s*dbpath\s*=\s*(\S+)", cf_text, re.MULTILINE)
@@ -126,9 +131,9 @@ def box_domains(config_dir: Path | str) -> list[str]:
         if ":" not in word:
             found.append(word.lower())
             continue
-        candidates = _table_keys(word) or (_sqlite_candidates(word)
-                                           if word.startswith(("sqlite:", "proxy:sqlite:"))
-                                           else [])
+        candidates = _table_keys(word) or (
+            _sqlite_candidates(word) if word.startswith(("sqlite:", "proxy:sqlite:")) else []
+        )
         for cand in candidates:
             # Postfix is the authority: keep what its own lookup of this table confirms.
             q = postfix.postmap(config_dir, "-q", cand, word, timeout=15)
@@ -137,11 +142,17 @@ def box_domains(config_dir: Path | str) -> list[str]:
     return sorted({d for d in found if _DOMAIN_RE.match(d)})
 
 
-def reject_own_domain_senders(cf: MainCf, config_dir: Path | str,
-                              domains: list[str] | None = None, placement: str = "recipient",
-                              text: str = DEFAULT_TEXT, map_type: str = "texthash") -> Proposal:
-    domains = sorted({d.lower() for d in (domains if domains is not None
-                                          else box_domains(config_dir))})
+def reject_own_domain_senders(
+    cf: MainCf,
+    config_dir: Path | str,
+    domains: list[str] | None = None,
+    placement: str = "recipient",
+    text: str = DEFAULT_TEXT,
+    map_type: str = "texthash",
+) -> Proposal:
+    domains = sorted(
+        {d.lower() for d in (domains if domains is not None else box_domains(config_dir))}
+    )
     if not domains:
         raise RecipeRefused("no mail domains found in virtual_mailbox_domains; give them")
     table = own_table(config_dir, TABLE_NAME)
@@ -158,16 +169,20 @@ def reject_own_domain_senders(cf: MainCf, config_dir: Path | str,
             chain.items.insert(lead, Item(name))
             lead += 1
         if missing:
-            notes.append(f"{RECIPIENT} did not start with {', '.join(missing)}: added, so "
-                         f"logged-in users and mynetworks pass before the check.")
+            notes.append(
+                f"{RECIPIENT} did not start with {', '.join(missing)}: added, so "
+                f"logged-in users and mynetworks pass before the check."
+            )
         chain.items.insert(lead, item)
         params[RECIPIENT] = chain.render()
     elif placement == "sender":
         chain = chain_of(cf, SENDER)
         at = chain.index_of(MISMATCH) + 1 if MISMATCH in chain.names() else 0
         if at == 0:
-            notes.append(f"{SENDER} has no {MISMATCH}: with the permits first, logged-in "
-                         f"users may send as any address.")
+            notes.append(
+                f"{SENDER} has no {MISMATCH}: with the permits first, logged-in "
+                f"users may send as any address."
+            )
         for k, new in enumerate([Item(PERMITS[0]), Item(PERMITS[1]), item]):
             chain.items.insert(at + k, new)
         params[SENDER] = chain.render()
@@ -175,24 +190,38 @@ def reject_own_domain_senders(cf: MainCf, config_dir: Path | str,
         raise RecipeRefused(f"unknown placement {placement!r}")
     options = [
         PlacementOption(
-            "recipient", f"in {RECIPIENT}, after permit_sasl_authenticated, permit_mynetworks",
+            "recipient",
+            f"in {RECIPIENT}, after permit_sasl_authenticated, permit_mynetworks",
             "Logged-in users and mynetworks are permitted before the check; outsiders using "
             "one of your domains as sender are refused at RCPT TO. The sender list is left "
             "as MiaB wrote it. Mail you receive through a forwarder that keeps your own "
             "address as envelope sender (some mailing lists, calendar invites you sent) is "
-            "refused too.", Severity.CAUTION),
+            "refused too.",
+            Severity.CAUTION,
+        ),
         PlacementOption(
-            "sender", f"in {SENDER}, after {MISMATCH}, behind the two permits",
+            "sender",
+            f"in {SENDER}, after {MISMATCH}, behind the two permits",
             f"Logged-in users still get {MISMATCH} first, then PERMIT ends the sender list "
             f"for them and for mynetworks (they skip what follows, e.g. reject_rhsbl_sender). "
             f"Never put the permits before {MISMATCH}: logged-in users could then send as "
-            f"anyone.", Severity.CAUTION),
+            f"anyone.",
+            Severity.CAUTION,
+        ),
     ]
     content = "".join(f"{d} REJECT {text}\n" for d in domains)
-    prop = Proposal(RECIPE_OWN_DOMAINS, "Reject outsiders using your own domains as sender",
-                    f"reject outside senders using {len(domains)} local domain(s) ({placement})",
-                    params=params, tables=[TableChange(table, content, map_type)],
-                    placements=options, placement=placement, notes=notes)
-    prop.notes.append("A domain key also matches its subdomains (parent_domain_matches_"
-                      "subdomains includes smtpd_access_maps by default).")
+    prop = Proposal(
+        RECIPE_OWN_DOMAINS,
+        "Reject outsiders using your own domains as sender",
+        f"reject outside senders using {len(domains)} local domain(s) ({placement})",
+        params=params,
+        tables=[TableChange(table, content, map_type)],
+        placements=options,
+        placement=placement,
+        notes=notes,
+    )
+    prop.notes.append(
+        "A domain key also matches its subdomains (parent_domain_matches_"
+        "subdomains includes smtpd_access_maps by default)."
+    )
     return prop

@@ -53,15 +53,28 @@ def classify(value: str, restriction_classes: frozenset[str] = frozenset()) -> A
     """What smtpd does with the access table value ``value``."""
     parts = value.split(None, 1)
     if not parts:
-        return Action("", "", Effect.PERMIT,
-                      "empty value: Postfix treats a match as an error (451 4.3.5 to the client)")
+        return Action(
+            "",
+            "",
+            Effect.PERMIT,
+            "empty value: Postfix treats a match as an error (451 4.3.5 to the client)",
+        )
     word = parts[0]
     text = parts[1].strip() if len(parts) > 1 else ""
     up = word.upper()
-    simple = {"DUNNO": Effect.DUNNO, "WARN": Effect.DUNNO, "INFO": Effect.DUNNO,
-              "REJECT": Effect.REJECT, "DEFER": Effect.DEFER, "DEFER_IF_PERMIT": Effect.DEFER,
-              "DEFER_IF_REJECT": Effect.DEFER, "HOLD": Effect.SIDE, "DISCARD": Effect.SIDE,
-              "OK": Effect.PERMIT, "RELAY": Effect.PERMIT}
+    simple = {
+        "DUNNO": Effect.DUNNO,
+        "WARN": Effect.DUNNO,
+        "INFO": Effect.DUNNO,
+        "REJECT": Effect.REJECT,
+        "DEFER": Effect.DEFER,
+        "DEFER_IF_PERMIT": Effect.DEFER,
+        "DEFER_IF_REJECT": Effect.DEFER,
+        "HOLD": Effect.SIDE,
+        "DISCARD": Effect.SIDE,
+        "OK": Effect.PERMIT,
+        "RELAY": Effect.PERMIT,
+    }
     if up in simple:
         return Action(up, text, simple[up])
     if up == "FILTER":
@@ -78,9 +91,13 @@ def classify(value: str, restriction_classes: frozenset[str] = frozenset()) -> A
     if _CODE.match(word) and text:
         return Action(up, text, Effect.REJECT if word[0] == "5" else Effect.DEFER)
     if ":" in value:
-        return Action(up, text, Effect.RESTRICTIONS,
-                      "a lookup table inside an access table value: smtpd answers "
-                      "451 4.3.5 (use a restriction class)")
+        return Action(
+            up,
+            text,
+            Effect.RESTRICTIONS,
+            "a lookup table inside an access table value: smtpd answers "
+            "451 4.3.5 (use a restriction class)",
+        )
     return _restrictions(up, text, value, restriction_classes)
 
 
@@ -94,8 +111,10 @@ def _restrictions(up: str, text: str, value: str, classes: frozenset[str]) -> Ac
             i += 1
             continue
         if not known_restriction(name):
-            why = (f"unknown action or restriction name {name!r}: smtpd answers "
-                   "451 4.3.5 Server configuration error to everyone this entry matches")
+            why = (
+                f"unknown action or restriction name {name!r}: smtpd answers "
+                "451 4.3.5 Server configuration error to everyone this entry matches"
+            )
             if re.fullmatch(r"[0-9]{3}", name):
                 why = f"{name} needs a text after it (e.g. '{name} 4.7.1 Go away')"
             return Action(up, text, Effect.RESTRICTIONS, why)

@@ -78,16 +78,16 @@ class _Oracle:
 def live_rules(table: Table, skipped: frozenset[int]) -> list[Line]:
     """The entries, ifs and endifs Postfix uses, in order (``skipped``: lines it refused);
     an ENDIF with no IF left to close is dropped, as Postfix does."""
-    lines = [ln for ln in table.lines if ln.is_rule and not ln.skipped
-             and ln.lineno not in skipped]
+    lines = [ln for ln in table.lines if ln.is_rule and not ln.skipped and ln.lineno not in skipped]
     _, orphans = nesting(lines)
     dead = {id(ln) for ln in orphans}
     return [ln for ln in lines if id(ln) not in dead]
 
 
 class _PatternEngine:
-    def __init__(self, table: Table, skipped: frozenset[int],
-                 config_dir: str | Path | None) -> None:
+    def __init__(
+        self, table: Table, skipped: frozenset[int], config_dir: str | Path | None
+    ) -> None:
         self.dialect = table.type
         self.oracle = _Oracle(table.type, config_dir)
         self.rules: list[_Rule] = []
@@ -112,8 +112,11 @@ class _PatternEngine:
                 max_sub = max_replacement_index(ln.action)
                 first = self._tr(ln.pattern)
                 second = self._tr(ln.second) if ln.second else None
-                if first is not None and max_sub and (
-                        not first.captures_safe or max_sub > first.groups):
+                if (
+                    first is not None
+                    and max_sub
+                    and (not first.captures_safe or max_sub > first.groups)
+                ):
                     self.reasons.append(f"line {ln.lineno}: $number substitution")
                     first = None
                 if ln.second is not None and second is None:
@@ -149,8 +152,11 @@ class _PatternEngine:
         for r in self.rules:
             assert r.line.pattern is not None
             need = [r.first] if r.first is not None and not r.line.pattern.negated else []
-            need += [tr for tr, neg, _ in (self.ifs[k] for k in r.enclosing)
-                     if tr is not None and not neg]
+            need += [
+                tr
+                for tr, neg, _ in (self.ifs[k] for k in r.enclosing)
+                if tr is not None and not neg
+            ]
             musts.append([t for t in need if grams(t.literal)])
         freq: Counter[bytes] = Counter()
         for need in musts:
@@ -164,8 +170,9 @@ class _PatternEngine:
             if not need:
                 self.always.append(i)
                 continue
-            best, icase = min(((g, t.icase) for t in need for g in grams(t.literal)),
-                              key=lambda x: freq[x[0]])
+            best, icase = min(
+                ((g, t.icase) for t in need for g in grams(t.literal)), key=lambda x: freq[x[0]]
+            )
             lengths.add(len(best))
             (self.index_ci if icase else self.index_cs).setdefault(best, []).append(i)
         self.lengths = sorted(lengths)
@@ -220,11 +227,15 @@ class _PatternEngine:
             m = r.first.regex.search(key)
             if (m is not None) == r.line.pattern.negated:
                 continue
-            if r.second is not None and r.line.second is not None and not self._hit(
-                    r.second, r.line.second.negated, key):
+            if (
+                r.second is not None
+                and r.line.second is not None
+                and not self._hit(r.second, r.line.second.negated, key)
+            ):
                 continue
-            return Match(_expand(r.line.action, m) if r.max_sub else _literal(r.line.action),
-                         r.line.lineno)
+            return Match(
+                _expand(r.line.action, m) if r.max_sub else _literal(r.line.action), r.line.lineno
+            )
         return None
 
 
@@ -259,8 +270,9 @@ def _expand(action: str, match: re.Match[bytes] | None) -> str:
 
 class _CidrEngine:
     def __init__(self, table: Table, skipped: frozenset[int]) -> None:
-        self.rules: list[tuple[Line, ipaddress.IPv4Network | ipaddress.IPv6Network, bool,
-                               tuple[int, ...]]] = []
+        self.rules: list[
+            tuple[Line, ipaddress.IPv4Network | ipaddress.IPv6Network, bool, tuple[int, ...]]
+        ] = []
         self.ifs: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, bool]] = []
         stack: list[int] = []
         for ln in live_rules(table, skipped):
@@ -318,8 +330,9 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | 
         return None
 
 
-def postmap_batch(table: Table, keys: list[str], config_dir: str | Path | None = None
-                  ) -> dict[str, Match | None]:
+def postmap_batch(
+    table: Table, keys: list[str], config_dir: str | Path | None = None
+) -> dict[str, Match | None]:
     """``postmap -q - TYPE:COPY`` for many keys at once (keys must not hold tab or newline)."""
     from pfwizard.tables.validate import _scratch
 
@@ -330,8 +343,9 @@ def postmap_batch(table: Table, keys: list[str], config_dir: str | Path | None =
         spec = f"{table.type}:{copy}"
         if table.type in INDEXED_TYPES:
             postfix.postmap(conf, spec)
-        res = postfix.postmap(conf, "-q", "-", spec, input="".join(k + "\n" for k in keys),
-                              timeout=3600)
+        res = postfix.postmap(
+            conf, "-q", "-", spec, input="".join(k + "\n" for k in keys), timeout=3600
+        )
     out: dict[str, Match | None] = dict.fromkeys(keys)
     lines = res.stdout.split("\n")
     j = 0
@@ -343,8 +357,7 @@ def postmap_batch(table: Table, keys: list[str], config_dir: str | Path | None =
     return out
 
 
-def postmap_single(table: Table, key: str, config_dir: str | Path | None = None
-                   ) -> Match | None:
+def postmap_single(table: Table, key: str, config_dir: str | Path | None = None) -> Match | None:
     """``postmap -q KEY TYPE:COPY`` on a temporary copy of the table."""
     from pfwizard.tables.validate import _scratch
 

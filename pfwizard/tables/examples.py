@@ -133,8 +133,15 @@ class _Gen:
             self.i = close + 1
             if members.startswith("[:"):
                 name = members[2:].split(":")[0]
-                pick = {"digit": "1", "alpha": "a", "alnum": "a", "upper": "A",
-                        "lower": "a", "space": " ", "xdigit": "1"}.get(name)
+                pick = {
+                    "digit": "1",
+                    "alpha": "a",
+                    "alnum": "a",
+                    "upper": "A",
+                    "lower": "a",
+                    "space": " ",
+                    "xdigit": "1",
+                }.get(name)
                 if pick is None or not members.endswith(":]"):
                     return None
                 out.append(pick)

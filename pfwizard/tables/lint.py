@@ -78,36 +78,57 @@ def _answer_line(sim: Simulator, key: str) -> int | None:
     return m.line if m else None
 
 
-def lint(table: Table, config_dir: str | Path | None = None, *, used_as: str | None = None,
-         simulator: Simulator | None = None) -> list[TableFinding]:
+def lint(
+    table: Table,
+    config_dir: str | Path | None = None,
+    *,
+    used_as: str | None = None,
+    simulator: Simulator | None = None,
+) -> list[TableFinding]:
     """Findings for ``table``.  ``used_as``: the access check it serves (``sender``,
     ``client``, ``recipient``, ``helo``) when known."""
     sim = simulator or Simulator(table, config_dir)
     out: list[TableFinding] = []
 
-    def add(code: str, sev: Severity, line: Line, message: str,
-            key: str | None = None) -> None:
-        out.append(TableFinding(
-            code=code, severity=sev, message=f"line {line.lineno}: {message}",
-            parameter=table.spec, entry=line.key or line.text, index=line.lineno - 1,
-            line=line.lineno, example=key, example_answer=_answer(sim, key) if key else None))
+    def add(code: str, sev: Severity, line: Line, message: str, key: str | None = None) -> None:
+        out.append(
+            TableFinding(
+                code=code,
+                severity=sev,
+                message=f"line {line.lineno}: {message}",
+                parameter=table.spec,
+                entry=line.key or line.text,
+                index=line.lineno - 1,
+                line=line.lineno,
+                example=key,
+                example_answer=_answer(sim, key) if key else None,
+            )
+        )
 
     for line in table.entries:
         if line.skipped:
             continue
         act = classify(line.action)
         if line.action.strip().isdigit():
-            add("numeric-permits", Severity.DANGER, line,
+            add(
+                "numeric-permits",
+                Severity.DANGER,
+                line,
                 f"the value {line.action.strip()!r} is only a number, and Postfix treats an "
                 "all-numeric value as OK: this entry lets mail in. To refuse, write a text "
                 f"after the code, e.g. '{line.action.strip()} 5.7.1 Access denied'.",
-                _sample_key(table, line, sim))
+                _sample_key(table, line, sim),
+            )
         if used_as == "sender" and act.effect is Effect.PERMIT:
-            add("forgeable-allow", Severity.CAUTION, line,
+            add(
+                "forgeable-allow",
+                Severity.CAUTION,
+                line,
                 "this lets mail through on the sender address alone; anyone can put that "
                 "address in MAIL FROM (it is not verified), so spammers and phishers who use "
                 "it skip the checks that come after this table in the list.",
-                _sample_key(table, line, sim))
+                _sample_key(table, line, sim),
+            )
         if table.is_pattern:
             _lint_pattern(table, line, sim, add)
     _lint_shadowed(table, sim, add)
@@ -150,41 +171,67 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
             lower = key.lower() if key else None
             if lower is not None and _answer_line(sim, lower) == line.lineno:
                 lower = None
-            emit("case-sensitive-never-matches", Severity.CAUTION, line,
-                 "the 'i' after the pattern makes it case-SENSITIVE (in Postfix, patterns "
-                 "ignore case unless 'i' switches that off; Perl does the opposite), and the "
-                 "pattern has capital letters. smtpd lower-cases sender and recipient "
-                 "addresses before it looks them up, so this line never matches real mail"
-                 + (f" ({lower!r} gets no answer)" if lower else "")
-                 + ". Remove the 'i'.", lower)
+            emit(
+                "case-sensitive-never-matches",
+                Severity.CAUTION,
+                line,
+                "the 'i' after the pattern makes it case-SENSITIVE (in Postfix, patterns "
+                "ignore case unless 'i' switches that off; Perl does the opposite), and the "
+                "pattern has capital letters. smtpd lower-cases sender and recipient "
+                "addresses before it looks them up, so this line never matches real mail"
+                + (f" ({lower!r} gets no answer)" if lower else "")
+                + ". Remove the 'i'.",
+                lower,
+            )
         else:
             flipped = key.swapcase() if key else None
             if flipped is not None and _answer_line(sim, flipped) == line.lineno:
                 flipped = None
-            emit("case-sensitive-flag", Severity.INFO, line,
-                 "the 'i' after the pattern makes it case-SENSITIVE: in Postfix, patterns "
-                 "ignore case by default and 'i' switches that off (Perl does the opposite)."
-                 + (f" That is why 'postmap -q {flipped}' prints nothing while "
-                    f"'postmap -q {key}' matches." if flipped and key else "")
-                 + " Real mail still matches, because smtpd lower-cases sender and recipient "
-                 "addresses before the lookup; but capitals added to this pattern later would "
-                 "never match. Remove the 'i' to say what you mean.", flipped)
+            emit(
+                "case-sensitive-flag",
+                Severity.INFO,
+                line,
+                "the 'i' after the pattern makes it case-SENSITIVE: in Postfix, patterns "
+                "ignore case by default and 'i' switches that off (Perl does the opposite)."
+                + (
+                    f" That is why 'postmap -q {flipped}' prints nothing while "
+                    f"'postmap -q {key}' matches."
+                    if flipped and key
+                    else ""
+                )
+                + " Real mail still matches, because smtpd lower-cases sender and recipient "
+                "addresses before the lookup; but capitals added to this pattern later would "
+                "never match. Remove the 'i' to say what you mean.",
+                flipped,
+            )
     if table.type == "regexp" and _toggled_off(p.flags, "x"):
-        emit("basic-regexp-flag", Severity.CAUTION, line,
-             "the 'x' flag does not mean 'ignore spaces' here: in a Postfix regexp table it "
-             "switches to basic regular expressions, where + ? | ( ) { } are plain characters.",
-             None)
+        emit(
+            "basic-regexp-flag",
+            Severity.CAUTION,
+            line,
+            "the 'x' flag does not mean 'ignore spaces' here: in a Postfix regexp table it "
+            "switches to basic regular expressions, where + ? | ( ) { } are plain characters.",
+            None,
+        )
     if table.type == "regexp" and re.search(r"(?<!\\)\\d", p.body):
         digit = example(re.sub(r"(?<!\\)\\d", "[0-9]", p.body), "regexp")
         proof = _as_address(digit.text, digit.anchored_start) if digit else None
         if proof is not None and _answer_line(sim, proof) == line.lineno:
             proof = None
-        emit("perl-escape", Severity.CAUTION, line,
-             "'\\d' is not a digit in a Postfix regexp table (POSIX regular expressions have "
-             "no \\d): with Postfix's case-insensitive matching it matches nothing at all, so "
-             + (f"{proof!r} gets no answer from this line. " if proof else "this part never "
-                "matches. ")
-             + "Write [0-9] instead, or use a pcre: table.", proof)
+        emit(
+            "perl-escape",
+            Severity.CAUTION,
+            line,
+            "'\\d' is not a digit in a Postfix regexp table (POSIX regular expressions have "
+            "no \\d): with Postfix's case-insensitive matching it matches nothing at all, so "
+            + (
+                f"{proof!r} gets no answer from this line. "
+                if proof
+                else "this part never matches. "
+            )
+            + "Write [0-9] instead, or use a pcre: table.",
+            proof,
+        )
     if shape is None or key is None:
         return
     body = p.body.removesuffix("$")
@@ -195,18 +242,31 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
     wider: list[tuple[str, str, str]] = []  # (code, probe key, message)
     if names_domain and (open_tail or not shape.anchored_end):
         longer = key + ".attacker.example"
-        why = ("the pattern ends in a wildcard after the domain" if open_tail
-               else "the pattern has no '$' at the end")
-        wider.append(("unanchored-end", longer,
-                      f"{why}, so it also matches addresses that only start with the domain: "
-                      f"{longer!r} gets {act_word}. End the pattern with the domain and '$' "
-                      "to stop at the end of the address."))
+        why = (
+            "the pattern ends in a wildcard after the domain"
+            if open_tail
+            else "the pattern has no '$' at the end"
+        )
+        wider.append(
+            (
+                "unanchored-end",
+                longer,
+                f"{why}, so it also matches addresses that only start with the domain: "
+                f"{longer!r} gets {act_word}. End the pattern with the domain and '$' "
+                "to stop at the end of the address.",
+            )
+        )
     if names_domain and "@" not in p.body and not shape.anchored_start:
         local = (key.split("@", 1)[1] if "@" in key else key) + "@attacker.example"
-        wider.append(("matches-local-part", local,
-                      "the pattern can match anywhere in the address, the user name "
-                      f"included: {local!r} (someone else's domain) gets {act_word}. Put '@' "
-                      "or '\\.' before the domain part, e.g. /@(.*\\.)?example\\.com$/."))
+        wider.append(
+            (
+                "matches-local-part",
+                local,
+                "the pattern can match anywhere in the address, the user name "
+                f"included: {local!r} (someone else's domain) gets {act_word}. Put '@' "
+                "or '\\.' before the domain part, e.g. /@(.*\\.)?example\\.com$/.",
+            )
+        )
     domain = key.rpartition("@")[2]
     labels = domain.split(".")
     if names_domain and len(labels) >= 2:
@@ -214,23 +274,33 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
         # '.*' or '[a-z]*' right before the domain, with no '\.' or '@' in between).
         local = key.rpartition("@")[0] or "postmaster"
         glued = f"{local}@attacker{'.'.join(labels[-2:])}"
-        wider.append(("glued-domain", glued,
-                      f"the part before {'.'.join(labels[-2:])!r} is a wildcard that can end in "
-                      f"any letters, so {glued!r} (someone else's domain) gets {act_word}. Put "
-                      "'\\.' or '@' right before the domain, e.g. /@(.*\\.)?example\\.com$/."))
+        wider.append(
+            (
+                "glued-domain",
+                glued,
+                f"the part before {'.'.join(labels[-2:])!r} is a wildcard that can end in "
+                f"any letters, so {glued!r} (someone else's domain) gets {act_word}. Put "
+                "'\\.' or '@' right before the domain, e.g. /@(.*\\.)?example\\.com$/.",
+            )
+        )
     inside = _wildcard_in_domain(p.body, table.type)
     if inside is not None:
         owner = ".".join(inside.rpartition("@")[2].split(".")[-2:])
-        wider.append(("wildcard-in-domain", inside,
-                      f"the wildcard inside the domain lets the sender choose the domain "
-                      f"itself: {inside!r} (a name under {owner}, someone else's domain) gets "
-                      f"{act_word}. Spell out the domain's last two labels after any "
-                      "wildcard, e.g. /@(.*\\.)?example\\.com$/."))
+        wider.append(
+            (
+                "wildcard-in-domain",
+                inside,
+                f"the wildcard inside the domain lets the sender choose the domain "
+                f"itself: {inside!r} (a name under {owner}, someone else's domain) gets "
+                f"{act_word}. Spell out the domain's last two labels after any "
+                "wildcard, e.g. /@(.*\\.)?example\\.com$/.",
+            )
+        )
     severity = Severity.DANGER if _permits(line) else Severity.CAUTION
     for code, probe, message in wider:
         if code == "glued-domain" and any(
-                c != "glued-domain" and _answer_line(sim, pr) == line.lineno
-                for c, pr, _ in wider):
+            c != "glued-domain" and _answer_line(sim, pr) == line.lineno for c, pr, _ in wider
+        ):
             continue  # a wider finding on this line already shows the hole
 
         if _answer_line(sim, probe) == line.lineno:
@@ -241,11 +311,16 @@ def _lint_pattern(table: Table, line: Line, sim: Simulator, emit: _Add) -> None:
             wrong = _as_address(other.text, other.anchored_start)
             if wrong != key and _answer_line(sim, wrong) == line.lineno:
                 # On a permit line that is someone else's name let in (mailxexample.com).
-                emit("unescaped-dot", severity, line,
-                     "a '.' in a pattern matches any character, not only a dot: "
-                     f"{wrong!r} matches too"
-                     + (f" and gets {act_word}" if severity is Severity.DANGER else "")
-                     + ". Write '\\.' for a literal dot.", wrong)
+                emit(
+                    "unescaped-dot",
+                    severity,
+                    line,
+                    "a '.' in a pattern matches any character, not only a dot: "
+                    f"{wrong!r} matches too"
+                    + (f" and gets {act_word}" if severity is Severity.DANGER else "")
+                    + ". Write '\\.' for a literal dot.",
+                    wrong,
+                )
 
 
 def _wildcard_in_domain(body: str, dialect: str) -> str | None:
@@ -254,13 +329,13 @@ def _wildcard_in_domain(body: str, dialect: str) -> str | None:
     at = body.rfind("@")
     start = at + 1 if at >= 0 else 0
     for m in reversed(list(_WILDCARD.finditer(body, start))):
-        tail = body[m.end():]
+        tail = body[m.end() :]
         labels = _LITERAL_TAIL.fullmatch(tail)
         if labels is None:
             continue
         if labels.group(1).count("\\.") >= 2:
             return None  # the registrable domain is spelt out after the wildcard
-        shape = example(body[:m.start()] + "\\.attacker" + tail, dialect)
+        shape = example(body[: m.start()] + "\\.attacker" + tail, dialect)
         if shape is None:
             return None
         return _as_address(shape.text, shape.anchored_start)
@@ -278,9 +353,14 @@ def _lint_shadowed(table: Table, sim: Simulator, emit: _Add) -> None:
         for ln in entries:
             k = fold_key(ln.key)
             if k in first:
-                emit("shadowed", Severity.CAUTION, ln,
-                     f"the key {ln.key!r} is already on line {first[k].lineno} (keys ignore "
-                     "case); Postfix keeps the first one and never uses this line.", ln.key)
+                emit(
+                    "shadowed",
+                    Severity.CAUTION,
+                    ln,
+                    f"the key {ln.key!r} is already on line {first[k].lineno} (keys ignore "
+                    "case); Postfix keeps the first one and never uses this line.",
+                    ln.key,
+                )
             else:
                 first[k] = ln
         return
@@ -292,14 +372,23 @@ def _lint_shadowed(table: Table, sim: Simulator, emit: _Add) -> None:
                 continue
             for prev in entries[:i]:
                 pnet = parse_network(prev.key)
-                if (pnet is not None and not prev.key.startswith("!")
-                        and prev.lineno not in in_if and pnet.version == net.version
-                        and net.subnet_of(pnet)):  # type: ignore[arg-type]
+                if (
+                    pnet is not None
+                    and not prev.key.startswith("!")
+                    and prev.lineno not in in_if
+                    and pnet.version == net.version
+                    and net.subnet_of(pnet)  # type: ignore[arg-type]
+                ):
                     key = str(net.network_address)
-                    emit("shadowed", Severity.CAUTION, ln,
-                         f"every address in {ln.key} is already answered by line "
-                         f"{prev.lineno} ({prev.key}): this line is never used. Put the "
-                         "narrower network first.", key)
+                    emit(
+                        "shadowed",
+                        Severity.CAUTION,
+                        ln,
+                        f"every address in {ln.key} is already answered by line "
+                        f"{prev.lineno} ({prev.key}): this line is never used. Put the "
+                        "narrower network first.",
+                        key,
+                    )
                     break
         return
     for ln in entries:
@@ -312,11 +401,13 @@ def _lint_shadowed(table: Table, sim: Simulator, emit: _Add) -> None:
             continue
         same = [o for o in entries if o.lineno == m.line and o.pattern == ln.pattern]
         if same:
-            msg = (f"line {m.line} has the same pattern, so this line is never used.")
+            msg = f"line {m.line} has the same pattern, so this line is never used."
         else:
-            msg = (f"line {m.line} answers {key!r} before this line gets a chance; "
-                   "Postfix uses the first pattern that matches. Put the narrower "
-                   "pattern first if this line should win.")
+            msg = (
+                f"line {m.line} answers {key!r} before this line gets a chance; "
+                "Postfix uses the first pattern that matches. Put the narrower "
+                "pattern first if this line should win."
+            )
         emit("shadowed", Severity.CAUTION, ln, msg, key)
 
 

@@ -29,9 +29,19 @@ from pfwizard.tables.engines import (
 from pfwizard.tables.model import Table, fold_key
 from pfwizard.tables.translate import Untranslatable
 
-__all__ = ["LookupResult", "Match", "Simulator", "access_lookup", "host_search_keys",
-           "parse_address", "parse_network", "postmap_batch", "postmap_query",
-           "postmap_single", "search_keys"]
+__all__ = [
+    "LookupResult",
+    "Match",
+    "Simulator",
+    "access_lookup",
+    "host_search_keys",
+    "parse_address",
+    "parse_network",
+    "postmap_batch",
+    "postmap_query",
+    "postmap_single",
+    "search_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -51,8 +61,9 @@ class Simulator:
     when None).  ``ask_postfix``: let Postfix decide which lines it ignores (default when
     Postfix is installed); without it, the parser's prediction is used."""
 
-    def __init__(self, table: Table, config_dir: str | Path | None = None, *,
-                 ask_postfix: bool | None = None) -> None:
+    def __init__(
+        self, table: Table, config_dir: str | Path | None = None, *, ask_postfix: bool | None = None
+    ) -> None:
         from pfwizard.tables.validate import postfix_skipped
 
         self.table = table
@@ -118,18 +129,29 @@ def _quote_localpart(addr: str) -> str:
     at = addr.rfind("@")
     local, rest = (addr, "") if at < 0 else (addr[:at], addr[at:])
     specials = set('()<>@,;:\\"[]')
-    dot_string = bool(local) and not local.startswith(".") and not local.endswith(".") and \
-        ".." not in local and not any(c in specials or c == " " or ord(c) < 32 or ord(c) == 127
-                                      for c in local)
+    dot_string = (
+        bool(local)
+        and not local.startswith(".")
+        and not local.endswith(".")
+        and ".." not in local
+        and not any(c in specials or c == " " or ord(c) < 32 or ord(c) == 127 for c in local)
+    )
     if dot_string:
         return addr
     quoted = "".join("\\" + c if c in '"\\\r' else c for c in local)
     return f'"{quoted}"{rest}'
 
 
-def search_keys(address: str, kind: str = "sender", *, fixed: bool = True,
-                parent_domain_matches_subdomains: bool = True, recipient_delimiter: str = "",
-                null_key: str = "<>", myorigin: str | None = None) -> list[str]:
+def search_keys(
+    address: str,
+    kind: str = "sender",
+    *,
+    fixed: bool = True,
+    parent_domain_matches_subdomains: bool = True,
+    recipient_delimiter: str = "",
+    null_key: str = "<>",
+    myorigin: str | None = None,
+) -> list[str]:
     """The keys smtpd tries, in order, for check_<kind>_access with ``address``.
 
     Follows smtpd_check.c/smtpd_resolve.c/mail_addr_find.c (Postfix 3.6/3.7): the null sender
@@ -187,8 +209,13 @@ def search_keys(address: str, kind: str = "sender", *, fixed: bool = True,
     return keys
 
 
-def host_search_keys(name: str | None, addr: str | None = None, *, fixed: bool = True,
-                     parent_domain_matches_subdomains: bool = True) -> list[str]:
+def host_search_keys(
+    name: str | None,
+    addr: str | None = None,
+    *,
+    fixed: bool = True,
+    parent_domain_matches_subdomains: bool = True,
+) -> list[str]:
     """The keys smtpd tries for check_client_access (name, then address) and
     check_helo_access (name only): smtpd_check.c check_domain_access/check_addr_access.
 
@@ -217,10 +244,17 @@ def host_search_keys(name: str | None, addr: str | None = None, *, fixed: bool =
     return keys
 
 
-def access_lookup(table: Table | Simulator, address: str, kind: str = "sender", *,
-                  parent_domain_matches_subdomains: bool = True, recipient_delimiter: str = "",
-                  null_key: str = "<>", myorigin: str | None = None,
-                  client_address: str | None = None) -> LookupResult | None:
+def access_lookup(
+    table: Table | Simulator,
+    address: str,
+    kind: str = "sender",
+    *,
+    parent_domain_matches_subdomains: bool = True,
+    recipient_delimiter: str = "",
+    null_key: str = "<>",
+    myorigin: str | None = None,
+    client_address: str | None = None,
+) -> LookupResult | None:
     """What ``check_<kind>_access TYPE:TABLE`` finds for ``address`` (None: nothing, the
     restriction list goes on).  ``kind``: ``sender`` or ``recipient`` (a mail address),
     ``client`` (``address`` = client hostname, ``client_address`` = its IP) or ``helo``.
@@ -229,14 +263,22 @@ def access_lookup(table: Table | Simulator, address: str, kind: str = "sender", 
     sim = table if isinstance(table, Simulator) else Simulator(table)
     if kind in ("client", "helo"):
         # ``address`` is the client hostname ("unknown" without reverse DNS) or HELO name.
-        keys = host_search_keys(address, client_address if kind == "client" else None,
-                                fixed=sim.table.is_fixed,
-                                parent_domain_matches_subdomains=parent_domain_matches_subdomains)
+        keys = host_search_keys(
+            address,
+            client_address if kind == "client" else None,
+            fixed=sim.table.is_fixed,
+            parent_domain_matches_subdomains=parent_domain_matches_subdomains,
+        )
     else:
-        keys = search_keys(address, kind, fixed=sim.table.is_fixed,
-                           parent_domain_matches_subdomains=parent_domain_matches_subdomains,
-                           recipient_delimiter=recipient_delimiter, null_key=null_key,
-                           myorigin=myorigin)
+        keys = search_keys(
+            address,
+            kind,
+            fixed=sim.table.is_fixed,
+            parent_domain_matches_subdomains=parent_domain_matches_subdomains,
+            recipient_delimiter=recipient_delimiter,
+            null_key=null_key,
+            myorigin=myorigin,
+        )
     for k in keys:
         m = sim.query(k)
         if m is not None:

@@ -111,8 +111,12 @@ def parse_spec(spec: str) -> tuple[str, str]:
         return kind, path
     if ":" in spec and not spec.startswith("/"):
         kind = spec.split(":", 1)[0]
-        raise TableError(spec, None, f"table type {kind!r} is not one pfwizard can read "
-                                     f"(supported: {', '.join(TABLE_TYPES)})")
+        raise TableError(
+            spec,
+            None,
+            f"table type {kind!r} is not one pfwizard can read "
+            f"(supported: {', '.join(TABLE_TYPES)})",
+        )
     return "hash", spec
 
 
@@ -127,8 +131,12 @@ class Table:
         self.lines = lines
         open_ifs, orphans = nesting(lines)
         for ln in orphans:
-            _skip(ln, "ENDIF without IF: skipping this rule" if type == "cidr"
-                  else "ignoring ENDIF without matching IF")
+            _skip(
+                ln,
+                "ENDIF without IF: skipping this rule"
+                if type == "cidr"
+                else "ignoring ENDIF without matching IF",
+            )
         for ln in open_ifs:
             ln.problems.append("IF has no matching ENDIF")
 
@@ -139,8 +147,9 @@ class Table:
         nul = text.find("\0")
         if nul >= 0:
             lineno = text.count("\n", 0, nul) + 1
-            raise TableError(path, lineno, "NUL byte: Postfix would cut the line there; "
-                                           "this is not a text table")
+            raise TableError(
+                path, lineno, "NUL byte: Postfix would cut the line there; this is not a text table"
+            )
         physical = _split_physical(text)
         return cls(type, path, [_parse_line(type, ln) for ln in _group(physical)])
 
@@ -252,8 +261,14 @@ def _parse_line(type: str, item: tuple[Kind, int, list[PhysicalLine]]) -> Line:
         return Line(kind, lineno, pls)
     text = _logical_text(pls)
     if kind is Kind.ORPHAN:
-        return Line(kind, lineno, pls, text=text, skipped=True,
-                    problems=["logical line must not start with whitespace"])
+        return Line(
+            kind,
+            lineno,
+            pls,
+            text=text,
+            skipped=True,
+            problems=["logical line must not start with whitespace"],
+        )
     line = Line(Kind.ENTRY, lineno, pls, text=text)
     if type in PATTERN_TYPES:
         _parse_pattern_line(line, type)
@@ -478,8 +493,9 @@ def max_replacement_index(action: str) -> int:
     return max((int(r) for r in refs if r.isdigit()), default=0)
 
 
-def nesting(lines: list[Line], also_skipped: frozenset[int] = frozenset()
-            ) -> tuple[list[Line], list[Line]]:
+def nesting(
+    lines: list[Line], also_skipped: frozenset[int] = frozenset()
+) -> tuple[list[Line], list[Line]]:
     """Match if/endif like Postfix.  Returns (IFs left open, ENDIFs without an IF): Postfix
     skips such an ENDIF, and an open IF runs to the end of the table.  ``also_skipped``: line
     numbers Postfix rejected for reasons only it knows (a pattern that does not compile)."""

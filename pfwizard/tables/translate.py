@@ -46,9 +46,18 @@ class Translated:
 
 
 _CLASSES = {
-    "alpha": "A-Za-z", "digit": "0-9", "alnum": "A-Za-z0-9", "upper": "A-Z", "lower": "a-z",
-    "space": " \t\n\v\f\r", "blank": " \t", "xdigit": "0-9A-Fa-f", "cntrl": "\x00-\x1f\x7f",
-    "punct": "!-/:-@[-`{-~", "print": " -~", "graph": "!-~",
+    "alpha": "A-Za-z",
+    "digit": "0-9",
+    "alnum": "A-Za-z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": " \t\n\v\f\r",
+    "blank": " \t",
+    "xdigit": "0-9A-Fa-f",
+    "cntrl": "\x00-\x1f\x7f",
+    "punct": "!-/:-@[-`{-~",
+    "print": " -~",
+    "graph": "!-~",
 }
 RE_DUP_MAX = 0x7FFF
 
@@ -264,9 +273,18 @@ class _Translator:
         if ch.isdigit():
             raise self.fail("back-reference or octal escape")
         if self.dialect == "regexp":
-            gnu = {"w": r"[0-9A-Za-z_]", "W": r"[^0-9A-Za-z_]", "s": r"[ \t\n\v\f\r]",
-                   "S": r"[^ \t\n\v\f\r]", "b": r"\b", "B": r"\B", "<": r"\b(?=[0-9A-Za-z_])",
-                   ">": r"\b(?<=[0-9A-Za-z_])", "`": r"\A", "'": r"\Z"}
+            gnu = {
+                "w": r"[0-9A-Za-z_]",
+                "W": r"[^0-9A-Za-z_]",
+                "s": r"[ \t\n\v\f\r]",
+                "S": r"[^ \t\n\v\f\r]",
+                "b": r"\b",
+                "B": r"\B",
+                "<": r"\b(?=[0-9A-Za-z_])",
+                ">": r"\b(?<=[0-9A-Za-z_])",
+                "`": r"\A",
+                "'": r"\Z",
+            }
             if ch in gnu:
                 self.out.append(gnu[ch])
                 self.break_run()
@@ -278,9 +296,18 @@ class _Translator:
             # glibc ERE: an escaped punctuation character is itself.
             self.add_literal(nxt, atom_state=state)
             return
-        pcre = {"d": r"[0-9]", "D": r"[^0-9]", "w": r"[0-9A-Za-z_]", "W": r"[^0-9A-Za-z_]",
-                "s": r"[ \t\n\v\f\r]", "S": r"[^ \t\n\v\f\r]", "b": r"\b", "B": r"\B",
-                "A": r"\A", "z": r"\Z"}
+        pcre = {
+            "d": r"[0-9]",
+            "D": r"[^0-9]",
+            "w": r"[0-9A-Za-z_]",
+            "W": r"[^0-9A-Za-z_]",
+            "s": r"[ \t\n\v\f\r]",
+            "S": r"[^ \t\n\v\f\r]",
+            "b": r"\b",
+            "B": r"\B",
+            "A": r"\A",
+            "z": r"\Z",
+        }
         if ch in pcre:
             self.out.append(pcre[ch])
             self.break_run()
@@ -335,8 +362,7 @@ class _Translator:
                     raise self.fail("pcre escape in class")
                 c = e
                 self.i += 1
-            if (self.peek(1) == ord("-") and self.peek(2) is not None
-                    and self.peek(2) != ord("]")):
+            if self.peek(1) == ord("-") and self.peek(2) is not None and self.peek(2) != ord("]"):
                 lo = c
                 hi = self.src[self.i + 2]
                 if hi == ord("[") or (self.dialect == "pcre" and hi == ord("\\")):

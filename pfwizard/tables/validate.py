@@ -33,7 +33,7 @@ _KEEPS_LINE = (
     "do not prepend whitespace",
     "IF has no matching ENDIF",
     "ignoring obsolete regexp option",
-    "is in \"key: value\" format",
+    'is in "key: value" format',
     "duplicate entry",
     # Run-time (lookup) warnings about the probe key, not about the table:
     "backtracking limit exceeded",
@@ -92,8 +92,7 @@ def postfix_warnings(table: Table, config_dir: str | Path | None = None) -> dict
         if table.type in INDEXED_TYPES:
             res = postfix.postmap(conf, f"{table.type}:{copy}")
         else:
-            res = postfix.postmap(conf, "-q", "x",
-                                  f"{table.type}:{copy}")
+            res = postfix.postmap(conf, "-q", "x", f"{table.type}:{copy}")
         out: dict[int, list[str]] = {}
         fatal: list[str] = []
         for raw in res.stderr.splitlines():
@@ -105,15 +104,19 @@ def postfix_warnings(table: Table, config_dir: str | Path | None = None) -> dict
                 fatal.append(raw.replace(str(copy), table.path))
         if fatal or res.returncode not in (0, 1):
             detail = fatal[-1] if fatal else res.output
-            raise TableError(table.path, None, f"Postfix cannot open this {table.type} table: "
-                                               f"{detail}")
+            raise TableError(
+                table.path, None, f"Postfix cannot open this {table.type} table: {detail}"
+            )
         return out
 
 
 def postfix_skipped(table: Table, config_dir: str | Path | None = None) -> frozenset[int]:
     """Lines Postfix ignores, by Postfix's own account."""
-    return frozenset(n for n, msgs in postfix_warnings(table, config_dir).items()
-                     if any(drops_line(m) for m in msgs))
+    return frozenset(
+        n
+        for n, msgs in postfix_warnings(table, config_dir).items()
+        if any(drops_line(m) for m in msgs)
+    )
 
 
 _PREFIX_RE = re.compile(r"[0-9.]+/[0-9]+\Z|[0-9a-fA-F:]+/[0-9]+\Z")
@@ -123,15 +126,21 @@ def key_problems(key: str) -> list[str]:
     """Keys of an indexed access table that smtpd never looks up (access(5))."""
     out = []
     if key.startswith("@") and len(key) > 1:
-        out.append(f"smtpd never looks up {key!r} in an access table: write "
-                   f"{key[1:]!r} (it also covers subdomains, per "
-                   "parent_domain_matches_subdomains)")
+        out.append(
+            f"smtpd never looks up {key!r} in an access table: write "
+            f"{key[1:]!r} (it also covers subdomains, per "
+            "parent_domain_matches_subdomains)"
+        )
     if "*" in key:
-        out.append(f"'*' in {key!r} is not a wildcard in an indexed table: it only matches a "
-                   "literal '*'. Write the parent domain instead, or use a regexp: table")
+        out.append(
+            f"'*' in {key!r} is not a wildcard in an indexed table: it only matches a "
+            "literal '*'. Write the parent domain instead, or use a regexp: table"
+        )
     if _PREFIX_RE.match(key):
-        out.append(f"{key!r}: network/prefix keys only work in a cidr: table; an indexed "
-                   "table matches whole addresses or 1-3 leading octets ('192.168')")
+        out.append(
+            f"{key!r}: network/prefix keys only work in a cidr: table; an indexed "
+            "table matches whole addresses or 1-3 leading octets ('192.168')"
+        )
     return out
 
 
@@ -160,8 +169,10 @@ def _line_problems(table: Table, line: Line, classes: frozenset[str]) -> list[Pr
         if act.error and line.action:
             add(act.error)
         if " #" in line.action or "\t#" in line.action:
-            add("a '#' after the value is not a comment: its words become part of the action",
-                WARNING)
+            add(
+                "a '#' after the value is not a comment: its words become part of the action",
+                WARNING,
+            )
     return out
 
 
@@ -175,17 +186,28 @@ def _duplicates(table: Table) -> list[Problem]:
             continue
         k = fold_key(ln.key)
         if k in seen:
-            out.append(Problem(table.path, ln.lineno, f'duplicate entry: "{ln.key}" (line '
-                               f"{seen[k]} has it already; Postfix uses that one)", WARNING,
-                               "pfwizard"))
+            out.append(
+                Problem(
+                    table.path,
+                    ln.lineno,
+                    f'duplicate entry: "{ln.key}" (line '
+                    f"{seen[k]} has it already; Postfix uses that one)",
+                    WARNING,
+                    "pfwizard",
+                )
+            )
         else:
             seen[k] = ln.lineno
     return out
 
 
-def validate(table: Table, config_dir: str | Path | None = None, *,
-             ask_postfix: bool = True, restriction_classes: frozenset[str] = frozenset()
-             ) -> list[Problem]:
+def validate(
+    table: Table,
+    config_dir: str | Path | None = None,
+    *,
+    ask_postfix: bool = True,
+    restriction_classes: frozenset[str] = frozenset(),
+) -> list[Problem]:
     """Every problem in ``table``, in line order.  With ``ask_postfix`` (and Postfix installed)
     the patterns, networks and keys are checked by Postfix on a temporary copy."""
     problems: list[Problem] = []
@@ -199,12 +221,12 @@ def validate(table: Table, config_dir: str | Path | None = None, *,
         for lineno, msgs in sorted(said.items()):
             for msg in msgs:
                 if (lineno, msg) in predicted or any(
-                        p.line == lineno and (p.message in msg or msg in p.message)
-                        for p in problems):
+                    p.line == lineno and (p.message in msg or msg in p.message) for p in problems
+                ):
                     continue
                 sev = ERROR if drops_line(msg) else WARNING
                 problems.append(Problem(table.path, lineno, msg, sev, "postfix"))
-    problems.sort(key=lambda p: (p.line or 0))
+    problems.sort(key=lambda p: p.line or 0)
     return problems
 
 
@@ -212,8 +234,12 @@ def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == ERROR]
 
 
-def checked_content(table: Table, config_dir: str | Path | None = None, *,
-                    restriction_classes: frozenset[str] = frozenset()) -> bytes:
+def checked_content(
+    table: Table,
+    config_dir: str | Path | None = None,
+    *,
+    restriction_classes: frozenset[str] = frozenset(),
+) -> bytes:
     """The bytes to install for ``table``, or TableError naming the first bad line.
 
     This never writes the table: installing it is the apply engine's job."""

@@ -97,14 +97,12 @@ def apply_op(session: Session, op: Mapping[str, Any]) -> None:
     elif "remove" in op:
         session.remove(param, session.chain(param).index_of(str(op["remove"])))
     elif "move" in op:
-        session.move(param, session.chain(param).index_of(str(op["move"])),
-                     int(op.get("by", 0)))
+        session.move(param, session.chain(param).index_of(str(op["move"])), int(op.get("by", 0)))
     elif "set" in op:
         value = op.get("value")
         session.set_value(str(op["set"]), None if value is None else str(value))
     elif "table" in op:
-        session.set_table(str(op["table"]), str(op.get("content", "")),
-                          str(op.get("type", "hash")))
+        session.set_table(str(op["table"]), str(op.get("content", "")), str(op.get("type", "hash")))
     elif "accept" in op:
         for f in session.findings():
             if f.code == op["accept"]:

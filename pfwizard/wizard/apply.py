@@ -32,23 +32,27 @@ def plan_change(session: Session, engine: WizardEngine) -> Plan:
     cs.record = intent_store(session).record()
     plan = engine.plan(cs)
     if all(f.role == "intent" for f in plan.files if f.changes) and not any(
-            f.changes for f in plan.indexes):
+        f.changes for f in plan.indexes
+    ):
         plan.files = []  # no change to Postfix's files: nothing to apply, nor to record
     return plan
 
 
-def apply_change(engine: WizardEngine, plan: Plan, *, confirm_within: int | None = None,
-                 progress: Callable[[Any], None] | None = None,
-                 say: Say = print) -> Outcome:
+def apply_change(
+    engine: WizardEngine,
+    plan: Plan,
+    *,
+    confirm_within: int | None = None,
+    progress: Callable[[Any], None] | None = None,
+    say: Say = print,
+) -> Outcome:
     """Write ``plan`` through the engine (backup, write, check, reload; any failure puts the
     old files back). customizations.yaml is one of the plan's files: written in the same
     transaction, so either the change and its record are both in force or neither is."""
     try:
-        outcome = Outcome.of(engine.apply(plan, progress=progress,
-                                          confirm_within=confirm_within))
+        outcome = Outcome.of(engine.apply(plan, progress=progress, confirm_within=confirm_within))
     except Exception as exc:  # show the engine's own words; the engine restored the files
-        outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}",
-                          exit_code=exitcodes.FAILED)
+        outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}", exit_code=exitcodes.FAILED)
     recorded = [f.path for f in plan.files if f.role == "intent"]
     if outcome.ok and recorded:
         say(f"customisations recorded in {recorded[0]} (pfwizard restore uses them)")
@@ -72,5 +76,10 @@ def apply_restore(ctx: RestoreContext | None, *, reload: bool, say: Say = print)
         code = exitcodes.FAILED
         keep(f"{type(exc).__name__}: {exc}")
     ok = code in (exitcodes.OK, exitcodes.CHANGED)
-    return Outcome(ok, ctx.entry_id, "" if ok else said[-1] if said else "",
-                   refused=code == exitcodes.REFUSED, exit_code=code)
+    return Outcome(
+        ok,
+        ctx.entry_id,
+        "" if ok else said[-1] if said else "",
+        refused=code == exitcodes.REFUSED,
+        exit_code=code,
+    )

@@ -33,8 +33,12 @@ def intent_store(session: Session) -> IntentFile:
     for param, value in session.edits.items():
         before = session.cf.get(param)
         if param in list_of_param() or param in MILTER_LISTS:
-            record_chain(store, param, None if before is None else Chain.parse(before),
-                         Chain.parse(value or ""))
+            record_chain(
+                store,
+                param,
+                None if before is None else Chain.parse(before),
+                Chain.parse(value or ""),
+            )
         else:
             record_parameter(store, param, before, value)
     for t in session.tables.values():

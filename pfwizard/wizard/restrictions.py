@@ -28,12 +28,16 @@ def argument_count(name: str) -> int:
 def restriction_info(name: str) -> RestrictionInfo:
     r = catalogue.lookup(name)
     if r is None:
-        return RestrictionInfo(name, "not in pfwizard's catalogue: Postfix may not know it",
-                               Severity.CAUTION, "an unknown name makes every RCPT fail with "
-                               "451 4.3.5 once evaluation reaches it",
-                               argument_count(name) > 0)
-    return RestrictionInfo(r.name, r.summary, r.risk.level, r.risk.text,
-                           argument_count(name) > 0, r.arg_kind.value)
+        return RestrictionInfo(
+            name,
+            "not in pfwizard's catalogue: Postfix may not know it",
+            Severity.CAUTION,
+            "an unknown name makes every RCPT fail with 451 4.3.5 once evaluation reaches it",
+            argument_count(name) > 0,
+        )
+    return RestrictionInfo(
+        r.name, r.summary, r.risk.level, r.risk.text, argument_count(name) > 0, r.arg_kind.value
+    )
 
 
 def candidates(list_key: str) -> list[RestrictionInfo]:

@@ -38,8 +38,12 @@ if TYPE_CHECKING:
         """The part of ``pfwizard.engine.Engine`` the wizard uses (tests use a fake)."""
 
         def plan(self, changeset: Any) -> Plan: ...
-        def apply(self, plan: Plan, progress: Callable[[Any], None] | None = None,
-                  confirm_within: float | None = None) -> EngineResult: ...
+        def apply(
+            self,
+            plan: Plan,
+            progress: Callable[[Any], None] | None = None,
+            confirm_within: float | None = None,
+        ) -> EngineResult: ...
         def confirm(self, entry_id: str) -> None: ...
         def history(self) -> Sequence[Any]: ...
         def history_scan(self) -> tuple[Sequence[Any], Sequence[tuple[str, str]]]: ...
@@ -71,13 +75,29 @@ class Outcome:
         # The engine's last reload step says whether the change is in force or waits for
         # Postfix's next reload (--no-reload, a demo copy).
         steps = list(getattr(result, "steps", None) or [])
-        step = next((s for s in reversed(steps) if getattr(s, "step", "") == "reload"
-                     and getattr(s, "status", "") in ("ok", "skipped", "failed")), None)
+        step = next(
+            (
+                s
+                for s in reversed(steps)
+                if getattr(s, "step", "") == "reload"
+                and getattr(s, "status", "") in ("ok", "skipped", "failed")
+            ),
+            None,
+        )
         reloaded = None if step is None else getattr(step, "status", "") == "ok"
-        note = "" if step is None else (str(getattr(step, "detail", "") or "").splitlines()
-                                        or [""])[0]
-        return cls(ok, result.entry_id, str(result.error or ""),
-                   str(result.postfix_output or ""), refused, code, reloaded, note)
+        note = (
+            "" if step is None else (str(getattr(step, "detail", "") or "").splitlines() or [""])[0]
+        )
+        return cls(
+            ok,
+            result.entry_id,
+            str(result.error or ""),
+            str(result.postfix_output or ""),
+            refused,
+            code,
+            reloaded,
+            note,
+        )
 
 
 @dataclass(frozen=True)

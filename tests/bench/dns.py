@@ -98,7 +98,10 @@ class StubDNS:
             ip = f"127.53.{random.randint(0, 255)}.{random.randint(1, 254)}"
             try:
                 server = DNSServer(
-                    self.resolver, port=53, address=ip, tcp=False,
+                    self.resolver,
+                    port=53,
+                    address=ip,
+                    tcp=False,
                     logger=DNSLogger(prefix=False, logf=lambda _s: None),
                 )
                 server.start_thread()

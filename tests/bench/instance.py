@@ -80,9 +80,22 @@ MIAB_HEADER_FILTERS_NAME = "outgoing_mail_header_filters"
 # Creating them here takes a millisecond; `postfix check` (which also creates them) takes
 # 0.6-0.8 s, most of the bench's start-up (tests/test_bench.py measures it).
 QUEUE_DIRS = (
-    *((name, "postfix", None, 0o700) for name in (
-        "active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming",
-        "private", "saved", "trace")),
+    *(
+        (name, "postfix", None, 0o700)
+        for name in (
+            "active",
+            "bounce",
+            "corrupt",
+            "defer",
+            "deferred",
+            "flush",
+            "hold",
+            "incoming",
+            "private",
+            "saved",
+            "trace",
+        )
+    ),
     ("maildrop", "postfix", "postdrop", 0o730),
     ("public", "postfix", "postdrop", 0o710),
     ("pid", "root", None, 0o755),
@@ -148,9 +161,7 @@ class PostfixInstance:
         # data_directory belongs to the mail owner (master refuses to start otherwise).
         shutil.chown(self.root / "lib", user="postfix")
         self.params: dict[str, str] = base_main_cf(self.root, self.port)
-        (self.config_dir / "virtual_mailboxes").write_text(
-            "".join(f"{m} ok\n" for m in MAILBOXES)
-        )
+        (self.config_dir / "virtual_mailboxes").write_text("".join(f"{m} ok\n" for m in MAILBOXES))
         self.write_master_cf()
         self.write_main_cf()
         resolv = f"nameserver {dns_ip}\noptions timeout:1 attempts:1\n" if dns_ip else ""
@@ -168,8 +179,10 @@ class PostfixInstance:
     def master_cf_text(self, submission: bool = False) -> str:
         text = MASTER_CF.format(listen=f"127.0.0.1:{self.port}")
         if submission:
-            text += SUBMISSION_CF.format(listen=f"127.0.0.1:{self.submission_port}",
-                                         filters=self.config_dir / MIAB_HEADER_FILTERS_NAME)
+            text += SUBMISSION_CF.format(
+                listen=f"127.0.0.1:{self.submission_port}",
+                filters=self.config_dir / MIAB_HEADER_FILTERS_NAME,
+            )
         return text
 
     def write_master_cf(self, submission: bool = False) -> None:
@@ -207,10 +220,12 @@ class PostfixInstance:
                 os.utime(p, (past, past))
 
     # ---- commands ------------------------------------------------------------------------
-    def run(self, *argv: str, check: bool = True, timeout: int = COMMAND_TIMEOUT
-            ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                              check=check)
+    def run(
+        self, *argv: str, check: bool = True, timeout: int = COMMAND_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=timeout, check=check
+        )
 
     def postconf(self, *args: str) -> str:
         return self.run("postconf", "-c", str(self.config_dir), *args).stdout
@@ -236,12 +251,12 @@ class PostfixInstance:
     def _spawn_master(self) -> None:
         self.make_queue_dirs()
         master = f"{POSTFIX_SBIN}/master -c {self.config_dir} -s"
-        script = (
-            f"mount --bind {self.root}/resolv.conf /etc/resolv.conf && exec {master}"
-        )
+        script = f"mount --bind {self.root}/resolv.conf /etc/resolv.conf && exec {master}"
         self.proc = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
         self.wait_listening()
@@ -283,8 +298,9 @@ class PostfixInstance:
             if self.proc is not None and self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode() if self.proc.stderr else ""
                 raise RuntimeError(f"bench master exited {self.proc.returncode}: {err}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", port), timeout=0.5
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.5),
             ):
                 return
             time.sleep(0.01)
@@ -299,8 +315,7 @@ class PostfixInstance:
         # No greeting and no fatal error: smtpd is still throttled from an earlier broken
         # config (a reload never revives it) or wedged.  The bench starts afresh, so no test
         # inherits that; a test that breaks smtpd itself sees its fatal error and is left be.
-        if not self.wait_greeting(mark, timeout=1.0) and " fatal: " not in (
-                self.log_text()[mark:]):
+        if not self.wait_greeting(mark, timeout=1.0) and " fatal: " not in (self.log_text()[mark:]):
             self.restart()
 
     def restart(self) -> None:

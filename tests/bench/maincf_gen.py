@@ -38,13 +38,15 @@ _MACRO = st.builds(
     st.sampled_from(("mail_name", "mail_owner", "undefined_thing", "config_directory")),
     st.sampled_from(("${}", "${{{}}}", "$({})")),
 )
-_CHAIN_ITEM = st.sampled_from((
-    "permit_mynetworks",
-    "reject_unknown_sender_domain",
-    "reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]",
-    "check_sender_access regexp:/etc/postfix/x",
-    "check_policy_service inet:127.0.0.1:10023",
-))
+_CHAIN_ITEM = st.sampled_from(
+    (
+        "permit_mynetworks",
+        "reject_unknown_sender_domain",
+        "reject_rbl_client zen.spamhaus.org=127.0.0.[2..11]",
+        "check_sender_access regexp:/etc/postfix/x",
+        "check_policy_service inet:127.0.0.1:10023",
+    )
+)
 _WORD = st.one_of(_PLAIN_WORD, _PLAIN_WORD, _MACRO, _CHAIN_ITEM)
 
 
@@ -66,15 +68,24 @@ BLANK = st.sampled_from(["", " ", "\t", " \t ", "\x0c"])
 COMMENT = st.one_of(
     st.builds(lambda ws, text: f"{ws}#{text}", _maybe(_WS_RUN), values()),
     # A commented-out definition: MiaB's leftovers, the start of every glue.
-    st.builds(lambda ws, n, sp, v: f"{ws}#{n}{sp}={sp}{v}", _maybe(_WS_RUN), NAMES,
-              _maybe(st.just(" ")), values()),
+    st.builds(
+        lambda ws, n, sp, v: f"{ws}#{n}{sp}={sp}{v}",
+        _maybe(_WS_RUN),
+        NAMES,
+        _maybe(st.just(" ")),
+        values(),
+    ),
 )
 # Between name and "=": space and tab only.  postconf -e/-X do not recognise "name<VT>=" as
 # the parameter (Postfix's reader does), so VT/FF there would only test postconf's editor.
 _NAME_WS = st.sampled_from([" ", "  ", "\t", " \t"])
 START = st.builds(
     lambda n, a, b, v, t: f"{n}{a}={b}{v}{t}",
-    NAMES, _maybe(_NAME_WS), _maybe(_WS_RUN), values(), _maybe(_WS_RUN),
+    NAMES,
+    _maybe(_NAME_WS),
+    _maybe(_WS_RUN),
+    values(),
+    _maybe(_WS_RUN),
 )
 CONTINUATION = st.builds(lambda ws, v: f"{ws}{v}", _CONT_WS, values(min_words=1))
 # A first physical line that Postfix rejects: no "=", or a space inside the name.
@@ -115,8 +126,9 @@ def main_cf_files(draw: st.DrawFn) -> bytes:
 def rejected_files(draw: st.DrawFn) -> bytes:
     """A main.cf with one definition line replaced by a line Postfix rejects (no '=')."""
     lines = draw(line_lists())
-    starts = [k for k, ln in enumerate(lines) if ln and not ln[0].isspace()
-              and not ln.startswith("#")]
+    starts = [
+        k for k, ln in enumerate(lines) if ln and not ln[0].isspace() and not ln.startswith("#")
+    ]
     k = draw(st.sampled_from(starts))
     lines[k] = draw(NO_EQUALS)
     return draw(join_lines(lines))

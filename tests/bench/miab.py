@@ -52,8 +52,7 @@ def miab_chains(fixture: str, policy_address: str, config_dir: Path) -> dict[str
         out[name] = value
     logins = config_dir / "sender_login_maps"
     logins.write_text(
-        "admin@box.example.com admin@box.example.com\n"
-        "mick@box.example.com mick@box.example.com\n"
+        "admin@box.example.com admin@box.example.com\nmick@box.example.com mick@box.example.com\n"
     )
     out["smtpd_sender_login_maps"] = f"texthash:{logins}"
     return out

@@ -26,9 +26,23 @@ CONTINUE = b"c"
 TEMPFAIL = b"t"
 REJECT = b"r"
 VERSION = 6
-NAMES = {b"C": "connect", b"H": "helo", b"M": "mail", b"R": "rcpt", b"T": "data",
-         b"L": "header", b"N": "eoh", b"B": "body", b"E": "eom", b"U": "unknown",
-         b"A": "abort", b"Q": "quit", b"K": "quit_nc", b"D": "macro", b"O": "optneg"}
+NAMES = {
+    b"C": "connect",
+    b"H": "helo",
+    b"M": "mail",
+    b"R": "rcpt",
+    b"T": "data",
+    b"L": "header",
+    b"N": "eoh",
+    b"B": "body",
+    b"E": "eom",
+    b"U": "unknown",
+    b"A": "abort",
+    b"Q": "quit",
+    b"K": "quit_nc",
+    b"D": "macro",
+    b"O": "optneg",
+}
 
 
 def _packet(cmd: bytes, data: bytes = b"") -> bytes:
@@ -38,8 +52,9 @@ def _packet(cmd: bytes, data: bytes = b"") -> bytes:
 class FakeMilter:
     """``FakeMilter("opendkim", journal)`` listens on a free loopback port until ``stop()``."""
 
-    def __init__(self, name: str, journal: list[tuple[str, str]] | None = None,
-                 at_rcpt: bytes = CONTINUE) -> None:
+    def __init__(
+        self, name: str, journal: list[tuple[str, str]] | None = None, at_rcpt: bytes = CONTINUE
+    ) -> None:
         self.name = name
         self.journal: list[tuple[str, str]] = journal if journal is not None else []
         self.at_rcpt = at_rcpt

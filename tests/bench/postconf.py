@@ -81,8 +81,12 @@ class Postconf:
         os.utime(path, (past, past))
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(["postconf", "-c", str(self.dir), *args],
-                              capture_output=True, timeout=TIMEOUT, check=False)
+        return subprocess.run(
+            ["postconf", "-c", str(self.dir), *args],
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
 
     def write(self, data: bytes) -> None:
         self.main_cf.write_bytes(data)

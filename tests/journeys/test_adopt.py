@@ -31,9 +31,9 @@ def scratch(tmp: Path, stage: str) -> Path:
     config_dir.mkdir(parents=True)
     main = (FIXTURES / f"main.cf.customized-{stage}-v75-setup").read_text()
     (config_dir / "main.cf").write_text(
-        main.replace("\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n"))
-    shutil.copyfile(FIXTURES / f"master.cf.customized-{stage}-v75-setup",
-                    config_dir / "master.cf")
+        main.replace("\nmyorigin = /etc/mailname\n", "\nmyorigin = box.example.com\n")
+    )
+    shutil.copyfile(FIXTURES / f"master.cf.customized-{stage}-v75-setup", config_dir / "master.cf")
     return config_dir
 
 
@@ -41,8 +41,13 @@ def postconf(config_dir: Path, *args: str) -> list[str]:
     # A main.cf younger than ~2 s makes Postfix programs pause: backdate it.
     old = time.time() - 10
     os.utime(config_dir / "main.cf", (old, old))
-    res = subprocess.run(["postconf", "-c", str(config_dir), *args], capture_output=True,
-                         text=True, timeout=30, check=True)
+    res = subprocess.run(
+        ["postconf", "-c", str(config_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return res.stdout.splitlines()
 
 
@@ -52,8 +57,7 @@ def chains(config_dir: Path) -> list[tuple[object, ...]]:
 
 @needs_postfix
 @pytest.mark.skipif(os.geteuid() != 0, reason="pfwizard writes Postfix's files as root")
-def test_adopt_brings_back_hand_edits_to_main_cf_and_master_cf_and_keeps_them_as_comments(
-        tmp_path):
+def test_adopt_brings_back_hand_edits_to_main_cf_and_master_cf_and_keeps_them_as_comments(tmp_path):
     admins = scratch(tmp_path, "before")  # what the admin had: Postfix's own reading of it
     config_dir = scratch(tmp_path, "after")
     state_dir = config_dir.parent / "state"
@@ -66,25 +70,31 @@ def test_adopt_brings_back_hand_edits_to_main_cf_and_master_cf_and_keeps_them_as
     assert "commented out by MiaB: smtpd_sender_restrictions" in status.stdout
     assert f"commented out by MiaB: master.cf {KEY}" in status.stdout
 
-    adopt = subprocess.run([*pf, "restore", "--adopt", "--yes"], capture_output=True,
-                           text=True, timeout=180)
+    adopt = subprocess.run(
+        [*pf, "restore", "--adopt", "--yes"], capture_output=True, text=True, timeout=180
+    )
     assert adopt.returncode == exitcodes.CHANGED, adopt.stdout + adopt.stderr
     assert "safety check: ok" in adopt.stdout  # through the safety check, like any restore
 
-    assert postconf(config_dir, "-P", KEY) == postconf(admins, "-P", KEY) == [
-        f"{KEY} = permit_sasl_authenticated,reject"]
+    assert (
+        postconf(config_dir, "-P", KEY)
+        == postconf(admins, "-P", KEY)
+        == [f"{KEY} = permit_sasl_authenticated,reject"]
+    )
     assert chains(config_dir) == chains(admins)
 
     # The glued lines and the old submission entry stay, commented, under pfwizard's note.
     main = (config_dir / "main.cf").read_text().splitlines()
     k = main.index("#smtpd_sender_restrictions =")
     assert main[k - 1].startswith(ADOPTED_NOTE)
-    assert main[k + 1:k + 3] == ["#    permit_sasl_authenticated,",
-                                 "#    reject_non_fqdn_sender,"]
+    assert main[k + 1 : k + 3] == [
+        "#    permit_sasl_authenticated,",
+        "#    reject_non_fqdn_sender,",
+    ]
     master = (config_dir / "master.cf").read_text().splitlines()
     k = master.index("#submission inet n       -       -       -       -       smtpd")
     assert master[k - 1].startswith(ADOPTED_NOTE)
-    assert "#  -o smtpd_client_restrictions=permit_sasl_authenticated,reject" in master[k:k + 8]
+    assert "#  -o smtpd_client_restrictions=permit_sasl_authenticated,reject" in master[k : k + 8]
 
     again = subprocess.run([*pf, "status"], capture_output=True, text=True, timeout=60)
     assert again.returncode == exitcodes.OK, again.stdout + again.stderr

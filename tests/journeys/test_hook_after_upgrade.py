@@ -30,20 +30,27 @@ def pfwizard_argv() -> list[str]:
 
 def cron_command(cron_file: Path) -> str:
     """The command of the installed cron line (what cron hands to /bin/sh)."""
-    (line,) = [ln for ln in cron_file.read_text().splitlines()
-               if ln and not ln.startswith("#") and "=" not in ln.split()[0]]
+    (line,) = [
+        ln
+        for ln in cron_file.read_text().splitlines()
+        if ln and not ln.startswith("#") and "=" not in ln.split()[0]
+    ]
     return line.split(" root ", 1)[1]
 
 
 def run_as_cron(command: str, log_socket: Path) -> subprocess.CompletedProcess[str]:
     # cron's environment: PATH=/usr/bin:/bin and little else.  PYTHONPATH only when the test
     # itself runs a checkout's code (a developer's worktree); CI runs the installed program.
-    env = ["PATH=/usr/bin:/bin", "HOME=/root", "SHELL=/bin/sh",
-           f"PFWIZARD_LOG_SOCKET={log_socket}"]
+    env = ["PATH=/usr/bin:/bin", "HOME=/root", "SHELL=/bin/sh", f"PFWIZARD_LOG_SOCKET={log_socket}"]
     if os.environ.get("PYTHONPATH"):
         env.append(f"PYTHONPATH={os.environ['PYTHONPATH']}")
-    return subprocess.run(["env", "-i", *env, "/bin/sh", "-c", command],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        ["env", "-i", *env, "/bin/sh", "-c", command],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def received(sock: socket.socket) -> list[str]:
@@ -62,13 +69,17 @@ def test_cron_hook_restores_under_crons_path_and_a_failed_run_shows(bench):
     tmp = Path(tempfile.mkdtemp(prefix="pfwizard-hook-"))
     bench.configure_miab("main.cf.v75-fresh")
     v75 = (FIXTURES / "master.cf.v75").read_text()
-    master.write_text(master.read_text() + v75[v75.index("authclean unix"):])
+    master.write_text(master.read_text() + v75[v75.index("authclean unix") :])
     bench.reload()
     ref = apply_recipe5(config_dir, state_dir, reload=True)
 
     pf = [*pfwizard_argv(), "--config-dir", str(config_dir), "--state-dir", str(state_dir)]
-    inst = subprocess.run([*pf, "restore", "--install-hook", "cron", "--hook-dir",
-                           str(tmp / "cron.d")], capture_output=True, text=True, timeout=60)
+    inst = subprocess.run(
+        [*pf, "restore", "--install-hook", "cron", "--hook-dir", str(tmp / "cron.d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert inst.returncode == exitcodes.OK, inst.stderr
     cron_file = tmp / "cron.d" / "pfwizard-restore"
     assert "PATH=" in cron_file.read_text()
@@ -90,8 +101,9 @@ def test_cron_hook_restores_under_crons_path_and_a_failed_run_shows(bench):
         assert "customisations restored" in ok.stdout
         lines = received(log)
         # <22>: facility mail (2), severity info (6).
-        assert any(x.startswith("<22>") and "pfwizard[" in x and "restored" in x
-                   for x in lines), lines
+        assert any(x.startswith("<22>") and "pfwizard[" in x and "restored" in x for x in lines), (
+            lines
+        )
 
         # The next upgrade comes while another pfwizard holds the lock: the run is refused.
         miab_upgrade(master)

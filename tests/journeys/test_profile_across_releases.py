@@ -42,14 +42,20 @@ def backdate(path: Path) -> None:
 
 def listed_client_verdict(bench) -> int:
     """What smtpd answers a client listed in zen (RCPT, or MAIL if refused earlier)."""
-    d = bench.dialogue(mail_from="someone@gmail.com", rcpt_to="admin@box.example.com",
-                       source=LISTED_SBL)
+    d = bench.dialogue(
+        mail_from="someone@gmail.com", rcpt_to="admin@box.example.com", source=LISTED_SBL
+    )
     return (d.rcpt if d.for_command("RCPT") else d.mail).code
 
 
 def postconf_h(config_dir: Path, name: str) -> str:
-    res = subprocess.run(["postconf", "-c", str(config_dir), "-h", name], capture_output=True,
-                         text=True, timeout=30, check=True)
+    res = subprocess.run(
+        ["postconf", "-c", str(config_dir), "-h", name],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return res.stdout.strip()
 
 
@@ -65,8 +71,13 @@ def test_a_v66_profile_meets_v75_decided_once_then_clean(bench):
     pf = [*pfwizard_argv(), "--config-dir", str(config_dir), "--state-dir", str(state_dir)]
 
     def apply(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*pf, "apply", str(profile), *extra], capture_output=True,
-                              text=True, timeout=180, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [*pf, "apply", str(profile), *extra],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+        )
 
     first = apply()
     assert first.returncode == exitcodes.CHANGED, first.stdout + first.stderr

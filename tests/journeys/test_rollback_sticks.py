@@ -37,15 +37,17 @@ tables:
 
 
 def esa_reply(bench) -> int:
-    d = bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=ESA,
-                       rcpt_to="admin@box.example.com")
+    d = bench.dialogue(
+        helo="esa4.commscope.iphmx.com", mail_from=ESA, rcpt_to="admin@box.example.com"
+    )
     return (d.rcpt if d.for_command("RCPT") else d.mail).code
 
 
 def run(pf: list[str], *argv: str) -> subprocess.CompletedProcess[str]:
     # The environment as is: PYTHONPATH, when set, makes the console script run a checkout.
-    return subprocess.run([*pf, *argv], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(
+        [*pf, *argv], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180
+    )
 
 
 @needs_bench
@@ -69,8 +71,11 @@ def test_a_rollback_survives_the_next_miab_upgrade(bench):
     assert applied.returncode == exitcodes.CHANGED, applied.stdout + applied.stderr
     assert esa_reply(bench) == 250
     assert "cisco_dmarc" in intent.read_text()
-    (entry,) = [ln.split("journal entry ")[1].rstrip(")") for ln in
-                applied.stdout.splitlines() if ln.startswith("done (journal entry")]
+    (entry,) = [
+        ln.split("journal entry ")[1].rstrip(")")
+        for ln in applied.stdout.splitlines()
+        if ln.startswith("done (journal entry")
+    ]
 
     backdate(config_dir)
     rolled = run(pf, "rollback", "--to", entry, "--yes")

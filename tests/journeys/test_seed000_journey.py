@@ -21,9 +21,11 @@ from tests.pty_driver import Terminal, pfwizard_script
 
 # The forum's line, exactly as seed 000 has it.
 SEED_LINE = r"/esa[0-9]*\.?[acehimnops0-9]*[-]?[0-9]*\.?[acps23]*\.iphmx\.com/i PERMIT"
-ESA_SENDERS = ["MAILER-DAEMON@esa4.commscope.iphmx.com",
-               "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
-               "MAILER-DAEMON@esa.hc3512-62.iphmx.com"]
+ESA_SENDERS = [
+    "MAILER-DAEMON@esa4.commscope.iphmx.com",
+    "MAILER-DAEMON@esa2.hc681-85.ap.iphmx.com",
+    "MAILER-DAEMON@esa.hc3512-62.iphmx.com",
+]
 LOOKALIKE = "x@notesa.iphmx.com.attacker.net"
 RCPT = "dmarc@box.example.com"
 F3 = {"xterm-256color": "\x1bOR", "linux": "\x1b[[C"}
@@ -31,8 +33,7 @@ F7 = "\x1b[18~"  # the same on both terminals
 
 
 def rcpt_code(bench, sender: str) -> int:
-    return bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=sender,
-                          rcpt_to=RCPT).rcpt.code
+    return bench.dialogue(helo="esa4.commscope.iphmx.com", mail_from=sender, rcpt_to=RCPT).rcpt.code
 
 
 def rejects_log(bench, mark: int, n: int, path: Path) -> Path:
@@ -58,9 +59,12 @@ def test_the_wide_line_is_caught_and_the_learned_allowlist_goes_in(bench, tmp_pa
 
     # The admin asks pfwizard what the rejects are and what would let them in.
     log = rejects_log(bench, mark, len(ESA_SENDERS), tmp_path / "mail.log")
-    explained = subprocess.run([script, "--config-dir", str(cdir), "explain", "--log",
-                                str(log), "--propose-allowlist"],
-                               capture_output=True, text=True, timeout=120)
+    explained = subprocess.run(
+        [script, "--config-dir", str(cdir), "explain", "--log", str(log), "--propose-allowlist"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Proposed entry:" in explained.stdout, explained.stdout + explained.stderr
     learned = re.search(r"Proposed entry:\s+(\S+ PERMIT)", explained.stdout)
     assert learned, explained.stdout

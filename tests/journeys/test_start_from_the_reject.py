@@ -15,9 +15,11 @@ from pfwizard.engine import Engine
 from tests.conftest import needs_bench
 from tests.pty_driver import Terminal, pfwizard_script
 
-ESA_SENDERS = ["MAILER-DAEMON@esa1.hc1234-5.iphmx.com",
-               "MAILER-DAEMON@esa2.hc1234-5.iphmx.com",
-               "MAILER-DAEMON@esa3.hc77-12.ap.iphmx.com"]
+ESA_SENDERS = [
+    "MAILER-DAEMON@esa1.hc1234-5.iphmx.com",
+    "MAILER-DAEMON@esa2.hc1234-5.iphmx.com",
+    "MAILER-DAEMON@esa3.hc77-12.ap.iphmx.com",
+]
 LOOKALIKE = "MAILER-DAEMON@esa1.iphmx.com.attacker.example"
 RCPT = "dmarc@box.example.com"
 
@@ -52,11 +54,13 @@ def test_welcome_lists_the_esa_rejects_and_their_recipe_goes_in(bench, tmp_path)
     assert "Domain not found" in log.read_text()
 
     main_before = (cdir / "main.cf").read_text()
-    t = Terminal(["--config-dir", str(cdir), "--state-dir", str(state),
-                  "--mail-log", str(log)], term="linux")
+    t = Terminal(
+        ["--config-dir", str(cdir), "--state-dir", str(state), "--mail-log", str(log)], term="linux"
+    )
     try:
-        t.wait_for("7 x Sender address rejected: Domain not found", "Enter opens: recipe",
-                   timeout=60)
+        t.wait_for(
+            "7 x Sender address rejected: Domain not found", "Enter opens: recipe", timeout=60
+        )
         t.press("\t")  # to the list of rejects; the ESA group is the first
         t.press("\r")
         screen = t.wait_for("Filled in from the mail log", "placement before-unknown")

@@ -20,22 +20,25 @@ from tests.pty_driver import Terminal, pfwizard_script
 from tests.test_engine_support import backdate
 from tests.test_explain_bench import configure_v75
 
-pytestmark = pytest.mark.skipif(pfwizard_script() is None,
-                                reason="the pfwizard console script is not installed")
+pytestmark = pytest.mark.skipif(
+    pfwizard_script() is None, reason="the pfwizard console script is not installed"
+)
 
 HOST = "box.example.com"
 DOWN = "\x1b[B"
 # MiaB's lookup queries, as its setup writes /etc/postfix/virtual-*.cf (v66-v75).
 QUERIES = {
     "virtual-mailbox-maps.cf": "SELECT 1 FROM users WHERE email='%s'",
-    "virtual-alias-maps.cf":
-        "SELECT destination from (SELECT destination, 0 as priority FROM aliases WHERE "
-        "source='%s' AND destination<>'' UNION SELECT email as destination, 1 as priority "
-        "FROM users WHERE email='%s' UNION SELECT destination, 2 as priority FROM "
-        "auto_aliases WHERE source='%s' AND destination<>'') ORDER BY priority LIMIT 1;",
+    "virtual-alias-maps.cf": "SELECT destination from (SELECT destination, 0 as priority "
+    "FROM aliases WHERE source='%s' AND destination<>'' "
+    "UNION SELECT email as destination, 1 as priority "
+    "FROM users WHERE email='%s' UNION SELECT destination, 2 as priority FROM "
+    "auto_aliases WHERE source='%s' AND destination<>'') ORDER BY priority LIMIT 1;",
 }
-STATUS_MAIL = (f"From: administrator@{HOST}\nTo: administrator@{HOST}\n"
-               f"Subject: [{HOST}] Status Checks Change Notice\n\nAll checks ok.\n")
+STATUS_MAIL = (
+    f"From: administrator@{HOST}\nTo: administrator@{HOST}\n"
+    f"Subject: [{HOST}] Status Checks Change Notice\n\nAll checks ok.\n"
+)
 
 
 def miab_database(config_dir: Path) -> Path:
@@ -45,13 +48,18 @@ def miab_database(config_dir: Path) -> Path:
     with sqlite3.connect(db) as con:
         con.execute("CREATE TABLE users (email TEXT, password TEXT)")
         for table in ("aliases", "auto_aliases"):
-            con.execute(f"CREATE TABLE {table} (source TEXT, destination TEXT, "
-                        "permitted_senders TEXT)")
+            con.execute(
+                f"CREATE TABLE {table} (source TEXT, destination TEXT, permitted_senders TEXT)"
+            )
         con.execute("INSERT INTO users VALUES (?, 'x')", (f"admin@{HOST}",))
         con.execute("INSERT INTO aliases VALUES (?, ?, NULL)", (f"sales@{HOST}", f"admin@{HOST}"))
-        con.executemany("INSERT INTO auto_aliases VALUES (?, ?, NULL)",
-                        [(f"{who}@{HOST}", f"admin@{HOST}")
-                         for who in ("administrator", "hostmaster", "postmaster", "abuse")])
+        con.executemany(
+            "INSERT INTO auto_aliases VALUES (?, ?, NULL)",
+            [
+                (f"{who}@{HOST}", f"admin@{HOST}")
+                for who in ("administrator", "hostmaster", "postmaster", "abuse")
+            ],
+        )
     db.chmod(0o644)
     for name, query in QUERIES.items():
         (config_dir / name).write_text(f"dbpath = {db}\nquery = {query}\n")
@@ -59,8 +67,9 @@ def miab_database(config_dir: Path) -> Path:
 
 
 def end_of_data(bench, from_header: str, sender: str) -> int:
-    d = bench.dialogue(mail_from=sender, rcpt_to=f"administrator@{HOST}", source=INSIDE,
-                       data=from_header)
+    d = bench.dialogue(
+        mail_from=sender, rcpt_to=f"administrator@{HOST}", source=INSIDE, data=from_header
+    )
     found = d.for_command("<end of data>")
     assert found, d.replies
     return found[0].code
@@ -84,9 +93,13 @@ def test_miabs_status_mail_passes_after_the_forged_sender_recipe(miab_box):
     bench = miab_box
     cdir = bench.config_dir
     backdate(cdir)
-    configure_v75(bench, extra={
-        "virtual_mailbox_maps": f"sqlite:{cdir}/virtual-mailbox-maps.cf",
-        "virtual_alias_maps": f"sqlite:{cdir}/virtual-alias-maps.cf"})
+    configure_v75(
+        bench,
+        extra={
+            "virtual_mailbox_maps": f"sqlite:{cdir}/virtual-mailbox-maps.cf",
+            "virtual_alias_maps": f"sqlite:{cdir}/virtual-alias-maps.cf",
+        },
+    )
     forged = STATUS_MAIL.replace(f"From: administrator@{HOST}", f"From: nobody@{HOST}")
     assert end_of_data(bench, STATUS_MAIL, f"administrator@{HOST}") == 250
     assert end_of_data(bench, forged, f"nobody@{HOST}") == 250  # no filter yet
@@ -101,8 +114,7 @@ def test_miabs_status_mail_passes_after_the_forged_sender_recipe(miab_box):
         # The addresses come from the box: the automatic aliases among them.
         t.wait_for(f"administrator@{HOST}", "header_checks")
         t.press("f2")
-        screen = t.wait_for("Review", "REJECT forged local sender", "administrator",
-                            timeout=30)
+        screen = t.wait_for("Review", "REJECT forged local sender", "administrator", timeout=30)
         assert "nothing has been written yet" in screen.lower() or "Nothing written" in screen
         t.press("w")  # Apply asks first
         t.wait_for("Apply now?")

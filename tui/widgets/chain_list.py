@@ -52,8 +52,7 @@ class ChainList(CursorList):
         Binding("K", "move(-1)", "Move", key_display="K/J", id="chain.move_up"),
         Binding("J", "move(1)", "Move down", show=False, id="chain.move_down"),
         Binding("shift+up,ctrl+up", "move(-1)", "Move up", show=False, id="chain.move_up2"),
-        Binding("shift+down,ctrl+down", "move(1)", "Move down", show=False,
-                id="chain.move_down2"),
+        Binding("shift+down,ctrl+down", "move(1)", "Move down", show=False, id="chain.move_down2"),
         Binding("z,ctrl+z", "undo", "Undo", key_display="z", id="chain.undo"),
         Binding("t", "table", "Table", id="chain.table"),
     ]
@@ -75,8 +74,9 @@ class ChainList(CursorList):
             self.what = what
             self.index = index
 
-    def __init__(self, session: Session, param: str, *, milters: bool = False,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, session: Session, param: str, *, milters: bool = False, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.session = session
         self.param = param
@@ -137,8 +137,10 @@ class ChainList(CursorList):
                 if a != b:
                     self.replace_option_prompt_at_index(n, self._wrapped(b))
         else:
-            self.set_options([Option(self._wrapped(p)) for p in prompts] or
-                             [Option("   (empty: press a to add)", disabled=True)])
+            self.set_options(
+                [Option(self._wrapped(p)) for p in prompts]
+                or [Option("   (empty: press a to add)", disabled=True)]
+            )
         self._shown = prompts or None
         if prompts:
             self.highlighted = max(0, min(len(prompts) - 1, keep or 0))

@@ -19,10 +19,18 @@ class KeysFooter(Footer):
     def _keys(self) -> tuple[Any, ...]:
         """Everything Footer.compose() reads, for the keys it would show."""
         return tuple(
-            (binding.key, self.app.get_key_display(binding), binding.description,
-             binding.action, binding.group, enabled, tooltip)
+            (
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                binding.group,
+                enabled,
+                tooltip,
+            )
             for (_, binding, enabled, tooltip) in self.screen.active_bindings.values()
-            if binding.show)
+            if binding.show
+        )
 
     async def recompose(self) -> None:
         keys = self._keys() if self._bindings_ready and self.is_attached else None

@@ -14,8 +14,9 @@ from pfwizard.tui.theme import SEVERITY_STYLE
 from pfwizard.tui.wrap import WrappedStatic
 
 
-def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
-                  empty: str = "No findings.") -> Text:
+def findings_text(
+    findings: list[Finding], accepted: set[Finding] | None = None, empty: str = "No findings."
+) -> Text:
     text = Text()
     if not findings:
         text.append(empty + "\n")
@@ -37,10 +38,12 @@ def findings_text(findings: list[Finding], accepted: set[Finding] | None = None,
 class RiskPanel(VerticalScroll, can_focus=True):
     """Scrollable; focus it with tab to read long findings."""
 
-    HELP = ("The risk panel: the highlighted entry's risk, then the analyser's findings on "
-            "this stage's lists, judged on the whole configuration as it will be after Apply "
-            "(order bypasses across lists included).  X DANGER blocks Next until fixed or "
-            "accepted (an open relay can never be accepted).")
+    HELP = (
+        "The risk panel: the highlighted entry's risk, then the analyser's findings on "
+        "this stage's lists, judged on the whole configuration as it will be after Apply "
+        "(order bypasses across lists included).  X DANGER blocks Next until fixed or "
+        "accepted (an open relay can never be accepted)."
+    )
 
     def compose(self):  # type: ignore[no-untyped-def]
         # Wrapped between words (or after _ , . /), findings' continuation rows indented
@@ -61,10 +64,14 @@ class RiskPanel(VerticalScroll, can_focus=True):
         body = Text()
         body.append("Findings for this stage", style="bold")
         body.append("\n")
-        body.append_text(findings_text(rest, accepted,
-                                       empty="No other findings." if danger else "No findings."))
-        parts = {"#danger": findings_text(danger, accepted) if danger else Text(),
-                 "#entry-risk": Text(entry), "#findings": body}
+        body.append_text(
+            findings_text(rest, accepted, empty="No other findings." if danger else "No findings.")
+        )
+        parts = {
+            "#danger": findings_text(danger, accepted) if danger else Text(),
+            "#entry-risk": Text(entry),
+            "#findings": body,
+        }
         shown = self._shown or {}
         # Only what reads differently is redrawn: a move shifts findings' positions but
         # rarely their words, and every update costs a re-layout.

@@ -147,18 +147,27 @@ def _diffs(files):
             if f.get("diff"):
                 out.append({"prepared": f["diff"]})
             continue
-        out.append({
-            "before_header": f["path"] if f.get("before") is not None else "/dev/null",
-            "after_header": f["path"] if f.get("after") is not None else "/dev/null",
-            "before": f.get("before") or "",
-            "after": f.get("after") or "",
-        })
+        out.append(
+            {
+                "before_header": f["path"] if f.get("before") is not None else "/dev/null",
+                "after_header": f["path"] if f.get("after") is not None else "/dev/null",
+                "before": f.get("before") or "",
+                "after": f.get("after") or "",
+            }
+        )
     return out
 
 
 def _summary(files):
-    return [{"path": f["path"], "role": f["role"], "action": f["action"],
-             "secret": f.get("secret", False)} for f in files]
+    return [
+        {
+            "path": f["path"],
+            "role": f["role"],
+            "action": f["action"],
+            "secret": f.get("secret", False),
+        }
+        for f in files
+    ]
 
 
 def _executable(module):
@@ -191,15 +200,19 @@ def main():
         where = p["executable"] or "pfwizard"
         if module.check_mode:
             # A first run in check mode comes before the role has installed it.
-            module.exit_json(changed=True, msg=f"{where} is not installed yet: nothing to "
-                             "compare with, the profile would be applied")
+            module.exit_json(
+                changed=True,
+                msg=f"{where} is not installed yet: nothing to "
+                "compare with, the profile would be applied",
+            )
         module.fail_json(msg=f"{where} not found or not executable: install pfwizard first")
 
     profile = p["profile"]
     if p["content"] is not None:
         profile = os.path.join(module.tmpdir, "profile.yaml")
-        with open(os.open(profile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                  encoding="utf-8") as fh:
+        with open(
+            os.open(profile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+        ) as fh:
             fh.write(p["content"])
 
     argv = [exe, "--config-dir", p["config_dir"], "--state-dir", p["state_dir"]]
@@ -224,8 +237,13 @@ def main():
         doc = json.loads(out)
     except ValueError:
         lines = [ln for ln in err.splitlines() if ln.strip()]
-        module.fail_json(msg=own_words(lines[-1] if lines else f"pfwizard exited {rc}"),
-                         rc=rc, stdout=out, stderr=own_words(err), cmd=argv)
+        module.fail_json(
+            msg=own_words(lines[-1] if lines else f"pfwizard exited {rc}"),
+            rc=rc,
+            stdout=out,
+            stderr=own_words(err),
+            cmd=argv,
+        )
 
     result = dict(
         exit_code=rc,
@@ -237,7 +255,8 @@ def main():
     )
     if rc not in (OK, CHANGED):
         why = doc.get("error") or next(
-            (ln for ln in reversed(err.splitlines()) if ln.strip()), f"pfwizard exited {rc}")
+            (ln for ln in reversed(err.splitlines()) if ln.strip()), f"pfwizard exited {rc}"
+        )
         module.fail_json(msg=own_words(why), rc=rc, stderr=own_words(err), **result)
     if module._diff:
         result["diff"] = _diffs(doc.get("files", []))
