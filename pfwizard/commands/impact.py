@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from pfwizard import exitcodes, jsonout
 from pfwizard.errors import PfwizardError
 from pfwizard.impact import logscan
-from pfwizard.impact.preview import preview
+from pfwizard.impact.preview import RATE, preview
 from pfwizard.impact.proposal import Undecided, plan_change
 from pfwizard.impact.report import ImpactReport, render
 from pfwizard.intent import Policy
@@ -34,7 +34,7 @@ change, what each would answer to every envelope. Nothing is sent past RCPT TO, 
 queued or delivered, and the running Postfix and its policy services (postgrey,
 quota-status) are never contacted: the copies run on their own loopback port and temporary
 directory, removed at the end (also on Ctrl-C). Logged-in users' mail is not replayed;
-DNS answers are today's.
+DNS answers are today's, asked through the box's resolver at a paced rate (--rate).
 """
 
 
@@ -64,6 +64,15 @@ def add_impact_options(parser: argparse.ArgumentParser) -> None:
         dest="max",
         help=f"replay at most N distinct envelopes, chosen in proportion to "
         f"traffic (default {logscan.LIMIT})",
+    )
+    parser.add_argument(
+        "--rate",
+        metavar="N",
+        type=int,
+        default=RATE,
+        help=f"replay at most N envelopes per second, so the DNS lookups they cause "
+        f"(blocklists, sender domains) do not flood the box's resolver (default {RATE}; "
+        "0: no limit)",
     )
 
 
@@ -158,13 +167,21 @@ def run_preview(
             if scan.sampled
             else ""
         )
+        paced = f", at most {args.rate} a second" if args.rate else ""
         say(
             f"{scan.occurrences} envelopes, {scan.distinct} distinct{sampled}; replaying them "
-            "on two private copies of this box's Postfix (current and proposed)..."
+            f"on two private copies of this box's Postfix (current and proposed){paced}..."
         )
         bar = Bar()
         try:
-            rep = preview(Path(profile).name, config_dir, plan, scan.envelopes, progress=bar)
+            rep = preview(
+                Path(profile).name,
+                config_dir,
+                plan,
+                scan.envelopes,
+                progress=bar,
+                rate=args.rate,
+            )
         finally:
             bar.end()
     return rep, scan
@@ -192,6 +209,8 @@ def refuse_options(args: argparse.Namespace, command: str) -> str | None:
         return f"pfwizard {command}: give --log FILE or --journal, not both"
     if args.days < 1 or args.max < 1:
         return f"pfwizard {command}: --days and --max must be at least 1"
+    if args.rate < 0:
+        return f"pfwizard {command}: --rate must be 0 (no limit) or more"
     return None
 
 

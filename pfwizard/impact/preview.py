@@ -21,10 +21,17 @@ from pfwizard.engine.changeset import Plan
 from pfwizard.impact import report as report_mod
 from pfwizard.impact.envelope import Envelope
 from pfwizard.impact.instance import ReplayInstance
+from pfwizard.impact.lookups import RESOLV_CONF, dns_names, replay_order, resolver
+from pfwizard.impact.pacing import TokenBucket
 from pfwizard.impact.policystub import DunnoPolicy
 from pfwizard.impact.replay import Answer, replay
 
 Progress = Callable[[int, int], None]
+"""Called with (answers so far, answers in all): two per envelope, one per instance."""
+
+RATE = 50
+"""Envelopes per second, by default: each can make smtpd look names up through the box's
+resolver, which serves the live mail meanwhile (10,000 envelopes: about 3 minutes)."""
 
 
 @contextlib.contextmanager
@@ -40,9 +47,6 @@ def _no_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-"""Called with (answers so far, answers in all): two per envelope, one per instance."""
-
-
 def preview(
     profile: str,
     config_dir: Path,
@@ -51,6 +55,7 @@ def preview(
     *,
     progress: Progress | None = None,
     workers: int = 3,
+    rate: int = RATE,
     resolv_conf: Path | None = None,
     tmp_dir: str | None = None,
     on_done: Callable[[list[ReplayInstance]], None] | None = None,
@@ -60,9 +65,12 @@ def preview(
     ``resolv_conf``, ``on_done`` and ``tmp_dir``: test seams (the stub DNS; a look at the
     instances once every envelope is answered; where the temporary directory goes).
     ``stop``: set it from another thread to stop early (the replay raises ``Stopped``, after
-    the same clean-up as on Ctrl-C)."""
+    the same clean-up as on Ctrl-C). ``rate``: envelopes per second at most, over both
+    instances (0: as fast as they answer)."""
     started = time.monotonic()
-    replayed = [e for e in envelopes if not e.authenticated]
+    replayed = replay_order(e for e in envelopes if not e.authenticated)
+    # Each envelope is asked of both instances: two tokens, and a burst of one envelope.
+    pace = TokenBucket(2 * rate, burst=2) if rate > 0 else None
     skipped = [e for e in envelopes if e.authenticated]
     root = Path(tempfile.mkdtemp(prefix="pfwizard-impact-", dir=tmp_dir))
     stop = stop or threading.Event()
@@ -93,7 +101,15 @@ def preview(
             inst.start()
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="impact")
         futures: list[Future[list[Answer]]] = [
-            pool.submit(replay, inst.port, replayed, workers=workers, stop=stop, progress=tick)
+            pool.submit(
+                replay,
+                inst.port,
+                replayed,
+                workers=workers,
+                stop=stop,
+                progress=tick,
+                pace=pace,
+            )
             for inst in instances
         ]
         wait(futures, return_when=FIRST_EXCEPTION)
@@ -122,5 +138,10 @@ def preview(
         unverified=unverified,
     )
     rep.postscreen = any(i.config.postscreen for i in instances)
+    rep.rate = max(rate, 0)
+    rep.dns_names = dns_names(replayed)
+    box_resolver = resolver(resolv_conf or RESOLV_CONF)
+    rep.nameservers = list(box_resolver.nameservers)
+    rep.local_resolver = box_resolver.local
     rep.seconds = time.monotonic() - started
     return rep

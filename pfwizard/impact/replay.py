@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from pfwizard.impact.envelope import Envelope
+from pfwizard.impact.pacing import TokenBucket
 
 CONNECT_TIMEOUT = 10.0
 # A reply can wait on today's DNS (resolver timeouts) and on table lookups: generous.
@@ -155,8 +156,10 @@ def replay(
     workers: int = 3,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
+    pace: TokenBucket | None = None,
 ) -> list[Answer]:
-    """The instance's answer to every envelope, in order. ``stop`` set: raises Stopped."""
+    """The instance's answer to every envelope, in order. ``stop`` set: raises Stopped.
+    ``pace``: one token per envelope asked (shared with the other instance's replay)."""
     answers: list[Answer | None] = [None] * len(envelopes)
     stop = stop or threading.Event()
     chunks = [range(i, len(envelopes), workers) for i in range(workers)]
@@ -176,6 +179,8 @@ def replay(
                     if progress is not None:
                         progress(1)
                     continue
+                if pace is not None and not pace.take(stop):
+                    raise Stopped
                 for attempt in (1, 2):  # a dropped connection is opened again, once
                     try:
                         if conn is None:

@@ -152,6 +152,14 @@ class ImpactReport:
     """The box's port 25 is postscreen's: its checks before smtpd are not replayed."""
     accuracy: Accuracy = field(default_factory=Accuracy)
     seconds: float = 0.0
+    rate: int = 0
+    """Envelopes per second the replay was paced at (0: not paced)."""
+    dns_names: int = 0
+    """About how many distinct names the replay could make Postfix look up."""
+    nameservers: list[str] = field(default_factory=list)
+    """The box's resolv.conf, which the replay's lookups go through."""
+    local_resolver: bool = True
+    """The first of them is on this machine (a caching resolver, as MiaB's bind9)."""
 
     @property
     def newly_rejected_count(self) -> int:
@@ -306,6 +314,22 @@ def _groups(title: str, count: int, senders: str, groups: list[Group]) -> list[s
     return lines
 
 
+def _lookups(rep: ImpactReport) -> list[str]:
+    pace = f"lookups paced at {rep.rate} envelopes/s" if rep.rate else "lookups not paced"
+    if rep.local_resolver:
+        return [
+            f"  about {rep.dns_names} distinct names looked up; the box's resolver "
+            f"caches them ({pace})"
+        ]
+    servers = ", ".join(rep.nameservers)
+    return [
+        f"  about {rep.dns_names} distinct names looked up ({pace})",
+        f"  caution: this box has no caching resolver of its own (resolv.conf lists "
+        f"{servers}): every lookup goes to that server, and blocklists may refuse queries "
+        "that come through a shared resolver, so their answers can differ from the log's",
+    ]
+
+
 def render(rep: ImpactReport) -> list[str]:
     """The report as an admin reads it."""
     lines = [
@@ -344,6 +368,7 @@ def render(rep: ImpactReport) -> list[str]:
             "replayed: only smtpd's restrictions are"
         )
     lines.append(f"  {DNS_NOTE}")
+    lines += _lookups(rep)
     if rep.helo_from_client_name:
         lines.append(
             f"  {rep.helo_from_client_name} had no HELO in the log (Postfix logs it "
