@@ -65,7 +65,8 @@ def profile(box, tmp_path) -> str:
 @needs_bench
 def test_impact_reads_the_log_and_reports(box, logged_week, stub_resolver, tmp_path, capsys):
     log, _ = logged_week
-    assert pf(box, tmp_path, "impact", profile(box, tmp_path), "--log", str(log)) == 0
+    argv = ["impact", profile(box, tmp_path), "--log", str(log), "--rate", "0"]
+    assert pf(box, tmp_path, *argv) == 0
     out, err = capsys.readouterr()
     assert "newly accepted: 116 (all MAILER-DAEMON@esa...iphmx.com)" in out
     assert "newly rejected: 0" in out
@@ -90,6 +91,8 @@ def test_impact_json(box, logged_week, stub_resolver, tmp_path, capsys):
             "--json",
             "--max",
             "500",
+            "--rate",
+            "0",
         )
         == 0
     )
@@ -100,6 +103,7 @@ def test_impact_json(box, logged_week, stub_resolver, tmp_path, capsys):
     assert doc["newly_accepted_count"] > 0
     assert doc["accuracy"]["ratio"] >= 0.95
     assert doc["policy_services"] and "today" in doc["dns"]
+    assert doc["rate"] == 0 and doc["dns_names"] > 0 and doc["local_resolver"] is True
 
 
 @needs_bench
@@ -114,6 +118,8 @@ def test_apply_impact_previews_then_applies(box, logged_week, stub_resolver, tmp
         "--impact",
         "--log",
         str(log),
+        "--rate",
+        "0",
         "--dry-run",
     )
     out, _ = capsys.readouterr()
@@ -217,6 +223,8 @@ def test_apply_impact_json_carries_the_report(box, logged_week, stub_resolver, t
         str(log),
         "--max",
         "200",
+        "--rate",
+        "0",
         "--dry-run",
         "--json",
     )

@@ -10,6 +10,7 @@ replay must never touch it or its policy service.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from pfwizard.impact import replay as replay_mod
@@ -36,7 +37,7 @@ def run(box, tmp_path: Path, profile_text: str, week: Week, **kw) -> ImpactRepor
     return rep
 
 
-def _run(box, tmp_path: Path, profile_text: str, week: Week, **kw) -> ImpactReport:
+def _run(box, tmp_path: Path, profile_text: str, week: Week, envelopes=None, **kw) -> ImpactReport:
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
     profile = tmp_path / "profile.yaml"
@@ -46,9 +47,9 @@ def _run(box, tmp_path: Path, profile_text: str, week: Week, **kw) -> ImpactRepo
         "profile.yaml",
         box.config_dir,
         plan,
-        envelopes_of(week),
+        envelopes_of(week) if envelopes is None else envelopes,
         resolv_conf=box.instance.root / "resolv.conf",
-        **kw,
+        **{"rate": 0, **kw},  # unpaced: the stub DNS needs no sparing
     )
     print("\n".join(render(rep)))
     return rep
@@ -96,6 +97,9 @@ def test_the_esa_allowlist_accepts_the_116_dmarc_reports_and_rejects_nothing(box
     )
     assert "inet:127.0.0.1:" in " ".join(rep.policy_services)
     assert "DNS answers are today's" in text
+    # The bench's resolver is the stub DNS on a loopback address: a local one.
+    assert rep.local_resolver and "the box's resolver caches them" in text
+    assert rep.dns_names > 100 and "lookups not paced" in text
     assert "(*)" in text or rep.helo_from_client_name > 0
 
 
@@ -181,3 +185,24 @@ def test_nothing_is_sent_past_rcpt_nothing_is_queued_and_the_live_postfix_hears_
     assert "NOQUEUE" not in since and "iphmx" not in since and "XCLIENT" not in since
     assert box.instance.running
     assert os.listdir(box.instance.root / "spool" / "incoming") == []
+
+
+@needs_bench
+def test_the_replay_keeps_to_its_rate(box, week, tmp_path):
+    """20 envelopes at 10 a second, each asked of both instances: about 2 s of replay."""
+    envs = [e for e in envelopes_of(week) if not e.authenticated][:20]
+    times: list[float] = []
+    rep = _run(
+        box,
+        tmp_path,
+        ESA_PROFILE,
+        week,
+        envelopes=envs,
+        rate=10,
+        progress=lambda done, total: times.append(time.monotonic()),
+    )
+    assert rep.replayed == 20 and rep.unanswered == 0 and len(times) == 40
+    # The first envelope goes at once, the 20th 1.9 s later.
+    assert 1.8 <= times[-1] - times[0] < 6, times[-1] - times[0]
+    assert rep.rate == 10
+    assert "lookups paced at 10 envelopes/s" in "\n".join(render(rep))
