@@ -23,6 +23,7 @@ from tests import impact_box
 from tests.conftest import needs_bench
 from tests.impact_box import DOMAIN, ESA_PROFILE
 from tests.impact_weeklog import write_week
+from tests.test_json_output import check_schema
 
 box = impact_box.box  # the fixture
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,7 @@ def test_impact_json(box, logged_week, stub_resolver, tmp_path, capsys):
     assert doc["accuracy"]["ratio"] >= 0.95
     assert doc["policy_services"] and "today" in doc["dns"]
     assert doc["rate"] == 0 and doc["dns_names"] > 0 and doc["local_resolver"] is True
+    check_schema(doc, "impact")  # keys and types as docs/json.md says
 
 
 @needs_bench

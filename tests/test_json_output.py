@@ -20,6 +20,7 @@ from tests.test_apply_profile import PROFILE
 DOC = Path(__file__).resolve().parent.parent / "docs" / "json.md"
 TYPES = {
     "integer": int,
+    "number": (int, float),
     "boolean": bool,
     "string": str,
     "object": dict,
