@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "impact": "preview what a change would have done to this box's mail of the last days",
 }
 # Global options that take a value (skipped when looking for the subcommand name).
-_VALUE_OPTIONS = ("-c", "--config-dir", "--state-dir", "--mail-log")
+_VALUE_OPTIONS = ("-c", "--config-dir", "--state-dir", "--mail-log", "--answers")
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -120,6 +120,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="the mail log whose last 7 days of rejects the wizard lists "
         "(default /var/log/mail.log, else the systemd journal)",
+    )
+    # A run decided beforehand (as subiquity's autoinstall): the same file for every box.
+    parser.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="a JSON answers file that decides each screen of the wizard beforehand "
+        "(screen: edits, inputs, action); nothing asked where it answers",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in COMMANDS.items():

@@ -7,30 +7,30 @@ _pfwizard() {
     local cmd="" i opts="" positional=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            -c|--config-dir|--state-dir|--mail-log) ((i++)) ;;
+            -c|--config-dir|--state-dir|--mail-log|--answers) ((i++)) ;;
             -*) ;;
             *) cmd="${COMP_WORDS[i]}"; break ;;
         esac
     done
     case "$prev" in
         --config-dir|--hook-dir|--miab-dir|--state-dir|-c) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        --log|--mail-log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --answers|--log|--mail-log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --install-hook) COMPREPLY=($(compgen -W "systemd cron" -- "$cur")); return ;;
         --min-severity) COMPREPLY=($(compgen -W "info caution danger" -- "$cur")); return ;;
         --on-conflict) COMPREPLY=($(compgen -W "keep-miab remove-new skip" -- "$cur")); return ;;
         --accept-risk|--confirm|--confirm-within|--days|--max|--probe|--probe-as|--probe-helo|--probe-host|--probe-port|--rate|--show|--since|--to) COMPREPLY=(); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "--ascii --config-dir --dry-run --help --mail-log --no-color --no-reload --state-dir --version -c demo check status restore apply rollback explain impact" \
+        "") COMPREPLY=($(compgen -W "--answers --ascii --config-dir --dry-run --help --mail-log --no-color --no-reload --state-dir --version -c demo check status restore apply rollback explain impact" \
                 -- "$cur")); return ;;
-        demo) opts="--ascii --config-dir --dry-run --help --keep --mail-log --no-color --no-reload --print --state-dir -c" ;;
-        check) opts="--ascii --config-dir --dry-run --help --json --mail-log --min-severity --nagios --no-color --no-reload --state-dir -c" ;;
-        status) opts="--ascii --config-dir --dry-run --help --json --mail-log --miab-dir --no-color --no-reload --quiet --state-dir -c -q" ;;
-        restore) opts="--accept-risk --adopt --ascii --config-dir --dry-run --help --hook --hook-dir --install-hook --json --mail-log --miab-dir --no-color --no-reload --on-conflict --state-dir --yes -c -y" ;;
-        apply) opts="--accept-risk --ascii --config-dir --confirm-within --days --dry-run --help --impact --journal --json --log --mail-log --max --miab-dir --no-color --no-reload --on-conflict --rate --state-dir -c"; positional=file ;;
-        rollback) opts="--ascii --config-dir --confirm --dry-run --help --json --list --mail-log --no-color --no-reload --show --state-dir --to --yes -c -y" ;;
-        explain) opts="--ascii --config-dir --dry-run --help --journal --json --log --mail-log --no-color --no-reload --probe --probe-as --probe-helo --probe-host --probe-port --propose-allowlist --since --state-dir -c" ;;
-        impact) opts="--ascii --config-dir --days --dry-run --help --journal --json --log --mail-log --max --no-color --no-reload --on-conflict --rate --state-dir -c"; positional=file ;;
+        demo) opts="--answers --ascii --config-dir --dry-run --help --keep --mail-log --no-color --no-reload --print --state-dir -c" ;;
+        check) opts="--answers --ascii --config-dir --dry-run --help --json --mail-log --min-severity --nagios --no-color --no-reload --state-dir -c" ;;
+        status) opts="--answers --ascii --config-dir --dry-run --help --json --mail-log --miab-dir --no-color --no-reload --quiet --state-dir -c -q" ;;
+        restore) opts="--accept-risk --adopt --answers --ascii --config-dir --dry-run --help --hook --hook-dir --install-hook --json --mail-log --miab-dir --no-color --no-reload --on-conflict --state-dir --yes -c -y" ;;
+        apply) opts="--accept-risk --answers --ascii --config-dir --confirm-within --days --dry-run --help --impact --journal --json --log --mail-log --max --miab-dir --no-color --no-reload --on-conflict --rate --state-dir -c"; positional=file ;;
+        rollback) opts="--answers --ascii --config-dir --confirm --dry-run --help --json --list --mail-log --no-color --no-reload --show --state-dir --to --yes -c -y" ;;
+        explain) opts="--answers --ascii --config-dir --dry-run --help --journal --json --log --mail-log --no-color --no-reload --probe --probe-as --probe-helo --probe-host --probe-port --propose-allowlist --since --state-dir -c" ;;
+        impact) opts="--answers --ascii --config-dir --days --dry-run --help --journal --json --log --mail-log --max --no-color --no-reload --on-conflict --rate --state-dir -c"; positional=file ;;
         *) return ;;
     esac
     if [[ "$cur" == -* || -z "$positional" ]]; then

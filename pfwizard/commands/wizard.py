@@ -6,10 +6,15 @@ import argparse
 import gc
 import os
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pfwizard import exitcodes
 from pfwizard.errors import PfwizardError
 from pfwizard.session import Session
+
+if TYPE_CHECKING:
+    from pfwizard.wizard.answers import Answer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +33,7 @@ def open_wizard(
     *,
     mail_log: str | None = None,
     recover: bool = True,
+    answers: Mapping[str, Answer] | None = None,
 ) -> int:
     """``recover=False``: the caller already ran ``recover_first`` (once is enough)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -53,6 +59,7 @@ def open_wizard(
         notes=(*notes, *recovered),
         mail_log=mail_log,
         ascii=bool(getattr(args, "ascii", False)),
+        answers=answers,
     )
     # Everything imported so far (Textual, Rich, pfwizard: ~40,000 objects) lives until exit;
     # frozen, a full garbage collection no longer walks it, and the one that lands on a key
@@ -88,6 +95,22 @@ def recover_first(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A bad answers file is refused before anything else runs (exit 2, naming the file).
+    answers = None
+    if getattr(args, "answers", None):
+        from pfwizard.errors import ConfigError
+        from pfwizard.tui.flow import STEP_IDS  # the screens' ids only: no Textual yet
+        from pfwizard.wizard.answers import load_answers
+
+        answers = load_answers(args.answers)
+        unknown = sorted(set(answers) - set(STEP_IDS))
+        if unknown:
+            raise ConfigError(
+                args.answers,
+                None,
+                f"names screens the wizard does not have: {', '.join(unknown)} "
+                f"(it has {', '.join(STEP_IDS)})",
+            )
     notes = recover_first(args)
     session = Session.open(
         args.config_dir, args.state_dir, reload=not getattr(args, "no_reload", False)
@@ -95,7 +118,12 @@ def run(args: argparse.Namespace) -> int:
     # "": the default log, else the journal; resolved in the Welcome's worker, so the explain
     # engine is not imported before the first screen.
     return open_wizard(
-        session, args, notes, mail_log=getattr(args, "mail_log", None) or "", recover=False
+        session,
+        args,
+        notes,
+        mail_log=getattr(args, "mail_log", None) or "",
+        recover=False,
+        answers=answers,
     )
 
 
