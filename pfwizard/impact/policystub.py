@@ -14,18 +14,28 @@ import threading
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         stub: DunnoPolicy = self.server.stub  # type: ignore[attr-defined]
-        for raw in self.rfile:
-            if raw.strip():
-                continue  # one attribute of the request; an empty line ends it
-            with stub.lock:
-                stub.requests += 1
-            self.wfile.write(b"action=DUNNO\n\n")
-            self.wfile.flush()
+        try:
+            for raw in self.rfile:
+                if raw.strip():
+                    continue  # one attribute of the request; an empty line ends it
+                with stub.lock:
+                    stub.requests += 1
+                self.wfile.write(b"action=DUNNO\n\n")
+                self.wfile.flush()
+        except OSError:
+            # The staged smtpd went away mid-conversation (the replay was stopped, or the
+            # instance was torn down): nothing to answer, and nothing the admin should see.
+            return
 
 
 class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # socketserver prints a traceback to stderr by default; a stub that lost a client
+        # while the replay is being stopped must not print one into the admin's terminal.
+        return
 
 
 class DunnoPolicy:
