@@ -24,11 +24,11 @@ class Repeated:
     """One kind of warning."""
 
     example: str
-    """The first line of this kind, without the program's directory."""
+    """The first line of this kind in sorted order, without the program's directory."""
     count: int = 0
     """Lines of this kind, repeats included."""
     distinct: list[str] = field(default_factory=list)
-    """Each different line once, in the order they came."""
+    """Each different line once, sorted."""
 
     def summary(self) -> str:
         if self.count == 1:
@@ -61,7 +61,12 @@ def fold(lines: Iterable[str]) -> list[Repeated]:
         kind.count += 1
         if short not in kind.distinct:
             kind.distinct.append(short)
-    return sorted(kinds.values(), key=lambda k: -k.count)
+    # Sorted, not in the order they came: Postfix walks its maps in an order that changes
+    # from run to run, and the same warnings should read the same each time.
+    for kind in kinds.values():
+        kind.distinct.sort()
+        kind.example = kind.distinct[0]
+    return sorted(kinds.values(), key=lambda k: (-k.count, k.example))
 
 
 def total(kinds: Iterable[Repeated]) -> int:

@@ -407,7 +407,12 @@ class RestoreApplyScreen(ApplyScreen):
         def say(line: str) -> None:
             self.app.call_from_thread(self.write_line, line)
 
-        outcome = apply_restore(self.state.restore, reload=self.session.reload, say=say)
+        def progress(event: Any) -> None:  # the engine's steps, drawn as the wizard's Apply
+            self.app.call_from_thread(self._step, event)
+
+        outcome = apply_restore(
+            self.state.restore, reload=self.session.reload, say=say, progress=progress
+        )
         self.app.call_from_thread(self._done, outcome)
         return outcome
 

@@ -244,3 +244,16 @@ def test_repeated_postfix_warnings_fold_into_one_line_per_kind():
     assert kinds[0].summary().startswith('64 x postconf: warning: open "sqlite" configuration')
     assert "(4 different)" in kinds[0].summary() and len(kinds[0].distinct) == 4
     assert kinds[1].summary() == lines[-1]
+
+
+def test_folded_warnings_read_the_same_whatever_order_postfix_printed_them():
+    # Postfix walks its maps in an order that changes between runs; the summary must not.
+    lines = [
+        f'/usr/sbin/postconf: warning: open "sqlite" configuration "/etc/postfix/{n}.cf": '
+        "No such file or directory"
+        for n in ("d", "b", "a", "c") * 4
+    ]
+    once, again = fold(lines), fold(list(reversed(lines)))
+    assert [k.summary() for k in once] == [k.summary() for k in again]
+    assert once[0].distinct == again[0].distinct
+    assert '"/etc/postfix/a.cf"' in once[0].summary()

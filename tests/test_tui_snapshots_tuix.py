@@ -79,3 +79,10 @@ def test_milter_address_refused(snap_compare, root):  # noqa: F811
     assert snap_compare(
         make_app(root, start="milter"), terminal_size=SIZE, press=["a", *"88g3", "enter"]
     )
+
+
+def test_restore_apply(snap_compare, root):  # noqa: F811
+    """The restore carried out by the real engine on the upgraded copy (no reload)."""
+    from tests.test_tui_snapshots_sizes import _restored
+
+    assert snap_compare(upgraded_app(root, "restore"), terminal_size=SIZE, run_before=_restored)

@@ -63,11 +63,13 @@ def test_an_engine_that_raises_is_a_failed_outcome_not_a_crash(tmp_path):
 
 
 def test_a_restore_outcome_keeps_the_last_line_said_as_its_error():
-    def run(*, reload, say):
+    def run(*, reload, say, output, steps):
+        output("postconf: warning: one")  # Postfix's words, kept apart for folding
         say("refused: conflicts are open")
         return exitcodes.REFUSED
 
     ctx = SimpleNamespace(run=run, entry_id=None)
     out = apply_restore(ctx, reload=False, say=lambda line: None)  # type: ignore[arg-type]
     assert (out.ok, out.refused, out.error) == (False, True, "refused: conflicts are open")
+    assert out.postfix_output == "postconf: warning: one"
     assert apply_restore(None, reload=False).exit_code == exitcodes.ERROR

@@ -23,6 +23,7 @@ from pfwizard.mastercf import MasterCf, split_key
 if TYPE_CHECKING:
     # The engine loads only when a restore is carried out (``run``): `pfwizard status`
     # reads the same context and must not pay for it.
+    from pfwizard.engine.engine import StepEvent
     from pfwizard.engine.validate import Gate
     from pfwizard.intent.execute import Request
 
@@ -63,10 +64,14 @@ class RestoreContext:
         accept_risk: frozenset[str] = frozenset(),
         gate: Gate | None = None,
         check: bool = True,
+        output: Callable[[str], None] | None = None,
+        steps: Callable[[StepEvent], None] | None = None,
     ) -> int:
         """Carry out the plan through the engine; returns pfwizard's exit code.
         ``accept_risk``: finding codes the admin accepted by name (``--accept-risk``).
-        ``check``: a dry run runs the real run's checks on a staged copy (False: plan only)."""
+        ``check``: a dry run runs the real run's checks on a staged copy (False: plan only).
+        ``output``: where Postfix's own output goes (None: ``say``); ``steps``: where the
+        engine's steps go as events (None: said as lines)."""
         from pfwizard.intent.execute import Request, execute
         from pfwizard.intent.writer import Writer
 
@@ -78,6 +83,8 @@ class RestoreContext:
             confirm=confirm,
             kept_lines=self.kept_lines(),
             check=check,
+            output=output,
+            steps=steps,
         )
         self.request = req
         writer = Writer(

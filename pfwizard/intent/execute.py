@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pfwizard import exitcodes
 from pfwizard.engine import Refused
+from pfwizard.engine.engine import StepEvent
 from pfwizard.intent.rebase import POLICY_HELP, Policy, RestorePlan
 from pfwizard.intent.replay import Conflict, ConflictKind
 from pfwizard.intent.report import describe
@@ -27,9 +28,9 @@ class Request:
     update: Callable[[IntentFile], bool] | None = None
     """Records the outcome in customizations.yaml (default: the plan's rebase)."""
     confirm_within: float | None = None
+    """Roll the change back by itself unless `pfwizard rollback --confirm ID` comes in time."""
     entry_id: str | None = None
     """Set by ``execute``: the journal entry of the change it applied (None: nothing applied)."""
-    """Roll the change back by itself unless `pfwizard rollback --confirm ID` comes in time."""
     error: str | None = None
     """Set by ``execute`` when nothing was applied because of a refusal or failure: why."""
     kept_lines: list[KeptLines] = field(default_factory=list)
@@ -40,6 +41,12 @@ class Request:
     """Set by ``execute`` when it went through the engine: its result and Postfix's output."""
     check: bool = True
     """With ``dry_run``: run the real run's checks on a staged copy (False: only plan)."""
+    steps: Callable[[StepEvent], None] | None = None
+    """Where the engine's steps go as events (None: said as lines). The wizard draws them
+    the way its own Apply screen does."""
+    output: Callable[[str], None] | None = None
+    """Where Postfix's own output goes (None: said with the rest). The wizard folds it, one
+    line per kind of warning, instead of showing MiaB's 64 sqlite warnings one by one."""
 
 
 def _save(store: IntentFile, say: Callable[[str], None], entry_id: str | None) -> int | None:
@@ -174,10 +181,12 @@ def execute(
     if req.confirm is not None and not req.confirm("Apply these changes?"):
         say("declined: nothing written")
         return exitcodes.REFUSED
-    outcome = writer.apply(prepared, progress=say, confirm_within=req.confirm_within)
+    outcome = writer.apply(
+        prepared, progress=say, confirm_within=req.confirm_within, steps=req.steps
+    )
     req.outcome = outcome
     if outcome.output:
-        say(outcome.output)
+        (req.output or say)(outcome.output)
     if not outcome.ok:
         req.error = outcome.error
         say(f"not applied: {outcome.error}")

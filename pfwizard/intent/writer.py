@@ -162,9 +162,12 @@ class Writer:
         prepared: Prepared,
         progress: Callable[[str], None] | None = None,
         confirm_within: float | None = None,
+        steps: Callable[[StepEvent], None] | None = None,
     ) -> Outcome:
         def relay(ev: StepEvent) -> None:
-            if progress is not None:
+            if steps is not None:
+                steps(ev)
+            elif progress is not None:
                 progress(f"{ev.step}: {ev.status}" + (f" ({ev.detail})" if ev.detail else ""))
 
         eng = self.engine

@@ -15,6 +15,7 @@ from pfwizard.wizard.state import Outcome
 
 if TYPE_CHECKING:
     from pfwizard.engine import Plan
+    from pfwizard.engine.engine import StepEvent
     from pfwizard.intent.context import RestoreContext
     from pfwizard.session import Session
     from pfwizard.wizard.state import WizardEngine
@@ -59,7 +60,13 @@ def apply_change(
     return outcome
 
 
-def apply_restore(ctx: RestoreContext | None, *, reload: bool, say: Say = print) -> Outcome:
+def apply_restore(
+    ctx: RestoreContext | None,
+    *,
+    reload: bool,
+    say: Say = print,
+    progress: Callable[[StepEvent], None] | None = None,
+) -> Outcome:
     """Carry out the restore the admin reviewed (``RestoreContext.run``: backup, write,
     check, reload, rollback on failure; then customizations.yaml gets the new base)."""
     if ctx is None:
@@ -70,8 +77,10 @@ def apply_restore(ctx: RestoreContext | None, *, reload: bool, say: Say = print)
         said.append(line)
         say(line)
 
+    postfix_said: list[str] = []
     try:
-        code = ctx.run(reload=reload, say=keep)
+        # Postfix's output apart from the steps: the screen folds its repeated warnings.
+        code = ctx.run(reload=reload, say=keep, output=postfix_said.append, steps=progress)
     except Exception as exc:  # the engine put the files back; show its words
         code = exitcodes.FAILED
         keep(f"{type(exc).__name__}: {exc}")
@@ -82,4 +91,5 @@ def apply_restore(ctx: RestoreContext | None, *, reload: bool, say: Say = print)
         "" if ok else said[-1] if said else "",
         refused=code == exitcodes.REFUSED,
         exit_code=code,
+        postfix_output="\n".join(postfix_said),
     )
