@@ -18,6 +18,7 @@ from pfwizard.findings import Finding
 from pfwizard.tui.diffview import diff_text, wrapped
 from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.wrap import WrappedStatic
 from pfwizard.wizard.answers import Answer
 from pfwizard.wizard.apply import plan_change
 
@@ -130,7 +131,7 @@ class ReviewScreen(WizardScreen):
         Binding("v", "toggle_confirm", "Confirm-or-revert", id="review.confirm"),
         Binding("j", "scroll(1)", "Down", show=False, id="down"),
         Binding("k", "scroll(-1)", "Up", show=False, id="up"),
-        Binding("I", "impact", "Impact preview", show=False, id="review.impact"),
+        Binding("I", "impact", "Impact", id="review.impact"),
     ]
 
     plan: Plan | None = None
@@ -255,9 +256,11 @@ class ReviewScreen(WizardScreen):
         page = self.query_one("#review-page")
         found = page.query("#impact")
         if found:
-            panel = found.first(Static)
+            panel = found.first(WrappedStatic)
         else:
-            panel = Static(id="impact", markup=False, classes="impact")
+            # The report's lines are items and indented details: a wrapped one continues
+            # under its own text, never at column 0 where it would read as a new item.
+            panel = WrappedStatic(id="impact", classes="impact", bare=2, deeper=2)
             page.mount(panel)
         panel.update("\n".join(lines))
 

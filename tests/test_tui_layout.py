@@ -26,6 +26,19 @@ def rows(app) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
+def test_wrapped_details_continue_deeper_than_their_own_indent():
+    """The impact report: an indented detail that wraps continues two columns under its own
+    text, so it can't be read as the next detail; a line at column 0 continues at ``bare``."""
+    text = (
+        "What the preview could not replay:\n"
+        "  365 authenticated submissions skipped (the replay cannot log in as the user)"
+    )
+    out = wrap(text, 40, None, bare=2, deeper=2).plain.split("\n")
+    assert out[0] == "What the preview could not replay:"
+    assert out[1].startswith("  365 ")
+    assert all(r.startswith("    ") and r[4] != " " for r in out[2:]), out
+
+
 @pytest.mark.parametrize("width", range(22, 70, 3))  # the longest piece fits
 def test_wrap_breaks_between_words_or_after_punctuation(width):
     for text, hang in (

@@ -38,6 +38,17 @@ async def _applied(pilot, then=()):
     await pilot.pause()
 
 
+async def _restored(pilot):
+    await pilot.press("n")
+    await pilot.pause()
+    await _applied(pilot)
+    for _ in range(200):  # the engine runs postfix check for real
+        if getattr(pilot.app.screen, "finished", False):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 async def _probe(pilot):
     await pilot.press("f5")
     for _ in range(100):
@@ -69,6 +80,8 @@ SCREENS = {
     "rollback": (lambda p: make_app(p, start="rollback"), []),
     "restore": (lambda p: upgraded_app(p, "restore"), []),
     "restore_review": (lambda p: upgraded_app(p, "restore"), ["n"]),
+    # The real restore engine on the upgraded copy (backup, write, postfix check; no reload).
+    "restore_apply": (lambda p: upgraded_app(p, "restore"), lambda pilot: _restored(pilot)),
     "recipes": (lambda p: make_app(p, start="recipes"), []),
     "recipe_form": (lambda p: make_app(p, start="recipes"), ["enter", "f4"]),
     "probe": (lambda p: make_app(p, start="done"), _probe),
@@ -149,3 +162,53 @@ def test_ascii(snap_compare, root, screen):  # noqa: F811
     app.state.hook_dir = built.state.hook_dir
     assert app.glyphs is glyphs.ASCII
     assert _snap(snap_compare, app, keys, SIZE)
+
+
+def _impact_report() -> list[str]:
+    """What the bench's allowlist change reports (a real ``render``, fixed figures)."""
+    from pfwizard.impact.report import Accuracy, Example, Group, ImpactReport, render
+
+    esa = Example(
+        "127.0.0.21",
+        "esa3.hc1234-5.iphmx.com",
+        "MAILER-DAEMON@esa3.hc1234-5.iphmx.com",
+        "dmarc@example.com",
+        4,
+        "450 4.1.8 Sender address rejected: Domain not found",
+        "250 2.1.5 Ok",
+        True,
+    )
+    rep = ImpactReport(
+        "this change",
+        total=1365,
+        distinct=1124,
+        replayed=1000,
+        unchanged=884,
+        newly_accepted=[
+            Group("Sender address rejected: Domain not found", 116, 29, "", [esa], 116)
+        ],
+        newly_accepted_senders="all MAILER-DAEMON@esa...iphmx.com",
+        authenticated_skipped=365,
+        helo_from_client_name=884,
+        policy_services=["inet:127.0.0.1:10023"],
+        accuracy=Accuracy(compared=984, agreed=984, left_out=141),
+        rate=50,
+        dns_names=212,
+    )
+    return render(rep)
+
+
+@pytest.mark.parametrize("size", [SIZE, WIDE], ids=["80x24", "120x40"])
+def test_impact_panel(snap_compare, root, size, monkeypatch):  # noqa: F811
+    """Review after I: the report under the diff, scrolled into view."""
+    from pfwizard.screens import impact
+
+    monkeypatch.setattr(impact, "unavailable", lambda session: None)
+    monkeypatch.setattr(impact, "run", lambda *a: _impact_report())
+
+    async def press(pilot):
+        await pilot.press("I")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+
+    assert snap_compare(_seeded(root, "review"), terminal_size=size, run_before=press)

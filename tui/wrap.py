@@ -55,16 +55,19 @@ def row_starts(line: str, width: int, hang: int) -> list[int]:
     return starts
 
 
-def wrap(text: Text | str, width: int, hang: int | None = None, bare: int = 0) -> Text:
+def wrap(
+    text: Text | str, width: int, hang: int | None = None, bare: int = 0, deeper: int = 0
+) -> Text:
     """``text`` wrapped to ``width`` cells.  Continuation rows are indented by ``hang``
-    (None: as deep as the line's own leading spaces, or ``bare`` for a line without any)."""
+    (None: as deep as the line's own leading spaces plus ``deeper``, or ``bare`` for a line
+    without any; ``deeper`` keeps a wrapped item from reading as the next item)."""
     if isinstance(text, str):
         text = Text(text)
     out = Text(end="")
     lines = text.split("\n", allow_blank=True)
     for n, line in enumerate(lines):
         lead = _lead(line.plain)
-        indent = hang if hang is not None else lead or bare
+        indent = hang if hang is not None else (lead + deeper if lead else bare)
         starts = row_starts(line.plain, width, indent)
         pieces = line.divide(starts) if starts else [line]
         for m, piece in enumerate(pieces):
@@ -87,17 +90,20 @@ class _WrappedVisual(RichVisual):
 class Wrapped:
     """A Rich renderable: ``text`` wrapped (as ``wrap``) to the width it is drawn at."""
 
-    def __init__(self, text: Text | str, hang: int | None = None, bare: int = 0) -> None:
+    def __init__(
+        self, text: Text | str, hang: int | None = None, bare: int = 0, deeper: int = 0
+    ) -> None:
         self.text = Text(text) if isinstance(text, str) else text
         self.hang = hang
         self.bare = bare
+        self.deeper = deeper
 
     @property
     def plain(self) -> str:
         return self.text.plain
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        out = wrap(self.text, options.max_width, self.hang, self.bare)
+        out = wrap(self.text, options.max_width, self.hang, self.bare, self.deeper)
         out.no_wrap = True
         out.overflow = "crop"
         out.end = "\n"  # Textual counts a renderable's rows by its newlines
@@ -116,13 +122,14 @@ class WrappedStatic(Static):
         *,
         hang: int | None = None,
         bare: int = 0,
+        deeper: int = 0,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes, markup=False)
-        self.hang, self.bare = hang, bare
+        self.hang, self.bare, self.deeper = hang, bare, deeper
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         if isinstance(content, (str, Text)):
-            content = _WrappedVisual(self, Wrapped(content, self.hang, self.bare))
+            content = _WrappedVisual(self, Wrapped(content, self.hang, self.bare, self.deeper))
         super().update(content, layout=layout)
