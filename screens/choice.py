@@ -14,6 +14,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pfwizard.tui.widgets.cursor_list import CursorList
+from pfwizard.tui.wrap import WrappedStatic
 
 
 class ChoiceScreen(ModalScreen["str | None"]):
@@ -32,7 +33,9 @@ class ChoiceScreen(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", can_focus=False):
-            yield Static(self.question, markup=False)
+            # Paths and parameter names wrap between words or after / and _, never
+            # mid-name; a wrapped line continues under its own text.
+            yield WrappedStatic(self.question, deeper=2)
             yield CursorList(
                 *(Option(label, id=value) for value, label in self.choices), id="choices"
             )

@@ -14,6 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from pfwizard.tui.wrap import WrappedStatic
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -30,7 +32,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="dialog"):
-            yield Static(self.question, markup=False)
+            # Paths and parameter names wrap between words or after / and _, never
+            # mid-name; a wrapped line continues under its own text.
+            yield WrappedStatic(self.question, deeper=2)
             yield Static(f"y: {self.yes}   esc: {self.no}", classes="hint", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 

@@ -18,6 +18,7 @@ from pfwizard.errors import ValueRefused
 from pfwizard.screens.confirm import leave_editor
 from pfwizard.session import Session
 from pfwizard.tables.lint import TableFinding
+from pfwizard.tui.wrap import WrappedStatic
 from pfwizard.wizard.tables import access_answer, postmap_query, validate_table
 
 # Which access(5) search a check_X_access entry does.
@@ -62,12 +63,13 @@ class TableEditorScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", can_focus=False):
-            yield Static(f"{self.map_type}:{self.path}", classes="hint", markup=False)
+            # Wrapped after / or _, never mid-name (a path is longer than the dialog).
+            yield WrappedStatic(f"{self.map_type}:{self.path}", classes="hint")
             yield TextArea(self.original, id="table", soft_wrap=True, show_line_numbers=True)
-            yield Static(id="error", classes="error", markup=False)
-            yield Static(id="lint", markup=False)
+            yield WrappedStatic(id="error", classes="error", deeper=2)
+            yield WrappedStatic(id="lint", deeper=2)
             yield Input(placeholder="lookup tester: an address, then enter", id="lookup")
-            yield Static(id="answer", markup=False)
+            yield WrappedStatic(id="answer", deeper=2)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

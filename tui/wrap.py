@@ -119,6 +119,7 @@ class WrappedStatic(Static):
 
     def __init__(
         self,
+        content: Text | str = "",
         *,
         hang: int | None = None,
         bare: int = 0,
@@ -128,6 +129,8 @@ class WrappedStatic(Static):
     ) -> None:
         super().__init__(id=id, classes=classes, markup=False)
         self.hang, self.bare, self.deeper = hang, bare, deeper
+        if content:
+            self.update(content)
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         if isinstance(content, (str, Text)):
