@@ -10,7 +10,7 @@ screens only show its plan and carry the admin's choices.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -34,6 +34,9 @@ from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
 from pfwizard.wizard.apply import apply_restore
 from pfwizard.wizard.state import Outcome
+
+if TYPE_CHECKING:
+    from pfwizard.engine import Plan
 
 POLICY_WORDS = {
     None: "not chosen: nothing is written while conflicts are open",
@@ -360,6 +363,15 @@ class RestoreReviewScreen(ReviewScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Confirm-or-revert is the wizard's own apply path; restore does not offer it.
         return action != "toggle_confirm"
+
+    def impact_plan(self) -> Plan | None:
+        """What the restore would write, as the engine plans it (the dry run above): the
+        impact preview replays it as it does the wizard's own change."""
+        ctx: RestoreContext | None = self.state.restore
+        if not self.ready or self.error or ctx is None or ctx.request is None:
+            return None
+        prepared = ctx.request.prepared
+        return None if prepared is None else prepared.plan
 
     def action_apply(self) -> None:
         ctx: RestoreContext | None = self.state.restore

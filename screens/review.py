@@ -223,10 +223,15 @@ class ReviewScreen(WizardScreen):
         self.finish(Action.BACK)
 
     # ---- impact preview --------------------------------------------------------------------
+    def impact_plan(self) -> Plan | None:
+        """The engine plan the preview replays (None: nothing to preview)."""
+        return self.plan
+
     def action_impact(self) -> None:
         from pfwizard.screens import impact
 
-        if self.plan is None or self.plan.is_empty:
+        plan = self.impact_plan()
+        if plan is None or plan.is_empty:
             self.notify("Nothing to preview: no change.", severity="warning")
             return
         why = impact.unavailable(self.session)
@@ -237,7 +242,6 @@ class ReviewScreen(WizardScreen):
             return  # already running
         stop = self.impact_stop = threading.Event()
         self._impact_show(["Impact preview: starting..."])
-        plan = self.plan
 
         def work() -> None:
             def say(line: str) -> None:

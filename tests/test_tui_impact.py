@@ -67,3 +67,31 @@ async def test_leaving_review_stops_a_running_preview(tmp_path, monkeypatch):
         await pilot.press("b")
         await pilot.pause()
         assert stopped.wait(5)
+
+
+async def test_i_on_the_restore_review_replays_what_the_restore_writes(tmp_path, monkeypatch):
+    """After an upgrade: "will putting my customisations back change my mail?" The preview
+    gets the restore's own engine plan (the diff on screen), not the wizard's (None there)."""
+    from tests.test_tui_snapshots_tuix import upgraded_app
+
+    seen = {}
+
+    def fake_run(session, plan, progress, stop):
+        seen["plan"] = plan
+        return ["newly rejected: 3"]
+
+    monkeypatch.setattr(impact, "unavailable", lambda session: None)
+    monkeypatch.setattr(impact, "run", fake_run)
+    app = upgraded_app(tmp_path, "restore")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")  # the restore's diff
+        await pilot.pause()
+        assert app.screen.STEP_ID == "restore_review"
+        await pilot.press("I")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        plan = seen["plan"]
+        assert plan is app.state.restore.request.prepared.plan and not plan.is_empty
+        main_cf = next(f for f in plan.files if f.path.name == "main.cf")
+        assert "own_domains" in main_cf.diff  # the customisation the upgrade removed
+        assert "newly rejected: 3" in text_of(app, "#impact")
