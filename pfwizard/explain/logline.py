@@ -104,6 +104,19 @@ def _attrs(tail: str) -> dict[str, str]:
     return dict(_ATTR_RE.findall(tail))
 
 
+def _split_reply(reply: str) -> tuple[int, str, str]:
+    """(code, DSN, text) of a reply as Postfix logs it: ``450 4.1.8 text``, or a DSN alone
+    (``4.7.1 text``, header checks), or bare text (code 0, no DSN)."""
+    reply = reply.strip()
+    r = _REPLY_RE.match(reply)
+    if r:
+        return int(r.group("code")), r.group("dsn") or "", r.group("text")
+    d = _DSN_ONLY_RE.match(reply)
+    if d:
+        return 0, d.group("dsn"), d.group("text")
+    return 0, "", reply
+
+
 def parse_line(line: str) -> RejectLine | None:
     """A reject line's parts, or None when the line is not a reject Postfix logs."""
     line = line.rstrip("\r\n")
@@ -118,14 +131,7 @@ def parse_line(line: str) -> RejectLine | None:
         cut = _ATTRS_RE.search(rest)
         reply, tail = (rest[: cut.start()], rest[cut.start() + 1 :]) if cut else (rest, "")
         attrs = _attrs(tail)
-        r = _REPLY_RE.match(reply.strip()) or None
-        code = int(r.group("code")) if r else 0
-        dsn = (r.group("dsn") or "") if r else ""
-        text = r.group("text") if r else reply.strip()
-        if not r:
-            d = _DSN_ONLY_RE.match(reply.strip())
-            if d:
-                dsn, text = d.group("dsn"), d.group("text")
+        code, dsn, text = _split_reply(reply)
         return RejectLine(
             raw=line,
             kind=kind,
@@ -145,12 +151,7 @@ def parse_line(line: str) -> RejectLine | None:
     h = _HEADER_RE.match(body) if queue_id != "NOQUEUE" else None
     if h:
         attrs = _attrs(h.group("attrs"))
-        reply = h.group("reply")
-        r = _REPLY_RE.match(reply)
-        d = None if r else _DSN_ONLY_RE.match(reply)
-        code = int(r.group("code")) if r else 0
-        dsn = (r.group("dsn") or "") if r else (d.group("dsn") if d else "")
-        text = r.group("text") if r else (d.group("text") if d else reply)
+        code, dsn, text = _split_reply(h.group("reply"))
         return RejectLine(
             raw=line,
             kind="header",
