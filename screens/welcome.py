@@ -15,6 +15,7 @@ from pfwizard.errors import PfwizardError
 from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
 from pfwizard.tui.widgets.risk_panel import findings_text
+from pfwizard.tui.wrap import WrappedStatic
 
 if TYPE_CHECKING:  # the explain engine loads in the worker, after the first frame
     from pfwizard.explain.recent import RecentCause, RecentRejects
@@ -53,7 +54,7 @@ class WelcomeScreen(WizardScreen):
 
     DEFAULT_CSS = """
     WelcomeScreen #rejects { height: auto; max-height: 7; border: round $secondary; }
-    WelcomeScreen #paste-reject { border: none; height: 1; padding: 0; margin-bottom: 1; }
+    WelcomeScreen #paste-reject { height: 3; margin-bottom: 1; }
     """
 
     def compose(self) -> ComposeResult:
@@ -67,7 +68,9 @@ class WelcomeScreen(WizardScreen):
                 placeholder="or paste a reject line (NOQUEUE: reject: ...) + Enter",
                 id="paste-reject",
             )
-            yield Static(self.body(), id="welcome-body")
+            # Findings are a heading and an indented reason: a wrapped reason continues
+            # under its own text, never at column 0 where it reads as the next finding.
+            yield WrappedStatic(self.body(), id="welcome-body", deeper=0)
         yield from self.compose_footer()
 
     # ---- recent rejects ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, OptionList
 
 from pfwizard.screens.recipes import RecipesScreen
@@ -145,6 +146,22 @@ async def test_a_pasted_noqueue_line_opens_the_recipe(tmp_path):
         screen = app.screen
         assert isinstance(screen, RecipesScreen)
         assert "iphmx" in screen.inputs()["table"]
+
+
+@pytest.mark.parametrize("log", [None, "bench"], ids=["no log", "with the log's list"])
+async def test_the_paste_field_and_its_hint_are_on_screen_at_80x24(tmp_path, log):
+    """The field for a pasted reject line shows its hint (it once had a frame and no row
+    for its text: an empty box on every terminal)."""
+    app = app_with_log(tmp_path, mail_log(tmp_path) if log else None)
+    async with app.run_test(size=SIZE) as pilot:
+        if log:
+            await loaded(pilot)
+        else:
+            await pilot.pause()
+        field = app.screen.query_one("#paste-reject", Input)
+        assert field.content_region.height == 1 and field.content_region.width > 40
+        rows = [strip.text for strip in app.screen._compositor.render_strips()]
+        assert any("or paste a reject line" in row for row in rows), rows
 
 
 async def test_an_unreadable_log_is_said_and_the_wizard_goes_on(tmp_path):
