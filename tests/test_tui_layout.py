@@ -26,6 +26,15 @@ def rows(app) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
+def test_a_label_is_not_left_alone_above_a_long_list():
+    """"now:" then a list with no space in it: the row breaks after a comma of the list,
+    not after the label (which would leave it alone on a row, the list below)."""
+    text = "    now:      reject_non_fqdn_sender,reject_unknown_sender_domain,reject_rhsbl_sender"
+    out = wrap(text, 60).plain.split("\n")
+    assert out[0].startswith("    now:      reject_non_fqdn_sender,"), out
+    assert all(len(r) <= 60 for r in out)
+
+
 def test_wrapped_details_continue_deeper_than_their_own_indent():
     """The impact report: an indented detail that wraps continues two columns under its own
     text, so it can't be read as the next detail; a line at column 0 continues at ``bare``."""

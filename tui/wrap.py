@@ -36,6 +36,12 @@ def row_starts(line: str, width: int, hang: int) -> list[int]:
     while len(line) - start > avail:
         limit = start + avail
         cut = line.rfind(" ", start + floor + 1, limit + 1)
+        if cut > start + floor and cut - start < avail // 2:
+            # A space that leaves the row less than half full ("now:" alone above a long
+            # list): after a comma further on reads better, when there is one.
+            comma = max(line.rfind(c, cut + 1, limit) for c in ",;")
+            if comma > cut:
+                cut = -1
         if cut > start + floor:
             nxt = cut
             while nxt < len(line) and line[nxt] == " ":
