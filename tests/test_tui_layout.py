@@ -27,7 +27,7 @@ def rows(app) -> list[str]:
 
 
 def test_a_label_is_not_left_alone_above_a_long_list():
-    """"now:" then a list with no space in it: the row breaks after a comma of the list,
+    """The label "now:" then a list with no space in it: the row breaks after a comma of the list,
     not after the label (which would leave it alone on a row, the list below)."""
     text = "    now:      reject_non_fqdn_sender,reject_unknown_sender_domain,reject_rhsbl_sender"
     out = wrap(text, 60).plain.split("\n")
