@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Footer
+from textual.widgets import Footer, Input, TextArea
 
 from pfwizard import live_probe
 from tests.test_tui_snapshots import seed_change
@@ -38,6 +38,9 @@ def _on_screen(app) -> str | None:
     for footer in app.screen.query(Footer):
         if footer.region.overlaps(region):
             return f"{widget!r} at {region} lies under the footer"
+    if isinstance(widget, (Input, TextArea)) and widget.content_region.height < 1:
+        # A frame with no row inside: an empty box where the admin is to type.
+        return f"{widget!r} at {region} has no row for its text"
     return None
 
 
