@@ -13,7 +13,7 @@ from pfwizard import exitcodes
 from pfwizard.postfix_warnings import Repeated, fold, total
 from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
-from pfwizard.tui.wrap import Wrapped
+from pfwizard.tui.wrap import write_wrapped
 from pfwizard.wizard.apply import apply_change
 from pfwizard.wizard.state import Outcome
 
@@ -112,12 +112,7 @@ class ApplyScreen(WizardScreen):
 
     def write_line(self, line: str) -> None:
         self.written.append(line)
-        log = self.query_one(RichLog)
-        # Wrapped at the log's own width (RichLog alone measures against the console's,
-        # 80 columns, whatever the terminal), between words and after / or _ in a path,
-        # and a wrapped line continues indented: never mid-name, never back at column 0.
-        width = log.scrollable_content_region.width
-        log.write(Wrapped(line, bare=2, deeper=2), width=width or None)
+        write_wrapped(self.query_one(RichLog), line)
 
     def _step(self, event: Any) -> None:
         self.write_line(step_line(event))

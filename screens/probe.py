@@ -19,6 +19,7 @@ from pfwizard import live_probe
 from pfwizard.explain.render import explanation_lines
 from pfwizard.probe import OUTSIDE_ADDR
 from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.wrap import write_wrapped
 from pfwizard.wizard.state import ProbeSample
 
 
@@ -126,7 +127,7 @@ class ProbeScreen(WizardScreen):
 
     def write_line(self, line: str) -> None:
         self.written.append(line)
-        self.query_one(RichLog).write(line)
+        write_wrapped(self.query_one(RichLog), line)
 
     def action_probe(self) -> None:
         sender = self.query_one("#probe-sender", Input).value.strip()

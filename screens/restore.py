@@ -32,6 +32,7 @@ from pfwizard.screens.review import ReviewScreen, apply_question, confirm_accept
 from pfwizard.tui.diffview import diff_text
 from pfwizard.tui.flow import Action
 from pfwizard.tui.stage import WizardScreen
+from pfwizard.tui.wrap import Wrapped
 from pfwizard.wizard.apply import apply_restore
 from pfwizard.wizard.state import Outcome
 
@@ -164,7 +165,9 @@ def plan_view(ctx: RestoreContext, width: int = 80) -> Group:
         parts.append(Text(f"{where}{ch.parameter}: {states}", style="bold underline"))
         if ch.in_sync:
             continue
-        parts.append(three_way(ch, width))
+        view = three_way(ch, width)
+        # Stacked, one entry per row: a long entry (a table path) continues under itself.
+        parts.append(Wrapped(view, deeper=2) if isinstance(view, Text) else view)
         extra = Text()
         for m in miab_changes(ch):
             extra.append(f"  {m} (kept)\n")

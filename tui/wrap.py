@@ -13,7 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 from textual.visual import RichVisual, VisualType
-from textual.widgets import Static
+from textual.widgets import RichLog, Static
 
 BREAK_AFTER = "_,./=:;-"
 """Where a word too long for a row may be broken (after the character)."""
@@ -142,3 +142,11 @@ class WrappedStatic(Static):
         if isinstance(content, (str, Text)):
             content = _WrappedVisual(self, Wrapped(content, self.hang, self.bare, self.deeper))
         super().update(content, layout=layout)
+
+
+def write_wrapped(log: RichLog, line: str) -> None:
+    """One line into a log, wrapped as ``Wrapped`` at the log's own width: RichLog alone
+    measures against the console's (80 columns, whatever the terminal) and folds a path
+    mid-name; a wrapped line continues indented, never back at column 0."""
+    width = log.scrollable_content_region.width
+    log.write(Wrapped(line, bare=2, deeper=2), width=width or None)
