@@ -29,6 +29,7 @@ from typing import Any
 
 from pfwizard import statedir
 from pfwizard.errors import PfwizardError
+from pfwizard.indexfiles import why_not_a_table
 
 IN_PROGRESS = "in-progress"
 OUTCOMES = (
@@ -110,6 +111,12 @@ def check_file(f: Any, config_dir: str, state_dir: str | Path | None = None) -> 
             real_inside(path, config_dir),
             f"file {path} is outside the configuration directory {config_dir}",
         )
+    if f.get("role") == "table":
+        # pfwizard never writes main.cf (or an index) as a table: an entry saying so was
+        # not written by it, and rolling it back would replace main.cf wholesale.
+        where = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        why = why_not_a_table(Path(os.path.relpath(where, os.path.realpath(config_dir))))
+        _want(why is None, f"file {path}: recorded as a lookup table, but {why}")
     existed = f.get("existed")
     _want(isinstance(existed, bool), f"file {path}: 'existed' is not true/false")
     for key in ("sha256_before", "sha256_after"):

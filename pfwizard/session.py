@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pfwizard import inputs, miab
 from pfwizard.chain import Chain, Item
-from pfwizard.errors import ConfigError, ValueRefused
+from pfwizard.errors import ConfigError, PfwizardError, ValueRefused
 from pfwizard.findings import Finding, Severity
 from pfwizard.maincf import MainCf, check_value
 
@@ -297,6 +297,12 @@ class Session:
         base = self.config_dir.resolve()
         if resolved != base and base not in resolved.parents:
             raise ValueRefused(f"{path} is outside the Postfix configuration directory {base}")
+        from pfwizard.engine.changeset import check_table_target
+
+        try:  # said now, in the editor, rather than at Apply: the engine refuses it too
+            check_table_target(self.config_dir, Path(path))
+        except PfwizardError as exc:
+            raise ValueRefused(str(exc)) from None
         if content and not content.endswith("\n"):
             content += "\n"
         self._checkpoint()

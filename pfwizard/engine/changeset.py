@@ -21,6 +21,7 @@ from pfwizard.engine.errors import UnsafePath
 from pfwizard.errors import ValueRefused
 from pfwizard.indexfiles import INDEX_SUFFIX as INDEX_SUFFIX  # re-exported: the engine
 from pfwizard.indexfiles import index_path as index_path  # and the writer use them
+from pfwizard.indexfiles import why_not_a_table
 from pfwizard.kept_lines import KeptLines, keep_as_comments
 from pfwizard.maincf import MainCf
 from pfwizard.mastercf import MasterCf, split_key
@@ -256,6 +257,17 @@ def resolve_inside(config_dir: Path, path: Path) -> Path:
     return real
 
 
+def check_table_target(config_dir: Path, path: Path) -> Path:
+    """The real path of a lookup table to write, inside the config directory and never one of
+    Postfix's own files (main.cf, master.cf...) nor a table's index: a table edit is not a
+    way to replace main.cf wholesale, past every check of its parameters."""
+    real = resolve_inside(config_dir, path)
+    why = why_not_a_table(real.relative_to(os.path.realpath(config_dir)))
+    if why is not None:
+        raise UnsafePath(f"refusing to write {real} as a lookup table: {why}")
+    return real
+
+
 CONFIG_ROLES = ("main.cf", "master.cf")
 
 
@@ -342,7 +354,7 @@ def build_plan(config_dir: Path, changeset: ChangeSet) -> Plan:
             raise ValueRefused(f"not a Postfix map type: {t.map_type!r}")
         if t.map_type in ("dbm", "sdbm"):
             raise ValueRefused(f"{t.map_type}: tables pfwizard writes use hash, lmdb or cdb")
-        real = resolve_inside(config_dir, t.path)
+        real = check_table_target(config_dir, t.path)
         if real in seen:
             raise ValueRefused(f"{real} appears twice in one change")
         seen.add(real)
