@@ -61,6 +61,9 @@ numeric-permits             danger    a table value that is only a number is an 
 case-sensitive-never-       caution   ``/.../i`` makes a pattern case-SENSITIVE in Postfix, and
 matches                               it has capitals: smtpd lower-cases addresses, so it never
                                       matches real mail.
+diverts-mail                danger/   DISCARD, REDIRECT, HOLD (BCC, FILTER) in a table: mail
+                            caution   taken from its recipients without a word; danger on a
+                                      line that matches any address.
 forgeable-allow, shadowed,  caution   a sender allowlist anyone can forge; a table line an
 basic-regexp-flag,                    earlier one answers first; regexp's ``x`` flag; ``\\d`` in
 perl-escape                           a POSIX regexp.  (Table findings: analysis/tablelint.py;

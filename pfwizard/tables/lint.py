@@ -26,6 +26,8 @@ Checks:
 - ``numeric-permits``: a value that is only digits (``550``) is an OK in access(5).
 - ``forgeable-allow``: an OK/PERMIT for a sender address: the envelope sender is not checked,
   anyone can send with it.
+- ``diverts-mail``: DISCARD, REDIRECT, HOLD (danger on a line that matches any address), BCC
+  and FILTER: mail taken from its recipients, or copied, without a word to anyone.
 """
 
 from __future__ import annotations
@@ -129,10 +131,60 @@ def lint(
                 "it skip the checks that come after this table in the list.",
                 _sample_key(table, line, sim),
             )
+        if act.word in _DIVERTS and act.error is None:
+            _lint_diverts(table, line, act.word, act.text, sim, add)
         if table.is_pattern:
             _lint_pattern(table, line, sim, add)
     _lint_shadowed(table, sim, add)
     return out
+
+
+_DIVERTS = ("DISCARD", "REDIRECT", "HOLD", "BCC", "FILTER")
+"""Actions that send matching mail somewhere other than to its recipients, or nowhere."""
+_ANYONE = {
+    "cidr": ("203.0.113.7", "2001:db8::7"),
+    "": ("someone@example.org", "example.org", "mail.example.org"),
+}
+"""Keys any client or address could be: a line answering one of them matches everyone."""
+
+
+def _lint_diverts(
+    table: Table, line: Line, word: str, text: str, sim: Simulator, emit: _Add
+) -> None:
+    """``diverts-mail``: DISCARD, REDIRECT, HOLD, BCC and FILTER take mail away from its
+    recipients (or copy it) without a word to anyone; on a line that matches any address
+    (a catch-all pattern, a network as wide as the Internet) that is all the mail reaching
+    the table."""
+    probes = _ANYONE["cidr" if table.type == "cidr" else ""]
+    anyone = next((k for k in probes if _answer_line(sim, k) == line.lineno), None)
+    what = {
+        "DISCARD": "is accepted and then thrown away: the sender is told it was delivered, "
+        "and nobody ever sees it",
+        "REDIRECT": f"goes to {text} instead of its recipients, who never see it",
+        "HOLD": "waits in the hold queue until someone releases it (postsuper -H); nobody is told",
+        "BCC": f"is copied to {text}",
+        "FILTER": f"is handed to {text} instead of the usual delivery; while that is "
+        "missing or down, it waits in the queue",
+    }[word]
+    if anyone is not None:
+        severity = Severity.DANGER if word in ("DISCARD", "REDIRECT", "HOLD") else Severity.CAUTION
+        emit(
+            "diverts-mail",
+            severity,
+            line,
+            f"{word}: this line matches any address (e.g. {anyone}), so all mail that "
+            f"reaches this table {what}.",
+            anyone,
+        )
+    else:
+        severity = Severity.CAUTION if word in ("DISCARD", "REDIRECT", "HOLD") else Severity.INFO
+        emit(
+            "diverts-mail",
+            severity,
+            line,
+            f"{word}: matching mail {what}.",
+            _sample_key(table, line, sim),
+        )
 
 
 def _sample_key(table: Table, line: Line, sim: Simulator) -> str | None:
