@@ -117,6 +117,39 @@ def _split_reply(reply: str) -> tuple[int, str, str]:
     return 0, "", reply
 
 
+def _reject(
+    line: str,
+    kind: str,
+    match: re.Match[str],
+    program: str,
+    reply: str,
+    tail: str,
+    queue_id: str,
+    header: str = "",
+) -> RejectLine:
+    """The parts of an smtpd or a header-check reject: both patterns name the stage and the
+    client the same way, and both lines end with the same attributes."""
+    attrs = _attrs(tail)
+    code, dsn, text = _split_reply(reply)
+    return RejectLine(
+        raw=line,
+        kind=kind,
+        stage=match.group("stage"),
+        program=program,
+        client_name=match.group("client"),
+        client_ip=match.group("ip"),
+        code=code,
+        dsn=dsn,
+        text=text.strip(),
+        sender=attrs.get("from", ""),
+        recipient=attrs.get("to", ""),
+        helo=attrs.get("helo", ""),
+        proto=attrs.get("proto", ""),
+        queue_id=queue_id,
+        header=header,
+    )
+
+
 def parse_line(line: str) -> RejectLine | None:
     """A reject line's parts, or None when the line is not a reject Postfix logs."""
     line = line.rstrip("\r\n")
@@ -130,44 +163,26 @@ def parse_line(line: str) -> RejectLine | None:
         rest = m.group("rest")
         cut = _ATTRS_RE.search(rest)
         reply, tail = (rest[: cut.start()], rest[cut.start() + 1 :]) if cut else (rest, "")
-        attrs = _attrs(tail)
-        code, dsn, text = _split_reply(reply)
-        return RejectLine(
-            raw=line,
-            kind=kind,
-            stage=m.group("stage"),
-            program=program or "postfix/smtpd",
-            client_name=m.group("client"),
-            client_ip=m.group("ip"),
-            code=code,
-            dsn=dsn,
-            text=text.strip(),
-            sender=attrs.get("from", ""),
-            recipient=attrs.get("to", ""),
-            helo=attrs.get("helo", ""),
-            proto=attrs.get("proto", ""),
-            queue_id="" if queue_id == "NOQUEUE" else queue_id,
+        return _reject(
+            line,
+            kind,
+            m,
+            program or "postfix/smtpd",
+            reply,
+            tail,
+            "" if queue_id == "NOQUEUE" else queue_id,
         )
     h = _HEADER_RE.match(body) if queue_id != "NOQUEUE" else None
     if h:
-        attrs = _attrs(h.group("attrs"))
-        code, dsn, text = _split_reply(h.group("reply"))
-        return RejectLine(
-            raw=line,
-            kind="header",
-            stage=h.group("stage"),
-            program=program or "postfix/cleanup",
-            client_name=h.group("client"),
-            client_ip=h.group("ip"),
-            code=code,
-            dsn=dsn,
-            text=text.strip(),
-            sender=attrs.get("from", ""),
-            recipient=attrs.get("to", ""),
-            helo=attrs.get("helo", ""),
-            proto=attrs.get("proto", ""),
-            queue_id=queue_id,
-            header=h.group("header"),
+        return _reject(
+            line,
+            "header",
+            h,
+            program or "postfix/cleanup",
+            h.group("reply"),
+            h.group("attrs"),
+            queue_id,
+            h.group("header"),
         )
     return None
 

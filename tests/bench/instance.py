@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from pfwizard.impact import instance as impact_instance
+
 POSTFIX_SBIN = Path("/usr/lib/postfix/sbin")
 COMMAND_TIMEOUT = 30
 
@@ -76,29 +78,14 @@ MIAB_HEADER_FILTERS = """\
 """
 MIAB_HEADER_FILTERS_NAME = "outgoing_mail_header_filters"
 
-# The queue directories as Postfix's own postfix-files lists them: (name, owner, group, mode).
+# The queue directories as Postfix's own postfix-files lists them, from the impact preview's
+# instances (one list of Postfix's layout), with this machine's mail owner and setgid group.
 # Creating them here takes a millisecond; `postfix check` (which also creates them) takes
 # 0.6-0.8 s, most of the bench's start-up (tests/test_bench.py measures it).
-QUEUE_DIRS = (
-    *(
-        (name, "postfix", None, 0o700)
-        for name in (
-            "active",
-            "bounce",
-            "corrupt",
-            "defer",
-            "deferred",
-            "flush",
-            "hold",
-            "incoming",
-            "private",
-            "saved",
-            "trace",
-        )
-    ),
-    ("maildrop", "postfix", "postdrop", 0o730),
-    ("public", "postfix", "postdrop", 0o710),
-    ("pid", "root", None, 0o755),
+_OWNERS = {"<mail_owner>": "postfix", "<setgid_group>": "postdrop"}
+QUEUE_DIRS = tuple(
+    (name, _OWNERS.get(owner, owner), _OWNERS.get(group, group) if group else None, mode)
+    for name, owner, group, mode in impact_instance.QUEUE_DIRS
 )
 
 # Mailboxes the bench accepts (virtual domain box.example.com, as on MiaB).
