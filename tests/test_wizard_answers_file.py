@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -73,3 +74,41 @@ def test_a_bad_answers_file_is_exit_2_naming_it(tmp_path):
         assert str(bad) in res.stderr and said in res.stderr, res.stderr
         assert "Traceback" not in res.stderr
     assert not (tmp_path / "fresh-state").exists()  # nothing written
+
+
+def test_an_answer_pfwizard_refuses_ends_the_wizard_with_exit_2_not_0(tmp_path):
+    """An answers file whose op is refused mid-way (a "table" that is main.cf) ends the
+    wizard with an error exit, and nothing is written."""
+    import pexpect
+
+    session = make_session(tmp_path, "main.cf.v75-fresh")
+    main_cf = session.config_dir / "main.cf"
+    before = main_cf.read_bytes()
+    answers = tmp_path / "answers.json"
+    op = {"table": str(main_cf), "content": "mynetworks = 0.0.0.0/0\n", "type": "texthash"}
+    answers.write_text(
+        json.dumps({"welcome": {"action": "next"}, "helo": {"ops": [op], "action": "next"}})
+    )
+    child = pexpect.spawn(
+        sys.executable,
+        [
+            "-m",
+            "pfwizard",
+            "--config-dir",
+            str(session.config_dir),
+            "--state-dir",
+            str(session.state_dir),
+            "--no-reload",
+            "--answers",
+            str(answers),
+        ],
+        dimensions=(24, 80),
+        env={**os.environ, "TERM": "xterm-256color"},
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == exitcodes.ERROR, child.before[-500:]
+    assert "as a lookup table" in " ".join(child.before.split())
+    assert main_cf.read_bytes() == before
