@@ -76,12 +76,16 @@ class Target(str, Enum):
 
 @dataclass(frozen=True)
 class Risk:
+    """What choosing a restriction risks, in the admin's words, and how bad it is."""
+
     level: Severity
     text: str
 
 
 @dataclass(frozen=True)
 class Restriction:
+    """One restriction Postfix knows: where it may go, what it takes, what it does."""
+
     name: str
     lists: frozenset[str]
     arg_kind: ArgKind
@@ -116,6 +120,8 @@ class Restriction:
 
 @dataclass(frozen=True)
 class AccessAction:
+    """One action an access(5) table line can give (OK, REJECT, DUNNO, ...)."""
+
     name: str
     effect: Effect
     argument: str | None

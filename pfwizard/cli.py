@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from pfwizard import __version__, exitcodes, preflight
+from pfwizard import __version__, exitcodes, memo, preflight
 from pfwizard.errors import PfwizardError
 from pfwizard.statedir import StateDirError, UnsafeStateDir
 
@@ -138,7 +138,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             epilog=exitcodes.HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _global_options(p, suppress=True)
+        # Only the command being run parses its options: the others' stay unbuilt (a
+        # report run from cron every few minutes should not pay for seven parsers).
+        if command is None or name == command:
+            _global_options(p, suppress=True)
         if mod is not None:
             mod.add_arguments(p)
     return parser
@@ -221,6 +224,9 @@ def _run(name: str, args: argparse.Namespace) -> int:
         stop = preflight.before(name, args)
         if stop is not None:
             return stop
+        if name in memo.READ_ONLY:
+            with memo.kept(getattr(args, "state_dir", None)):
+                return int(_load(name).run(args))
         return int(_load(name).run(args))
     except StateDirError as exc:
         print(f"pfwizard: {exc}", file=sys.stderr)

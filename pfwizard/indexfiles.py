@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Tables built by postmap into a database file (key lookups, keys folded to lower case).
+INDEXED_TYPES = ("hash", "btree", "lmdb", "cdb", "dbm", "sdbm")
+PATTERN_TYPES = ("regexp", "pcre")
+TABLE_TYPES = (*INDEXED_TYPES, "texthash", "cidr", *PATTERN_TYPES)
+"""The map types pfwizard reads, checks and writes as access tables."""
+# Types whose keys are fixed strings (Postfix's DICT_FLAG_FIXED): they get the access(5)
+# partial lookups (domain, parent domains, user@) and case folding.
+FIXED_TYPES = (*INDEXED_TYPES, "texthash")
+
 # Map types whose lookups go through an index file that ``postmap`` builds from the source.
 INDEX_SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
 

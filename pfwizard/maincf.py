@@ -57,6 +57,8 @@ class LineKind(Enum):
 
 @dataclass
 class PhysicalLine:
+    """One line of the file as it is on disk, kept byte for byte."""
+
     text: str  # without the line terminator (a trailing CR of CRLF is in eol, not here)
     eol: str  # "\n", "\r\n" or "" (last line without newline)
 

@@ -62,6 +62,8 @@ def make_key(service: str, type_: str, param: str) -> str:
 
 @dataclass(frozen=True)
 class _Token:
+    """One word of master.cf and where it stands (so an edit touches only it)."""
+
     text: str
     line: int  # physical line index of its first character
     start: int  # column in that line
@@ -71,6 +73,8 @@ class _Token:
 
 @dataclass(frozen=True)
 class _Option:
+    """One ``-o name=value`` of a service, with the words it was written as."""
+
     name: str
     value: str
     tokens: tuple[_Token, ...]  # ("-o", word), ("-oname=value",) or ("-o", "{...}")
@@ -112,6 +116,8 @@ class Service:
 
 @dataclass(frozen=True)
 class _Entry:
+    """One service entry of master.cf: its fields, its options and their words."""
+
     service: Service
     tokens: tuple[_Token, ...]
     options: tuple[_Option, ...]

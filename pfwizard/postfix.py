@@ -60,6 +60,8 @@ def resolve(argv: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Result:
+    """What one run of a Postfix program did: its exit status and output."""
+
     argv: list[str]
     returncode: int
     stdout: str

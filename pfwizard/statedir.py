@@ -24,7 +24,6 @@ import errno
 import os
 import pwd
 import re
-import shutil
 import stat
 from pathlib import Path
 
@@ -171,6 +170,8 @@ def ensure(state_dir: Path) -> None:
 
 def failure(exc: OSError, state_dir: Path, doing: str) -> PfwizardError:
     """One line naming the directory: "no space left on device in /var/lib/pfwizard: ..."."""
+    import shutil
+
     what = (exc.strerror or str(exc)).lower()
     if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
         # copytree's error: a list of (source, destination, "[Errno 28] No space left...")

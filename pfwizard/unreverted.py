@@ -25,6 +25,8 @@ REFUSED = "refused"
 
 @dataclass(frozen=True)
 class RevertRefused:
+    """A confirm-or-revert change whose automatic rollback was refused: it is still in force."""
+
     entry: str
     """The change still in force (its journal entry)."""
     summary: str

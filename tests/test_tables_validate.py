@@ -162,8 +162,8 @@ def test_keys_smtpd_never_looks_up() -> None:
 @needs_postfix
 def test_every_indexed_type_postfix_supports_round_trips() -> None:
     from pfwizard import postfix as pf
+    from pfwizard.indexfiles import INDEXED_TYPES
     from pfwizard.tables.lookup import Simulator, postmap_batch
-    from pfwizard.tables.model import INDEXED_TYPES
 
     conf = Path(tempfile.mkdtemp())
     (conf / "main.cf").write_text("compatibility_level = 3.6\n")

@@ -26,6 +26,8 @@ class StepKind(str, Enum):
 
 @dataclass(frozen=True)
 class Step:
+    """One restriction as smtpd evaluates it, in the order it does."""
+
     list_key: str
     index: int
     """Position of the entry as written in the list (what the wizard shows)."""

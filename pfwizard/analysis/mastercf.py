@@ -16,6 +16,8 @@ from pfwizard.mastercf import MasterCf
 
 @dataclass(frozen=True)
 class Service:
+    """A master.cf service as the analyser sees it: its ``-o`` overrides of main.cf."""
+
     name: str
     type: str
     command: str

@@ -105,6 +105,8 @@ class Opening:
 
 @dataclass
 class Walk:
+    """Where walking one list got: the first opening, a sure refusal, or unknowns."""
+
     opening: Opening | None = None
     stopped: bool = False
     """A sure refusal is reached before any opening."""
@@ -122,6 +124,8 @@ class Reach:
 
 @dataclass(frozen=True)
 class ListVerdict:
+    """Whether one restriction list lets mail to other domains through, and why."""
+
     parameter: str
     opening: Opening | None
     guarded: bool

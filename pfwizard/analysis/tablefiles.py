@@ -56,6 +56,8 @@ _TYPE_RE = re.compile(r"([A-Za-z0-9_]+):(.*)\Z", re.S)
 
 @dataclass(frozen=True)
 class TableProblem:
+    """A lookup table a list names that Postfix could not use as it stands."""
+
     code: str
     """missing-table | stale-db | unknown-table-type | relative-table-path"""
     path: str

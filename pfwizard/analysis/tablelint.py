@@ -12,16 +12,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from pfwizard import inputs, postfix
+from pfwizard import inputs, memo, postfix
 from pfwizard.analysis import tablefiles
 from pfwizard.analysis.lists import Step, StepKind
 from pfwizard.catalogue import ArgKind
 from pfwizard.errors import ConfigError, PfwizardError
 from pfwizard.findings import Finding, Severity
-from pfwizard.tables.engines import postmap_batch
-from pfwizard.tables.lint import TableFinding, lint
-from pfwizard.tables.model import TABLE_TYPES, Table
+from pfwizard.indexfiles import TABLE_TYPES
+
+if TYPE_CHECKING:
+    from pfwizard.tables.lint import TableFinding
+    from pfwizard.tables.model import Table
 
 # Which access(5) search a restriction does with its table.
 USED_AS = {
@@ -58,8 +61,9 @@ def _table_of(step: Step) -> tuple[str, str | None] | None:
 
 def read_table(
     ref: str, config_dir: Path, pending: Mapping[str, str] | None = None
-) -> Table | None:
-    """The table ``ref`` names, as its source file reads (None: not a file we can lint).
+) -> tuple[str, str, bytes] | None:
+    """(type, name, source bytes) of the table ``ref`` names, as its file reads (None: not a
+    file we can lint).
 
     ``pending``: table contents not written yet (the wizard's edits), by path."""
     parsed = tablefiles.split_table(ref)
@@ -69,10 +73,9 @@ def read_table(
     path = tablefiles.locate(name, config_dir)
     for candidate in (name, str(path)):
         if pending and candidate in pending:
-            return Table.parse(pending[candidate].encode(), kind, path=name)
+            return kind, name, pending[candidate].encode()
     try:
-        data = inputs.read_bytes(path, MAX_TABLE_BYTES, what="table")
-        return Table.parse(data, kind, path=name)
+        return kind, name, inputs.read_bytes(path, MAX_TABLE_BYTES, what="table")
     except ConfigError:
         return None
 
@@ -94,6 +97,9 @@ def _linted(kind: str, name: str, data: bytes, used_as: str | None) -> tuple[Tab
     """The lint of one table's bytes, proven: the wizard asks again after every edit, so the
     answer is kept per content.  No config directory: the table alone decides (a scratch
     main.cf, so a broken one on the box does not change the answer)."""
+    from pfwizard.tables.lint import lint
+    from pfwizard.tables.model import Table
+
     try:
         table = Table.parse(data, kind, path=name)
         found = lint(table, None, used_as=used_as)
@@ -116,6 +122,8 @@ def _proven(table: Table, found: list[TableFinding]) -> list[TableFinding]:
     ]
     if not keys or not postfix.available():
         return found
+    from pfwizard.tables.engines import postmap_batch
+
     try:
         answers = postmap_batch(table, keys)
     except (PfwizardError, OSError, ValueError):
@@ -128,6 +136,52 @@ def _proven(table: Table, found: list[TableFinding]) -> list[TableFinding]:
         or f.example not in answers
         or answers[f.example] is not None
     ]
+
+
+class Shown(NamedTuple):
+    """What ``findings`` tells of one table finding (caution or danger)."""
+
+    code: str
+    severity: Severity
+    message: str
+    line: int
+    example: str | None
+
+
+def _shown(kind: str, name: str, data: bytes, used_as: str | None) -> tuple[Shown, ...]:
+    """The caution and danger findings of one table's bytes.  In a run that keeps answers
+    (``status``, ``check``: pfwizard.memo) they are read back when the same bytes were
+    linted before by the same pfwizard and the same ``postmap``: the lint runs postmap twice
+    per table, more than the rest of ``status`` together."""
+    kept = memo.get("tablelint")
+    k = ""
+    if kept is not None:
+        k = memo.key(
+            kind,
+            name,
+            data,
+            "\0" if used_as is None else used_as,
+            memo.file_identity(postfix.program("postmap")),
+        )
+        found = kept.get(k)
+        if isinstance(found, list):
+            try:
+                back = tuple(
+                    Shown(str(c), Severity(s), str(m), int(ln), None if e is None else str(e))
+                    for c, s, m, ln, e in found
+                )
+                if all(f.severity in SHOWN for f in back):
+                    return back
+            except (TypeError, ValueError):
+                pass  # not one this pfwizard wrote: lint again
+    shown = tuple(
+        Shown(tf.code, tf.severity, tf.message, tf.line, tf.example)
+        for tf in _linted(kind, name, data, used_as)
+        if tf.severity in SHOWN
+    )
+    if kept is not None:
+        kept.put(k, [[f.code, f.severity.value, f.message, f.line, f.example] for f in shown])
+    return shown
 
 
 def findings(
@@ -145,9 +199,7 @@ def findings(
         table = read_table(ref, config_dir, pending)
         if table is None:
             continue
-        for tf in _linted(table.type, table.path, table.to_bytes(), used_as):
-            if tf.severity not in SHOWN:
-                continue
+        for tf in _shown(*table, used_as):
             # One "anyone can forge this sender" per table says it; one per line is noise.
             line = 0 if tf.code in ONCE_PER_TABLE else tf.line
             if (ref, tf.code, line) in seen:

@@ -58,6 +58,8 @@ def commented_continuation(line: PhysicalLine) -> bool:
 
 @dataclass(frozen=True)
 class Adoption:
+    """A hand-made main.cf value a MiaB setup run commented out, to take back."""
+
     intent: ChainIntent
     old_value: str
     """The admin's value as found in main.cf (comment plus glued lines)."""

@@ -41,6 +41,8 @@ _WS = " \t\n\v\f\r"
 
 @dataclass(frozen=True)
 class ServiceAdoption:
+    """A hand-made master.cf option a MiaB setup run commented out, to take back."""
+
     key: str
     """``service/type/option``, as ``postconf -P`` names it."""
     value: str

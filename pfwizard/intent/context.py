@@ -34,6 +34,8 @@ Adoptable = Adoption | ServiceAdoption
 
 @dataclass
 class RestoreContext:
+    """What status and restore read: the files, the recorded intent and the plan."""
+
     config_dir: Path
     state_dir: Path
     cf: MainCf

@@ -131,6 +131,8 @@ def install_hook(
 
 @dataclass(frozen=True)
 class HookOutcome:
+    """How the last after-upgrade hook run ended."""
+
     time: float
     exit_code: int
     message: str
@@ -210,6 +212,8 @@ def last_outcome(state_dir: Path | str) -> HookOutcome | None:
 
 @dataclass(frozen=True)
 class InstalledHook:
+    """Where the after-upgrade hook is installed."""
+
     kind: str
     """``systemd`` or ``cron``."""
     path: Path

@@ -177,6 +177,8 @@ ServiceIntent = ChainIntent | ParameterIntent
 
 @dataclass
 class Customisations:
+    """Everything customizations.yaml records: the admin's changes to MiaB's values."""
+
     version: int = SCHEMA_VERSION
     miab_release: str | None = None
     chains: dict[str, ChainIntent] = field(default_factory=dict)

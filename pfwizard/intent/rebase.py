@@ -76,6 +76,8 @@ class ChainState(str, Enum):
 
 @dataclass
 class ChainPlan:
+    """What restore does to one list: MiaB's value now, with the operations replayed."""
+
     parameter: str
     intent: ChainIntent
     miab_now: Chain | None
@@ -151,6 +153,8 @@ class ChainPlan:
 
 @dataclass
 class ParameterPlan:
+    """What restore does to one whole value."""
+
     intent: ParameterIntent
     current: str | None
     conflict: Conflict | None = None
@@ -179,6 +183,8 @@ class ParameterPlan:
 
 @dataclass
 class TablePlan:
+    """Whether restore must write a table pfwizard owns again."""
+
     intent: TableIntent
     problem: str | None
     """Why it needs writing (missing, map missing, content differs); None: as recorded."""
@@ -186,6 +192,8 @@ class TablePlan:
 
 @dataclass
 class RestorePlan:
+    """Everything restore would do, and what stands in its way."""
+
     chains: list[ChainPlan]
     parameters: list[ParameterPlan]
     tables: list[TablePlan]

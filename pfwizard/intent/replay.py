@@ -37,6 +37,8 @@ class ConflictKind(str, Enum):
 
 @dataclass(frozen=True)
 class Conflict:
+    """An operation that cannot be replayed as made onto what MiaB wrote."""
+
     kind: ConflictKind
     parameter: str
     message: str
@@ -50,6 +52,8 @@ class Conflict:
 
 @dataclass
 class Replay:
+    """A list with the admin's operations replayed onto MiaB's value."""
+
     result: Chain
     conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pfwizard import postfix
+from pfwizard.indexfiles import INDEXED_TYPES
 from pfwizard.tables.model import (
-    INDEXED_TYPES,
     Kind,
     Line,
     Pattern,

@@ -22,15 +22,8 @@ from pathlib import Path
 
 from pfwizard import inputs
 from pfwizard.errors import ConfigError
+from pfwizard.indexfiles import FIXED_TYPES, PATTERN_TYPES, TABLE_TYPES
 from pfwizard.maincf import PhysicalLine, _split_physical
-
-# Tables built by postmap into a database file (key lookups, keys folded to lower case).
-INDEXED_TYPES = ("hash", "btree", "lmdb", "cdb", "dbm", "sdbm")
-PATTERN_TYPES = ("regexp", "pcre")
-TABLE_TYPES = (*INDEXED_TYPES, "texthash", "cidr", *PATTERN_TYPES)
-# Types whose keys are fixed strings (Postfix's DICT_FLAG_FIXED): they get the access(5)
-# partial lookups (domain, parent domains, user@) and case folding.
-FIXED_TYPES = (*INDEXED_TYPES, "texthash")
 
 _WS = " \t\n\v\f\r"  # C isspace() in the C locale
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")

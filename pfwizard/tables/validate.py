@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pfwizard import postfix
+from pfwizard.indexfiles import INDEXED_TYPES
 from pfwizard.tables.actions import classify
-from pfwizard.tables.model import INDEXED_TYPES, Kind, Line, Table, TableError, fold_key
+from pfwizard.tables.model import Kind, Line, Table, TableError, fold_key
 
 ERROR = "error"
 WARNING = "warning"
