@@ -5,7 +5,11 @@ Builds the MiaB v75 fixture with the customisations tests/miab_setup.customise r
 hardening; the hash table's index built), then times, round after round, in turn:
 
 - ``python -c pass``: the interpreter's own start, the floor no command can go under;
-- ``pfwizard status`` and ``pfwizard check`` on that box (goal: status <= 0.15 s);
+- ``pfwizard status`` and ``pfwizard check`` on that box (goal: status <= 0.15 s), as cron
+  runs them: the answers the previous run kept in the state directory (pfwizard.memo) read
+  back;
+- ``status (nothing kept)``: the same with the state directory's ``cache/`` deleted before
+  each run (the first run after an edit, an upgrade of pfwizard or of Postfix);
 - with ``--vs DIR``, the same two commands from another checkout (e.g. ``git archive`` of the
   commit before a change), so that before and after share each round's load.
 
@@ -13,7 +17,10 @@ Each command runs this checkout's code (``python -m pfwizard`` from a neutral di
 checkout alone on PYTHONPATH).  Prints the median wall and CPU time of each and the median of
 the round-by-round ratios; no assertions (speed is reported, not tested).
 
-Run: ``python3 benchmarks/bench_cli.py [--runs N] [--vs DIR]``
+``--python PATH`` times another interpreter, e.g. the installed program's
+(``/opt/pfwizard/venv/bin/python``: Debian's Python, without this VM's ``.pth`` hooks).
+
+Run: ``python3 benchmarks/bench_cli.py [--runs N] [--vs DIR] [--python PATH]``
 """
 
 from __future__ import annotations
@@ -47,8 +54,10 @@ def make_box(tmp: Path) -> tuple[Path, Path]:
     return config_dir, state_dir
 
 
-def timed(argv: list[str], code: Path | None) -> tuple[float, float]:
-    """Wall and CPU (user + sys) seconds of one run."""
+def timed(argv: list[str], code: Path | None, forget: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of one run (``forget``: a directory deleted first)."""
+    if forget is not None:
+        shutil.rmtree(forget, ignore_errors=True)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled once, then cached
     if code is not None:
@@ -71,27 +80,34 @@ def main() -> None:
         metavar="DIR",
         help="another checkout to time in the same rounds (before/after)",
     )
+    ap.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter to run pfwizard with (default: this one)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config_dir, state_dir = make_box(Path(tmp))
         where = ["--config-dir", str(config_dir), "--state-dir", str(state_dir)]
-        py = [sys.executable, "-m", "pfwizard", *where]
-        cases: dict[str, tuple[list[str], Path | None]] = {
-            "python -c pass": ([sys.executable, "-c", "pass"], None),
-            "status": ([*py, "status"], ROOT),
-            "check": ([*py, "check"], ROOT),
+        py = [args.python, "-m", "pfwizard", *where]
+        kept = state_dir / "cache"
+        cases: dict[str, tuple[list[str], Path | None, Path | None]] = {
+            "python -c pass": ([args.python, "-c", "pass"], None, None),
+            "status": ([*py, "status"], ROOT, None),
+            "status (nothing kept)": ([*py, "status"], ROOT, kept),
+            "check": ([*py, "check"], ROOT, None),
         }
         if args.vs is not None:
             vs = args.vs.resolve()
-            cases["status (vs)"] = ([*py, "status"], vs)
-            cases["check (vs)"] = ([*py, "check"], vs)
-        for argv, code in cases.values():  # warm-up: .pyc files, page cache
-            timed(argv, code)
+            cases["status (vs)"] = ([*py, "status"], vs, None)
+            cases["check (vs)"] = ([*py, "check"], vs, None)
+        for argv, code, forget in cases.values():  # warm-up: .pyc files, page cache
+            timed(argv, code, forget)
         wall: dict[str, list[float]] = {name: [] for name in cases}
         cpu: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(args.runs):
-            for name, (argv, code) in cases.items():
-                w, c = timed(argv, code)
+            for name, (argv, code, forget) in cases.items():
+                w, c = timed(argv, code, forget)
                 wall[name].append(w)
                 cpu[name].append(c)
     print(
@@ -100,7 +116,7 @@ def main() -> None:
     )
     for name in cases:
         print(
-            f"  {name:16} wall {statistics.median(wall[name]) * 1000:6.0f} ms   "
+            f"  {name:22} wall {statistics.median(wall[name]) * 1000:6.0f} ms   "
             f"cpu {statistics.median(cpu[name]) * 1000:6.0f} ms"
         )
 
@@ -111,6 +127,8 @@ def main() -> None:
 
     if args.vs is not None:
         print(f"  status / status (vs): {ratio('status', 'status (vs)')}")
+        cold = ratio("status (nothing kept)", "status (vs)")
+        print(f"  status (nothing kept) / status (vs): {cold}")
         print(f"  check / check (vs):   {ratio('check', 'check (vs)')}")
 
 

@@ -68,6 +68,21 @@ def test_status_loads_neither_the_engine_nor_the_wizard(tmp_path):
     assert loaded(mods, ENGINE_ONLY + UI) == []
 
 
+def test_status_reading_back_its_answers_loads_neither_the_yaml_library_nor_the_lint(tmp_path):
+    """The second run finds the table lint and the validated customizations.yaml it kept
+    (pfwizard.memo): the YAML library, the table checker and the table simulator stay
+    unloaded.  The first run loads them, as every run did before."""
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    customise(config_dir, state_dir)
+    heavy = ("ruamel.yaml", "pfwizard.intent.yamldoc", "pfwizard.tables.lint")
+    heavy += ("pfwizard.tables.lookup", "pfwizard.tables.engines", "pfwizard.tables.validate")
+    first = run_command(config_dir, state_dir, "status")
+    assert "ruamel.yaml" in first and "pfwizard.tables.lint" in first
+    again = run_command(config_dir, state_dir, "status")
+    assert "pfwizard.intent.rebase" in again and "pfwizard.analyser" in again  # it ran
+    assert loaded(again, heavy) == []
+
+
 def test_check_loads_only_the_analyser(tmp_path):
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     customise(config_dir, state_dir)
