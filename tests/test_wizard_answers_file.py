@@ -110,5 +110,8 @@ def test_an_answer_pfwizard_refuses_ends_the_wizard_with_exit_2_not_0(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == exitcodes.ERROR, child.before[-500:]
-    assert "as a lookup table" in " ".join(child.before.split())
+    said = " ".join(child.before.split())
+    assert f"pfwizard: {answers}: the HELO screen:" in said and "as a lookup table" in said
+    assert "nothing was written" in said
+    assert "Traceback" not in said  # one line, not Textual's report of a crash
     assert main_cf.read_bytes() == before

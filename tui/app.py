@@ -11,8 +11,8 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-from pfwizard import assets
-from pfwizard.errors import ValueRefused
+from pfwizard import assets, exitcodes
+from pfwizard.errors import ConfigError, ValueRefused
 from pfwizard.session import Session
 from pfwizard.tui import glyphs
 from pfwizard.tui.flow import STEP_IDS, Action, next_step, step
@@ -74,6 +74,9 @@ class PfwizardApp(App[int]):
         """What the screens share (typed, in the core): plan, outcome, restore, probe..."""
         self.answers = parse_answers(answers or {})
         """What to do on each screen, decided beforehand (pfwizard.wizard.answers)."""
+        self.answer_refused: str | None = None
+        """Why the answers ended the run (an answer pfwizard refuses); the command says it
+        in one line after the screen is gone."""
         unknown = sorted(set(self.answers) - set(STEP_IDS))
         if unknown:
             raise ValueRefused(
@@ -158,8 +161,15 @@ class PfwizardApp(App[int]):
 
     def run_answers(self, screen: WizardScreen) -> None:
         entry = self.answers.pop(screen.STEP_ID, None)
-        if entry is not None:
+        if entry is None:
+            return
+        try:
             screen.answer(entry)
+        except (ValueRefused, ConfigError) as exc:
+            # Decided beforehand, so nobody is there to correct it: the run ends (exit 2)
+            # with the reason, before anything was written (edits live in the session).
+            self.answer_refused = f"the {step(screen.STEP_ID).title} screen: {exc}"
+            self.exit(return_code=exitcodes.ERROR)
 
     # ---- state shown on every screen -------------------------------------------------------
     def write_state(self) -> str:

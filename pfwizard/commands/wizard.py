@@ -66,6 +66,10 @@ def open_wizard(
     # press every few dozen moves costs ~10 ms instead of ~35 ms.
     gc.freeze()
     code = app.run()
+    if app.answer_refused is not None:
+        where = getattr(args, "answers", None) or "the answers"
+        print(f"pfwizard: {where}: {app.answer_refused}; nothing was written", file=sys.stderr)
+        return exitcodes.ERROR
     if app.return_code:
         # Ended by an error Textual has already printed (a refused op in an answers file, a
         # bug): never exit 0, which automation would read as "done".
