@@ -23,6 +23,8 @@ undefined-class             danger    smtpd_restriction_classes names a class wi
                                       smtpd exits at start-up.
 missing-table               danger    a referenced table (or its postmap-built file) is missing.
 unknown-table-type          danger    ``type:`` is not a Postfix table type (451 4.3.5).
+not-a-table                 danger    a "table" that is Postfix's own main.cf, master.cf or
+                                      plugin file, or a table's index (never acceptable).
 removed-restriction         caution   gone in a later Postfix (451 4.3.5 after that upgrade).
 order-bypass                caution   a permit an outsider can trigger skips checks after it
                                       that the admin probably wants (info if none of those).
@@ -93,6 +95,8 @@ from pfwizard.maincf import MainCf
 
 INFO, CAUTION, DANGER = Severity.INFO, Severity.CAUTION, Severity.DANGER
 
+# Table problems that stop mail (451 4.3.5) or make no sense as a table: danger, not acceptable.
+DANGER_TABLE_PROBLEMS = frozenset({"missing-table", "unknown-table-type", "not-a-table"})
 # smtpd_check.c rcpt_required[]: what smtpd insists on finding in the relay or recipient list.
 RELAY_REQUIRED = (
     "reject_unauth_destination",
@@ -520,7 +524,7 @@ class _Context:
         if self.config_dir is None:
             return
         for prob in tablefiles.check(ref, self.config_dir):
-            sev = DANGER if prob.code in ("missing-table", "unknown-table-type") else CAUTION
+            sev = DANGER if prob.code in DANGER_TABLE_PROBLEMS else CAUTION
             self.add(prob.code, sev, prob.message, step, acceptable=sev is not DANGER)
 
     def check_dead(self, key: str) -> None:

@@ -152,3 +152,43 @@ def test_a_rollback_of_a_doctored_entry_refuses(bench, state, capsys):
     assert snapshot(cfg) == before
     relay_refused(bench)
     os.remove(table)
+
+
+@pytest.mark.parametrize("what", ["main.cf", "master.cf", "a symlink to main.cf", "an index"])
+def test_a_list_that_reads_postfixs_own_file_as_a_table_is_refused(tmp_path, capsys, what):
+    """Not writing it, only naming it: ``check_sender_access texthash:/etc/postfix/main.cf``
+    has smtpd read every parameter as a key.  check says so (never acceptable), apply and
+    restore refuse it with nothing written."""
+    from tests.miab_setup import box
+
+    config_dir, state = box(tmp_path, "main.cf.v75-fresh")
+    target = targets(config_dir)[what]
+    kind = "hash" if what == "an index" else "texthash"
+    op = f"check_sender_access {kind}:{target}"
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        "version: 1\nchains:\n  smtpd_sender_restrictions:\n    operations:\n"
+        f"      - insert: {op}\n        at: start\n"
+    )
+    dirs = ["--config-dir", str(config_dir), "--state-dir", str(state)]
+    before = snapshot(config_dir)
+    capsys.readouterr()
+    code = cli.main([*dirs, "--no-reload", "apply", "--accept-risk", "not-a-table", str(profile)])
+    assert code == exitcodes.REFUSED
+    said = "index postmap builds" if what == "an index" else "not a lookup table"
+    assert said in capsys.readouterr().out
+    assert snapshot(config_dir) == before
+    # restore of the same, recorded by hand in customizations.yaml
+    (state / "customizations.yaml").write_text(profile.read_text())
+    assert cli.main([*dirs, "--no-reload", "restore"]) == exitcodes.REFUSED
+    assert snapshot(config_dir) == before
+    # check, on main.cf edited by hand the same way
+    main_cf = config_dir / "main.cf"
+    text = main_cf.read_text()
+    assert "\nsmtpd_sender_restrictions=" in text
+    main_cf.write_text(
+        text.replace("\nsmtpd_sender_restrictions=", f"\nsmtpd_sender_restrictions={op},", 1)
+    )
+    capsys.readouterr()
+    assert cli.main([*dirs, "check"]) == exitcodes.FINDINGS
+    assert said in capsys.readouterr().out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pfwizard import inputs
 from pfwizard.errors import ConfigError
+from pfwizard.indexfiles import why_not_a_table
 
 # Indexed types → suffixes of the files postmap builds.
 INDEXED: dict[str, tuple[str, ...]] = {
@@ -59,7 +60,7 @@ class TableProblem:
     """A lookup table a list names that Postfix could not use as it stands."""
 
     code: str
-    """missing-table | stale-db | unknown-table-type | relative-table-path"""
+    """missing-table | stale-db | unknown-table-type | relative-table-path | not-a-table"""
     path: str
     message: str
 
@@ -118,6 +119,9 @@ def check(ref: str, config_dir: Path) -> list[TableProblem]:
             )
         ]
     path = locate(name, config_dir)
+    own = _not_a_table(path, config_dir)
+    if own is not None:
+        return [TableProblem("not-a-table", ref, own)]
     if kind in INDEXED:
         built = [Path(str(path) + sfx) for sfx in INDEXED[kind]]
         missing = [b for b in built if not b.exists()]
@@ -156,6 +160,28 @@ def check(ref: str, config_dir: Path) -> list[TableProblem]:
             )
         ]
     return []
+
+
+def _not_a_table(path: Path, config_dir: Path) -> str | None:
+    """Why ``path`` is no lookup table at all (Postfix's own main.cf or master.cf, a
+    plugin file, a table's index), or None.  Followed through symbolic links: a link to
+    main.cf is main.cf."""
+    try:
+        rel = path.resolve().relative_to(config_dir.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return None
+    if why_not_a_table(rel) is None:
+        return None
+    if rel.suffix in (".db", ".lmdb", ".cdb"):
+        return (
+            f"{path} is the index postmap builds from a table, not a table: name the "
+            f"table's source file (without {rel.suffix}); as it is, smtpd answers 451 4.3.5"
+        )
+    return (
+        f"{path} is Postfix's own {rel}, not a lookup table: smtpd would take its "
+        "lines as the table's keys and actions (a parameter for a sender or client "
+        "name, its value for what to do)"
+    )
 
 
 def values(ref: str, config_dir: Path | None) -> list[str] | None:
