@@ -192,3 +192,18 @@ def test_a_list_that_reads_postfixs_own_file_as_a_table_is_refused(tmp_path, cap
     capsys.readouterr()
     assert cli.main([*dirs, "check"]) == exitcodes.FINDINGS
     assert said in capsys.readouterr().out
+
+
+def test_the_wizard_cannot_accept_a_list_that_reads_main_cf_as_a_table(tmp_path):
+    """The wizard's session (and so its answers file): the finding blocks the apply and
+    accepting it by name does nothing."""
+    from tests.miab_setup import box
+
+    config_dir, state = box(tmp_path, "main.cf.v75-fresh")
+    session = Session.open(config_dir, state, reload=False)
+    op = f"check_sender_access texthash:{config_dir / 'main.cf'}"
+    apply_op(session, {"insert": op, "param": "smtpd_sender_restrictions"})
+    found = [f for f in session.blocking() if f.code == "not-a-table"]
+    assert found and not found[0].acceptable
+    assert not session.accept(found[0])
+    assert any(f.code == "not-a-table" for f in session.blocking())
