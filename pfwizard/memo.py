@@ -102,6 +102,16 @@ def file_identity(path: str | None) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
+def dir_identity(path: str) -> str:
+    """Each file directly in ``path``, as ``file_identity`` sees it (a package that adds,
+    removes or rewrites one of them changes it)."""
+    try:
+        names = sorted(e.name for e in os.scandir(path) if e.is_file())
+    except OSError:
+        return f"{path}:absent"
+    return "\n".join(file_identity(os.path.join(path, n)) for n in names)
+
+
 @functools.lru_cache(maxsize=1)
 def code_identity() -> str:
     """pfwizard's modules (each one's size and time) and the interpreter: an upgrade of

@@ -335,3 +335,24 @@ def test_a_file_read_back_from_the_memo_edits_and_writes_as_one_read_fresh(tmp_p
         store.set_parameter(ParameterIntent("smtpd_delay_reject", "yes", None, True))
     assert again.dumps() == fresh.dumps()
     assert "# a comment the admin wrote" in again.dumps()
+
+
+def test_a_postfix_upgrade_starts_the_lint_anew(tmp_path, monkeypatch):
+    """postmap's file and Postfix's libraries and map plugins (postfix-pcre is upgraded on
+    its own) are part of the lint's key."""
+    from pfwizard.analysis import tablelint
+
+    libs = tmp_path / "lib"
+    libs.mkdir()
+    (libs / "postfix-pcre.so").write_bytes(b"one")
+    monkeypatch.setattr(tablelint, "POSTFIX_LIBRARIES", str(libs))
+    state_dir = tmp_path / "state"
+    state_dir.mkdir(mode=0o700)
+    args = ("pcre", "/etc/postfix/x", SEED000_TABLE.encode(), "sender")
+    with memo.kept(state_dir):
+        first = tablelint._shown(*args)
+        tablelint._shown(*args)
+        assert len(kept(state_dir, "tablelint")) == 1
+        (libs / "postfix-pcre.so").write_bytes(b"two")  # another size: an upgrade
+        assert tablelint._shown(*args) == first
+        assert len(kept(state_dir, "tablelint")) == 2

@@ -42,6 +42,8 @@ BARE_USED_AS = {
     "client": "client",
     "helo": "helo",
 }
+POSTFIX_LIBRARIES = "/usr/lib/postfix"
+"""Debian's and Ubuntu's shlib_directory: libpostfix-*.so and the map plugins."""
 MAX_TABLE_BYTES = 1 << 20
 """Larger tables are not linted (a real access table is a few hundred lines; linting a
 30,000-line pattern table takes seconds, and ``check`` and the wizard ask on every edit)."""
@@ -162,6 +164,8 @@ def _shown(kind: str, name: str, data: bytes, used_as: str | None) -> tuple[Show
             data,
             "\0" if used_as is None else used_as,
             memo.file_identity(postfix.program("postmap")),
+            # Postfix's own libraries and map plugins (postfix-pcre is a package of its own).
+            memo.dir_identity(POSTFIX_LIBRARIES),
         )
         found = kept.get(k)
         if isinstance(found, list):
