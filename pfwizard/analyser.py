@@ -65,7 +65,9 @@ matches                               it has capitals: smtpd lower-cases address
                                       matches real mail.
 diverts-mail                danger/   DISCARD, REDIRECT, HOLD (BCC, FILTER) in a table: mail
                             caution   taken from its recipients without a word; danger on a
-                                      line that matches any address.
+                                      line that matches any address, or (header_checks,
+                                      body_checks, in main.cf or a service's -o) a line
+                                      every message has.
 forgeable-allow, shadowed,  caution   a sender allowlist anyone can forge; a table line an
 basic-regexp-flag,                    earlier one answers first; regexp's ``x`` flag; ``\\d`` in
 perl-escape                           a POSIX regexp.  (Table findings: analysis/tablelint.py;
@@ -266,6 +268,9 @@ class _Context:
         if self.config_dir is not None:
             steps = [s for key in catalogue.LISTS for s in self.steps[key]]
             self.findings += tablelint.findings(steps, self.config_dir, self.tables)
+            self.findings += tablelint.content_findings(
+                self.content_checks(), self.config_dir, self.tables
+            )
         for ref in sorted(self.p.undefined):
             self.add(
                 "undefined-parameter",
@@ -274,6 +279,20 @@ class _Context:
                 "replaces it with nothing, so whatever it was meant to add is missing",
             )
         return self.findings
+
+    def content_checks(self) -> list[tuple[str, str, str]]:
+        """(where, parameter, value) of cleanup's content checks: main.cf's, and each
+        master.cf service's own ``-o`` (MiaB's authclean sets header_checks there)."""
+        places = [
+            (name, name, self.p.expanded(name))
+            for name in tablelint.CONTENT_CHECKS
+            if self.p.is_set(name)
+        ]
+        for svc in self.master or []:
+            for name, value in svc.overrides.items():
+                if name in tablelint.CONTENT_CHECKS:
+                    places.append((f"{svc.name}/{svc.type}/{name}", name, self.p.expand(value)))
+        return places
 
     def check_classes(self) -> None:
         for name in class_names(self.p):

@@ -44,6 +44,14 @@ BARE_USED_AS = {
 }
 POSTFIX_LIBRARIES = "/usr/lib/postfix"
 """Debian's and Ubuntu's shlib_directory: libpostfix-*.so and the map plugins."""
+CONTENT_CHECKS = {
+    "header_checks": "header",
+    "mime_header_checks": "header",
+    "nested_header_checks": "header",
+    "body_checks": "body",
+}
+"""cleanup's content checks (main.cf, or a service's ``-o``) and what their tables match."""
+CONTENT_USES = {f"content:{what}": what for what in ("header", "body")}
 MAX_TABLE_BYTES = 1 << 20
 """Larger tables are not linted (a real access table is a few hundred lines; linting a
 30,000-line pattern table takes seconds, and ``check`` and the wizard ask on every edit)."""
@@ -99,12 +107,15 @@ def _linted(kind: str, name: str, data: bytes, used_as: str | None) -> tuple[Tab
     """The lint of one table's bytes, proven: the wizard asks again after every edit, so the
     answer is kept per content.  No config directory: the table alone decides (a scratch
     main.cf, so a broken one on the box does not change the answer)."""
-    from pfwizard.tables.lint import lint
+    from pfwizard.tables.lint import lint, lint_content
     from pfwizard.tables.model import Table
 
     try:
         table = Table.parse(data, kind, path=name)
-        found = lint(table, None, used_as=used_as)
+        if used_as in CONTENT_USES:
+            found = lint_content(table, CONTENT_USES[used_as])
+        else:
+            found = lint(table, None, used_as=used_as)
     except ConfigError:
         return ()  # Postfix cannot open it: the table check reports that
     return tuple(_proven(table, found))
@@ -225,4 +236,44 @@ def findings(
                     acceptable=True,
                 )
             )
+    return out
+
+
+def content_findings(
+    places: Iterable[tuple[str, str, str]],
+    config_dir: Path,
+    pending: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Caution and danger findings of the pattern tables in cleanup's content checks.
+    ``places``: (where, parameter, value): ``header_checks`` of main.cf, or
+    ``authclean/unix/header_checks`` of a master.cf service, with its value expanded."""
+    out: list[Finding] = []
+    seen: set[tuple[str, str, str, int]] = set()
+    for where, parameter, value in places:
+        what = CONTENT_CHECKS.get(parameter)
+        if what is None:
+            continue
+        for ref in dict.fromkeys(value.replace(",", " ").split()):
+            table = read_table(ref, config_dir, pending)
+            if table is None or table[0] not in ("regexp", "pcre"):
+                continue
+            for tf in _shown(*table, f"content:{what}"):
+                if (where, ref, tf.code, tf.line) in seen:
+                    continue
+                seen.add((where, ref, tf.code, tf.line))
+                proof = (
+                    f" Check it: postmap -q '{tf.example}' {ref}"
+                    if tf.example and tf.severity is Severity.DANGER
+                    else ""
+                )
+                out.append(
+                    Finding(
+                        code=tf.code,
+                        severity=tf.severity,
+                        message=f"table {ref}, {tf.message}{proof}",
+                        parameter=where,
+                        entry=ref,
+                        acceptable=True,
+                    )
+                )
     return out

@@ -27,7 +27,9 @@ Checks:
 - ``forgeable-allow``: an OK/PERMIT for a sender address: the envelope sender is not checked,
   anyone can send with it.
 - ``diverts-mail``: DISCARD, REDIRECT, HOLD (danger on a line that matches any address), BCC
-  and FILTER: mail taken from its recipients, or copied, without a word to anyone.
+  and FILTER: mail taken from its recipients, or copied, without a word to anyone.  The same
+  for ``header_checks`` and ``body_checks`` tables (``lint_content``), where a line that
+  matches a header every message has (``From:``, ``Received:``...) takes all mail.
 """
 
 from __future__ import annotations
@@ -157,15 +159,7 @@ def _lint_diverts(
     the table."""
     probes = _ANYONE["cidr" if table.type == "cidr" else ""]
     anyone = next((k for k in probes if _answer_line(sim, k) == line.lineno), None)
-    what = {
-        "DISCARD": "is accepted and then thrown away: the sender is told it was delivered, "
-        "and nobody ever sees it",
-        "REDIRECT": f"goes to {text} instead of its recipients, who never see it",
-        "HOLD": "waits in the hold queue until someone releases it (postsuper -H); nobody is told",
-        "BCC": f"is copied to {text}",
-        "FILTER": f"is handed to {text} instead of the usual delivery; while that is "
-        "missing or down, it waits in the queue",
-    }[word]
+    what = _diverted(word, text)
     if anyone is not None:
         severity = Severity.DANGER if word in ("DISCARD", "REDIRECT", "HOLD") else Severity.CAUTION
         emit(
@@ -185,6 +179,86 @@ def _lint_diverts(
             f"{word}: matching mail {what}.",
             _sample_key(table, line, sim),
         )
+
+
+def _diverted(word: str, text: str) -> str:
+    """What happens to the mail a DISCARD, REDIRECT, HOLD, BCC or FILTER line matches."""
+    return {
+        "DISCARD": "is accepted and then thrown away: the sender is told it was delivered, "
+        "and nobody ever sees it",
+        "REDIRECT": f"goes to {text} instead of its recipients, who never see it",
+        "HOLD": "waits in the hold queue until someone releases it (postsuper -H); nobody is told",
+        "BCC": f"is copied to {text}",
+        "FILTER": f"is handed to {text} instead of the usual delivery; while that is "
+        "missing or down, it waits in the queue",
+    }[word]
+
+
+CONTENT_ANYONE = {
+    "header": (
+        "From: Someone <someone@example.org>",
+        "Date: Thu, 3 Dec 2026 10:00:00 +0000",
+        "Received: from mail.example.org (mail.example.org [203.0.113.7])",
+        "Message-ID: <1@example.org>",
+        "To: someone@example.org",
+        "Subject: Hello",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+    ),
+    "body": ("Hello,", "See you tomorrow.", "-- ", "Someone"),
+}
+"""Lines (almost) every message has: a content check line matching one of them takes all
+the mail that passes the check, not the unwanted few it was written for."""
+
+
+def lint_content(table: Table, what: str, simulator: Simulator | None = None) -> list[TableFinding]:
+    """``diverts-mail`` for a ``header_checks`` (``what="header"``) or ``body_checks``
+    (``"body"``) table: DISCARD, REDIRECT and HOLD on a line that matches lines every
+    message has are a danger (all mail, from everyone, gone without a word); on a narrower
+    line a caution; BCC and FILTER a caution or info.  The other actions (REJECT, WARN,
+    PREPEND, REPLACE, IGNORE...) are header_checks(5)'s everyday work."""
+    if not table.is_pattern:
+        return []
+    sim = simulator or Simulator(table, None)
+    out: list[TableFinding] = []
+    for line in table.entries:
+        if line.skipped:
+            continue
+        word, _, text = line.action.strip().partition(" ")
+        word = word.upper()
+        if word not in _DIVERTS:
+            continue
+        text = text.strip() or "the default filter"
+        anyone = next(
+            (k for k in CONTENT_ANYONE[what] if _answer_line(sim, k) == line.lineno), None
+        )
+        if anyone is not None:
+            severity = (
+                Severity.DANGER if word in ("DISCARD", "REDIRECT", "HOLD") else Severity.CAUTION
+            )
+            message = (
+                f"{word}: this line matches a {what} line every message has (e.g. "
+                f"'{anyone}'), so all mail that passes this check {_diverted(word, text)}."
+            )
+        else:
+            severity = (
+                Severity.CAUTION if word in ("DISCARD", "REDIRECT", "HOLD") else Severity.INFO
+            )
+            message = f"{word}: matching mail {_diverted(word, text)}."
+        out.append(
+            TableFinding(
+                code="diverts-mail",
+                severity=severity,
+                message=f"line {line.lineno}: {message}",
+                parameter=table.spec,
+                entry=line.key or line.text,
+                index=line.lineno - 1,
+                line=line.lineno,
+                example=anyone,
+                example_answer=_answer(sim, anyone) if anyone else None,
+            )
+        )
+    return out
 
 
 def _sample_key(table: Table, line: Line, sim: Simulator) -> str | None:
