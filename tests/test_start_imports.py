@@ -83,6 +83,22 @@ def test_status_reading_back_its_answers_loads_neither_the_yaml_library_nor_the_
     assert loaded(again, heavy) == []
 
 
+def test_status_on_a_box_with_its_miab_checkout_reads_back_as_well(tmp_path):
+    """With a MiaB checkout (a release to name), the second run still loads neither."""
+    import subprocess
+
+    config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
+    customise(config_dir, state_dir)
+    checkout = tmp_path / "mailinabox"
+    checkout.mkdir()
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for argv in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "v75"], ["tag", "v75"]):
+        subprocess.run([*git, *argv], check=True, timeout=30)
+    for _ in range(2):
+        mods = run_command(config_dir, state_dir, "status", "--miab-dir", str(checkout))
+    assert loaded(mods, ("ruamel.yaml", "pfwizard.intent.yamldoc", "pfwizard.tables.lint")) == []
+
+
 def test_check_loads_only_the_analyser(tmp_path):
     config_dir, state_dir = box(tmp_path, "main.cf.v75-fresh")
     customise(config_dir, state_dir)
