@@ -10,7 +10,8 @@ The rules that make a kept answer as good as a fresh one:
 
 - **Only pure answers, keyed by their whole input.**  The key is a digest of the bytes the
   answer was worked out from, of pfwizard's own code (every module's size and time) and of
-  whatever else decides it (``postmap``'s program file, the YAML library's).  A changed byte
+  whatever else decides it (``postmap``'s program file with Postfix's libraries and map
+  plugins, the YAML library's).  A changed byte
   is another key: an entry is never out of date, at worst unused.
 - **Only for commands that write nothing** (``READ_ONLY``: ``status`` and ``check``, each
   run inside ``kept``).  apply, restore, the wizard, rollback and recovery never read one:
