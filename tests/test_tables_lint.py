@@ -204,3 +204,20 @@ def test_a_wildcard_inside_the_domain_and_after_it() -> None:
         "/t",
     )
     assert [f.code for f in lint(safe) if f.severity is not Severity.INFO] == []
+
+
+@needs_postfix
+def test_any_user_name_written_as_a_negated_class_is_no_hiding_place() -> None:
+    """``[^@]+`` is how admins write "any user name": the example maker used to give up on a
+    negated class, so the missing ``$`` after the domain went unremarked."""
+    for kind in ("regexp", "pcre"):
+        table = Table.parse(
+            b"/^[^@]+@esa[0-9]+\\.[a-z0-9-]+\\.iphmx\\.com/ PERMIT\n", kind, "/etc/postfix/x"
+        )
+        end = by_code(lint(table, used_as="sender"))["unanchored-end"]
+        assert end.severity is Severity.DANGER and end.example_answer == "PERMIT"
+        assert end.example.endswith(".iphmx.com.attacker.example")
+        proven(end, table)
+    # Members Python would read otherwise (POSIX classes) give no example, never a wrong one.
+    table = Table.parse(b"/^[^[:space:]]+@x\\.example$/ PERMIT\n", "regexp", "/etc/postfix/x")
+    assert "unanchored-end" not in by_code(lint(table, used_as="sender"))

@@ -7,6 +7,7 @@ made here is checked against the simulator by the caller before it is shown to a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MAX_EXAMPLE = 1024
@@ -123,7 +124,7 @@ class _Gen:
         if c == "[":
             end = self.i
             if end < len(self.s) and self.s[end] == "^":
-                return None  # a negated class: no obvious pick
+                return self.negated_class(out, end + 1)
             if end < len(self.s) and self.s[end] == "]":
                 end += 1
             close = self.s.find("]", end)
@@ -168,6 +169,28 @@ class _Gen:
             return None
         out.append(c)
         return c
+
+    def negated_class(self, out: list[str], first: int) -> str | None:
+        """``[^@]``, ``[^.@]``, ``[^a-z]``: a letter or digit outside the set (``[^@]+@...``
+        is how admins write "any user name")."""
+        close = self.s.find("]", first + 1)  # a "]" right after "^" is a member
+        if close < 0:
+            return None
+        members = self.s[first:close]
+        self.i = close + 1
+        if "[" in members or (self.dialect == "regexp" and "\\" in members):
+            return None  # POSIX classes, backslashes: Python would read them otherwise
+        try:
+            outside = re.compile(f"[^{members}]")
+        except re.error:
+            return None
+        pick = next((ch for ch in _PICKS if outside.fullmatch(ch)), None)
+        if pick is not None:
+            out.append(pick)
+        return pick
+
+
+_PICKS = "abcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def example(body: str, dialect: str = "regexp", dot: str = ".") -> Shape | None:
