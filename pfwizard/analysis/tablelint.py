@@ -220,23 +220,29 @@ def findings(
             if (ref, tf.code, line) in seen:
                 continue
             seen.add((ref, tf.code, line))
-            proof = (
-                f" Check it: postmap -q '{tf.example}' {ref}"
-                if tf.example and tf.severity is Severity.DANGER
-                else ""
-            )
-            out.append(
-                Finding(
-                    code=tf.code,
-                    severity=tf.severity,
-                    message=f"table {ref}, {tf.message}{proof}",
-                    parameter=step.parameter,
-                    entry=step.entry,
-                    index=step.index,
-                    acceptable=True,
-                )
-            )
+            out.append(_finding(ref, tf, step.parameter, step.entry, step.index))
     return out
+
+
+def _finding(
+    ref: str, tf: Shown, parameter: str | None, entry: str | None, index: int | None = None
+) -> Finding:
+    """A table finding as the analyser tells it: which table, and for a danger the
+    ``postmap -q`` command that shows it."""
+    proof = (
+        f" Check it: postmap -q '{tf.example}' {ref}"
+        if tf.example and tf.severity is Severity.DANGER
+        else ""
+    )
+    return Finding(
+        code=tf.code,
+        severity=tf.severity,
+        message=f"table {ref}, {tf.message}{proof}",
+        parameter=parameter,
+        entry=entry,
+        index=index,
+        acceptable=True,
+    )
 
 
 def content_findings(
@@ -261,19 +267,5 @@ def content_findings(
                 if (where, ref, tf.code, tf.line) in seen:
                     continue
                 seen.add((where, ref, tf.code, tf.line))
-                proof = (
-                    f" Check it: postmap -q '{tf.example}' {ref}"
-                    if tf.example and tf.severity is Severity.DANGER
-                    else ""
-                )
-                out.append(
-                    Finding(
-                        code=tf.code,
-                        severity=tf.severity,
-                        message=f"table {ref}, {tf.message}{proof}",
-                        parameter=where,
-                        entry=ref,
-                        acceptable=True,
-                    )
-                )
+                out.append(_finding(ref, tf, where, ref))
     return out

@@ -82,6 +82,29 @@ def _answer_line(sim: Simulator, key: str) -> int | None:
     return m.line if m else None
 
 
+def _table_finding(
+    table: Table,
+    sim: Simulator,
+    code: str,
+    severity: Severity,
+    line: Line,
+    message: str,
+    key: str | None,
+) -> TableFinding:
+    """A finding on one line, with the key that shows it and the table's answer for it."""
+    return TableFinding(
+        code=code,
+        severity=severity,
+        message=f"line {line.lineno}: {message}",
+        parameter=table.spec,
+        entry=line.key or line.text,
+        index=line.lineno - 1,
+        line=line.lineno,
+        example=key,
+        example_answer=_answer(sim, key) if key else None,
+    )
+
+
 def lint(
     table: Table,
     config_dir: str | Path | None = None,
@@ -95,19 +118,7 @@ def lint(
     out: list[TableFinding] = []
 
     def add(code: str, sev: Severity, line: Line, message: str, key: str | None = None) -> None:
-        out.append(
-            TableFinding(
-                code=code,
-                severity=sev,
-                message=f"line {line.lineno}: {message}",
-                parameter=table.spec,
-                entry=line.key or line.text,
-                index=line.lineno - 1,
-                line=line.lineno,
-                example=key,
-                example_answer=_answer(sim, key) if key else None,
-            )
-        )
+        out.append(_table_finding(table, sim, code, sev, line, message, key))
 
     for line in table.entries:
         if line.skipped:
@@ -245,19 +256,7 @@ def lint_content(table: Table, what: str, simulator: Simulator | None = None) ->
                 Severity.CAUTION if word in ("DISCARD", "REDIRECT", "HOLD") else Severity.INFO
             )
             message = f"{word}: matching mail {_diverted(word, text)}."
-        out.append(
-            TableFinding(
-                code="diverts-mail",
-                severity=severity,
-                message=f"line {line.lineno}: {message}",
-                parameter=table.spec,
-                entry=line.key or line.text,
-                index=line.lineno - 1,
-                line=line.lineno,
-                example=anyone,
-                example_answer=_answer(sim, anyone) if anyone else None,
-            )
-        )
+        out.append(_table_finding(table, sim, "diverts-mail", severity, line, message, anyone))
     return out
 
 
