@@ -25,6 +25,10 @@ a change applied with confirm-or-revert, not confirmed in time, whose automatic 
 refused (it would have put back an open relay): still in force, with the reason;
 a change pfwizard was making when it was interrupted (killed, power cut, disk full), which may
 be half-applied: `pfwizard restore` (or any apply) undoes it first.
+
+status and check keep what they worked out (each table's check, customizations.yaml as read)
+in the state directory's cache/, keyed by the exact bytes it came from: the next run reads it
+back instead of working it out again. Deleting cache/ is always safe.
 """
 
 
