@@ -160,41 +160,54 @@ def test_ctrl_c_stops_cleanly_and_leaves_nothing_behind(box, logged_week, tmp_pa
     # Run in a private mount namespace whose /etc/resolv.conf is the bench's stub DNS: the
     # command's Postfix copies must not ask the machine's resolver.
     script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
-    proc = subprocess.Popen(
-        [
-            "unshare",
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            str(box.instance.root / "resolv.conf"),
-            sys.executable,
-            "-m",
-            "pfwizard",
-            "--config-dir",
-            str(box.config_dir),
-            "--state-dir",
-            str(state),
-            "impact",
-            profile(box, tmp_path),
-            "--log",
-            str(log),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                str(box.instance.root / "resolv.conf"),
+                sys.executable,
+                "-m",
+                "pfwizard",
+                "--config-dir",
+                str(box.config_dir),
+                "--state-dir",
+                str(state),
+                "impact",
+                profile(box, tmp_path),
+                "--log",
+                str(log),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+
+    proc = start()
     try:
         # The replay is under way once both instances run (their masters live under tmp).
         deadline = time.monotonic() + 60
+        retried = False
         while time.monotonic() < deadline:
             masters = [p for p in _processes_under(str(tmp)) if "master" in p]
             if len(masters) >= 2:
                 break
-            assert proc.poll() is None, proc.communicate()
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                # A staged Postfix that did not answer in time (seen once in a loaded full
+                # run) is not what this test is about: once more, then it counts.
+                assert not retried and "did not answer on" in err, (out, err)
+                retried = True
+                proc = start()
+                deadline = time.monotonic() + 60
+                continue
             time.sleep(0.05)
         else:
             pytest.fail("the replay instances never started")
