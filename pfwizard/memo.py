@@ -33,7 +33,6 @@ import functools
 import hashlib
 import json
 import os
-import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,12 +177,7 @@ class Memo:
             try:
                 os.mkdir(directory, 0o700)
             except FileExistsError:
-                st = os.lstat(directory)
-                if (
-                    not stat.S_ISDIR(st.st_mode)
-                    or st.st_uid not in statedir.trusted_uids()
-                    or st.st_mode & 0o022
-                ):
+                if statedir.problem(directory, os.lstat(directory), True) is not None:
                     return  # not ours to write into (statedir.verify says why)
             import tempfile  # only when writing: a report that finds its answers writes nothing
 

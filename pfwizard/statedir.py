@@ -58,7 +58,7 @@ def _owner(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _problem(path: Path, st: os.stat_result, want_dir: bool | None) -> str | None:
+def problem(path: Path, st: os.stat_result, want_dir: bool | None) -> str | None:
     """Why ``path`` (lstat ``st``) cannot be trusted, or None.  ``want_dir`` None: a
     directory or a regular file."""
     mode = st.st_mode
@@ -121,7 +121,7 @@ def verify(state_dir: Path, contents: bool = True) -> bool:
     except OSError as exc:
         raise _no_access(state_dir, exc) from None
     _check_parent(state_dir)
-    why = _problem(state_dir, st, True)
+    why = problem(state_dir, st, True)
     if why:
         raise _refuse(state_dir, why)
     if not contents:
@@ -131,7 +131,7 @@ def verify(state_dir: Path, contents: bool = True) -> bool:
         for item in top:
             path = Path(item.path)
             known = {"journal": True, "customizations.yaml": False, "lock": False}
-            why = _problem(path, item.stat(follow_symlinks=False), known.get(item.name))
+            why = problem(path, item.stat(follow_symlinks=False), known.get(item.name))
             if why:
                 raise _refuse(state_dir, why)
             if item.name == "journal":
@@ -147,7 +147,7 @@ def _walk(state_dir: Path, directory: Path) -> None:
     for item in os.scandir(directory):
         path = Path(item.path)
         st = item.stat(follow_symlinks=False)
-        why = _problem(path, st, None)
+        why = problem(path, st, None)
         if why:
             raise _refuse(state_dir, why)
         if stat.S_ISDIR(st.st_mode):
@@ -213,7 +213,7 @@ def read_private(state_dir: Path, *parts: str, limit: int = ENTRY_LIMIT) -> byte
             os.close(fd)
             fd = nfd
             where = where / part
-            why = _problem(where, os.fstat(fd), not last)
+            why = problem(where, os.fstat(fd), not last)
             if why:
                 raise UnsafeStateDir(why)
         size = os.fstat(fd).st_size

@@ -20,7 +20,7 @@ from pfwizard.analysis.lists import Step, StepKind
 from pfwizard.catalogue import ArgKind
 from pfwizard.errors import ConfigError, PfwizardError
 from pfwizard.findings import Finding, Severity
-from pfwizard.indexfiles import TABLE_TYPES
+from pfwizard.indexfiles import PATTERN_TYPES, TABLE_TYPES
 
 if TYPE_CHECKING:
     from pfwizard.tables.lint import TableFinding
@@ -261,7 +261,7 @@ def content_findings(
             continue
         for ref in dict.fromkeys(value.replace(",", " ").split()):
             table = read_table(ref, config_dir, pending)
-            if table is None or table[0] not in ("regexp", "pcre"):
+            if table is None or table[0] not in PATTERN_TYPES:
                 continue
             for tf in _shown(*table, f"content:{what}"):
                 if (where, ref, tf.code, tf.line) in seen:

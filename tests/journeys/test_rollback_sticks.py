@@ -36,6 +36,16 @@ tables:
 """
 
 
+def journal_entry(stdout: str) -> str:
+    """The journal entry a change wrote, from its last line ``done (journal entry N)``."""
+    (entry,) = [
+        ln.split("journal entry ")[1].rstrip(")")
+        for ln in stdout.splitlines()
+        if ln.startswith("done (journal entry")
+    ]
+    return entry
+
+
 def esa_reply(bench) -> int:
     d = bench.dialogue(
         helo="esa4.commscope.iphmx.com", mail_from=ESA, rcpt_to="admin@box.example.com"
@@ -71,11 +81,7 @@ def test_a_rollback_survives_the_next_miab_upgrade(bench):
     assert applied.returncode == exitcodes.CHANGED, applied.stdout + applied.stderr
     assert esa_reply(bench) == 250
     assert "cisco_dmarc" in intent.read_text()
-    (entry,) = [
-        ln.split("journal entry ")[1].rstrip(")")
-        for ln in applied.stdout.splitlines()
-        if ln.startswith("done (journal entry")
-    ]
+    entry = journal_entry(applied.stdout)
 
     backdate(config_dir)
     rolled = run(pf, "rollback", "--to", entry, "--yes")

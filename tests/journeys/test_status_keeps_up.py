@@ -13,7 +13,7 @@ from pfwizard import exitcodes, miab
 from pfwizard.maincf import MainCf
 from tests.bench.miab import miab_chains
 from tests.conftest import needs_bench
-from tests.journeys.test_rollback_sticks import PROFILE, esa_reply, run
+from tests.journeys.test_rollback_sticks import PROFILE, esa_reply, journal_entry, run
 from tests.miab_setup import run_setup_on
 from tests.pty_driver import pfwizard_script
 from tests.test_engine_support import backdate
@@ -39,11 +39,7 @@ def test_status_keeps_up_with_the_admin(bench):
     profile.write_text(PROFILE.format(base=base, cfg=config_dir))
     applied = run(pf, "apply", str(profile))
     assert applied.returncode == exitcodes.CHANGED, applied.stdout + applied.stderr
-    (entry,) = [
-        ln.split("journal entry ")[1].rstrip(")")
-        for ln in applied.stdout.splitlines()
-        if ln.startswith("done (journal entry")
-    ]
+    entry = journal_entry(applied.stdout)
     assert esa_reply(bench) == 250
 
     first = status(pf)
@@ -80,11 +76,7 @@ def test_status_keeps_up_with_the_admin(bench):
 
     # The admin rolls the restore back: the customisation is missing again, and status
     # (which kept answers about the files as the restore left them) says so.
-    (again,) = [
-        ln.split("journal entry ")[1].rstrip(")")
-        for ln in restored.stdout.splitlines()
-        if ln.startswith("done (journal entry")
-    ]
+    again = journal_entry(restored.stdout)
     assert again != entry
     backdate(config_dir)
     rolled = run(pf, "rollback", "--to", again, "--yes")
